@@ -1,0 +1,202 @@
+"""Settings: loaded once from defaults < `.reviewbot.yml` < environment < flags, then passed down.
+
+This is the only module that reads the environment or a configuration file. Every key is
+validated; an error names the key and the file it came from (`ConfigError`, exit code 2).
+See docs/configuration.md for the keys.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+CONFIG_FILE = ".reviewbot.yml"
+BACKENDS = ("local", "fake", "none")
+FORMATS = ("terminal", "json", "sarif", "markdown")
+FAIL_ON = ("error", "warning", "never")
+LINT_MODES = ("added", "diff_context", "file")
+LINTERS = ("ruff", "bandit")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    backend: str = "local"
+    model_dir: Path | None = None  # a transformers checkpoint instead of the embedded model
+    cache_dir: Path = Path("~/.cache/reviewbot")
+    threads: int | None = None
+    format: str = "terminal"
+    fail_on: str = "error"
+    color: bool | None = None  # None: when the output is a terminal and NO_COLOR is unset
+    progress: bool = True
+    # plan
+    item_tokens: int = 1200  # the most diff tokens in one work item
+    budget_tokens: int = 24000  # the most diff tokens sent to the model in one review
+    exclude: tuple[str, ...] = ()  # extra path globs to skip
+    include_vendored: bool = False
+    # review route
+    min_confidence: float = 0.6  # the judge's probability that a hunk is wrong, to report it
+    max_findings_per_item: int = 2
+    max_new_tokens: int = 160
+    # linters
+    linters: tuple[str, ...] = LINTERS
+    lint_mode: str = "added"
+    lint_timeout: float = 120.0
+    # where the settings came from, for messages
+    config_path: Path | None = field(default=None, compare=False)
+
+    @property
+    def cache(self) -> Path:
+        return Path(os.path.expanduser(str(self.cache_dir)))
+
+
+# key in the YAML file -> (Settings field, validator)
+def _choice(options: tuple[str, ...]):
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or v not in options:
+            raise ValueError(f"must be one of {', '.join(options)}; got {v!r}")
+        return v
+
+    return check
+
+
+def _int(lo: int, hi: int):
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ValueError(f"must be an integer from {lo} to {hi}; got {v!r}")
+        return v
+
+    return check
+
+
+def _float(lo: float, hi: float):
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise ValueError(f"must be a number from {lo} to {hi}; got {v!r}")
+        return float(v)
+
+    return check
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"must be true or false; got {v!r}")
+    return v
+
+
+def _path(v: Any) -> Path:
+    if not isinstance(v, str) or not v:
+        raise ValueError(f"must be a path; got {v!r}")
+    return Path(os.path.expanduser(v))
+
+
+def _globs(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+        raise ValueError(f"must be a list of path globs; got {v!r}")
+    return tuple(v)
+
+
+def _linters(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(x in LINTERS for x in v):
+        raise ValueError(f"must be a list drawn from {', '.join(LINTERS)}; got {v!r}")
+    return tuple(v)
+
+
+FILE_KEYS: dict[str, tuple[str, Any]] = {
+    "backend": ("backend", _choice(BACKENDS)),
+    "model_dir": ("model_dir", _path),
+    "cache_dir": ("cache_dir", _path),
+    "threads": ("threads", _int(1, 512)),
+    "fail_on": ("fail_on", _choice(FAIL_ON)),
+    "plan.item_tokens": ("item_tokens", _int(200, 100_000)),
+    "plan.budget_tokens": ("budget_tokens", _int(200, 10_000_000)),
+    "plan.exclude": ("exclude", _globs),
+    "plan.include_vendored": ("include_vendored", _bool),
+    "review.min_confidence": ("min_confidence", _float(0.0, 1.0)),
+    "review.max_findings_per_item": ("max_findings_per_item", _int(1, 10)),
+    "review.max_new_tokens": ("max_new_tokens", _int(16, 4096)),
+    "lint.linters": ("linters", _linters),
+    "lint.mode": ("lint_mode", _choice(LINT_MODES)),
+    "lint.timeout": ("lint_timeout", _float(1, 3600)),
+}
+
+ENV_KEYS: dict[str, tuple[str, Any]] = {
+    "REVIEWBOT_BACKEND": ("backend", _choice(BACKENDS)),
+    "REVIEWBOT_MODEL_DIR": ("model_dir", _path),
+    "REVIEWBOT_CACHE_DIR": ("cache_dir", _path),
+    "REVIEWBOT_FAIL_ON": ("fail_on", _choice(FAIL_ON)),
+}
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and key not in FILE_KEYS:
+            flat.update(_flatten(v, key + "."))
+        else:
+            flat[key] = v
+    return flat
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Validated field values from a YAML file; ConfigError names the key and the file."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping of keys, got {type(data).__name__}")
+    values: dict[str, Any] = {}
+    for key, raw in _flatten(data).items():
+        if key not in FILE_KEYS:
+            raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(FILE_KEYS))})")
+        name, check = FILE_KEYS[key]
+        try:
+            values[name] = check(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: key {key!r} {exc}") from None
+    return values
+
+
+def load(
+    overrides: Mapping[str, Any], environ: Mapping[str, str], repo_root: Path | None, config: Path | None = None
+) -> Settings:
+    """Defaults < config file < environment < flags (`overrides`: field name -> value, None = unset)."""
+    values: dict[str, Any] = {}
+    path = config
+    if path is None and repo_root is not None and (repo_root / CONFIG_FILE).is_file():
+        path = repo_root / CONFIG_FILE
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+        values.update(read_file(path))
+    for var, (name, check) in ENV_KEYS.items():
+        if environ.get(var):
+            try:
+                values[name] = check(environ[var])
+            except ValueError as exc:
+                raise ConfigError(f"environment variable {var} {exc}") from None
+    if "cache_dir" not in values and environ.get("XDG_CACHE_HOME"):
+        values["cache_dir"] = Path(environ["XDG_CACHE_HOME"]) / "reviewbot"
+    known = {f.name for f in fields(Settings)}
+    for name, v in overrides.items():
+        if v is None:
+            continue
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}")
+        values[name] = v
+    if "color" not in values and "NO_COLOR" in environ:
+        values["color"] = False
+    return replace(Settings(), config_path=path, **values)

@@ -1,0 +1,290 @@
+"""Which (path, side, line) positions a diff contains, and the platforms' anchors for them.
+
+Sides follow GitHub (and FACTS.md): RIGHT addresses added and context lines by their new-file
+number; LEFT addresses removed lines by their old-file number. LEFT does NOT cover context lines by
+their old number: GitHub shows them in the left column of the split view, but FACTS.md says LEFT is
+for removed lines, and one rejected anchor fails a whole review (HTTP 422), so we stay on the safe
+side. ``anchor()`` moves a LEFT finding that names a context line to that line's RIGHT number.
+
+``DiffIndex`` is cheap to build: a dict from path to file. Per-file structures are built on first
+use: hunk start lists for bisecting (all a RIGHT lookup needs) and, only when asked for a ``Line``
+or a LEFT position, dicts from line number to line.
+
+GitLab's ``line_code`` is ``sha1(path).hexdigest() + "_" + old + "_" + new`` where ``path`` is the
+file's new path (its old path when deleted) and old/new are GitLab's running counters at that
+line (``Gitlab::Diff::Parser``): a context line's two numbers; for an added line the old counter
+is the old number the next old-side line would have (0 in a new file); likewise the new counter
+for a removed line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+from collections.abc import Sequence
+from typing import Any
+
+from reviewbot.model import FileDiff, Hunk, Line, LineKind, Location, Side
+
+__all__ = ["DiffIndex", "line_code"]
+
+# (hunk index, line, GitLab counter of the other side)
+_Entry = tuple[int, Line, int]
+
+
+def line_code(path: str, old: int, new: int) -> str:
+    """GitLab's line code: ``sha1(path)`` hex digest, then ``_old_new``."""
+    return f"{hashlib.sha1(path.encode('utf-8')).hexdigest()}_{old}_{new}"
+
+
+class _FileIndex:
+    """Per-file lookup tables. RIGHT needs only the hunk starts (bisect); the rest is built lazily."""
+
+    __slots__ = (
+        "_left",
+        "_left_hunk",
+        "_right",
+        "file",
+        "hunks",
+        "new_ends",
+        "new_hunks",
+        "new_starts",
+        "path",
+    )
+
+    def __init__(self, file: FileDiff) -> None:
+        self.file = file
+        self.path = file.path
+        self.hunks: tuple[Hunk, ...] = file.hunks
+        # hunks with new-side lines only: a pure deletion's '+n,0' must not shadow its neighbour
+        self.new_hunks = [k for k, h in enumerate(file.hunks) if h.new_len > 0]
+        self.new_starts = [file.hunks[k].new_start for k in self.new_hunks]
+        self.new_ends = [file.hunks[k].new_start + file.hunks[k].new_len for k in self.new_hunks]
+        self._left_hunk: dict[int, int] | None = None
+        self._right: dict[int, _Entry] | None = None
+        self._left: dict[int, _Entry] | None = None
+
+    def right_hunk(self, line: int) -> int | None:
+        """Index of the hunk whose new-side range holds ``line``."""
+        j = bisect_right(self.new_starts, line) - 1
+        if j < 0 or line >= self.new_ends[j]:
+            return None
+        return self.new_hunks[j]
+
+    def left_hunks(self) -> dict[int, int]:
+        """Old number of each removed line -> its hunk index."""
+        if self._left_hunk is None:
+            removed = LineKind.REMOVED
+            out: dict[int, int] = {}
+            for k, h in enumerate(self.hunks):
+                if h.old_len:
+                    out.update({ln.old_no: k for ln in h.lines if ln.kind is removed})  # type: ignore[misc]
+            self._left_hunk = out
+        return self._left_hunk
+
+    def entry(self, side: Side, line: int) -> _Entry | None:
+        if self._right is None:
+            self._build()
+        table = self._right if side is Side.RIGHT else self._left
+        return table.get(line)  # type: ignore[union-attr]
+
+    def _build(self) -> None:
+        right: dict[int, _Entry] = {}
+        left: dict[int, _Entry] = {}
+        removed = LineKind.REMOVED
+        added = LineKind.ADDED
+        for k, h in enumerate(self.hunks):
+            o, n = h.old_start, h.new_start
+            for ln in h.lines:
+                kind = ln.kind
+                if kind is added:
+                    right[n] = (k, ln, o)
+                    n += 1
+                elif kind is removed:
+                    left[o] = (k, ln, n)
+                    o += 1
+                else:
+                    right[n] = (k, ln, o)
+                    o += 1
+                    n += 1
+        self._right, self._left = right, left
+
+
+class DiffIndex:
+    """Lookups over a parsed diff: ``DiffIndex(parse_diff(text))``."""
+
+    __slots__ = ("_by_id", "_by_path", "_indexes", "files")
+
+    def __init__(self, files: Sequence[FileDiff]) -> None:
+        self.files: tuple[FileDiff, ...] = tuple(files)
+        by_path: dict[str, FileDiff] = {}
+        for f in self.files:  # the first file wins a duplicated path
+            if f.new_path is not None:
+                by_path.setdefault(f.new_path, f)
+        for f in self.files:  # an old path only where no file has it as its new path
+            if f.old_path is not None:
+                by_path.setdefault(f.old_path, f)
+        self._by_path = by_path
+        self._indexes: dict[str, _FileIndex] = {}  # by path, filled on first use
+        self._by_id: dict[int, _FileIndex] = {}  # one per file, whichever path names it
+
+    # ------------------------------------------------------------------------------------ lookups
+
+    def file(self, path: str) -> FileDiff | None:
+        """The file whose new path, or else old path, is ``path``."""
+        return self._by_path.get(path)
+
+    def _index(self, path: str) -> _FileIndex | None:
+        fi = self._indexes.get(path)
+        if fi is not None:
+            return fi
+        f = self._by_path.get(path)
+        if f is None:
+            return None
+        fi = self._by_id.get(id(f))
+        if fi is None:
+            fi = self._by_id[id(f)] = _FileIndex(f)
+        self._indexes[path] = fi
+        return fi
+
+    def contains(self, path: str, side: Side, line: int) -> bool:
+        """RIGHT: an added or context line by new number. LEFT: a removed line by old number."""
+        fi = self._index(path)
+        if fi is None:
+            return False
+        if side is Side.RIGHT:
+            return fi.right_hunk(line) is not None
+        return line in fi.left_hunks()
+
+    def hunk_of(self, path: str, side: Side, line: int) -> int | None:
+        """Index (in its file) of the hunk that holds ``line`` on ``side``."""
+        fi = self._index(path)
+        if fi is None:
+            return None
+        if side is Side.RIGHT:
+            return fi.right_hunk(line)
+        return fi.left_hunks().get(line)
+
+    def line_at(self, path: str, side: Side, line: int) -> Line | None:
+        fi = self._index(path)
+        if fi is None:
+            return None
+        e = fi.entry(side, line)
+        return None if e is None else e[1]
+
+    def range_hunk(self, path: str, side: Side, first: int, last: int) -> int | None:
+        """The hunk holding every line of ``first..last`` on ``side``, or None."""
+        fi = self._index(path)
+        if fi is None or first > last:
+            return None
+        if side is Side.RIGHT:
+            k = fi.right_hunk(last)
+            return k if k is not None and first >= fi.hunks[k].new_start else None
+        left = fi.left_hunks()
+        k = left.get(last)
+        if k is None:
+            return None
+        for n in range(first, last):
+            if left.get(n) != k:
+                return None
+        return k
+
+    # ------------------------------------------------------------------------------------ anchors
+
+    def github_anchor(self, loc: Location) -> dict[str, Any] | None:
+        """A review comment's position: ``{path, line, side[, start_line, start_side]}``, or None.
+
+        ``start_line``/``start_side`` appear only when ``start_line < line`` and the whole range is
+        in one hunk on one side; a reversed range (``start_line > line``) gives None.
+        """
+        fi = self._indexes.get(loc.path) or self._index(loc.path)
+        if fi is None:
+            return None
+        line, start = loc.line, loc.start_line
+        if loc.side is Side.RIGHT:
+            starts = fi.new_starts
+            j = bisect_right(starts, line) - 1
+            if j < 0 or line >= fi.new_ends[j]:
+                return None
+            if start is None or start == line:
+                return {"path": fi.path, "line": line, "side": "RIGHT"}
+            if start > line or start < starts[j]:
+                return None
+            return {"path": fi.path, "line": line, "side": "RIGHT",
+                    "start_line": start, "start_side": "RIGHT"}
+        left = fi._left_hunk if fi._left_hunk is not None else fi.left_hunks()
+        k = left.get(line)
+        if k is None:
+            return None
+        if start is None or start == line:
+            return {"path": fi.path, "line": line, "side": "LEFT"}
+        if start > line:
+            return None
+        for n in range(start, line):
+            if left.get(n) != k:
+                return None
+        return {"path": fi.path, "line": line, "side": "LEFT", "start_line": start, "start_side": "LEFT"}
+
+    def gitlab_position(
+        self, loc: Location, *, base_sha: str, start_sha: str, head_sha: str
+    ) -> dict[str, Any] | None:
+        """GitLab's ``position`` for a new MR discussion, or None when ``loc`` is not in the diff.
+
+        Added line: ``new_line`` only; removed: ``old_line`` only; context: both. A range adds
+        ``line_range.start/end`` with ``line_code`` and ``type`` (``new`` for added lines,
+        otherwise ``old``, as GitLab's API documentation says); the top-level line is the range's end.
+        """
+        fi = self._index(loc.path)
+        if fi is None:
+            return None
+        start = loc.start_line
+        if start is not None and start > loc.line:
+            return None
+        end = fi.entry(loc.side, loc.line)
+        if end is None:
+            return None
+        f = fi.file
+        pos: dict[str, Any] = {
+            "position_type": "text",
+            "base_sha": base_sha,
+            "start_sha": start_sha,
+            "head_sha": head_sha,
+            "old_path": f.old_path if f.old_path is not None else f.new_path,
+            "new_path": f.new_path if f.new_path is not None else f.old_path,
+        }
+        pos.update(_line_fields(end[1]))
+        if start is not None and start < loc.line:
+            if self.range_hunk(loc.path, loc.side, start, loc.line) is None:
+                return None
+            first = fi.entry(loc.side, start)
+            if first is None:
+                return None
+            pos["line_range"] = {
+                "start": _range_end(f.path, first),
+                "end": _range_end(f.path, end),
+            }
+        return pos
+
+
+def _line_fields(ln: Line) -> dict[str, int]:
+    if ln.kind is LineKind.ADDED:
+        return {"new_line": ln.new_no}  # type: ignore[dict-item]
+    if ln.kind is LineKind.REMOVED:
+        return {"old_line": ln.old_no}  # type: ignore[dict-item]
+    return {"old_line": ln.old_no, "new_line": ln.new_no}  # type: ignore[dict-item]
+
+
+def _range_end(path: str, entry: _Entry) -> dict[str, Any]:
+    _, ln, other = entry
+    if ln.kind is LineKind.ADDED:
+        old, new = other, ln.new_no
+    elif ln.kind is LineKind.REMOVED:
+        old, new = ln.old_no, other
+    else:
+        old, new = ln.old_no, ln.new_no
+    out: dict[str, Any] = {
+        "line_code": line_code(path, old, new),  # type: ignore[arg-type]
+        "type": "new" if ln.kind is LineKind.ADDED else "old",
+    }
+    out.update(_line_fields(ln))
+    return out

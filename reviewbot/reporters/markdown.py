@@ -1,0 +1,223 @@
+"""A Markdown report for PR summaries and ``$GITHUB_STEP_SUMMARY``.
+
+Everything that comes from the change (messages, reasons, notes, paths) is treated as untrusted:
+
+- ``&``, ``<`` and ``>`` become entities, so no raw HTML passes and no ``<!-- reviewbot:... -->``
+  marker can be forged by a message (only this module writes markers);
+- ``![`` becomes ``!\\[`` and ``](`` becomes ``]\\(``, so no image (tracking pixel) is loaded
+  and no link text can hide where it points;
+- ``@name`` gets a zero-width space after the ``@``, so a message cannot ping people;
+- a suggestion holding ``<!--`` is not shown, and ``<!--`` in a path is broken, since code cannot
+  be escaped;
+- a line that would open a code fence, a heading, a rule or a block quote is escaped, so a message
+  cannot swallow or forge the rest of the report;
+- paths go in code spans whose backtick run is longer than any run in the path, and suggestions in
+  fences longer than any backtick run in the code.
+
+The body stays under ``limit`` characters (GitHub's 65,536 by default): findings that do not fit
+are counted in a "... N more findings not shown" line; the not-reviewed list is shortened the
+same way, but its section, the notes and the statistics are always present.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from ..model import Finding, Result, Severity, Side
+from .fingerprint import fingerprint
+from .terminal import stats_line, summary
+
+LIMIT = 65_536
+MARKER = "<!-- reviewbot:{} -->"
+
+_MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
+# fences, ATX headings, thematic breaks and setext underlines
+_BLOCK_START = re.compile(r"^(\s{0,3})(`{3,}|~{3,}|#{1,6}(?=\s|$)|[-*_](?:\s*[-*_]){2,}\s*$|=+\s*$|-+\s*$)")
+MAX_MESSAGE = 4_000
+MAX_SUGGESTION = 8_000
+_ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
+
+
+def escape(text: str) -> str:
+    """Untrusted text made inert (see the module docstring); newlines kept."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("![", "!\\[").replace("](", "]\\(")
+    text = _MENTION.sub("@\u200b", text)
+    lines = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        m = _BLOCK_START.match(line)
+        if m:
+            line = m.group(1) + "\\" + line[len(m.group(1)) :]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def escape_cell(text: str) -> str:
+    return escape(" ".join(text.split())).replace("|", "\\|")
+
+
+def _longest_run(text: str, ch: str) -> int:
+    runs = re.findall(re.escape(ch) + "+", text)
+    return max((len(r) for r in runs), default=0)
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code that no backtick inside can close early; newlines become spaces.
+
+    Entities are not decoded in code, so an HTML comment opener is broken with a zero-width space
+    instead: a raw ``<!--`` in the body would let a path forge a marker for a text search.
+    """
+    text = " ".join(text.split("\n")).replace("<!--", "<!\u200b--")
+    ticks = "`" * (_longest_run(text, "`") + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def fence(code: str, info: str = "") -> str:
+    """A fenced block holding `code`; the fence is longer than any backtick run in it."""
+    ticks = "`" * max(3, _longest_run(code, "`") + 1)
+    return f"{ticks}{info}\n{code.rstrip(chr(10))}\n{ticks}"
+
+
+def _lines(f: Finding) -> str:
+    loc = f.location
+    return f"{loc.first}-{loc.line}" if loc.first != loc.line else str(loc.line)
+
+
+def _finding_block(f: Finding, markers: bool) -> str:
+    loc = f.location
+    where = code_span(f"{loc.path}:{_lines(f)}") + (" (removed lines)" if loc.side is Side.LEFT else "")
+    route = f.route if f.route_probability is None else f"{f.route} ({f.route_probability:.2f})"
+    message = f.message
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + f" ... ({len(f.message) - MAX_MESSAGE} more characters not shown)"
+    parts = [
+        f"{_ICON[f.severity]} **{f.severity.value}** {where} · {code_span(f.rule)} · route {escape(route)}",
+        "",
+        escape(message),
+    ]
+    if f.suggestion is not None and len(f.suggestion) > MAX_SUGGESTION:
+        parts += ["", f"_A suggestion of {len(f.suggestion)} characters is not shown (too long)._"]
+    elif f.suggestion is not None and "<!--" in f.suggestion:
+        # code cannot be escaped, and a raw comment opener could forge a marker: leave it out
+        parts += ["", "_The suggestion is not shown: it contains an HTML comment._"]
+    elif f.suggestion is not None:
+        parts += ["", fence(f.suggestion, "suggestion" if loc.side is Side.RIGHT else "")]
+    if markers:
+        parts += ["", MARKER.format(fingerprint(f))]
+    return "\n".join(parts) + "\n"
+
+
+def _fit(blocks: list[str], budget: int, more: str) -> list[str]:
+    """As many blocks as fit in `budget` characters, then a line counting the rest."""
+    out: list[str] = []
+    used = 0
+    for i, b in enumerate(blocks):
+        rest = len(blocks) - i - 1
+        reserve = len(more.format(n=len(blocks))) + 2 if rest else 0
+        if used + len(b) + 1 + reserve > budget:
+            out.append(more.format(n=len(blocks) - i) + "\n")
+            return out
+        out.append(b)
+        used += len(b) + 1
+    return out
+
+
+def _file_order(result: Result) -> list[str]:
+    order = [fd.path for fd in result.changeset.files]
+    for f in result.findings:
+        if f.location.path not in order:
+            order.append(f.location.path)
+    return order
+
+
+def _header(result: Result, markers: bool) -> str:
+    lines = [MARKER.format("summary")] if markers else []
+    lines += [
+        "## reviewbot review",
+        "",
+        f"**{summary(result)}** in {escape(' '.join(result.changeset.description.split()))}",
+    ]
+    if result.unanchored:
+        lines.append(f"- {len(result.unanchored)} not placed on the diff (listed below)")
+    lines.append(f"- {len(result.skipped)} not reviewed (listed below)")
+    by_path: dict[str, dict[Severity, int]] = {}
+    for f in result.findings:
+        counts = by_path.setdefault(f.location.path, {s: 0 for s in Severity})
+        counts[f.severity] += 1
+    if by_path:
+        lines += ["", "| file | errors | warnings | info |", "| --- | ---: | ---: | ---: |"]
+        for path in _file_order(result):
+            c = by_path.get(path)
+            if c:
+                cells = [c[Severity.ERROR], c[Severity.WARNING], c[Severity.INFO]]
+                lines.append(
+                    f"| {code_span(path).replace('|', chr(92) + '|')} | " + " | ".join(map(str, cells)) + " |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def _tail(result: Result, budget: int) -> str:
+    parts: list[str] = []
+    if result.unanchored:
+        parts.append("### Not placed on the diff\n")
+        blocks = [
+            f"- **{u.finding.severity.value}** {code_span(u.finding.location.path + ':' + _lines(u.finding))} "
+            f"{code_span(u.finding.rule)}: {escape(u.reason)}: {escape(' '.join(u.finding.message.split()))}"
+            for u in result.unanchored
+        ]
+        parts += _fit(blocks, budget // 3, "- ... {n} more not shown")
+        parts.append("")
+    parts.append("### Not reviewed\n")
+    if result.skipped:
+        blocks = [
+            f"- {code_span(s.path)}: {escape(' '.join(s.reason.split()))} ({escape(s.stage)})"
+            for s in result.skipped
+        ]
+        parts += _fit(blocks, budget // 3, "- ... {n} more not shown")
+    else:
+        parts.append("Nothing: every planned file was reviewed.")
+    parts.append("")
+    if result.notes:
+        parts.append("### Notes\n")
+        blocks = [f"- {escape(' '.join(n.split()))}" for n in result.notes]
+        parts += _fit(blocks, budget // 6, "- ... {n} more notes not shown")
+        parts.append("")
+    parts.append(f"<sub>{escape(stats_line(result))}</sub>")
+    return "\n".join(parts) + "\n"
+
+
+def render(result: Result, *, limit: int = LIMIT, markers: bool = True) -> str:
+    """The whole report; never longer than `limit` characters."""
+    header = _header(result, markers)
+    tail = _tail(result, limit // 2)
+    budget = limit - len(header) - len(tail) - 64
+    by_path: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_path.setdefault(f.location.path, []).append(f)
+    blocks: list[str] = []
+    for path in _file_order(result):
+        findings = sorted(by_path.get(path, []), key=lambda f: (f.location.line, f.location.side.value))
+        for i, f in enumerate(findings):
+            block = _finding_block(f, markers)
+            if i == 0:
+                block = f"### {code_span(path)}\n\n" + block
+            blocks.append(block)
+    body = _fit(blocks, budget, "_... {n} more findings not shown_") if blocks else []
+    text = header + "\n" + "\n".join(body) + ("\n" if body else "") + tail
+    if len(text) > limit:  # only with a tiny limit: cut hard rather than break the promise
+        cut = "\n\n_... report truncated_\n"
+        text = text[: max(0, limit - len(cut))] + cut
+        text = text[:limit]
+    return text
+
+
+class MarkdownReporter:
+    def __init__(self, out: TextIO, *, limit: int = LIMIT, markers: bool = True) -> None:
+        self.out = out
+        self.limit = limit
+        self.markers = markers
+
+    def report(self, result: Result) -> None:
+        self.out.write(render(result, limit=self.limit, markers=self.markers))

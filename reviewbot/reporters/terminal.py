@@ -1,0 +1,192 @@
+"""The human report for a terminal: findings grouped by file with their diff context, then
+everything that was not reviewed or not placed, the notes, and one line of statistics.
+
+Colour is the caller's decision (``color=True`` only for a TTY without ``NO_COLOR``); without it
+the output is plain text. Text from the change (messages, code) has its control characters made
+visible so a diff cannot send escape sequences to the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from ..model import Finding, Hunk, Line, LineKind, Result, Severity, Side
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+_RESET = "\x1b[0m"
+_STYLE = {
+    "bold": "\x1b[1m",
+    "dim": "\x1b[2m",
+    "red": "\x1b[31m",
+    "green": "\x1b[32m",
+    "yellow": "\x1b[33m",
+    "cyan": "\x1b[36m",
+}
+_SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def clean(text: str) -> str:
+    """Tabs kept; every other control character shown as an escape (\\x1b, \\r ...)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class _Paint:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, *styles: str) -> str:
+        if not self.color or not styles:
+            return text
+        return "".join(_STYLE[s] for s in styles) + text + _RESET
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _matches(ln: Line, side: Side, lo: int, hi: int) -> bool:
+    if side is Side.RIGHT:
+        return ln.kind is not LineKind.REMOVED and ln.new_no is not None and lo <= ln.new_no <= hi
+    return ln.kind is not LineKind.ADDED and ln.old_no is not None and lo <= ln.old_no <= hi
+
+
+def context_lines(result: Result, f: Finding, around: int = 2) -> list[tuple[Line, bool]]:
+    """The diff lines around `f` (each with whether it is inside the finding's range), or []."""
+    fd = result.changeset.file(f.location.path)
+    if fd is None:
+        return []
+    loc = f.location
+    hunks: tuple[Hunk, ...] = fd.hunks
+    for h in hunks:
+        idx = [
+            i for i, ln in enumerate(h.lines) if _matches(ln, loc.side, loc.first - around, loc.line + around)
+        ]
+        if idx:
+            return [(ln, _matches(ln, loc.side, loc.first, loc.line)) for ln in h.lines[idx[0] : idx[-1] + 1]]
+    return []
+
+
+def _render_context(lines: list[tuple[Line, bool]], paint: _Paint) -> list[str]:
+    width = max(len(str(n)) for ln, _ in lines for n in (ln.old_no, ln.new_no) if n is not None)
+    out = []
+    for ln, hit in lines:
+        old = str(ln.old_no) if ln.old_no is not None else ""
+        new = str(ln.new_no) if ln.new_no is not None else ""
+        mark = {LineKind.ADDED: "+", LineKind.REMOVED: "-", LineKind.CONTEXT: " "}[ln.kind]
+        style = {LineKind.ADDED: ("green",), LineKind.REMOVED: ("red",), LineKind.CONTEXT: ()}[ln.kind]
+        pointer = ">" if hit else " "
+        nums = paint(f"{old:>{width}} {new:>{width}}", "dim")
+        out.append(f"    {pointer} {nums} {paint(mark + ' ' + clean(ln.text), *style)}".rstrip())
+    return out
+
+
+def _where(f: Finding) -> str:
+    loc = f.location
+    lines = f"{loc.first}-{loc.line}" if loc.first != loc.line else str(loc.line)
+    return clean(f"{loc.path}:{lines}") + (" (old side)" if loc.side is Side.LEFT else "")
+
+
+def _route(f: Finding) -> str:
+    if f.route_probability is None:
+        return f.route
+    return f"{f.route} p={f.route_probability:.2f}"
+
+
+def _finding(result: Result, f: Finding, paint: _Paint) -> list[str]:
+    sev = paint(f"{f.severity.value.upper():<7}", "bold", _SEVERITY_STYLE[f.severity])
+    head = f"  {sev} {_where(f)}  {paint(clean(f.rule), 'bold')}  [{clean(_route(f))}]"
+    out = [head]
+    for msg_line in clean(f.message).splitlines() or [""]:
+        out.append(f"    {msg_line}")
+    ctx = context_lines(result, f)
+    if ctx:
+        out.extend(_render_context(ctx, paint))
+    else:
+        out.append(paint("    (no diff context for this line)", "dim"))
+    if f.suggestion is not None:
+        out.append("    suggestion:")
+        for s_line in clean(f.suggestion).splitlines() or [""]:
+            out.append(paint(f"    | {s_line}".rstrip(), "green"))
+    return out
+
+
+def _file_order(result: Result) -> list[str]:
+    order = [fd.path for fd in result.changeset.files]
+    for f in result.findings:
+        if f.location.path not in order:
+            order.append(f.location.path)
+    return order
+
+
+def summary(result: Result) -> str:
+    counts = {s: 0 for s in Severity}
+    for f in result.findings:
+        counts[f.severity] += 1
+    parts = [
+        _plural(counts[s], s.value) if s is not Severity.INFO else f"{counts[s]} info"
+        for s in reversed(Severity)
+    ]
+    return f"{_plural(len(result.findings), 'finding')} ({', '.join(parts)})"
+
+
+def stats_line(result: Result) -> str:
+    s = result.stats
+    backend = s.backend + (f" ({s.model})" if s.model else "")
+    return (
+        f"{_plural(s.files, 'file')}, {s.reviewed_items}/{s.work_items} work items reviewed, "
+        f"{s.prompt_tokens} prompt + {s.generated_tokens} generated tokens, "
+        f"{s.total_seconds:.1f} s ({s.model_seconds:.1f} s in the model), backend {backend}"
+    )
+
+
+def render(result: Result, *, color: bool = False) -> str:
+    paint = _Paint(color)
+    out: list[str] = [paint(f"reviewbot: {clean(result.changeset.description)}", "bold"), ""]
+    by_path: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_path.setdefault(f.location.path, []).append(f)
+    for path in _file_order(result):
+        findings = by_path.get(path)
+        if not findings:
+            continue
+        out.append(paint(clean(path), "bold"))
+        for f in sorted(findings, key=lambda f: (f.location.line, f.location.side.value)):
+            out.extend(_finding(result, f, paint))
+            out.append("")
+    if not result.findings:
+        out.extend(["No findings.", ""])
+
+    if result.unanchored:
+        out.append(paint("Not placed on the diff", "bold"))
+        for u in result.unanchored:
+            f = u.finding
+            out.append(f"  {f.severity.value} {_where(f)} {clean(f.rule)}: {clean(u.reason)}")
+            out.extend(f"    {ln}" for ln in clean(f.message).splitlines())
+        out.append("")
+
+    out.append(paint("Not reviewed", "bold"))
+    if result.skipped:
+        for s in result.skipped:
+            out.append(f"  {clean(s.path)}: {clean(s.reason)} ({s.stage})")
+    else:
+        out.append("  nothing: every planned file was reviewed")
+    out.append("")
+
+    if result.notes:
+        out.append(paint("Notes", "bold"))
+        out.extend(f"  - {clean(n)}" for n in result.notes)
+        out.append("")
+
+    out.append(clean(f"{summary(result)}; {stats_line(result)}"))
+    return "\n".join(out) + "\n"
+
+
+class TerminalReporter:
+    def __init__(self, out: TextIO, *, color: bool = False) -> None:
+        self.out = out
+        self.color = color
+
+    def report(self, result: Result) -> None:
+        self.out.write(render(result, color=self.color))
