@@ -8,14 +8,15 @@ See docs/configuration.md for the keys.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
 CONFIG_FILE = ".reviewbot.yml"
-BACKENDS = ("local", "fake", "none")
+BACKENDS = ("local", "none")  # the fake backend is for tests, built directly
 FORMATS = ("terminal", "json", "sarif", "markdown")
 FAIL_ON = ("error", "warning", "never")
 LINT_MODES = ("added", "diff_context", "file")
@@ -38,7 +39,7 @@ class Settings:
     exclude: tuple[str, ...] = ()  # extra path globs to skip
     include_vendored: bool = False
     # review route
-    min_confidence: float = 0.6  # the judge's probability that a hunk is wrong, to report it
+    min_drop: float = 0.05  # nats/token by which the new code must be less likely than the old
     max_findings_per_item: int = 2
     max_new_tokens: int = 160
     # linters
@@ -115,7 +116,7 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "plan.budget_tokens": ("budget_tokens", _int(200, 10_000_000)),
     "plan.exclude": ("exclude", _globs),
     "plan.include_vendored": ("include_vendored", _bool),
-    "review.min_confidence": ("min_confidence", _float(0.0, 1.0)),
+    "review.min_drop": ("min_drop", _float(0.0, 10.0)),
     "review.max_findings_per_item": ("max_findings_per_item", _int(1, 10)),
     "review.max_new_tokens": ("max_new_tokens", _int(16, 4096)),
     "lint.linters": ("linters", _linters),
@@ -150,6 +151,8 @@ def read_file(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -197,6 +200,6 @@ def load(
         if name not in known:
             raise ConfigError(f"unknown setting {name!r}")
         values[name] = v
-    if "color" not in values and "NO_COLOR" in environ:
+    if "color" not in values and environ.get("NO_COLOR"):  # no-color.org: set and not empty
         values["color"] = False
     return replace(Settings(), config_path=path, **values)

@@ -6,12 +6,12 @@ source -> ChangeSet -> plan -> WorkItem -> route -> Finding -> anchor -> Anchore
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Callable
+from enum import StrEnum
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """GitHub's naming: RIGHT is the new file (added and context lines), LEFT the old (removed)."""
 
     LEFT = "LEFT"
@@ -21,7 +21,7 @@ class Side(str, Enum):
         return self.value
 
 
-class FileStatus(str, Enum):
+class FileStatus(StrEnum):
     ADDED = "added"
     DELETED = "deleted"
     MODIFIED = "modified"
@@ -32,7 +32,7 @@ class FileStatus(str, Enum):
         return self.value
 
 
-class LineKind(str, Enum):
+class LineKind(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
     CONTEXT = "context"
@@ -41,7 +41,7 @@ class LineKind(str, Enum):
         return self.value
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
-from .model import ChangeSet, FileDiff, FileStatus, Hunk, LineKind, Skipped, WorkItem
+from .model import ChangeSet, FileDiff, FileStatus, Hunk, Line, LineKind, Skipped, WorkItem
 
 LOCK_FILES = {
     "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "Pipfile.lock", "uv.lock",
@@ -79,13 +79,13 @@ def skip_reason(f: FileDiff, exclude: Sequence[str] = (), include_vendored: bool
         if fnmatch.fnmatch(path, glob):
             return f"generated or built file ({glob})"
     added = [ln.text for h in f.hunks for ln in h.lines if ln.kind is LineKind.ADDED]
-    head = " ".join(added[:5]).lower()
+    # the file's own first lines (added or context), not the first added lines anywhere in it
+    top = [ln.text for h in f.hunks for ln in h.lines if ln.new_no is not None and ln.new_no <= 5]
+    head = " ".join(top).lower()
     if any(m in head for m in GENERATED_MARKERS):
         return "generated file (marker in its first lines)"
     if added and sum(map(len, added)) / len(added) > MINIFIED_LINE:
         return "minified or data file (very long lines)"
-    if not added and f.removed:
-        return "only removals"
     return None
 
 
@@ -101,32 +101,54 @@ def risk(f: FileDiff, hunks: Sequence[Hunk]) -> float:
 
 
 def split_hunk(h: Hunk, max_tokens: int, count: TokenCounter) -> list[Hunk]:
-    """Cut a hunk into windows of whole lines that each fit `max_tokens`."""
+    """Cut a hunk into windows of whole, consecutive lines that each fit `max_tokens`, header included.
+
+    A single line longer than `max_tokens` becomes a window of its own (over the limit; plan() lists
+    it as not reviewed). Each window's header is consistent with its lines: an empty side starts at
+    the line before, as in `@@ -5,0 +6,2 @@`.
+    """
     if count(hunk_text(h)) <= max_tokens:
         return [h]
-    out: list[Hunk] = []
-    window: list = []
+    # a window's header is no longer than one with the hunk's end numbers and full lengths
+    end = f"@@ -{h.old_start + h.old_len},{h.old_len} +{h.new_start + h.new_len},{h.new_len} @@ {h.section}"
+    room = max_tokens - count(end.rstrip() + "\n")
+    groups: list[list[Line]] = []
+    window: list[Line] = []
     size = 0
     for ln in h.lines:
         t = count(ln.text) + 2
-        if window and size + t > max_tokens:
-            out.append(_window(h, window))
+        if window and size + t > room:
+            groups.append(window)
             window, size = [], 0
         window.append(ln)
         size += t
     if window:
-        out.append(_window(h, window))
+        groups.append(window)
+    out: list[Hunk] = []
+    o = h.old_start if h.old_len else h.old_start + 1  # the next old and new line numbers
+    n = h.new_start if h.new_len else h.new_start + 1
+    todo = groups[::-1]
+    while todo:
+        lines = todo.pop()
+        w = _window(h, lines, o, n)
+        if len(lines) > 1 and count(hunk_text(w)) > max_tokens:  # a tokenizer the estimate misjudged
+            mid = len(lines) // 2
+            todo += [lines[mid:], lines[:mid]]
+            continue
+        out.append(w)
+        o, n = o + w.old_len, n + w.new_len
     return out
 
 
-def _window(h: Hunk, lines: list) -> Hunk:
-    old = [ln.old_no for ln in lines if ln.old_no is not None]
-    new = [ln.new_no for ln in lines if ln.new_no is not None]
+def _window(h: Hunk, lines: list[Line], o: int, n: int) -> Hunk:
+    """`lines` of `h` as a hunk; `o` and `n` are the old and new numbers of its first line on each side."""
+    old_len = sum(1 for ln in lines if ln.old_no is not None)
+    new_len = sum(1 for ln in lines if ln.new_no is not None)
     return Hunk(
-        old_start=old[0] if old else h.old_start,
-        old_len=len(old),
-        new_start=new[0] if new else h.new_start,
-        new_len=len(new),
+        old_start=o if old_len else o - 1,
+        old_len=old_len,
+        new_start=n if new_len else n - 1,
+        new_len=new_len,
         section=h.section,
         lines=tuple(lines),
     )
@@ -162,11 +184,18 @@ def plan(
         for h in f.hunks:
             for part in split_hunk(h, item_tokens, count):
                 t = count(hunk_text(part))
+                if t > item_tokens:  # one line longer than a whole work item: listed, not sent
+                    ln = part.lines[0]
+                    side = "old" if ln.kind is LineKind.REMOVED else "new"
+                    skipped.append(Skipped(f.path, f"{side} line {ln.number} alone is {t} tokens, "
+                                                   f"more than one work item ({item_tokens})"))  # fmt: skip
+                    continue
                 if pieces[-1] and size + t > item_tokens:
                     pieces.append([])
                     size = 0
                 pieces[-1].append(part)
                 size += t
+        pieces = [p for p in pieces if p]
         for n, hunks in enumerate(pieces, 1):
             tokens = sum(count(hunk_text(h)) for h in hunks)
             suffix = f"#{n}" if len(pieces) > 1 else ""

@@ -5,8 +5,9 @@ The pipeline knows only these; `compose` picks the concrete classes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from .model import ChangeSet, Finding, Result, Skipped, WorkItem
 
@@ -21,6 +22,19 @@ class Generation:
     seconds: float
     # log-probability of each generated token, where the backend has them
     token_logprobs: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """Log-probabilities of a given text's tokens, and where each token starts in that text."""
+
+    logprobs: tuple[float, ...]
+    offsets: tuple[int, ...]
+    seconds: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return sum(self.logprobs) / len(self.logprobs) if self.logprobs else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +64,7 @@ class ModelBackend(Protocol):
         """Pick one label as the assistant's first token(s); probabilities sum to 1 over labels."""
         ...
 
-    def score(self, messages: Sequence[Message], continuation: str) -> tuple[float, ...] | None:
+    def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
         """Log-probability of each token of `continuation` as the assistant's answer; None if unsupported."""
         ...
 

@@ -8,11 +8,11 @@ It runs out loudly: a test that asks more than it scripted fails.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import ModelError
 from ..plan import estimate_tokens
-from ..ports import Choice, Generation, Message
+from ..ports import Choice, Generation, Message, Scored
 
 TextScript = Sequence[str] | Callable[[Sequence[Message], Mapping | None], str]
 ChoiceScript = Sequence[Mapping[str, float]] | Callable[[Sequence[Message], Sequence[str]], Mapping[str, float]]
@@ -26,7 +26,7 @@ class FakeBackend:
         self,
         texts: TextScript = (),
         choices: ChoiceScript | None = None,
-        scores: Callable[[Sequence[Message], str], tuple[float, ...]] | None = None,
+        scores: Callable[[Sequence[Message], str], Scored] | None = None,
     ) -> None:
         self._texts = texts if callable(texts) else list(texts)
         self._choices = choices if callable(choices) or choices is None else list(choices)
@@ -63,6 +63,6 @@ class FakeBackend:
         prompt = sum(estimate_tokens(m["content"]) for m in messages)
         return Choice(best, probs[best], probs, prompt, 0.0)
 
-    def score(self, messages: Sequence[Message], continuation: str) -> tuple[float, ...] | None:
+    def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
         self.calls.append(("score", messages))
         return self._scores(messages, continuation) if self._scores else None

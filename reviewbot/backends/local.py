@@ -19,11 +19,12 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import ModelError
-from ..ports import Choice, Generation, Message
+from ..ports import Choice, Generation, Message, Scored
 from . import embedded
 
 Status = Callable[[str], None]
@@ -219,17 +220,25 @@ class LocalBackend:
         best = max(table, key=table.__getitem__)
         return Choice(best, table[best], table, int(ids.shape[1]), time.perf_counter() - t0)
 
-    def score(self, messages: Sequence[Message], continuation: str) -> tuple[float, ...] | None:
+    def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
         self.load()
         import torch
 
+        t0 = time.perf_counter()
         ids = self._prompt_ids(messages)
-        cont = self._tok(continuation, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        enc = self._tok(
+            continuation, return_tensors="pt", add_special_tokens=False, return_offsets_mapping=True
+        )
+        cont = enc["input_ids"]
+        if cont.shape[1] == 0:
+            return Scored((), (), 0.0)
         full = torch.cat([ids, cont], dim=1)
         with torch.inference_mode():
             logits = self._model(full, attention_mask=torch.ones_like(full)).logits[0].float()
         lps = torch.log_softmax(logits[ids.shape[1] - 1 : -1], dim=-1)
-        return tuple(float(lps[i, t]) for i, t in enumerate(cont[0].tolist()))
+        picked = lps.gather(1, cont[0].unsqueeze(1)).squeeze(1).tolist()
+        offsets = tuple(int(a) for a, _ in enc["offset_mapping"][0].tolist())
+        return Scored(tuple(picked), offsets, time.perf_counter() - t0)
 
 
 def torch_loaded() -> bool:

@@ -1,0 +1,64 @@
+"""Settings -> concrete parts. The only place that maps names to classes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+from .config import Settings
+from .pipeline import PlanLimits
+from .ports import Linter, ModelBackend, Reporter, Route
+
+
+def backend(settings: Settings, status: Callable[[str], None] | None = None) -> ModelBackend | None:
+    if settings.backend == "none":
+        return None
+    from .backends.local import LocalBackend  # light: torch is imported on first use only
+
+    return LocalBackend(
+        cache_dir=settings.cache, model_dir=settings.model_dir, threads=settings.threads, status=status
+    )
+
+
+def route(settings: Settings, model: ModelBackend | None) -> Route | None:
+    if model is None:
+        return None
+    from .routes.review import ReviewRoute
+
+    return ReviewRoute(
+        model,
+        min_drop=settings.min_drop,
+        max_findings=settings.max_findings_per_item,
+        max_new_tokens=settings.max_new_tokens,
+    )
+
+
+def linters(settings: Settings) -> list[Linter]:
+    from .runners.linters import Bandit, Ruff
+
+    table: dict[str, Callable[[], Linter]] = {
+        "ruff": lambda: Ruff(timeout=settings.lint_timeout),
+        "bandit": lambda: Bandit(timeout=settings.lint_timeout),
+    }
+    return [table[name]() for name in settings.linters]
+
+
+def limits(settings: Settings) -> PlanLimits:
+    return PlanLimits(
+        item_tokens=settings.item_tokens,
+        budget_tokens=settings.budget_tokens,
+        exclude=settings.exclude,
+        include_vendored=settings.include_vendored,
+    )
+
+
+def reporter(fmt: str, out: TextIO, *, color: bool) -> Reporter:
+    from . import reporters
+
+    table: dict[str, Callable[[], Reporter]] = {
+        "terminal": lambda: reporters.TerminalReporter(out, color=color),
+        "json": lambda: reporters.JsonReporter(out),
+        "sarif": lambda: reporters.SarifReporter(out),
+        "markdown": lambda: reporters.MarkdownReporter(out),
+    }
+    return table[fmt]()

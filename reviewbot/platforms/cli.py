@@ -1,0 +1,284 @@
+"""The `reviewbot` command line.
+
+    reviewbot review [--diff FILE|- | --git [BASE..HEAD]] [--format terminal|json|sarif|markdown] ...
+    reviewbot eval CASES_DIR [--limit N] [--seed S] [--format json]
+    reviewbot model prepare|info
+
+Errors print one line, `reviewbot: <what went wrong>`, and exit with the error's code
+(errors.py); findings at or above `--fail-on` exit 1. Importing this module loads no model
+library: torch and transformers are imported by the local backend on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .. import __version__, compose, config
+from ..errors import ReviewbotError, UsageError
+from ..model import Result, Severity
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="reviewbot", description="Review code changes with a self-hosted model.")
+    p.add_argument("--version", action="version", version=f"reviewbot {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--backend", choices=config.BACKENDS, help="model backend (default: local)")
+        sp.add_argument("--model-dir", type=Path, help="a transformers checkpoint instead of the embedded model")
+        sp.add_argument("--cache-dir", type=Path, help="where the converted model is cached")
+        sp.add_argument("--config", type=Path, help="configuration file (default: REPO/.reviewbot.yml)")
+        sp.add_argument("--threads", type=int, help="CPU threads for the model")
+        sp.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+        sp.add_argument("--min-drop", type=float, help="review: likelihood drop (nats/token) to comment on")
+
+    r = sub.add_parser("review", help="review a diff file or a git range")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument("--diff", metavar="FILE", help="a unified diff file, or - for standard input")
+    src.add_argument(
+        "--git", metavar="BASE..HEAD", nargs="?", const="", help="a git range (default: merge-base with the default branch..HEAD)"
+    )
+    r.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    r.add_argument("--format", choices=config.FORMATS, default="terminal")
+    r.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
+    r.add_argument("--fail-on", choices=config.FAIL_ON, help="exit 1 on findings of this severity (default: error)")
+    r.add_argument("--no-color", action="store_true", help="no colours in terminal output")
+    r.add_argument("--item-tokens", type=int, help="the most diff tokens in one work item")
+    r.add_argument("--budget-tokens", type=int, help="the most diff tokens sent to the model in one review")
+    common(r)
+
+    e = sub.add_parser("eval", help="score the review on a review-bugs case folder")
+    e.add_argument("cases", type=Path, metavar="CASES_DIR")
+    e.add_argument("--limit", type=int, help="number of bug/clean PAIRS to sample")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--format", choices=("terminal", "json"), default="terminal")
+    e.add_argument("--output", "-o", type=Path, help="also write per-case findings as JSON lines here")
+    common(e)
+
+    m = sub.add_parser("model", help="prepare or describe the embedded model")
+    m.add_argument("action", choices=("prepare", "info"))
+    common(m)
+    return p
+
+
+def _settings(args: argparse.Namespace, repo: Path | None) -> config.Settings:
+    overrides = {
+        "backend": args.backend,
+        "model_dir": args.model_dir,
+        "cache_dir": args.cache_dir,
+        "threads": args.threads,
+        "min_drop": args.min_drop,
+        "progress": False if args.no_progress else None,
+    }
+    for name in ("format", "fail_on", "item_tokens", "budget_tokens"):
+        overrides[name] = getattr(args, name, None)
+    if getattr(args, "no_color", False):
+        overrides["color"] = False
+    return config.load(overrides, os.environ, repo, args.config)
+
+
+class StderrProgress:
+    """A progress bar on a terminal, one line per step otherwise."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.tty = stream.isatty()
+        self.t0 = time.perf_counter()
+
+    def status(self, message: str) -> None:
+        if self.enabled:
+            print(f"reviewbot: {message}", file=self.stream, flush=True)
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled or total == 0:
+            return
+        elapsed = time.perf_counter() - self.t0
+        if self.tty:
+            width = 24
+            fill = int(width * done / total)
+            bar = "#" * fill + "-" * (width - fill)
+            end = "\n" if done == total else ""
+            self.stream.write(f"\r[{bar}] {done}/{total} {elapsed:5.1f}s {label[:50]:<50}{end}")
+            self.stream.flush()
+        elif done < total:
+            print(f"reviewbot: [{done + 1}/{total}] {label} ({elapsed:.1f}s)", file=self.stream, flush=True)
+
+
+def _write(path: Path | None, text: str, stdout: TextIO) -> None:
+    if path is None:
+        stdout.write(text)
+        stdout.flush()
+        return
+    path = path.expanduser()
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def exit_code(result: Result, fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    floor = Severity(fail_on).rank
+    return 1 if any(a.finding.severity.rank >= floor for a in result.anchored) else 0
+
+
+def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .. import pipeline
+
+    use_git = args.diff is None
+    repo = args.repo.resolve() if use_git else None
+    settings = _settings(args, repo)
+    progress = StderrProgress(stderr, settings.progress)
+    if use_git:
+        from ..sources.git import GitSource
+
+        source = GitSource(args.repo, args.git or None)
+    else:
+        from ..sources.diff_file import DiffFileSource
+
+        source = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None)
+    model = compose.backend(settings, status=progress.status)
+    parts = pipeline.Parts(
+        source=source,
+        backend=model,
+        route=compose.route(settings, model),
+        linters=compose.linters(settings),
+        lint_mode=settings.lint_mode,
+        limits=compose.limits(settings),
+        progress=progress,
+    )
+    result = pipeline.run(parts)
+    color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())
+    import io
+
+    buf = io.StringIO()
+    compose.reporter(settings.format, buf, color=bool(color)).report(result)
+    _write(args.output, buf.getvalue(), stdout)
+    return exit_code(result, settings.fail_on)
+
+
+def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import json
+
+    from .. import evaluation, pipeline
+    from ..errors import InputError
+    from ..sources.diff_file import DiffFileSource
+
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    settings = _settings(args, None)
+    cases = evaluation.load_cases(args.cases, limit=args.limit, seed=args.seed)
+    progress = StderrProgress(stderr, settings.progress)
+    model = compose.backend(settings, status=progress.status)
+    route = compose.route(settings, model)
+    limits = compose.limits(settings)
+    t0 = time.perf_counter()
+    rows = []
+    per_case = []
+    for i, case in enumerate(cases):
+        progress(i, len(cases), case.id)
+        tc = time.perf_counter()
+        parts = pipeline.Parts(source=DiffFileSource(str(case.diff_path)), backend=model, route=route, limits=limits)
+        try:
+            result = pipeline.run(parts)
+            findings = result.findings
+            error = None
+            stats = result.stats
+        except InputError as exc:
+            findings, error, stats = (), str(exc), None
+        rows.append((case, findings, error))
+        per_case.append(
+            {
+                "id": case.id,
+                "seconds": round(time.perf_counter() - tc, 3),
+                "error": error,
+                "prompt_tokens": stats.prompt_tokens if stats else 0,
+                "generated_tokens": stats.generated_tokens if stats else 0,
+                "findings": [
+                    {"path": f.location.path, "side": str(f.location.side), "line": f.location.line,
+                     "start_line": f.location.start_line, "severity": str(f.severity), "message": f.message,
+                     "confidence": f.confidence}
+                    for f in findings
+                ],
+            }
+        )  # fmt: skip
+    progress(len(cases), len(cases), "done")
+    seconds = time.perf_counter() - t0
+    bot = evaluation.score(rows)
+    none, every = evaluation.baselines(cases)
+    n_pairs = args.limit
+    if args.output is not None:
+        _write(args.output, "".join(json.dumps(r) + "\n" for r in per_case), stdout)
+    if args.format == "json":
+        doc = evaluation.to_json(bot, none, every, seed=args.seed, limit=n_pairs, n_cases=len(cases), seconds=seconds)
+        doc["backend"] = model.name if model else "none"
+        doc["model"] = model.model_id if model else None
+        stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        stdout.write(
+            evaluation.format_report(bot, none, every, seed=args.seed, limit=n_pairs, n_cases=len(cases), seconds=seconds)
+        )
+        stdout.write(f"backend: {model.name if model else 'none'} ({model.model_id if model else 'no model'})\n")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ..backends import embedded
+
+    settings = _settings(args, None)
+    p = embedded.paths(settings.cache)
+    if args.action == "info":
+        stdout.write(
+            f"model: {embedded.MODEL_ID}\nsha256: {embedded.GGUF_SHA256}\ncache: {p.root}\n"
+            f"converted: {'yes' if p.converted_marker.is_file() else 'no'}\n"
+        )
+        return 0
+    progress = StderrProgress(stderr, settings.progress)
+    model = compose.backend(config.load({"backend": "local", "cache_dir": settings.cache}, {}, None), progress.status)
+    assert model is not None
+    t0 = time.perf_counter()
+    model.load()  # type: ignore[attr-defined]
+    stdout.write(f"model ready in {time.perf_counter() - t0:.1f}s: {p.converted}\n")
+    return 0
+
+
+COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model}
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, stdout, stderr)
+    except ReviewbotError as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"reviewbot: {message}", file=stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("reviewbot: interrupted", file=stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(main())
