@@ -124,6 +124,8 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "lint.timeout": ("lint_timeout", _float(1, 3600)),
 }
 
+_FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator
+
 ENV_KEYS: dict[str, tuple[str, Any]] = {
     "REVIEWBOT_BACKEND": ("backend", _choice(BACKENDS)),
     "REVIEWBOT_MODEL_DIR": ("model_dir", _path),
@@ -199,6 +201,11 @@ def load(
             continue
         if name not in known:
             raise ConfigError(f"unknown setting {name!r}")
+        if name in _FIELD_CHECKS and isinstance(v, (bool, int, float, str)):  # flags: same limits as the file
+            try:
+                v = _FIELD_CHECKS[name](v)
+            except ValueError as exc:
+                raise ConfigError(f"--{name.replace('_', '-')} {exc}") from None
         values[name] = v
     if "color" not in values and environ.get("NO_COLOR"):  # no-color.org: set and not empty
         values["color"] = False

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__, compose, config
-from ..errors import ReviewbotError, UsageError
+from ..errors import PublishError, ReviewbotError, UsageError
 from ..model import Result, Severity
 
 
@@ -123,14 +123,17 @@ def _write(path: Path | None, text: str, stdout: TextIO) -> None:
         stdout.flush()
         return
     path = path.expanduser()
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    except OSError as exc:
+        raise PublishError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
-    except OSError:
+    except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        raise PublishError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
 
 
 def exit_code(result: Result, fail_on: str) -> int:

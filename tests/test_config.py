@@ -1,0 +1,377 @@
+"""reviewbot.config: defaults < .reviewbot.yml < environment < flags, every key validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reviewbot.config import CONFIG_FILE, ENV_KEYS, FILE_KEYS, Settings, load, read_file
+from reviewbot.errors import ConfigError
+
+HOME = os.path.expanduser
+
+
+def nest(key: str, value: Any) -> dict[str, Any]:
+    """'plan.item_tokens', 800 -> {'plan': {'item_tokens': 800}} (the way people write the file)."""
+    head, _, rest = key.partition(".")
+    return {head: nest(rest, value) if rest else value}
+
+
+def write(tmp_path: Path, data: Any = None, text: str | None = None, name: str = CONFIG_FILE) -> Path:
+    path = tmp_path / name
+    path.write_text(text if text is not None else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def config_error(path: Path, **kw: Any) -> str:
+    with pytest.raises(ConfigError) as info:
+        load({}, kw.get("environ", {}), None, path)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.strip() == msg, msg
+    assert info.value.exit_code == 2
+    return msg
+
+
+# ------------------------------------------------------------------------------ every file key
+
+# key -> (a valid value, the Settings field's value it gives, an invalid value)
+KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
+    "backend": ("none", "none", "gpt4"),
+    "model_dir": ("~/models/qwen", Path(HOME("~/models/qwen")), 5),
+    "cache_dir": ("/tmp/rb-cache", Path("/tmp/rb-cache"), ""),
+    "threads": (4, 4, 0),
+    "fail_on": ("warning", "warning", "always"),
+    "plan.item_tokens": (800, 800, 100),
+    "plan.budget_tokens": (5000, 5000, "5000"),
+    "plan.exclude": (["docs/*", "*.snap"], ("docs/*", "*.snap"), "docs/*"),
+    "plan.include_vendored": (True, True, "yes"),
+    "review.min_drop": (0.5, 0.5, 10.5),
+    "review.max_findings_per_item": (3, 3, 0),
+    "review.max_new_tokens": (64, 64, 8),
+    "lint.linters": (["ruff"], ("ruff",), ["pylint"]),
+    "lint.mode": ("file", "file", "everything"),
+    "lint.timeout": (30, 30.0, 0),
+}
+
+# more invalid values: wrong types that Python would otherwise accept (bool is an int, ...)
+MORE_INVALID: list[tuple[str, Any]] = [
+    ("threads", True),
+    ("threads", 4.0),
+    ("threads", 513),
+    ("plan.item_tokens", 100_001),
+    ("plan.item_tokens", 800.5),
+    ("plan.budget_tokens", None),
+    ("plan.exclude", ["docs/*", ""]),
+    ("plan.exclude", [3]),
+    ("plan.include_vendored", 1),
+    ("review.min_drop", True),
+    ("review.min_drop", -0.1),
+    ("review.min_drop", float("nan")),
+    ("backend", "fake"),  # tests build the fake backend directly; it is not a setting
+    ("lint.timeout", float("inf")),
+    ("lint.linters", "ruff"),
+    ("backend", ["local"]),
+    ("backend", {"name": "local"}),
+    ("model_dir", ""),
+    ("fail_on", None),
+]
+
+
+def test_key_table_covers_every_file_key():
+    assert set(KEY_CASES) == set(FILE_KEYS)
+
+
+@pytest.mark.parametrize("key", sorted(KEY_CASES))
+@pytest.mark.parametrize("nested", [True, False], ids=["nested", "dotted"])
+def test_every_key_accepts_a_valid_value(tmp_path, key, nested):
+    valid, expected, _ = KEY_CASES[key]
+    path = write(tmp_path, nest(key, valid) if nested else {key: valid})
+    field = FILE_KEYS[key][0]
+    assert read_file(path) == {field: expected}
+    settings = load({}, {}, None, path)
+    assert getattr(settings, field) == expected
+    assert settings.config_path == path
+
+
+@pytest.mark.parametrize(
+    "key, bad",
+    [(k, v[2]) for k, v in sorted(KEY_CASES.items())] + MORE_INVALID,
+    ids=lambda x: repr(x)[:30],
+)
+def test_every_key_rejects_an_invalid_value_naming_key_and_file(tmp_path, key, bad):
+    path = write(tmp_path, nest(key, bad))
+    msg = config_error(path)
+    assert repr(key) in msg
+    assert str(path) in msg
+
+
+def test_nested_yaml_flattens(tmp_path):
+    path = write(tmp_path, text="plan:\n  item_tokens: 800\n  exclude: ['a/*']\nreview: {min_drop: 0.2}\n")
+    s = load({}, {}, None, path)
+    assert (s.item_tokens, s.exclude, s.min_drop) == (800, ("a/*",), 0.2)
+    assert s.budget_tokens == Settings().budget_tokens  # untouched keys keep their defaults
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("colour: true\n", "'colour'"),
+        ("plan:\n  item_token: 800\n", "'plan.item_token'"),
+        ("format: json\n", "'format'"),  # the output format is a flag, not a file key
+        ("review:\n", "'review'"),  # a section left empty
+        ("plan: 800\n", "'plan'"),
+        ("1: 2\n", "'1'"),
+    ],
+)
+def test_unknown_keys_are_rejected_naming_the_key(tmp_path, text, key):
+    path = write(tmp_path, text=text)
+    msg = config_error(path)
+    assert f"unknown key {key}" in msg
+    assert str(path) in msg
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("backend: local\nthreads: 4\n  bad: indent\n", 3),
+        ("backend: local\nplan: {item_tokens: 800\n", 3),
+        ("backend: b: c\n", 1),
+        ("\tbackend: local\n", 1),
+        ("backend: local\nbackend: [\n", 3),
+    ],
+)
+def test_malformed_yaml_is_one_line_with_the_line_number(tmp_path, text, line):
+    path = write(tmp_path, text=text)
+    msg = config_error(path)
+    assert f"line {line}" in msg
+    assert "YAML" in msg and str(path) in msg
+
+
+@pytest.mark.parametrize("text, kind", [("- a\n- b\n", "list"), ("just words\n", "str"), ("42\n", "int")])
+def test_top_level_must_be_a_mapping(tmp_path, text, kind):
+    msg = config_error(write(tmp_path, text=text))
+    assert "mapping" in msg and kind in msg
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# nothing configured yet\n", "---\n"])
+def test_empty_file_gives_the_defaults(tmp_path, text):
+    path = write(tmp_path, text=text)
+    assert read_file(path) == {}
+    assert load({}, {}, None, path) == Settings()
+
+
+def test_file_that_is_not_utf8_is_a_config_error(tmp_path):
+    path = tmp_path / CONFIG_FILE
+    path.write_bytes(b"backend: \xff\xfelocal\n")
+    msg = config_error(path)
+    assert str(path) in msg and "UTF-8" in msg
+
+
+# ------------------------------------------------------------------------------ which file
+
+
+def test_explicit_config_path_missing_is_an_error(tmp_path):
+    missing = tmp_path / "nope.yml"
+    msg = config_error(missing)
+    assert str(missing) in msg and "not found" in msg
+
+
+def test_explicit_config_path_that_is_a_directory_is_an_error(tmp_path):
+    msg = config_error(tmp_path)
+    assert str(tmp_path) in msg
+
+
+def test_repo_file_is_found_and_explicit_config_wins(tmp_path):
+    write(tmp_path, {"fail_on": "never"})
+    assert load({}, {}, tmp_path).fail_on == "never"
+    assert load({}, {}, tmp_path).config_path == tmp_path / CONFIG_FILE
+    other = write(tmp_path, {"fail_on": "warning"}, name="other.yml")
+    s = load({}, {}, tmp_path, other)
+    assert (s.fail_on, s.config_path) == ("warning", other)
+
+
+def test_no_file_gives_defaults_and_no_config_path(tmp_path):
+    s = load({}, {}, tmp_path)
+    assert s == Settings() and s.config_path is None
+    assert load({}, {}, None).config_path is None
+
+
+# ------------------------------------------------------------------------------ precedence
+
+# (file, environment, flags) -> the expected (fail_on, backend, item_tokens)
+PRECEDENCE = [
+    pytest.param({}, {}, {}, ("error", "local", 1200), id="defaults"),
+    pytest.param({"fail_on": "never", "backend": "none", "plan": {"item_tokens": 800}}, {}, {},
+                 ("never", "none", 800), id="file"),
+    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {},
+                 ("warning", "local", 1200), id="env-over-file"),
+    pytest.param({"backend": "none"}, {"REVIEWBOT_BACKEND": "local"}, {},
+                 ("error", "local", 1200), id="env-over-file-backend"),
+    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {"fail_on": "error"},
+                 ("error", "local", 1200), id="flag-over-env"),
+    pytest.param({"backend": "local"}, {"REVIEWBOT_BACKEND": "local"}, {"backend": "none"},
+                 ("error", "none", 1200), id="flag-over-env-backend"),
+    pytest.param({"plan": {"item_tokens": 800}}, {}, {"item_tokens": 600},
+                 ("error", "local", 600), id="flag-over-file"),
+    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {"fail_on": None, "item_tokens": None},
+                 ("warning", "local", 1200), id="unset-flag-keeps-env"),
+    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": ""}, {},
+                 ("never", "local", 1200), id="empty-env-is-unset"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("file, environ, flags, expected", PRECEDENCE)
+def test_precedence(tmp_path, file, environ, flags, expected):
+    if file:
+        write(tmp_path, file)
+    s = load(flags, environ, tmp_path)
+    assert (s.fail_on, s.backend, s.item_tokens) == expected
+
+
+# (file cache_dir, environment) -> expected cache_dir
+CACHE = [
+    pytest.param(None, {}, Settings().cache_dir, id="default"),
+    pytest.param(None, {"XDG_CACHE_HOME": "/xdg"}, Path("/xdg/reviewbot"), id="xdg"),
+    pytest.param("/from-file", {"XDG_CACHE_HOME": "/xdg"}, Path("/from-file"), id="file-over-xdg"),
+    pytest.param(
+        None, {"XDG_CACHE_HOME": "/xdg", "REVIEWBOT_CACHE_DIR": "/env"}, Path("/env"), id="env-over-xdg"
+    ),
+    pytest.param(None, {"XDG_CACHE_HOME": ""}, Settings().cache_dir, id="empty-xdg"),
+]
+
+
+@pytest.mark.parametrize("in_file, environ, expected", CACHE)
+def test_cache_dir_and_xdg_cache_home(tmp_path, in_file, environ, expected):
+    if in_file:
+        write(tmp_path, {"cache_dir": in_file})
+    assert load({}, environ, tmp_path).cache_dir == expected
+    flagged = load({"cache_dir": Path("/flag")}, environ, tmp_path)
+    assert flagged.cache_dir == Path("/flag")
+
+
+def test_cache_property_expands_the_home_directory():
+    assert Settings().cache == Path(HOME("~/.cache/reviewbot"))
+    assert "~" not in str(Settings().cache)
+
+
+# ------------------------------------------------------------------------------ environment
+
+ENV_BAD = [
+    ("REVIEWBOT_BACKEND", "gpt4"),
+    ("REVIEWBOT_BACKEND", "LOCAL"),
+    ("REVIEWBOT_BACKEND", "fake"),
+    ("REVIEWBOT_FAIL_ON", "always"),
+]
+
+
+def test_env_table_names_known_variables():
+    assert set(ENV_KEYS) == {
+        "REVIEWBOT_BACKEND",
+        "REVIEWBOT_MODEL_DIR",
+        "REVIEWBOT_CACHE_DIR",
+        "REVIEWBOT_FAIL_ON",
+    }
+
+
+@pytest.mark.parametrize("var, value", ENV_BAD)
+def test_env_values_are_validated_naming_the_variable(var, value):
+    with pytest.raises(ConfigError) as info:
+        load({}, {var: value}, None)
+    msg = str(info.value)
+    assert var in msg and repr(value) in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    "var, value, field, expected",
+    [
+        ("REVIEWBOT_BACKEND", "none", "backend", "none"),
+        ("REVIEWBOT_BACKEND", "local", "backend", "local"),
+        ("REVIEWBOT_MODEL_DIR", "/models/q", "model_dir", Path("/models/q")),
+        ("REVIEWBOT_MODEL_DIR", "~/m", "model_dir", Path(HOME("~/m"))),
+        ("REVIEWBOT_CACHE_DIR", "/c", "cache_dir", Path("/c")),
+        ("REVIEWBOT_FAIL_ON", "never", "fail_on", "never"),
+    ],
+)
+def test_env_values_are_read(var, value, field, expected):
+    assert getattr(load({}, {var: value}, None), field) == expected
+
+
+def test_env_error_wins_over_a_good_flag():
+    # the environment is validated even when a flag overrides it: a typo there is still reported
+    with pytest.raises(ConfigError, match="REVIEWBOT_BACKEND"):
+        load({"backend": "local"}, {"REVIEWBOT_BACKEND": "gpt4"}, None)
+
+
+@pytest.mark.parametrize(
+    "environ, flags, expected",
+    [
+        ({}, {}, None),
+        ({"NO_COLOR": "1"}, {}, False),
+        ({"NO_COLOR": "anything"}, {}, False),
+        ({"NO_COLOR": ""}, {}, None),  # no-color.org: present and not empty
+        ({"NO_COLOR": "1"}, {"color": True}, True),  # --color style flag beats the variable
+        ({}, {"color": False}, False),
+    ],
+)
+def test_no_color(environ, flags, expected):
+    assert load(flags, environ, None).color is expected
+
+
+def test_unknown_override_is_rejected():
+    with pytest.raises(ConfigError, match="'colour'"):
+        load({"colour": False}, {}, None)
+
+
+# ------------------------------------------------------------------------------ Settings
+
+
+def test_settings_is_frozen():
+    s = Settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.backend = "none"  # type: ignore[misc]
+    with pytest.raises((AttributeError, TypeError)):
+        s.extra = 1  # type: ignore[attr-defined]
+
+
+def test_settings_compare_ignores_where_they_came_from(tmp_path):
+    path = write(tmp_path, text="# empty\n")
+    assert load({}, {}, None, path) == Settings()
+
+
+def test_every_file_key_maps_to_a_settings_field():
+    names = {f.name for f in dataclasses.fields(Settings)}
+    assert {field for field, _ in FILE_KEYS.values()} <= names
+    assert {field for field, _ in ENV_KEYS.values()} <= names
+
+
+# ------------------------------------------------------------------------------ flags
+
+FLAG_BAD = [
+    ("item_tokens", 0, "--item-tokens"),
+    ("budget_tokens", -5, "--budget-tokens"),
+    ("threads", 0, "--threads"),
+    ("min_drop", -1.0, "--min-drop"),
+    ("fail_on", "always", "--fail-on"),
+    ("backend", "fake", "--backend"),
+]
+
+
+@pytest.mark.parametrize("name, value, flag", FLAG_BAD)
+def test_flags_are_held_to_the_file_limits_naming_the_flag(name, value, flag):
+    with pytest.raises(ConfigError) as info:
+        load({name: value}, {}, None)
+    msg = str(info.value)
+    assert msg.startswith(flag + " ") and repr(value) in msg and "\n" not in msg
+
+
+def test_flag_values_of_other_types_pass_through():
+    s = load(
+        {"cache_dir": Path("/c"), "model_dir": Path("/m"), "format": "json", "progress": False}, {}, None
+    )
+    assert (s.cache_dir, s.model_dir, s.format, s.progress) == (Path("/c"), Path("/m"), "json", False)
+    assert load({"min_drop": 1}, {}, None).min_drop == 1.0

@@ -1,0 +1,293 @@
+"""pipeline.run with a fake source, the fake backend, fake routes and a fake linter (no subprocess, no model)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from reviewbot.backends.fake import FakeBackend
+from reviewbot.diff.parse import parse_diff
+from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
+from reviewbot.pipeline import Parts, PlanLimits, review, run
+from reviewbot.plan import estimate_tokens, plan
+from reviewbot.ports import RouteOutcome, Scored
+from reviewbot.routes.review import ReviewRoute
+
+CALC = """\
+diff --git a/pkg/calc.py b/pkg/calc.py
+--- a/pkg/calc.py
++++ b/pkg/calc.py
+@@ -10,9 +20,9 @@ def total(items):
+     a = 1
+     b = 2
+     c = 3
+     d = 4
+-    n = len(items)
++    n = len(items) - 1
+     e = 5
+     f = 6
+     g = 7
+     h = 8
+"""
+
+# files the plan skips, each for its own reason
+SKIPPED = """\
+diff --git a/poetry.lock b/poetry.lock
+--- a/poetry.lock
++++ b/poetry.lock
+@@ -1 +1 @@
+-version = 1
++version = 2
+diff --git a/vendor/lib.py b/vendor/lib.py
+--- a/vendor/lib.py
++++ b/vendor/lib.py
+@@ -1 +1 @@
+-x = 1
++x = 2
+diff --git a/logo.png b/logo.png
+index 1111111..2222222 100644
+Binary files a/logo.png and b/logo.png differ
+diff --git a/old.py b/old.py
+deleted file mode 100644
+--- a/old.py
++++ /dev/null
+@@ -1 +0,0 @@
+-y = 1
+"""
+
+DOCS = """\
+diff --git a/README.md b/README.md
+--- a/README.md
++++ b/README.md
+@@ -1,2 +1,2 @@
+ # Title
+-old words
++new words
+"""
+
+MESSAGE = "The count is off by one: it drops the last item."
+
+
+class FakeSource:
+    def __init__(self, text: str, *, with_head: bool = False) -> None:
+        self.text = text
+        self.with_head = with_head
+        self.loads = 0
+
+    def load(self) -> ChangeSet:
+        self.loads += 1
+        read_head = (lambda path: None) if self.with_head else None
+        return ChangeSet(parse_diff(self.text), "fake source", read_head=read_head)
+
+
+class FakeRoute:
+    """Returns the findings and skips it was given for every item, and records the items."""
+
+    name = "fake"
+
+    def __init__(self, findings: Sequence[Finding] = (), skips: Sequence[Skipped] = ()) -> None:
+        self.findings = tuple(findings)
+        self.skips = tuple(skips)
+        self.items: list[WorkItem] = []
+
+    def run(self, item: WorkItem, changeset: ChangeSet) -> RouteOutcome:
+        self.items.append(item)
+        return RouteOutcome(self.findings, self.skips, 10, 5, 0.5)
+
+
+class FakeLinter:
+    name = "fake-lint"
+
+    def __init__(self, findings: Sequence[Finding] = ()) -> None:
+        self.findings = tuple(findings)
+        self.calls: list[tuple[ChangeSet, tuple[str, ...]]] = []
+
+    def lint(self, changeset: ChangeSet, paths: Sequence[str]):
+        self.calls.append((changeset, tuple(paths)))
+        return self.findings, (Skipped("pkg/other.py", "fake-lint: could not read", stage="lint"),)
+
+
+def finding(line: int, *, path: str = "pkg/calc.py", side: Side = Side.RIGHT, message: str = MESSAGE,
+            rule: str = "review/bug", source: str = "model", route: str = "review") -> Finding:  # fmt: skip
+    return Finding(Location(path, side, line), Severity.ERROR, message, rule, route, source=source)
+
+
+def scores(messages, text: str) -> Scored:
+    """Old text (holds the removed line) at -1.0 per token, new text at -1.5: a drop of 0.5."""
+    lines = text.splitlines(keepends=True)
+    offs = [sum(len(x) for x in lines[:i]) for i in range(len(lines))]
+    lp = -1.0 if "n = len(items)\n" in text else -1.5
+    return Scored(tuple(lp for _ in lines), tuple(offs))
+
+
+def answer(row: int) -> str:
+    c = {
+        "row": row,
+        "severity": "error",
+        "category": "bug",
+        "message": MESSAGE,
+        "code": "",
+        "suggestion": None,
+    }
+    return json.dumps({"findings": [c]})
+
+
+def test_model_findings_are_anchored_on_the_diff() -> None:
+    backend = FakeBackend(texts=[answer(4)], scores=scores)
+    source = FakeSource(CALC + SKIPPED)
+    progress: list[tuple[int, int, str]] = []
+    parts = Parts(
+        source=source, backend=backend, route=ReviewRoute(backend), progress=lambda *a: progress.append(a)
+    )
+    result = run(parts)
+    assert source.loads == 1
+    (a,) = result.anchored
+    assert a.finding.location == Location("pkg/calc.py", Side.RIGHT, 24)
+    assert a.hunk == 0 and a.in_added is True
+    assert a.finding.message == MESSAGE and a.finding.source == "model"
+    assert result.findings == (a.finding,)
+    assert result.unanchored == ()
+    assert result.stats.backend == "fake" and result.stats.model == "fake"
+    assert result.stats.work_items == 1 and result.stats.reviewed_items == 1 and result.stats.files == 5
+    assert result.stats.prompt_tokens > 0 and result.stats.generated_tokens > 0
+    assert progress == [(0, 1, "pkg/calc.py"), (1, 1, "done")]
+    assert not any("backend none" in n for n in result.notes)
+
+
+def test_a_finding_placed_outside_the_diff_is_unanchored_with_a_reason() -> None:
+    route = FakeRoute(
+        [
+            finding(24),
+            finding(999, message="Something far away is wrong here."),
+            finding(3, path="not/in/diff.py", message="A file the diff does not touch."),
+            finding(24, side=Side.LEFT, message="Line 24 of the old file is not in the diff."),
+        ]
+    )
+    result = run(Parts(source=FakeSource(CALC), backend=FakeBackend(), route=route))
+    assert [a.finding.location.line for a in result.anchored] == [24]
+    reasons = {
+        u.finding.location.path + ":" + str(u.finding.location.line): u.reason for u in result.unanchored
+    }
+    assert reasons == {
+        "pkg/calc.py:999": "line 999 outside any hunk",
+        "not/in/diff.py:3": "file not in the diff",
+        "pkg/calc.py:24": "line 24 (LEFT) is not a removed line of the diff",
+    }
+    assert all(u.reason for u in result.unanchored)
+
+
+def test_route_skips_are_reported_and_not_counted_as_reviewed() -> None:
+    skip = Skipped("pkg/calc.py:22", "model output invalid twice (x)", stage="route")
+    result = run(Parts(source=FakeSource(CALC), backend=FakeBackend(), route=FakeRoute(skips=[skip])))
+    assert skip in result.skipped
+    assert result.stats.work_items == 1 and result.stats.reviewed_items == 0
+    assert (result.stats.prompt_tokens, result.stats.generated_tokens, result.stats.model_seconds) == (
+        10,
+        5,
+        0.5,
+    )
+
+
+def test_backend_none_lists_every_planned_item_as_not_sent_to_a_model() -> None:
+    text = CALC + SKIPPED + DOCS
+    cs = FakeSource(text).load()
+    # a small item size so that the file is cut into several items, each of which must be listed
+    limits = PlanLimits(item_tokens=30)
+    expected = plan(cs, count=estimate_tokens, item_tokens=30, budget_tokens=limits.budget_tokens)
+    assert len(expected.items) >= 2
+    result = run(Parts(source=FakeSource(text), backend=None, route=None, limits=limits))
+    model_skips = [s for s in result.skipped if s.stage == "model"]
+    assert [s.path for s in model_skips] == [w.id for w in expected.items]
+    assert all(s.reason == "not sent to a model (backend none)" for s in model_skips)
+    assert "no model was used (backend none): linters and the plan only" in result.notes
+    assert result.anchored == () and result.unanchored == ()
+    assert result.stats.backend == "none" and result.stats.model is None
+    assert result.stats.work_items == len(expected.items) and result.stats.reviewed_items == 0
+
+
+def test_a_route_without_a_backend_or_a_backend_without_a_route_reviews_nothing() -> None:
+    route = FakeRoute([finding(24)])
+    result = run(Parts(source=FakeSource(CALC), backend=FakeBackend(), route=None))
+    assert [s.stage for s in result.skipped] == ["model"] and result.anchored == ()
+    result = run(Parts(source=FakeSource(CALC), backend=None, route=route))
+    assert route.items == [] and [s.stage for s in result.skipped] == ["model"]
+
+
+def test_files_skipped_by_the_plan_appear_in_the_result() -> None:
+    result = run(Parts(source=FakeSource(CALC + SKIPPED), backend=FakeBackend(), route=FakeRoute()))
+    plan_skips = {s.path: s.reason for s in result.skipped if s.stage == "plan"}
+    assert plan_skips == {
+        "poetry.lock": "lock file",
+        "vendor/lib.py": "vendored tree (vendor/)",
+        "logo.png": "binary file",
+        "old.py": "file deleted",
+    }
+
+
+def test_over_budget_items_are_skipped_by_the_plan_and_not_sent() -> None:
+    route = FakeRoute()
+    big = CALC + DOCS.replace("README.md", "a.py") + DOCS.replace("README.md", "b.py")
+    full = plan(FakeSource(big).load(), count=estimate_tokens, item_tokens=1200, budget_tokens=10**6)
+    limits = PlanLimits(budget_tokens=full.items[0].tokens)  # room for the riskiest item only
+    result = run(Parts(source=FakeSource(big), backend=FakeBackend(), route=route, limits=limits))
+    sent = {w.id for w in route.items}
+    over = [s for s in result.skipped if "over the review's token budget" in s.reason]
+    assert over and not sent & {s.path for s in over}
+    assert sent == {full.items[0].id} and len(over) == 2
+
+
+def test_lint_findings_come_first_and_model_duplicates_are_dropped() -> None:
+    lint = finding(24, rule="fake/E1", source="fake-lint", route="lint", message=MESSAGE.upper() + "!")
+    outside = finding(
+        22, rule="fake/E2", source="fake-lint", route="lint", message="Context line, not added."
+    )
+    linter = FakeLinter([lint, outside])
+    model_dup = finding(24)
+    model_other = Finding(Location("pkg/calc.py", Side.LEFT, 14), Severity.WARNING, "The removed count was right.",
+                          "review/bug", "review")  # fmt: skip
+    route = FakeRoute([model_dup, model_other])
+    parts = Parts(source=FakeSource(CALC + SKIPPED, with_head=True), backend=FakeBackend(), route=route,
+                  linters=[linter])  # fmt: skip
+    result = run(parts)
+    ((_, paths),) = linter.calls
+    assert paths == ("pkg/calc.py",)  # reviewable Python files only (not vendor/, not the lock file)
+    assert [(f.source, f.location.side, f.location.line) for f in result.findings] == [
+        ("fake-lint", Side.RIGHT, 24),
+        ("model", Side.LEFT, 14),
+    ]
+    assert result.findings[0].rule == "fake/E1"
+    assert "fake-lint: 1 finding(s) outside the changed lines (added mode) not shown" in result.notes
+    assert Skipped("pkg/other.py", "fake-lint: could not read", stage="lint") in result.skipped
+    assert not any("not run" in n for n in result.notes)
+
+
+def test_bare_diff_does_not_run_linters_and_says_so() -> None:
+    linter = FakeLinter([finding(24, source="fake-lint", rule="fake/E1")])
+    result = run(Parts(source=FakeSource(CALC), backend=None, route=None, linters=[linter]))
+    assert linter.calls == []
+    assert result.findings == ()
+    assert (
+        "linters (fake-lint) not run: a bare diff has no files at head; review a git range for them"
+        in result.notes
+    )
+
+
+def test_linters_are_not_run_without_python_files() -> None:
+    linter = FakeLinter([finding(2, path="README.md")])
+    result = run(Parts(source=FakeSource(DOCS, with_head=True), backend=None, route=None, linters=[linter]))
+    assert linter.calls == [] and result.findings == ()
+    assert not any("not run" in n for n in result.notes)
+
+
+def test_an_empty_change_says_so() -> None:
+    result = review(ChangeSet((), "nothing"), Parts(source=FakeSource(CALC), backend=None, route=None))
+    assert result.notes == ("the change is empty: nothing to review",)
+    assert result.skipped == () and result.stats.files == 0 and result.stats.work_items == 0
+
+
+def test_the_fake_scores_match_the_route_contract() -> None:
+    # guard for the helper above: the old text of CALC's hunk holds the removed line, the new does not
+    (f,) = parse_diff(CALC)
+    old = "".join(ln.text + "\n" for ln in f.hunks[0].lines if ln.kind is not LineKind.ADDED)
+    new = "".join(ln.text + "\n" for ln in f.hunks[0].lines if ln.kind is not LineKind.REMOVED)
+    assert scores([], old).mean == -1.0 and scores([], new).mean == -1.5
