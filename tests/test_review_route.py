@@ -252,9 +252,9 @@ def test_focus_rows_are_clipped_at_the_hunk_edges() -> None:
     ("row", "side", "line"),
     [
         (4, Side.RIGHT, 24),  # added row: its new number
-        (3, Side.LEFT, 14),  # removed row: its old number
-        (2, Side.LEFT, 14),  # context row: snaps to the nearest changed row (above first)
-        (1, Side.LEFT, 14),
+        (3, Side.RIGHT, 24),  # a replaced removed row: moves onto its replacement (new code)
+        (2, Side.RIGHT, 24),  # context row: snaps to the nearest changed row, then onto new code
+        (1, Side.RIGHT, 24),
         (5, Side.RIGHT, 24),  # context row below the change snaps up to the added row
         (6, Side.RIGHT, 24),
     ],
@@ -316,7 +316,7 @@ def test_a_row_past_the_rows_shown_is_invalid_and_retried() -> None:
     out, backend = run_route(ONE, [answer(99), answer(3)])
     retry = generations(backend)[1][-1]["content"]
     assert "row must be between 1 and 6" in retry
-    assert (out.findings[0].location.side, out.findings[0].location.line) == (Side.LEFT, 14)
+    assert (out.findings[0].location.side, out.findings[0].location.line) == (Side.RIGHT, 24)
 
 
 def test_schema_violations_name_the_field_in_the_retry() -> None:
@@ -341,7 +341,11 @@ def test_invalid_twice_gives_no_finding_and_a_route_skip_with_the_reason() -> No
 def test_suggestion_is_kept_on_right_rows_and_dropped_on_left_rows() -> None:
     out, _ = run_route(ONE, [answer(4, suggestion="    n = len(items)")])
     assert out.findings[0].suggestion == "    n = len(items)"
+    # a removed row that was replaced moves onto the new code, where a suggestion can stand
     out, _ = run_route(ONE, [answer(3, suggestion="    n = len(items)")])
+    assert out.findings[0].location.side is Side.RIGHT and out.findings[0].suggestion == "    n = len(items)"
+    # a pure removal stays on the removed (LEFT) line and cannot carry a suggestion
+    out, _ = run_route(REMOVAL_ONLY, [answer(4, suggestion="if x is None: raise ValueError")])
     assert out.findings[0].location.side is Side.LEFT and out.findings[0].suggestion is None
     out, _ = run_route(ONE, [answer(4, suggestion="")])
     assert out.findings[0].suggestion is None

@@ -173,6 +173,26 @@ def snap_to_change(line: Line, rows: list[Line]) -> Line:
     return line
 
 
+def onto_new_code(line: Line, rows: list[Line]) -> Line:
+    """A comment on a removed row that was replaced moves to its replacement: the new code is what
+    is under review, and only new-side lines can carry a suggestion. The i-th removed row of a run
+    pairs with the i-th added row of the same run (or the last one). Pure removals stay LEFT."""
+    if line.kind is not LineKind.REMOVED:
+        return line
+    i = rows.index(line)
+    lo = hi = i
+    while lo > 0 and rows[lo - 1].kind is not LineKind.CONTEXT:
+        lo -= 1
+    while hi < len(rows) - 1 and rows[hi + 1].kind is not LineKind.CONTEXT:
+        hi += 1
+    run = rows[lo : hi + 1]
+    removed = [ln for ln in run if ln.kind is LineKind.REMOVED]
+    added = [ln for ln in run if ln.kind is LineKind.ADDED]
+    if not added:
+        return line
+    return added[min(removed.index(line), len(added) - 1)]
+
+
 def confidence_of(drop: float, scale: float = 0.25) -> float:
     """A 0..1 reading of the likelihood drop, for sorting and display (1 - exp(-drop / scale))."""
     return round(1.0 - math.exp(-max(drop, 0.0) / scale), 4)
@@ -243,7 +263,7 @@ class ReviewRoute:
             return None, Skipped(where, f"model output invalid twice ({error})", stage="route"), prompt_tokens, generated
         c = out.findings[0]
         line, _ = locate(c, rows)
-        line = snap_to_change(line, rows)
+        line = onto_new_code(snap_to_change(line, rows), rows)
         suggestion = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
         finding = Finding(
             location=Location(item.path, line.side, line.number),
