@@ -11,6 +11,7 @@ Also: the time to import the CLI (which must not import torch).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import subprocess
 import sys
@@ -32,12 +33,16 @@ def timed(code: str, *args: str) -> tuple[float, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--skip-cold", action="store_true")
+    ap.add_argument("--skip-cold", action="store_true", help="warm starts only, from --cache")
+    ap.add_argument("--cache", help="cache directory for --skip-cold (default: reviewbot's own cache)")
     args = ap.parse_args()
     imp, out = timed("import sys, reviewbot.platforms.cli; print('torch' in sys.modules)")
     print(f"import reviewbot.platforms.cli: {imp:.2f}s wall, torch imported: {out}")
-    with tempfile.TemporaryDirectory() as cache:
-        if not args.skip_cold:
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = tmp
+        if args.skip_cold:
+            cache = args.cache or os.path.expanduser("~/.cache/reviewbot")
+        else:
             wall, out = timed(LOAD, cache)
             print(f"cold start: {wall:.1f}s wall for the process (load() {out.split()[0]}s, cold={out.split()[1]})")
         for i in range(3):

@@ -233,10 +233,13 @@ class LocalBackend:
         if cont.shape[1] == 0:
             return Scored((), (), 0.0)
         full = torch.cat([ids, cont], dim=1)
+        n = cont.shape[1]
         with torch.inference_mode():
-            logits = self._model(full, attention_mask=torch.ones_like(full)).logits[0].float()
-        lps = torch.log_softmax(logits[ids.shape[1] - 1 : -1], dim=-1)
-        picked = lps.gather(1, cont[0].unsqueeze(1)).squeeze(1).tolist()
+            # only the positions that predict the continuation: (n, vocab), not (prompt + n, vocab)
+            logits = self._model(full, attention_mask=torch.ones_like(full), logits_to_keep=n + 1).logits[0, :-1]
+            picked_logits = logits.gather(1, cont[0].unsqueeze(1)).squeeze(1).float()
+            lse = torch.cat([torch.logsumexp(chunk.float(), dim=-1) for chunk in logits.split(128)])
+        picked = (picked_logits - lse).tolist()
         offsets = tuple(int(a) for a, _ in enc["offset_mapping"][0].tolist())
         return Scored(tuple(picked), offsets, time.perf_counter() - t0)
 
