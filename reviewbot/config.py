@@ -41,7 +41,7 @@ class Settings:
     # review route
     min_drop: float = 0.05  # nats/token by which the new code must be less likely than the old
     max_findings_per_item: int = 2
-    max_new_tokens: int = 160
+    max_new_tokens: int = 200
     # linters
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"

@@ -41,9 +41,9 @@ class ReviewComment(BaseModel):
     row: int = Field(ge=1)
     severity: Literal["warning", "error"]
     category: Literal["bug", "security", "error-handling", "performance", "api-misuse"]
-    message: str = Field(min_length=8, max_length=240)
-    code: str = Field(max_length=120)
-    suggestion: str | None = Field(default=None, max_length=400)
+    message: str = Field(min_length=8, max_length=500)
+    code: str = Field(max_length=300)
+    suggestion: str | None = Field(default=None, max_length=1000)
 
 
 class ReviewOutput(BaseModel):
@@ -54,15 +54,15 @@ class ReviewOutput(BaseModel):
 def review_schema(rows: int, max_findings: int) -> dict:
     """The JSON schema the model writes under; `row` is bounded by the rows shown.
 
-    String lengths are left to validation (ReviewOutput) and to the token limit: length-bounded
-    strings make xgrammar's grammar compile take about 4 s here instead of about 16 ms.
+    Maximum string lengths are left to validation (ReviewOutput) and to the token limit: a
+    maxLength of 240 makes xgrammar's compile take about 3.5 s here, against 0.16 s for the
+    minimum lengths, which stay in the grammar.
     """
     schema = ReviewOutput.model_json_schema()
     item = schema["$defs"]["ReviewComment"]
     for prop in item["properties"].values():
         for part in (prop, *prop.get("anyOf", ())):
             part.pop("maxLength", None)
-            part.pop("minLength", None)
     item["properties"]["row"]["maximum"] = rows
     schema["properties"]["findings"]["maxItems"] = max_findings
     return schema
