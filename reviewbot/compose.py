@@ -13,6 +13,12 @@ from .ports import Linter, ModelBackend, Reporter, Route
 def backend(settings: Settings, status: Callable[[str], None] | None = None) -> ModelBackend | None:
     if settings.backend == "none":
         return None
+    if settings.backend == "openai":
+        from .backends.openai import OpenAIBackend
+
+        assert settings.base_url is not None  # config.load checks it
+        key = settings.api_key.reveal() if settings.api_key is not None else None
+        return OpenAIBackend(settings.base_url, settings.api_model, api_key=key)
     from .backends.local import LocalBackend  # light: torch is imported on first use only
 
     return LocalBackend(

@@ -16,17 +16,33 @@ from typing import Any
 from .errors import ConfigError
 
 CONFIG_FILE = ".reviewbot.yml"
-BACKENDS = ("local", "none")  # the fake backend is for tests, built directly
+BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
 FORMATS = ("terminal", "json", "sarif", "markdown")
 FAIL_ON = ("error", "warning", "never")
 LINT_MODES = ("added", "diff_context", "file")
 LINTERS = ("ruff", "bandit")
 
 
+class Secret(str):
+    """A string that does not show its value when printed or logged."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     backend: str = "local"
     model_dir: Path | None = None  # a transformers checkpoint instead of the embedded model
+    base_url: str | None = None  # openai backend: an OpenAI-compatible server (vLLM, llama.cpp, ...)
+    api_model: str | None = None  # openai backend: the served model's name (default: the first listed)
+    api_key: Secret | None = field(default=None, repr=False)  # openai backend: from REVIEWBOT_API_KEY only
     cache_dir: Path = Path("~/.cache/reviewbot")
     threads: int | None = None
     format: str = "terminal"
@@ -88,6 +104,18 @@ def _bool(v: Any) -> bool:
     return v
 
 
+def _url(v: Any) -> str:
+    if not isinstance(v, str) or not v.startswith(("http://", "https://")):
+        raise ValueError(f"must be an http(s) URL; got {v!r}")
+    return v
+
+
+def _name(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError(f"must be a non-empty name; got {v!r}")
+    return v
+
+
 def _path(v: Any) -> Path:
     if not isinstance(v, str) or not v:
         raise ValueError(f"must be a path; got {v!r}")
@@ -110,6 +138,8 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "backend": ("backend", _choice(BACKENDS)),
     "model_dir": ("model_dir", _path),
     "cache_dir": ("cache_dir", _path),
+    "base_url": ("base_url", _url),
+    "api_model": ("api_model", _name),
     "threads": ("threads", _int(1, 512)),
     "fail_on": ("fail_on", _choice(FAIL_ON)),
     "plan.item_tokens": ("item_tokens", _int(200, 100_000)),
@@ -131,6 +161,8 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "REVIEWBOT_MODEL_DIR": ("model_dir", _path),
     "REVIEWBOT_CACHE_DIR": ("cache_dir", _path),
     "REVIEWBOT_FAIL_ON": ("fail_on", _choice(FAIL_ON)),
+    "REVIEWBOT_BASE_URL": ("base_url", _url),
+    "REVIEWBOT_API_KEY": ("api_key", lambda v: Secret(v)),
 }
 
 
@@ -209,4 +241,7 @@ def load(
         values[name] = v
     if "color" not in values and environ.get("NO_COLOR"):  # no-color.org: set and not empty
         values["color"] = False
-    return replace(Settings(), config_path=path, **values)
+    settings = replace(Settings(), config_path=path, **values)
+    if settings.backend == "openai" and not settings.base_url:
+        raise ConfigError("backend openai needs a server URL: --base-url, REVIEWBOT_BASE_URL or base_url in the file")
+    return settings

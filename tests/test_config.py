@@ -44,6 +44,8 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "backend": ("none", "none", "gpt4"),
     "model_dir": ("~/models/qwen", Path(HOME("~/models/qwen")), 5),
     "cache_dir": ("/tmp/rb-cache", Path("/tmp/rb-cache"), ""),
+    "base_url": ("http://gpu:8000/v1", "http://gpu:8000/v1", "gpu:8000"),
+    "api_model": ("Qwen/Qwen2.5-Coder-7B-Instruct-AWQ", "Qwen/Qwen2.5-Coder-7B-Instruct-AWQ", ""),
     "threads": (4, 4, 0),
     "fail_on": ("warning", "warning", "always"),
     "plan.item_tokens": (800, 800, 100),
@@ -275,6 +277,8 @@ def test_env_table_names_known_variables():
         "REVIEWBOT_MODEL_DIR",
         "REVIEWBOT_CACHE_DIR",
         "REVIEWBOT_FAIL_ON",
+        "REVIEWBOT_BASE_URL",
+        "REVIEWBOT_API_KEY",
     }
 
 
@@ -375,3 +379,12 @@ def test_flag_values_of_other_types_pass_through():
     )
     assert (s.cache_dir, s.model_dir, s.format, s.progress) == (Path("/c"), Path("/m"), "json", False)
     assert load({"min_drop": 1}, {}, None).min_drop == 1.0
+
+
+def test_openai_backend_needs_a_url_and_keeps_its_key_secret(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs a server URL"):
+        load({"backend": "openai"}, {}, None)
+    s = load({"backend": "openai"}, {"REVIEWBOT_BASE_URL": "http://gpu:8000/v1", "REVIEWBOT_API_KEY": "sk-123"}, None)
+    assert s.base_url == "http://gpu:8000/v1"
+    assert s.api_key is not None and s.api_key.reveal() == "sk-123"
+    assert "sk-123" not in repr(s) and "sk-123" not in str(s.api_key) and "sk-123" not in f"{s.api_key!r}"

@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--backend", choices=config.BACKENDS, help="model backend (default: local)")
         sp.add_argument("--model-dir", type=Path, help="a transformers checkpoint instead of the embedded model")
+        sp.add_argument("--base-url", help="openai backend: the server, e.g. http://gpu-runner:8000/v1 (key: REVIEWBOT_API_KEY)")
+        sp.add_argument("--api-model", help="openai backend: the served model's name (default: the first listed)")
         sp.add_argument("--cache-dir", type=Path, help="where the converted model is cached")
         sp.add_argument("--config", type=Path, help="configuration file (default: REPO/.reviewbot.yml)")
         sp.add_argument("--threads", type=int, help="CPU threads for the model")
@@ -77,6 +79,8 @@ def _settings(args: argparse.Namespace, repo: Path | None) -> config.Settings:
     overrides = {
         "backend": args.backend,
         "model_dir": args.model_dir,
+        "base_url": args.base_url,
+        "api_model": args.api_model,
         "cache_dir": args.cache_dir,
         "threads": args.threads,
         "min_drop": args.min_drop,
