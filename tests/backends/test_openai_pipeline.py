@@ -1,0 +1,62 @@
+"""The same review pipeline through the `openai` backend, against the vLLM-like stand-in server."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from openai_standin import StandIn, minimal_instance
+
+from reviewbot.platforms.cli import main
+
+DIFF = """\
+diff --git a/app/total.py b/app/total.py
+--- a/app/total.py
++++ b/app/total.py
+@@ -1,5 +1,5 @@
+ def total(items):
+     result = 0
+-    result = sum(items)
++    result = accumulate_every_single_item_of_the_sequence_with_a_helper_nobody_defined(items)
+     return result
+ 
+"""
+
+
+def answer(schema):
+    if "findings" not in schema.get("properties", {}):  # the backend's own structured-output probe
+        return minimal_instance(schema)
+    return {"findings": [{"row": 3, "severity": "error", "category": "bug",
+                          "message": "The helper called here is not defined anywhere.",
+                          "code": "result = sum(items)", "suggestion": None}]}  # fmt: skip
+
+
+def test_review_through_an_openai_compatible_server(tmp_path: Path) -> None:
+    diff = tmp_path / "change.diff"
+    diff.write_text(DIFF)
+    with StandIn(json_answer=answer) as server:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
+                     "--format", "json", "--no-progress", "--fail-on", "never"], out, err)  # fmt: skip
+        assert code == 0, err.getvalue()
+        doc = json.loads(out.getvalue())
+        assert doc["not_reviewed"] == [], doc["not_reviewed"]
+        paths = server.paths()
+    assert doc["stats"]["backend"] == "openai" and doc["stats"]["model"] == "standin-model"
+    # the judge scored both versions (prompt logprobs) and the comment was generated under the schema
+    assert any(p.endswith("/chat/completions") for p in paths)
+    (f,) = doc["findings"]
+    # the model named the removed row (R3); the comment lands on its replacement, the new line 3
+    assert (f["path"], f["side"], f["line"], f["route"]) == ("app/total.py", "RIGHT", 3, "review")
+    assert f["message"].startswith("The helper")
+
+
+def test_server_down_is_a_one_line_model_error(tmp_path: Path) -> None:
+    diff = tmp_path / "change.diff"
+    diff.write_text(DIFF)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
+                 "--api-model", "m", "--format", "json", "--no-progress"], out, err)  # fmt: skip
+    assert code == 5
+    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("reviewbot: ")
