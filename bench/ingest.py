@@ -1,6 +1,6 @@
 """Ingest throughput: bare ``unidiff.PatchSet(text)`` against reviewbot's parse + index + anchor.
 
-    .venv/bin/python bench/ingest.py [--runs 7] [--write docs/benchmarks-ingest.md]
+    .venv/bin/python bench/ingest.py [--runs 7] [--write FILE]   (a markdown section for docs/benchmarks.md)
 
 (a) bare: ``unidiff.PatchSet(text)`` (its full mode, the way a caller would use it).
 (b) ours: ``parse_diff(text)`` + ``DiffIndex(files)`` + ``github_anchor(Location(...))`` for every
@@ -177,7 +177,7 @@ def render(header: str, rows: list) -> str:
     lines = [
         "## Diff ingest: parse + index + anchor vs bare unidiff",
         "",
-        ("Measured with `.venv/bin/python bench/ingest.py --write docs/benchmarks-ingest.md`: "
+        ("Measured with `.venv/bin/python bench/ingest.py`: "
          "(a) `unidiff.PatchSet(text)`; (b) `parse_diff` + `DiffIndex` + `github_anchor` for every "
          "added and removed line (each `Location` built in the loop). Same process, same in-memory "
          "text (the .gz unpacked first), alternating, best of N; MB/s over the UTF-8 bytes. Peak RSS: "
