@@ -7,6 +7,9 @@ At the end: how many reports were valid, the crashes, time per case, and the sco
 review on the whole set (every pair, not a sample) beside the two baselines.
 
     .venv/bin/python bench/all_cases.py [--data ../shared/data/review-bugs] [--limit-pairs N] [--out FILE]
+    .venv/bin/python bench/all_cases.py --held-out 100 --seed 1
+        100 pairs drawn with seed 1 from the pairs NOT in `reviewbot eval --limit 40 --seed 0`'s
+        sample: a held-out figure for a method whose choices were looked at on that sample.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import time
 import traceback
@@ -35,6 +39,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
     ap.add_argument("--limit-pairs", type=int)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--held-out", type=int, metavar="N", help="N pairs not in the eval sample of seed 0, limit 40")
     ap.add_argument("--out", type=Path, default=Path("/tmp/reviewbot-all-cases.jsonl"))
     args = ap.parse_args()
     schema = json.loads((ROOT / "reviewbot" / "reporters" / "result.schema.json").read_text())
@@ -42,7 +47,18 @@ def main() -> None:
     settings = config.load({"backend": "local"}, os.environ, None)
     model = compose.backend(settings)
     route = compose.route(settings, model)
-    cases = evaluation.load_cases(args.data, limit=args.limit_pairs, seed=args.seed)
+    if args.held_out:
+        seen = {c.pair for c in evaluation.load_cases(args.data, limit=40, seed=0)}
+        pool = [c for c in evaluation.load_cases(args.data, limit=None, seed=args.seed) if c.pair not in seen]
+        pairs = sorted({c.pair for c in pool})
+        random.Random(args.seed).shuffle(pairs)
+        keep = set(pairs[: args.held_out])
+        cases = [c for c in pool if c.pair in keep]
+        args.limit_pairs = args.held_out
+        print(f"held-out sample: {len(keep)} pairs (random.Random({args.seed}).shuffle of the {len(pairs)} pairs "
+              f"outside the seed-0/40 eval sample), {len(cases)} cases", flush=True)
+    else:
+        cases = evaluation.load_cases(args.data, limit=args.limit_pairs, seed=args.seed)
     rows, walls, valid, crashes, rejected = [], [], 0, [], []
     t_all = time.perf_counter()
     with args.out.open("w") as log:
