@@ -39,6 +39,21 @@ def route(settings: Settings, model: ModelBackend | None) -> Route | None:
     )
 
 
+def router(settings: Settings, model: ModelBackend | None):
+    """The router over the routes that exist today (only `review`: it then costs no model call)."""
+    if model is None:
+        return None
+    from .router import Router
+
+    return Router(
+        model,
+        available=("review",),
+        pins=settings.route_pins,
+        forbid=settings.route_forbid,
+        second_route_margin=settings.route_second_margin,
+    )
+
+
 def linters(settings: Settings) -> list[Linter]:
     from .runners.linters import Bandit, Ruff
 

@@ -58,6 +58,10 @@ class Settings:
     min_drop: float = 0.05  # nats/token by which the new code must be less likely than the old
     max_findings_per_item: int = 2
     max_new_tokens: int = 200
+    # router (reviewbot/router.py)
+    route_pins: tuple[tuple[str, str], ...] = ()  # (path glob, route): the first match decides
+    route_forbid: tuple[str, ...] = ()
+    route_second_margin: float = 0.0  # run the runner-up too when p(best) - p(runner-up) < this
     # linters
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"
@@ -128,6 +132,21 @@ def _globs(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
+ROUTE_NAMES = ("review", "interpreter", "search", "tools", "repo_qa")
+
+
+def _pins(v: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, dict) or not all(isinstance(g, str) and g and r in ROUTE_NAMES for g, r in v.items()):
+        raise ValueError(f"must map path globs to routes ({', '.join(ROUTE_NAMES)}); got {v!r}")
+    return tuple(v.items())
+
+
+def _routes(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(x in ROUTE_NAMES for x in v):
+        raise ValueError(f"must be a list drawn from {', '.join(ROUTE_NAMES)}; got {v!r}")
+    return tuple(v)
+
+
 def _linters(v: Any) -> tuple[str, ...]:
     if not isinstance(v, list) or not all(x in LINTERS for x in v):
         raise ValueError(f"must be a list drawn from {', '.join(LINTERS)}; got {v!r}")
@@ -149,6 +168,9 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "review.min_drop": ("min_drop", _float(0.0, 10.0)),
     "review.max_findings_per_item": ("max_findings_per_item", _int(1, 10)),
     "review.max_new_tokens": ("max_new_tokens", _int(16, 4096)),
+    "routes.pin": ("route_pins", _pins),
+    "routes.forbid": ("route_forbid", _routes),
+    "routes.second_margin": ("route_second_margin", _float(0.0, 1.0)),
     "lint.linters": ("linters", _linters),
     "lint.mode": ("lint_mode", _choice(LINT_MODES)),
     "lint.timeout": ("lint_timeout", _float(1, 3600)),

@@ -9,7 +9,7 @@ cannot be placed are kept, with the reason, for the reporters to decide.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .diff import DiffIndex, anchor_all
@@ -17,6 +17,7 @@ from .model import ChangeSet, Finding, Result, Skipped, Stats
 from .plan import Plan, estimate_tokens, plan
 from .ports import Linter, ModelBackend, Progress, Route, Source
 from .reporters import dedupe
+from .router import Router, stamp
 from .runners.linters import filter_to_diff
 
 
@@ -32,7 +33,9 @@ class PlanLimits:
 class Parts:
     source: Source
     backend: ModelBackend | None  # None: no model (`--backend none`)
-    route: Route | None
+    route: Route | None  # the review route
+    router: Router | None = None  # picks the route per item; None: always `route`
+    other_routes: Mapping[str, Route] = field(default_factory=dict)  # name -> route, beyond review
     linters: Sequence[Linter] = ()
     lint_mode: str = "added"  # reviewdog-style filter: added | diff_context | file
     limits: PlanLimits = field(default_factory=PlanLimits)
@@ -92,13 +95,23 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
         for i, item in enumerate(pl.items):
             if parts.progress:
                 parts.progress(i, total, item.id)
-            out = parts.route.run(item, cs)
-            model_findings.extend(out.findings)
-            skipped.extend(out.not_reviewed)
-            prompt_tokens += out.prompt_tokens
-            generated += out.generated_tokens
-            model_seconds += out.seconds
-            reviewed += 0 if out.not_reviewed else 1
+            routes = {"review": parts.route, **parts.other_routes}
+            decision = parts.router.route(item) if parts.router is not None else None
+            names = decision.routes if decision is not None else ("review",)
+            if decision is not None:
+                prompt_tokens += decision.prompt_tokens
+                model_seconds += decision.seconds
+            ok = True
+            for name in names:
+                out = routes[name].run(item, cs)
+                found = stamp(out.findings, name, decision) if decision is not None else out.findings
+                model_findings.extend(found)
+                skipped.extend(out.not_reviewed)
+                prompt_tokens += out.prompt_tokens
+                generated += out.generated_tokens
+                model_seconds += out.seconds
+                ok = ok and not out.not_reviewed
+            reviewed += 1 if ok else 0
         if parts.progress and total:
             parts.progress(total, total, "done")
 

@@ -77,7 +77,9 @@ def _check_routes(names: Iterable[str], what: str) -> tuple[str, ...]:
     names = tuple(names)
     unknown = [n for n in names if n not in ROUTES]
     if unknown:
-        raise ConfigError(f"{what}: unknown route(s) {', '.join(map(repr, unknown))} (known: {', '.join(ROUTES)})")
+        raise ConfigError(
+            f"{what}: unknown route(s) {', '.join(map(repr, unknown))} (known: {', '.join(ROUTES)})"
+        )
     return names
 
 
@@ -143,7 +145,8 @@ class Router:
         user = prompts.render(
             "route_user",
             path=defuse(item.path),
-            diff=defuse(diff_text(item, self.max_chars)) or "(no diff: the question is about the repository)\n",
+            diff=defuse(diff_text(item, self.max_chars))
+            or "(no diff: the question is about the repository)\n",
             question=q,
             labels=", ".join(labels),
         )

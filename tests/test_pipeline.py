@@ -291,3 +291,35 @@ def test_the_fake_scores_match_the_route_contract() -> None:
     old = "".join(ln.text + "\n" for ln in f.hunks[0].lines if ln.kind is not LineKind.ADDED)
     new = "".join(ln.text + "\n" for ln in f.hunks[0].lines if ln.kind is not LineKind.REMOVED)
     assert scores([], old).mean == -1.0 and scores([], new).mean == -1.5
+
+
+def test_the_router_picks_each_items_route_and_its_probability_is_on_every_finding() -> None:
+    from reviewbot.router import Router
+
+    # two routes exist: the model's first-token choice picks `tools` for the item
+    backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.3, "tools": 0.7}])
+    review_route = ReviewRoute(backend)
+    tools = FakeRoute([finding(24, message="A linter run through the tools route.", rule="ruff/F401", route="x")])
+    router = Router(backend, available=("review", "tools"))
+    result = run(Parts(FakeSource(CALC), backend, review_route, router=router, other_routes={"tools": tools}))
+    (a,) = result.anchored
+    assert (a.finding.route, a.finding.route_probability) == ("tools", 0.7)
+    assert len(tools.items) == 1 and [c for c, _ in backend.calls] == ["choose"]  # review never ran
+
+    # a margin larger than the gap sends the item to the runner-up too
+    backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.45, "tools": 0.55}])
+    tools = FakeRoute([finding(24, message="A linter run through the tools route.", rule="ruff/F401")])
+    router = Router(backend, available=("review", "tools"), second_route_margin=0.2)
+    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=router, other_routes={"tools": tools}))
+    got = sorted((f.route, f.route_probability) for f in result.findings)
+    assert got == [("review", 0.45), ("tools", 0.55)]
+
+
+def test_with_review_the_only_route_routing_costs_no_model_call() -> None:
+    from reviewbot.router import Router
+
+    backend = FakeBackend(texts=[answer(4)], scores=scores)
+    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=Router(backend, available=("review",))))
+    (f,) = result.findings
+    assert (f.route, f.route_probability) == ("review", 1.0)
+    assert "choose" not in [c for c, _ in backend.calls]

@@ -167,6 +167,7 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         source=source,
         backend=model,
         route=compose.route(settings, model),
+        router=compose.router(settings, model),
         linters=compose.linters(settings),
         lint_mode=settings.lint_mode,
         limits=compose.limits(settings),
