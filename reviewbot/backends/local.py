@@ -50,6 +50,7 @@ class LocalBackend:
         self._tok: Any = None
         self._fast_tok: Any = None
         self._grammars: dict[str, Any] = {}
+        self._specials: tuple[str, ...] | None = None
         self._xgr_info: Any = None
         self.load_seconds: float | None = None
         self.cold_start: bool | None = None
@@ -132,10 +133,22 @@ class LocalBackend:
         del model
 
     # ------------------------------------------------------------------ helpers
+    def _defuse(self, text: str) -> str:
+        """Break the tokenizer's control strings (`<|im_end|>`, `<tool_call>`, ...) inside message
+        text, so PR content cannot close a turn or open one: the tokenizer would otherwise read
+        them as the real special tokens. A zero-width space after the first character does it."""
+        if self._specials is None:
+            self._specials = tuple(
+                t.content for t in self._tok.added_tokens_decoder.values() if len(t.content) > 1
+            )
+        for sp in self._specials:
+            if sp in text:
+                text = text.replace(sp, sp[0] + "\u200b" + sp[1:])
+        return text
+
     def _prompt_ids(self, messages: Sequence[Message]):
-        text = self._tok.apply_chat_template(
-            [dict(m) for m in messages], tokenize=False, add_generation_prompt=True
-        )
+        safe = [{**m, "content": self._defuse(m["content"])} for m in messages]
+        text = self._tok.apply_chat_template(safe, tokenize=False, add_generation_prompt=True)
         ids = self._tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
         return ids
 
@@ -226,8 +239,12 @@ class LocalBackend:
 
         t0 = time.perf_counter()
         ids = self._prompt_ids(messages)
-        enc = self._tok(
-            continuation, return_tensors="pt", add_special_tokens=False, return_offsets_mapping=True
+        enc = self._tok(  # split_special_tokens: code that spells `<|im_end|>` is text, not control
+            continuation,
+            return_tensors="pt",
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            split_special_tokens=True,
         )
         cont = enc["input_ids"]
         if cont.shape[1] == 0:
