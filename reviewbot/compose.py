@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from .config import Settings
@@ -39,15 +39,50 @@ def route(settings: Settings, model: ModelBackend | None) -> Route | None:
     )
 
 
-def router(settings: Settings, model: ModelBackend | None):
-    """The router over the routes that exist today (only `review`: it then costs no model call)."""
+def code_runner(settings: Settings, wall_seconds: float):
+    """Where model-written code and test suites run. None: the routes' own default, bubblewrap
+    (which they probe, and which, when it cannot start, makes them say why and run nothing). Only
+    with `sandbox.allow_unsandboxed: true` in the configuration, and only where bubblewrap does not
+    start, this machine with rlimits and a clean environment alone (runners/sandbox.py)."""
+    if not settings.allow_unsandboxed:
+        return None
+    from .runners.sandbox import BubblewrapSandbox, SandboxPolicy, UnsafeLocalRunner
+
+    policy = SandboxPolicy(wall_seconds=wall_seconds, cpu_seconds=max(1, int(wall_seconds)))
+    sandbox = BubblewrapSandbox(policy)
+    return sandbox if sandbox.probe() is None else UnsafeLocalRunner(policy)
+
+
+def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Route]:
+    """The routes beside `review` that this build has, by name, minus `routes.forbid`."""
+    if model is None:
+        return {}
+    table: dict[str, Callable[[], Route]] = {"tools": lambda: _tools_route(settings, model)}
+    return {name: make() for name, make in table.items() if name not in settings.route_forbid}
+
+
+def _tools_route(settings: Settings, model: ModelBackend) -> Route:
+    from .routes.tools import ToolsRoute
+    from .tools.registry import default_registry
+
+    registry = default_registry(
+        timeout=settings.tool_timeout,
+        test_timeout=settings.tool_timeout,
+        include=settings.tools,
+        code_runner=code_runner(settings, settings.tool_timeout),
+    )
+    return ToolsRoute(model, registry)
+
+
+def router(settings: Settings, model: ModelBackend | None, routes: Mapping[str, Route] | None = None):
+    """The router over `review` and the other routes built (with only `review`, no model call)."""
     if model is None:
         return None
     from .router import Router
 
     return Router(
         model,
-        available=("review",),
+        available=("review", *(routes or {})),
         pins=settings.route_pins,
         forbid=settings.route_forbid,
         second_route_margin=settings.route_second_margin,

@@ -21,6 +21,7 @@ FORMATS = ("terminal", "json", "sarif", "markdown")
 FAIL_ON = ("error", "warning", "never")
 LINT_MODES = ("added", "diff_context", "file")
 LINTERS = ("ruff", "bandit")
+TOOLS = ("ruff", "bandit", "mypy", "pytest", "shellcheck", "eslint")  # tools/registry.TOOL_NAMES
 
 
 class Secret(str):
@@ -62,6 +63,12 @@ class Settings:
     route_pins: tuple[tuple[str, str], ...] = ()  # (path glob, route): the first match decides
     route_forbid: tuple[str, ...] = ()
     route_second_margin: float = 0.0  # run the runner-up too when p(best) - p(runner-up) < this
+    # tools and interpreter routes
+    tools: tuple[str, ...] = TOOLS  # the allow-list offered to the tools route
+    tool_timeout: float = 120.0  # seconds per tool run (pytest: per test run)
+    interpreter_timeout: float = 60.0  # seconds for one model-written test in the sandbox
+    # run model-written code WITHOUT the sandbox where bubblewrap cannot start (never by default)
+    allow_unsandboxed: bool = False
     # linters
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"
@@ -147,6 +154,12 @@ def _routes(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
+def _tools(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(x in TOOLS for x in v):
+        raise ValueError(f"must be a list drawn from {', '.join(TOOLS)}; got {v!r}")
+    return tuple(v)
+
+
 def _linters(v: Any) -> tuple[str, ...]:
     if not isinstance(v, list) or not all(x in LINTERS for x in v):
         raise ValueError(f"must be a list drawn from {', '.join(LINTERS)}; got {v!r}")
@@ -171,6 +184,10 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "routes.pin": ("route_pins", _pins),
     "routes.forbid": ("route_forbid", _routes),
     "routes.second_margin": ("route_second_margin", _float(0.0, 1.0)),
+    "tools.allow": ("tools", _tools),
+    "tools.timeout": ("tool_timeout", _float(1, 3600)),
+    "interpreter.timeout": ("interpreter_timeout", _float(1, 3600)),
+    "sandbox.allow_unsandboxed": ("allow_unsandboxed", _bool),
     "lint.linters": ("linters", _linters),
     "lint.mode": ("lint_mode", _choice(LINT_MODES)),
     "lint.timeout": ("lint_timeout", _float(1, 3600)),

@@ -162,6 +162,7 @@ class WorkItem:
     tokens: int  # the diff text's size in the model's tokens (or an estimate without a tokenizer)
     risk: float  # higher is reviewed first
     context: str | None = None  # extra text for the model (for example the enclosing code at head)
+    at_head: bool = False  # a checkout at head is on disk (changeset.workdir): tools and tests can run
 
 
 @dataclass(frozen=True, slots=True)

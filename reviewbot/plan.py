@@ -172,6 +172,7 @@ def plan(
 ) -> Plan:
     skipped: list[Skipped] = []
     candidates: list[WorkItem] = []
+    at_head = cs.workdir is not None
     reviewable: list[str] = []
     for f in cs.files:
         reason = skip_reason(f, exclude, include_vendored)
@@ -207,6 +208,7 @@ def plan(
                     hunks=tuple(hunks),
                     tokens=tokens,
                     risk=risk(f, hunks),
+                    at_head=at_head,
                 )
             )
     candidates.sort(key=lambda w: (-w.risk, w.id))

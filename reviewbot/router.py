@@ -17,7 +17,9 @@ Candidates, in this order of rules:
 2. Otherwise the candidates are the available routes minus the forbidden ones; `repo_qa` is a
    candidate only when the item carries a question (it answers questions; with none there is
    nothing to answer). A single candidate is chosen without a model call (probability 1.0: a
-   softmax over one label).
+   softmax over one label). `tools` and `interpreter` run programs on the head checkout, so they
+   are candidates only for items of a change whose checkout is on disk (`WorkItem.at_head`: a git
+   range whose head is the checked-out, clean work tree); for a bare diff they are never offered.
 3. Otherwise the model chooses among the candidates.
 
 Second route. With `second_route_margin` m > 0: when p(best) - p(runner-up) < m, the
@@ -46,6 +48,7 @@ from .plan import hunk_text
 from .ports import Message, ModelBackend
 
 ROUTES: tuple[str, ...] = ("review", "interpreter", "search", "tools", "repo_qa")
+NEEDS_CHECKOUT: frozenset[str] = frozenset({"interpreter", "tools"})  # they run programs on the head checkout
 
 DESCRIPTIONS: Mapping[str, str] = {
     "review": "find defects in changed code: wrong behaviour, crashes, missing checks, security holes",
@@ -129,9 +132,11 @@ class Router:
             raise ConfigError("every available route is forbidden (routes.forbid): nothing could be run")
 
     # ------------------------------------------------------------------ parts
-    def candidates(self, question: str | None) -> tuple[str, ...]:
+    def candidates(self, question: str | None, at_head: bool = True) -> tuple[str, ...]:
         """The labels offered to the model, in the fixed order of ROUTES."""
-        return tuple(r for r in self.allowed if r != "repo_qa" or question)
+        return tuple(
+            r for r in self.allowed if (r != "repo_qa" or question) and (at_head or r not in NEEDS_CHECKOUT)
+        )
 
     def pin_for(self, path: str) -> str | None:
         for glob, r in self.pins:
@@ -140,7 +145,7 @@ class Router:
         return None
 
     def messages(self, item: WorkItem, question: str | None = None) -> list[Message]:
-        labels = self.candidates(question)
+        labels = self.candidates(question, item.at_head)
         q = f"Question asked in a PR comment:\n<<<\n{defuse(question.strip())}\n>>>\n\n" if question else ""
         user = prompts.render(
             "route_user",
@@ -157,7 +162,7 @@ class Router:
         pinned = self.pin_for(item.path)
         if pinned is not None:
             return RouteDecision(pinned, 1.0, {pinned: 1.0}, pinned=True)
-        labels = self.candidates(question)
+        labels = self.candidates(question, item.at_head)
         if not labels:  # only repo_qa is allowed and there is no question: it is still the only job
             labels = self.allowed
         if len(labels) == 1:

@@ -69,15 +69,16 @@ MESSAGE = "The count is off by one: it drops the last item."
 
 
 class FakeSource:
-    def __init__(self, text: str, *, with_head: bool = False) -> None:
+    def __init__(self, text: str, *, with_head: bool = False, workdir: str | None = None) -> None:
         self.text = text
         self.with_head = with_head
+        self.workdir = workdir  # a checkout at head on disk (the routes that run programs need one)
         self.loads = 0
 
     def load(self) -> ChangeSet:
         self.loads += 1
-        read_head = (lambda path: None) if self.with_head else None
-        return ChangeSet(parse_diff(self.text), "fake source", read_head=read_head)
+        read_head = (lambda path: None) if self.with_head or self.workdir else None
+        return ChangeSet(parse_diff(self.text), "fake source", read_head=read_head, workdir=self.workdir)
 
 
 class FakeRoute:
@@ -299,9 +300,19 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     # two routes exist: the model's first-token choice picks `tools` for the item
     backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.3, "tools": 0.7}])
     review_route = ReviewRoute(backend)
-    tools = FakeRoute([finding(24, message="A linter run through the tools route.", rule="ruff/F401", route="x")])
+    tools = FakeRoute(
+        [finding(24, message="A linter run through the tools route.", rule="ruff/F401", route="x")]
+    )
     router = Router(backend, available=("review", "tools"))
-    result = run(Parts(FakeSource(CALC), backend, review_route, router=router, other_routes={"tools": tools}))
+    result = run(
+        Parts(
+            FakeSource(CALC, workdir="/nonexistent"),
+            backend,
+            review_route,
+            router=router,
+            other_routes={"tools": tools},
+        )
+    )
     (a,) = result.anchored
     assert (a.finding.route, a.finding.route_probability) == ("tools", 0.7)
     assert len(tools.items) == 1 and [c for c, _ in backend.calls] == ["choose"]  # review never ran
@@ -310,7 +321,15 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.45, "tools": 0.55}])
     tools = FakeRoute([finding(24, message="A linter run through the tools route.", rule="ruff/F401")])
     router = Router(backend, available=("review", "tools"), second_route_margin=0.2)
-    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=router, other_routes={"tools": tools}))
+    result = run(
+        Parts(
+            FakeSource(CALC, workdir="/nonexistent"),
+            backend,
+            ReviewRoute(backend),
+            router=router,
+            other_routes={"tools": tools},
+        )
+    )
     got = sorted((f.route, f.route_probability) for f in result.findings)
     assert got == [("review", 0.45), ("tools", 0.55)]
 
@@ -319,7 +338,9 @@ def test_with_review_the_only_route_routing_costs_no_model_call() -> None:
     from reviewbot.router import Router
 
     backend = FakeBackend(texts=[answer(4)], scores=scores)
-    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=Router(backend, available=("review",))))
+    result = run(
+        Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=Router(backend, available=("review",)))
+    )
     (f,) = result.findings
     assert (f.route, f.route_probability) == ("review", 1.0)
     assert "choose" not in [c for c, _ in backend.calls]

@@ -27,9 +27,9 @@ diff --git a/src/app.py b/src/app.py
 TOKENIZER = Path("~/.cache/reviewbot/models/1d9614638d18024d/bf16/tokenizer.json").expanduser()
 
 
-def item(path: str = "src/app.py") -> WorkItem:
+def item(path: str = "src/app.py", at_head: bool = True) -> WorkItem:
     f = parse_diff(DIFF)[0]
-    return WorkItem(id=path, path=path, file=f, hunks=f.hunks, tokens=20, risk=1.0)
+    return WorkItem(id=path, path=path, file=f, hunks=f.hunks, tokens=20, risk=1.0, at_head=at_head)
 
 
 def router(choices=None, **kw) -> tuple[Router, FakeBackend]:
@@ -198,3 +198,13 @@ def test_labels_start_with_distinct_single_tokens_of_the_real_tokenizer() -> Non
     for label, first in firsts.items():
         ids = tok.encode("<|im_start|>assistant\n" + label, add_special_tokens=False).ids
         assert ids[3] == first, label
+
+
+def test_routes_that_run_programs_are_offered_only_with_a_checkout_at_head():
+    r, backend = router([{"review": 0.2, "search": 0.3}])
+    d = r.route(item(at_head=False))
+    assert chosen_labels(backend) == [("review", "search")]  # no tools, no interpreter for a bare diff
+    assert d.route == "search"
+    r, backend = router([{"tools": 0.9, "review": 0.1}])
+    assert r.route(item(at_head=True)).route == "tools"
+    assert chosen_labels(backend) == [("review", "interpreter", "search", "tools")]

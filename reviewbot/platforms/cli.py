@@ -163,11 +163,13 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
         source = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None)
     model = compose.backend(settings, status=progress.status)
+    others = compose.other_routes(settings, model)
     parts = pipeline.Parts(
         source=source,
         backend=model,
         route=compose.route(settings, model),
-        router=compose.router(settings, model),
+        router=compose.router(settings, model, others),
+        other_routes=others,
         linters=compose.linters(settings),
         lint_mode=settings.lint_mode,
         limits=compose.limits(settings),
