@@ -220,6 +220,20 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteRun:
+    """One route run on one work item: which, how sure the router was, what came of it."""
+
+    item: str
+    route: str
+    probability: float | None  # the router's probability for this route; None without a router
+    pinned: bool = False  # chosen by a `routes.pin` glob, not by the model
+    second: bool = False  # run as the runner-up of a close call (routes.second_margin)
+    findings: int = 0
+    not_reviewed: int = 0
+    seconds: float = 0.0  # in the route (the routing decision not included)
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     changeset: ChangeSet
     anchored: tuple[Anchored, ...]
@@ -227,6 +241,7 @@ class Result:
     skipped: tuple[Skipped, ...]
     stats: Stats
     notes: tuple[str, ...] = ()  # named limits and degradations, printed in every report
+    routes: tuple[RouteRun, ...] = ()  # every route run, in item order
 
     @property
     def findings(self) -> tuple[Finding, ...]:

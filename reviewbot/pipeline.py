@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .diff import DiffIndex, anchor_all
-from .model import ChangeSet, Finding, Result, Skipped, Stats
+from .model import ChangeSet, Finding, Result, RouteRun, Skipped, Stats
 from .plan import Plan, estimate_tokens, plan
 from .ports import Linter, ModelBackend, Progress, Route, Source
 from .reporters import dedupe
@@ -71,20 +71,25 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
     linters = parts.linters if py_paths else ()
     if linters and cs.read_head is None and cs.workdir is None:
         names = ", ".join(linter.name for linter in linters)
-        notes.append(f"linters ({names}) not run: a bare diff has no files at head; review a git range for them")
+        notes.append(
+            f"linters ({names}) not run: a bare diff has no files at head; review a git range for them"
+        )
         linters = ()
     for linter in linters:
         found, lint_skips = linter.lint(cs, py_paths)
         skipped.extend(lint_skips)
         found, dropped = filter_to_diff(found, cs.files, parts.lint_mode)
         if dropped:
-            notes.append(f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) not shown")
+            notes.append(
+                f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) not shown"
+            )
         lint_findings.extend(found)
 
     model_findings: list[Finding] = []
     prompt_tokens = generated = 0
     model_seconds = 0.0
     reviewed = 0
+    runs: list[RouteRun] = []
     if backend is None or parts.route is None:
         for item in pl.items:
             skipped.append(Skipped(item.id, "not sent to a model (backend none)", stage="model"))
@@ -104,6 +109,18 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
             ok = True
             for name in names:
                 out = routes[name].run(item, cs)
+                runs.append(
+                    RouteRun(
+                        item.id,
+                        name,
+                        decision.probabilities.get(name) if decision is not None else None,
+                        pinned=decision.pinned if decision is not None else False,
+                        second=name != names[0],
+                        findings=len(out.findings),
+                        not_reviewed=len(out.not_reviewed),
+                        seconds=round(out.seconds, 3),
+                    )
+                )
                 found = stamp(out.findings, name, decision) if decision is not None else out.findings
                 model_findings.extend(found)
                 skipped.extend(out.not_reviewed)
@@ -128,4 +145,4 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
         backend=backend.name if backend is not None else "none",
         model=backend.model_id if backend is not None else None,
     )
-    return Result(cs, tuple(anchored), tuple(unanchored), tuple(skipped), stats, tuple(notes))
+    return Result(cs, tuple(anchored), tuple(unanchored), tuple(skipped), stats, tuple(notes), tuple(runs))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from ..model import Anchored, Finding, Result, Skipped, Stats, Unanchored
+from ..model import Anchored, Finding, Result, RouteRun, Skipped, Stats, Unanchored
 from .fingerprint import fingerprint
 
 VERSION = "1"
@@ -48,6 +48,19 @@ def _skipped(s: Skipped) -> dict[str, Any]:
     return {"path": s.path, "reason": s.reason, "stage": s.stage}
 
 
+def _route(r: RouteRun) -> dict[str, Any]:
+    return {
+        "item": r.item,
+        "route": r.route,
+        "probability": r.probability,
+        "pinned": r.pinned,
+        "second": r.second,
+        "findings": r.findings,
+        "not_reviewed": r.not_reviewed,
+        "seconds": r.seconds,
+    }
+
+
 def _stats(s: Stats) -> dict[str, Any]:
     return {
         "files": s.files,
@@ -71,6 +84,7 @@ def render(result: Result) -> dict[str, Any]:
         "unanchored": [_unanchored(u) for u in result.unanchored],
         "not_reviewed": [_skipped(s) for s in result.skipped],
         "notes": list(result.notes),
+        "routes": [_route(r) for r in result.routes],
         "stats": _stats(result.stats),
     }
 

@@ -134,8 +134,12 @@ def summary(result: Result) -> str:
 def stats_line(result: Result) -> str:
     s = result.stats
     backend = s.backend + (f" ({s.model})" if s.model else "")
+    counts: dict[str, int] = {}
+    for r in result.routes:
+        counts[r.route] = counts.get(r.route, 0) + 1
+    routes = f" (routes: {', '.join(f'{k} {v}' for k, v in counts.items())})" if counts else ""
     return (
-        f"{_plural(s.files, 'file')}, {s.reviewed_items}/{s.work_items} work items reviewed, "
+        f"{_plural(s.files, 'file')}, {s.reviewed_items}/{s.work_items} work items reviewed{routes}, "
         f"{s.prompt_tokens} prompt + {s.generated_tokens} generated tokens, "
         f"{s.total_seconds:.1f} s ({s.model_seconds:.1f} s in the model), backend {backend}"
     )
