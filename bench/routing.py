@@ -4,7 +4,8 @@ Every item of bench/data/routing.jsonl (see bench/data/ROUTING.md) goes through 
 with all five routes offered (so every label can be scored, whatever is implemented today);
 question items are routed with their text as the PR-comment question and no diff.
 
-Reported: accuracy (Wilson 95% interval), per-route precision and recall, the confusion matrix
+Reported: accuracy (Wilson 95% interval), calibrated (the default) and raw from the same forward
+passes, per-route precision and recall, the confusion matrix
 (rows = label, columns = chosen), the second-route rate and "label among the routes run" at the
 given margin, and routing overhead = route seconds / (route seconds + the chosen route's own
 seconds) per item. The chosen route is run only with --run-routes and only where it is
@@ -48,9 +49,10 @@ def work_item(row: dict) -> tuple[WorkItem, str | None]:
     path = row["path"]
     if row["kind"] == "question":
         f = FileDiff(path, path, FileStatus.MODIFIED)
-        return WorkItem(row["id"], path, f, (), 0, 0.0), row["text"]
+        return WorkItem(row["id"], path, f, (), 0, 0.0, at_head=True), row["text"]
     f = parse_diff(f"--- a/{path}\n+++ b/{path}\n{row['text']}", name=row["id"])[0]
-    return WorkItem(row["id"], path, f, f.hunks, 0, 0.0), None
+    # at_head: as in a git review of a clean checkout, where every route can run
+    return WorkItem(row["id"], path, f, f.hunks, 0, 0.0, at_head=True), None
 
 
 def confusion_table(pairs: list[tuple[str, str]]) -> str:
@@ -78,7 +80,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="the first N items of each label (for quick runs)")
     ap.add_argument("--margin", type=float, default=0.1, help="routes.second_margin to evaluate")
     ap.add_argument("--run-routes", action="store_true", help="also run the chosen route where implemented")
-    ap.add_argument("--max-chars", type=int, default=4000)
+    ap.add_argument("--max-chars", type=int, default=1500)
+    ap.add_argument("--no-calibrate", action="store_true", help="the model's raw label probabilities")
     ap.add_argument(
         "--dry-run", action="store_true", help="print the set's composition and prompts; no model"
     )
@@ -111,7 +114,13 @@ def main() -> None:
         backend = compose.backend(settings)
         assert backend is not None
         route_impl = compose.route(settings, backend) if args.run_routes else None
-    router = Router(backend, available=ROUTES, second_route_margin=args.margin, max_chars=args.max_chars)
+    router = Router(
+        backend,
+        available=ROUTES,
+        second_route_margin=args.margin,
+        max_chars=args.max_chars,
+        calibrate=not args.no_calibrate,
+    )
 
     results = []
     t_all = time.perf_counter()
@@ -130,6 +139,7 @@ def main() -> None:
             "probabilities": {k: round(v, 4) for k, v in d.probabilities.items()}, "second": d.second,
             "route_s": round(route_wall, 4), "run_s": None if run_s is None else round(run_s, 4),
             "prompt_tokens": d.prompt_tokens,
+            "raw_chosen": max(d.raw, key=d.raw.__getitem__) if d.raw else d.route,
         }  # fmt: skip
         results.append(res)
         if log:
@@ -143,7 +153,12 @@ def main() -> None:
     n = len(results)
     right = sum(x["label"] == x["chosen"] for x in results)
     print(f"\nbackend {backend.name} ({getattr(backend, 'model_id', None)}), {n} items, margin {args.margin}")
-    print(f"accuracy: {_pct(right, n)}")
+    print(f"accuracy: {_pct(right, n)}" + ("" if args.no_calibrate else " (calibrated)"))
+    if not args.no_calibrate:
+        raw_right = sum(x["label"] == x["raw_chosen"] for x in results)
+        print(f"accuracy without calibration, same forward passes: {_pct(raw_right, n)}")
+        print("confusion matrix without calibration:")
+        print(confusion_table([(x["label"], x["raw_chosen"]) for x in results]))
     majority = Counter(x["label"] for x in results).most_common(1)[0]
     print(f"baseline 'always {majority[0]}': {_pct(majority[1], n)}")
     print("\nconfusion matrix:")

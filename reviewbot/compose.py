@@ -86,6 +86,7 @@ def router(settings: Settings, model: ModelBackend | None, routes: Mapping[str, 
         pins=settings.route_pins,
         forbid=settings.route_forbid,
         second_route_margin=settings.route_second_margin,
+        calibrate=settings.route_calibrate,
     )
 
 

@@ -63,6 +63,7 @@ class Settings:
     route_pins: tuple[tuple[str, str], ...] = ()  # (path glob, route): the first match decides
     route_forbid: tuple[str, ...] = ()
     route_second_margin: float = 0.0  # run the runner-up too when p(best) - p(runner-up) < this
+    route_calibrate: bool = True  # divide by the labels' priors on a content-free item (router.py)
     # tools and interpreter routes
     tools: tuple[str, ...] = TOOLS  # the allow-list offered to the tools route
     tool_timeout: float = 120.0  # seconds per tool run (pytest: per test run)
@@ -184,6 +185,7 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "routes.pin": ("route_pins", _pins),
     "routes.forbid": ("route_forbid", _routes),
     "routes.second_margin": ("route_second_margin", _float(0.0, 1.0)),
+    "routes.calibrate": ("route_calibrate", _bool),
     "tools.allow": ("tools", _tools),
     "tools.timeout": ("tool_timeout", _float(1, 3600)),
     "interpreter.timeout": ("interpreter_timeout", _float(1, 3600)),

@@ -303,7 +303,7 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     tools = FakeRoute(
         [finding(24, message="A linter run through the tools route.", rule="ruff/F401", route="x")]
     )
-    router = Router(backend, available=("review", "tools"))
+    router = Router(backend, available=("review", "tools"), calibrate=False)
     result = run(
         Parts(
             FakeSource(CALC, workdir="/nonexistent"),
@@ -320,7 +320,7 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     # a margin larger than the gap sends the item to the runner-up too
     backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.45, "tools": 0.55}])
     tools = FakeRoute([finding(24, message="A linter run through the tools route.", rule="ruff/F401")])
-    router = Router(backend, available=("review", "tools"), second_route_margin=0.2)
+    router = Router(backend, available=("review", "tools"), second_route_margin=0.2, calibrate=False)
     result = run(
         Parts(
             FakeSource(CALC, workdir="/nonexistent"),

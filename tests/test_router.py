@@ -35,6 +35,7 @@ def item(path: str = "src/app.py", at_head: bool = True) -> WorkItem:
 def router(choices=None, **kw) -> tuple[Router, FakeBackend]:
     backend = FakeBackend(choices=choices)
     kw.setdefault("available", ROUTES)
+    kw.setdefault("calibrate", False)  # calibration has tests of its own below
     return Router(backend, **kw), backend
 
 
@@ -208,3 +209,27 @@ def test_routes_that_run_programs_are_offered_only_with_a_checkout_at_head():
     r, backend = router([{"tools": 0.9, "review": 0.1}])
     assert r.route(item(at_head=True)).route == "tools"
     assert chosen_labels(backend) == [("review", "interpreter", "search", "tools")]
+
+
+def test_calibration_divides_by_the_labels_priors_on_a_content_free_item():
+    # the model prefers `review` for anything: 0.8 on the empty item, 0.6 on this one
+    def choices(messages, labels):
+        content_free = "File: N/A" in messages[1]["content"]
+        return {"review": 0.8, "tools": 0.2} if content_free else {"review": 0.6, "tools": 0.4}
+
+    r, backend = router(choices, available=("review", "tools"), calibrate=True)
+    d = r.route(item())
+    # 0.6/0.8 = 0.75 against 0.4/0.2 = 2.0: tools, with 2/(2+0.75)
+    assert d.route == "tools" and d.probability == pytest.approx(2.0 / 2.75)
+    assert d.raw == pytest.approx({"review": 0.6, "tools": 0.4})
+    assert len(backend.calls) == 2
+    r.route(item())  # the prior is asked once per label set, not per item
+    assert len(backend.calls) == 3
+    assert r.route(item(at_head=False)).route == "review"  # another label set: no choice, one candidate
+
+
+def test_the_router_sees_changed_lines_only():
+    r, _ = router()
+    user = r.messages(item())[1]["content"]
+    assert "+    return x + 1" in user and "-    return x" in user
+    assert "def f(x):" not in user  # a context line

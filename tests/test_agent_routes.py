@@ -1,0 +1,140 @@
+"""Issue 3's acceptance through the CLI: `reviewbot review --git BASE..HEAD` on temporary repositories.
+
+1. A change that breaks an existing test: the model (scripted here) routes the item to `tools`,
+   calls pytest, and the failing test comes back as a finding, run for real in the sandbox.
+2. A change that adds an untested function: the model routes it to `interpreter`, writes a test,
+   and the test's real outcome from the sandbox is reported.
+
+The fake backend scripts only the model's answers (the route choice, the tool call, the test's
+text); git, pytest and bubblewrap are real. tests/test_e2e_model.py runs the same two repositories
+with the real embedded model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from reviewbot import compose
+from reviewbot.backends.fake import FakeBackend
+from reviewbot.platforms.cli import main
+from reviewbot.runners.sandbox import BubblewrapSandbox
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"]
+
+CALC = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"
+CALC_BROKEN = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+TEST_CALC = (
+    "from calc import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+    "def test_mul():\n    assert mul(2, 3) == 6\n"
+)
+TEXT = 'def shout(s):\n    return s.upper() + "!"\n'
+TEXT_NEW = TEXT + (
+    "\n\ndef initials(name):\n"
+    '    """The first letter of each word, upper-cased: "ada lovelace" -> "AL"."""\n'
+    '    return "".join(word[0].upper() for word in name.split(" "))\n'
+)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def sandbox_or_skip() -> None:
+    reason = BubblewrapSandbox().probe()
+    if reason is not None:
+        if os.environ.get("REVIEWBOT_REQUIRE_SANDBOX") == "1":
+            pytest.fail(f"REVIEWBOT_REQUIRE_SANDBOX=1 but the sandbox is unavailable: {reason}")
+        pytest.skip(f"the sandbox cannot start here: {reason}")
+
+
+def broken_test_repo(root: Path) -> Path:
+    """main: calc.py with its tests; feature: add() subtracts. HEAD is checked out and clean."""
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "calc.py").write_text(CALC)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_calc.py").write_text(TEST_CALC)
+    (root / "conftest.py").write_text("")  # rootdir on sys.path, so tests import calc
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "calc with tests")
+    git(root, "checkout", "-qb", "feature")
+    (root / "calc.py").write_text(CALC_BROKEN)
+    git(root, "commit", "-qam", "add: refactor")
+    return root
+
+
+def untested_function_repo(root: Path) -> Path:
+    """main: text.py with shout(); feature: adds initials() with no test."""
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "text.py").write_text(TEXT)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "text")
+    git(root, "checkout", "-qb", "feature")
+    (root / "text.py").write_text(TEXT_NEW)
+    git(root, "commit", "-qam", "initials")
+    return root
+
+
+Script = Callable[[Sequence[Mapping[str, str]], Mapping | None], str]
+
+
+def scripted_choice(table: Mapping[str, float]):
+    """The model's route choice: `table` for the item, uniform on the router's content-free
+    calibration item (so calibration leaves `table` as it is)."""
+
+    def choose(messages, labels):
+        if "File: N/A" in messages[-1]["content"]:
+            return {lb: 1.0 for lb in labels}
+        return table
+
+    return choose
+
+
+def review(repo: Path, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[int, dict, str]:
+    monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["review", "--git", "main..feature", "--repo", str(repo), "--format", "json", "--no-progress",
+                 "--fail-on", "never", *extra], out, err)  # fmt: skip
+    return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue()
+
+
+def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_path, monkeypatch):
+    sandbox_or_skip()
+    repo = broken_test_repo(tmp_path / "repo")
+    calls = json.dumps({"calls": [{"name": "pytest", "arguments": {}}], "done": True})
+    backend = FakeBackend(texts=[calls], choices=scripted_choice({"tools": 0.8, "review": 0.2}))
+    code, doc, err = review(repo, backend, monkeypatch)
+    assert code == 0, err
+    (run,) = doc["routes"]
+    assert (run["item"], run["route"], run["probability"]) == ("calc.py", "tools", pytest.approx(0.8))
+    failed = [f for f in doc["findings"] if f["rule"] == "pytest/failed"]
+    assert len(failed) == 1, doc
+    (f,) = failed
+    assert f["route"] == "tools" and f["route_probability"] == pytest.approx(0.8)
+    assert "test_add" in f["message"] and "assert -1 == 5" in f["message"]
+    assert (f["path"], f["line"]) == ("calc.py", 2)  # on the changed line the failing test runs through
+    assert not any("test_mul" in x["message"] for x in doc["findings"])  # the passing test is not a finding
+    assert [c for c, _ in backend.calls] == ["choose", "choose", "generate"]  # the item, the calibration
+
+
+def test_the_router_is_not_asked_about_routes_a_bare_diff_cannot_run(tmp_path, monkeypatch):
+    repo = broken_test_repo(tmp_path / "repo")
+    diff = tmp_path / "change.diff"
+    diff.write_text(git(repo, "diff", "main..feature"))
+    backend = FakeBackend(texts=[], choices=lambda msgs, labels: {lb: 1.0 for lb in labels})
+    monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["review", "--diff", str(diff), "--format", "json", "--no-progress", "--fail-on", "never"], out, err)
+    assert code == 0, err
+    # with `review` the only route that can run on a bare diff, the router makes no model call
+    assert "choose" not in [c for c, _ in backend.calls]
+    assert [r["route"] for r in json.loads(out.getvalue())["routes"]] == ["review"]
