@@ -124,6 +124,7 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
                 found = stamp(out.findings, name, decision) if decision is not None else out.findings
                 model_findings.extend(found)
                 skipped.extend(out.not_reviewed)
+                notes.extend(out.notes)
                 prompt_tokens += out.prompt_tokens
                 generated += out.generated_tokens
                 model_seconds += out.seconds

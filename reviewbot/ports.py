@@ -80,6 +80,7 @@ class RouteOutcome:
     prompt_tokens: int = 0
     generated_tokens: int = 0
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what the route did that the report should say (programs run, ...)
 
 
 class Route(Protocol):

@@ -198,6 +198,7 @@ class ToolsRoute:
         schema = answer_schema(tools.names, self.max_calls)
         findings: list[Finding] = []
         skipped: list[Skipped] = []
+        ran: list[str] = []
         seen: set[tuple[Any, ...]] = set()
         prompt_tokens = generated = 0
         valid = False
@@ -220,6 +221,9 @@ class ToolsRoute:
             blocks = []
             for call in answer.calls:
                 observation = self._call(call, item, changeset, tools, findings, skipped, seen)
+                first = observation.strip().splitlines()[0] if observation.strip() else "(no output)"
+                args = json.dumps(call.arguments, sort_keys=True) if call.arguments else ""
+                ran.append(f"{item.id}: tools route called {call.name}{args}: {first[:200]}")
                 blocks.append(
                     f"<tool_response>\n{_quote(_cut(observation, self.observation_chars))}\n</tool_response>"
                 )
@@ -234,6 +238,7 @@ class ToolsRoute:
             prompt_tokens,
             generated,
             time.perf_counter() - t0,
+            tuple(_unique(ran)),
         )
 
     def _call(
