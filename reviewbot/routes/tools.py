@@ -221,9 +221,9 @@ class ToolsRoute:
             blocks = []
             for call in answer.calls:
                 observation = self._call(call, item, changeset, tools, findings, skipped, seen)
-                first = observation.strip().splitlines()[0] if observation.strip() else "(no output)"
+                first = " | ".join(ln.strip() for ln in observation.splitlines() if ln.strip()) or "(no output)"
                 args = json.dumps(call.arguments, sort_keys=True) if call.arguments else ""
-                ran.append(f"{item.id}: tools route called {call.name}{args}: {first[:200]}")
+                ran.append(f"{item.id}: tools route called {call.name}{args}: {first[:300]}")
                 blocks.append(
                     f"<tool_response>\n{_quote(_cut(observation, self.observation_chars))}\n</tool_response>"
                 )
