@@ -28,7 +28,7 @@ Every final answer is judged by the task's test. Prints one line per task and a 
 (greedy, one sample, so pass@1 = fraction solved), counts, Wilson 95% intervals, tasks fixed by
 feedback, model seconds and wall time.
 
-    .venv/bin/python bench/humaneval.py [--tasks 40] [--seed 0] [--feedback tests,examples]
+    .venv/bin/python bench/humaneval.py [--tasks 40] [--seed 0] [--feedback tests,examples] [--out he.jsonl]
     .venv/bin/python bench/humaneval.py --canonical    # harness check: the reference solutions pass
 """
 
@@ -178,7 +178,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=384)
     ap.add_argument("--timeout", type=float, default=15.0, help="wall seconds per sandboxed run")
     ap.add_argument("--canonical", action="store_true", help="run the reference solutions, no model")
-    ap.add_argument("--out", type=Path, help="write one JSON line per task here")
+    ap.add_argument("--out", type=Path, help="append one JSON line per task here; tasks already there are "
+                    "read back, not run again")  # fmt: skip
     args = ap.parse_args()
     kinds = [k for k in args.feedback.split(",") if k]
     if any(k not in ("tests", "examples") for k in kinds):
@@ -210,27 +211,23 @@ def main() -> None:
     backend.load()
     load_s = time.perf_counter() - t
     bench = Bench(backend, sandbox, args.max_tokens)
+    done = _earlier(args.out, ids) if args.out else {}
     results: list[TaskResult] = []
     t_start = time.perf_counter()
     print(
         f"{'task':<16} {'first':>5} " + " ".join(f"{k:>9}" for k in kinds) + f" {'model s':>8}  first error"
     )
     for tid in ids:
-        r = bench.task(problems[tid], kinds)
+        r = done.get(tid)
+        if r is None:
+            r = bench.task(problems[tid], kinds)
+            if args.out:
+                with args.out.open("a") as fh:
+                    fh.write(json.dumps(r.__dict__) + "\n")
         results.append(r)
-        cells = " ".join(
-            f"{('pass' if r.final[k] else 'fail') + ('*' if r.retried[k] else ''):>9}" for k in kinds
-        )
-        print(
-            f"{tid:<16} {'pass' if r.first else 'fail':>5} {cells} {r.model_seconds:8.1f}  {r.first_error}",
-            flush=True,
-        )
-        if args.out:
-            with args.out.open("a") as fh:
-                fh.write(json.dumps(r.__dict__) + "\n")
+        print(_row(r, kinds, resumed=tid in done), flush=True)
     wall = time.perf_counter() - t_start
-    n = len(results)
-    first = sum(r.first for r in results)
+    ran = len(ids) - len(done)
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     print()
     print(
@@ -239,17 +236,44 @@ def main() -> None:
     print(
         f"model: {backend.model_id}, greedy, max {args.max_tokens} new tokens; load {load_s:.1f}s (not counted)"
     )
-    print(f"tasks: {n} of 164 (random.Random({args.seed}).sample of the sorted task ids); "
-          f"sandbox: bubblewrap, {args.timeout:g}s wall per run")  # fmt: skip
-    print(f"pass@1 without feedback:            {pct(first, n)}")
+    print(f"tasks: {len(ids)} of 164 (random.Random({args.seed}).sample of the sorted task ids), {len(done)} of "
+          f"them read back from {args.out}; sandbox: bubblewrap, {args.timeout:g}s wall per run")  # fmt: skip
+    _summary(results, kinds)
+    print(f"wall: {wall:.0f}s for the {ran} task(s) run now ({wall / max(ran, 1):.1f}s per task)")
+
+
+def _earlier(out: Path, ids: list[str]) -> dict[str, TaskResult]:
+    """Tasks of this sample already in the --out file (a run cut short goes on where it stopped)."""
+    if not out.exists():
+        return {}
+    found = {}
+    for line in out.read_text().splitlines():
+        rec = json.loads(line)
+        if rec["task_id"] in ids:
+            found[rec["task_id"]] = TaskResult(**rec)
+    return found
+
+
+def _row(r: TaskResult, kinds: list[str], *, resumed: bool) -> str:
+    cells = " ".join(
+        f"{('pass' if r.final[k] else 'fail') + ('*' if r.retried[k] else ''):>9}" for k in kinds
+    )
+    note = " (read back)" if resumed else ""
+    return f"{r.task_id:<16} {'pass' if r.first else 'fail':>5} {cells} {r.model_seconds:8.1f}  {r.first_error}{note}"
+
+
+def _summary(results: list[TaskResult], kinds: list[str]) -> None:
+    n = len(results)
+    first = sum(r.first for r in results)
+    print(f"{'pass@1, no feedback:':<30} {pct(first, n)}")
     for k in kinds:
         final = sum(r.final[k] for r in results)
         retried = sum(r.retried[k] for r in results)
         fixed = sum(r.final[k] and not r.first for r in results)
-        print(f"pass@1 with one round of {k + ' feedback:':<10} {pct(final, n)}; "
+        print(f"{f'pass@1, one round of {k} feedback:':<30} {pct(final, n)}; "
               f"retried {retried}, fixed {fixed} of {n - first} failures")  # fmt: skip
     print(f"model time: {sum(r.model_seconds for r in results):.0f}s for {sum(r.gen_tokens for r in results)} "
-          f"generated tokens; wall {wall:.0f}s ({wall / n:.1f}s per task)")  # fmt: skip
+          f"generated tokens (the tasks of the sample)")  # fmt: skip
 
 
 if __name__ == "__main__":

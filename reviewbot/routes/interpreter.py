@@ -15,7 +15,8 @@
    the sandbox's /work, against the head checkout (read-only at /checkout, on PYTHONPATH). The
    default runner is the bubblewrap sandbox with ``timeout`` as its wall clock and CPU limit; it
    is probed once, and when it cannot start every item is "not reviewed" with the reason and
-   nothing runs. Model-written code never runs unsandboxed unless the caller passes a runner
+   nothing runs. Its CPU limit is one second above the wall clock, so that a test that never ends
+   is reported as timed out (a CPU-bound loop would otherwise race the two limits). Model-written code never runs unsandboxed unless the caller passes a runner
    that is not a sandbox (compose does that only under ``sandbox.allow_unsandboxed``).
 4. **Outcome**, one finding per target on its first changed line, with the test in the message:
    - passed: a suggested test (info, ``interpreter/suggested-test``);
@@ -121,15 +122,8 @@ def targets(source: str, added: set[int]) -> list[Target]:
     found: dict[str, Target] = {}
 
     def add(qual: str, imp: str, inside: list[int], new: bool, code: str) -> None:
-        if not inside:
-            return
-        old = found.get(qual)
-        if old is not None:  # a method folded into its class: merge
-            inside = sorted({*inside, old.line})
-            new = new or old.new
-        found[qual] = Target(
-            qual, imp, min(inside), new, len(inside) if old is None else old.changed + len(inside), code
-        )
+        if inside:  # a name defined twice: the later definition is the one Python keeps
+            found[qual] = Target(qual, imp, min(inside), new, len(inside), code)
 
     funcs = (ast.FunctionDef, ast.AsyncFunctionDef)
     for node in tree.body:
@@ -172,7 +166,7 @@ def module_of(path: str, exists: Any) -> tuple[str, str] | None:
     """(import root relative to the checkout, dotted module name) of a file, or None when it cannot
     be imported by name. The root is the directory above the outermost package (``__init__.py``)."""
     parts = PurePosixPath(path).with_suffix("").parts
-    if not parts or not all(p.isidentifier() for p in parts[-1:]):
+    if not parts:
         return None
     dirs = list(parts[:-1])
     i = len(dirs)
