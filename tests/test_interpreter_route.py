@@ -129,7 +129,7 @@ def test_an_exception_from_the_code_is_a_possible_defect(cs: ChangeSet, sandboxe
     out, _ = run_route(cs, test)
     (f,) = out.findings
     assert f.rule == "interpreter/test-failed"
-    assert "ZeroDivisionError" in f.message
+    assert "errors against the new code: ZeroDivisionError" in f.message
 
 
 def test_a_test_that_never_ends_is_timed_out(cs: ChangeSet, sandboxed: None) -> None:

@@ -197,7 +197,7 @@ def header(root: str, module: str, name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    kind: str  # passed | failed | timed_out | killed | model_error | not_run
+    kind: str  # passed | failed (an assertion) | error (an exception) | timed_out | killed | model_error | not_run
     detail: str  # the assertion, the error, the reason
     tests: int = 0
     seconds: float = 0.0
@@ -245,7 +245,9 @@ def classify(res: Any, timeout: float, workdir: str) -> Outcome:
     if case is not None and case.kind == "failure" and code == 1:
         if _is_model_error(case.message, case.text, roots):
             return Outcome("model_error", _assertion(case), tests, res.seconds)
-        return Outcome("failed", _assertion(case), tests, res.seconds)
+        detail = _assertion(case)
+        kind = "failed" if detail.startswith(("AssertionError", "assert ")) else "error"
+        return Outcome(kind, detail, tests, res.seconds)
     # an error at collection (import of the test module) or in a fixture's setup
     if case is not None:
         text = case.message + "\n" + case.text
@@ -435,9 +437,10 @@ class InterpreterRoute:
         if outcome.kind == "passed":
             severity, rule, category = Severity.INFO, "interpreter/suggested-test", "test"
             text = f"suggested test for {where}: it passes against the new code ({outcome.detail}, {outcome.seconds:.1f}s)."
-        elif outcome.kind == "failed":
+        elif outcome.kind in ("failed", "error"):
             severity, rule, category = Severity.WARNING, "interpreter/test-failed", "bug"
-            text = (f"possible defect in {where}: a test written for it fails against the new code: "
+            how = "fails" if outcome.kind == "failed" else "errors"
+            text = (f"possible defect in {where}: a test written for it {how} against the new code: "
                     f"{outcome.detail} (check whether the code or the test is wrong)")  # fmt: skip
         elif outcome.kind == "timed_out":
             severity, rule, category = Severity.WARNING, "interpreter/test-timed-out", "bug"
