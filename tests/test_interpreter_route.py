@@ -20,9 +20,10 @@ from tools_repo import git, write
 
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.model import ChangeSet, Severity, WorkItem
-from reviewbot.routes.interpreter import InterpreterRoute, module_of, targets
+from reviewbot.routes.interpreter import InterpreterRoute, classify, module_of, targets
 from reviewbot.runners.sandbox import BubblewrapSandbox, SandboxResult
 from reviewbot.sources.git import GitSource
+from reviewbot.tools.pytest_tool import MARK
 
 STATS_OLD = """def total(xs):
     return sum(xs)
@@ -402,3 +403,26 @@ def test_compose_builds_the_route_with_the_configured_timeout_unless_forbidden()
     assert isinstance(route.runner, BubblewrapSandbox)  # no sandbox.allow_unsandboxed: the default sandbox
     forbidden = load({"backend": "none", "route_forbid": ("interpreter",)}, {}, None)
     assert "interpreter" not in compose.other_routes(forbidden, FakeBackend([]))
+
+
+def _driver(report: dict | None, *, timed_out: bool = False, limit: str | None = None) -> SandboxResult:
+    out = "" if report is None else f"\n{MARK}{json.dumps({'cases': [], 'tests': 1, **report})}\n"
+    return SandboxResult(0, out, "boom" if report is None else "", timed_out, limit, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("result", "kind", "detail"),
+    [
+        (_driver({"exit": -24}), "killed", "the sandbox's cpu limit"),
+        (_driver({"exit": -9}), "killed", "SIGKILL"),
+        (_driver(None, timed_out=True, limit="wall"), "timed_out", "within 9 s"),
+        (_driver(None, limit="memory"), "killed", "memory limit"),
+        (_driver(None), "model_error", "ended without a report: boom"),
+        (_driver({"error": "pytest is not installed"}), "not_run", "pytest is not installed"),
+        (_driver({"exit": 0}), "passed", "1 test(s) passed"),
+        (_driver({"exit": 5, "tests": 0}), "model_error", "collected no test"),
+    ],
+)
+def test_classify_the_drivers_report(result: SandboxResult, kind: str, detail: str) -> None:
+    got = classify(result, 9.0, "/repo")
+    assert got.kind == kind and detail in got.detail, got

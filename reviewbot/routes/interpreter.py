@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import math
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -72,6 +73,11 @@ LAUNCH = (
     f"import os, runpy, sys; sys.argv = [{DRIVER_NAME!r}, '--', os.path.abspath({TEST_FILE!r})]; "
     f"runpy.run_path({DRIVER_NAME!r}, run_name='__main__')"
 )
+_SIGNAL_LIMITS = {
+    signal.SIGXCPU: "the sandbox's cpu limit",
+    signal.SIGXFSZ: "the sandbox's file_size limit",
+    signal.SIGKILL: "SIGKILL (the sandbox's cpu hard limit or the memory limit)",
+}
 _MODEL_ERRORS = ("NameError", "ImportError", "ModuleNotFoundError", "SyntaxError", "IndentationError")
 
 
@@ -237,6 +243,9 @@ def classify(res: Any, timeout: float, workdir: str) -> Outcome:
     cases = report["cases"]
     if code == 0:
         return Outcome("passed", f"{tests} test(s) passed", tests, res.seconds)
+    if isinstance(code, int) and code < 0:  # pytest itself was killed by a signal, inside the sandbox
+        limit = _SIGNAL_LIMITS.get(-code, f"signal {-code}")
+        return Outcome("killed", f"stopped by {limit}", tests, res.seconds)
     if code == 5:
         return Outcome(
             "model_error", "pytest collected no test function (name them test_...)", 0, res.seconds
