@@ -57,7 +57,10 @@ def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Ro
     """The routes beside `review` that this build has, by name, minus `routes.forbid`."""
     if model is None:
         return {}
-    table: dict[str, Callable[[], Route]] = {"tools": lambda: _tools_route(settings, model)}
+    table: dict[str, Callable[[], Route]] = {
+        "tools": lambda: _tools_route(settings, model),
+        "interpreter": lambda: _interpreter_route(settings, model),
+    }
     return {name: make() for name, make in table.items() if name not in settings.route_forbid}
 
 
@@ -72,6 +75,13 @@ def _tools_route(settings: Settings, model: ModelBackend) -> Route:
         code_runner=code_runner(settings, settings.tool_timeout),
     )
     return ToolsRoute(model, registry)
+
+
+def _interpreter_route(settings: Settings, model: ModelBackend) -> Route:
+    from .routes.interpreter import InterpreterRoute
+
+    timeout = settings.interpreter_timeout
+    return InterpreterRoute(model, code_runner(settings, timeout), timeout=timeout)
 
 
 def router(settings: Settings, model: ModelBackend | None, routes: Mapping[str, Route] | None = None):
