@@ -127,6 +127,33 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
     assert any(n.startswith("calc.py: tools route called pytest: ") and "1 failed" in n for n in doc["notes"]), doc["notes"]
 
 
+@pytest.mark.parametrize(
+    ("test", "rule", "says"),
+    [
+        ('def test_initials():\n    assert initials("ada lovelace") == "AL"\n', "interpreter/suggested-test",
+         "it passes against the new code"),
+        # two spaces make an empty word: the new code raises IndexError, a real defect of the change
+        ('def test_initials_double_space():\n    assert initials("ada  lovelace") == "AL"\n',
+         "interpreter/test-failed", "IndexError"),
+    ],
+)  # fmt: skip
+def test_an_untested_function_gets_a_sandbox_run_test_with_its_real_outcome(tmp_path, monkeypatch, test, rule, says):
+    sandbox_or_skip()
+    repo = untested_function_repo(tmp_path / "repo")
+    backend = FakeBackend(
+        texts=[json.dumps({"code": test})], choices=scripted_choice({"interpreter": 0.7, "review": 0.2, "tools": 0.1})
+    )
+    code, doc, err = review(repo, backend, monkeypatch)
+    assert code == 0, err
+    (run,) = doc["routes"]
+    assert (run["route"], run["probability"]) == ("interpreter", pytest.approx(0.7))
+    (f,) = [f for f in doc["findings"] if f["rule"].startswith("interpreter/")]
+    assert f["rule"] == rule and says in f["message"], f["message"]
+    assert (f["path"], f["line"]) == ("text.py", 5)  # the `def initials` line, added
+    assert test.splitlines()[0] in f["message"]  # the test as run is shown
+    assert f["route_probability"] == pytest.approx(0.7)
+
+
 def test_the_router_is_not_asked_about_routes_a_bare_diff_cannot_run(tmp_path, monkeypatch):
     repo = broken_test_repo(tmp_path / "repo")
     diff = tmp_path / "change.diff"

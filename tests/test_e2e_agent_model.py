@@ -22,13 +22,13 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("xgrammar")
 
-from reviewbot.platforms.cli import main  # noqa: E402
-
 from test_agent_routes import broken_test_repo, sandbox_or_skip, untested_function_repo  # noqa: E402
+
+from reviewbot.platforms.cli import main  # noqa: E402
 
 pytestmark = pytest.mark.model
 
-OUTCOMES = ("passed", "failed", "error", "timed out", "killed")
+OUTCOMES = ("passes against", "fails against", "errors against", "in the sandbox", "was ")
 
 
 def review(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
