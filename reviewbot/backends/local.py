@@ -40,8 +40,10 @@ class LocalBackend:
         model_dir: Path | None = None,
         threads: int | None = None,
         status: Status | None = None,
+        device: str = "auto",
     ) -> None:
         self.cache_dir = Path(cache_dir)
+        self.device = device
         self.model_dir = model_dir
         self.threads = threads
         self.model_id: str | None = str(model_dir) if model_dir else embedded.MODEL_ID

@@ -54,7 +54,7 @@ from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError, ModelUnavailable
 from ..plan import estimate_tokens
 from ..ports import Choice, Generation, Message, Scored
 
@@ -82,10 +82,13 @@ _TOKEN_ID = re.compile(r"token_id:(-?\d+)$")
 class _Transient(Exception):
     """A fault worth retrying. `counts`: whether it says the server is unhealthy (429 does not)."""
 
-    def __init__(self, what: str, *, retry_after: float | None = None, counts: bool = True) -> None:
+    def __init__(
+        self, what: str, *, retry_after: float | None = None, counts: bool = True, malformed: bool = False
+    ) -> None:
         super().__init__(what)
         self.retry_after = retry_after
         self.counts = counts
+        self.malformed = malformed  # the server answered, but not with a usable body
 
 
 class HTTPRejected(ModelError):
@@ -120,9 +123,10 @@ class CircuitBreaker:
             if left <= 0 and not self._trial:
                 self._trial = True
                 return
-            raise ModelError(
+            raise ModelUnavailable(
                 f"{where}: circuit open after {self.failures} consecutive failures; "
-                f"not calling the server for another {max(left, 0.0):.1f} s"
+                f"not calling the server for another {max(left, 0.0):.1f} s",
+                seconds=0.0,
             )
 
     def success(self) -> None:
@@ -334,14 +338,15 @@ class OpenAIBackend:
         try:
             body = resp.json()
         except ValueError as exc:
-            raise _Transient(f"malformed JSON body ({len(resp.content)} bytes)") from exc
+            raise _Transient(f"malformed JSON body ({len(resp.content)} bytes)", malformed=True) from exc
         if not isinstance(body, dict):
-            raise _Transient("malformed JSON body (not an object)")
+            raise _Transient("malformed JSON body (not an object)", malformed=True)
         return body
 
     def _request(self, method: str, path: str, payload: Mapping | None = None) -> dict:
-        where = f"openai backend: {method} {path}"
-        deadline = time.monotonic() + self.total_timeout
+        where = f"openai backend: {method} {self.root}{path}"
+        started = time.monotonic()
+        deadline = started + self.total_timeout
         jitter = wait_random_exponential(multiplier=self.backoff, max=self.max_backoff)
         attempts = 0
 
@@ -362,10 +367,11 @@ class OpenAIBackend:
             nonlocal attempts
             try:
                 self.breaker.check(where)
-            except ModelError as exc:
+            except ModelUnavailable as exc:
                 if last:  # it opened during this call: report the fault that opened it
-                    raise ModelError(
-                        self._clean(f"{where} failed after {attempts} attempts: {last[-1]}; {exc}")
+                    raise ModelUnavailable(
+                        self._clean(f"{where} failed after {attempts} attempts: {last[-1]}; {exc}"),
+                        seconds=time.monotonic() - started,
                     )
                 raise
             attempts += 1
@@ -397,7 +403,12 @@ class OpenAIBackend:
             else:
                 detail = str(exc)
             n = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-            raise ModelError(self._clean(f"{where} failed after {n}: {detail}")) from exc
+            seconds = time.monotonic() - started
+            raise ModelUnavailable(
+                self._clean(f"{where} failed after {n} in {seconds:.1f} s: {detail}"),
+                down=not exc.malformed,
+                seconds=seconds,
+            ) from exc
 
     # ------------------------------------------------------------------ helpers
     def _model(self) -> str:

@@ -172,6 +172,8 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         lint_mode=settings.lint_mode,
         limits=compose.limits(settings),
         progress=progress,
+        concurrency=compose.concurrency(settings),
+        model_deadline=settings.model_deadline,
     )
     result = pipeline.run(parts)
     color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())
