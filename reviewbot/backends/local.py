@@ -11,6 +11,19 @@ Three verbs (ports.ModelBackend):
 - choose: one forward pass over the prompt and a softmax over the labels' distinct first-token
   logits; exact and as cheap as one decode step.
 - score: log-probabilities of a given continuation, one forward pass.
+
+Prefix cache. The KV cache of the last call is kept with the tokens it holds; the next call
+reuses the longest common token prefix and runs the model only over the new tokens (a route
+choice followed by the route's generation on the same prefix costs the prefill once; the two
+`score` calls of a hunk share their prompt). `Generation.cached_tokens`, `Choice.cached_tokens`
+and `stats` count what was reused. Reuse is exact up to floating-point rounding: a prefill split
+in two accumulates in a different order (bfloat16 logits differ by up to about 0.1 here, see
+tests/backends/test_local_prefix_cache.py). `prefix_cache=False` turns it off.
+
+GPU. `device` is auto, cpu, cuda or cuda:N; GPTQ and AWQ checkpoints load through gptqmodel on one
+GPU, unquantized ones in bfloat16 (devices.py decides, and words every failure in one line: no
+CUDA, gptqmodel missing, not enough memory, wrong kernel). `generate_batch` decodes several work
+items in one left-padded batch (each under its own grammar), which is where a GPU's throughput is.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,9 +39,28 @@ from typing import Any
 
 from ..errors import ModelError
 from ..ports import Choice, Generation, Message, Scored
-from . import embedded
+from . import devices, embedded
 
 Status = Callable[[str], None]
+
+
+class CacheStats:
+    """What the prefix cache saved: prompt tokens asked for, and how many came from the cache."""
+
+    __slots__ = ("calls", "prompt_tokens", "cached_tokens")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.cached_tokens = 0
+
+    @property
+    def prefill_tokens(self) -> int:
+        """Tokens the model actually ran over."""
+        return self.prompt_tokens - self.cached_tokens
+
+    def __repr__(self) -> str:
+        return f"CacheStats(calls={self.calls}, prompt_tokens={self.prompt_tokens}, cached_tokens={self.cached_tokens})"
 
 
 class LocalBackend:
@@ -41,9 +74,17 @@ class LocalBackend:
         threads: int | None = None,
         status: Status | None = None,
         device: str = "auto",
+        prefix_cache: bool = True,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.device = device
+        self.prefix_cache = prefix_cache
+        self.stats = CacheStats()
+        self.plan: devices.LoadPlan | None = None
+        self._cuda: list[devices.Cuda] = []
+        self._kv: Any = None  # the DynamicCache of the last call
+        self._kv_ids: list[int] = []  # the tokens it holds
+        self._lock = threading.RLock()  # one model, one cache: calls from several threads take turns
         self.model_dir = model_dir
         self.threads = threads
         self.model_id: str | None = str(model_dir) if model_dir else embedded.MODEL_ID
@@ -100,8 +141,12 @@ class LocalBackend:
                 src = Path(self.model_dir)
                 if not (src / "config.json").is_file():
                     raise ModelError(f"model directory {src} has no config.json")
+                self.plan = self._plan(src, torch)
                 tok = AutoTokenizer.from_pretrained(src, local_files_only=True)
-                model = AutoModelForCausalLM.from_pretrained(src, dtype="auto", local_files_only=True)
+                kwargs: dict[str, Any] = {"dtype": self.plan.dtype, "local_files_only": True}
+                if self.plan.device != "cpu":
+                    kwargs["device_map"] = self.plan.device
+                model = AutoModelForCausalLM.from_pretrained(src, **kwargs)
             else:
                 p = embedded.paths(self.cache_dir)
                 if not p.converted_marker.is_file():
@@ -109,17 +154,49 @@ class LocalBackend:
                     self._convert(p, AutoModelForCausalLM, AutoTokenizer, torch)
                 else:
                     self.cold_start = False
+                self.plan = self._plan(p.converted, torch)
                 tok = AutoTokenizer.from_pretrained(p.converted, local_files_only=True)
                 model = AutoModelForCausalLM.from_pretrained(
                     p.converted, dtype=torch.bfloat16, local_files_only=True
                 )
+                if self.plan.device != "cpu":
+                    model = model.to(self.plan.device)
         except ModelError:
             raise
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise ModelError(f"could not load the model: {str(exc).splitlines()[0]}") from exc
+        except Exception as exc:  # translated at the boundary: OOM, kernels, missing libraries, bad files
+            where = str(self.model_dir or "the embedded model")
+            raise devices.explain(exc, where=where, plan=self.plan, cuda=self._cuda) from exc
         model.eval()
         self._model, self._tok = model, tok
         self.load_seconds = time.perf_counter() - t0
+
+    def _plan(self, src: Path, torch: Any) -> devices.LoadPlan:
+        """Gather what torch sees and ask devices.plan_load where and how to load `src`."""
+        import importlib.util
+
+        try:
+            config = json.loads((src / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{src}/config.json cannot be read: {exc}") from exc
+        cuda_build = torch.version.cuda is not None
+        self._cuda = []
+        if cuda_build and torch.cuda.is_available():
+            for i in range(torch.cuda.device_count()):
+                free, total = torch.cuda.mem_get_info(i)
+                props = torch.cuda.get_device_properties(i)
+                self._cuda.append(devices.Cuda(i, props.name, (props.major, props.minor), free, total))
+        weights = sum(f.stat().st_size for f in src.glob("*.safetensors")) or sum(
+            f.stat().st_size for f in src.glob("*.bin")
+        )
+        return devices.plan_load(
+            config,
+            device=self.device,
+            cuda=self._cuda,
+            torch_cuda_build=cuda_build,
+            have_gptqmodel=importlib.util.find_spec("gptqmodel") is not None,
+            weight_bytes=weights,
+            where=str(src),
+        )
 
     def _convert(self, p: embedded.EmbeddedPaths, auto_model, auto_tok, torch) -> None:
         if not p.gguf.is_file():
@@ -167,24 +244,130 @@ class LocalBackend:
             self._grammars[key] = compiler.compile_json_schema(key, any_whitespace=False)
         return self._grammars[key]
 
+    # ------------------------------------------------------------------ prefix cache
+    def _reuse(self, seq: list[int], keep: int) -> tuple[Any, int]:
+        """A KV cache holding the longest common prefix of `seq` and the last call's tokens, at
+        most `keep` tokens long (the model must still see the positions whose logits are wanted)."""
+        from transformers import DynamicCache
+
+        p = 0
+        if self.prefix_cache and self._kv is not None:
+            limit = min(len(seq), len(self._kv_ids), keep)
+            while p < limit and seq[p] == self._kv_ids[p]:
+                p += 1
+        if p == 0:
+            self._kv, self._kv_ids = None, []
+            return DynamicCache(config=self._model.config), 0
+        held = self._kv.get_seq_length()
+        if held > p:
+            self._kv.crop(p - held)  # a negative count: tokens to drop from the end
+        return self._kv, p
+
+    def _keep(self, cache: Any, ids: list[int]) -> None:
+        if self.prefix_cache:
+            self._kv, self._kv_ids = cache, ids[: cache.get_seq_length()]
+        else:
+            self._kv, self._kv_ids = None, []
+
+    def _count(self, prompt: int, cached: int) -> None:
+        self.stats.calls += 1
+        self.stats.prompt_tokens += prompt
+        self.stats.cached_tokens += cached
+
+    def _forward(self, ids: Any, logits_to_keep: int) -> tuple[Any, int]:
+        """Logits of the last `logits_to_keep` positions of `ids` (1, n), reusing the prefix cache.
+        Returns (logits (1, k, vocab), tokens taken from the cache)."""
+        import torch
+
+        seq = ids[0].tolist()
+        cache, p = self._reuse(seq, len(seq) - logits_to_keep)
+        try:
+            out = self._model(
+                ids[:, p:].to(self._model.device),
+                attention_mask=torch.ones_like(ids).to(self._model.device),
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=logits_to_keep,
+            )
+        except Exception:
+            self._kv, self._kv_ids = None, []  # a cache half-updated by a failed call is not reused
+            raise
+        self._keep(cache, seq)
+        return out.logits, p
+
     # ------------------------------------------------------------------ verbs
     def generate(
         self, messages: Sequence[Message], *, schema: Mapping | None = None, max_tokens: int = 256
     ) -> Generation:
-        self.load()
+        with self._lock:
+            self.load()
+            t0 = time.perf_counter()
+            ids = self._prompt_ids(messages)
+            seq = ids[0].tolist()
+            cache, p = self._reuse(seq, len(seq) - 1)
+            try:
+                out = self._generate(ids, [schema] if schema is not None else None, max_tokens, cache)
+            except Exception:
+                self._kv, self._kv_ids = None, []
+                raise
+            full = out.sequences[0].tolist()
+            self._keep(cache, full)
+            self._count(len(seq), p)
+            gen = self._generation(out, 0, len(seq), t0)
+            return Generation(gen.text, gen.prompt_tokens, gen.generated_tokens, gen.seconds,
+                              gen.token_logprobs, cached_tokens=p)  # fmt: skip
+
+    def generate_batch(
+        self, requests: Sequence[Sequence[Message]], *, schema: Mapping | None = None, max_tokens: int = 256
+    ) -> list[Generation]:
+        """Several chats decoded together in one left-padded batch, each under `schema` (its own
+        grammar matcher). Greedy, as `generate`; the prefix cache is not used (nor changed)."""
+        if not requests:
+            return []
+        with self._lock:
+            self.load()
+            import torch
+
+            t0 = time.perf_counter()
+            prompts = [self._prompt_ids(m)[0] for m in requests]
+            width = max(len(x) for x in prompts)
+            pad = self._tok.pad_token_id if self._tok.pad_token_id is not None else self._tok.eos_token_id
+            ids = torch.full((len(prompts), width), pad, dtype=prompts[0].dtype)
+            mask = torch.zeros((len(prompts), width), dtype=torch.long)
+            for i, x in enumerate(prompts):
+                ids[i, width - len(x) :] = x
+                mask[i, width - len(x) :] = 1
+            out = self._generate(ids, [schema] * len(prompts) if schema is not None else None, max_tokens,
+                                 None, mask)  # fmt: skip
+            for x in prompts:
+                self._count(len(x), 0)
+            seconds = time.perf_counter() - t0
+            gens = [self._generation(out, i, width, t0, prompt_tokens=len(x)) for i, x in enumerate(prompts)]
+            return [
+                Generation(g.text, g.prompt_tokens, g.generated_tokens, seconds, g.token_logprobs)
+                for g in gens
+            ]
+
+    def _generate(
+        self, ids: Any, schemas: list[Mapping] | None, max_tokens: int, cache: Any, mask: Any = None
+    ):
         import torch
 
-        t0 = time.perf_counter()
-        ids = self._prompt_ids(messages)
         kwargs: dict[str, Any] = {}
-        if schema is not None:
+        if schemas is not None:
             import xgrammar as xgr
 
-            kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._grammar(schema))]
+            grammars = [self._grammar(s) for s in schemas]
+            kwargs["logits_processor"] = [
+                xgr.contrib.hf.LogitsProcessor(grammars if len(grammars) > 1 else grammars[0])
+            ]
+        if cache is not None:
+            kwargs["past_key_values"] = cache
+        dev = self._model.device
         with torch.inference_mode():
-            out = self._model.generate(
-                ids,
-                attention_mask=torch.ones_like(ids),
+            return self._model.generate(
+                ids.to(dev),
+                attention_mask=(mask if mask is not None else torch.ones_like(ids)).to(dev),
                 max_new_tokens=max_tokens,
                 do_sample=False,
                 temperature=None,
@@ -192,22 +375,41 @@ class LocalBackend:
                 top_k=None,
                 return_dict_in_generate=True,
                 output_logits=True,
-                pad_token_id=self._tok.eos_token_id,
+                pad_token_id=self._tok.pad_token_id
+                if self._tok.pad_token_id is not None
+                else self._tok.eos_token_id,
                 **kwargs,
             )
-        new = out.sequences[0, ids.shape[1] :]
-        logprobs = []
-        for step, tok_id in enumerate(new.tolist()):
-            lp = torch.log_softmax(out.logits[step][0].float(), dim=-1)[tok_id]
-            logprobs.append(float(lp))
-        text = self._tok.decode(new, skip_special_tokens=True)
+
+    def _generation(
+        self, out: Any, row: int, start: int, t0: float, prompt_tokens: int | None = None
+    ) -> Generation:
+        """Row `row` of a generate() output: text, greedy tokens' log-probabilities (up to the end of
+        sequence: a finished row of a batch is padded afterwards)."""
+        import torch
+
+        new = out.sequences[row, start:].tolist()
+        eos = set(self._eos_ids())
+        logprobs: list[float] = []
+        kept: list[int] = []
+        for step, tok_id in enumerate(new):
+            logprobs.append(float(torch.log_softmax(out.logits[step][row].float(), dim=-1)[tok_id]))
+            kept.append(tok_id)
+            if tok_id in eos:
+                break
+        text = self._tok.decode(kept, skip_special_tokens=True)
         return Generation(
             text=text,
-            prompt_tokens=int(ids.shape[1]),
-            generated_tokens=int(new.shape[0]),
+            prompt_tokens=start if prompt_tokens is None else prompt_tokens,
+            generated_tokens=len(kept),
             seconds=time.perf_counter() - t0,
             token_logprobs=tuple(logprobs),
         )
+
+    def _eos_ids(self) -> list[int]:
+        eos = self._model.generation_config.eos_token_id
+        ids = list(eos) if isinstance(eos, (list, tuple)) else ([eos] if eos is not None else [])
+        return ids + ([self._tok.eos_token_id] if self._tok.eos_token_id is not None else [])
 
     def label_token_ids(self, labels: Sequence[str]) -> list[int]:
         self.load()
@@ -222,45 +424,54 @@ class LocalBackend:
         return firsts
 
     def choose(self, messages: Sequence[Message], labels: Sequence[str]) -> Choice:
-        self.load()
-        import torch
+        with self._lock:
+            self.load()
+            import torch
 
-        t0 = time.perf_counter()
-        firsts = self.label_token_ids(labels)
-        ids = self._prompt_ids(messages)
-        with torch.inference_mode():
-            logits = self._model(ids, attention_mask=torch.ones_like(ids)).logits[0, -1].float()
-        probs = torch.softmax(logits[firsts], dim=-1).tolist()
-        table = dict(zip(labels, probs))
-        best = max(table, key=table.__getitem__)
-        return Choice(best, table[best], table, int(ids.shape[1]), time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            firsts = self.label_token_ids(labels)
+            ids = self._prompt_ids(messages)
+            with torch.inference_mode():
+                logits, p = self._forward(ids, 1)
+                last = logits[0, -1].float()
+            probs = torch.softmax(last[firsts], dim=-1).tolist()
+            table = dict(zip(labels, probs))
+            best = max(table, key=table.__getitem__)
+            self._count(int(ids.shape[1]), p)
+            return Choice(
+                best, table[best], table, int(ids.shape[1]), time.perf_counter() - t0, cached_tokens=p
+            )
 
     def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
-        self.load()
-        import torch
+        with self._lock:
+            self.load()
+            import torch
 
-        t0 = time.perf_counter()
-        ids = self._prompt_ids(messages)
-        enc = self._tok(  # split_special_tokens: code that spells `<|im_end|>` is text, not control
-            continuation,
-            return_tensors="pt",
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            split_special_tokens=True,
-        )
-        cont = enc["input_ids"]
-        if cont.shape[1] == 0:
-            return Scored((), (), 0.0)
-        full = torch.cat([ids, cont], dim=1)
-        n = cont.shape[1]
-        with torch.inference_mode():
-            # only the positions that predict the continuation: (n, vocab), not (prompt + n, vocab)
-            logits = self._model(full, attention_mask=torch.ones_like(full), logits_to_keep=n + 1).logits[0, :-1]
-            picked_logits = logits.gather(1, cont[0].unsqueeze(1)).squeeze(1).float()
-            lse = torch.cat([torch.logsumexp(chunk.float(), dim=-1) for chunk in logits.split(128)])
-        picked = (picked_logits - lse).tolist()
-        offsets = tuple(int(a) for a, _ in enc["offset_mapping"][0].tolist())
-        return Scored(tuple(picked), offsets, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            ids = self._prompt_ids(messages)
+            enc = self._tok(  # split_special_tokens: code that spells `<|im_end|>` is text, not control
+                continuation,
+                return_tensors="pt",
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                split_special_tokens=True,
+            )
+            cont = enc["input_ids"]
+            if cont.shape[1] == 0:
+                return Scored((), (), 0.0)
+            full = torch.cat([ids, cont], dim=1)
+            n = cont.shape[1]
+            with torch.inference_mode():
+                # only the positions that predict the continuation: (n, vocab), not (prompt + n, vocab)
+                out, p = self._forward(full, n + 1)
+                logits = out[0, :-1]
+                target = cont[0].to(logits.device).unsqueeze(1)
+                picked_logits = logits.gather(1, target).squeeze(1).float()
+                lse = torch.cat([torch.logsumexp(chunk.float(), dim=-1) for chunk in logits.split(128)])
+            self._count(int(full.shape[1]), p)
+            picked = (picked_logits - lse).tolist()
+            offsets = tuple(int(a) for a, _ in enc["offset_mapping"][0].tolist())
+            return Scored(tuple(picked), offsets, time.perf_counter() - t0)
 
 
 def torch_loaded() -> bool:
