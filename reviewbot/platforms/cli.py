@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
         sp.add_argument("--min-drop", type=float, help="review: likelihood drop (nats/token) to comment on")
         sp.add_argument("--device", help="local backend: auto, cpu, cuda or cuda:N (default: auto)")
-        sp.add_argument("--model-concurrency", type=int, help="work items sent to the model at once (openai: 8, local: 1)")
+        sp.add_argument(
+            "--model-concurrency", type=int, help="work items sent to the model at once (openai: 8, local: 1)"
+        )
 
     r = sub.add_parser("review", help="review a diff file or a git range")
     src = r.add_mutually_exclusive_group()
