@@ -38,7 +38,8 @@ malformed JSON bodies are retried with jittered exponential backoff, at most ``m
 within ``total_timeout`` seconds per call (a Retry-After beyond that budget fails at once). After
 ``breaker_threshold`` consecutive failed attempts a circuit breaker fails every call fast for
 ``breaker_cooldown`` seconds, then lets one trial request through. Every error is a ModelError with a
-one-line message. GLM-family models need ``stop_token_ids=GLM_STOP_TOKEN_IDS`` (vLLM field).
+one-line message. GLM-family models need ``stop_token_ids=GLM_STOP_TOKEN_IDS`` (vLLM field): sent by
+default when the served model's name says GLM-4 or CodeGeeX4 (formats.detect).
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_ran
 from ..errors import ConfigError, ModelError, ModelUnavailable
 from ..plan import estimate_tokens
 from ..ports import Choice, Generation, Message, Scored
+from .formats import GLM_STOP_TOKEN_IDS as GLM_STOP_TOKEN_IDS  # re-exported
+from .formats import detect
 
-GLM_STOP_TOKEN_IDS = (151329, 151336, 151338)
 STRUCTURED_MODES = ("auto", "structured_outputs", "response_format", "none")
 TOP_LOGPROBS = 20
 
@@ -420,6 +422,13 @@ class OpenAIBackend:
             self.model_id = str(models[0]["id"])
         return self.model_id
 
+    def _family_stops(self) -> tuple[int, ...]:
+        """The stop token ids the served model's family needs (GLM-4, CodeGeeX4), by its name."""
+        try:
+            return detect(model_name=self.model_id).stop_token_ids
+        except ModelError:
+            return ()
+
     def _chat_payload(self, messages: Sequence[Message], max_tokens: int) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self._model(),
@@ -427,8 +436,9 @@ class OpenAIBackend:
             "max_tokens": int(max_tokens),
             "temperature": 0,
         }
-        if self.stop_token_ids:
-            payload["stop_token_ids"] = self.stop_token_ids
+        stops = self.stop_token_ids if self.stop_token_ids is not None else self._family_stops()
+        if stops:
+            payload["stop_token_ids"] = list(stops)
         return payload
 
     @staticmethod
