@@ -39,7 +39,7 @@ from typing import Any
 
 from ..errors import ModelError
 from ..ports import Choice, Generation, Message, Scored
-from . import devices, embedded
+from . import devices, embedded, formats
 
 Status = Callable[[str], None]
 
@@ -210,6 +210,16 @@ class LocalBackend:
         embedded.write_converted(model, tok, p.converted)
         p.gguf.unlink(missing_ok=True)  # the wheels still hold it; the converted copy is what we load
         del model
+
+    @property
+    def chat_format(self) -> formats.ChatFormat:
+        """The model family's prompt format, from its chat template (else its config)."""
+        self.load()
+        return formats.detect(
+            chat_template=getattr(self._tok, "chat_template", None),
+            config=self._model.config.to_dict(),
+            model_name=self.model_id,
+        )
 
     # ------------------------------------------------------------------ helpers
     def _defuse(self, text: str) -> str:

@@ -664,10 +664,10 @@ class OpenAIBackend:
         try:
             data = self._request("POST", "/v1/chat/completions", payload)
         except HTTPRejected as exc:
-            if exc.status in (400, 404, 422):
+            if exc.status in (400, 422):
                 self._score_ok = False  # a server that refuses these fields
                 return None
-            raise
+            raise  # 404 on chat completions: an unknown model, which every other call would hit too
         plps = data.get("prompt_logprobs")
         if not isinstance(plps, list) or not plps:
             self._score_ok = False  # ignored the field: llama.cpp, OpenAI

@@ -121,3 +121,12 @@ def test_a_failed_call_leaves_no_half_updated_cache(backend: LocalBackend, monke
 
 def test_embedded_model_plans_for_the_cpu_here(backend: LocalBackend) -> None:
     assert backend.plan is not None and (backend.plan.device, backend.plan.quantization) == ("cpu", None)
+
+
+def test_the_embedded_model_speaks_qwen25(backend: LocalBackend) -> None:
+    from reviewbot.backends.formats import QWEN25
+
+    assert backend.chat_format is QWEN25
+    # the format renders what the backend sends to the model
+    text = backend._tok.decode(backend._prompt_ids([SYSTEM, USER])[0])
+    assert text == QWEN25.render([SYSTEM, USER])

@@ -66,3 +66,14 @@ def test_server_down_degrades_instead_of_exiting_5(tmp_path: Path) -> None:
     assert "ConnectError" in doc["not_reviewed"][0]["reason"]
     assert any(n.startswith("model degraded: openai backend (m)") for n in doc["notes"])
 
+
+
+def test_wrong_model_name_is_a_one_line_model_error_not_a_silent_review(tmp_path: Path) -> None:
+    diff = tmp_path / "change.diff"
+    diff.write_text(DIFF)
+    with StandIn() as server:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
+                     "--api-model", "no-such-model", "--format", "json", "--no-progress"], out, err)  # fmt: skip
+    assert code == 5
+    assert err.getvalue().count("\n") == 1 and "HTTP 404" in err.getvalue() and "does not exist" in err.getvalue()
