@@ -98,6 +98,19 @@ class LocalBackend:
         self.load_seconds: float | None = None
         self.cold_start: bool | None = None
 
+    @classmethod
+    def from_model(
+        cls, model: Any, tokenizer: Any, *, model_id: str, cache_dir: Path | None = None
+    ) -> LocalBackend:
+        """A backend over a model and tokenizer already in memory (benchmarks with random weights)."""
+        b = cls(cache_dir=cache_dir or Path("."))
+        b.model_id = model_id
+        b._model, b._tok = model.eval(), tokenizer
+        device = str(getattr(model, "device", "cpu"))
+        b.plan = devices.LoadPlan(device, str(getattr(model, "dtype", "auto")).removeprefix("torch."), None)
+        b.load_seconds = 0.0
+        return b
+
     # ------------------------------------------------------------------ loading
     def _tokenizer_file(self) -> Path | None:
         root = self.model_dir or embedded.paths(self.cache_dir).converted
