@@ -34,6 +34,7 @@ def backend(settings: Settings, status: Callable[[str], None] | None = None) -> 
         threads=settings.threads,
         status=status,
         device=settings.device,
+        max_batch=concurrency(settings),  # concurrent work items' generations decoded together
     )
 
 

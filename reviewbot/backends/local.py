@@ -44,12 +44,27 @@ from . import devices, embedded, formats
 Status = Callable[[str], None]
 
 
-class CacheStats:
-    """What the prefix cache saved: prompt tokens asked for, and how many came from the cache."""
+class _Pending:
+    """A generate() call waiting to be decoded in a batch."""
 
-    __slots__ = ("calls", "prompt_tokens", "cached_tokens")
+    __slots__ = ("messages", "schema", "max_tokens", "key", "done", "result")
+
+    def __init__(
+        self, messages: Sequence[Message], schema: Mapping | None, max_tokens: int, key: str
+    ) -> None:
+        self.messages, self.schema, self.max_tokens, self.key = messages, schema, max_tokens, key
+        self.done = threading.Event()
+        self.result: Generation | BaseException | None = None
+
+
+class CacheStats:
+    """What the prefix cache saved: prompt tokens asked for, and how many came from the cache;
+    and how many batches concurrent generate() calls were decoded in."""
+
+    __slots__ = ("calls", "prompt_tokens", "cached_tokens", "batches")
 
     def __init__(self) -> None:
+        self.batches = 0
         self.calls = 0
         self.prompt_tokens = 0
         self.cached_tokens = 0
@@ -75,6 +90,8 @@ class LocalBackend:
         status: Status | None = None,
         device: str = "auto",
         prefix_cache: bool = True,
+        max_batch: int = 1,
+        batch_window: float = 0.01,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.device = device
@@ -85,6 +102,10 @@ class LocalBackend:
         self._kv: Any = None  # the DynamicCache of the last call
         self._kv_ids: list[int] = []  # the tokens it holds
         self._lock = threading.RLock()  # one model, one cache: calls from several threads take turns
+        self.max_batch = max(1, int(max_batch))  # >1: concurrent generate() calls are decoded together
+        self.batch_window = batch_window  # seconds a generate() waits for companions
+        self._pending: list[_Pending] = []
+        self._pending_lock = threading.Lock()
         self.model_dir = model_dir
         self.threads = threads
         self.model_id: str | None = str(model_dir) if model_dir else embedded.MODEL_ID
@@ -321,6 +342,48 @@ class LocalBackend:
     # ------------------------------------------------------------------ verbs
     def generate(
         self, messages: Sequence[Message], *, schema: Mapping | None = None, max_tokens: int = 256
+    ) -> Generation:
+        """Greedy generation. With `max_batch` > 1, calls made at the same time from several threads
+        (the pipeline's `model.concurrency`) with the same schema and token limit are decoded in one
+        batch: each caller waits up to `batch_window` seconds for companions, then one of them runs
+        the batch (generate_batch) and hands every caller its own Generation."""
+        if self.max_batch <= 1:
+            return self._generate_one(messages, schema, max_tokens)
+        me = _Pending(messages, schema, max_tokens, json.dumps(schema, sort_keys=True) if schema else "")
+        with self._pending_lock:
+            self._pending.append(me)
+        end = time.monotonic() + self.batch_window
+        while time.monotonic() < end and not me.done.is_set():
+            with self._pending_lock:
+                if len(self._pending) >= self.max_batch:
+                    break
+            time.sleep(0.001)
+        with self._lock:
+            if not me.done.is_set():
+                with self._pending_lock:
+                    group = [r for r in self._pending if (r.key, r.max_tokens) == (me.key, me.max_tokens)]
+                    group = [me, *[r for r in group if r is not me]][: self.max_batch]
+                    for r in group:
+                        self._pending.remove(r)
+                try:
+                    if len(group) == 1:
+                        results: list[Any] = [self._generate_one(messages, schema, max_tokens)]
+                    else:
+                        results = self.generate_batch([r.messages for r in group], schema=schema,
+                                                      max_tokens=max_tokens)  # fmt: skip
+                        self.stats.batches += 1
+                except Exception as exc:
+                    results = [exc] * len(group)
+                for r, res in zip(group, results):
+                    r.result = res
+                    r.done.set()
+        if isinstance(me.result, BaseException):
+            raise me.result
+        assert me.result is not None
+        return me.result
+
+    def _generate_one(
+        self, messages: Sequence[Message], schema: Mapping | None, max_tokens: int
     ) -> Generation:
         with self._lock:
             self.load()
