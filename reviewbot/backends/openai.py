@@ -371,8 +371,9 @@ class OpenAIBackend:
                 self.breaker.check(where)
             except ModelUnavailable as exc:
                 if last:  # it opened during this call: report the fault that opened it
+                    n = "1 attempt" if attempts == 1 else f"{attempts} attempts"
                     raise ModelUnavailable(
-                        self._clean(f"{where} failed after {attempts} attempts: {last[-1]}; {exc}"),
+                        self._clean(f"{where} failed after {n}: {last[-1]}; {exc}"),
                         seconds=time.monotonic() - started,
                     )
                 raise
