@@ -33,6 +33,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -450,7 +451,10 @@ class LocalBackend:
         if cache is not None:
             kwargs["past_key_values"] = cache
         dev = self._model.device
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            # transformers 5.24 renames generate's `past_key_values` to `cache` (5.23 knows only the
+            # former): keep the name both accept, without the rename's FutureWarning on stderr
+            warnings.filterwarnings("ignore", message=".*past_key_values.*", category=FutureWarning)
             return self._model.generate(
                 ids.to(dev),
                 attention_mask=(mask if mask is not None else torch.ones_like(ids)).to(dev),
