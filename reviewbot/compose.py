@@ -18,12 +18,31 @@ def backend(settings: Settings, status: Callable[[str], None] | None = None) -> 
 
         assert settings.base_url is not None  # config.load checks it
         key = settings.api_key.reveal() if settings.api_key is not None else None
-        return OpenAIBackend(settings.base_url, settings.api_model, api_key=key)
+        return OpenAIBackend(
+            settings.base_url,
+            settings.api_model,
+            api_key=key,
+            timeout=settings.model_timeout,
+            max_retries=settings.model_retries,
+            concurrency=concurrency(settings),
+        )
     from .backends.local import LocalBackend  # light: torch is imported on first use only
 
     return LocalBackend(
-        cache_dir=settings.cache, model_dir=settings.model_dir, threads=settings.threads, status=status
+        cache_dir=settings.cache,
+        model_dir=settings.model_dir,
+        threads=settings.threads,
+        status=status,
+        device=settings.device,
+        max_batch=concurrency(settings),  # concurrent work items' generations decoded together
     )
+
+
+def concurrency(settings: Settings) -> int:
+    """Work items sent to the model at once: `model.concurrency`, else 8 for a server, 1 locally."""
+    if settings.model_concurrency is not None:
+        return settings.model_concurrency
+    return 8 if settings.backend == "openai" else 1
 
 
 def route(settings: Settings, model: ModelBackend | None) -> Route | None:

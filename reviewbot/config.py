@@ -8,6 +8,7 @@ See docs/configuration.md for the keys.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -74,6 +75,12 @@ class Settings:
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"
     lint_timeout: float = 120.0
+    # model calls (pipeline.py, backends/openai.py, backends/local.py)
+    model_concurrency: int | None = None  # work items at once; None: 1 for local, 8 for openai
+    model_timeout: float = 60.0  # openai backend: seconds per HTTP request
+    model_retries: int = 3  # openai backend: retries of a failed request (jittered backoff)
+    model_deadline: float | None = None  # seconds of model work per review; later items not sent
+    device: str = "auto"  # local backend: auto | cpu | cuda | cuda:N
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
 
@@ -125,6 +132,12 @@ def _url(v: Any) -> str:
 def _name(v: Any) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ValueError(f"must be a non-empty name; got {v!r}")
+    return v
+
+
+def _device(v: Any) -> str:
+    if not isinstance(v, str) or not (v in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", v)):
+        raise ValueError(f"must be auto, cpu, cuda or cuda:N; got {v!r}")
     return v
 
 
@@ -193,6 +206,11 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "lint.linters": ("linters", _linters),
     "lint.mode": ("lint_mode", _choice(LINT_MODES)),
     "lint.timeout": ("lint_timeout", _float(1, 3600)),
+    "model.concurrency": ("model_concurrency", _int(1, 256)),
+    "model.timeout": ("model_timeout", _float(1, 3600)),
+    "model.retries": ("model_retries", _int(0, 10)),
+    "model.deadline": ("model_deadline", _float(1, 86400)),
+    "model.device": ("device", _device),
 }
 
 _FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator

@@ -7,6 +7,8 @@
     │   └── DiffError       a diff that cannot be parsed       (3)
     ├── SourceError         git or host could not give the change (4)
     ├── ModelError          the model could not be loaded or run   (5)
+    │   └── ModelUnavailable  the model server is down, overloaded or answers garbage (5);
+    │                         the pipeline degrades instead of exiting (pipeline.py)
     ├── ToolError           a linter or subprocess failed to run    (6)
     └── PublishError        a reporter could not publish            (7)
 
@@ -43,6 +45,21 @@ class SourceError(ReviewbotError):
 
 class ModelError(ReviewbotError):
     exit_code = 5
+
+
+class ModelUnavailable(ModelError):
+    """The model server could not answer within the retry bound: refused or dropped connections,
+    timeouts, 5xx, a 429 storm, an open circuit breaker (`down`), or malformed answers (not `down`).
+
+    The pipeline catches it per work item: the item is listed as not reviewed with this message,
+    and when `down` the remaining items are not sent (the review degrades to the linters' result)."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, down: bool = True, seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.down = down
+        self.seconds = seconds  # how long the failing call tried before giving up
 
 
 class ToolError(ReviewbotError):

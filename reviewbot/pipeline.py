@@ -8,12 +8,14 @@ cannot be placed are kept, with the reason, for the reporters to decide.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .diff import DiffIndex, anchor_all
-from .model import ChangeSet, Finding, Result, RouteRun, Skipped, Stats
+from .errors import ModelUnavailable
+from .model import ChangeSet, Finding, Result, RouteRun, Skipped, Stats, WorkItem
 from .plan import Plan, estimate_tokens, plan
 from .ports import Linter, ModelBackend, Progress, Route, Source
 from .reporters import dedupe
@@ -40,6 +42,8 @@ class Parts:
     lint_mode: str = "added"  # reviewdog-style filter: added | diff_context | file
     limits: PlanLimits = field(default_factory=PlanLimits)
     progress: Progress | None = None
+    concurrency: int = 1  # work items sent to the model at once (the server batches them)
+    model_deadline: float | None = None  # seconds of model work per review; later items are not sent
 
 
 def run(parts: Parts) -> Result:
@@ -96,42 +100,17 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
         if pl.items:
             notes.append("no model was used (backend none): linters and the plan only")
     else:
-        total = len(pl.items)
-        for i, item in enumerate(pl.items):
-            if parts.progress:
-                parts.progress(i, total, item.id)
-            routes = {"review": parts.route, **parts.other_routes}
-            decision = parts.router.route(item) if parts.router is not None else None
-            names = decision.routes if decision is not None else ("review",)
-            if decision is not None:
-                prompt_tokens += decision.prompt_tokens
-                model_seconds += decision.seconds
-            ok = True
-            for name in names:
-                out = routes[name].run(item, cs)
-                runs.append(
-                    RouteRun(
-                        item.id,
-                        name,
-                        decision.probabilities.get(name) if decision is not None else None,
-                        pinned=decision.pinned if decision is not None else False,
-                        second=name != names[0],
-                        findings=len(out.findings),
-                        not_reviewed=len(out.not_reviewed),
-                        seconds=round(out.seconds, 3),
-                    )
-                )
-                found = stamp(out.findings, name, decision) if decision is not None else out.findings
-                model_findings.extend(found)
-                skipped.extend(out.not_reviewed)
-                notes.extend(out.notes)
-                prompt_tokens += out.prompt_tokens
-                generated += out.generated_tokens
-                model_seconds += out.seconds
-                ok = ok and not out.not_reviewed
-            reviewed += 1 if ok else 0
-        if parts.progress and total:
-            parts.progress(total, total, "done")
+        loop = _ModelLoop(cs, parts)
+        for out in loop.run(pl.items):
+            model_findings.extend(out.findings)
+            skipped.extend(out.not_reviewed)
+            prompt_tokens += out.prompt_tokens
+            generated += out.generated_tokens
+            model_seconds += out.seconds
+            reviewed += 1 if out.reviewed else 0
+            runs.extend(out.runs)
+            notes.extend(out.notes)
+        notes.extend(loop.notes())
 
     merged = dedupe([*lint_findings, *model_findings])
     anchored, unanchored = anchor_all(merged, DiffIndex(cs.files))
@@ -147,3 +126,178 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
         model=backend.model_id if backend is not None else None,
     )
     return Result(cs, tuple(anchored), tuple(unanchored), tuple(skipped), stats, tuple(notes), tuple(runs))
+
+
+# ---------------------------------------------------------------------- the model loop
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What the model side made of one work item (in the plan's order, whatever the concurrency)."""
+
+    findings: tuple[Finding, ...] = ()
+    not_reviewed: tuple[Skipped, ...] = ()
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    seconds: float = 0.0
+    reviewed: bool = False
+    runs: tuple[RouteRun, ...] = ()  # the routes run on the item
+    notes: tuple[str, ...] = ()  # what the routes said they did
+
+
+MAX_FAILED_IN_A_ROW = 3  # items whose model calls failed (not `down`) before the rest is not sent
+
+
+class _ModelLoop:
+    """Routes and runs each work item, up to `concurrency` at once, and degrades instead of failing.
+
+    A `ModelUnavailable` from the backend (server down, timeouts, 5xx or 429 beyond the retry
+    bound, an open circuit breaker) marks that item as not reviewed with the error; when the
+    server is down no further item is sent, and each is listed as not reviewed with the reason.
+    Malformed answers (not `down`) cost only their item, until MAX_FAILED_IN_A_ROW items in a
+    row failed. With `model_deadline`, items not started in time are not sent. The findings of
+    the items that were reviewed, and every linter finding, are kept: the review degrades to
+    the linters' result for the rest and says so in a note. Other ModelErrors (a wrong model
+    name, a rejected key) still end the review: they need the user, not a retry.
+    """
+
+    def __init__(self, cs: ChangeSet, parts: Parts) -> None:
+        self.cs = cs
+        self.parts = parts
+        self.routes = {"review": parts.route, **parts.other_routes}
+        self.t0 = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop: str | None = None  # why no further item is sent
+        self._failure: ModelUnavailable | None = None  # the error that stopped the model work
+        self._failed_at: float | None = None  # seconds into the model work when it stopped
+        self._in_a_row = 0
+        self._failed = 0
+        self._unsent = 0
+        self._done = 0
+
+    # ------------------------------------------------------------------ one item
+    def _item(self, item: WorkItem) -> ItemOutcome:
+        with self._lock:
+            if self._stop is None and self.parts.model_deadline is not None:
+                if time.monotonic() - self.t0 >= self.parts.model_deadline:
+                    self._stop = (
+                        f"the model time budget of {self.parts.model_deadline:g} s for one review was spent"
+                    )
+            if self._stop is not None:
+                self._unsent += 1
+                return ItemOutcome(
+                    not_reviewed=(Skipped(item.id, f"not sent to the model: {self._stop}", "model"),)
+                )
+        t0 = time.perf_counter()
+        findings: list[Finding] = []
+        not_reviewed: list[Skipped] = []
+        runs: list[RouteRun] = []
+        notes: list[str] = []
+        p_tok = g_tok = 0
+        seconds = 0.0
+        ok = True
+        try:
+            decision = self.parts.router.route(item) if self.parts.router is not None else None
+            names = decision.routes if decision is not None else ("review",)
+            if decision is not None:
+                p_tok += decision.prompt_tokens
+                seconds += decision.seconds
+            for name in names:
+                out = self.routes[name].run(item, self.cs)
+                runs.append(
+                    RouteRun(
+                        item.id,
+                        name,
+                        decision.probabilities.get(name) if decision is not None else None,
+                        pinned=decision.pinned if decision is not None else False,
+                        second=name != names[0],
+                        findings=len(out.findings),
+                        not_reviewed=len(out.not_reviewed),
+                        seconds=round(out.seconds, 3),
+                    )
+                )
+                notes.extend(out.notes)
+                findings.extend(stamp(out.findings, name, decision) if decision is not None else out.findings)
+                not_reviewed.extend(out.not_reviewed)
+                p_tok += out.prompt_tokens
+                g_tok += out.generated_tokens
+                seconds += out.seconds
+                ok = ok and not out.not_reviewed
+        except ModelUnavailable as exc:
+            took = time.perf_counter() - t0
+            with self._lock:
+                self._failed += 1
+                self._in_a_row += 1
+                if self._failure is None or (exc.down and not self._failure.down):
+                    self._failure = exc
+                    self._failed_at = time.monotonic() - self.t0
+                if self._stop is None and (exc.down or self._in_a_row >= MAX_FAILED_IN_A_ROW):
+                    self._stop = (
+                        "the model server is unavailable" if exc.down
+                        else f"the model server's answers failed for {self._in_a_row} items in a row"
+                    )  # fmt: skip
+            reason = f"model call failed after {took:.1f} s: {' '.join(str(exc).split())}"
+            return ItemOutcome(
+                tuple(findings),
+                (*not_reviewed, Skipped(item.id, reason, "model")),
+                p_tok,
+                g_tok,
+                took,
+                runs=tuple(runs),
+                notes=tuple(notes),
+            )
+        with self._lock:
+            self._in_a_row = 0
+        return ItemOutcome(
+            tuple(findings), tuple(not_reviewed), p_tok, g_tok, seconds, ok, tuple(runs), tuple(notes)
+        )
+
+    def _progress(self, total: int, label: str) -> None:
+        if self.parts.progress is None:
+            return
+        with self._lock:
+            done = self._done
+            self._done += 1
+        self.parts.progress(done, total, label)
+
+    # ------------------------------------------------------------------ all items
+    def run(self, items: Sequence[WorkItem]) -> list[ItemOutcome]:
+        total = len(items)
+        workers = max(1, min(self.parts.concurrency, total))
+        if workers == 1:
+            outs = []
+            for item in items:
+                self._progress(total, item.id)
+                outs.append(self._item(item))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            def one(item: WorkItem) -> ItemOutcome:
+                self._progress(total, item.id)  # counts items started, in the order they start
+                return self._item(item)
+
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reviewbot-model") as pool:
+                outs = list(pool.map(one, items))  # results in the plan's order
+        if self.parts.progress is not None and total:
+            self.parts.progress(total, total, "done")
+        return outs
+
+    def notes(self) -> list[str]:
+        exc = self._failure
+        if exc is None and self._stop is None:
+            return []
+        parts = []
+        if exc is not None:
+            backend = self.parts.backend
+            who = f"{backend.name} backend" + (
+                f" ({backend.model_id})" if backend and backend.model_id else ""
+            )
+            when = f"{self._failed_at:.1f} s into the model work" if self._failed_at is not None else ""
+            took = f", after trying for {exc.seconds:.1f} s" if exc.seconds else ""
+            parts.append(f"model degraded: {who} failed {when}{took}: {' '.join(str(exc).split())}")
+        if self._stop is not None and self._unsent:
+            parts.append(f"{self._unsent} work item(s) not sent because {self._stop}")
+        if self._failed:
+            parts.append(f"{self._failed} work item(s) failed in the model call")
+        parts.append("those items have the linters' result only (listed as not reviewed)")
+        return ["; ".join(parts)]

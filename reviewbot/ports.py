@@ -22,6 +22,7 @@ class Generation:
     seconds: float
     # log-probability of each generated token, where the backend has them
     token_logprobs: tuple[float, ...] | None = None
+    cached_tokens: int = 0  # prompt tokens taken from the backend's prefix cache (not prefilled again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Choice:
     probabilities: Mapping[str, float]
     prompt_tokens: int
     seconds: float
+    cached_tokens: int = 0  # prompt tokens taken from the backend's prefix cache (not prefilled again)
 
 
 class ModelBackend(Protocol):

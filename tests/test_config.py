@@ -66,6 +66,11 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "lint.linters": (["ruff"], ("ruff",), ["pylint"]),
     "lint.mode": ("file", "file", "everything"),
     "lint.timeout": (30, 30.0, 0),
+    "model.concurrency": (8, 8, 0),
+    "model.timeout": (5, 5.0, 0.5),
+    "model.retries": (0, 0, 11),
+    "model.deadline": (600, 600.0, 0),
+    "model.device": ("cuda:1", "cuda:1", "gpu"),
 }
 
 # more invalid values: wrong types that Python would otherwise accept (bool is an int, ...)

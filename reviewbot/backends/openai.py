@@ -38,7 +38,8 @@ malformed JSON bodies are retried with jittered exponential backoff, at most ``m
 within ``total_timeout`` seconds per call (a Retry-After beyond that budget fails at once). After
 ``breaker_threshold`` consecutive failed attempts a circuit breaker fails every call fast for
 ``breaker_cooldown`` seconds, then lets one trial request through. Every error is a ModelError with a
-one-line message. GLM-family models need ``stop_token_ids=GLM_STOP_TOKEN_IDS`` (vLLM field).
+one-line message. GLM-family models need ``stop_token_ids=GLM_STOP_TOKEN_IDS`` (vLLM field): sent by
+default when the served model's name says GLM-4 or CodeGeeX4 (formats.detect).
 """
 
 from __future__ import annotations
@@ -54,11 +55,12 @@ from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError, ModelUnavailable
 from ..plan import estimate_tokens
 from ..ports import Choice, Generation, Message, Scored
+from .formats import GLM_STOP_TOKEN_IDS as GLM_STOP_TOKEN_IDS  # re-exported
+from .formats import detect
 
-GLM_STOP_TOKEN_IDS = (151329, 151336, 151338)
 STRUCTURED_MODES = ("auto", "structured_outputs", "response_format", "none")
 TOP_LOGPROBS = 20
 
@@ -82,10 +84,13 @@ _TOKEN_ID = re.compile(r"token_id:(-?\d+)$")
 class _Transient(Exception):
     """A fault worth retrying. `counts`: whether it says the server is unhealthy (429 does not)."""
 
-    def __init__(self, what: str, *, retry_after: float | None = None, counts: bool = True) -> None:
+    def __init__(
+        self, what: str, *, retry_after: float | None = None, counts: bool = True, malformed: bool = False
+    ) -> None:
         super().__init__(what)
         self.retry_after = retry_after
         self.counts = counts
+        self.malformed = malformed  # the server answered, but not with a usable body
 
 
 class HTTPRejected(ModelError):
@@ -120,9 +125,10 @@ class CircuitBreaker:
             if left <= 0 and not self._trial:
                 self._trial = True
                 return
-            raise ModelError(
+            raise ModelUnavailable(
                 f"{where}: circuit open after {self.failures} consecutive failures; "
-                f"not calling the server for another {max(left, 0.0):.1f} s"
+                f"not calling the server for another {max(left, 0.0):.1f} s",
+                seconds=0.0,
             )
 
     def success(self) -> None:
@@ -334,14 +340,15 @@ class OpenAIBackend:
         try:
             body = resp.json()
         except ValueError as exc:
-            raise _Transient(f"malformed JSON body ({len(resp.content)} bytes)") from exc
+            raise _Transient(f"malformed JSON body ({len(resp.content)} bytes)", malformed=True) from exc
         if not isinstance(body, dict):
-            raise _Transient("malformed JSON body (not an object)")
+            raise _Transient("malformed JSON body (not an object)", malformed=True)
         return body
 
     def _request(self, method: str, path: str, payload: Mapping | None = None) -> dict:
-        where = f"openai backend: {method} {path}"
-        deadline = time.monotonic() + self.total_timeout
+        where = f"openai backend: {method} {self.root}{path}"
+        started = time.monotonic()
+        deadline = started + self.total_timeout
         jitter = wait_random_exponential(multiplier=self.backoff, max=self.max_backoff)
         attempts = 0
 
@@ -362,10 +369,12 @@ class OpenAIBackend:
             nonlocal attempts
             try:
                 self.breaker.check(where)
-            except ModelError as exc:
+            except ModelUnavailable as exc:
                 if last:  # it opened during this call: report the fault that opened it
-                    raise ModelError(
-                        self._clean(f"{where} failed after {attempts} attempts: {last[-1]}; {exc}")
+                    n = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+                    raise ModelUnavailable(
+                        self._clean(f"{where} failed after {n}: {last[-1]}; {exc}"),
+                        seconds=time.monotonic() - started,
                     )
                 raise
             attempts += 1
@@ -397,7 +406,12 @@ class OpenAIBackend:
             else:
                 detail = str(exc)
             n = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-            raise ModelError(self._clean(f"{where} failed after {n}: {detail}")) from exc
+            seconds = time.monotonic() - started
+            raise ModelUnavailable(
+                self._clean(f"{where} failed after {n} in {seconds:.1f} s: {detail}"),
+                down=not exc.malformed,
+                seconds=seconds,
+            ) from exc
 
     # ------------------------------------------------------------------ helpers
     def _model(self) -> str:
@@ -409,6 +423,13 @@ class OpenAIBackend:
             self.model_id = str(models[0]["id"])
         return self.model_id
 
+    def _family_stops(self) -> tuple[int, ...]:
+        """The stop token ids the served model's family needs (GLM-4, CodeGeeX4), by its name."""
+        try:
+            return detect(model_name=self.model_id).stop_token_ids
+        except ModelError:
+            return ()
+
     def _chat_payload(self, messages: Sequence[Message], max_tokens: int) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self._model(),
@@ -416,8 +437,9 @@ class OpenAIBackend:
             "max_tokens": int(max_tokens),
             "temperature": 0,
         }
-        if self.stop_token_ids:
-            payload["stop_token_ids"] = self.stop_token_ids
+        stops = self.stop_token_ids if self.stop_token_ids is not None else self._family_stops()
+        if stops:
+            payload["stop_token_ids"] = list(stops)
         return payload
 
     @staticmethod
@@ -643,10 +665,10 @@ class OpenAIBackend:
         try:
             data = self._request("POST", "/v1/chat/completions", payload)
         except HTTPRejected as exc:
-            if exc.status in (400, 404, 422):
+            if exc.status in (400, 422):
                 self._score_ok = False  # a server that refuses these fields
                 return None
-            raise
+            raise  # 404 on chat completions: an unknown model, which every other call would hit too
         plps = data.get("prompt_logprobs")
         if not isinstance(plps, list) or not plps:
             self._score_ok = False  # ignored the field: llama.cpp, OpenAI

@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--threads", type=int, help="CPU threads for the model")
         sp.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
         sp.add_argument("--min-drop", type=float, help="review: likelihood drop (nats/token) to comment on")
+        sp.add_argument("--device", help="local backend: auto, cpu, cuda or cuda:N (default: auto)")
+        sp.add_argument(
+            "--model-concurrency", type=int, help="work items sent to the model at once (openai: 8, local: 1)"
+        )
 
     r = sub.add_parser("review", help="review a diff file or a git range")
     src = r.add_mutually_exclusive_group()
@@ -85,6 +89,8 @@ def _settings(args: argparse.Namespace, repo: Path | None) -> config.Settings:
         "threads": args.threads,
         "min_drop": args.min_drop,
         "progress": False if args.no_progress else None,
+        "device": args.device,
+        "model_concurrency": args.model_concurrency,
     }
     for name in ("format", "fail_on", "item_tokens", "budget_tokens"):
         overrides[name] = getattr(args, name, None)
@@ -174,6 +180,8 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         lint_mode=settings.lint_mode,
         limits=compose.limits(settings),
         progress=progress,
+        concurrency=compose.concurrency(settings),
+        model_deadline=settings.model_deadline,
     )
     result = pipeline.run(parts)
     color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())

@@ -16,7 +16,7 @@ Tokens are words, single punctuation marks and whitespace runs (a space sticks t
 it), numbered in order of first sight: `StandIn.tokenize` is the tokenizer the tests compare against.
 
 Faults are queued with `fail(kind, times=1, ...)` and used by the next requests, in order:
-`delay` (sleeps `seconds` before answering), `500`/`503`, `429` (with `retry_after`), `truncated`
+`delay` (sleeps `seconds` before answering; `latency` delays every chat completion), `500`/`503`, `429` (with `retry_after`), `truncated`
 (HTTP 200 with a JSON body cut in half), `close` (drops the connection without an answer). A schema holding the key `x-unsupported` is
 refused with a 400, as vLLM refuses a schema its grammar engine cannot compile.
 """
@@ -91,6 +91,7 @@ class StandIn:
         text: str | Callable[[dict], str] = "Looks fine to me: nothing to report.",
         json_answer: Callable[[Mapping], Any] | None = None,
         next_tokens: Mapping[str, float] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.model = model
         self.honours = set(honours)
@@ -105,6 +106,7 @@ class StandIn:
         self.next_tokens = dict(next_tokens or {"Hello": -0.2, " Hi": -1.9})
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []  # method, path, headers, body
         self.faults: deque[dict[str, Any]] = deque()
+        self.latency = latency  # seconds every chat completion takes, as a busy engine's would
         self.in_flight = 0
         self.max_in_flight = 0
         self._vocab: dict[str, int] = {}
@@ -312,6 +314,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"The model `{body.get('model')}` does not exist.")
         if body.get("stream"):
             return self._error(400, "streaming is not supported by this stand-in")
+        if s.latency:
+            time.sleep(s.latency)
         msgs = body["messages"]
         continue_final = bool(body.get("continue_final_message"))
         prompt = s.tokenize(s.render(msgs, generation_prompt=not continue_final))

@@ -52,11 +52,28 @@ def test_review_through_an_openai_compatible_server(tmp_path: Path) -> None:
     assert f["message"].startswith("The helper")
 
 
-def test_server_down_is_a_one_line_model_error(tmp_path: Path) -> None:
+def test_server_down_degrades_instead_of_exiting_5(tmp_path: Path) -> None:
+    """A server that stays down no longer ends the review: the items are listed as not reviewed
+    and a note says what happened (tests/backends/test_openai_degraded.py covers each fault)."""
     diff = tmp_path / "change.diff"
     diff.write_text(DIFF)
     out, err = io.StringIO(), io.StringIO()
     code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
                  "--api-model", "m", "--format", "json", "--no-progress"], out, err)  # fmt: skip
+    assert code == 0, err.getvalue()
+    doc = json.loads(out.getvalue())
+    assert [s["stage"] for s in doc["not_reviewed"]] == ["model"]
+    assert "ConnectError" in doc["not_reviewed"][0]["reason"]
+    assert any(n.startswith("model degraded: openai backend (m)") for n in doc["notes"])
+
+
+
+def test_wrong_model_name_is_a_one_line_model_error_not_a_silent_review(tmp_path: Path) -> None:
+    diff = tmp_path / "change.diff"
+    diff.write_text(DIFF)
+    with StandIn() as server:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
+                     "--api-model", "no-such-model", "--format", "json", "--no-progress"], out, err)  # fmt: skip
     assert code == 5
-    assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("reviewbot: ")
+    assert err.getvalue().count("\n") == 1 and "HTTP 404" in err.getvalue() and "does not exist" in err.getvalue()
