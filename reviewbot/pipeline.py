@@ -202,6 +202,8 @@ class _ModelLoop:
             if decision is not None:
                 p_tok += decision.prompt_tokens
                 seconds += decision.seconds
+                if decision.note:
+                    notes.append(decision.note)
             for name in names:
                 out = self.routes[name].run(item, self.cs)
                 runs.append(

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 
 from . import prompts
-from .errors import ConfigError
+from .errors import ConfigError, ModelError, ModelUnavailable
 from .model import Finding, LineKind, WorkItem
 from .plan import hunk_text
 from .ports import Message, ModelBackend
@@ -79,6 +79,7 @@ class RouteDecision:
     seconds: float = 0.0  # time spent deciding (0 without a model call)
     prompt_tokens: int = 0
     raw: dict[str, float] = field(default_factory=dict)  # the model's probabilities before calibration
+    note: str | None = None  # for the report: the model could not choose, so the default route ran
 
     @property
     def routes(self) -> tuple[str, ...]:
@@ -152,6 +153,7 @@ class Router:
         self.second_route_margin = float(second_route_margin)
         self.max_chars = max_chars
         self.calibrate = calibrate
+        self._cannot_choose: str | None = None  # the backend failed to choose once: review from then on
         self._priors: dict[tuple[str, ...], dict[str, float]] = {}
         self.allowed = tuple(r for r in ROUTES if r in self.available and r not in self.forbid)
         if not self.allowed:
@@ -205,8 +207,16 @@ class Router:
             labels = self.allowed
         if len(labels) == 1:
             return RouteDecision(labels[0], 1.0, {labels[0]: 1.0})
+        if self._cannot_choose is not None:
+            return self._fallback(labels, None)
         t0 = time.perf_counter()
-        choice = self.backend.choose(self.messages(item, question), labels)
+        try:
+            choice = self.backend.choose(self.messages(item, question), labels)
+        except ModelUnavailable:
+            raise  # the server is down or failing: the pipeline degrades the whole review
+        except ModelError as exc:  # this backend cannot answer a choice (e.g. no logprobs)
+            self._cannot_choose = " ".join(str(exc).split())
+            return self._fallback(labels, self._cannot_choose)
         seconds = choice.seconds or (time.perf_counter() - t0)
         tokens = choice.prompt_tokens
         raw = {lb: float(choice.probabilities.get(lb, 0.0)) for lb in labels}
@@ -221,6 +231,15 @@ class Router:
         best, runner = ranked[0], ranked[1]
         second = runner if probs[best] - probs[runner] < self.second_route_margin else None
         return RouteDecision(best, probs[best], probs, second, False, seconds, tokens, raw)
+
+
+    def _fallback(self, labels: Sequence[str], why: str | None) -> RouteDecision:
+        """`review` (or the first candidate) when the model cannot choose; noted once."""
+        route = "review" if "review" in labels else labels[0]
+        note = None
+        if why is not None:
+            note = f"router: the model could not choose a route ({why}); every item goes to {route}"
+        return RouteDecision(route, 1.0, {route: 1.0}, note=note)
 
 
 @cache

@@ -233,3 +233,23 @@ def test_the_router_sees_changed_lines_only():
     user = r.messages(item())[1]["content"]
     assert "+    return x + 1" in user and "-    return x" in user
     assert "def f(x):" not in user  # a context line
+
+
+def test_a_backend_that_cannot_choose_sends_every_item_to_review_and_says_so_once():
+    from reviewbot.errors import ModelError, ModelUnavailable
+
+    def cannot(messages, labels):
+        raise ModelError("openai backend: no label among the model's most likely first tokens")
+
+    r, backend = router(cannot)
+    first, second = r.route(item()), r.route(item())
+    assert (first.route, second.route) == ("review", "review")
+    assert first.note and "could not choose" in first.note and second.note is None
+    assert len(backend.calls) == 1  # not asked again
+
+    def down(messages, labels):
+        raise ModelUnavailable("connection refused", down=True)
+
+    r, _ = router(down)
+    with pytest.raises(ModelUnavailable):  # a server that is down degrades the review instead
+        r.route(item())
