@@ -66,6 +66,13 @@ class Settings:
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"
     lint_timeout: float = 120.0
+    # github (reviewbot/publish/github.py, docs/github.md): the token only from GITHUB_TOKEN
+    github_token: Secret | None = field(default=None, repr=False)
+    github_api_url: str = "https://api.github.com"
+    github_event_path: Path | None = None  # $GITHUB_EVENT_PATH: the event that started the workflow
+    github_step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the job summary file
+    github_max_comments: int = 30  # inline comments per review; the rest go in the review body
+    github_bot_login: str | None = None  # whose earlier comments count on re-runs (default: the token's user)
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
 
@@ -174,6 +181,9 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "lint.linters": ("linters", _linters),
     "lint.mode": ("lint_mode", _choice(LINT_MODES)),
     "lint.timeout": ("lint_timeout", _float(1, 3600)),
+    "github.api_url": ("github_api_url", _url),
+    "github.max_comments": ("github_max_comments", _int(0, 30)),
+    "github.bot_login": ("github_bot_login", _name),
 }
 
 _FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator
@@ -185,6 +195,11 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "REVIEWBOT_FAIL_ON": ("fail_on", _choice(FAIL_ON)),
     "REVIEWBOT_BASE_URL": ("base_url", _url),
     "REVIEWBOT_API_KEY": ("api_key", lambda v: Secret(v)),
+    # set by GitHub Actions; the token never reaches a model backend (compose passes it to the publisher only)
+    "GITHUB_TOKEN": ("github_token", lambda v: Secret(v)),
+    "GITHUB_API_URL": ("github_api_url", _url),
+    "GITHUB_EVENT_PATH": ("github_event_path", _path),
+    "GITHUB_STEP_SUMMARY": ("github_step_summary", _path),
 }
 
 
