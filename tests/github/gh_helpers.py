@@ -24,7 +24,9 @@ def read_bytes(path: Path) -> bytes:
     return gzip.decompress(data) if path.name.endswith(".gz") else data
 
 
-def client(standin, *, sleep=None, attempts: int = 6, budget: float = 900.0, waits: list[float] | None = None) -> GitHubClient:
+def client(
+    standin, *, sleep=None, attempts: int = 6, budget: float = 900.0, waits: list[float] | None = None
+) -> GitHubClient:
     record = waits if waits is not None else []
     return GitHubClient(
         standin.token,
@@ -68,14 +70,16 @@ def checkout_from_diff(data: bytes, repo: Path) -> tuple[str, str]:
         for ln in text[:8]:
             if ln.startswith("new file mode"):
                 new_file = True
-            if ln.startswith(("old mode 100755", "deleted file mode 100755", "index ")) and ln.endswith("100755"):
+            if ln.startswith(("old mode 100755", "deleted file mode 100755", "index ")) and ln.endswith(
+                "100755"
+            ):
                 executable = True
             if ln.startswith("old mode 100755"):
                 executable = True
             if ln.startswith("rename from "):
-                old_path = ln[len("rename from "):]
+                old_path = ln[len("rename from ") :]
             if ln.startswith("--- a/"):
-                old_path = ln[len("--- a/"):].split("\t")[0]
+                old_path = ln[len("--- a/") :].split("\t")[0]
         if new_file:
             continue
         if old_path is None:
@@ -92,7 +96,7 @@ def checkout_from_diff(data: bytes, repo: Path) -> tuple[str, str]:
                 i += 1
                 continue
             o, olen = int(m.group(1)), int(m.group(2)) if m.group(2) is not None else 1
-            n, nlen = 0, int(m.group(4)) if m.group(4) is not None else 1
+            nlen = int(m.group(4)) if m.group(4) is not None else 1
             i += 1
             last_old = None
             while (olen > 0 or nlen > 0) and i < len(text):
@@ -134,7 +138,10 @@ def checkout_from_diff(data: bytes, repo: Path) -> tuple[str, str]:
 def git_diff(repo: Path, base: str, head: str) -> bytes:
     """What GitHub shows for the PR: git diff BASE...HEAD (raw git, not reviewbot's source)."""
     return subprocess.run(
-        ["git", "diff", "--no-color", "--find-renames", f"{base}...{head}"], cwd=repo, capture_output=True, check=True
+        ["git", "diff", "--no-color", "--find-renames", f"{base}...{head}"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
     ).stdout
 
 

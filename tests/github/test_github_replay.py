@@ -72,7 +72,9 @@ def test_real_diff_is_posted_without_422_duplicates_or_losses(path, big_checkout
             if "```suggestion" in c["body"]:
                 assert c["side"] == "RIGHT" and (c.get("start_side") in (None, "RIGHT"))
         assert 1 in waits and any(w >= 60 for w in waits), "retry-after honoured; a minute without it"
-        summaries = [c for c in gh_server.issue_comments if c["body"].startswith("<!-- reviewbot:summary -->")]
+        summaries = [
+            c for c in gh_server.issue_comments if c["body"].startswith("<!-- reviewbot:summary -->")
+        ]
         assert len(summaries) == 1
         runs = [r for r in gh_server.check_runs if r["head_sha"] == head]
         assert len(runs) == 1 and len(runs[0]["annotations"]) == first.posted.annotations
@@ -88,6 +90,12 @@ def test_real_diff_is_posted_without_422_duplicates_or_losses(path, big_checkout
         assert len(gh_server.comments_of(REPO, 7)) == len(comments)
         assert again.posted is not None and again.posted.review is None
         assert again.posted.repeated == first.posted.inline + first.posted.listed
-        assert len([c for c in gh_server.issue_comments if c["body"].startswith("<!-- reviewbot:summary -->")]) == 1
-        assert [p for p in gh_server.statuses("POST")[n_writes:] if p != 502] in ([201], [])  # the check run only
+        assert (
+            len([c for c in gh_server.issue_comments if c["body"].startswith("<!-- reviewbot:summary -->")])
+            == 1
+        )
+        assert [p for p in gh_server.statuses("POST")[n_writes:] if p != 502] in (
+            [201],
+            [],
+        )  # the check run only
         assert gh_server.rejections == []

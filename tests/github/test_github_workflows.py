@@ -13,7 +13,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action" / "action.yml"
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted((ROOT / "docs" / "github-workflows").glob("*.yml"))
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
+    (ROOT / "docs" / "github-workflows").glob("*.yml")
+)
 BIN = Path(sys.executable).parent
 
 
@@ -70,7 +72,11 @@ def _load(path: Path) -> dict:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_least_permissions_and_no_pwn_request(path: Path) -> None:
     doc = _load(path)
-    events = doc["on"] if isinstance(doc["on"], dict) else {e: None for e in ([doc["on"]] if isinstance(doc["on"], str) else doc["on"])}
+    events = (
+        doc["on"]
+        if isinstance(doc["on"], dict)
+        else {e: None for e in ([doc["on"]] if isinstance(doc["on"], str) else doc["on"])}
+    )
     assert "pull_request_target" not in events
     perms = doc.get("permissions")
     assert isinstance(perms, dict), "every workflow names its permissions"
@@ -83,7 +89,9 @@ def test_least_permissions_and_no_pwn_request(path: Path) -> None:
     if "pull_request" in events:
         # a PR job (forks included) runs with this token: it may write only when it skips forks
         if writes:
-            assert all("head.repo.full_name == github.repository" in str(j.get("if")) for j in doc["jobs"].values())
+            assert all(
+                "head.repo.full_name == github.repository" in str(j.get("if")) for j in doc["jobs"].values()
+            )
     if "workflow_run" in events:
         for s in steps:  # never the fork's code in the privileged job
             ref = str((s.get("with") or {}).get("ref", ""))
