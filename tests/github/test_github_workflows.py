@@ -110,3 +110,17 @@ def test_action_steps_name_their_shell_and_read_inputs_through_env() -> None:
             assert "${{" not in s["run"], "inputs reach scripts through env, never pasted into the script"
     assert {"backend", "base-url", "config", "fail-on", "max-comments"} <= set(doc["inputs"])
     assert any(str(s.get("uses", "")).startswith("actions/cache@") for s in doc["runs"]["steps"])
+
+
+def test_only_the_host_wrapper_imports_pygithub() -> None:
+    import ast
+
+    pkg = ROOT / "reviewbot"
+    offenders = []
+    for p in pkg.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])  # fmt: skip
+            if any(n == "github" or n.startswith("github.") for n in names):
+                offenders.append(p.relative_to(ROOT).as_posix())
+    assert sorted(set(offenders)) == ["reviewbot/hosts/github.py"]
