@@ -124,3 +124,14 @@ def test_only_the_host_wrapper_imports_pygithub() -> None:
             if any(n == "github" or n.startswith("github.") for n in names):
                 offenders.append(p.relative_to(ROOT).as_posix())
     assert sorted(set(offenders)) == ["reviewbot/hosts/github.py"]
+
+
+def test_the_actions_scripts_pass_shellcheck() -> None:
+    sc = shutil.which("shellcheck")
+    if sc is None:
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    doc = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    for s in doc["runs"]["steps"]:
+        if "run" in s:
+            r = subprocess.run([sc, "-s", "bash", "-"], input=s["run"], capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, f"{s.get('name')}: {r.stdout}"
