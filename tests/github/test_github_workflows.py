@@ -133,5 +133,7 @@ def test_the_actions_scripts_pass_shellcheck() -> None:
     doc = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
     for s in doc["runs"]["steps"]:
         if "run" in s:
-            r = subprocess.run([sc, "-s", "bash", "-"], input=s["run"], capture_output=True, text=True, timeout=60)
+            r = subprocess.run(
+                [sc, "-s", "bash", "-"], input=s["run"], capture_output=True, text=True, timeout=60
+            )
             assert r.returncode == 0, f"{s.get('name')}: {r.stdout}"
