@@ -47,6 +47,7 @@ __all__ = [
     "PullInfo",
     "RetryPolicy",
     "ReviewInfo",
+    "ThreadInfo",
 ]
 
 T = TypeVar("T")
@@ -108,6 +109,26 @@ class IssueCommentInfo:
     id: int
     body: str
     user: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInfo:
+    """A review thread (GraphQL): its first comment, and whether GitHub marked it outdated."""
+
+    id: str
+    resolved: bool
+    outdated: bool
+    body: str
+    author: str | None  # GraphQL logins of apps have no "[bot]" suffix
+
+
+_THREADS = """query($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+    reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
+      nodes { id isResolved isOutdated comments(first: 1) { nodes { body author { login } } } } } } } }"""
+_RESOLVE = (
+    """mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) { thread { id isResolved } } }"""
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,13 +355,15 @@ class GitHubClient:
             return None
         return str(d.get("login")) if isinstance(d, dict) and d.get("login") else None
 
-    def _pages(self, what: str, url: str, key: str | None = None) -> list[dict[str, Any]]:
+    def _pages(
+        self, what: str, url: str, key: str | None = None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         def get() -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
             page = 1
             while True:
                 _, d = self._requester().requestJsonAndCheck(
-                    "GET", url, parameters={"per_page": 100, "page": page}
+                    "GET", url, parameters={**(params or {}), "per_page": 100, "page": page}
                 )
                 items = d.get(key, []) if key and isinstance(d, dict) else d
                 if not isinstance(items, list):
@@ -378,11 +401,44 @@ class GitHubClient:
 
     def check_runs(self, repo: str, sha: str, name: str) -> list[CheckRunInfo]:
         """GET /repos/{o}/{r}/commits/{sha}/check-runs?check_name=NAME"""
-        url = f"/repos/{repo}/commits/{sha}/check-runs?check_name={requests.utils.quote(name)}"
+        url = f"/repos/{repo}/commits/{sha}/check-runs"
         return [
             CheckRunInfo(int(d["id"]), str(d.get("name") or ""), d.get("external_id"), d.get("head_sha"))
-            for d in self._pages(f"check runs of {sha[:7]}", url, key="check_runs")
+            for d in self._pages(
+                f"check runs of {sha[:7]}", url, key="check_runs", params={"check_name": name}
+            )
         ]
+
+    def review_threads(self, repo: str, number: int) -> list[ThreadInfo]:
+        """POST /graphql: the PR's review threads (REST cannot see or resolve threads)"""
+        owner, name = repo.split("/", 1)
+
+        def get() -> list[ThreadInfo]:
+            out: list[ThreadInfo] = []
+            after = None
+            for _ in range(100):
+                _, d = self._requester().graphql_query(
+                    _THREADS, {"owner": owner, "name": name, "number": number, "after": after}
+                )
+                page = d["data"]["repository"]["pullRequest"]["reviewThreads"]
+                for t in page["nodes"]:
+                    first = (t.get("comments") or {}).get("nodes") or [{}]
+                    author = (first[0].get("author") or {}).get("login")
+                    out.append(ThreadInfo(str(t["id"]), bool(t["isResolved"]), bool(t["isOutdated"]),
+                                          str(first[0].get("body") or ""), author))  # fmt: skip
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+            return out
+
+        return self._call(f"review threads of {repo}#{number}", get)
+
+    def resolve_thread(self, thread_id: str) -> None:
+        """POST /graphql: mutation resolveReviewThread (idempotent: resolving twice is harmless)"""
+        self._call(
+            f"resolve thread {thread_id}",
+            lambda: self._requester().graphql_query(_RESOLVE, {"id": thread_id}),
+        )
 
     # --------------------------------------------------------------------------------- writes
 

@@ -85,6 +85,15 @@ def content_key(f: Finding, index: DiffIndex) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
+def keys_of(items: Iterable[Anchored | Unanchored], index: DiffIndex) -> frozenset[str]:
+    """Fingerprints and content keys of findings: what the current run still says."""
+    out: set[str] = set()
+    for item in items:
+        out.add(fingerprint(item.finding))
+        out.add(content_key(item.finding, index))
+    return frozenset(out)
+
+
 def suggestion_block(code: str) -> str:
     """A ```` ```suggestion ```` block replacing the commented lines with ``code`` (empty: delete them)."""
     if code.strip("\n") == "":
@@ -253,6 +262,7 @@ class Posted:
     annotations: int
     errors: tuple[str, ...] = ()
     incremental_since: str | None = None
+    resolved: int = 0  # earlier threads resolved: GitHub marked them outdated and the finding is gone
 
 
 def summary_body(
@@ -263,6 +273,8 @@ def summary_body(
     review: ReviewInfo | None,
     errors: Sequence[str],
     since: str | None,
+    resolved: int = 0,
+    notes: Sequence[str] = (),
     limit: int = BODY_LIMIT,
 ) -> str:
     s = result.stats
@@ -279,6 +291,10 @@ def summary_body(
     lines.append(f"- already posted by an earlier run, not repeated: {plan.repeated}")
     if plan.invalid:
         lines.append(f"- anchors that did not validate on the PR's diff (listed, not inline): {plan.invalid}")
+    if resolved:
+        lines.append(f"- earlier comments resolved (their code changed and the finding is gone): {resolved}")
+    for n in notes:
+        lines.append(f"- note: {markdown.escape(' '.join(n.split()))}")
     if routes:
         lines.append("- routes: " + ", ".join(f"{markdown.escape(r)} {n}" for r, n in sorted(routes.items())))
     lines.append(f"- time: {s.total_seconds:.1f} s in all, {s.model_seconds:.1f} s in the model")
@@ -357,6 +373,8 @@ class GitHubReviewer:
         summary: IssueCommentInfo | None = None,
         since: str | None = None,
         findings: Sequence[Anchored | Unanchored] | None = None,
+        current: frozenset[str] | None = None,
+        resolve: bool = True,
     ) -> Posted:
         """Review, summary comment, check run, job summary, in that order; failures are collected and
         reported in the summary comment, then raised as one PublishError at the end."""
@@ -375,13 +393,31 @@ class GitHubReviewer:
                 )  # fmt: skip
             except ReviewbotError as exc:
                 errors.append(f"the review was not posted: {exc}")
+        notes: list[str] = []
+        resolved = 0
+        if resolve and posted:
+            if current is None:
+                current = keys_of(items, index)
+            try:
+                resolved = self._resolve_fixed(current)
+            except ReviewbotError as exc:
+                notes.append(f"earlier threads were not resolved: {exc}")
         run_info, n_ann = None, 0
         if self.check_run:
             try:
                 run_info, n_ann = self._check_run(result, head)
             except ReviewbotError as exc:
                 errors.append(f"the check run is incomplete: {exc}")
-        text = summary_body(result, head=head, plan=plan, review=review, errors=errors, since=since)
+        text = summary_body(
+            result,
+            head=head,
+            plan=plan,
+            review=review,
+            errors=errors,
+            since=since,
+            resolved=resolved,
+            notes=notes,
+        )
         summary_info = None
         try:
             summary_info = self._summary(text, summary)
@@ -390,10 +426,27 @@ class GitHubReviewer:
         if self.step_summary is not None:
             self._step_summary(text)
         out = Posted(review, len(plan.comments) if review else 0, len(plan.listed) if review else 0,
-                     plan.repeated, plan.invalid, summary_info, run_info, n_ann, tuple(errors), since)  # fmt: skip
+                     plan.repeated, plan.invalid, summary_info, run_info, n_ann, tuple(errors), since,
+                     resolved)  # fmt: skip
         if errors:
             raise PublishError("; ".join(errors))
         return out
+
+    def _is_bot(self, login: str | None) -> bool:
+        bot = self._bot()
+        return login is not None and (login == bot or f"{login}[bot]" == bot)  # GraphQL drops "[bot]"
+
+    def _resolve_fixed(self, current: frozenset[str]) -> int:
+        """Resolve the bot's unresolved threads that GitHub marked outdated and whose finding is gone."""
+        n = 0
+        for t in self.client.review_threads(self.repo, self.number):
+            if t.resolved or not t.outdated or not self._is_bot(t.author):
+                continue
+            marks = _FP.findall(t.body)
+            if marks and not any(fp in current or key in current for fp, key in marks):
+                self.client.resolve_thread(t.id)
+                n += 1
+        return n
 
     def _find_review(self) -> ReviewInfo | None:
         for r in self.client.reviews(self.repo, self.number):

@@ -27,6 +27,7 @@ from .github import (
     GitHubReviewer,
     Posted,
     dumps,
+    keys_of,
     plan_review,
     reanchor,
     review_payload,
@@ -150,9 +151,10 @@ def review_pull(
         inter = interdiff(gh, target.repo, last, cs.head, checkout)
     result = review(restrict(cs, inter) if inter is not None else cs)
     items: tuple[Anchored | Unanchored, ...] = (*result.anchored, *result.unanchored)
+    index = DiffIndex(cs.files)
+    current = keys_of(items, index)  # everything this run found, posted before or not
     if inter is not None:
         items = tuple(since_filter(items, inter))
-    index = DiffIndex(cs.files)
     since = last if inter is not None else None
     if findings_out is not None:
         doc = {"pull": {"repo": target.repo, "number": target.number, "head": cs.head},
@@ -162,7 +164,14 @@ def review_pull(
         plan = plan_review(items, index, posted=posted_before, max_inline=settings.github_max_comments)
         return Outcome(result, items, None, review_payload(plan, result, cs.head), since)
     done = reviewer.publish(
-        result, index, head=cs.head, posted=posted_before, summary=summary, since=since, findings=items
+        result,
+        index,
+        head=cs.head,
+        posted=posted_before,
+        summary=summary,
+        since=since,
+        findings=items,
+        current=current,
     )
     return Outcome(result, items, done, None, since)
 

@@ -52,6 +52,7 @@ class DiffFile:
     old: str | None
     new: str | None
     right: dict[int, int] = field(default_factory=dict)  # new line number -> hunk index
+    right_text: dict[int, bytes] = field(default_factory=dict)  # new line number -> its text
     left: dict[int, int] = field(default_factory=dict)  # old line number -> hunk index
 
     @property
@@ -126,6 +127,7 @@ def read_diff(data: bytes) -> DiffInfo:
                 c = t[:1]
                 if c == b"+":
                     cur.right[n] = hunk
+                    cur.right_text[n] = t[1:]
                     n += 1
                     nlen -= 1
                 elif c == b"-":
@@ -136,6 +138,7 @@ def read_diff(data: bytes) -> DiffInfo:
                     pass
                 else:  # a context line (an empty one when trailing spaces were stripped)
                     cur.right[n] = hunk
+                    cur.right_text[n] = t[1:]
                     cur.left[o] = hunk
                     o += 1
                     n += 1
@@ -176,9 +179,15 @@ class Fault:
 
 class GitHubStandIn:
     def __init__(
-        self, token: str = "ghs_standin_token", *, writes_per_minute: int = 80, seed: int = 0
+        self,
+        token: str = "ghs_standin_token",
+        *,
+        writes_per_minute: int = 80,
+        seed: int = 0,
+        prefix: str = "",
     ) -> None:
         self.token = token
+        self.prefix = prefix  # "/api/v3" for a GitHub Enterprise Server layout
         self.writes_per_minute = writes_per_minute
         self.flaky_after_write = 0.0
         self.retry_after = 1
@@ -210,10 +219,21 @@ class GitHubStandIn:
             return p
 
     def push(self, repo: str, number: int, *, head: str, diff: bytes) -> None:
+        """A new head. Comments whose RIGHT line no longer shows the same text become outdated
+        (``line`` null, as GitHub answers), a simpler rule than GitHub's, which follows moved lines."""
         with self.lock:
             p = self.pulls[(repo, number)]
             p.heads.append(head)
             p.diffs[head] = diff
+            new = self.diff_info(diff)
+            for c in self.comments_of(repo, number):
+                if c.get("line") is None or c.get("side") != "RIGHT" or c["commit_id"] not in p.diffs:
+                    continue
+                old_f = self.diff_info(p.diffs[c["commit_id"]]).file(c["path"])
+                new_f = new.file(c["path"])
+                old_t = old_f.right_text.get(c["line"]) if old_f else None
+                if new_f is None or new_f.right_text.get(c["line"]) != old_t:
+                    c["original_line"], c["line"], c["outdated"] = c["line"], None, True
 
     def add_compare(self, repo: str, base: str, head: str, diff: bytes) -> None:
         self.compares[(repo, base, head)] = diff
@@ -334,6 +354,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         url = urlparse(self.path)
         path = url.path
+        if s.prefix:
+            if path == s.prefix.removesuffix("/v3") + "/graphql":
+                path = "/graphql"
+            elif path.startswith(s.prefix + "/"):
+                path = path[len(s.prefix) :]
+            else:
+                path = "/not-under-the-prefix" + path
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         status = 500
         try:
@@ -421,6 +448,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         if method == "GET" and path == "/user":
             raise _Reject(403, "Resource not accessible by integration")
+        if method == "POST" and path == "/graphql":
+            return 200, self._graphql(body), ""
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", path)
         if not m:
             raise _Reject(404, "Not Found")
@@ -487,6 +516,34 @@ class _Handler(BaseHTTPRequestHandler):
         raise _Reject(404, "Not Found")
 
     # ------------------------------------------------------------------------------- helpers
+
+    def _graphql(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The two operations reviewbot sends: list review threads, resolve one."""
+        s = self.standin
+        q, v = str(body.get("query") or ""), body.get("variables") or {}
+        if "resolveReviewThread" in q:
+            c = next((c for c in s.review_comments if f"PRRT_{c['id']}" == v.get("id")), None)
+            if c is None:
+                return {"errors": [{"type": "NOT_FOUND", "message": "Could not resolve to a node"}]}
+            c["resolved"] = True
+            return {"data": {"resolveReviewThread": {"thread": {"id": v["id"], "isResolved": True}}}}
+        if "reviewThreads" in q:
+            repo = f"{v.get('owner')}/{v.get('name')}"
+            threads = [
+                c for c in s.comments_of(repo, int(v.get("number") or 0)) if c.get("in_reply_to_id") is None
+            ]
+            start = int(v["after"]) if v.get("after") else 0
+            page = threads[start : start + 100]
+            nodes = [{"id": f"PRRT_{c['id']}", "isResolved": bool(c.get("resolved")), "isOutdated": bool(c.get("outdated")),
+                      "comments": {"nodes": [{"body": c["body"],
+                                              "author": {"login": c["user"]["login"].removesuffix("[bot]")}}]}}
+                     for c in page]  # fmt: skip
+            more = start + 100 < len(threads)
+            info = {"hasNextPage": more, "endCursor": str(start + 100) if more else None}
+            return {
+                "data": {"repository": {"pullRequest": {"reviewThreads": {"pageInfo": info, "nodes": nodes}}}}
+            }
+        return {"errors": [{"message": "this stand-in answers only reviewThreads and resolveReviewThread"}]}
 
     def _pull(self, repo: str, n: int) -> Pull:
         p = self.standin.pulls.get((repo, n))

@@ -46,6 +46,25 @@ def _f(
     return Finding(Location("app.py", side, line, start), sev, msg, "model/bug", "review", **kw)
 
 
+def review(findings: list[Finding]):
+    """A pipeline stand-in for review_pull: these findings, anchored on the ChangeSet it gets."""
+
+    def run(cs: ChangeSet) -> Result:
+        index = DiffIndex(cs.files)
+        a, u = anchor_all(findings, index)
+        return Result(cs, a, u, (), Stats())
+
+    return run
+
+
+def _push(server, head2: str, diff2: bytes, hunks: bytes) -> None:
+    """A new head on PR 1, and the compare diff from HEAD to it (app.py's hunks)."""
+    server.push(REPO, 1, head=head2, diff=diff2)
+    server.add_compare(
+        REPO, HEAD, head2, b"diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n" + hunks
+    )
+
+
 @pytest.fixture()
 def server():
     with GitHubStandIn() as s:
@@ -232,14 +251,6 @@ def test_incremental_review_comments_only_on_what_changed_since(server, tmp_path
     from reviewbot import config
     from reviewbot.publish.github_run import Target, review_pull
 
-    def review(findings):
-        def run(cs):
-            index = DiffIndex(cs.files)
-            a, u = anchor_all([x for x in findings if index.file(x.location.path)], index)
-            return Result(cs, a, u, (), Stats())
-
-        return run
-
     settings = config.load({}, {}, None)
     gh = client(server)
     review_pull(settings, gh, Target(REPO, 1), review([_f(3)]), checkout=None, post=True)
@@ -247,15 +258,11 @@ def test_incremental_review_comments_only_on_what_changed_since(server, tmp_path
     diff2 = DIFF.replace(b"+    c = 3\n", b"+    c = 3\n+    d = 4\n").replace(
         b"@@ -20,3 +21,4 @@", b"@@ -20,3 +21,5 @@"
     )
-    server.push(REPO, 1, head=head2, diff=diff2)
-    server.add_compare(
-        REPO,
-        HEAD,
+    _push(
+        server,
         head2,
-        b"""diff --git a/app.py b/app.py
---- a/app.py
-+++ b/app.py
-@@ -23,2 +23,3 @@ def g():
+        diff2,
+        b"""@@ -23,2 +23,3 @@ def g():
      c = 3
 +    d = 4
      return a
@@ -271,3 +278,56 @@ def test_incremental_review_comments_only_on_what_changed_since(server, tmp_path
     summary = server.issue_comments[0]["body"]
     assert f"<!-- reviewbot:head={head2} -->" in summary and "changes since" in summary
     assert BOT == server.issue_comments[0]["user"]["login"]
+
+
+def test_fixed_findings_resolve_their_threads_and_others_stay(server) -> None:
+    from reviewbot import config
+    from reviewbot.publish.github_run import Target, review_pull
+
+    settings = config.load({}, {}, None)
+    gh = client(server)
+    review_pull(settings, gh, Target(REPO, 1), review([_f(3, "re is unused"), _f(23, "c is unused")]),
+                checkout=None, post=True)  # fmt: skip
+    server.add_review_comment(REPO, 1, "a human's note", "alice", "app.py", 3)
+    head2 = "c" * 40
+    _push(
+        server,
+        head2,
+        DIFF.replace(b"+import re\n", b"+import regex\n"),
+        b"""@@ -3 +3 @@
+-import re
++import regex
+""",
+    )
+    out = review_pull(
+        settings, gh, Target(REPO, 1), review([_f(23, "c is unused")]), checkout=None, post=True
+    )
+    assert out.posted is not None and out.posted.resolved == 1
+    by_line = {
+        c.get("original_line", c["line"]): c for c in server.review_comments if c["user"]["login"] == BOT
+    }
+    assert by_line[3].get("resolved") is True and not by_line[23].get("resolved")
+    assert not any(c.get("resolved") for c in server.review_comments if c["user"]["login"] == "alice")
+    assert "earlier comments resolved" in server.issue_comments[0]["body"]
+
+
+def test_github_enterprise_server_paths(tmp_path) -> None:
+    with GitHubStandIn(prefix="/api/v3") as s:
+        s.add_pull(REPO, 1, base=BASE, head=HEAD, diff=DIFF)
+        result, index = _result([_f(3)])
+        gh = client(s)
+        gh_ghes = type(gh)(s.token, base_url=s.url + "/api/v3", policy=gh.policy, sleep=lambda _: None)
+        out = GitHubReviewer(gh_ghes, REPO, 1).publish(result, index, head=HEAD)
+        assert out.inline == 1 and gh_ghes.review_threads(REPO, 1)[0].author == "github-actions"
+        assert all(p.startswith(("/repos/", "/graphql", "/user")) for _, p, _ in s.log)
+        assert not [p for _, p, st in s.log if st == 404]
+
+
+def test_a_502_after_the_check_run_was_created_does_not_duplicate_it(server) -> None:
+    server.fail("POST", r"/check-runs$", "502-after")
+    out = _publish(server, [_f(3)])
+    assert (
+        len(server.check_runs) == 1
+        and out.check_run is not None
+        and out.check_run.id == server.check_runs[0]["id"]
+    )
