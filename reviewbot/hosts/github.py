@@ -288,6 +288,13 @@ class GitHubClient:
             raise error(f"GitHub {what}: {self._describe(exc)}") from exc
         except (requests.RequestException, OSError) as exc:
             raise error(f"GitHub {what}: {type(exc).__name__}: {exc}"[:400]) from exc
+        except (
+            RuntimeError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as exc:  # a redirect PyGithub refuses, an odd answer
+            raise error(f"GitHub {what}: unexpected answer ({type(exc).__name__}: {exc})"[:400]) from exc
 
     @staticmethod
     def _describe(exc: BaseException | None) -> str:

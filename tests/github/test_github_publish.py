@@ -331,3 +331,19 @@ def test_a_502_after_the_check_run_was_created_does_not_duplicate_it(server) -> 
         and out.check_run is not None
         and out.check_run.id == server.check_runs[0]["id"]
     )
+
+
+def test_a_primary_rate_limit_waits_for_the_reset(server) -> None:
+    server.fail("POST", r"/pulls/1/reviews$", "primary")
+    waits: list[float] = []
+    _publish(server, [_f(3)], waits=waits)
+    assert 1 <= waits[0] <= 3 and len(server.reviews) == 1
+
+
+def test_reads_retry_5xx_then_give_up_with_a_source_error(server) -> None:
+    from reviewbot.errors import SourceError
+
+    gh = client(server)
+    server.fail("GET", r"/pulls/1$", "502", times=10)
+    with pytest.raises(SourceError, match="HTTP 502.*gave up after 6 tries"):
+        gh.pull(REPO, 1)
