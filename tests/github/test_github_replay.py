@@ -50,7 +50,8 @@ def test_real_diff_is_posted_without_422_duplicates_or_losses(path, big_checkout
             checkout, base, head, diff = None, "a" * 40, "b" * 40, read_bytes(path)
         gh_server.add_pull(REPO, 7, base=base, head=head, diff=diff)
         gh_server.flaky_after_write = 0.3  # writes that succeed, then answer 502
-        gh_server.fail("POST", r"/pulls/7/reviews$", "secondary")  # 403 + retry-after on the review
+        gh_server.fail("POST", r"/pulls/7/reviews$", "502")  # a 502 before anything was written
+        gh_server.fail("POST", r"/pulls/7/reviews$", "secondary")  # then 403 + retry-after on the review
         gh_server.fail("POST", r"/issues/7/comments$", "secondary-noheader")
         waits: list[float] = []
         gh = client(gh_server, waits=waits)
@@ -62,6 +63,7 @@ def test_real_diff_is_posted_without_422_duplicates_or_losses(path, big_checkout
         assert 422 not in gh_server.statuses()
         reviews = gh_server.reviews_of(REPO, 7)
         assert len(reviews) == 1, "one review, even when a POST that succeeded answered 502"
+        assert gh_server.statuses("POST", r"/pulls/7/reviews$")[:2] == [502, 403]
         assert reviews[0]["state"] == "COMMENTED" and reviews[0]["commit_id"] == head
         comments = gh_server.comments_of(REPO, 7)
         assert first.posted is not None and first.posted.errors == ()
