@@ -133,6 +133,7 @@ def review_pull(
     incremental: bool = True,
     check_run: bool = True,
     findings_out: Path | None = None,
+    sarif_out: Path | None = None,
 ) -> Outcome:
     assert target.number is not None
     src = GitHubPullSource(gh, target.repo, target.number, checkout=checkout, event_head=target.head)
@@ -160,6 +161,10 @@ def review_pull(
         doc = {"pull": {"repo": target.repo, "number": target.number, "head": cs.head},
                "report": jsonout.render(result)}  # fmt: skip
         findings_out.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    if sarif_out is not None:  # for code scanning (github/codeql-action/upload-sarif)
+        from ..reporters import sarif
+
+        sarif_out.write_text(json.dumps(sarif.render(result), ensure_ascii=False) + "\n", encoding="utf-8")
     if not post:
         plan = plan_review(items, index, posted=posted_before, max_inline=settings.github_max_comments)
         return Outcome(result, items, None, review_payload(plan, result, cs.head), since)

@@ -82,6 +82,7 @@ def test_dry_run_prints_the_review_and_writes_nothing(pr, monkeypatch, tmp_path)
     assert (
         code == 0 and payload["event"] == "COMMENT" and payload["commit_id"] == head and payload["comments"]
     )
+    assert all("position" not in c for c in payload["comments"])
     assert server.statuses("POST") == [] and server.statuses("PATCH") == []
 
 
@@ -101,9 +102,13 @@ def test_fork_artifact_then_trusted_publish(pr, monkeypatch, tmp_path) -> None:
     server, repo, _, head = pr
     _env(monkeypatch, server, tmp_path)
     artifact = tmp_path / "findings.json"
+    sarif = tmp_path / "review.sarif"
     code, _, _ = _main("github", "review", "--pr", f"{REPO}#3", "--backend", "none", "--checkout", str(repo),
-                       "--no-progress", "--no-check-run", "--findings-out", str(artifact), "--fail-on", "never")  # fmt: skip
+                       "--no-progress", "--no-check-run", "--findings-out", str(artifact), "--fail-on", "never",
+                       "--sarif-out", str(sarif))  # fmt: skip
     assert code == 0 and server.statuses("POST") == []  # the unprivileged job posts nothing
+    results = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert "ruff/F401" in {r["ruleId"] for r in results}
     doc = json.loads(artifact.read_text())
     # the fork tampers with its artifact: a line outside the diff, a forged marker, another head
     doc["report"]["findings"].append({**doc["report"]["findings"][0], "line": 4000, "start_line": None,

@@ -32,7 +32,7 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 def test_there_are_workflows_for_each_use() -> None:
     names = {p.name for p in WORKFLOWS}
     assert {"ci.yml", "reviewbot.yml", "reviewbot-fork.yml", "reviewbot-fork-publish.yml"} <= names
-    assert {"hosted.yml", "gpu-vllm.yml", "fork-findings.yml", "fork-publish.yml"} <= names
+    assert {"hosted.yml", "gpu-vllm.yml", "fork-findings.yml", "fork-publish.yml", "sarif.yml"} <= names
 
 
 def test_action_matches_the_github_actions_schema() -> None:
