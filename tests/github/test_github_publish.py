@@ -347,3 +347,17 @@ def test_reads_retry_5xx_then_give_up_with_a_source_error(server) -> None:
     server.fail("GET", r"/pulls/1$", "502", times=10)
     with pytest.raises(SourceError, match="HTTP 502.*gave up after 6 tries"):
         gh.pull(REPO, 1)
+
+
+def test_bodies_stay_under_65536_characters_with_thousands_of_findings(server) -> None:
+    lines = [2, 3, 21, 22, 23, 24]
+    many = [
+        _f(lines[i % 6], f"finding {i}: " + "word " * 300 + str(i), suggestion="y = 1\n" * 50)
+        for i in range(3000)
+    ]
+    out = _publish(server, many)
+    assert out.inline == 30 and out.listed > 0
+    assert server.rejections == []
+    assert len(server.reviews[0]["body"]) <= 65_536 and "more not shown here" in server.reviews[0]["body"]
+    assert len(server.issue_comments[0]["body"]) <= 65_536
+    assert len(server.check_runs[0]["annotations"]) == 3000
