@@ -356,11 +356,17 @@ class GitHubClient:
 
     def login(self) -> str | None:
         """GET /user; None for tokens that cannot read it (GITHUB_TOKEN answers 403)."""
-        try:
-            _, d = self._requester().requestJsonAndCheck("GET", "/user")
-        except GithubException:
-            return None
-        return str(d.get("login")) if isinstance(d, dict) and d.get("login") else None
+
+        def get() -> str | None:
+            try:
+                _, d = self._requester().requestJsonAndCheck("GET", "/user")
+            except GithubException as exc:
+                if exc.status in (401, 403, 404) and not is_retryable(exc):
+                    return None
+                raise
+            return str(d.get("login")) if isinstance(d, dict) and d.get("login") else None
+
+        return self._call("read the token's user", get)
 
     def _pages(
         self, what: str, url: str, key: str | None = None, params: dict[str, Any] | None = None
