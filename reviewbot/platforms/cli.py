@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-check-run", action="store_true", help="no check run (a fork's read-only token cannot create one)")
     g.add_argument("--findings-out", type=Path, help="review: also write the findings as JSON (the fork job's artifact)")
     g.add_argument("--sarif-out", type=Path, help="review: also write SARIF 2.1.0 (for code scanning)")
+    g.add_argument("--annotate", action="store_true", help="review: print workflow-command annotations, not the review")
     g.add_argument("--findings", type=Path, help="publish: the findings artifact")
     g.add_argument("--head-sha", help="publish: the head SHA the trusted event names (default: the workflow_run's)")
     g.add_argument("--max-comments", type=int, help="inline comments per review, 0-30 (default 30)")
@@ -319,7 +320,11 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
             sarif_out=args.sarif_out,
         )  # fmt: skip
-    if out.payload is not None:
+    if getattr(args, "annotate", False):
+        from ..publish.github import workflow_commands
+
+        stdout.write("".join(line + "\n" for line in workflow_commands(out.result)))
+    elif out.payload is not None:
         stdout.write(run.dumps(out.payload))
     elif out.posted is not None:
         p = out.posted

@@ -536,6 +536,38 @@ def dumps(payload: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
+# ------------------------------------------------------------------------ workflow-command annotations
+
+ANNOTATIONS_PER_LEVEL = 10  # GitHub shows 10 per level per step (50 per job)
+_CMD = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_commands(result: Result, *, per_level: int = ANNOTATIONS_PER_LEVEL) -> list[str]:
+    """``::warning file=F,line=L,endLine=E,title=T::message`` lines for the findings on head lines, the
+    most severe first, at most ``per_level`` per level (more would not be shown). Needs no token: the
+    way a fork's read-only job shows its findings. Untrusted text is escaped, so it cannot end the
+    line and start a command of its own."""
+    out: list[str] = []
+    shown: Counter[Severity] = Counter()
+    for a in sorted(result.anchored, key=lambda a: -a.finding.severity.rank):
+        f = a.finding
+        loc = f.location
+        if loc.side is not Side.RIGHT or shown[f.severity] >= per_level:
+            continue
+        shown[f.severity] += 1
+        props = f"file={_escape_property(loc.path)},line={loc.first},endLine={loc.line},title={_escape_property(f.rule)}"
+        out.append(f"::{_CMD[f.severity]} {props}::{_escape_data(f.message[:4000])}")
+    return out
+
+
 # ------------------------------------------------------------------------------------ incremental
 
 

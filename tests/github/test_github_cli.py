@@ -86,6 +86,16 @@ def test_dry_run_prints_the_review_and_writes_nothing(pr, monkeypatch, tmp_path)
     assert server.statuses("POST") == [] and server.statuses("PATCH") == []
 
 
+def test_annotate_prints_workflow_commands(pr, monkeypatch, tmp_path) -> None:
+    server, repo, _, _ = pr
+    _env(monkeypatch, server, tmp_path)
+    code, out, _ = _main("github", "review", "--pr", f"{REPO}#3", "--backend", "none", "--checkout", str(repo),
+                         "--no-progress", "--fail-on", "never", "--annotate")  # fmt: skip
+    lines = out.splitlines()
+    assert code == 0 and lines and all(x.startswith(("::error ", "::warning ", "::notice ")) for x in lines)
+    assert any("title=ruff/F401::" in x for x in lines) and server.statuses("POST") == []
+
+
 def test_errors_are_one_line(pr, monkeypatch, tmp_path) -> None:
     server, *_ = pr
     _env(monkeypatch, server, tmp_path)

@@ -361,3 +361,19 @@ def test_bodies_stay_under_65536_characters_with_thousands_of_findings(server) -
     assert len(server.reviews[0]["body"]) <= 65_536 and "more not shown here" in server.reviews[0]["body"]
     assert len(server.issue_comments[0]["body"]) <= 65_536
     assert len(server.check_runs[0]["annotations"]) == 3000
+
+
+def test_workflow_commands_escape_untrusted_text_and_keep_to_10_per_level() -> None:
+    from reviewbot.publish.github import workflow_commands
+
+    evil = "100% bad\r\n::add-mask::x\n::error file=y::forged"
+    result, _ = _result([_f(3, evil), *[_f(23, f"w{i}", sev=Severity.WARNING) for i in range(12)]])
+    lines = workflow_commands(result)
+    assert lines[0] == ("::warning file=app.py,line=3,endLine=3,title=model/bug::"
+                        "100%25 bad%0D%0A::add-mask::x%0A::error file=y::forged")  # fmt: skip
+    assert len(lines) == 10 and all("\n" not in x and "\r" not in x for x in lines)
+    rule = _f(3, "m")
+    from dataclasses import replace as _replace
+
+    result, _ = _result([_replace(rule, rule="a:b,c")])
+    assert "title=a%3Ab%2Cc::" in workflow_commands(result)[0]
