@@ -185,10 +185,9 @@ def is_retryable(exc: BaseException) -> bool:
 class _Wait:
     """tenacity wait: what GitHub asked for, else exponential back-off with full jitter."""
 
-    def __init__(self, policy: RetryPolicy, rng: random.Random, clock: Callable[[], float]) -> None:
+    def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
         self.policy = policy
         self.rng = rng
-        self.clock = clock
 
     def __call__(self, state: RetryCallState) -> float:
         p = self.policy
@@ -275,7 +274,7 @@ class GitHubClient:
 
         retrying = Retrying(
             retry=retry_if_exception(is_retryable),
-            wait=_Wait(self.policy, self._rng, time.monotonic),
+            wait=_Wait(self.policy, self._rng),
             stop=stop_after_attempt(self.policy.attempts) | over_budget,
             sleep=self._sleep,
             before_sleep=record,
