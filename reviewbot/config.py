@@ -81,6 +81,13 @@ class Settings:
     model_retries: int = 3  # openai backend: retries of a failed request (jittered backoff)
     model_deadline: float | None = None  # seconds of model work per review; later items not sent
     device: str = "auto"  # local backend: auto | cpu | cuda | cuda:N
+    # github (reviewbot/publish/github.py, docs/github.md): the token only from GITHUB_TOKEN
+    github_token: Secret | None = field(default=None, repr=False)
+    github_api_url: str = "https://api.github.com"
+    github_event_path: Path | None = None  # $GITHUB_EVENT_PATH: the event that started the workflow
+    github_step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the job summary file
+    github_max_comments: int = 30  # inline comments per review; the rest go in the review body
+    github_bot_login: str | None = None  # whose earlier comments count on re-runs (default: the token's user)
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
 
@@ -211,6 +218,9 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "model.retries": ("model_retries", _int(0, 10)),
     "model.deadline": ("model_deadline", _float(1, 86400)),
     "model.device": ("device", _device),
+    "github.api_url": ("github_api_url", _url),
+    "github.max_comments": ("github_max_comments", _int(0, 30)),
+    "github.bot_login": ("github_bot_login", _name),
 }
 
 _FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator
@@ -222,6 +232,11 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "REVIEWBOT_FAIL_ON": ("fail_on", _choice(FAIL_ON)),
     "REVIEWBOT_BASE_URL": ("base_url", _url),
     "REVIEWBOT_API_KEY": ("api_key", lambda v: Secret(v)),
+    # set by GitHub Actions; the token never reaches a model backend (compose passes it to the publisher only)
+    "GITHUB_TOKEN": ("github_token", lambda v: Secret(v)),
+    "GITHUB_API_URL": ("github_api_url", _url),
+    "GITHUB_EVENT_PATH": ("github_event_path", _path),
+    "GITHUB_STEP_SUMMARY": ("github_step_summary", _path),
 }
 
 

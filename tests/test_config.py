@@ -71,6 +71,9 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "model.retries": (0, 0, 11),
     "model.deadline": (600, 600.0, 0),
     "model.device": ("cuda:1", "cuda:1", "gpu"),
+    "github.api_url": ("https://ghe.example/api/v3", "https://ghe.example/api/v3", "ftp://x"),
+    "github.max_comments": (10, 10, 31),
+    "github.bot_login": ("reviewbot[bot]", "reviewbot[bot]", ""),
 }
 
 # more invalid values: wrong types that Python would otherwise accept (bool is an int, ...)
@@ -292,6 +295,10 @@ def test_env_table_names_known_variables():
         "REVIEWBOT_FAIL_ON",
         "REVIEWBOT_BASE_URL",
         "REVIEWBOT_API_KEY",
+        "GITHUB_TOKEN",
+        "GITHUB_API_URL",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_STEP_SUMMARY",
     }
 
 

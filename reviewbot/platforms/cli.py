@@ -3,6 +3,7 @@
     reviewbot review [--diff FILE|- | --git [BASE..HEAD]] [--format terminal|json|sarif|markdown] ...
     reviewbot eval CASES_DIR [--limit N] [--seed S] [--format json]
     reviewbot model prepare|info
+    reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
 
 Errors print one line, `reviewbot: <what went wrong>`, and exit with the error's code
 (errors.py); findings at or above `--fail-on` exit 1. Importing this module loads no model
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -76,6 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("model", help="prepare or describe the embedded model")
     m.add_argument("action", choices=("prepare", "info"))
     common(m)
+
+    g = sub.add_parser("github", help="review a GitHub pull request; post the review with --post (docs/github.md)")
+    g.add_argument("action", choices=("review", "publish"), help="publish: post an untrusted findings artifact (forks)")
+    g.add_argument("--pr", metavar="OWNER/REPO#N", help="the pull request (default: from $GITHUB_EVENT_PATH)")
+    g.add_argument("--checkout", type=Path, help="a checkout holding the PR's commits: linters, and the diff on HTTP 406")
+    g.add_argument("--post", action="store_true", help="post the review, summary comment and check run (default: print)")
+    g.add_argument("--full", action="store_true", help="review the whole PR, not only what changed since the last review")
+    g.add_argument("--no-check-run", action="store_true", help="no check run (a fork's read-only token cannot create one)")
+    g.add_argument("--findings-out", type=Path, help="review: also write the findings as JSON (the fork job's artifact)")
+    g.add_argument("--sarif-out", type=Path, help="review: also write SARIF 2.1.0 (for code scanning)")
+    g.add_argument("--annotate", action="store_true", help="review: print workflow-command annotations, not the review")
+    g.add_argument("--findings", type=Path, help="publish: the findings artifact")
+    g.add_argument("--head-sha", help="publish: the head SHA the trusted event names (default: the workflow_run's)")
+    g.add_argument("--max-comments", type=int, help="inline comments per review, 0-30 (default 30)")
+    g.add_argument("--fail-on", choices=config.FAIL_ON, help="exit 1 and a failing check on findings of this severity")
+    common(g)
     return p
 
 
@@ -94,6 +112,7 @@ def _settings(args: argparse.Namespace, repo: Path | None) -> config.Settings:
     }
     for name in ("format", "fail_on", "item_tokens", "budget_tokens"):
         overrides[name] = getattr(args, name, None)
+    overrides["github_max_comments"] = getattr(args, "max_comments", None)
     if getattr(args, "no_color", False):
         overrides["color"] = False
     return config.load(overrides, os.environ, repo, args.config)
@@ -278,7 +297,56 @@ def cmd_model(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model}
+def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .. import pipeline
+    from ..publish import github_run as run
+
+    checkout = args.checkout.resolve() if args.checkout else None
+    settings = _settings(args, checkout)
+    gh = run.client(settings)
+    target = run.parse_target(args.pr) if args.pr else run.event_target(settings.github_event_path)
+    if args.action == "publish":
+        if args.findings is None:
+            raise UsageError("github publish needs --findings FILE")
+        target = replace(target, head=args.head_sha or target.head)
+        out = run.publish_artifact(settings, gh, target, args.findings, check_run=not args.no_check_run)
+    else:
+        if target.number is None:
+            raise UsageError("the event names no pull request; pass --pr OWNER/REPO#N")
+        progress = StderrProgress(stderr, settings.progress)
+        model = compose.backend(settings, status=progress.status)
+        parts = pipeline.Parts(
+            source=run.Loaded(None),
+            backend=model,
+            route=compose.route(settings, model),
+            router=compose.router(settings, model),
+            linters=compose.linters(settings),
+            lint_mode=settings.lint_mode,
+            limits=compose.limits(settings),
+            progress=progress,
+        )
+        out = run.review_pull(
+            settings, gh, target, lambda cs: pipeline.review(cs, parts), checkout=checkout, post=args.post,
+            incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
+            sarif_out=args.sarif_out,
+        )  # fmt: skip
+    if getattr(args, "annotate", False):
+        from ..publish.github import workflow_commands
+
+        stdout.write("".join(line + "\n" for line in workflow_commands(out.result)))
+    elif out.payload is not None:
+        stdout.write(run.dumps(out.payload))
+    elif out.posted is not None:
+        p = out.posted
+        stdout.write(
+            f"reviewbot: {target.repo}: review {p.review.id if p.review else 'not needed'}, {p.inline} inline, "
+            f"{p.listed} in the body, {p.repeated} not repeated, check run "
+            f"{p.check_run.id if p.check_run else 'off'} ({p.annotations} annotations)\n"
+        )
+    return exit_code(out.result, settings.fail_on)
+
+
+COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github": cmd_github}
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:

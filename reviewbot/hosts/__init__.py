@@ -1,0 +1,1 @@
+"""Thin wrappers over the hosting platforms' client libraries (the only importers of them)."""

@@ -1,0 +1,548 @@
+"""The only importer of PyGithub: the GitHub endpoints reviewbot uses, each one request, with bounded retries.
+
+PyGithub's own retry (``GithubRetry``, a urllib3 ``Retry``) is switched off (``retry=None``): it
+re-sends a POST after a 502, and GitHub may already have created the review (FACTS.md). Retries
+happen here instead, with tenacity, under one ``RetryPolicy``:
+
+- 403/429 with ``retry-after``: wait that many seconds;
+- 403/429 that says "secondary rate limit" (or abuse detection) without ``retry-after``: wait at
+  least ``secondary_wait_s`` (a minute, GitHub's advice), then back off exponentially;
+- a primary rate limit (``x-ratelimit-remaining: 0``): wait until ``x-ratelimit-reset``;
+- 5xx and connection errors: exponential back-off with full jitter;
+- anything else (401, 404, 422, ...) is not retried.
+
+Every wait counts against ``budget_s``; a wait that would pass it, or ``attempts`` failures, give up
+with ``PublishError`` (or ``SourceError`` for reads) naming the endpoint, the status and the limit.
+
+Writes that create something (``create_review``, ``create_issue_comment``, ``create_check_run``)
+take a ``recover`` callable: before every retry it looks for what the failed attempt may have
+created (the caller's hidden run marker) and returns it instead of posting twice.
+
+Results are plain frozen dataclasses (no lazy PyGithub objects leak out: their attribute reads can
+make hidden HTTP calls). Each method's docstring names the endpoint it calls.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import github
+import requests
+from github import Auth, GithubException
+from github.Commit import Commit
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from ..errors import PublishError, ReviewbotError, SourceError
+
+__all__ = [
+    "CheckRunInfo",
+    "CommentInfo",
+    "DiffTooLarge",
+    "GitHubClient",
+    "IssueCommentInfo",
+    "PullInfo",
+    "RetryPolicy",
+    "ReviewInfo",
+    "ThreadInfo",
+]
+
+T = TypeVar("T")
+DEFAULT_API = "https://api.github.com"
+DIFF_MEDIA = "application/vnd.github.diff"
+
+
+class DiffTooLarge(SourceError):
+    """GitHub answered 406: the diff is over 20,000 lines or 300 files (fall back to git)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 6  # tries per request, the first included
+    budget_s: float = 900.0  # the most seconds one request may spend waiting between tries
+    base_s: float = 2.0  # first back-off for 5xx; doubles each try, full jitter
+    max_backoff_s: float = 60.0
+    secondary_wait_s: float = 60.0  # secondary rate limit without retry-after: at least this
+    seconds_between_writes: float = 1.0  # PyGithub's pacing of content-creating requests
+
+
+@dataclass(frozen=True, slots=True)
+class PullInfo:
+    number: int
+    title: str
+    base_sha: str
+    head_sha: str
+    head_repo: str | None  # owner/name of the head repository (a fork's, for fork PRs)
+    base_repo: str
+    state: str
+    html_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewInfo:
+    id: int
+    body: str
+    commit_id: str | None
+    state: str
+    user: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentInfo:
+    """A review comment (on a line of the diff)."""
+
+    id: int
+    body: str
+    path: str
+    line: int | None  # None once the comment is outdated
+    side: str | None
+    commit_id: str | None
+    review_id: int | None
+    user: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueCommentInfo:
+    id: int
+    body: str
+    user: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInfo:
+    """A review thread (GraphQL): its first comment, and whether GitHub marked it outdated."""
+
+    id: str
+    resolved: bool
+    outdated: bool
+    body: str
+    author: str | None  # GraphQL logins of apps have no "[bot]" suffix
+
+
+_THREADS = """query($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+    reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
+      nodes { id isResolved isOutdated comments(first: 1) { nodes { body author { login } } } } } } } }"""
+_RESOLVE = (
+    """mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) { thread { id isResolved } } }"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRunInfo:
+    id: int
+    name: str
+    external_id: str | None
+    head_sha: str | None
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    for k, v in dict(headers).items():
+        if k.lower() == name:
+            return str(v)
+    return None
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data
+    if isinstance(data, dict):
+        msg = str(data.get("message") or "")
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            parts = [e if isinstance(e, str) else str(e.get("message") or e.get("code") or e) for e in errors]
+            msg += " (" + "; ".join(parts)[:300] + ")"
+        return " ".join(msg.split())[:500]
+    return " ".join(str(data or "").split())[:300]
+
+
+def is_secondary_limit(exc: BaseException) -> bool:
+    if not isinstance(exc, GithubException) or exc.status not in (403, 429):
+        return False
+    text = _message(exc).lower()
+    return (
+        "secondary rate limit" in text or "abuse" in text or _header(exc.headers, "retry-after") is not None
+    )
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return True
+    if not isinstance(exc, GithubException):
+        return False
+    if exc.status >= 500:
+        return True
+    if exc.status in (403, 429):
+        primary = _header(exc.headers, "x-ratelimit-remaining") == "0"
+        return primary or is_secondary_limit(exc)
+    return False
+
+
+class _Wait:
+    """tenacity wait: what GitHub asked for, else exponential back-off with full jitter."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
+        self.policy = policy
+        self.rng = rng
+
+    def __call__(self, state: RetryCallState) -> float:
+        p = self.policy
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = min(p.max_backoff_s, p.base_s * 2 ** (state.attempt_number - 1))
+        jittered = self.rng.uniform(0, backoff)
+        if isinstance(exc, GithubException) and exc.status in (403, 429):
+            after = _header(exc.headers, "retry-after")
+            if after is not None and after.strip().isdigit():
+                return float(after.strip())
+            if _header(exc.headers, "x-ratelimit-remaining") == "0":
+                reset = _header(exc.headers, "x-ratelimit-reset")
+                if reset and reset.isdigit():
+                    return max(1.0, float(reset) - time.time() + 1)
+            return max(p.secondary_wait_s, jittered)
+        return jittered
+
+
+class GitHubClient:
+    """GitHub's REST API through PyGithub, for one token. No request is made until a method is called."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_API,
+        policy: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.base_url = base_url.rstrip("/")
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self.waits: list[float] = []  # every wait taken, for logs and tests
+        self._gh = github.Github(
+            auth=Auth.Token(token),
+            base_url=self.base_url,
+            timeout=int(timeout),
+            retry=None,
+            lazy=True,
+            seconds_between_requests=None,
+            seconds_between_writes=self.policy.seconds_between_writes or None,
+            user_agent="reviewbot",
+        )
+
+    # ------------------------------------------------------------------------------- retrying
+
+    def _call(
+        self,
+        what: str,
+        fn: Callable[[], T],
+        *,
+        error: type[ReviewbotError] = PublishError,
+        recover: Callable[[], T | None] | None = None,
+    ) -> T:
+        attempt = {"n": 0}
+
+        def once() -> T:
+            attempt["n"] += 1
+            if attempt["n"] > 1 and recover is not None:
+                found = recover()  # did the failed attempt succeed after all?
+                if found is not None:
+                    return found
+            return fn()
+
+        def give_up(state: RetryCallState) -> T:
+            exc = state.outcome.exception() if state.outcome else None
+            waited = sum(self.waits[-(state.attempt_number - 1) :]) if state.attempt_number > 1 else 0.0
+            why = self._describe(exc)
+            raise error(
+                f"GitHub {what}: {why}; gave up after {state.attempt_number} tries and {waited:.0f} s of waiting "
+                f"(limits: {self.policy.attempts} tries, {self.policy.budget_s:g} s)"
+            ) from exc
+
+        budget = self.policy.budget_s
+
+        def over_budget(state: RetryCallState) -> bool:
+            return state.idle_for + (state.upcoming_sleep or 0.0) > budget
+
+        def record(state: RetryCallState) -> None:
+            self.waits.append(state.upcoming_sleep)
+
+        retrying = Retrying(
+            retry=retry_if_exception(is_retryable),
+            wait=_Wait(self.policy, self._rng),
+            stop=stop_after_attempt(self.policy.attempts) | over_budget,
+            sleep=self._sleep,
+            before_sleep=record,
+            retry_error_callback=give_up,
+            reraise=False,
+        )
+        try:
+            return retrying(once)
+        except GithubException as exc:
+            raise error(f"GitHub {what}: {self._describe(exc)}") from exc
+        except (requests.RequestException, OSError) as exc:
+            raise error(f"GitHub {what}: {type(exc).__name__}: {exc}"[:400]) from exc
+        except (
+            RuntimeError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as exc:  # a redirect PyGithub refuses, an odd answer
+            raise error(f"GitHub {what}: unexpected answer ({type(exc).__name__}: {exc})"[:400]) from exc
+
+    @staticmethod
+    def _describe(exc: BaseException | None) -> str:
+        if isinstance(exc, GithubException):
+            msg = _message(exc)
+            return f"HTTP {exc.status}" + (f" {msg}" if msg else "")
+        if exc is None:
+            return "no answer"
+        return f"{type(exc).__name__}: {exc}"[:300]
+
+    def _repo(self, repo: str):
+        return self._gh.get_repo(repo)
+
+    def _requester(self):
+        return self._gh.requester
+
+    # ---------------------------------------------------------------------------------- reads
+
+    def pull(self, repo: str, number: int) -> PullInfo:
+        """GET /repos/{o}/{r}/pulls/{n}"""
+
+        def get() -> PullInfo:
+            _, d = self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/pulls/{number}")
+            head_repo = (d.get("head") or {}).get("repo") or {}
+            base_repo = (d.get("base") or {}).get("repo") or {}
+            return PullInfo(
+                number=int(d["number"]),
+                title=str(d.get("title") or ""),
+                base_sha=str(d["base"]["sha"]),
+                head_sha=str(d["head"]["sha"]),
+                head_repo=head_repo.get("full_name"),
+                base_repo=str(base_repo.get("full_name") or repo),
+                state=str(d.get("state") or ""),
+                html_url=d.get("html_url"),
+            )
+
+        return self._call(f"pull request {repo}#{number}", get, error=SourceError)
+
+    def _diff(self, url: str, what: str) -> bytes:
+        def get() -> bytes:
+            status, headers, body = self._requester().requestJson("GET", url, headers={"Accept": DIFF_MEDIA})
+            if status == 406:
+                raise DiffTooLarge(
+                    f"GitHub refused the diff of {what} (HTTP 406: over 20,000 lines or 300 files)"
+                )
+            if status >= 400:
+                raise GithubException(status, _json_or_text(body), headers)
+            return body.encode("utf-8", errors="surrogateescape") if isinstance(body, str) else bytes(body)
+
+        return self._call(f"diff of {what}", get, error=SourceError)
+
+    def pull_diff(self, repo: str, number: int) -> bytes:
+        """GET /repos/{o}/{r}/pulls/{n} with Accept: application/vnd.github.diff (406 -> DiffTooLarge)"""
+        return self._diff(f"/repos/{repo}/pulls/{number}", f"{repo}#{number}")
+
+    def compare_diff(self, repo: str, base: str, head: str) -> bytes:
+        """GET /repos/{o}/{r}/compare/{base}...{head} as a diff (406 -> DiffTooLarge)"""
+        return self._diff(f"/repos/{repo}/compare/{base}...{head}", f"{repo} {base[:7]}...{head[:7]}")
+
+    def login(self) -> str | None:
+        """GET /user; None for tokens that cannot read it (GITHUB_TOKEN answers 403)."""
+
+        def get() -> str | None:
+            try:
+                _, d = self._requester().requestJsonAndCheck("GET", "/user")
+            except GithubException as exc:
+                if exc.status in (401, 403, 404) and not is_retryable(exc):
+                    return None
+                raise
+            return str(d.get("login")) if isinstance(d, dict) and d.get("login") else None
+
+        return self._call("read the token's user", get)
+
+    def _pages(
+        self, what: str, url: str, key: str | None = None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        def get() -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            page = 1
+            while True:
+                _, d = self._requester().requestJsonAndCheck(
+                    "GET", url, parameters={**(params or {}), "per_page": 100, "page": page}
+                )
+                items = d.get(key, []) if key and isinstance(d, dict) else d
+                if not isinstance(items, list):
+                    raise GithubException(500, {"message": f"unexpected answer from {url}"}, None)
+                out.extend(items)
+                if len(items) < 100 or page >= 100:
+                    return out
+                page += 1
+
+        return self._call(what, get)
+
+    def reviews(self, repo: str, number: int) -> list[ReviewInfo]:
+        """GET /repos/{o}/{r}/pulls/{n}/reviews (all pages)"""
+        return [
+            ReviewInfo(int(d["id"]), str(d.get("body") or ""), d.get("commit_id"), str(d.get("state") or ""),
+                       (d.get("user") or {}).get("login"))
+            for d in self._pages(f"reviews of {repo}#{number}", f"/repos/{repo}/pulls/{number}/reviews")
+        ]  # fmt: skip
+
+    def review_comments(self, repo: str, number: int) -> list[CommentInfo]:
+        """GET /repos/{o}/{r}/pulls/{n}/comments (all pages)"""
+        return [
+            CommentInfo(int(d["id"]), str(d.get("body") or ""), str(d.get("path") or ""), d.get("line"),
+                        d.get("side"), d.get("commit_id"), d.get("pull_request_review_id"),
+                        (d.get("user") or {}).get("login"))
+            for d in self._pages(f"review comments of {repo}#{number}", f"/repos/{repo}/pulls/{number}/comments")
+        ]  # fmt: skip
+
+    def issue_comments(self, repo: str, number: int) -> list[IssueCommentInfo]:
+        """GET /repos/{o}/{r}/issues/{n}/comments (all pages)"""
+        return [
+            IssueCommentInfo(int(d["id"]), str(d.get("body") or ""), (d.get("user") or {}).get("login"))
+            for d in self._pages(f"comments of {repo}#{number}", f"/repos/{repo}/issues/{number}/comments")
+        ]
+
+    def check_runs(self, repo: str, sha: str, name: str) -> list[CheckRunInfo]:
+        """GET /repos/{o}/{r}/commits/{sha}/check-runs?check_name=NAME"""
+        url = f"/repos/{repo}/commits/{sha}/check-runs"
+        return [
+            CheckRunInfo(int(d["id"]), str(d.get("name") or ""), d.get("external_id"), d.get("head_sha"))
+            for d in self._pages(
+                f"check runs of {sha[:7]}", url, key="check_runs", params={"check_name": name}
+            )
+        ]
+
+    def review_threads(self, repo: str, number: int) -> list[ThreadInfo]:
+        """POST /graphql: the PR's review threads (REST cannot see or resolve threads)"""
+        owner, name = repo.split("/", 1)
+
+        def get() -> list[ThreadInfo]:
+            out: list[ThreadInfo] = []
+            after = None
+            for _ in range(100):
+                _, d = self._requester().graphql_query(
+                    _THREADS, {"owner": owner, "name": name, "number": number, "after": after}
+                )
+                page = d["data"]["repository"]["pullRequest"]["reviewThreads"]
+                for t in page["nodes"]:
+                    first = (t.get("comments") or {}).get("nodes") or [{}]
+                    author = (first[0].get("author") or {}).get("login")
+                    out.append(ThreadInfo(str(t["id"]), bool(t["isResolved"]), bool(t["isOutdated"]),
+                                          str(first[0].get("body") or ""), author))  # fmt: skip
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+            return out
+
+        return self._call(f"review threads of {repo}#{number}", get)
+
+    def resolve_thread(self, thread_id: str) -> None:
+        """POST /graphql: mutation resolveReviewThread (idempotent: resolving twice is harmless)"""
+        self._call(
+            f"resolve thread {thread_id}",
+            lambda: self._requester().graphql_query(_RESOLVE, {"id": thread_id}),
+        )
+
+    # --------------------------------------------------------------------------------- writes
+
+    def create_review(
+        self,
+        repo: str,
+        number: int,
+        *,
+        commit_sha: str,
+        body: str,
+        comments: Sequence[dict[str, Any]],
+        recover: Callable[[], ReviewInfo | None] | None = None,
+    ) -> ReviewInfo:
+        """POST /repos/{o}/{r}/pulls/{n}/reviews with event COMMENT (never left PENDING)"""
+        pr = self._repo(repo).get_pull(number)
+        commit = Commit(self._requester(), {}, {"sha": commit_sha}, completed=True)
+
+        def post() -> ReviewInfo:
+            r = pr.create_review(commit=commit, body=body, event="COMMENT", comments=list(comments))
+            d = r.raw_data
+            return ReviewInfo(int(d["id"]), str(d.get("body") or ""), d.get("commit_id"), str(d.get("state") or ""),
+                              (d.get("user") or {}).get("login"))  # fmt: skip
+
+        return self._call(f"create review on {repo}#{number}", post, recover=recover)
+
+    def create_issue_comment(
+        self, repo: str, number: int, body: str, recover: Callable[[], IssueCommentInfo | None] | None = None
+    ) -> IssueCommentInfo:
+        """POST /repos/{o}/{r}/issues/{n}/comments"""
+
+        def post() -> IssueCommentInfo:
+            _, d = self._requester().requestJsonAndCheck(
+                "POST", f"/repos/{repo}/issues/{number}/comments", input={"body": body}
+            )
+            return IssueCommentInfo(
+                int(d["id"]), str(d.get("body") or ""), (d.get("user") or {}).get("login")
+            )
+
+        return self._call(f"comment on {repo}#{number}", post, recover=recover)
+
+    def edit_issue_comment(self, repo: str, comment_id: int, body: str) -> None:
+        """PATCH /repos/{o}/{r}/issues/comments/{id} (idempotent: retried as is)"""
+        self._call(
+            f"edit comment {comment_id}",
+            lambda: self._requester().requestJsonAndCheck(
+                "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", input={"body": body}
+            ),
+        )
+
+    def create_check_run(
+        self, repo: str, payload: dict[str, Any], recover: Callable[[], CheckRunInfo | None] | None = None
+    ) -> CheckRunInfo:
+        """POST /repos/{o}/{r}/check-runs"""
+
+        def post() -> CheckRunInfo:
+            _, d = self._requester().requestJsonAndCheck("POST", f"/repos/{repo}/check-runs", input=payload)
+            return CheckRunInfo(
+                int(d["id"]), str(d.get("name") or ""), d.get("external_id"), d.get("head_sha")
+            )
+
+        return self._call(f"create check run on {repo}", post, recover=recover)
+
+    def update_check_run(
+        self,
+        repo: str,
+        run_id: int,
+        payload: dict[str, Any],
+        recover: Callable[[], bool | None] | None = None,
+    ) -> None:
+        """PATCH /repos/{o}/{r}/check-runs/{id}: annotations are appended, so pass ``recover`` for them"""
+        self._call(
+            f"update check run {run_id}",
+            lambda: self._requester().requestJsonAndCheck(
+                "PATCH", f"/repos/{repo}/check-runs/{run_id}", input=payload
+            ),
+            recover=recover,
+        )
+
+    def annotations_count(self, repo: str, run_id: int) -> int:
+        """GET /repos/{o}/{r}/check-runs/{id}: ``output.annotations_count``"""
+
+        def get() -> int:
+            _, d = self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/check-runs/{run_id}")
+            return int(((d or {}).get("output") or {}).get("annotations_count") or 0)
+
+        return self._call(f"read check run {run_id}", get)
+
+
+def _json_or_text(body: Any) -> Any:
+    import json
+
+    try:
+        return json.loads(body)
+    except (TypeError, ValueError):
+        return {"message": str(body)[:300]}
