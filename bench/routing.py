@@ -81,7 +81,7 @@ def main() -> None:
     ap.add_argument("--margin", type=float, default=0.1, help="routes.second_margin to evaluate")
     ap.add_argument("--run-routes", action="store_true", help="also run the chosen route where implemented")
     ap.add_argument("--max-chars", type=int, default=1500)
-    ap.add_argument("--no-calibrate", action="store_true", help="the model's raw label probabilities")
+    ap.add_argument("--calibrate", action="store_true", help="contextual calibration (routes.calibrate)")
     ap.add_argument(
         "--dry-run", action="store_true", help="print the set's composition and prompts; no model"
     )
@@ -119,7 +119,7 @@ def main() -> None:
         available=ROUTES,
         second_route_margin=args.margin,
         max_chars=args.max_chars,
-        calibrate=not args.no_calibrate,
+        calibrate=args.calibrate,
     )
 
     results = []
@@ -153,8 +153,8 @@ def main() -> None:
     n = len(results)
     right = sum(x["label"] == x["chosen"] for x in results)
     print(f"\nbackend {backend.name} ({getattr(backend, 'model_id', None)}), {n} items, margin {args.margin}")
-    print(f"accuracy: {_pct(right, n)}" + ("" if args.no_calibrate else " (calibrated)"))
-    if not args.no_calibrate:
+    print(f"accuracy: {_pct(right, n)}" + (" (calibrated)" if args.calibrate else ""))
+    if args.calibrate:
         raw_right = sum(x["label"] == x["raw_chosen"] for x in results)
         print(f"accuracy without calibration, same forward passes: {_pct(raw_right, n)}")
         print("confusion matrix without calibration:")

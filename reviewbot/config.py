@@ -64,7 +64,7 @@ class Settings:
     route_pins: tuple[tuple[str, str], ...] = ()  # (path glob, route): the first match decides
     route_forbid: tuple[str, ...] = ()
     route_second_margin: float = 0.0  # run the runner-up too when p(best) - p(runner-up) < this
-    route_calibrate: bool = True  # divide by the labels' priors on a content-free item (router.py)
+    route_calibrate: bool = False  # divide by the labels' priors on a content-free item (router.py)
     # tools and interpreter routes
     tools: tuple[str, ...] = TOOLS  # the allow-list offered to the tools route
     tool_timeout: float = 120.0  # seconds per tool run (pytest: per test run)

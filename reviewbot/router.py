@@ -26,13 +26,15 @@ Second route. With `second_route_margin` m > 0: when p(best) - p(runner-up) < m,
 runner-up is run too (`RouteDecision.second`). m = 0 never adds one; m = 1 always does when
 there are two or more candidates. Pinned and single-candidate decisions never get a second route.
 
-Calibration (on by default). A small model has strong priors over the labels themselves: asked
-about any diff, Qwen2.5-Coder-0.5B answers `review` almost always (98 of 100 items of the routing
-set). So the router also asks once, per set of candidate labels, for the probabilities on a
-content-free item (path `N/A`, an empty diff) and divides each item's label probabilities by
-those priors before renormalising ("contextual calibration", Zhao et al., 2021, *Calibrate before
-use*). That costs one extra forward pass per review, not per item. `RouteDecision.probabilities`
-holds the calibrated figures (what is decided on and recorded on findings); `raw` the model's own.
+Calibration (off by default, `routes.calibrate`). A small model has strong priors over the
+labels themselves: asked about any diff, Qwen2.5-Coder-0.5B answers `review` almost always. With
+calibration on, the router also asks once per set of candidate labels for the probabilities on a
+content-free item (path `N/A`, an empty diff) and divides each item's label probabilities by those
+priors before renormalising ("contextual calibration", Zhao et al., 2021). Measured on the
+routing set (docs/benchmarks.md) it does not help this model: the prior of `interpreter` is so
+small that dividing by it sends every item there (20% accuracy, the same as raw 21%). It stays
+available for larger models. `RouteDecision.probabilities` holds the figures decided on (and
+recorded on findings); `raw` the model's own.
 
 Prompt. The system prompt holds only our text (the job and the candidate routes' short
 descriptions), the same for every item; the PR's text goes only into the user message, marked
@@ -135,7 +137,7 @@ class Router:
         forbid: Sequence[str] = (),
         second_route_margin: float = 0.0,
         max_chars: int = 1500,
-        calibrate: bool = True,
+        calibrate: bool = False,
     ) -> None:
         self.backend = backend
         self.available = _check_routes(available, "available routes")

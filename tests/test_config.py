@@ -58,7 +58,7 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "routes.pin": ({"docs/*": "search"}, (("docs/*", "search"),), {"docs/*": "chat"}),
     "routes.forbid": (["tools"], ("tools",), ["chat"]),
     "routes.second_margin": (0.2, 0.2, 1.5),
-    "routes.calibrate": (False, False, "no"),
+    "routes.calibrate": (True, True, "no"),
     "tools.allow": (["ruff", "pytest"], ("ruff", "pytest"), ["rm"]),
     "tools.timeout": (30, 30.0, -1),
     "interpreter.timeout": (20, 20.0, 0),
