@@ -58,6 +58,8 @@ def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Ro
     if model is None:
         return {}
     table: dict[str, Callable[[], Route]] = {"tools": lambda: _tools_route(settings, model)}
+    table["search"] = lambda: _search_route(settings, model)
+    table["repo_qa"] = lambda: _repo_qa_route(settings, model)
     return {name: make() for name, make in table.items() if name not in settings.route_forbid}
 
 
@@ -72,6 +74,38 @@ def _tools_route(settings: Settings, model: ModelBackend) -> Route:
         code_runner=code_runner(settings, settings.tool_timeout),
     )
     return ToolsRoute(model, registry)
+
+
+def _search_route(settings: Settings, model: ModelBackend) -> Route:
+    from .index.docs import DocsIndex
+    from .index.web import SearxNG
+    from .routes.search import SearchRoute
+
+    web = SearxNG(settings.web_url) if settings.web_url else None
+    return SearchRoute(model, lambda: DocsIndex.open(settings.cache), web=web)
+
+
+def repo_qa(settings: Settings, model: ModelBackend | None, root, progress=None):
+    """The question answerer over `root`'s index (updated first; vectors when `index.vectors`)."""
+    from .index.repo import RepoIndex
+    from .routes.repo_qa import RepoQA
+
+    index = RepoIndex.open(settings.cache, root)
+    index.update(progress)
+    vectors = None
+    if settings.vectors:
+        from .index.vectors import MiniLM, VectorTable, add_vectors
+
+        emb = MiniLM.load()
+        add_vectors(index.store, emb, progress)
+        vectors = (emb, VectorTable(index.store))
+    return RepoQA(model, index, vectors=vectors)
+
+
+def _repo_qa_route(settings: Settings, model: ModelBackend) -> Route:
+    from .routes.repo_qa import RepoQARoute
+
+    return RepoQARoute(model, lambda root: repo_qa(settings, model, root))
 
 
 def router(settings: Settings, model: ModelBackend | None, routes: Mapping[str, Route] | None = None):

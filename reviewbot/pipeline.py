@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .diff import DiffIndex, anchor_all
 from .model import ChangeSet, Finding, Result, Skipped, Stats
@@ -40,6 +40,7 @@ class Parts:
     lint_mode: str = "added"  # reviewdog-style filter: added | diff_context | file
     limits: PlanLimits = field(default_factory=PlanLimits)
     progress: Progress | None = None
+    question: str | None = None  # asked about the change: every item carries it (the repo_qa route answers)
 
 
 def run(parts: Parts) -> Result:
@@ -93,6 +94,7 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
     else:
         total = len(pl.items)
         for i, item in enumerate(pl.items):
+            item = replace(item, question=parts.question) if parts.question else item
             if parts.progress:
                 parts.progress(i, total, item.id)
             routes = {"review": parts.route, **parts.other_routes}

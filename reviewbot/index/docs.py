@@ -53,7 +53,12 @@ class Environment:
         paths = sysconfig.get_paths()
         site = []
         for p in (paths.get("purelib"), paths.get("platlib"), *sys.path):
-            if p and Path(p).is_dir() and Path(p).name in ("site-packages", "dist-packages") and Path(p) not in site:
+            if (
+                p
+                and Path(p).is_dir()
+                and Path(p).name in ("site-packages", "dist-packages")
+                and Path(p) not in site
+            ):
                 site.append(Path(p))
         stdlib = Path(paths["stdlib"]) if paths.get("stdlib") else None
         return cls(".".join(map(str, sys.version_info[:3])), stdlib, tuple(site))
@@ -138,7 +143,9 @@ class DocsIndex:
             if named is None:
                 continue
             groups.setdefault(named[0].split(".")[0], []).append((named[0], f, named[1]))
-        return [Unit(f"stdlib:{top}", "python", self.env.python, tuple(files)) for top, files in groups.items()]
+        return [
+            Unit(f"stdlib:{top}", "python", self.env.python, tuple(files)) for top, files in groups.items()
+        ]
 
     def _dist_units(self) -> list[Unit]:
         out = []
@@ -231,7 +238,9 @@ class DocsIndex:
         if progress:
             progress(len(units), len(units), "done")
         size = self.store.path.stat().st_size if self.store.path.exists() else 0
-        return BuildStats(len(units), rebuilt, entries, files, failed, time.perf_counter() - t0, size, dropped)
+        return BuildStats(
+            len(units), rebuilt, entries, files, failed, time.perf_counter() - t0, size, dropped
+        )
 
     # ------------------------------------------------------------------ queries
     def resolve(self, name: str, _depth: int = 0) -> Hit | None:

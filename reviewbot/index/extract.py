@@ -150,7 +150,9 @@ def _deprecation_warnings(fn: ast.AST, params: tuple[str, ...]) -> tuple[str | N
     for node in _own_nodes(fn):
         if not isinstance(node, ast.If):
             continue
-        names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)} & {p.lstrip("*") for p in params}
+        names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)} & {
+            p.lstrip("*") for p in params
+        }
         if not names:
             continue
         for inner in node.body:
@@ -204,16 +206,22 @@ def _resolve_relative(module: str, is_package: bool, level: int, target: str | N
     return ".".join(p for p in (base, target) if p)
 
 
-def api_entries(source: str, module: str, *, is_package: bool = False, end_line: int | None = None) -> ModuleApi:
+def api_entries(
+    source: str, module: str, *, is_package: bool = False, end_line: int | None = None
+) -> ModuleApi:
     """The documented API of one module's source; raises SyntaxError (or ValueError) when it does not parse."""
     tree = ast.parse(source)
     n_lines = end_line or source.count("\n") + 1
     api = ModuleApi()
     doc = ast.get_docstring(tree) or ""
-    api.entries.append(ApiEntry("module", module, f"module {module}", doc, 1, n_lines, deprecated=_deprecation_in_doc(doc)))
+    api.entries.append(
+        ApiEntry("module", module, f"module {module}", doc, 1, n_lines, deprecated=_deprecation_in_doc(doc))
+    )
     for st in _module_level(tree.body):
         if isinstance(st, ast.ImportFrom):
-            src = _resolve_relative(module, is_package, st.level, st.module) if st.level else (st.module or "")
+            src = (
+                _resolve_relative(module, is_package, st.level, st.module) if st.level else (st.module or "")
+            )
             for a in st.names:
                 if a.name == "*":
                     api.stars.append(src)
@@ -256,7 +264,9 @@ def _class_entries(node: ast.ClassDef, name: str) -> list[ApiEntry]:
     notes = {**by_param, **param_deprecations(doc, params)}
     deprecated = _deprecation_in_doc(doc, params) or warned
     end = node.end_lineno or node.lineno
-    out = [ApiEntry("class", name, sig, doc, _start(node), end, params, varkw, deprecated, tuple(notes.items()))]
+    out = [
+        ApiEntry("class", name, sig, doc, _start(node), end, params, varkw, deprecated, tuple(notes.items()))
+    ]
     for m in methods:
         if m.name.startswith("_") and m.name != "__call__":
             continue
@@ -286,7 +296,9 @@ def _lines_text(lines: list[str], start: int, end: int) -> str:
     return "\n".join(lines[start - 1 : end])
 
 
-def line_chunks(text: str, kind: str = "text", name: str = "", first: int = 1, last: int | None = None) -> list[Chunk]:
+def line_chunks(
+    text: str, kind: str = "text", name: str = "", first: int = 1, last: int | None = None
+) -> list[Chunk]:
     lines = text.splitlines()
     last = len(lines) if last is None else last
     out = []

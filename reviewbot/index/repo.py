@@ -145,7 +145,9 @@ class RepoIndex:
         if progress:
             progress(len(files), len(files), "done")
         size = self.store.path.stat().st_size
-        return UpdateStats(len(files), changed, len(removed), self.store.count(), time.perf_counter() - t0, size)
+        return UpdateStats(
+            len(files), changed, len(removed), self.store.count(), time.perf_counter() - t0, size
+        )
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         return self.store.search(keywords(query), k)

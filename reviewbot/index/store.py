@@ -94,7 +94,9 @@ class Store:
         if have.get("kind", kind) != kind or have.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
             raise InputError(f"{path}: a {have.get('kind')} index of schema {have.get('schema')}, "
                              f"not a {kind} index of schema {SCHEMA_VERSION}; delete it to rebuild")  # fmt: skip
-        db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", [("kind", kind), ("schema", SCHEMA_VERSION)])
+        db.executemany(
+            "INSERT OR IGNORE INTO meta VALUES (?, ?)", [("kind", kind), ("schema", SCHEMA_VERSION)]
+        )
         db.commit()
         return cls(db, path)
 
@@ -130,7 +132,9 @@ class Store:
                  json.dumps(r.extra) if r.extra else "{}"),
             )  # fmt: skip
             title = " ".join(words(f"{r.name} {r.title_words}"))
-            self.db.execute("INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)", (cur.lastrowid, title, _bm25_body(r)))
+            self.db.execute(
+                "INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)", (cur.lastrowid, title, _bm25_body(r))
+            )
             n += 1
         self.db.executemany("INSERT INTO aliases VALUES (?, ?, ?)", ((a, t, source) for a, t in aliases))
         return n
@@ -178,7 +182,9 @@ class Store:
         return Hit(i, 0.0, row, source)
 
     def by_name(self, name: str) -> Hit | None:
-        r = self.db.execute(f"SELECT {self._COLS} FROM entries e WHERE e.name = ? LIMIT 1", (name,)).fetchone()
+        r = self.db.execute(
+            f"SELECT {self._COLS} FROM entries e WHERE e.name = ? LIMIT 1", (name,)
+        ).fetchone()
         if r is None:
             return None
         i, source, row = self._row(r)
