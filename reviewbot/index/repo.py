@@ -8,7 +8,9 @@ Files: `git ls-files --cached --others --exclude-standard` in a git work tree, e
 hidden folders and the vendored trees of plan.py; text files up to 1 MB with a known extension.
 Each file's source is `file:<path>` with its content's sha256 as the version: `update` stats every
 file, re-reads only those whose size or modification time changed, and re-chunks only those whose
-content hash changed; deleted files are dropped. Nothing in the repository is imported or run.
+content hash changed; deleted files are dropped. Search ranks
+chunks of test files a little lower (their BM25 score times `TEST_WEIGHT`): a question asks where
+the code is, and tests repeat its words. Nothing in the repository is imported or run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ TEXT_EXTENSIONS = {
 }  # fmt: skip
 TEXT_NAMES = {"README", "LICENSE", "Makefile", "Dockerfile", "HISTORY", "CHANGELOG", "AUTHORS", "NOTICE"}
 MAX_BYTES = 1_000_000
+TEST_WEIGHT = 0.75  # BM25 scores of chunks in test files are scaled by this
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,4 +153,19 @@ class RepoIndex:
         )
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
-        return self.store.search(keywords(query), k)
+        """BM25, with chunks of test files scaled by TEST_WEIGHT (a question asks where the code is)."""
+        hits = self.store.search(keywords(query), k * 3)
+        scaled = [
+            Hit(h.id, h.score * (TEST_WEIGHT if is_test(h.row.path) else 1.0), h.row, h.source) for h in hits
+        ]
+        return sorted(scaled, key=lambda h: -h.score)[:k]
+
+
+def is_test(path: str) -> bool:
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(p in ("tests", "test", "testing") for p in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+    )

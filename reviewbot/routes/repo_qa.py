@@ -120,7 +120,8 @@ class RepoQA:
             from ..index.vectors import hybrid
 
             emb, table = self.vectors
-            return hybrid(self.index.store, emb, table, question, self.k)
+            lexical = self.index.search(question, 50)
+            return hybrid(self.index.store, emb, table, question, self.k, lexical_hits=lexical)
         return self.index.search(question, self.k)
 
     def relevant(self, question: str, hits: list[Hit]) -> list[Hit]:
