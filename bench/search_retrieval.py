@@ -28,7 +28,6 @@ import inspect
 import json
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
