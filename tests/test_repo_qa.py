@@ -22,11 +22,17 @@ from reviewbot.index.repo import RepoIndex  # noqa: E402
 from reviewbot.platforms.cli import main  # noqa: E402
 from reviewbot.routes.repo_qa import NOT_FOUND, RepoQA  # noqa: E402
 
-needs_requests = pytest.mark.skipif(not requests_available(), reason="the requests tarballs are not in ../shared/data/repos")
+needs_requests = pytest.mark.skipif(
+    not requests_available(), reason="the requests tarballs are not in ../shared/data/repos"
+)
 
 SAMPLES = [
     ("Where is the default User-Agent header string built?", "src/requests/utils.py", "default_user_agent"),
-    ("How are proxy authorization headers added for a proxy URL?", "src/requests/sessions.py", "rebuild_proxies"),
+    (
+        "How are proxy authorization headers added for a proxy URL?",
+        "src/requests/sessions.py",
+        "rebuild_proxies",
+    ),
     ("How is the encoding guessed from the response content?", "src/requests/models.py", "Response."),
 ]
 
@@ -47,7 +53,9 @@ class Script:
 
     def __call__(self, messages, schema) -> str:
         self.seen.append((messages, schema))
-        return json.dumps({"found": self.found, "answer": "See the first excerpt.", "sources": [1] if self.found else []})
+        return json.dumps(
+            {"found": self.found, "answer": "See the first excerpt.", "sources": [1] if self.found else []}
+        )
 
 
 def ask(repo: Path, question: str, cache: Path, monkeypatch, backend) -> tuple[int, dict, str]:
@@ -60,7 +68,9 @@ def ask(repo: Path, question: str, cache: Path, monkeypatch, backend) -> tuple[i
 
 @needs_requests
 @pytest.mark.parametrize(("question", "path", "name"), SAMPLES)
-def test_ask_answers_with_the_right_file(requests_repo: Path, tmp_path: Path, monkeypatch, question, path, name) -> None:
+def test_ask_answers_with_the_right_file(
+    requests_repo: Path, tmp_path: Path, monkeypatch, question, path, name
+) -> None:
     script = Script()
     code, doc, err = ask(requests_repo, question, tmp_path, monkeypatch, FakeBackend(script))
     assert code == 0, err
@@ -70,15 +80,19 @@ def test_ask_answers_with_the_right_file(requests_repo: Path, tmp_path: Path, mo
     assert src["start"] <= src["end"]
     lines = (requests_repo / path).read_text().splitlines()
     assert any(name.split(".")[-1] in ln for ln in lines[src["start"] - 1 : src["end"]])
-    (messages, schema), = script.seen
+    ((messages, schema),) = script.seen
     assert messages[1]["content"].startswith(f"###PATH: {path} (lines {src['start']}-{src['end']}) [1]\n")
     assert schema["properties"]["sources"]["items"]["maximum"] >= 1
 
 
 @needs_requests
-def test_nothing_relevant_is_not_found_without_asking_the_model(requests_repo: Path, tmp_path: Path, monkeypatch) -> None:
+def test_nothing_relevant_is_not_found_without_asking_the_model(
+    requests_repo: Path, tmp_path: Path, monkeypatch
+) -> None:
     backend = FakeBackend([])  # any call would fail: nothing scripted
-    code, doc, err = ask(requests_repo, "How is the Kubernetes helm chart rolled back?", tmp_path, monkeypatch, backend)
+    code, doc, err = ask(
+        requests_repo, "How is the Kubernetes helm chart rolled back?", tmp_path, monkeypatch, backend
+    )
     assert code == 0, err
     assert doc == {**doc, "found": False, "answer": NOT_FOUND, "sources": []}
     assert backend.calls == []
@@ -112,12 +126,16 @@ def test_review_question_reaches_the_repo_qa_route_once(tmp_path: Path, monkeypa
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     repo = tmp_path / "r"
     (repo / "pkg").mkdir(parents=True)
-    (repo / "pkg" / "cache.py").write_text('def evict_oldest(store):\n    """Drop the least recently used key."""\n')
+    (repo / "pkg" / "cache.py").write_text(
+        'def evict_oldest(store):\n    """Drop the least recently used key."""\n'
+    )
     (repo / "pkg" / "util.py").write_text("A = 1\n")
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
-    (repo / "pkg" / "cache.py").write_text((repo / "pkg" / "cache.py").read_text() + "    store.popitem(last=False)\n")
+    (repo / "pkg" / "cache.py").write_text(
+        (repo / "pkg" / "cache.py").read_text() + "    store.popitem(last=False)\n"
+    )
     (repo / "pkg" / "util.py").write_text("A = 2\n")
     subprocess.run([*git, "commit", "-qam", "change"], cwd=repo, check=True)
     cfg = tmp_path / "rb.yml"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "index"))
+sys.path.insert(0, str(Path(__file__).parent / "index"))  # planted, searx_standin
 sys.path.insert(0, str(Path(__file__).parent / "sources"))
 
 from planted import make_site  # noqa: E402
@@ -161,3 +161,31 @@ def test_review_git_on_requests_gives_search_findings_that_cite_documentation(
 
     cited = " ".join(f["message"] for f in search)
     assert f"urllib3 {urllib3.__version__}, `urllib3." in cited or "python 3." in cited
+
+
+def test_the_web_backend_is_cited_by_url_for_what_the_index_cannot_resolve(docs) -> None:
+    from searx_standin import searx_standin
+
+    from reviewbot.index.web import SearxNG
+
+    head = "import notinstalled\n\n\ndef go():\n    return notinstalled.connect(retries=2)\n"
+    diff = "--- /dev/null\n+++ b/g.py\n@@ -0,0 +1,5 @@\n" + "".join(
+        "+" + ln + "\n" for ln in head.splitlines()
+    )
+    files = parse_diff(diff)
+    cs = ChangeSet(files, "t", read_head=lambda p: head)
+    item = WorkItem("g", "g.py", files[0], files[0].hunks, 20, 1.0)
+    results = [{"url": "https://docs.example.org/notinstalled/connect", "title": "notinstalled.connect",
+                "content": "Open a connection. The retries argument was removed in 3.0."}]  # fmt: skip
+    script = Script(
+        {"problems": [{"use": 1, "sentence": 1, "severity": "warning", "message": "retries is gone."}]}
+    )
+    with searx_standin(results) as (url, seen):
+        out = SearchRoute(FakeBackend(script), docs, web=SearxNG(url)).run(item, cs)
+    assert seen[0]["q"] == "notinstalled.connect python documentation"
+    (f,) = out.findings
+    assert f.message == ('retries is gone. Documentation: https://docs.example.org/notinstalled/connect, '
+                         '`notinstalled.connect`: "The retries argument was removed in 3.0."')  # fmt: skip
+    # off by default: without a web backend the same use is not checked at all
+    out = SearchRoute(FakeBackend([]), docs).run(item, cs)
+    assert out.findings == () and "no external API use" in out.not_reviewed[0].reason
