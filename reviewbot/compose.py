@@ -85,7 +85,7 @@ def _search_route(settings: Settings, model: ModelBackend) -> Route:
     return SearchRoute(model, lambda: DocsIndex.open(settings.cache), web=web)
 
 
-def repo_qa(settings: Settings, model: ModelBackend | None, root, progress=None):
+def repo_qa(settings: Settings, model: ModelBackend | None, root, progress=None, budget_tokens: int = 1500):
     """The question answerer over `root`'s index (updated first; vectors when `index.vectors`)."""
     from .index.repo import RepoIndex
     from .routes.repo_qa import RepoQA
@@ -99,7 +99,7 @@ def repo_qa(settings: Settings, model: ModelBackend | None, root, progress=None)
         emb = MiniLM.load()
         add_vectors(index.store, emb, progress)
         vectors = (emb, VectorTable(index.store))
-    return RepoQA(model, index, vectors=vectors)
+    return RepoQA(model, index, vectors=vectors, budget_tokens=budget_tokens)
 
 
 def _repo_qa_route(settings: Settings, model: ModelBackend) -> Route:

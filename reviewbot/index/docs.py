@@ -3,6 +3,7 @@
     docs = DocsIndex.open(settings.cache)            # cache/index/docs-<environment key>.sqlite
     docs.build(progress=bar)                        # everything (reviewbot index docs)
     docs.ensure(["urllib3", "warnings"])            # just what a change imports, when missing or stale
+    docs.add_repository(Path("."))                  # the repository's own docs and docstrings
     docs.resolve("urllib3.Retry")                   # -> the entry of urllib3.util.retry.Retry
     docs.search("retry backoff factor", k=5)        # BM25
 
@@ -16,7 +17,8 @@ indexing an untrusted environment is safe. C extensions without Python source ar
 One source per unit: `stdlib:<top-level module>` with the Python version, `dist:<distribution>` with
 its version. `ensure` and `build` redo a source only when its recorded version differs from the
 installed one (the index is "rebuilt when package versions change", one package at a time), and drop
-those no longer installed. The index file is keyed by the interpreter's prefix and version, so two
+those no longer installed. `add_repository` adds a repository's README, `docs/**/*.md|rst` (by
+heading) and its modules' API as `repo:<folder>`, redone when any of its files changed. The index file is keyed by the interpreter's prefix and version, so two
 environments never share one.
 """
 
@@ -241,6 +243,58 @@ class DocsIndex:
         return BuildStats(
             len(units), rebuilt, entries, files, failed, time.perf_counter() - t0, size, dropped
         )
+
+    def add_repository(self, root: Path) -> int:
+        """The repository's own docs (README*, docs/**/*.md|rst, by heading) and the API of its Python
+        modules (`src/` or `lib/` stripped from module names), as source `repo:<folder name>`; redone
+        when any of its files changed. Returns the entries added (0 when it was up to date)."""
+        from .extract import markdown_chunks, rst_chunks
+        from .repo import is_test, list_files
+
+        root = root.resolve()
+        files = list_files(root)
+        stamp = hashlib.sha256()
+        for rel in files:
+            st = (root / rel).stat()
+            stamp.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        source, version = f"repo:{root.name}", stamp.hexdigest()[:16]
+        if self.store.sources().get(source) == version:
+            return 0
+        self.store.drop(source)
+        n = 0
+        for rel in files:
+            low = rel.lower()
+            is_doc = low.startswith("readme") or (low.startswith("docs/") and low.endswith((".md", ".rst")))
+            try:
+                text = (root / rel).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            base = {"package": root.name, "version": "(working tree)"}
+            if is_doc:
+                cut = markdown_chunks if low.endswith((".md", ".markdown")) else rst_chunks
+                rows = [
+                    Row("doc", f"{rel} > {c.name}", rel, c.start, c.end, "", c.text, "", base)
+                    for c in cut(text)
+                ]
+                n += self.store.add(source, rows)
+            elif rel.endswith(".py") and not is_test(rel):
+                parts = rel[:-3].split("/")
+                parts = parts[1:] if parts[0] in ("src", "lib") and len(parts) > 1 else parts
+                named = _module_name(Path(*parts).with_suffix(".py"))
+                if named is None:
+                    continue
+                try:
+                    api = api_entries(text, named[0], is_package=named[1])
+                except (SyntaxError, ValueError, RecursionError):
+                    continue
+                rows = [Row(e.kind, e.name, rel, e.start, e.end, e.signature, e.doc, "",
+                            {**base, "params": e.params, "varkw": e.varkw, "deprecated": e.deprecated,
+                             "param_notes": dict(e.param_notes)})
+                        for e in api.entries]  # fmt: skip
+                n += self.store.add(source, rows, api.aliases.items())
+        self.store.set_source(source, version, str(root))
+        self.store.commit()
+        return n
 
     # ------------------------------------------------------------------ queries
     def resolve(self, name: str, _depth: int = 0) -> Hit | None:

@@ -280,7 +280,7 @@ def cmd_model(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _search_parsers(sub, common) -> None:
     ix = sub.add_parser("index", help="build the documentation or repository search index")
     ix.add_argument("what", choices=("docs", "repo"))
-    ix.add_argument("--repo", type=Path, default=Path("."), help="repo: the repository (default: .)")
+    ix.add_argument("--repo", type=Path, help="the repository (default: .); docs: also index its docs and docstrings")
     ix.add_argument("--package", action="append", default=[], help="docs: only this package or stdlib module")
     ix.add_argument("--vectors", action="store_true", help="repo: also MiniLM vectors (the `vectors` extra)")
     common(ix)
@@ -294,22 +294,24 @@ def _search_parsers(sub, common) -> None:
     ask.add_argument("--repo", type=Path, default=Path("."), help="the repository (default: .)")
     ask.add_argument("--format", choices=("terminal", "json"), default="terminal")
     ask.add_argument("--vectors", action="store_true", help="fuse MiniLM vectors with BM25 (the `vectors` extra)")
+    ask.add_argument("--budget-tokens", type=int, default=1500, help="model tokens of code excerpts (default: 1500)")
     common(ask)
 
 
 def cmd_index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from ..index import DocsIndex, RepoIndex
 
-    settings = _settings(args, args.repo.resolve() if args.what == "repo" else None)
+    settings = _settings(args, args.repo.resolve() if args.repo is not None else None)
     progress = StderrProgress(stderr, settings.progress)
     if args.what == "docs":
         docs = DocsIndex.open(settings.cache)
         st = docs.build(args.package, progress=progress)
-        stdout.write(f"docs index: {st.units} units ({st.rebuilt} rebuilt), {st.entries} entries added, "
+        own = f", {docs.add_repository(args.repo)} entries from {args.repo}" if args.repo is not None else ""
+        stdout.write(f"docs index: {st.units} units ({st.rebuilt} rebuilt), {st.entries} entries added{own}, "
                      f"{st.files} files ({st.failed} did not parse), {st.size_bytes / 1e6:.1f} MB, "
                      f"{st.seconds:.1f}s: {docs.store.path}\n")  # fmt: skip
         return 0
-    repo = RepoIndex.open(settings.cache, args.repo)
+    repo = RepoIndex.open(settings.cache, args.repo or Path("."))
     rs = repo.update(progress)
     line = (f"repo index: {rs.files} files ({rs.changed} reindexed, {rs.removed} removed), {rs.chunks} chunks, "
             f"{rs.size_bytes / 1e6:.1f} MB, {rs.seconds:.1f}s")  # fmt: skip
@@ -358,12 +360,14 @@ def cmd_ask(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     if not args.question.strip():
         raise UsageError("the question is empty")
+    if not 100 <= args.budget_tokens <= 100_000:
+        raise UsageError("--budget-tokens must be from 100 to 100000")
     settings = _settings(args, args.repo.resolve())
     if args.vectors:
         settings = dataclasses.replace(settings, vectors=True)
     progress = StderrProgress(stderr, settings.progress)
     model = compose.backend(settings, status=progress.status)
-    qa = compose.repo_qa(settings, model, args.repo, progress)
+    qa = compose.repo_qa(settings, model, args.repo, progress, args.budget_tokens)
     a = qa.answer(args.question)
     if args.format == "json":
         doc = {"question": a.question, "found": a.found, "answer": a.text,

@@ -97,3 +97,26 @@ def test_the_real_environment_resolves_a_stdlib_re_export(tmp_path: Path) -> Non
     docs = DocsIndex.open(tmp_path, Environment.current())
     hit = docs.resolve("os.path.join")  # os imports posixpath as path
     assert hit is not None and hit.row.name == "posixpath.join" and hit.row.extra["package"] == "python"
+
+
+def test_the_repository_docs_and_docstrings_join_the_index(env) -> None:
+    environment, marker, tmp = env
+    repo = tmp / "proj"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "src" / "proj").mkdir(parents=True)
+    (repo / "README.md").write_text("# Proj\n\n## Throttling\nRequests are throttled by the token bucket.\n")
+    (repo / "docs" / "guide.rst").write_text("Guide\n=====\n\nHow to rotate the signing keys.\n")
+    (repo / "src" / "proj" / "__init__.py").write_text(f"open({str(marker)!r}, 'w')\nraise SystemExit(1)\n")
+    (repo / "src" / "proj" / "bucket.py").write_text(
+        'def refill(rate):\n    """Refill the token bucket at `rate`."""\n'
+    )
+    docs = DocsIndex.open(tmp / "cache", environment)
+    assert (
+        docs.add_repository(repo) == 6
+    )  # README: 2 sections; the guide: 1; modules proj, proj.bucket; refill
+    assert docs.add_repository(repo) == 0  # unchanged
+    top = docs.search("token bucket throttled", k=2)
+    assert {h.row.name for h in top} == {"README.md > Proj > Throttling", "proj.bucket.refill"}
+    assert docs.resolve("proj.bucket.refill").row.path == "src/proj/bucket.py"
+    assert docs.search("rotate signing keys")[0].row.extra["package"] == "proj"
+    assert not marker.exists()
