@@ -27,6 +27,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -75,8 +76,6 @@ def internal_packages(changeset: ChangeSet) -> set[str]:
         if len(parts) == 1 and parts[0].endswith(".py"):
             names.add(parts[0][:-3])
     if changeset.workdir:
-        from pathlib import Path
-
         root = Path(changeset.workdir)
         for base in (root, root / "src"):
             if base.is_dir():
