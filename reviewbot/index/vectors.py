@@ -154,10 +154,17 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, fl
 
 
 def hybrid(
-    store: Store, emb: MiniLM, table: VectorTable, query: str, k: int = 5, depth: int = 50
+    store: Store,
+    emb: MiniLM,
+    table: VectorTable,
+    query: str,
+    k: int = 5,
+    depth: int = 50,
+    lexical_hits: list[Hit] | None = None,
 ) -> list[Hit]:
-    """BM25 and cosine rankings (each `depth` deep) fused by RRF; the best `k` entries."""
-    lexical = [h.id for h in store.search(keywords(query), depth)]
+    """BM25 (or the given lexical ranking) and cosine rankings, `depth` deep, fused by RRF; the best `k`."""
+    hits = lexical_hits if lexical_hits is not None else store.search(keywords(query), depth)
+    lexical = [h.id for h in hits[:depth]]
     dense = [i for i, _ in table.search(emb.embed([query])[0], depth)]
     out = []
     for id_, score in rrf([lexical, dense])[:k]:

@@ -29,3 +29,27 @@ def test_minilm_from_the_package_embeds_like_sentence_transformers() -> None:
 
     ref = st.SentenceTransformer(str(model_dir()), device="cpu").encode(["backoff between retries"])
     assert float(ref[0] @ v[1]) > 0.999
+
+
+@pytest.mark.model
+def test_repo_qa_with_vectors_fuses_both_rankings(tmp_path) -> None:
+    if unavailable():
+        pytest.skip(unavailable())
+    from reviewbot.backends.fake import FakeBackend
+    from reviewbot.index.repo import RepoIndex
+    from reviewbot.index.vectors import MiniLM, VectorTable, add_vectors
+    from reviewbot.routes.repo_qa import RepoQA
+
+    (tmp_path / "net.py").write_text(
+        'def backoff_delay(attempt):\n    """Seconds to sleep before the next retry."""\n'
+    )
+    (tmp_path / "ui.py").write_text('def render_colour(widget):\n    """Paint the widget."""\n')
+    index = RepoIndex.open(tmp_path / "cache", tmp_path)
+    index.update()
+    emb = MiniLM.load()
+    assert add_vectors(index.store, emb) == index.store.count() and add_vectors(index.store, emb) == 0
+    answer = '{"found": true, "answer": "backoff_delay", "sources": [1]}'
+    qa = RepoQA(FakeBackend([answer]), index, vectors=(emb, VectorTable(index.store)))
+    a = qa.answer("how long to sleep before another retry attempt?")
+    assert a.retrieval == "bm25+vectors" and a.found
+    assert a.sources[0].path == "net.py" and a.sources[0].name == "backoff_delay"
