@@ -15,6 +15,10 @@ standard library of this interpreter:
 2. Repository retrieval: bench/data/repo_questions.jsonl, made by the rule in
    bench/data/REPO_QUESTIONS.md from the v2.32.3 docstrings; recall@5 of the file that holds the
    answer, BM25 alone and BM25 + MiniLM vectors (RRF).
+   A harder variant (`--stripped`, as CodeSearchNet does): the same questions against an index of a
+   copy of the repository whose `src/requests` docstrings are removed (each replaced by `pass` and
+   blank lines, so line numbers stay): the answer must be found from the code's identifiers, the
+   docs and the tests.
 3. Index build time and size: the standard library (documentation index, a fresh file), the
    requests repository (repository index, fresh, then an incremental update with one file changed);
    query latency p50/p99 for each index (BM25; and the hybrid query with vectors).
@@ -137,6 +141,47 @@ def build_questions(repo: Path) -> list[dict]:
     return list(dedup.values())
 
 
+def strip_docstrings(text: str) -> str:
+    import ast
+
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                indent = lines[first.lineno - 1][
+                    : len(lines[first.lineno - 1]) - len(lines[first.lineno - 1].lstrip())
+                ]
+                lines[first.lineno - 1] = indent + "pass"
+                for i in range(first.lineno, first.end_lineno or first.lineno):
+                    lines[i] = ""
+    return "\n".join(lines) + "\n"
+
+
+def stripped_variant(repo: Path, work: Path, vectors_wanted: bool) -> dict:
+    copy = work / "stripped"
+    shutil.copytree(repo, copy)
+    for f in (copy / "src" / "requests").glob("*.py"):
+        f.write_text(strip_docstrings(f.read_text(encoding="utf-8")))
+    questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines()]
+    ri = RepoIndex.open(work / "cache-stripped", copy)
+    ri.update()
+    vectors = None
+    if vectors_wanted:
+        from reviewbot.index.vectors import MiniLM, VectorTable, add_vectors, unavailable
+
+        if unavailable() is None:
+            emb = MiniLM.load()
+            add_vectors(ri.store, emb)
+            vectors = (emb, VectorTable(ri.store))
+    return repo_retrieval(ri, questions, vectors)
+
+
 def repo_retrieval(index: RepoIndex, questions: list[dict], vectors: tuple | None) -> dict:
     res: dict = {"n": len(questions)}
     times = []
@@ -170,6 +215,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-vectors", action="store_true")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
+    ap.add_argument("--stripped", action="store_true", help="only the variant without docstrings (part 2)")
     args = ap.parse_args()
     if not requests_available():
         print("the requests tarballs are not under ../shared/data/repos", file=sys.stderr)
@@ -178,6 +224,13 @@ def main() -> int:
     figures: dict = {}
     try:
         repo = make_requests_repo(work)
+        if args.stripped:
+            res = stripped_variant(repo, work, not args.no_vectors)
+            figures["repo_retrieval_stripped"] = {
+                k: round(v, 3) if isinstance(v, float) else v for k, v in res.items()
+            }
+            print("repo retrieval, docstrings removed:", figures["repo_retrieval_stripped"], flush=True)
+            return _finish(figures, args.out)
         # 3a. standard library documentation index, from nothing
         cur = Environment.current()
         stdlib_env = Environment(cur.python, cur.stdlib, ())
@@ -240,10 +293,14 @@ def main() -> int:
         print("repo retrieval:", figures["repo_retrieval"], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return _finish(figures, args.out)
+
+
+def _finish(figures: dict, out: Path | None) -> int:
     figures["python"] = sys.version.split()[0]
     print(json.dumps(figures, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    if out:
+        out.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

@@ -87,20 +87,28 @@ class MiniLM:
         import torch
 
         out = []
-        for i in range(0, len(texts), batch):
-            enc = self.tokenizer.encode_batch(list(texts[i : i + batch]))
-            ids = torch.tensor([e.ids for e in enc])
-            mask = torch.tensor([e.attention_mask for e in enc])
-            types = torch.tensor([e.type_ids for e in enc])
-            with torch.inference_mode():
-                hidden = self.model(
-                    input_ids=ids, attention_mask=mask, token_type_ids=types
-                ).last_hidden_state
-            m = mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            out.append(pooled.float().numpy())
+        threads = torch.get_num_threads()
+        if len(texts) == 1:  # one query: one thread is faster than waking a pool, and steadier
+            torch.set_num_threads(1)
+        try:
+            for i in range(0, len(texts), batch):
+                out.append(self._embed_batch(texts[i : i + batch]))
+        finally:
+            torch.set_num_threads(threads)
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype="float32")
+
+    def _embed_batch(self, texts: Sequence[str]):
+        import torch
+
+        enc = self.tokenizer.encode_batch(list(texts))
+        ids = torch.tensor([e.ids for e in enc])
+        mask = torch.tensor([e.attention_mask for e in enc])
+        types = torch.tensor([e.type_ids for e in enc])
+        with torch.inference_mode():
+            hidden = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+        m = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1).float().numpy()
 
 
 def add_vectors(store: Store, emb: MiniLM, progress: Progress | None = None, batch: int = 64) -> int:
