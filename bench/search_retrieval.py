@@ -216,12 +216,41 @@ def main() -> int:
     ap.add_argument("--no-vectors", action="store_true")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
     ap.add_argument("--stripped", action="store_true", help="only the variant without docstrings (part 2)")
+    ap.add_argument("--environment", action="store_true",
+                    help="only: the documentation index of this whole environment (what `reviewbot index docs` builds)")  # fmt: skip
     args = ap.parse_args()
     if not requests_available():
         print("the requests tarballs are not under ../shared/data/repos", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     figures: dict = {}
+    if args.environment:
+        try:
+            t0 = time.perf_counter()
+            docs = DocsIndex.open(work / "cache-all")
+            st = docs.build()
+            figures["environment_index"] = {"seconds": round(time.perf_counter() - t0, 1), "units": st.units,
+                                            "files": st.files, "failed": st.failed, "entries": docs.store.count(),
+                                            "mb": round(st.size_bytes / 1e6, 1)}  # fmt: skip
+            t0 = time.perf_counter()
+            again = docs.build()
+            figures["environment_recheck_s"] = round(time.perf_counter() - t0, 2)
+            assert again.rebuilt == 0
+            times = []
+            for q in [
+                "retry backoff factor",
+                "tensor reshape contiguous",
+                "tokenizer padding side",
+                "parse yaml safely",
+            ] * 25:
+                t = time.perf_counter()
+                docs.search(q, 5)
+                times.append(time.perf_counter() - t)
+            figures["environment_query_ms"] = {"n": len(times), "p50": round(pct(times, 50) * 1e3, 2),
+                                               "p99": round(pct(times, 99) * 1e3, 2)}  # fmt: skip
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return _finish(figures, args.out)
     try:
         repo = make_requests_repo(work)
         if args.stripped:
