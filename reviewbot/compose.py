@@ -79,6 +79,8 @@ def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Ro
     table: dict[str, Callable[[], Route]] = {
         "tools": lambda: _tools_route(settings, model),
         "interpreter": lambda: _interpreter_route(settings, model),
+        "search": lambda: _search_route(settings, model),
+        "repo_qa": lambda: _repo_qa_route(settings, model),
     }
     return {name: make() for name, make in table.items() if name not in settings.route_forbid}
 
@@ -101,6 +103,38 @@ def _interpreter_route(settings: Settings, model: ModelBackend) -> Route:
 
     timeout = settings.interpreter_timeout
     return InterpreterRoute(model, code_runner(settings, timeout), timeout=timeout)
+
+
+def _search_route(settings: Settings, model: ModelBackend) -> Route:
+    from .index.docs import DocsIndex
+    from .index.web import SearxNG
+    from .routes.search import SearchRoute
+
+    web = SearxNG(settings.web_url) if settings.web_url else None
+    return SearchRoute(model, lambda: DocsIndex.open(settings.cache), web=web)
+
+
+def repo_qa(settings: Settings, model: ModelBackend | None, root, progress=None, budget_tokens: int = 1500):
+    """The question answerer over `root`'s index (updated first; vectors when `index.vectors`)."""
+    from .index.repo import RepoIndex
+    from .routes.repo_qa import RepoQA
+
+    index = RepoIndex.open(settings.cache, root)
+    index.update(progress)
+    vectors = None
+    if settings.vectors:
+        from .index.vectors import MiniLM, VectorTable, add_vectors
+
+        emb = MiniLM.load()
+        add_vectors(index.store, emb, progress)
+        vectors = (emb, VectorTable(index.store))
+    return RepoQA(model, index, vectors=vectors, budget_tokens=budget_tokens)
+
+
+def _repo_qa_route(settings: Settings, model: ModelBackend) -> Route:
+    from .routes.repo_qa import RepoQARoute
+
+    return RepoQARoute(model, lambda root: repo_qa(settings, model, root))
 
 
 def router(settings: Settings, model: ModelBackend | None, routes: Mapping[str, Route] | None = None):

@@ -71,6 +71,9 @@ class Settings:
     interpreter_timeout: float = 60.0  # seconds for one model-written test in the sandbox
     # run model-written code WITHOUT the sandbox where bubblewrap cannot start (never by default)
     allow_unsandboxed: bool = False
+    # search and repo_qa routes (reviewbot/index/, docs/search.md)
+    web_url: str | None = None  # a SearxNG instance for the search route's web lookups; off when unset
+    vectors: bool = False  # repo_qa: MiniLM vectors fused with BM25 (needs the `vectors` extra)
     # linters
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"
@@ -210,6 +213,8 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "tools.timeout": ("tool_timeout", _float(1, 3600)),
     "interpreter.timeout": ("interpreter_timeout", _float(1, 3600)),
     "sandbox.allow_unsandboxed": ("allow_unsandboxed", _bool),
+    "search.web_url": ("web_url", _url),
+    "index.vectors": ("vectors", _bool),
     "lint.linters": ("linters", _linters),
     "lint.mode": ("lint_mode", _choice(LINT_MODES)),
     "lint.timeout": ("lint_timeout", _float(1, 3600)),

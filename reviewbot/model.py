@@ -163,6 +163,7 @@ class WorkItem:
     risk: float  # higher is reviewed first
     context: str | None = None  # extra text for the model (for example the enclosing code at head)
     at_head: bool = False  # a checkout at head is on disk (changeset.workdir): tools and tests can run
+    question: str | None = None  # a question asked about the change (`--question`, an `/ask` comment)
 
 
 @dataclass(frozen=True, slots=True)

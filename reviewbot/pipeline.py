@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .diff import DiffIndex, anchor_all
 from .errors import ModelUnavailable
@@ -44,6 +44,7 @@ class Parts:
     progress: Progress | None = None
     concurrency: int = 1  # work items sent to the model at once (the server batches them)
     model_deadline: float | None = None  # seconds of model work per review; later items are not sent
+    question: str | None = None  # asked about the change: every item carries it (the repo_qa route answers)
 
 
 def run(parts: Parts) -> Result:
@@ -177,6 +178,8 @@ class _ModelLoop:
 
     # ------------------------------------------------------------------ one item
     def _item(self, item: WorkItem) -> ItemOutcome:
+        if self.parts.question:  # asked about the change: every item carries it (repo_qa answers)
+            item = replace(item, question=self.parts.question)
         with self._lock:
             if self._stop is None and self.parts.model_deadline is not None:
                 if time.monotonic() - self.t0 >= self.parts.model_deadline:

@@ -201,6 +201,7 @@ class Router:
 
     # ------------------------------------------------------------------ verb
     def route(self, item: WorkItem, question: str | None = None) -> RouteDecision:
+        question = question if question is not None else item.question
         pinned = self.pin_for(item.path)
         if pinned is not None:
             return RouteDecision(pinned, 1.0, {pinned: 1.0}, pinned=True)

@@ -61,6 +61,8 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "routes.calibrate": (True, True, "no"),
     "tools.allow": (["ruff", "pytest"], ("ruff", "pytest"), ["rm"]),
     "tools.timeout": (30, 30.0, -1),
+    "search.web_url": ("http://searx:8080", "http://searx:8080", "searx:8080"),
+    "index.vectors": (True, True, "yes"),
     "interpreter.timeout": (20, 20.0, 0),
     "sandbox.allow_unsandboxed": (True, True, "yes"),
     "lint.linters": (["ruff"], ("ruff",), ["pylint"]),

@@ -36,8 +36,8 @@ def name(path: Path) -> str:
 RULES = [
     # (modules the rule is about, forbidden import prefix, allowed importers)
     ("unidiff", {"reviewbot.diff.parse"}),
-    ("torch", {"reviewbot.backends.local"}),
-    ("transformers", {"reviewbot.backends.local"}),
+    ("torch", {"reviewbot.backends.local", "reviewbot.index.vectors"}),  # vectors: the MiniLM embedder
+    ("transformers", {"reviewbot.backends.local", "reviewbot.index.vectors"}),
     ("xgrammar", {"reviewbot.backends.local"}),
     ("reviewbot.platforms", {"reviewbot.platforms.cli", "reviewbot.platforms"}),
 ]

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-color", action="store_true", help="no colours in terminal output")
     r.add_argument("--item-tokens", type=int, help="the most diff tokens in one work item")
     r.add_argument("--budget-tokens", type=int, help="the most diff tokens sent to the model in one review")
+    r.add_argument("--question", help="a question about the change, answered by the repo_qa route")
     common(r)
 
     e = sub.add_parser("eval", help="score the review on a review-bugs case folder")
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-comments", type=int, help="inline comments per review, 0-30 (default 30)")
     g.add_argument("--fail-on", choices=config.FAIL_ON, help="exit 1 and a failing check on findings of this severity")
     common(g)
+    _search_parsers(sub, common)
     return p
 
 
@@ -172,6 +174,28 @@ def exit_code(result: Result, fail_on: str) -> int:
     return 1 if any(a.finding.severity.rank >= floor for a in result.anchored) else 0
 
 
+def _parts(settings: config.Settings, source, progress: StderrProgress, question: str | None = None):
+    """The pipeline's parts for a review of `source`, as the settings say (review and github)."""
+    from .. import pipeline
+
+    model = compose.backend(settings, status=progress.status)
+    others = compose.other_routes(settings, model)
+    return pipeline.Parts(
+        source=source,
+        backend=model,
+        route=compose.route(settings, model),
+        router=compose.router(settings, model, others),
+        other_routes=others,
+        linters=compose.linters(settings),
+        lint_mode=settings.lint_mode,
+        limits=compose.limits(settings),
+        progress=progress,
+        concurrency=compose.concurrency(settings),
+        model_deadline=settings.model_deadline,
+        question=question,
+    )
+
+
 def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .. import pipeline
 
@@ -187,21 +211,7 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         from ..sources.diff_file import DiffFileSource
 
         source = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None)
-    model = compose.backend(settings, status=progress.status)
-    others = compose.other_routes(settings, model)
-    parts = pipeline.Parts(
-        source=source,
-        backend=model,
-        route=compose.route(settings, model),
-        router=compose.router(settings, model, others),
-        other_routes=others,
-        linters=compose.linters(settings),
-        lint_mode=settings.lint_mode,
-        limits=compose.limits(settings),
-        progress=progress,
-        concurrency=compose.concurrency(settings),
-        model_deadline=settings.model_deadline,
-    )
+    parts = _parts(settings, source, progress, question=args.question)
     result = pipeline.run(parts)
     color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())
     import io
@@ -314,17 +324,7 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if target.number is None:
             raise UsageError("the event names no pull request; pass --pr OWNER/REPO#N")
         progress = StderrProgress(stderr, settings.progress)
-        model = compose.backend(settings, status=progress.status)
-        parts = pipeline.Parts(
-            source=run.Loaded(None),
-            backend=model,
-            route=compose.route(settings, model),
-            router=compose.router(settings, model),
-            linters=compose.linters(settings),
-            lint_mode=settings.lint_mode,
-            limits=compose.limits(settings),
-            progress=progress,
-        )
+        parts = _parts(settings, run.Loaded(None), progress)
         out = run.review_pull(
             settings, gh, target, lambda cs: pipeline.review(cs, parts), checkout=checkout, post=args.post,
             incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
@@ -346,7 +346,114 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return exit_code(out.result, settings.fail_on)
 
 
+# ---------------------------------------------------------------------------------------------
+# index, search, ask (docs/search.md)
+
+
+def _search_parsers(sub, common) -> None:
+    ix = sub.add_parser("index", help="build the documentation or repository search index")
+    ix.add_argument("what", choices=("docs", "repo"))
+    ix.add_argument("--repo", type=Path, help="the repository (default: .); docs: also index its docs and docstrings")
+    ix.add_argument("--package", action="append", default=[], help="docs: only this package or stdlib module")
+    ix.add_argument("--vectors", action="store_true", help="repo: also MiniLM vectors (the `vectors` extra)")
+    common(ix)
+    se = sub.add_parser("search", help="search the documentation index")
+    se.add_argument("query")
+    se.add_argument("-k", type=int, default=5, help="how many entries (default: 5)")
+    se.add_argument("--format", choices=("terminal", "json"), default="terminal")
+    common(se)
+    ask = sub.add_parser("ask", help="answer a question about a repository, with the files it relied on")
+    ask.add_argument("question")
+    ask.add_argument("--repo", type=Path, default=Path("."), help="the repository (default: .)")
+    ask.add_argument("--format", choices=("terminal", "json"), default="terminal")
+    ask.add_argument("--vectors", action="store_true", help="fuse MiniLM vectors with BM25 (the `vectors` extra)")
+    ask.add_argument("--budget-tokens", type=int, default=1500, help="model tokens of code excerpts (default: 1500)")
+    common(ask)
+
+
+def cmd_index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ..index import DocsIndex, RepoIndex
+
+    settings = _settings(args, args.repo.resolve() if args.repo is not None else None)
+    progress = StderrProgress(stderr, settings.progress)
+    if args.what == "docs":
+        docs = DocsIndex.open(settings.cache)
+        st = docs.build(args.package, progress=progress)
+        own = f", {docs.add_repository(args.repo)} entries from {args.repo}" if args.repo is not None else ""
+        stdout.write(f"docs index: {st.units} units ({st.rebuilt} rebuilt), {st.entries} entries added{own}, "
+                     f"{st.files} files ({st.failed} did not parse), {st.size_bytes / 1e6:.1f} MB, "
+                     f"{st.seconds:.1f}s: {docs.store.path}\n")  # fmt: skip
+        return 0
+    repo = RepoIndex.open(settings.cache, args.repo or Path("."))
+    rs = repo.update(progress)
+    line = (f"repo index: {rs.files} files ({rs.changed} reindexed, {rs.removed} removed), {rs.chunks} chunks, "
+            f"{rs.size_bytes / 1e6:.1f} MB, {rs.seconds:.1f}s")  # fmt: skip
+    if args.vectors:
+        from ..index.vectors import MiniLM, add_vectors
+
+        n = add_vectors(repo.store, MiniLM.load(), progress)
+        line += f"; {n} vectors added"
+    stdout.write(f"{line}: {repo.store.path}\n")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import json
+
+    from ..index import DocsIndex
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    settings = _settings(args, None)
+    docs = DocsIndex.open(settings.cache)
+    if not docs.store.sources():
+        raise UsageError("the documentation index is empty: run `reviewbot index docs` first")
+    hits = docs.search(args.query, args.k)
+    rows = [{"object": h.row.name, "kind": h.row.kind, "package": h.row.extra.get("package"),
+             "version": h.row.extra.get("version"), "signature": h.row.signature,
+             "summary": (h.row.doc.strip().split("\n\n")[0] if h.row.doc else ""), "score": round(h.score, 3)}
+            for h in hits]  # fmt: skip
+    if args.format == "json":
+        stdout.write(json.dumps({"query": args.query, "results": rows}, indent=2) + "\n")
+    elif not rows:
+        stdout.write("nothing found\n")
+    else:
+        for r in rows:
+            stdout.write(f"{r['object']}  ({r['package']} {r['version']}, {r['kind']})\n")
+            if r["summary"]:
+                stdout.write("    " + " ".join(r["summary"].split())[:200] + "\n")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import dataclasses
+    import json
+
+    from ..routes.repo_qa import format_answer
+
+    if not args.question.strip():
+        raise UsageError("the question is empty")
+    if not 100 <= args.budget_tokens <= 100_000:
+        raise UsageError("--budget-tokens must be from 100 to 100000")
+    settings = _settings(args, args.repo.resolve())
+    if args.vectors:
+        settings = dataclasses.replace(settings, vectors=True)
+    progress = StderrProgress(stderr, settings.progress)
+    model = compose.backend(settings, status=progress.status)
+    qa = compose.repo_qa(settings, model, args.repo, progress, args.budget_tokens)
+    a = qa.answer(args.question)
+    if args.format == "json":
+        doc = {"question": a.question, "found": a.found, "answer": a.text,
+               "sources": [dataclasses.asdict(s) for s in a.sources], "retrieval": a.retrieval,
+               "backend": model.name if model else "none", "seconds": round(a.seconds, 3)}  # fmt: skip
+        stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        stdout.write(format_answer(a) + "\n")
+    return 0
+
+
 COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github": cmd_github}
+COMMANDS.update(index=cmd_index, search=cmd_search, ask=cmd_ask)
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
