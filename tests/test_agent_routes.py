@@ -158,11 +158,17 @@ def test_the_router_is_not_asked_about_routes_a_bare_diff_cannot_run(tmp_path, m
     repo = broken_test_repo(tmp_path / "repo")
     diff = tmp_path / "change.diff"
     diff.write_text(git(repo, "diff", "main..feature"))
-    backend = FakeBackend(texts=[], choices=lambda msgs, labels: {lb: 1.0 for lb in labels})
+    offered: list[tuple[str, ...]] = []
+
+    def choose(messages, labels):
+        offered.append(tuple(labels))
+        return {"review": 1.0}
+
+    backend = FakeBackend(texts=[], choices=choose, scores=lambda m, c: None)
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
     out, err = io.StringIO(), io.StringIO()
     code = main(["review", "--diff", str(diff), "--format", "json", "--no-progress", "--fail-on", "never"], out, err)
     assert code == 0, err
-    # with `review` the only route that can run on a bare diff, the router makes no model call
-    assert "choose" not in [c for c, _ in backend.calls]
+    # no checkout: neither tools nor interpreter is offered; no question: no repo_qa
+    assert offered == [("review", "search")]
     assert [r["route"] for r in json.loads(out.getvalue())["routes"]] == ["review"]
