@@ -232,6 +232,7 @@ class RouteRun:
     findings: int = 0
     not_reviewed: int = 0
     seconds: float = 0.0  # in the route (the routing decision not included)
+    fallback: bool = False  # run because the chosen route could not take the item (review only)
 
 
 @dataclass(frozen=True, slots=True)

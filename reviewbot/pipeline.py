@@ -132,6 +132,19 @@ def review(cs: ChangeSet, parts: Parts, t0: float | None = None) -> Result:
 # ---------------------------------------------------------------------- the model loop
 
 
+def _declined(name: str, out, names: Sequence[str], decision) -> bool:
+    """The chosen route returned nothing but route-stage reasons, and `review` is not run yet
+    (pinned routes are the user's choice: they are not replaced)."""
+    return (
+        name != "review"
+        and "review" not in names
+        and not out.findings
+        and bool(out.not_reviewed)
+        and all(sk.stage == "route" for sk in out.not_reviewed)
+        and not (decision is not None and decision.pinned)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ItemOutcome:
     """What the model side made of one work item (in the plan's order, whatever the concurrency)."""
@@ -207,7 +220,10 @@ class _ModelLoop:
                 seconds += decision.seconds
                 if decision.note:
                     notes.append(decision.note)
-            for name in names:
+            todo = list(names)
+            while todo:
+                name = todo.pop(0)
+                fallback = name == "review" and "review" not in names
                 out = self.routes[name].run(item, self.cs)
                 runs.append(
                     RouteRun(
@@ -215,18 +231,26 @@ class _ModelLoop:
                         name,
                         decision.probabilities.get(name) if decision is not None else None,
                         pinned=decision.pinned if decision is not None else False,
-                        second=name != names[0],
+                        second=name != names[0] and not fallback,
                         findings=len(out.findings),
                         not_reviewed=len(out.not_reviewed),
                         seconds=round(out.seconds, 3),
+                        fallback=fallback,
                     )
                 )
                 notes.extend(out.notes)
                 findings.extend(stamp(out.findings, name, decision) if decision is not None else out.findings)
-                not_reviewed.extend(out.not_reviewed)
                 p_tok += out.prompt_tokens
                 g_tok += out.generated_tokens
                 seconds += out.seconds
+                if _declined(name, out, names, decision):
+                    # the route could not take the item: `review` does the job instead, and the
+                    # reasons become a note, since the item is reviewed after all
+                    why = "; ".join(sk.reason for sk in out.not_reviewed)
+                    notes.append(f"{item.id}: the {name} route could not take it ({why}); the review route did")
+                    todo.append("review")
+                    continue
+                not_reviewed.extend(out.not_reviewed)
                 ok = ok and not out.not_reviewed
         except ModelUnavailable as exc:
             took = time.perf_counter() - t0

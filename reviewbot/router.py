@@ -22,6 +22,10 @@ Candidates, in this order of rules:
    range whose head is the checked-out, clean work tree); for a bare diff they are never offered.
 3. Otherwise the model chooses among the candidates.
 
+Fallback (pipeline.py). When the chosen route cannot take the item (it returns no finding, only
+route-stage reasons: search finds no documented API use, the sandbox does not start, ...), the
+`review` route reviews it instead and the reasons become a note; a pinned route is not replaced.
+
 Second route. With `second_route_margin` m > 0: when p(best) - p(runner-up) < m, the
 runner-up is run too (`RouteDecision.second`). m = 0 never adds one; m = 1 always does when
 there are two or more candidates. Pinned and single-candidate decisions never get a second route.

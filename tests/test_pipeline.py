@@ -344,3 +344,22 @@ def test_with_review_the_only_route_routing_costs_no_model_call() -> None:
     (f,) = result.findings
     assert (f.route, f.route_probability) == ("review", 1.0)
     assert "choose" not in [c for c, _ in backend.calls]
+
+
+def test_a_route_that_cannot_take_the_item_falls_back_to_review_and_says_so() -> None:
+    from reviewbot.router import Router
+
+    backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.4, "search": 0.6}])
+    search = FakeRoute(skips=[Skipped("calc.py", "search: no external API use on the added lines", "route")])
+    router = Router(backend, available=("review", "search"))
+    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
+    assert [(r.route, r.fallback, r.second) for r in result.routes] == [("search", False, False), ("review", True, False)]
+    assert result.skipped == () and result.stats.reviewed_items == 1  # reviewed after all
+    assert any("the search route could not take it" in n for n in result.notes)
+    assert [f.route for f in result.findings] == ["review"]
+
+    # a pinned route is the user's choice: not replaced
+    backend = FakeBackend(texts=[answer(4)], scores=scores)
+    router = Router(backend, available=("review", "search"), pins=[("*.py", "search")])
+    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
+    assert [r.route for r in result.routes] == ["search"] and len(result.skipped) == 1

@@ -42,6 +42,10 @@ from ..errors import ModelError
 from ..ports import Choice, Generation, Message, Scored
 from . import devices, embedded, formats
 
+# transformers 5.24 warns on each forward pass given `past_key_values` (renamed `cache`); 5.23 knows
+# only the former, and the prefix cache passes it on purpose: no warning per work item on stderr
+warnings.filterwarnings("ignore", message=r".*past_key_values.*", category=FutureWarning)
+
 Status = Callable[[str], None]
 
 

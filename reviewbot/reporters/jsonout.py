@@ -55,6 +55,7 @@ def _route(r: RouteRun) -> dict[str, Any]:
         "probability": r.probability,
         "pinned": r.pinned,
         "second": r.second,
+        "fallback": r.fallback,
         "findings": r.findings,
         "not_reviewed": r.not_reviewed,
         "seconds": r.seconds,
