@@ -177,6 +177,9 @@ def main() -> None:
     ap.add_argument("--feedback", default="tests,examples", help="comma-separated: tests, examples")
     ap.add_argument("--max-tokens", type=int, default=384)
     ap.add_argument("--timeout", type=float, default=15.0, help="wall seconds per sandboxed run")
+    ap.add_argument(
+        "--threads", type=int, help="torch CPU threads (default: the configuration's, else torch's)"
+    )
     ap.add_argument("--canonical", action="store_true", help="run the reference solutions, no model")
     ap.add_argument("--out", type=Path, help="append one JSON line per task here; tasks already there are "
                     "read back, not run again")  # fmt: skip
@@ -208,7 +211,7 @@ def main() -> None:
     from reviewbot.config import load
 
     settings = load({"backend": "local"}, os.environ, None)
-    backend = LocalBackend(cache_dir=settings.cache, threads=settings.threads)
+    backend = LocalBackend(cache_dir=settings.cache, threads=args.threads or settings.threads)
     t = time.perf_counter()
     backend.load()
     load_s = time.perf_counter() - t
