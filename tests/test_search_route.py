@@ -189,3 +189,24 @@ def test_the_web_backend_is_cited_by_url_for_what_the_index_cannot_resolve(docs)
     # off by default: without a web backend the same use is not checked at all
     out = SearchRoute(FakeBackend([]), docs).run(item, cs)
     assert out.findings == () and "no external API use" in out.not_reviewed[0].reason
+
+
+@pytest.mark.model
+def test_the_search_route_with_the_embedded_model_cites_what_it_relies_on(docs) -> None:
+    """The real model on the planted library: the static checks report the deprecations and the
+    unknown keyword; whatever the model adds must cite a documentation sentence it was shown."""
+    pytest.importorskip("torch")
+    from reviewbot.backends.local import LocalBackend
+    from reviewbot.config import load
+
+    backend = LocalBackend(cache_dir=load({}, __import__("os").environ, None).cache)
+    cs, item = changeset(True)
+    out = SearchRoute(backend, docs).run(item, cs)
+    rules = [f.rule for f in out.findings]
+    assert rules[:3] == ["search/deprecated-parameter", "search/deprecated", "search/unknown-parameter"]
+    assert not [s for s in out.not_reviewed if "invalid" in s.reason]  # the answer was valid JSON
+    for f in out.findings:
+        assert "Documentation: oldlib 2.1.0, `oldlib." in f.message, f.message
+        cited = f.message.split("Documentation: ", 1)[1]
+        assert cited.count('"') >= 2  # a quoted sentence
+    assert out.generated_tokens > 0  # the model was asked about the remaining use
