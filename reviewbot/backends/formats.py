@@ -19,12 +19,13 @@ model's text, and how the model's tool calls are read back. Pure functions; no t
   with ``add_special_tokens=False`` (never twice). vLLM needs ``stop_token_ids=GLM_STOP_TOKEN_IDS``.
 
 ``detect`` picks the family from a chat template, a config.json or a model name. Reading the calls
-back reuses the tools route's parser (routes/tools.py), which knows both families' blocks.
+back: `family_calls`, the one parser of both families' blocks (the tools route uses it too).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,12 +90,46 @@ class ChatFormat:
     def parse_calls(self, text: str, max_calls: int = 8) -> list[tuple[str, dict[str, Any]]]:
         """The (name, arguments) calls in the model's answer; ValueError with a one-line reason when
         it holds none that parse. GLM-4's answer may end with <|observation|> (cut here)."""
-        from ..routes.tools import parse_answer  # the one parser of both families' tool-call blocks
-
         for s in self.stop:
             text = text.split(s, 1)[0]
-        answer = parse_answer(text, max_calls)
-        return [(c.name, dict(c.arguments)) for c in answer.calls]
+        try:
+            raw = family_calls(text)
+        except ValueError as exc:
+            raise ValueError(f"tool calls do not parse: {exc}") from exc
+        if raw is None:
+            raise ValueError("no tool call in the answer (<tool_call> or ```json blocks)")
+        calls = []
+        for item in raw:
+            name, args = item.get("name"), item.get("arguments", {})
+            if not isinstance(name, str) or not isinstance(args, dict):
+                raise ValueError(f"a tool call needs a string name and an object of arguments; got {item!r}")
+            calls.append((name, args))
+        if len(calls) > max_calls:
+            raise ValueError(f"calls: at most {max_calls} calls per answer")
+        return calls
+
+
+_QWEN_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_JSON_BLOCK = re.compile(r"```json\s*(.*?)```", re.DOTALL)
+
+
+def family_calls(text: str) -> list[dict[str, Any]] | None:
+    """Calls written in Qwen2.5's (`<tool_call>{...}</tool_call>`) or GLM-4's (```` ```json ````
+    blocks) own format, as dicts with `arguments` decoded when given as a JSON string; None when the
+    text holds none. ValueError (json's) when a block is not JSON."""
+    raw: list[Any] = [json.loads(block) for block in _QWEN_CALL.findall(text)]
+    if not raw:
+        for block in _JSON_BLOCK.findall(text):
+            data = json.loads(block)
+            raw.extend(data if isinstance(data, list) else [data])
+    if not raw:
+        return None
+    return [
+        {**item, "arguments": json.loads(item["arguments"])}
+        if isinstance(item, dict) and isinstance(item.get("arguments"), str)
+        else item
+        for item in raw
+    ]
 
 
 def _render_qwen(messages: Chat, tools: Sequence[Mapping] | None, gen: bool) -> str:

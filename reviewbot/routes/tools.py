@@ -26,7 +26,6 @@ Skipped (stage "route"); so does an item whose every answer was invalid.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import prompts
+from ..backends.formats import family_calls
 from ..model import ChangeSet, Finding, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome
 from ..router import defuse, diff_text
@@ -86,27 +86,10 @@ def tools_block(registry: Registry) -> str:
     return "\n".join(json.dumps(t.spec(), ensure_ascii=False) for t in registry)
 
 
-_QWEN_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
-_JSON_BLOCK = re.compile(r"```json\s*(.*?)```", re.DOTALL)
-
-
 def _family_calls(text: str) -> list[ToolCall] | None:
     """Calls written in Qwen2.5's or GLM-4's own tool-call format; None when there are none."""
-    raw: list[Any] = []
-    for block in _QWEN_CALL.findall(text):
-        raw.append(json.loads(block))
-    if not raw:
-        for block in _JSON_BLOCK.findall(text):
-            data = json.loads(block)
-            raw.extend(data if isinstance(data, list) else [data])
-    if not raw:
-        return None
-    calls = []
-    for item in raw:
-        if isinstance(item, dict) and isinstance(item.get("arguments"), str):
-            item = {**item, "arguments": json.loads(item["arguments"])}
-        calls.append(ToolCall.model_validate(item))
-    return calls
+    raw = family_calls(text)
+    return None if raw is None else [ToolCall.model_validate(item) for item in raw]
 
 
 def parse_answer(text: str, max_calls: int) -> ToolsAnswer:
