@@ -16,6 +16,9 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 def real_diffs() -> list[Path]:
+    """The real diffs; none (so the replay tests are skipped) in a clone without ../shared beside it."""
+    if not REAL.is_dir():
+        return []
     return sorted(p for p in REAL.iterdir() if p.name.endswith((".diff", ".diff.gz")))
 
 
