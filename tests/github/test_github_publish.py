@@ -118,7 +118,9 @@ def test_large_diffs_get_406_and_without_a_checkout_a_clear_error(server) -> Non
     from reviewbot.errors import SourceError
     from reviewbot.sources.github import GitHubPullSource
 
-    big = next(p for p in real_diffs() if p.name == "flask-pr-5767.diff")
+    big = next((p for p in real_diffs() if p.name == "flask-pr-5767.diff"), None)
+    if big is None:
+        pytest.skip("the real diffs are not beside this clone (../shared/data/diffs/real)")
     server.add_pull(REPO, 2, base=BASE, head=HEAD, diff=read_bytes(big))
     with pytest.raises(SourceError, match="406.*--checkout"):
         GitHubPullSource(client(server), REPO, 2).load()
