@@ -26,10 +26,11 @@ sys.path.insert(0, str(ROOT))
 from reviewbot import prompts  # noqa: E402
 from reviewbot.backends.local import LocalBackend  # noqa: E402
 from reviewbot.config import load  # noqa: E402
-from reviewbot.plan import estimate_tokens, plan  # noqa: E402
+from reviewbot.plan import plan  # noqa: E402
 from reviewbot.router import ROUTES, Router  # noqa: E402
 from reviewbot.routes.review import render_rows, review_schema  # noqa: E402
 from reviewbot.sources.diff_file import DiffFileSource  # noqa: E402
+from reviewbot.tokens import estimate_tokens  # noqa: E402
 
 
 def main() -> None:

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field, replace
 from .diff import DiffIndex, anchor_all
 from .errors import ModelUnavailable
 from .model import ChangeSet, Finding, Result, RouteRun, Skipped, Stats, WorkItem
-from .plan import Plan, estimate_tokens, plan
+from .plan import Plan, plan
 from .ports import Linter, ModelBackend, Progress, Route, Source
 from .reporters import dedupe
 from .router import Router, stamp
 from .runners.linters import filter_to_diff
+from .tokens import estimate_tokens
 
 
 @dataclass(frozen=True, slots=True)

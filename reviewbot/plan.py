@@ -42,11 +42,6 @@ MINIFIED_LINE = 400  # an added line this long (average) means minified or data
 TokenCounter = Callable[[str], int]
 
 
-def estimate_tokens(text: str) -> int:
-    """Without a tokenizer (backend none or fake): about 3.5 characters a token for code."""
-    return math.ceil(len(text) / 3.5)
-
-
 def hunk_text(h: Hunk) -> str:
     marks = {LineKind.ADDED: "+", LineKind.REMOVED: "-", LineKind.CONTEXT: " "}
     head = f"@@ -{h.old_start},{h.old_len} +{h.new_start},{h.new_len} @@ {h.section}".rstrip()

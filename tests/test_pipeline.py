@@ -9,9 +9,10 @@ from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
 from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
 from reviewbot.pipeline import Parts, PlanLimits, review, run
-from reviewbot.plan import estimate_tokens, plan
+from reviewbot.plan import plan
 from reviewbot.ports import RouteOutcome, Scored
 from reviewbot.routes.review import ReviewRoute
+from reviewbot.tokens import estimate_tokens
 
 CALC = """\
 diff --git a/pkg/calc.py b/pkg/calc.py

@@ -13,7 +13,8 @@ import pytest
 from reviewbot.config import Settings
 from reviewbot.diff.parse import parse_diff, parse_diff_bytes
 from reviewbot.model import ChangeSet, FileDiff, Hunk, LineKind
-from reviewbot.plan import Plan, estimate_tokens, hunk_text, plan, skip_reason, split_hunk
+from reviewbot.plan import Plan, hunk_text, plan, skip_reason, split_hunk
+from reviewbot.tokens import estimate_tokens
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = next(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import ModelError
-from ..plan import estimate_tokens
 from ..ports import Choice, Generation, Message, Scored
+from ..tokens import estimate_tokens
 
 TextScript = Sequence[str] | Callable[[Sequence[Message], Mapping | None], str]
 ChoiceScript = Sequence[Mapping[str, float]] | Callable[[Sequence[Message], Sequence[str]], Mapping[str, float]]

@@ -14,7 +14,7 @@ from openai_standin import StandIn
 from reviewbot.backends import openai as oa
 from reviewbot.backends.openai import GLM_STOP_TOKEN_IDS, OpenAIBackend, conforms
 from reviewbot.errors import ConfigError, ModelError
-from reviewbot.plan import estimate_tokens
+from reviewbot.tokens import estimate_tokens
 
 SCHEMA = {
     "type": "object",
@@ -38,9 +38,9 @@ MSGS = [{"role": "system", "content": "You review code."}, {"role": "user", "con
 
 @pytest.fixture(autouse=True)
 def _fresh_mode_cache():
-    oa._MODES.clear()  # ports can be reused between tests
+    oa.probe._MODES.clear()  # ports can be reused between tests
     yield
-    oa._MODES.clear()
+    oa.probe._MODES.clear()
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def free_port() -> int:
 def test_generate_plain_lazy_client_usage_and_logprobs(server, backend):
     s = server()
     b = backend(s.url + "/v1/")  # a trailing /v1 is accepted
-    assert b._client is None  # nothing is opened before the first call
+    assert b.transport._client is None  # nothing is opened before the first call
     g = b.generate(MSGS, max_tokens=50)
     assert g.text == "Looks fine to me: nothing to report."
     assert g.generated_tokens == len(s.tokenize(g.text))
@@ -425,5 +425,5 @@ def test_context_manager_closes_the_client(server):
     s = server()
     with OpenAIBackend(s.url, "standin-model") as b:
         b.generate(MSGS)
-        assert b._client is not None
-    assert b._client is None
+        assert b.transport._client is not None
+    assert b.transport._client is None
