@@ -1,6 +1,6 @@
 """Where and how the local backend loads a checkpoint: device, dtype, quantization. Pure functions.
 
-`local.py` gathers the facts (the checkpoint's config.json, what torch sees, whether gptqmodel is
+`loading.gather` collects the facts (the checkpoint's config.json, what torch sees, whether gptqmodel is
 installed, the weights' size) and asks `plan_load` what to do; every way it cannot work is a
 one-line ModelError that says what is missing and what to do instead:
 
