@@ -78,32 +78,26 @@ def code_runner(settings: Settings, policy: SandboxPolicy) -> CodeRunner:
     return sandbox if sandbox.probe() is None else UnsafeLocalRunner(policy)
 
 
-def pytest_policy(timeout: float) -> SandboxPolicy:
-    """The sandbox's limits for the pytest tool: ``timeout`` of wall clock and of CPU, 2 GiB."""
-    from .runners.sandbox import SandboxPolicy
-
-    return SandboxPolicy(wall_seconds=timeout, cpu_seconds=max(1, int(timeout)), memory_bytes=2 * 1024**3)
-
-
 def default_registry(
     *,
     timeout: float = 120.0,
     test_timeout: float = 120.0,
     include: Sequence[str] = TOOLS,
-    code_runner: CodeRunner | None = None,
+    runner: CodeRunner | None = None,
     python: str | None = None,
 ) -> Registry:
     """The tools route's allow-list: ruff, bandit, mypy, pytest, shellcheck and eslint; ``include``
-    picks some (names from config.TOOLS). ``code_runner`` runs pytest; by default the bubblewrap
+    picks some (names from config.TOOLS). ``runner`` runs pytest; by default the bubblewrap
     sandbox, and pytest is unavailable where that does not start. ``python`` is the interpreter
     pytest runs under (default: reviewbot's own)."""
+    from .runners.pytest_driver import sandbox_policy
     from .runners.sandbox import BubblewrapSandbox
     from .tools import checkers, pytest_tool
     from .tools.base import Registry
 
     def pytest() -> Tool:
-        runner = code_runner or BubblewrapSandbox(pytest_policy(test_timeout))
-        return pytest_tool.pytest_tool(runner, timeout=test_timeout, python=python)
+        sandbox = runner or BubblewrapSandbox(sandbox_policy(test_timeout))
+        return pytest_tool.pytest_tool(sandbox, timeout=test_timeout, python=python)
 
     factories: dict[str, Callable[[], Tool]] = {
         "ruff": lambda: checkers.ruff_tool(timeout),
@@ -134,12 +128,13 @@ def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Ro
 
 def _tools_route(settings: Settings, model: ModelBackend) -> Route:
     from .routes.tools import ToolsRoute
+    from .runners.pytest_driver import sandbox_policy
 
     registry = default_registry(
         timeout=settings.tool_timeout,
         test_timeout=settings.tool_timeout,
         include=settings.tools,
-        code_runner=code_runner(settings, pytest_policy(settings.tool_timeout)),
+        runner=code_runner(settings, sandbox_policy(settings.tool_timeout)),
     )
     return ToolsRoute(model, registry)
 

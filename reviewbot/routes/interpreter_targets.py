@@ -32,7 +32,7 @@ def _segment(lines: list[str], node: ast.AST) -> str:
 
 
 def targets(source: str, added: set[int]) -> list[Target]:
-    """The definitions holding added lines, best first (see the module docstring)."""
+    """The definitions holding added lines, best first (see routes/interpreter.py, step 1)."""
     tree = ast.parse(source)
     lines = source.splitlines()
     found: dict[str, Target] = {}

@@ -57,7 +57,7 @@ def pids_cgroup_parent() -> str | None:
 def pids_cgroup(max_tasks: int) -> Iterator[str | None]:
     """As root: a fresh pids cgroup capped at ``max_tasks``; yields its cgroup.procs path.
 
-    Not root: yields None (RLIMIT_NPROC does the job, see the module docstring).
+    Not root: yields None (RLIMIT_NPROC does the job, see runners/sandbox.py).
     """
     if os.geteuid() != 0:
         yield None

@@ -25,9 +25,17 @@ from typing import Any
 from ..errors import ToolError
 from ..model import ChangeSet, FileStatus
 from .pytest_report import is_test_file, parse_report
-from .sandbox import CodeRunner, probe
+from .sandbox import CodeRunner, SandboxPolicy, probe
 
-__all__ = ["DRIVER", "DRIVER_NAME", "SANDBOX_ROOT", "PytestDriver", "check_selection", "default_selection"]
+__all__ = [
+    "DRIVER",
+    "DRIVER_NAME",
+    "SANDBOX_ROOT",
+    "PytestDriver",
+    "check_selection",
+    "default_selection",
+    "sandbox_policy",
+]
 
 DRIVER_NAME = "reviewbot_pytest_driver.py"
 SANDBOX_ROOT = "/checkout"
@@ -148,6 +156,11 @@ def check_selection(workdir: str, selection: Sequence[str]) -> tuple[list[str], 
         elif s not in keep:
             keep.append(s)
     return keep, notes
+
+
+def sandbox_policy(timeout: float) -> SandboxPolicy:
+    """The sandbox's limits for a test run: ``timeout`` of wall clock and of CPU, 2 GiB."""
+    return SandboxPolicy(wall_seconds=timeout, cpu_seconds=max(1, int(timeout)), memory_bytes=2 * 1024**3)
 
 
 class PytestDriver:

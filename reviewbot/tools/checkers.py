@@ -1,4 +1,5 @@
-"""mypy, shellcheck and eslint as tools: run on the head checkout, machine-readable output parsed.
+"""mypy, shellcheck, eslint, ruff and bandit as tools: run on the head checkout, machine-readable output
+parsed (ruff and bandit through the adapters in runners/linters.py).
 
 None of them may run the repository's code or configuration-as-code:
 
