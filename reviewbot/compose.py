@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
 
-from .config import Settings
+from .config import TOOLS, Settings
 from .pipeline import PlanLimits
 from .ports import Linter, ModelBackend, Reporter, Route
+
+if TYPE_CHECKING:
+    from .runners.sandbox import CodeRunner, SandboxPolicy
+    from .tools.base import Registry, Tool
 
 
 def backend(settings: Settings, status: Callable[[str], None] | None = None) -> ModelBackend | None:
@@ -58,18 +62,55 @@ def route(settings: Settings, model: ModelBackend | None) -> Route | None:
     )
 
 
-def code_runner(settings: Settings, wall_seconds: float):
-    """Where model-written code and test suites run. None: the routes' own default, bubblewrap
-    (which they probe, and which, when it cannot start, makes them say why and run nothing). Only
+def code_runner(settings: Settings, policy: SandboxPolicy) -> CodeRunner:
+    """Where model-written code and test suites run: the bubblewrap sandbox under ``policy`` (which
+    the routes probe, and which, when it cannot start, makes them say why and run nothing). Only
     with `sandbox.allow_unsandboxed: true` in the configuration, and only where bubblewrap does not
-    start, this machine with rlimits and a clean environment alone (runners/sandbox.py)."""
-    if not settings.allow_unsandboxed:
-        return None
+    start, this machine with rlimits and a clean environment alone (runners/sandbox.py); that mode
+    keeps its own limits: the policy's wall clock, as many CPU seconds, the default memory."""
     from .runners.sandbox import BubblewrapSandbox, SandboxPolicy, UnsafeLocalRunner
 
-    policy = SandboxPolicy(wall_seconds=wall_seconds, cpu_seconds=max(1, int(wall_seconds)))
+    if not settings.allow_unsandboxed:
+        return BubblewrapSandbox(policy)
+    wall = policy.wall_seconds
+    policy = SandboxPolicy(wall_seconds=wall, cpu_seconds=max(1, int(wall)))
     sandbox = BubblewrapSandbox(policy)
     return sandbox if sandbox.probe() is None else UnsafeLocalRunner(policy)
+
+
+def default_registry(
+    *,
+    timeout: float = 120.0,
+    test_timeout: float = 120.0,
+    include: Sequence[str] = TOOLS,
+    runner: CodeRunner | None = None,
+    python: str | None = None,
+) -> Registry:
+    """The tools route's allow-list: ruff, bandit, mypy, pytest, shellcheck and eslint; ``include``
+    picks some (names from config.TOOLS). ``runner`` runs pytest; by default the bubblewrap
+    sandbox, and pytest is unavailable where that does not start. ``python`` is the interpreter
+    pytest runs under (default: reviewbot's own)."""
+    from .runners.pytest_driver import sandbox_policy
+    from .runners.sandbox import BubblewrapSandbox
+    from .tools import checkers, pytest_tool
+    from .tools.base import Registry
+
+    def pytest() -> Tool:
+        sandbox = runner or BubblewrapSandbox(sandbox_policy(test_timeout))
+        return pytest_tool.pytest_tool(sandbox, timeout=test_timeout, python=python)
+
+    factories: dict[str, Callable[[], Tool]] = {
+        "ruff": lambda: checkers.ruff_tool(timeout),
+        "bandit": lambda: checkers.bandit_tool(timeout),
+        "mypy": lambda: checkers.mypy_tool(timeout),
+        "pytest": pytest,
+        "shellcheck": lambda: checkers.shellcheck_tool(timeout),
+        "eslint": lambda: checkers.eslint_tool(timeout),
+    }
+    unknown = [n for n in include if n not in factories]
+    if unknown:
+        raise ValueError(f"unknown tool(s) {', '.join(unknown)} (known: {', '.join(TOOLS)})")
+    return Registry(factories[n]() for n in include)
 
 
 def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Route]:
@@ -87,22 +128,23 @@ def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Ro
 
 def _tools_route(settings: Settings, model: ModelBackend) -> Route:
     from .routes.tools import ToolsRoute
-    from .tools.registry import default_registry
+    from .runners.pytest_driver import sandbox_policy
 
     registry = default_registry(
         timeout=settings.tool_timeout,
         test_timeout=settings.tool_timeout,
         include=settings.tools,
-        code_runner=code_runner(settings, settings.tool_timeout),
+        runner=code_runner(settings, sandbox_policy(settings.tool_timeout)),
     )
     return ToolsRoute(model, registry)
 
 
 def _interpreter_route(settings: Settings, model: ModelBackend) -> Route:
     from .routes.interpreter import InterpreterRoute
+    from .routes.interpreter_run import sandbox_policy
 
     timeout = settings.interpreter_timeout
-    return InterpreterRoute(model, code_runner(settings, timeout), timeout=timeout)
+    return InterpreterRoute(model, code_runner(settings, sandbox_policy(timeout)), timeout=timeout)
 
 
 def _search_route(settings: Settings, model: ModelBackend) -> Route:

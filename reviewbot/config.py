@@ -22,7 +22,7 @@ FORMATS = ("terminal", "json", "sarif", "markdown")
 FAIL_ON = ("error", "warning", "never")
 LINT_MODES = ("added", "diff_context", "file")
 LINTERS = ("ruff", "bandit")
-TOOLS = ("ruff", "bandit", "mypy", "pytest", "shellcheck", "eslint")  # tools/registry.TOOL_NAMES
+TOOLS = ("ruff", "bandit", "mypy", "pytest", "shellcheck", "eslint")  # built by compose.default_registry
 
 
 class Secret(str):

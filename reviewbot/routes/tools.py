@@ -1,6 +1,6 @@
 """The tools route: the model calls linters and the test runner on the change; their findings come back.
 
-    ToolsRoute(backend, default_registry(), max_rounds=3).run(item, changeset) -> RouteOutcome
+    ToolsRoute(backend, compose.default_registry(), max_rounds=3).run(item, changeset) -> RouteOutcome
 
 Each round the model answers one JSON object under a schema (constrained decoding on the local
 backend), ``{"calls": [{"name": <tool>, "arguments": {...}}], "done": bool}``, where ``name`` is an
@@ -12,14 +12,14 @@ backend without constrained output the answer may also be in the model family's 
 Qwen2.5's ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` blocks, or GLM-4/CodeGeeX4's
 ```` ```json ```` blocks holding ``[{"name": ..., "arguments": {...}}]``.
 
-Arguments are validated against each tool's JSON schema (tools/registry.py); an unknown tool or bad
+Arguments are validated against each tool's JSON schema (tools/base.py); an unknown tool or bad
 arguments are fed back as that call's observation, and so is an answer that does not parse. An
 identical call is not run twice in one review (its earlier result is reused). Observations are cut
 to ``observation_chars`` each. At most ``max_rounds`` model answers; the route stops early when an
 answer has no calls or says ``done``. Only tools that can run here are offered (``Registry.available``).
 
 Findings: linters' findings are kept on added lines only (``filter_to_diff(..., "added")``); a
-failing test is kept wherever tools/pytest_tool.py placed it. A tool that could not run gives a
+failing test is kept wherever runners/pytest_report.py placed it. A tool that could not run gives a
 Skipped (stage "route"); so does an item whose every answer was invalid.
 """
 
@@ -38,7 +38,7 @@ from ..model import ChangeSet, Finding, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome
 from ..router import defuse, diff_text
 from ..runners.linters import filter_to_diff
-from ..tools.registry import Registry, ToolResult
+from ..tools.base import Registry, ToolResult
 
 __all__ = ["ToolCall", "ToolsAnswer", "ToolsRoute", "answer_schema", "parse_answer", "tools_block"]
 
@@ -204,7 +204,9 @@ class ToolsRoute:
             blocks = []
             for call in answer.calls:
                 observation = self._call(call, item, changeset, tools, findings, skipped, seen)
-                first = " | ".join(ln.strip() for ln in observation.splitlines() if ln.strip()) or "(no output)"
+                first = (
+                    " | ".join(ln.strip() for ln in observation.splitlines() if ln.strip()) or "(no output)"
+                )
                 args = json.dumps(call.arguments, sort_keys=True) if call.arguments else ""
                 ran.append(f"{item.id}: tools route called {call.name}{args}: {first[:300]}")
                 blocks.append(

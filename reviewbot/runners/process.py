@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from ..errors import ToolError
 
-__all__ = ["Limits", "ProcResult", "run", "which"]
+__all__ = ["Limits", "ProcResult", "crash_reason", "relative", "run", "run_tool", "which"]
 
 GiB = 1024**3
 MiB = 1024**2
@@ -326,3 +326,31 @@ def _communicate(
             if f is not None and not f.closed:
                 f.close()
     return bytes(bufs[out_fd]), bytes(bufs[err_fd]), timed_out, truncated
+
+
+def run_tool(
+    name: str, argv: Sequence[str], root: str, timeout: float, limits: Limits | None
+) -> ProcResult | str:
+    """:func:`run` for a linter on ``root``: its result, or why there is none as one line."""
+    try:
+        res = run(argv, cwd=root, timeout=timeout, limits=limits)
+    except ToolError as exc:
+        msg = str(exc)
+        return f"{name} is not installed" if "not installed" in msg else msg
+    if res.timed_out:
+        return f"{name} timed out after {timeout:g} s"
+    if res.truncated:
+        return f"{name} wrote more output than the limit; its results were dropped"
+    return res
+
+
+def crash_reason(name: str, res: ProcResult) -> str:
+    """One line on a tool that ended with an unexpected status."""
+    how = f"signal {-res.returncode}" if res.returncode < 0 else f"exit {res.returncode}"
+    return f"{name} failed ({how}): {res.stderr_line() or 'no error message'}"
+
+
+def relative(filename: str, root: str) -> str:
+    """A tool's file name (absolute or ./relative) as a repository-relative path with '/'."""
+    full = filename if os.path.isabs(filename) else os.path.join(root, filename)
+    return os.path.relpath(os.path.realpath(full), os.path.realpath(root)).replace(os.sep, "/")

@@ -30,22 +30,19 @@ explicitly; nothing uses it by default.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import json
 import os
 import signal
 import sys
 import tempfile
-import time
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import ToolError
 from . import process
+from .bwrap import bwrap_args, env_args, explain, python_layout, stage
+from .cgroup import pids_cgroup, pids_cgroup_parent
 from .process import GiB, Limits, MiB, ProcResult
 
 __all__ = [
@@ -54,18 +51,12 @@ __all__ = [
     "SandboxPolicy",
     "SandboxResult",
     "UnsafeLocalRunner",
+    "probe",
 ]
 
-SANDBOX_UID = 65534  # "nobody" inside the sandbox
-CHECKOUT = "/checkout"
-WORK = "/work"
-HOME = "/tmp/home"
 _PRLIMIT = "/usr/bin/prlimit"  # util-linux, present on Debian and Ubuntu; sets RLIMIT_NPROC inside
-_SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
-_ETC = ("/etc/ld.so.cache", "/etc/alternatives")  # what the dynamic linker and /usr/bin links need
 _CGROUP_SLACK = 2  # our own tasks in the pids cgroup: bwrap (sh execs it) and its init in the sandbox
 _SETUP_ERRORS = ("bwrap: ", "reviewbot-sandbox: ")  # how set-up failures begin on stderr
-_APPARMOR_SYSCTL = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +127,7 @@ class BubblewrapSandbox:
             return f"{self.bwrap} is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
         if not os.access(_PRLIMIT, os.X_OK):
             return f"{_PRLIMIT} is missing (util-linux), needed to limit processes in the sandbox"
-        if os.geteuid() == 0 and _pids_cgroup_parent() is None:
+        if os.geteuid() == 0 and pids_cgroup_parent() is None:
             return (
                 "running as root, where the kernel ignores RLIMIT_NPROC, and no writable pids cgroup "
                 "was found; run reviewbot as an unprivileged user"
@@ -148,7 +139,7 @@ class BubblewrapSandbox:
                 return str(exc)
         if res.returncode == 0 and not res.timed_out:
             return None
-        return _explain(res, exe)
+        return explain(res, exe)
 
     def run(
         self,
@@ -176,14 +167,7 @@ class BubblewrapSandbox:
         )
         if res.returncode == 1 and res.stderr.startswith(_SETUP_ERRORS):  # failed before the program ran
             raise ToolError(f"sandbox unavailable: {res.stderr_line()}")
-        return SandboxResult(
-            returncode=res.returncode,
-            stdout=res.stdout,
-            stderr=res.stderr,
-            timed_out=res.timed_out,
-            killed_by_limit=_limit_hit(res),
-            seconds=res.seconds,
-        )
+        return _result(res)
 
     def _start(
         self,
@@ -200,114 +184,47 @@ class BubblewrapSandbox:
         checkout = Path(checkout)
         if not checkout.is_dir():
             raise ToolError(f"sandbox: checkout {checkout} is not a directory")
-        bin_dir, prefixes = _python_layout(python or sys.executable)
+        bin_dir, prefixes = python_layout(python or sys.executable)
         pol = self.policy
-        limits = Limits(
-            cpu_seconds=pol.cpu_seconds,
-            address_space=pol.memory_bytes,
-            file_size=pol.file_size_bytes,
-            processes=pol.max_processes,
-            open_files=1024,
-        )
+        limits = _limits(pol)
         with tempfile.TemporaryDirectory(prefix="reviewbot-sandbox-") as staging:
-            binds = _stage(files, Path(staging))
-            args = _bwrap_args(pol, checkout.resolve(), prefixes, binds)
+            binds = stage(files, Path(staging))
+            args = bwrap_args(pol, checkout.resolve(), prefixes, binds)
             env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"}
             inner = [_PRLIMIT, f"--nproc={pol.max_processes}", "--core=0", "--", *argv]
-            cmd = [exe, *args, *_env_args(env), "--", *inner]
-            with _pids_cgroup(pol.max_processes + _CGROUP_SLACK) as procs:
+            cmd = [exe, *args, *env_args(env), "--", *inner]
+            with pids_cgroup(pol.max_processes + _CGROUP_SLACK) as procs:
                 if procs is not None:  # join the cgroup before exec, so nothing escapes it
                     join = '{ echo $$ > "$0"; } 2>/dev/null || { echo "reviewbot-sandbox: cannot join $0" >&2; exit 1; }'
                     cmd = ["/bin/sh", "-c", join + '; exec "$@"', procs, *cmd]
                 return process.run(cmd, cwd=staging, timeout=timeout, limits=limits)
 
 
-def _bwrap_args(
-    pol: SandboxPolicy, checkout: Path, prefixes: Sequence[str], binds: Sequence[tuple[str, str]]
-) -> list[str]:
-    args = [
-        "--unshare-all",  # user, ipc, pid, net, uts, cgroup; net gets only its own loopback
-        "--unshare-user",  # --unshare-all only *tries*; we insist
-        "--disable-userns",  # no nested user namespaces inside
-        "--uid", str(SANDBOX_UID),
-        "--gid", str(SANDBOX_UID),
-        "--cap-drop", "ALL",
-        "--die-with-parent",
-        "--new-session",  # no TIOCSTI into our terminal
-        "--clearenv",
-        "--ro-bind", "/usr", "/usr",
-    ]  # fmt: skip
-    for d in _SYSTEM_DIRS:
-        if os.path.islink(d):
-            args += ["--symlink", os.readlink(d), d]
-        elif os.path.isdir(d):
-            args += ["--ro-bind", d, d]
-    for f in _ETC:
-        args += ["--ro-bind-try", f, f]
-    args += [
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(pol.scratch_bytes), "--tmpfs", "/tmp",
-        "--dir", HOME,
-        "--size", str(pol.scratch_bytes), "--tmpfs", WORK,
-    ]  # fmt: skip
-    for p in prefixes:
-        args += ["--ro-bind", p, p]
-    args += ["--ro-bind", str(checkout), CHECKOUT]
-    for src, dest in binds:
-        args += ["--ro-bind", src, dest]
-    args += ["--chdir", WORK]
-    return args
+def probe(runner: CodeRunner) -> str | None:
+    """Why ``runner`` cannot start here, or None; a runner without a ``probe`` (no sandbox) always can."""
+    check = getattr(runner, "probe", None)
+    return check() if callable(check) else None
 
 
-def _env_args(extra: Mapping[str, str]) -> list[str]:
-    env = {
-        "HOME": HOME,
-        "TMPDIR": "/tmp",
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONPATH": CHECKOUT,
-        **extra,
-    }
-    out: list[str] = []
-    for k, v in env.items():
-        out += ["--setenv", k, v]
-    return out
+def _limits(pol: SandboxPolicy) -> Limits:
+    return Limits(
+        cpu_seconds=pol.cpu_seconds,
+        address_space=pol.memory_bytes,
+        file_size=pol.file_size_bytes,
+        processes=pol.max_processes,
+        open_files=1024,
+    )
 
 
-def _stage(files: Mapping[str, str], staging: Path) -> list[tuple[str, str]]:
-    """Write ``files`` under ``staging``; return (host path, sandbox path) pairs to bind read-only."""
-    binds = []
-    for name, text in files.items():
-        rel = PurePosixPath(name)
-        if rel.is_absolute() or not rel.parts or ".." in rel.parts:
-            raise ValueError(f"sandbox file name must be relative, without '..': {name!r}")
-        host = staging.joinpath(*rel.parts)
-        host.parent.mkdir(parents=True, exist_ok=True)
-        host.write_text(text, encoding="utf-8")
-        binds.append((str(host), f"{WORK}/{rel}"))
-    return binds
-
-
-@functools.lru_cache(maxsize=8)
-def _python_layout(python: str) -> tuple[str, tuple[str, ...]]:
-    """(bin dir to put first on PATH, prefixes to bind) of a host interpreter; /usr is bound anyway."""
-    if python == sys.executable:
-        raw = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
-        exe = sys.executable
-    else:  # a trusted interpreter named by configuration: ask it where it lives
-        code = "import json,sys;print(json.dumps([sys.executable,sys.prefix,sys.exec_prefix,sys.base_prefix,sys.base_exec_prefix]))"
-        res = process.run([python, "-I", "-S", "-c", code], cwd="/", timeout=30)
-        if not res.ok:
-            raise ToolError(f"sandbox: cannot query interpreter {python}: {res.stderr_line()}")
-        exe, *raw = json.loads(res.stdout)
-    prefixes: list[str] = []
-    for p in raw:
-        for q in (os.path.abspath(p), os.path.realpath(p)):
-            covered = any(q == d or q.startswith(d + "/") for d in ("/usr", *prefixes))
-            if not covered:
-                prefixes = [d for d in prefixes if not d.startswith(q + "/")] + [q]
-    return os.path.dirname(os.path.abspath(exe)), tuple(prefixes)
+def _result(res: ProcResult) -> SandboxResult:
+    return SandboxResult(
+        returncode=res.returncode,
+        stdout=res.stdout,
+        stderr=res.stderr,
+        timed_out=res.timed_out,
+        killed_by_limit=_limit_hit(res),
+        seconds=res.seconds,
+    )
 
 
 def _limit_hit(res: ProcResult) -> str | None:
@@ -330,114 +247,6 @@ def _limit_hit(res: ProcResult) -> str | None:
     if res.returncode != 0 and "File too large" in last:  # Python ignores SIGXFSZ: EFBIG instead
         return "file_size"
     return None
-
-
-def _explain(res: ProcResult, exe: str) -> str:
-    line = res.stderr_line() or f"{exe} exited {res.returncode}"
-    if res.timed_out:
-        return f"{exe} did not start a sandbox within 15 s"
-    hint = ""
-    try:
-        with open(_APPARMOR_SYSCTL) as fh:
-            restricted = fh.read().strip() == "1"
-    except OSError:
-        restricted = False
-    if restricted or any(w in line for w in ("Permission denied", "Operation not permitted", "namespace")):
-        hint = (
-            "; user namespaces may be restricted (Ubuntu 24.04: "
-            "sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for bwrap)"
-        )
-    return f"{line}{hint}"
-
-
-# -- pids cgroup, for root ----------------------------------------------------------------------
-
-
-def _own_cgroup(controller: str) -> str | None:
-    """Our cgroup path in the hierarchy of ``controller`` ("" for cgroup v2), from /proc/self/cgroup."""
-    try:
-        with open("/proc/self/cgroup") as fh:
-            for line in fh:
-                _, names, path = line.rstrip("\n").split(":", 2)
-                if names.split(",") == [controller] or (controller == "" and names == ""):
-                    return path
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _pids_cgroup_parent() -> str | None:
-    """A directory where we may create a child cgroup with a pids.max, or None."""
-    candidates = []
-    v1 = _own_cgroup("pids")
-    if v1 is not None:
-        candidates.append(os.path.join("/sys/fs/cgroup/pids", v1.lstrip("/")))
-    v2 = _own_cgroup("")
-    if v2 is not None:
-        candidates.append(os.path.join("/sys/fs/cgroup", v2.lstrip("/")))
-    for parent in candidates:
-        if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-            continue
-        probe = os.path.join(parent, f"reviewbot-probe-{uuid.uuid4().hex[:8]}")
-        try:
-            os.mkdir(probe)
-        except OSError:
-            continue
-        try:
-            if os.path.exists(os.path.join(probe, "pids.max")):
-                return parent
-        finally:
-            with contextlib.suppress(OSError):
-                os.rmdir(probe)
-    return None
-
-
-@contextlib.contextmanager
-def _pids_cgroup(max_tasks: int) -> Iterator[str | None]:
-    """As root: a fresh pids cgroup capped at ``max_tasks``; yields its cgroup.procs path.
-
-    Not root: yields None (RLIMIT_NPROC does the job, see the module docstring).
-    """
-    if os.geteuid() != 0:
-        yield None
-        return
-    parent = _pids_cgroup_parent()
-    if parent is None:
-        raise ToolError("sandbox unavailable: running as root and no writable pids cgroup")
-    path = os.path.join(parent, f"reviewbot-sandbox-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        os.mkdir(path)
-        with open(os.path.join(path, "pids.max"), "w") as fh:
-            fh.write(str(max_tasks))
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.rmdir(path)
-        raise ToolError(f"sandbox unavailable: cannot set up pids cgroup {path}: {exc}") from exc
-    try:
-        yield os.path.join(path, "cgroup.procs")
-    finally:
-        _remove_cgroup(path)
-
-
-def _remove_cgroup(path: str) -> None:
-    deadline = time.monotonic() + 2.0
-    while True:
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            if time.monotonic() >= deadline:
-                return  # an empty cgroup left behind is harmless; it is named after us
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as fh:
-                for pid in fh.read().split():
-                    with contextlib.suppress(ProcessLookupError, ValueError):
-                        os.kill(int(pid), signal.SIGKILL)
-        except OSError:
-            pass
-        time.sleep(0.02)
 
 
 # -- no sandbox ---------------------------------------------------------------------------------
@@ -464,24 +273,12 @@ class UnsafeLocalRunner:
         if not argv:
             raise ValueError("run() needs a command")
         pol = self.policy
-        limits = Limits(
-            cpu_seconds=pol.cpu_seconds,
-            address_space=pol.memory_bytes,
-            file_size=pol.file_size_bytes,
-            processes=pol.max_processes,
-        )
+        limits = _limits(pol)
         with tempfile.TemporaryDirectory(prefix="reviewbot-unsafe-") as work:
-            _stage(files, Path(work))
+            stage(files, Path(work))
             path = os.pathsep.join(
                 [os.path.dirname(python or sys.executable), os.environ.get("PATH", os.defpath)]
             )
             env = {"PATH": path, "PYTHONPATH": str(Path(checkout).resolve()), "PYTHONDONTWRITEBYTECODE": "1"}
             res = process.run(argv, cwd=work, timeout=pol.wall_seconds, env=env, limits=limits)
-        return SandboxResult(
-            returncode=res.returncode,
-            stdout=res.stdout,
-            stderr=res.stderr,
-            timed_out=res.timed_out,
-            killed_by_limit=_limit_hit(res),
-            seconds=res.seconds,
-        )
+        return _result(res)

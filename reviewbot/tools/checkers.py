@@ -1,4 +1,5 @@
-"""mypy, shellcheck and eslint as tools: run on the head checkout, machine-readable output parsed.
+"""mypy, shellcheck, eslint, ruff and bandit as tools: run on the head checkout, machine-readable output
+parsed (ruff and bandit through the adapters in runners/linters.py).
 
 None of them may run the repository's code or configuration-as-code:
 
@@ -18,67 +19,41 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from ..errors import ToolError
-from ..model import ChangeSet, Finding, Location, Severity, Side, Skipped
-from ..runners.process import GiB, Limits, ProcResult, run, which
-from .registry import (
-    PATHS_SCHEMA,
-    STAGE,
+from ..model import ChangeSet, Finding, Location, Severity, Side
+from ..runners.linters import Bandit, Ruff
+from ..runners.process import GiB, Limits, ProcResult, crash_reason, relative, run, run_tool, which
+from .base import (
+    Runner,
     Tool,
     ToolResult,
+    failure,
     installed,
     lint_result,
     needs_checkout,
     no_files,
     not_installed,
     paths_argument,
+    paths_only,
     select_paths,
 )
 
-__all__ = ["eslint_tool", "mypy_tool", "parse_eslint", "parse_mypy", "parse_shellcheck", "shellcheck_tool"]
+__all__ = [
+    "bandit_tool",
+    "eslint_tool",
+    "mypy_tool",
+    "parse_eslint",
+    "parse_mypy",
+    "parse_shellcheck",
+    "ruff_tool",
+    "shellcheck_tool",
+]
 
-
-def _schema(description: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": {"paths": PATHS_SCHEMA},
-        "additionalProperties": False,
-    }
-
-
-def _exec(
-    name: str, argv: Sequence[str], root: str, timeout: float, limits: Limits | None
-) -> ProcResult | ToolResult:
-    try:
-        res = run(argv, cwd=root, timeout=timeout, limits=limits)
-    except ToolError as exc:
-        if "not installed" in str(exc):
-            return not_installed(name)
-        return _failure(name, str(exc))
-    if res.timed_out:
-        return _failure(name, f"{name} timed out after {timeout:g} s")
-    if res.truncated:
-        return _failure(name, f"{name} wrote more output than the limit; its results were dropped")
-    return res
-
-
-def _failure(name: str, reason: str) -> ToolResult:
-    return ToolResult(observation=reason, skipped=(Skipped("*", reason, STAGE),))
-
-
-def _crashed(name: str, res: ProcResult) -> ToolResult:
-    how = f"signal {-res.returncode}" if res.returncode < 0 else f"exit {res.returncode}"
-    return _failure(name, f"{name} failed ({how}): {res.stderr_line() or 'no error message'}")
-
-
-def _rel(path: str, root: str) -> str:
-    full = path if os.path.isabs(path) else os.path.join(root, path)
-    return os.path.relpath(os.path.realpath(full), os.path.realpath(root)).replace(os.sep, "/")
+_rel = relative
 
 
 def _version(executable: str) -> tuple[int, ...]:
@@ -97,6 +72,57 @@ def _version_of(exe: str) -> tuple[int, ...]:
         return (0,)
     m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", res.stdout)
     return tuple(int(g) for g in m.groups() if g is not None) if m else (0,)
+
+
+def _finding(source: str, path: str, line: int, last: int, severity: Severity, message: str, rule: str,
+             category: str) -> Finding:  # fmt: skip
+    """A tool's finding on lines ``line``..``last`` of the head."""
+    return Finding(
+        location=Location(path, Side.RIGHT, last, line if line < last else None),
+        severity=severity,
+        message=message,
+        rule=f"{source}/{rule}",
+        route="tools",
+        category=category,
+        source=source,
+    )
+
+
+Command = Callable[[Sequence[str], str], ProcResult | ToolResult]  # (paths, checkout) -> run or refusal
+Parse = Callable[[str, str], Iterator[Finding]]
+
+
+def _checker(name: str, executable: str, suffixes: tuple[str, ...], what: str, command: Command,
+             parse: Parse) -> Runner:  # fmt: skip
+    """The runner of a tool on the head checkout: which files, run, status 0 or 1, parse, filter."""
+
+    def runner(changeset: ChangeSet, arguments: Mapping[str, Any]) -> ToolResult:
+        if which(executable) is None:
+            return not_installed(name)
+        if not changeset.workdir:
+            return needs_checkout(name)
+        paths, notes = select_paths(changeset, paths_argument(arguments), suffixes)
+        if not paths:
+            return no_files(name, notes, what)
+        res = command(paths, changeset.workdir)
+        if isinstance(res, ToolResult):
+            return res
+        if res.returncode not in (0, 1):
+            return failure(crash_reason(name, res))
+        try:
+            found = list(parse(res.stdout, changeset.workdir))
+        except ValueError:
+            return failure(f"{name} wrote output that is not JSON")
+        return lint_result(name, changeset, found, checked=paths, notes=notes)
+
+    return runner
+
+
+def _exec(
+    name: str, argv: Sequence[str], root: str, timeout: float, limits: Limits | None
+) -> ProcResult | ToolResult:
+    res = run_tool(name, argv, root, timeout, limits)
+    return failure(res) if isinstance(res, str) else res
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,26 +157,12 @@ def parse_mypy(output: str, root: str) -> Iterator[Finding]:
             path, line, sev, msg, code = m["file"], int(m["line"]), m["sev"], m["msg"], m["code"]
         if sev != "error" or line < 1:
             continue
-        yield Finding(
-            location=Location(_rel(path, root), Side.RIGHT, line),
-            severity=Severity.ERROR,
-            message=msg.strip() or "type error",
-            rule=f"mypy/{code or 'error'}",
-            route="tools",
-            category="bug",
-            source="mypy",
-        )
+        yield _finding("mypy", _rel(path, root), line, line, Severity.ERROR, msg.strip() or "type error",
+                       code or "error", "bug")  # fmt: skip
 
 
 def mypy_tool(timeout: float = 120.0, executable: str = "mypy") -> Tool:
-    def runner(changeset: ChangeSet, arguments: Mapping[str, Any]) -> ToolResult:
-        if which(executable) is None:
-            return not_installed("mypy")
-        if not changeset.workdir:
-            return needs_checkout("mypy")
-        paths, notes = select_paths(changeset, paths_argument(arguments), (".py", ".pyi"))
-        if not paths:
-            return no_files("mypy", notes, "Python")
+    def command(paths: Sequence[str], root: str) -> ProcResult | ToolResult:
         with tempfile.TemporaryDirectory(prefix="reviewbot-mypy-") as tmp:
             config = os.path.join(tmp, "mypy.ini")
             with open(config, "w", encoding="utf-8") as fh:
@@ -160,21 +172,13 @@ def mypy_tool(timeout: float = 120.0, executable: str = "mypy") -> Tool:
                     "--no-color-output"]  # fmt: skip
             if _version(executable) >= (1, 11):
                 argv += ["--output", "json"]
-            res = _exec(
-                "mypy", [*argv, "--", *paths], changeset.workdir, timeout, Limits(address_space=4 * GiB)
-            )
-        if isinstance(res, ToolResult):
-            return res
-        if res.returncode not in (0, 1):
-            return _crashed("mypy", res)
-        found = list(parse_mypy(res.stdout, changeset.workdir))
-        return lint_result("mypy", changeset, found, checked=paths, notes=notes)
+            return _exec("mypy", [*argv, "--", *paths], root, timeout, Limits(address_space=4 * GiB))
 
     return Tool(
         "mypy",
         "Python type checker: wrong argument types, missing attributes, bad return values in changed files",
-        _schema("mypy's arguments"),
-        runner,
+        paths_only("mypy's arguments"),
+        _checker("mypy", executable, (".py", ".pyi"), "Python", command, parse_mypy),
         installed(executable),
     )
 
@@ -196,42 +200,20 @@ def parse_shellcheck(output: str, root: str) -> Iterator[Finding]:
         except (KeyError, TypeError, ValueError):
             continue
         code = f"SC{it.get('code')}"
-        yield Finding(
-            location=Location(_rel(path, root), Side.RIGHT, last, line if line < last else None),
-            severity=_SHELLCHECK_LEVEL.get(str(it.get("level")), Severity.INFO),
-            message=str(it.get("message", "")).strip() or code,
-            rule=f"shellcheck/{code}",
-            route="tools",
-            category="lint",
-            source="shellcheck",
-        )
+        level = _SHELLCHECK_LEVEL.get(str(it.get("level")), Severity.INFO)
+        message = str(it.get("message", "")).strip() or code
+        yield _finding("shellcheck", _rel(path, root), line, last, level, message, code, "lint")
 
 
 def shellcheck_tool(timeout: float = 120.0, executable: str = "shellcheck") -> Tool:
-    def runner(changeset: ChangeSet, arguments: Mapping[str, Any]) -> ToolResult:
-        if which(executable) is None:
-            return not_installed("shellcheck")
-        if not changeset.workdir:
-            return needs_checkout("shellcheck")
-        paths, notes = select_paths(changeset, paths_argument(arguments), (".sh", ".bash"))
-        if not paths:
-            return no_files("shellcheck", notes, "shell")
-        res = _exec("shellcheck", [executable, "-f", "json", "--", *paths], changeset.workdir, timeout, None)
-        if isinstance(res, ToolResult):
-            return res
-        if res.returncode not in (0, 1):
-            return _crashed("shellcheck", res)
-        try:
-            found = list(parse_shellcheck(res.stdout, changeset.workdir))
-        except ValueError:
-            return _failure("shellcheck", "shellcheck wrote output that is not JSON")
-        return lint_result("shellcheck", changeset, found, checked=paths, notes=notes)
+    def command(paths: Sequence[str], root: str) -> ProcResult | ToolResult:
+        return _exec("shellcheck", [executable, "-f", "json", "--", *paths], root, timeout, None)
 
     return Tool(
         "shellcheck",
         "shell script linter (quoting, unset variables, wrong tests) for changed .sh files",
-        _schema("shellcheck's arguments"),
-        runner,
+        paths_only("shellcheck's arguments"),
+        _checker("shellcheck", executable, (".sh", ".bash"), "shell", command, parse_shellcheck),
         installed(executable),
     )
 
@@ -263,15 +245,9 @@ def parse_eslint(output: str, root: str) -> Iterator[Finding]:
             except (KeyError, TypeError, ValueError):
                 continue
             rule = m.get("ruleId") or ("parse-error" if m.get("fatal") else "eslint")
-            yield Finding(
-                location=Location(path, Side.RIGHT, last, line if line < last else None),
-                severity=Severity.ERROR if m.get("severity") == 2 else Severity.WARNING,
-                message=str(m.get("message", "")).strip() or rule,
-                rule=f"eslint/{rule}",
-                route="tools",
-                category="bug",
-                source="eslint",
-            )
+            severity = Severity.ERROR if m.get("severity") == 2 else Severity.WARNING
+            message = str(m.get("message", "")).strip() or rule
+            yield _finding("eslint", path, line, last, severity, message, rule, "bug")
 
 
 def eslint_argv(executable: str, version: tuple[int, ...], paths: Sequence[str]) -> list[str]:
@@ -292,31 +268,58 @@ def eslint_argv(executable: str, version: tuple[int, ...], paths: Sequence[str])
 
 
 def eslint_tool(timeout: float = 120.0, executable: str = "eslint") -> Tool:
-    def runner(changeset: ChangeSet, arguments: Mapping[str, Any]) -> ToolResult:
-        if which(executable) is None:
-            return not_installed("eslint")
-        if not changeset.workdir:
-            return needs_checkout("eslint")
-        paths, notes = select_paths(changeset, paths_argument(arguments), (".js", ".mjs", ".cjs"))
-        if not paths:
-            return no_files("eslint", notes, "JavaScript")
+    def command(paths: Sequence[str], root: str) -> ProcResult | ToolResult:
         argv = eslint_argv(executable, _version(executable), paths)
         # node reserves far more address space than it uses: no RLIMIT_AS for it
-        res = _exec("eslint", argv, changeset.workdir, timeout, Limits(address_space=None))
-        if isinstance(res, ToolResult):
-            return res
-        if res.returncode not in (0, 1):
-            return _crashed("eslint", res)
-        try:
-            found = list(parse_eslint(res.stdout, changeset.workdir))
-        except ValueError:
-            return _failure("eslint", "eslint wrote output that is not JSON")
-        return lint_result("eslint", changeset, found, checked=paths, notes=notes)
+        return _exec("eslint", argv, root, timeout, Limits(address_space=None))
 
     return Tool(
         "eslint",
         "JavaScript linter for defects (unreachable code, duplicate keys, invalid typeof) in changed .js files",
-        _schema("eslint's arguments"),
-        runner,
+        paths_only("eslint's arguments"),
+        _checker("eslint", executable, (".js", ".mjs", ".cjs"), "JavaScript", command, parse_eslint),
         installed(executable),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# ruff and bandit, through the always-on adapters
+
+
+def _adapter_runner(linter: Ruff | Bandit) -> Runner:
+    def run(changeset: ChangeSet, arguments: Mapping[str, Any]) -> ToolResult:
+        paths, notes = select_paths(changeset, paths_argument(arguments), (".py",))
+        if not paths:
+            return no_files(linter.name, notes, "Python")
+        findings, skipped = linter.lint(changeset, paths)
+        if any(s.reason == f"{linter.name} is not installed" for s in skipped):
+            return not_installed(linter.name)
+        return lint_result(linter.name, changeset, findings, skipped, checked=paths, notes=notes)
+
+    return run
+
+
+def _adapter_tool(linter: Ruff | Bandit, description: str) -> Tool:
+    return Tool(
+        linter.name,
+        description,
+        paths_only(f"{linter.name}'s arguments"),
+        _adapter_runner(linter),
+        installed(linter.executable),
+    )
+
+
+def ruff_tool(timeout: float = 120.0, executable: str = "ruff") -> Tool:
+    return _adapter_tool(
+        Ruff(executable=executable, timeout=timeout),
+        "Python linter for defects (undefined names, unused imports, syntax errors, likely bugs) "
+        "in changed Python files",
+    )
+
+
+def bandit_tool(timeout: float = 120.0, executable: str = "bandit") -> Tool:
+    return _adapter_tool(
+        Bandit(executable=executable, timeout=timeout),
+        "Python security linter (shell injection, unsafe deserialization, weak crypto, secrets) "
+        "for changed Python files",
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.errors import ToolError
+from reviewbot.runners import cgroup as cgroup_mod
 from reviewbot.runners import sandbox as sandbox_mod
 from reviewbot.runners.sandbox import BubblewrapSandbox, SandboxPolicy, UnsafeLocalRunner
 
@@ -238,7 +239,7 @@ def test_pytest_runs_against_the_checkout(box, checkout):
 
 
 def test_no_cgroup_left_behind(box, checkout):
-    parent = sandbox_mod._pids_cgroup_parent() if os.geteuid() == 0 else None
+    parent = cgroup_mod.pids_cgroup_parent() if os.geteuid() == 0 else None
     box.run(["true"], checkout=checkout)
     if parent is not None:
         assert not [n for n in os.listdir(parent) if n.startswith("reviewbot-")]
@@ -280,7 +281,7 @@ def test_failed_cgroup_join_raises_instead_of_running(box, checkout, monkeypatch
     def unjoinable(max_tasks):
         yield str(tmp_path / "no-such-cgroup" / "cgroup.procs")
 
-    monkeypatch.setattr(sandbox_mod, "_pids_cgroup", unjoinable)
+    monkeypatch.setattr(sandbox_mod, "pids_cgroup", unjoinable)
     flag = tmp_path / "ran"
     with pytest.raises(ToolError, match="cannot join"):
         box.run(["touch", str(flag)], checkout=checkout)

@@ -15,12 +15,15 @@ from pathlib import Path
 import pytest
 from tools_repo import FAKE_MYPY, FAKE_SHELLCHECK, fake_tool, make_repo
 
+from reviewbot.compose import default_registry
 from reviewbot.model import ChangeSet, FileDiff, FileStatus, Hunk, Line, LineKind, Location, Side
+from reviewbot.runners.pytest_driver import default_selection
+from reviewbot.runners.pytest_report import TestCase, parse_report, place
 from reviewbot.runners.sandbox import BubblewrapSandbox
-from reviewbot.tools import Registry, Tool, ToolResult, default_registry
-from reviewbot.tools.checkers import eslint_argv, parse_eslint, parse_mypy, parse_shellcheck
-from reviewbot.tools.pytest_tool import TestCase, default_selection, parse_report, place, pytest_tool
-from reviewbot.tools.registry import ruff_tool, select_paths
+from reviewbot.tools import Registry, Tool, ToolResult
+from reviewbot.tools.base import select_paths
+from reviewbot.tools.checkers import eslint_argv, parse_eslint, parse_mypy, parse_shellcheck, ruff_tool
+from reviewbot.tools.pytest_tool import pytest_tool
 
 
 @functools.cache

@@ -12,11 +12,12 @@ import pytest
 from tools_repo import make_repo
 
 from reviewbot.backends.fake import FakeBackend
+from reviewbot.compose import default_registry
 from reviewbot.model import ChangeSet, Location, Side, Skipped, WorkItem
 from reviewbot.routes.tools import ToolsRoute, answer_schema, parse_answer
 from reviewbot.runners.sandbox import BubblewrapSandbox
-from reviewbot.tools import Registry, Tool, ToolResult, default_registry
-from reviewbot.tools.registry import ruff_tool
+from reviewbot.tools import Registry, Tool, ToolResult
+from reviewbot.tools.checkers import ruff_tool
 
 
 @functools.cache

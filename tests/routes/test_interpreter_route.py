@@ -21,9 +21,10 @@ from tools_repo import git, write
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.model import ChangeSet, Severity, WorkItem
 from reviewbot.routes.interpreter import InterpreterRoute, classify, module_of, targets
+from reviewbot.routes.interpreter_run import sandbox_policy
+from reviewbot.runners.pytest_report import MARK
 from reviewbot.runners.sandbox import BubblewrapSandbox, SandboxResult
 from reviewbot.sources.git import GitSource
-from reviewbot.tools.pytest_tool import MARK
 
 STATS_OLD = """def total(xs):
     return sum(xs)
@@ -92,6 +93,7 @@ class Script:
 
 def run_route(cs: ChangeSet, *tests: str, timeout: float = 30.0, max_functions: int = 1, runner=None):
     script = Script(*tests)
+    runner = runner or BubblewrapSandbox(sandbox_policy(timeout))  # what compose passes
     route = InterpreterRoute(FakeBackend(script), runner, timeout=timeout, max_functions=max_functions)
     return route.run(item_of(cs), cs), script
 
@@ -289,7 +291,12 @@ def test_no_sandbox_means_not_reviewed_with_the_reason_and_nothing_run(cs: Chang
 
 
 def test_the_default_runner_is_the_bubblewrap_sandbox() -> None:
-    route = InterpreterRoute(FakeBackend([]), timeout=7)
+    from reviewbot import compose
+    from reviewbot.config import load
+
+    route = compose.other_routes(
+        load({"backend": "none", "interpreter_timeout": 7}, {}, None), FakeBackend([])
+    )["interpreter"]
     assert isinstance(route.runner, BubblewrapSandbox)
     assert route.runner.policy.wall_seconds == 7 and route.runner.policy.cpu_seconds > 7
 
@@ -383,7 +390,9 @@ def test_layouts_and_imports(
 ) -> None:
     changeset, item = _one_change(tmp_path, path, old, new)
     script = Script(test)
-    out = InterpreterRoute(FakeBackend(script), timeout=30).run(item, changeset)
+    out = InterpreterRoute(FakeBackend(script), BubblewrapSandbox(sandbox_policy(30)), timeout=30).run(
+        item, changeset
+    )
     kind, _, want = expect.partition(" ")
     assert len(script.messages) == 1
     if kind == "rule":

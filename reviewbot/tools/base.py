@@ -1,7 +1,8 @@
-"""The tools route's allow-list: each tool is a name, a description, the JSON schema of its arguments
-and a runner ``(changeset, arguments) -> ToolResult``.
+"""The tools route's base types: each tool is a name, a description, the JSON schema of its arguments
+and a runner ``(changeset, arguments) -> ToolResult``; a Registry is an allow-list of them. Which
+name builds which tool is compose.py's table (``compose.default_registry``).
 
-    registry = default_registry()
+    registry = compose.default_registry()
     result = registry.call("ruff", changeset, {"paths": ["pkg/app.py"]})
     result.findings, result.observation, result.skipped
 
@@ -20,7 +21,6 @@ and a runner ``(changeset, arguments) -> ToolResult``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ from typing import Any
 import jsonschema
 
 from ..model import ChangeSet, FileStatus, Finding, Skipped
-from ..runners.linters import Bandit, Ruff, filter_to_diff
+from ..runners.linters import filter_to_diff
 from ..runners.process import which
 
 __all__ = [
@@ -37,11 +37,17 @@ __all__ = [
     "Registry",
     "Tool",
     "ToolResult",
-    "default_registry",
+    "failure",
+    "installed",
     "lint_result",
+    "needs_checkout",
+    "no_files",
+    "not_installed",
     "paths_argument",
+    "paths_only",
     "render_findings",
     "select_paths",
+    "short",
 ]
 
 STAGE = "route"
@@ -155,7 +161,7 @@ class Registry:
         if errors:
             e = errors[0]
             where = ".".join(str(p) for p in e.absolute_path)
-            return f"{name}: invalid arguments: {where + ': ' if where else ''}{_short(e.message)}"
+            return f"{name}: invalid arguments: {where + ': ' if where else ''}{short(e.message)}"
         return None
 
     def call(self, name: str, changeset: ChangeSet, arguments: object) -> ToolResult:
@@ -167,7 +173,7 @@ class Registry:
         return self._tools[name].runner(changeset, arguments)
 
 
-def _short(text: str, limit: int = 200) -> str:
+def short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -215,7 +221,7 @@ def render_findings(findings: Sequence[Finding], limit: int = MAX_LISTED) -> str
     for f in findings[:limit]:
         loc = f.location
         where = f"{loc.path}:{loc.start_line}-{loc.line}" if loc.start_line else f"{loc.path}:{loc.line}"
-        lines.append(f"{where}: {f.severity} {f.rule.split('/', 1)[-1]}: {_short(f.message, 300)}")
+        lines.append(f"{where}: {f.severity} {f.rule.split('/', 1)[-1]}: {short(f.message, 300)}")
     if len(findings) > limit:
         lines.append(f"... and {len(findings) - limit} more")
     return "\n".join(lines)
@@ -253,14 +259,17 @@ def no_files(name: str, notes: Sequence[str], what: str) -> ToolResult:
     return ToolResult(observation="\n".join([*notes, f"{name}: no changed {what} files to check"]))
 
 
-def not_installed(name: str) -> ToolResult:
-    reason = f"{name} is not installed"
+def failure(reason: str) -> ToolResult:
+    """A tool that could not run: the reason for the model, and a Skipped for the report."""
     return ToolResult(observation=reason, skipped=(Skipped("*", reason, STAGE),))
+
+
+def not_installed(name: str) -> ToolResult:
+    return failure(f"{name} is not installed")
 
 
 def needs_checkout(name: str) -> ToolResult:
-    reason = f"{name} needs a checkout of the head revision (a git source with a clean work tree)"
-    return ToolResult(observation=reason, skipped=(Skipped("*", reason, STAGE),))
+    return failure(f"{name} needs a checkout of the head revision (a git source with a clean work tree)")
 
 
 def installed(executable: str) -> Callable[[], str | None]:
@@ -270,87 +279,11 @@ def installed(executable: str) -> Callable[[], str | None]:
     return check
 
 
-# ---------------------------------------------------------------------------------------------
-# ruff and bandit, through the always-on adapters
-
-
-def _paths_only(description: str) -> dict[str, Any]:
+def paths_only(description: str) -> dict[str, Any]:
+    """The arguments schema of a tool that takes only ``paths``."""
     return {
         "type": "object",
         "description": description,
         "properties": {"paths": PATHS_SCHEMA},
         "additionalProperties": False,
     }
-
-
-def _adapter_runner(linter: Ruff | Bandit) -> Runner:
-    def run(changeset: ChangeSet, arguments: Mapping[str, Any]) -> ToolResult:
-        paths, notes = select_paths(changeset, paths_argument(arguments), (".py",))
-        if not paths:
-            return no_files(linter.name, notes, "Python")
-        findings, skipped = linter.lint(changeset, paths)
-        if any(s.reason == f"{linter.name} is not installed" for s in skipped):
-            return not_installed(linter.name)
-        return lint_result(linter.name, changeset, findings, skipped, checked=paths, notes=notes)
-
-    return run
-
-
-def ruff_tool(timeout: float = 120.0, executable: str = "ruff") -> Tool:
-    return Tool(
-        "ruff",
-        "Python linter for defects (undefined names, unused imports, syntax errors, likely bugs) "
-        "in changed Python files",
-        _paths_only("ruff's arguments"),
-        _adapter_runner(Ruff(executable=executable, timeout=timeout)),
-        installed(executable),
-    )
-
-
-def bandit_tool(timeout: float = 120.0, executable: str = "bandit") -> Tool:
-    return Tool(
-        "bandit",
-        "Python security linter (shell injection, unsafe deserialization, weak crypto, secrets) "
-        "for changed Python files",
-        _paths_only("bandit's arguments"),
-        _adapter_runner(Bandit(executable=executable, timeout=timeout)),
-        installed(executable),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# the default allow-list
-
-TOOL_NAMES: tuple[str, ...] = ("ruff", "bandit", "mypy", "pytest", "shellcheck", "eslint")
-
-
-def default_registry(
-    *,
-    timeout: float = 120.0,
-    test_timeout: float = 120.0,
-    include: Sequence[str] = TOOL_NAMES,
-    code_runner: Any = None,
-    python: str | None = None,
-) -> Registry:
-    """ruff, bandit, mypy, pytest (in the sandbox), shellcheck and eslint; ``include`` picks some.
-
-    ``code_runner`` runs pytest (a runners.sandbox.CodeRunner); by default a BubblewrapSandbox,
-    and pytest is unavailable where that does not start. ``python`` is the interpreter pytest
-    runs under (default: reviewbot's own).
-    """
-    from . import checkers, pytest_tool  # here, to keep the module graph one-way
-
-    factories: dict[str, Callable[[], Tool]] = {
-        "ruff": functools.partial(ruff_tool, timeout),
-        "bandit": functools.partial(bandit_tool, timeout),
-        "mypy": functools.partial(checkers.mypy_tool, timeout),
-        "pytest": functools.partial(
-            pytest_tool.pytest_tool, timeout=test_timeout, runner=code_runner, python=python
-        ),
-        "shellcheck": functools.partial(checkers.shellcheck_tool, timeout),
-        "eslint": functools.partial(checkers.eslint_tool, timeout),
-    }
-    unknown = [n for n in include if n not in factories]
-    if unknown:
-        raise ValueError(f"unknown tool(s) {', '.join(unknown)} (known: {', '.join(TOOL_NAMES)})")
-    return Registry(factories[n]() for n in include)

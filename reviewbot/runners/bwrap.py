@@ -1,0 +1,137 @@
+"""bubblewrap's command line for the sandbox: namespaces, read-only binds, tmpfs, environment.
+
+What the sandboxed program sees is described in runners/sandbox.py and docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from ..errors import ToolError
+from . import process
+from .process import ProcResult
+
+if TYPE_CHECKING:
+    from .sandbox import SandboxPolicy
+
+__all__ = ["bwrap_args", "env_args", "explain", "python_layout", "stage"]
+
+SANDBOX_UID = 65534  # "nobody" inside the sandbox
+CHECKOUT = "/checkout"
+WORK = "/work"
+HOME = "/tmp/home"
+_SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+_ETC = ("/etc/ld.so.cache", "/etc/alternatives")  # what the dynamic linker and /usr/bin links need
+_APPARMOR_SYSCTL = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"
+
+
+def bwrap_args(
+    pol: SandboxPolicy, checkout: Path, prefixes: Sequence[str], binds: Sequence[tuple[str, str]]
+) -> list[str]:
+    args = [
+        "--unshare-all",  # user, ipc, pid, net, uts, cgroup; net gets only its own loopback
+        "--unshare-user",  # --unshare-all only *tries*; we insist
+        "--disable-userns",  # no nested user namespaces inside
+        "--uid", str(SANDBOX_UID),
+        "--gid", str(SANDBOX_UID),
+        "--cap-drop", "ALL",
+        "--die-with-parent",
+        "--new-session",  # no TIOCSTI into our terminal
+        "--clearenv",
+        "--ro-bind", "/usr", "/usr",
+    ]  # fmt: skip
+    for d in _SYSTEM_DIRS:
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    for f in _ETC:
+        args += ["--ro-bind-try", f, f]
+    args += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", str(pol.scratch_bytes), "--tmpfs", "/tmp",
+        "--dir", HOME,
+        "--size", str(pol.scratch_bytes), "--tmpfs", WORK,
+    ]  # fmt: skip
+    for p in prefixes:
+        args += ["--ro-bind", p, p]
+    args += ["--ro-bind", str(checkout), CHECKOUT]
+    for src, dest in binds:
+        args += ["--ro-bind", src, dest]
+    args += ["--chdir", WORK]
+    return args
+
+
+def env_args(extra: Mapping[str, str]) -> list[str]:
+    env = {
+        "HOME": HOME,
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": CHECKOUT,
+        **extra,
+    }
+    out: list[str] = []
+    for k, v in env.items():
+        out += ["--setenv", k, v]
+    return out
+
+
+def stage(files: Mapping[str, str], staging: Path) -> list[tuple[str, str]]:
+    """Write ``files`` under ``staging``; return (host path, sandbox path) pairs to bind read-only."""
+    binds = []
+    for name, text in files.items():
+        rel = PurePosixPath(name)
+        if rel.is_absolute() or not rel.parts or ".." in rel.parts:
+            raise ValueError(f"sandbox file name must be relative, without '..': {name!r}")
+        host = staging.joinpath(*rel.parts)
+        host.parent.mkdir(parents=True, exist_ok=True)
+        host.write_text(text, encoding="utf-8")
+        binds.append((str(host), f"{WORK}/{rel}"))
+    return binds
+
+
+@functools.lru_cache(maxsize=8)
+def python_layout(python: str) -> tuple[str, tuple[str, ...]]:
+    """(bin dir to put first on PATH, prefixes to bind) of a host interpreter; /usr is bound anyway."""
+    if python == sys.executable:
+        raw = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
+        exe = sys.executable
+    else:  # a trusted interpreter named by configuration: ask it where it lives
+        code = "import json,sys;print(json.dumps([sys.executable,sys.prefix,sys.exec_prefix,sys.base_prefix,sys.base_exec_prefix]))"
+        res = process.run([python, "-I", "-S", "-c", code], cwd="/", timeout=30)
+        if not res.ok:
+            raise ToolError(f"sandbox: cannot query interpreter {python}: {res.stderr_line()}")
+        exe, *raw = json.loads(res.stdout)
+    prefixes: list[str] = []
+    for p in raw:
+        for q in (os.path.abspath(p), os.path.realpath(p)):
+            covered = any(q == d or q.startswith(d + "/") for d in ("/usr", *prefixes))
+            if not covered:
+                prefixes = [d for d in prefixes if not d.startswith(q + "/")] + [q]
+    return os.path.dirname(os.path.abspath(exe)), tuple(prefixes)
+
+
+def explain(res: ProcResult, exe: str) -> str:
+    line = res.stderr_line() or f"{exe} exited {res.returncode}"
+    if res.timed_out:
+        return f"{exe} did not start a sandbox within 15 s"
+    hint = ""
+    try:
+        with open(_APPARMOR_SYSCTL) as fh:
+            restricted = fh.read().strip() == "1"
+    except OSError:
+        restricted = False
+    if restricted or any(w in line for w in ("Permission denied", "Operation not permitted", "namespace")):
+        hint = (
+            "; user namespaces may be restricted (Ubuntu 24.04: "
+            "sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for bwrap)"
+        )
+    return f"{line}{hint}"
