@@ -154,9 +154,10 @@ def item_of(f: FileDiff) -> WorkItem:
     return WorkItem(id=f.path, path=f.path, file=f, hunks=f.hunks, tokens=100, risk=1.0)
 
 
-def run_route(diff: str, texts=(), *, old: float = -1.0, new: float = -1.5, low: float | None = None, **kw):
+def run_route(diff: str, texts=(), *, old: float = -1.0, new: float = -1.5, low: float | None = None,
+              constrained: bool = True, **kw):  # fmt: skip
     (f,) = parse_diff(diff)
-    backend = FakeBackend(texts=texts, scores=scorer(f, old, new, low))
+    backend = FakeBackend(texts=texts, scores=scorer(f, old, new, low), constrained=constrained)
     out = ReviewRoute(backend, **kw).run(item_of(f), ChangeSet((f,), "test"), route_probability=0.75)
     return out, backend
 
@@ -301,7 +302,7 @@ def test_locate_keeps_the_named_row_when_the_quote_is_ambiguous_missing_or_agree
 
 
 def test_invalid_json_is_retried_once_with_the_validation_error() -> None:
-    out, backend = run_route(ONE, ["this is not json", answer(4)])
+    out, backend = run_route(ONE, ["this is not json", answer(4)], constrained=False)
     first, second = generations(backend)
     assert len(second) == len(first) + 2
     assert second[: len(first)] == first
@@ -313,7 +314,7 @@ def test_invalid_json_is_retried_once_with_the_validation_error() -> None:
 
 
 def test_a_row_past_the_rows_shown_is_invalid_and_retried() -> None:
-    out, backend = run_route(ONE, [answer(99), answer(3)])
+    out, backend = run_route(ONE, [answer(99), answer(3)], constrained=False)
     retry = generations(backend)[1][-1]["content"]
     assert "row must be between 1 and 6" in retry
     assert (out.findings[0].location.side, out.findings[0].location.line) == (Side.RIGHT, 24)
@@ -322,12 +323,12 @@ def test_a_row_past_the_rows_shown_is_invalid_and_retried() -> None:
 def test_schema_violations_name_the_field_in_the_retry() -> None:
     bad = json.dumps({"findings": [{"row": 4, "severity": "fatal", "category": "bug",
                                     "message": "Off by one here.", "code": ""}]})  # fmt: skip
-    _, backend = run_route(ONE, [bad, answer(4)])
+    _, backend = run_route(ONE, [bad, answer(4)], constrained=False)
     assert "findings.0.severity" in generations(backend)[1][-1]["content"]
 
 
 def test_invalid_twice_gives_no_finding_and_a_route_skip_with_the_reason() -> None:
-    out, backend = run_route(ONE, ["{}", '{"findings": []}'])
+    out, backend = run_route(ONE, ["{}", '{"findings": []}'], constrained=False)
     assert len(generations(backend)) == 2  # retried once, not more
     assert out.findings == ()
     (skip,) = out.not_reviewed

@@ -55,8 +55,10 @@ class Script:
         return self.texts(i) if callable(self.texts) else self.texts[i]
 
 
-def route_with(script: Script, registry: Registry, **kw) -> tuple[ToolsRoute, FakeBackend]:
-    backend = FakeBackend(script)
+def route_with(
+    script: Script, registry: Registry, *, constrained: bool = True, **kw
+) -> tuple[ToolsRoute, FakeBackend]:
+    backend = FakeBackend(script, constrained=constrained)
     return ToolsRoute(backend, registry, **kw), backend
 
 
@@ -81,7 +83,7 @@ def test_unknown_tools_bad_arguments_and_bad_json_are_fed_back(cs: ChangeSet) ->
         "this is not JSON",
         answer(done=True),
     ])  # fmt: skip
-    route, backend = route_with(script, default_registry(include=("ruff",)))
+    route, backend = route_with(script, default_registry(include=("ruff",)), constrained=False)
     out = route.run(item_of(cs), cs)
     assert len(script.schemas) == 3
     first_feedback = script.messages[1][-1]["content"]
@@ -142,7 +144,7 @@ def test_done_stops_after_running_the_calls(cs: ChangeSet) -> None:
 
 def test_every_answer_invalid_is_not_reviewed(cs: ChangeSet) -> None:
     tool, seen = _probe_tool("probe", "x")
-    route, _ = route_with(Script(["{", "[]"]), Registry([tool]), max_rounds=2)
+    route, _ = route_with(Script(["{", "[]"]), Registry([tool]), constrained=False, max_rounds=2)
     out = route.run(item_of(cs), cs)
     assert seen == []
     (skip,) = out.not_reviewed
