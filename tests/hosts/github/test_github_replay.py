@@ -16,8 +16,8 @@ from standin import GitHubStandIn
 
 from reviewbot import config, pipeline
 from reviewbot.backends.fake import FakeBackend
-from reviewbot.publish.github_run import Target, review_pull
-from reviewbot.sources.github import GitHubPullSource
+from reviewbot.hosts.github.fetch import GitHubPullSource
+from reviewbot.platforms.github import Target, review_pull
 
 REPO = "pallets/flask"
 BIG = ("flask-0.12.5..3.1.3.diff", "flask-pr-5767.diff", "flask-pr-5772.diff.gz")
