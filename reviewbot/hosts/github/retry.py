@@ -175,12 +175,3 @@ class Retrier:
             ValueError,
         ) as exc:  # a redirect PyGithub refuses, an odd answer
             raise error(f"GitHub {what}: unexpected answer ({type(exc).__name__}: {exc})"[:400]) from exc
-
-    @staticmethod
-    def _describe(exc: BaseException | None) -> str:
-        if isinstance(exc, GithubException):
-            msg = _message(exc)
-            return f"HTTP {exc.status}" + (f" {msg}" if msg else "")
-        if exc is None:
-            return "no answer"
-        return f"{type(exc).__name__}: {exc}"[:300]

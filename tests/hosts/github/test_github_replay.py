@@ -1,6 +1,6 @@
 """Every real diff in shared/data/diffs/real/ reviewed as a pull request on the GitHub stand-in.
 
-The stand-in refuses what GitHub refuses (tests/github/standin.py). Findings come from the real
+The stand-in refuses what GitHub refuses (tests/hosts/github/standin.py). Findings come from the real
 pipeline (plan, anchor) with a scripted review route that comments on real lines: single lines with
 suggestions holding backticks, three-line ranges, removed lines, and lines outside the diff. Diffs
 over GitHub's limits (406) are reviewed from a git checkout rebuilt from the diff, as in Actions.
