@@ -103,3 +103,61 @@ class Reporter(Protocol):
 
 class Progress(Protocol):
     def __call__(self, done: int, total: int, label: str) -> None: ...
+
+
+# ------------------------------------------------------------------------------------ code hosts
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change request on a code host (a pull request, a merge request), fetched at one head."""
+
+    number: int
+    changeset: ChangeSet  # its files, base and head
+    diff_version: str | None = None  # the host's own id of this diff, where it has one (GitLab's)
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What the bot already posted on a change."""
+
+    keys: frozenset[str] = frozenset()  # fingerprints and content keys of the findings it posted
+    head: str | None = None  # the head its summary says it reviewed last
+    summary_id: str | None = None  # its summary comment, edited in place
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """One run's review, for a host to post."""
+
+    result: Result  # all the run found: the summary and the checks show all of it
+    only: frozenset[str] | None = None  # fingerprints of the findings to post (incremental); None: all
+    since: str | None = None  # the head an incremental review started from
+
+
+class Posting(Protocol):
+    """What a host's ``post`` did."""
+
+    @property
+    def inline(self) -> int: ...
+    @property
+    def listed(self) -> int: ...
+    @property
+    def repeated(self) -> int: ...
+    @property
+    def errors(self) -> tuple[str, ...]: ...
+
+
+class Host(Protocol):
+    """A code host: fetch a change, read what the bot posted on it before, post a review on it."""
+
+    name: str
+
+    def fetch(self, number: int) -> Change: ...
+
+    def prior(self, change: Change) -> Prior: ...
+
+    def post(self, change: Change, review: Review, prior: Prior) -> Posting:
+        """Inline comments, a body for the rest, the summary edited in place; a failed step raises
+        PublishError after the others were done."""
+        ...

@@ -1,1 +1,2 @@
-"""Thin wrappers over the hosting platforms' client libraries (the only importers of them)."""
+"""Code hosts behind ``ports.Host``, one package per host (``github/``), and what they share
+(``incremental``: re-reviewing only what changed since the last reviewed head)."""

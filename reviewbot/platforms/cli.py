@@ -309,7 +309,7 @@ def cmd_model(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .. import pipeline
-    from ..publish import github_run as run
+    from . import github as run
 
     checkout = args.checkout.resolve() if args.checkout else None
     settings = _settings(args, checkout)
@@ -324,14 +324,14 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if target.number is None:
             raise UsageError("the event names no pull request; pass --pr OWNER/REPO#N")
         progress = StderrProgress(stderr, settings.progress)
-        parts = _parts(settings, run.Loaded(None), progress)
+        parts = _parts(settings, None, progress)  # the ChangeSet is passed to pipeline.review
         out = run.review_pull(
             settings, gh, target, lambda cs: pipeline.review(cs, parts), checkout=checkout, post=args.post,
             incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
             sarif_out=args.sarif_out,
         )  # fmt: skip
     if getattr(args, "annotate", False):
-        from ..publish.github import workflow_commands
+        from ..hosts.github.checks import workflow_commands
 
         stdout.write("".join(line + "\n" for line in workflow_commands(out.result)))
     elif out.payload is not None:

@@ -5,6 +5,10 @@
 and the normalized message, cut to 16 hex digits. Rewording the message beyond case, whitespace
 and trailing punctuation, or moving the finding to another line, gives a new fingerprint.
 
+``content_key`` names a finding by what it says about which code: sha256 over the path, rule,
+side, normalized message and the text of its lines (not their numbers), so it survives code moving
+up or down. Posted comments carry both (``keys_of`` gives both for a run's findings).
+
 ``dedupe`` merges findings that two sources (the model and ruff, say) reported for the same code.
 Two findings are duplicates when all of these hold:
 
@@ -25,7 +29,8 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from ..model import Finding
+from ..diff import DiffIndex
+from ..model import Anchored, Finding, Unanchored
 
 SIMILAR = 0.6
 
@@ -52,6 +57,26 @@ def fingerprint(f: Finding) -> str:
     loc = f.location
     parts = (loc.path, f.rule, loc.side.value, str(loc.line), normalize_message(f.message))
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def content_key(f: Finding, index: DiffIndex) -> str:
+    """16 hex digits over path, rule, message and the text of the finding's lines (not their numbers)."""
+    loc = f.location
+    texts = []
+    for n in range(loc.first, loc.line + 1):
+        ln = index.line_at(loc.path, loc.side, n)
+        texts.append(ln.text.strip() if ln is not None else "")
+    parts = (loc.path, f.rule, loc.side.value, normalize_message(f.message), "\n".join(texts))
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def keys_of(items: Iterable[Anchored | Unanchored], index: DiffIndex) -> frozenset[str]:
+    """Fingerprints and content keys of findings: what the current run still says."""
+    out: set[str] = set()
+    for item in items:
+        out.add(fingerprint(item.finding))
+        out.add(content_key(item.finding, index))
+    return frozenset(out)
 
 
 def _stem(word: str) -> str:

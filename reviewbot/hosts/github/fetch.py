@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..diff.parse import parse_diff_bytes
-from ..errors import SourceError
-from ..hosts.github import DiffTooLarge, GitHubClient, PullInfo
-from ..model import ChangeSet, FileDiff
-from .git import GitSource
+from ...diff.parse import parse_diff_bytes
+from ...errors import SourceError
+from ...model import ChangeSet, FileDiff
+from ...sources.git import GitSource
+from .client import DiffTooLarge, GitHubClient
+from .values import PullInfo
 
 __all__ = ["GitHubPullSource", "interdiff"]
 

@@ -141,7 +141,7 @@ def test_fork_artifact_then_trusted_publish(pr, monkeypatch, tmp_path) -> None:
 def test_the_token_never_reaches_the_model(pr, monkeypatch, tmp_path) -> None:
     from reviewbot import config, pipeline
     from reviewbot.backends.fake import FakeBackend
-    from reviewbot.publish.github_run import Target, client, review_pull
+    from reviewbot.platforms.github import Target, client, review_pull
     from reviewbot.routes.review import ReviewRoute
 
     server, repo, _, head = pr

@@ -1,8 +1,8 @@
-"""The only importer of PyGithub: the GitHub endpoints reviewbot uses, each one request, with bounded retries.
+"""The GitHub endpoints reviewbot uses, each one request, with bounded retries.
 
 PyGithub's own retry (``GithubRetry``, a urllib3 ``Retry``) is switched off (``retry=None``): it
 re-sends a POST after a 502, and GitHub may already have created the review (FACTS.md). Retries
-happen here instead, with tenacity, under one ``RetryPolicy``:
+happen in ``retry`` instead, with tenacity, under one ``RetryPolicy``:
 
 - 403/429 with ``retry-after``: wait that many seconds;
 - 403/429 that says "secondary rate limit" (or abuse detection) without ``retry-after``: wait at
@@ -18,8 +18,8 @@ Writes that create something (``create_review``, ``create_issue_comment``, ``cre
 take a ``recover`` callable: before every retry it looks for what the failed attempt may have
 created (the caller's hidden run marker) and returns it instead of posting twice.
 
-Results are plain frozen dataclasses (no lazy PyGithub objects leak out: their attribute reads can
-make hidden HTTP calls). Each method's docstring names the endpoint it calls.
+With ``retry``, the only importer of PyGithub. Results are plain frozen dataclasses (``values``):
+no lazy PyGithub objects leak out (their attribute reads can make hidden HTTP calls). Each method's docstring names the endpoint it calls.
 """
 
 from __future__ import annotations
@@ -27,99 +27,24 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import github
-import requests
 from github import Auth, GithubException
 from github.Commit import Commit
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from ..errors import PublishError, ReviewbotError, SourceError
+from ...errors import SourceError
+from .retry import Retrier, RetryPolicy, is_retryable
+from .values import CheckRunInfo, CommentInfo, IssueCommentInfo, PullInfo, ReviewInfo, ThreadInfo
 
-__all__ = [
-    "CheckRunInfo",
-    "CommentInfo",
-    "DiffTooLarge",
-    "GitHubClient",
-    "IssueCommentInfo",
-    "PullInfo",
-    "RetryPolicy",
-    "ReviewInfo",
-    "ThreadInfo",
-]
+__all__ = ["DiffTooLarge", "GitHubClient", "RetryPolicy"]
 
-T = TypeVar("T")
 DEFAULT_API = "https://api.github.com"
 DIFF_MEDIA = "application/vnd.github.diff"
 
 
 class DiffTooLarge(SourceError):
     """GitHub answered 406: the diff is over 20,000 lines or 300 files (fall back to git)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 6  # tries per request, the first included
-    budget_s: float = 900.0  # the most seconds one request may spend waiting between tries
-    base_s: float = 2.0  # first back-off for 5xx; doubles each try, full jitter
-    max_backoff_s: float = 60.0
-    secondary_wait_s: float = 60.0  # secondary rate limit without retry-after: at least this
-    seconds_between_writes: float = 1.0  # PyGithub's pacing of content-creating requests
-
-
-@dataclass(frozen=True, slots=True)
-class PullInfo:
-    number: int
-    title: str
-    base_sha: str
-    head_sha: str
-    head_repo: str | None  # owner/name of the head repository (a fork's, for fork PRs)
-    base_repo: str
-    state: str
-    html_url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewInfo:
-    id: int
-    body: str
-    commit_id: str | None
-    state: str
-    user: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CommentInfo:
-    """A review comment (on a line of the diff)."""
-
-    id: int
-    body: str
-    path: str
-    line: int | None  # None once the comment is outdated
-    side: str | None
-    commit_id: str | None
-    review_id: int | None
-    user: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class IssueCommentInfo:
-    id: int
-    body: str
-    user: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadInfo:
-    """A review thread (GraphQL): its first comment, and whether GitHub marked it outdated."""
-
-    id: str
-    resolved: bool
-    outdated: bool
-    body: str
-    author: str | None  # GraphQL logins of apps have no "[bot]" suffix
 
 
 _THREADS = """query($owner: String!, $name: String!, $number: Int!, $after: String) {
@@ -129,81 +54,6 @@ _THREADS = """query($owner: String!, $name: String!, $number: Int!, $after: Stri
 _RESOLVE = (
     """mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) { thread { id isResolved } } }"""
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CheckRunInfo:
-    id: int
-    name: str
-    external_id: str | None
-    head_sha: str | None
-
-
-def _header(headers: Any, name: str) -> str | None:
-    if not headers:
-        return None
-    for k, v in dict(headers).items():
-        if k.lower() == name:
-            return str(v)
-    return None
-
-
-def _message(exc: GithubException) -> str:
-    data = exc.data
-    if isinstance(data, dict):
-        msg = str(data.get("message") or "")
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            parts = [e if isinstance(e, str) else str(e.get("message") or e.get("code") or e) for e in errors]
-            msg += " (" + "; ".join(parts)[:300] + ")"
-        return " ".join(msg.split())[:500]
-    return " ".join(str(data or "").split())[:300]
-
-
-def is_secondary_limit(exc: BaseException) -> bool:
-    if not isinstance(exc, GithubException) or exc.status not in (403, 429):
-        return False
-    text = _message(exc).lower()
-    return (
-        "secondary rate limit" in text or "abuse" in text or _header(exc.headers, "retry-after") is not None
-    )
-
-
-def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return True
-    if not isinstance(exc, GithubException):
-        return False
-    if exc.status >= 500:
-        return True
-    if exc.status in (403, 429):
-        primary = _header(exc.headers, "x-ratelimit-remaining") == "0"
-        return primary or is_secondary_limit(exc)
-    return False
-
-
-class _Wait:
-    """tenacity wait: what GitHub asked for, else exponential back-off with full jitter."""
-
-    def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
-        self.policy = policy
-        self.rng = rng
-
-    def __call__(self, state: RetryCallState) -> float:
-        p = self.policy
-        exc = state.outcome.exception() if state.outcome else None
-        backoff = min(p.max_backoff_s, p.base_s * 2 ** (state.attempt_number - 1))
-        jittered = self.rng.uniform(0, backoff)
-        if isinstance(exc, GithubException) and exc.status in (403, 429):
-            after = _header(exc.headers, "retry-after")
-            if after is not None and after.strip().isdigit():
-                return float(after.strip())
-            if _header(exc.headers, "x-ratelimit-remaining") == "0":
-                reset = _header(exc.headers, "x-ratelimit-reset")
-                if reset and reset.isdigit():
-                    return max(1.0, float(reset) - time.time() + 1)
-            return max(p.secondary_wait_s, jittered)
-        return jittered
 
 
 class GitHubClient:
@@ -221,9 +71,9 @@ class GitHubClient:
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.base_url = base_url.rstrip("/")
-        self._sleep = sleep
-        self._rng = random.Random(seed)
-        self.waits: list[float] = []  # every wait taken, for logs and tests
+        self._retry = Retrier(self.policy, sleep, random.Random(seed))
+        self.waits = self._retry.waits  # every wait taken, for logs and tests
+        self._call = self._retry.call
         self._gh = github.Github(
             auth=Auth.Token(token),
             base_url=self.base_url,
@@ -236,73 +86,6 @@ class GitHubClient:
         )
 
     # ------------------------------------------------------------------------------- retrying
-
-    def _call(
-        self,
-        what: str,
-        fn: Callable[[], T],
-        *,
-        error: type[ReviewbotError] = PublishError,
-        recover: Callable[[], T | None] | None = None,
-    ) -> T:
-        attempt = {"n": 0}
-
-        def once() -> T:
-            attempt["n"] += 1
-            if attempt["n"] > 1 and recover is not None:
-                found = recover()  # did the failed attempt succeed after all?
-                if found is not None:
-                    return found
-            return fn()
-
-        def give_up(state: RetryCallState) -> T:
-            exc = state.outcome.exception() if state.outcome else None
-            waited = sum(self.waits[-(state.attempt_number - 1) :]) if state.attempt_number > 1 else 0.0
-            why = self._describe(exc)
-            raise error(
-                f"GitHub {what}: {why}; gave up after {state.attempt_number} tries and {waited:.0f} s of waiting "
-                f"(limits: {self.policy.attempts} tries, {self.policy.budget_s:g} s)"
-            ) from exc
-
-        budget = self.policy.budget_s
-
-        def over_budget(state: RetryCallState) -> bool:
-            return state.idle_for + (state.upcoming_sleep or 0.0) > budget
-
-        def record(state: RetryCallState) -> None:
-            self.waits.append(state.upcoming_sleep)
-
-        retrying = Retrying(
-            retry=retry_if_exception(is_retryable),
-            wait=_Wait(self.policy, self._rng),
-            stop=stop_after_attempt(self.policy.attempts) | over_budget,
-            sleep=self._sleep,
-            before_sleep=record,
-            retry_error_callback=give_up,
-            reraise=False,
-        )
-        try:
-            return retrying(once)
-        except GithubException as exc:
-            raise error(f"GitHub {what}: {self._describe(exc)}") from exc
-        except (requests.RequestException, OSError) as exc:
-            raise error(f"GitHub {what}: {type(exc).__name__}: {exc}"[:400]) from exc
-        except (
-            RuntimeError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ) as exc:  # a redirect PyGithub refuses, an odd answer
-            raise error(f"GitHub {what}: unexpected answer ({type(exc).__name__}: {exc})"[:400]) from exc
-
-    @staticmethod
-    def _describe(exc: BaseException | None) -> str:
-        if isinstance(exc, GithubException):
-            msg = _message(exc)
-            return f"HTTP {exc.status}" + (f" {msg}" if msg else "")
-        if exc is None:
-            return "no answer"
-        return f"{type(exc).__name__}: {exc}"[:300]
 
     def _repo(self, repo: str):
         return self._gh.get_repo(repo)

@@ -1,6 +1,6 @@
 """Every real diff in shared/data/diffs/real/ reviewed as a pull request on the GitHub stand-in.
 
-The stand-in refuses what GitHub refuses (tests/github/standin.py). Findings come from the real
+The stand-in refuses what GitHub refuses (tests/hosts/github/standin.py). Findings come from the real
 pipeline (plan, anchor) with a scripted review route that comments on real lines: single lines with
 suggestions holding backticks, three-line ranges, removed lines, and lines outside the diff. Diffs
 over GitHub's limits (406) are reviewed from a git checkout rebuilt from the diff, as in Actions.
@@ -16,8 +16,8 @@ from standin import GitHubStandIn
 
 from reviewbot import config, pipeline
 from reviewbot.backends.fake import FakeBackend
-from reviewbot.publish.github_run import Target, review_pull
-from reviewbot.sources.github import GitHubPullSource
+from reviewbot.hosts.github.fetch import GitHubPullSource
+from reviewbot.platforms.github import Target, review_pull
 
 REPO = "pallets/flask"
 BIG = ("flask-0.12.5..3.1.3.diff", "flask-pr-5767.diff", "flask-pr-5772.diff.gz")

@@ -16,7 +16,7 @@ from standin import GitHubStandIn  # noqa: E402
 from reviewbot.platforms.cli import main  # noqa: E402
 
 pytestmark = pytest.mark.model
-SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample.diff"
+SAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sample.diff"
 
 
 def test_the_embedded_model_reviews_a_pull_request_and_github_accepts_it(monkeypatch) -> None:

@@ -8,8 +8,10 @@ from standin import BOT, GitHubStandIn
 
 from reviewbot.diff import DiffIndex, anchor_all, parse_diff_bytes
 from reviewbot.errors import PublishError
+from reviewbot.hosts.github.plan import plan_review
+from reviewbot.hosts.github.post import GitHubReviewer
+from reviewbot.hosts.github.render import comment_body, suggestion_block
 from reviewbot.model import ChangeSet, Finding, Location, Result, Severity, Side, Stats
-from reviewbot.publish.github import GitHubReviewer, comment_body, plan_review, suggestion_block
 
 REPO = "o/r"
 HEAD, BASE = "b" * 40, "a" * 40
@@ -116,7 +118,7 @@ def test_the_standin_accepts_valid_anchors_and_keeps_pending_reviews_pending(ser
 
 def test_large_diffs_get_406_and_without_a_checkout_a_clear_error(server) -> None:
     from reviewbot.errors import SourceError
-    from reviewbot.sources.github import GitHubPullSource
+    from reviewbot.hosts.github.fetch import GitHubPullSource
 
     big = next((p for p in real_diffs() if p.name == "flask-pr-5767.diff"), None)
     if big is None:
@@ -238,8 +240,8 @@ def test_a_rerun_posts_nothing_new_and_edits_the_summary(server) -> None:
 
 
 def test_markers_by_anyone_but_the_bot_are_ignored(server) -> None:
-    from reviewbot.publish.github import content_key
     from reviewbot.reporters import fingerprint
+    from reviewbot.reporters.fingerprint import content_key
 
     result, index = _result([_f(3)])
     f = result.anchored[0].finding
@@ -251,7 +253,7 @@ def test_markers_by_anyone_but_the_bot_are_ignored(server) -> None:
 
 def test_incremental_review_comments_only_on_what_changed_since(server, tmp_path) -> None:
     from reviewbot import config
-    from reviewbot.publish.github_run import Target, review_pull
+    from reviewbot.platforms.github import Target, review_pull
 
     settings = config.load({}, {}, None)
     gh = client(server)
@@ -284,7 +286,7 @@ def test_incremental_review_comments_only_on_what_changed_since(server, tmp_path
 
 def test_fixed_findings_resolve_their_threads_and_others_stay(server) -> None:
     from reviewbot import config
-    from reviewbot.publish.github_run import Target, review_pull
+    from reviewbot.platforms.github import Target, review_pull
 
     settings = config.load({}, {}, None)
     gh = client(server)
@@ -366,7 +368,7 @@ def test_bodies_stay_under_65536_characters_with_thousands_of_findings(server) -
 
 
 def test_workflow_commands_escape_untrusted_text_and_keep_to_10_per_level() -> None:
-    from reviewbot.publish.github import workflow_commands
+    from reviewbot.hosts.github.checks import workflow_commands
 
     evil = "100% bad\r\n::add-mask::x\n::error file=y::forged"
     result, _ = _result([_f(3, evil), *[_f(23, f"w{i}", sev=Severity.WARNING) for i in range(12)]])

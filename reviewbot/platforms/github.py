@@ -12,50 +12,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import Settings
 from ..diff import DiffIndex
 from ..errors import InputError, PublishError, UsageError
-from ..hosts.github import GitHubClient, RetryPolicy
+from ..hosts.github.client import GitHubClient, RetryPolicy
+from ..hosts.github.fetch import interdiff
+from ..hosts.github.host import GitHubHost, Options
+from ..hosts.github.plan import dumps, plan_review, review_payload
+from ..hosts.github.post import Posted
+from ..hosts.incremental import restrict, since_filter
 from ..model import Anchored, ChangeSet, Result, Stats, Unanchored
+from ..ports import Prior, Review
 from ..reporters import jsonout
-from ..sources.github import GitHubPullSource, interdiff
-from .github import (
-    GitHubReviewer,
-    Posted,
-    dumps,
-    keys_of,
-    plan_review,
-    reanchor,
-    review_payload,
-    since_filter,
-    untrusted_findings,
-)
+from ..reporters.artifact import reanchor, untrusted_findings
+from ..reporters.fingerprint import fingerprint
 
 __all__ = [
-    "Loaded",
+    "Outcome",
     "Target",
     "client",
     "dumps",
     "event_target",
+    "host",
     "parse_target",
     "publish_artifact",
     "review_pull",
 ]
-
-
-class Loaded:
-    """A Source for a ChangeSet already in hand (the pipeline's ``review`` takes the ChangeSet itself)."""
-
-    def __init__(self, cs: ChangeSet | None) -> None:
-        self.cs = cs
-
-    def load(self) -> ChangeSet:
-        assert self.cs is not None
-        return self.cs
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +91,15 @@ def client(settings: Settings, policy: RetryPolicy | None = None, **kw: Any) -> 
     return GitHubClient(settings.github_token.reveal(), base_url=settings.github_api_url, policy=policy, **kw)
 
 
-def restrict(cs: ChangeSet, inter: Any) -> ChangeSet:
-    touched = {p for fd in inter for p in (fd.old_path, fd.new_path) if p}
-    files = tuple(f for f in cs.files if f.new_path in touched or f.old_path in touched)
-    return replace(
-        cs, files=files, description=cs.description + f" (incremental: {len(files)} files changed since)"
-    )
+def host(
+    settings: Settings, gh: GitHubClient, repo: str, *, checkout: Path | None = None, check_run: bool = True
+) -> GitHubHost:
+    """The repository's pull requests, posted on as the settings say."""
+    options = Options(
+        fail_on=settings.fail_on, max_inline=settings.github_max_comments, check_run=check_run,
+        step_summary=settings.github_step_summary, bot_login=settings.github_bot_login,
+    )  # fmt: skip
+    return GitHubHost(gh, repo, options, checkout=checkout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,27 +125,19 @@ def review_pull(
     sarif_out: Path | None = None,
 ) -> Outcome:
     assert target.number is not None
-    src = GitHubPullSource(gh, target.repo, target.number, checkout=checkout, event_head=target.head)
-    cs = src.load()
+    gh_host = host(settings, gh, target.repo, checkout=checkout, check_run=check_run)
+    change = gh_host.fetch(target.number, event_head=target.head)
+    cs = change.changeset
     assert cs.head is not None
-    reviewer = GitHubReviewer(
-        gh, target.repo, target.number, fail_on=settings.fail_on, max_inline=settings.github_max_comments,
-        check_run=check_run, step_summary=settings.github_step_summary, bot_login=settings.github_bot_login,
-    )  # fmt: skip
-    posted_before: frozenset[str] = frozenset()
-    last = summary = None
-    if post or incremental:
-        posted_before, last, summary = reviewer.previous()
+    prior = gh_host.prior(change) if post or incremental else Prior()
     inter = None
-    if incremental and last and last != cs.head:
-        inter = interdiff(gh, target.repo, last, cs.head, checkout)
+    if incremental and prior.head and prior.head != cs.head:
+        inter = interdiff(gh, target.repo, prior.head, cs.head, checkout)
     result = review(restrict(cs, inter) if inter is not None else cs)
     items: tuple[Anchored | Unanchored, ...] = (*result.anchored, *result.unanchored)
-    index = DiffIndex(cs.files)
-    current = keys_of(items, index)  # everything this run found, posted before or not
     if inter is not None:
         items = tuple(since_filter(items, inter))
-    since = last if inter is not None else None
+    since = prior.head if inter is not None else None
     if findings_out is not None:
         doc = {"pull": {"repo": target.repo, "number": target.number, "head": cs.head},
                "report": jsonout.render(result)}  # fmt: skip
@@ -166,18 +147,11 @@ def review_pull(
 
         sarif_out.write_text(json.dumps(sarif.render(result), ensure_ascii=False) + "\n", encoding="utf-8")
     if not post:
-        plan = plan_review(items, index, posted=posted_before, max_inline=settings.github_max_comments)
+        index = DiffIndex(cs.files)
+        plan = plan_review(items, index, posted=prior.keys, max_inline=settings.github_max_comments)
         return Outcome(result, items, None, review_payload(plan, result, cs.head), since)
-    done = reviewer.publish(
-        result,
-        index,
-        head=cs.head,
-        posted=posted_before,
-        summary=summary,
-        since=since,
-        findings=items,
-        current=current,
-    )
+    only = frozenset(fingerprint(i.finding) for i in items) if inter is not None else None
+    done = gh_host.post(change, Review(result, only, since), prior)
     return Outcome(result, items, done, None, since)
 
 
@@ -203,8 +177,9 @@ def publish_artifact(
             raise InputError(f"{artifact}: no pull request number in the artifact")
         number = n
     _, findings = untrusted_findings(json.dumps(doc.get("report")).encode("utf-8"))
-    src = GitHubPullSource(gh, trusted.repo, number)
-    cs = src.load()
+    gh_host = host(settings, gh, trusted.repo, check_run=check_run)
+    change = gh_host.fetch(number)
+    cs = change.changeset
     if cs.head != trusted.head:
         raise PublishError(
             f"{trusted.repo}#{number} is at {str(cs.head)[:12]}, not at the head {trusted.head[:12]} that the "
@@ -219,13 +194,5 @@ def publish_artifact(
         ("findings from an untrusted artifact, re-anchored here",),
     )
     result = reanchor(findings, base)
-    reviewer = GitHubReviewer(
-        gh, trusted.repo, number, fail_on=settings.fail_on, max_inline=settings.github_max_comments,
-        check_run=check_run, step_summary=settings.github_step_summary, bot_login=settings.github_bot_login,
-    )  # fmt: skip
-    posted, _, summary = reviewer.previous()
-    items = (*result.anchored, *result.unanchored)
-    done = reviewer.publish(
-        result, DiffIndex(cs.files), head=cs.head, posted=posted, summary=summary, findings=items
-    )
-    return Outcome(result, items, done, None, None)
+    done = gh_host.post(change, Review(result), gh_host.prior(change))
+    return Outcome(result, (*result.anchored, *result.unanchored), done, None, None)

@@ -1,0 +1,12 @@
+"""GitHub as a code host (``ports.Host``): pull requests, reviews, check runs.
+
+client.py   the REST and GraphQL endpoints (with retry.py, the only importers of PyGithub)
+values.py   what the endpoints answer, as frozen values
+fetch.py    a pull request as a ChangeSet (the API's diff, git's on 406); the interdiff
+render.py   the bodies of inline comments and listed findings, suggestion blocks, markers
+plan.py     which findings go inline, which in the review body; the review's body
+summary.py  the summary comment
+checks.py   the check run and its annotations, workflow commands, the job summary
+post.py     posting one Result on one pull request
+host.py     GitHubHost, the ``ports.Host`` of one repository
+"""
