@@ -44,8 +44,9 @@ sys.path.insert(0, str(ROOT / "tests" / "sources"))
 
 from requests_repo import make_requests_repo, requests_available  # noqa: E402
 
+from reviewbot.index.chunks import chunks  # noqa: E402
 from reviewbot.index.docs import DocsIndex, Environment  # noqa: E402
-from reviewbot.index.extract import chunks, sentences  # noqa: E402
+from reviewbot.index.extract import sentences  # noqa: E402
 from reviewbot.index.repo import RepoIndex  # noqa: E402
 from reviewbot.index.uses import api_uses  # noqa: E402
 from reviewbot.plan import plan  # noqa: E402

@@ -248,7 +248,7 @@ class DocsIndex:
         """The repository's own docs (README*, docs/**/*.md|rst, by heading) and the API of its Python
         modules (`src/` or `lib/` stripped from module names), as source `repo:<folder name>`; redone
         when any of its files changed. Returns the entries added (0 when it was up to date)."""
-        from .extract import markdown_chunks, rst_chunks
+        from .chunks import markdown_chunks, rst_chunks
         from .repo import is_test, list_files
 
         root = root.resolve()

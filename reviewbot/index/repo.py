@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..plan import VENDORED_DIRS
 from ..ports import Progress
-from .extract import chunks
+from .chunks import chunks
 from .store import Hit, Row, Store
 from .text import keywords
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reviewbot.index.extract import api_entries, chunks, sentences
+from reviewbot.index.chunks import chunks
+from reviewbot.index.extract import api_entries, sentences
 from reviewbot.index.text import fts_query, keywords, words
 
 SRC = '''"""Mod doc."""
