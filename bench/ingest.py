@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
 
 import unidiff
 
-from reviewbot.diff import DiffIndex, parse_diff
+from reviewbot.diff import DiffIndex, github_position, parse_diff
 from reviewbot.model import LineKind, Location, Side
 
 FILES = ("flask-pr-5772.diff.gz", "flask-0.12.5..3.1.3.diff")
@@ -75,7 +75,7 @@ def ours(text: str) -> int:
                     loc = Location(path, left, ln.old_no)  # type: ignore[arg-type]
                 else:
                     continue
-                if index.github_anchor(loc) is None:
+                if github_position(index, loc) is None:
                     raise AssertionError(f"no anchor for {loc}")
                 anchors += 1
     return anchors

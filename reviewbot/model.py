@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# every route, in the order the router offers them; config and router import this one list
+ROUTE_NAMES: tuple[str, ...] = ("review", "interpreter", "search", "tools", "repo_qa")
+
 
 class Side(StrEnum):
     """GitHub's naming: RIGHT is the new file (added and context lines), LEFT the old (removed)."""

@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..diff import DiffIndex
+from ..diff import DiffIndex, github_position
 from ..errors import PublishError, ReviewbotError
 from ..hosts.github import CheckRunInfo, GitHubClient, IssueCommentInfo, ReviewInfo
 from ..model import Anchored, Finding, Result, Severity, Side, Unanchored
@@ -179,7 +179,7 @@ def plan_review(
         if fp in posted or key in posted:
             repeated += 1
             continue
-        anchor = index.github_anchor(f.location) if isinstance(item, Anchored) else None
+        anchor = github_position(index, f.location) if isinstance(item, Anchored) else None
         if anchor is None:
             why = item.reason if isinstance(item, Unanchored) else "not on the PR's diff"
             invalid += isinstance(item, Anchored)
