@@ -222,6 +222,27 @@ class DiffIndex:
         return found
 
 
+    def excerpt(self, path: str, side: Side, first: int, last: int, around: int = 2) -> list[tuple[Line, bool]]:
+        """The lines of the first hunk that shows ``first-around..last+around`` on ``side``, from the
+        first such line to the last, each with whether it is in ``first..last``; [] when none is shown."""
+        f = self.file(path)
+        if f is None:
+            return []
+        for h in f.hunks:
+            idx = [i for i, ln in enumerate(h.lines) if _within(ln, side, first - around, last + around)]
+            if idx:
+                return [(ln, _within(ln, side, first, last)) for ln in h.lines[idx[0] : idx[-1] + 1]]
+        return []
+
+
+def _within(ln: Line, side: Side, lo: int, hi: int) -> bool:
+    """The line's number on ``side`` (RIGHT: added or context; LEFT: removed or context) is in lo..hi."""
+    n = ln.old_no if side is Side.LEFT else ln.new_no
+    if ln.kind is (LineKind.ADDED if side is Side.LEFT else LineKind.REMOVED):
+        return False
+    return n is not None and lo <= n <= hi
+
+
 class LineAt(NamedTuple):
     """One line of the diff: its hunk (index in its file), the line, GitLab's old and new counters."""
 
