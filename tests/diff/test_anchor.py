@@ -6,8 +6,8 @@ import pytest
 
 from reviewbot.diff.anchor import anchor, anchor_all, nearest_changed_line
 from reviewbot.diff.index import DiffIndex
-from reviewbot.diff.render import github_position, gitlab_position
 from reviewbot.diff.parse import parse_diff
+from reviewbot.diff.render import github_position, gitlab_position
 from reviewbot.model import Anchored, Finding, Location, Severity, Side, Unanchored
 
 DIFF = """\

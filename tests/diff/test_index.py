@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewbot.diff.index import DiffIndex, line_code
-from reviewbot.diff.render import github_position, gitlab_position
 from reviewbot.diff.parse import parse_diff
+from reviewbot.diff.render import github_position, gitlab_position
 from reviewbot.model import FileDiff, LineKind, Location, Side
 
 SHAS = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
