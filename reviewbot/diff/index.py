@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from reviewbot.model import FileDiff, FileStatus, Hunk, Line, LineKind, Side
 
-__all__ = ["DiffIndex", "LineAt", "line_code"]
+__all__ = ["DiffIndex", "LineAt", "added_numbers", "line_code"]
 
 # (hunk index, line, GitLab counter of the other side)
 _Entry = tuple[int, Line, int]
@@ -31,6 +31,12 @@ _Entry = tuple[int, Line, int]
 def line_code(path: str, old: int, new: int) -> str:
     """GitLab's line code: ``sha1(path)`` hex digest, then ``_old_new``."""
     return f"{hashlib.sha1(path.encode('utf-8')).hexdigest()}_{old}_{new}"
+
+
+def added_numbers(hunks: Iterable[Hunk]) -> frozenset[int]:
+    """New-file numbers of the added lines of ``hunks``."""
+    added = LineKind.ADDED
+    return frozenset(ln.new_no for h in hunks for ln in h.lines if ln.kind is added and ln.new_no is not None)
 
 
 class _FileIndex:
