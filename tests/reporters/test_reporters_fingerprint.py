@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from test_reporters_sample import finding
+from samples import finding
 
 from reviewbot.model import Side
 from reviewbot.reporters.fingerprint import dedupe, fingerprint, normalize_message, similarity

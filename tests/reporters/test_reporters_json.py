@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_reporters_sample import empty, finding, sample, with_findings
+from samples import empty, finding, sample, with_findings
 
 from reviewbot.model import Side
 from reviewbot.reporters.fingerprint import fingerprint

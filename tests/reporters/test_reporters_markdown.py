@@ -4,7 +4,7 @@ import io
 import re
 
 import pytest
-from test_reporters_sample import empty, finding, sample, with_findings
+from samples import empty, finding, sample, with_findings
 
 from reviewbot.model import Side, Skipped
 from reviewbot.reporters.fingerprint import fingerprint

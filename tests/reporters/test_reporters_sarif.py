@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_reporters_sample import empty, finding, sample, with_findings
+from samples import empty, finding, sample, with_findings
 
 from reviewbot import __version__
 from reviewbot.model import Severity, Side

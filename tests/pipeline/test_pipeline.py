@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from samples import CALC
+
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
 from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
@@ -12,23 +14,6 @@ from reviewbot.pipeline import Parts, PlanLimits, run
 from reviewbot.plan import estimate_tokens, plan
 from reviewbot.ports import RouteOutcome, Scored
 from reviewbot.routes.review import ReviewRoute
-
-CALC = """\
-diff --git a/pkg/calc.py b/pkg/calc.py
---- a/pkg/calc.py
-+++ b/pkg/calc.py
-@@ -10,9 +20,9 @@ def total(items):
-     a = 1
-     b = 2
-     c = 3
-     d = 4
--    n = len(items)
-+    n = len(items) - 1
-     e = 5
-     f = 6
-     g = 7
-     h = 8
-"""
 
 # files the plan skips, each for its own reason
 SKIPPED = """\
