@@ -195,6 +195,15 @@ class Finding:
     source: str = "model"  # model | ruff | bandit | ...
 
 
+class Mark(StrEnum):
+    """Where a finding lies on the diff (``diff.marks``); reviewdog's filter modes show by it."""
+
+    ADDED = "added"  # touches an added line
+    CONTEXT = "diff_context"  # touches a line the diff shows, none of them added
+    FILE = "file"  # in a changed file, outside the lines shown
+    OUTSIDE = "outside"  # not in a file of the diff
+
+
 @dataclass(frozen=True, slots=True)
 class Anchored:
     """A finding placed on a valid diff position; `hunk` is the index of the hunk in its file."""
@@ -202,12 +211,14 @@ class Anchored:
     finding: Finding
     hunk: int
     in_added: bool  # True when every line of the range is an added line
+    mark: Mark | None = None  # set by the pipeline (None: not marked)
 
 
 @dataclass(frozen=True, slots=True)
 class Unanchored:
     finding: Finding
     reason: str
+    mark: Mark | None = None  # set by the pipeline (None: not marked)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@
 
 from reviewbot.diff.anchor import anchor, anchor_all, nearest_changed_line
 from reviewbot.diff.index import DiffIndex, added_numbers, line_code
-from reviewbot.diff.marks import FilterMode, Mark, filter_to_diff, mark, shown_in
+from reviewbot.diff.marks import FilterMode, Mark, filter_to_diff, mark, mark_all, shown_in
 from reviewbot.diff.parse import parse_diff, parse_diff_bytes
 from reviewbot.diff.render import github_position, gitlab_position
 
@@ -25,6 +25,7 @@ __all__ = [
     "gitlab_position",
     "line_code",
     "mark",
+    "mark_all",
     "nearest_changed_line",
     "parse_diff",
     "parse_diff_bytes",

@@ -3,7 +3,8 @@
 reviewdog's rule: annotate, do not drop. ``mark`` tells, for any finding (a linter's or the
 model's), whether its line range touches an added line, a line the diff shows, or only a changed
 file. ``shown_in`` turns a mark and a mode into "show it or not"; the caller counts what it does
-not show and says so. ``filter_to_diff`` is the two together for a list of findings.
+not show and says so. ``filter_to_diff`` is the two together for a list of findings; ``mark_all``
+records the mark on anchored and unanchored findings alike.
 
     added: the finding's line range touches an added line.
     diff_context: the range touches a line shown in a hunk (added or context on the RIGHT side;
@@ -14,23 +15,16 @@ not show and says so. ``filter_to_diff`` is the two together for a list of findi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
+from dataclasses import replace
 from typing import Literal
 
 from reviewbot.diff.index import DiffIndex
-from reviewbot.model import FileDiff, Finding, LineKind, Side
+from reviewbot.model import Anchored, FileDiff, Finding, LineKind, Mark, Side, Unanchored
 
-__all__ = ["FILTER_MODES", "FilterMode", "Mark", "filter_to_diff", "mark", "shown_in"]
+__all__ = ["FILTER_MODES", "FilterMode", "Mark", "filter_to_diff", "mark", "mark_all", "shown_in"]
 
 FilterMode = Literal["added", "diff_context", "file"]
 FILTER_MODES: tuple[str, ...] = ("added", "diff_context", "file")
-
-
-class Mark(StrEnum):
-    ADDED = "added"  # touches an added line
-    CONTEXT = "diff_context"  # touches a line the diff shows, none of them added
-    FILE = "file"  # in a changed file, outside the lines shown
-    OUTSIDE = "outside"  # not in a file of the diff
 
 
 def mark(finding: Finding, index: DiffIndex) -> Mark:
@@ -74,3 +68,10 @@ def filter_to_diff(
         else:
             hidden += 1
     return tuple(kept), hidden
+
+
+def mark_all(
+    items: Iterable[Anchored | Unanchored], index: DiffIndex
+) -> tuple[Anchored | Unanchored, ...]:
+    """Each item with its finding's mark recorded, in order."""
+    return tuple(replace(it, mark=mark(it.finding, index)) for it in items)

@@ -3,8 +3,9 @@
 Linters run on every reviewable Python file whenever the files at head can be read (a git
 source); the model reviews the planned work items. Their findings are merged (tools first, so a
 model finding that repeats a tool's is dropped) and placed on exact diff positions; findings that
-cannot be placed are kept, with the reason, for the reporters to decide. Linter findings are marked
-on the diff (``diff.marks``); those the ``lint_mode`` does not show are counted in a note.
+cannot be placed are kept, with the reason, for the reporters to decide. Every finding, a linter's
+or the model's, is marked on the diff (``diff.marks``: added / diff_context / file / outside);
+linter findings that the ``lint_mode`` does not show are left out and counted in a note.
 
     budget.py  deadlines, stop rules, failure counts of the model work
     items.py   one item routed and run (findings carry their route), items run concurrently
@@ -16,7 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ..diff import DiffIndex, anchor_all, filter_to_diff
+from ..diff import DiffIndex, anchor_all, filter_to_diff, mark_all
 from ..merge import dedupe
 from ..model import ChangeSet, Finding, Result, RouteRun, Skipped, Stats, WorkItem
 from ..plan import Plan, estimate_tokens, plan
@@ -122,6 +123,7 @@ def run(cs: ChangeSet, parts: Parts) -> Result:
 
     merged = dedupe([*lint_findings, *model_findings])
     anchored, unanchored = anchor_all(merged, index)
+    anchored, unanchored = mark_all(anchored, index), mark_all(unanchored, index)  # type: ignore[assignment]
     stats = Stats(
         files=len(cs.files),
         work_items=len(pl.items),

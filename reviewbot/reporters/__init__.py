@@ -12,7 +12,7 @@ constructor (no I/O there) and a pure ``render`` function the class uses:
 the formats.
 """
 
-from ..merge import dedupe, fingerprint
+from .fingerprint import dedupe, fingerprint
 from .jsonout import JsonReporter
 from .markdown import MarkdownReporter
 from .sarif import SarifReporter
