@@ -9,7 +9,7 @@ from samples import CALC
 
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
-from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
+from reviewbot.model import ChangeSet, Finding, LineKind, Location, Mark, Severity, Side, Skipped, WorkItem
 from reviewbot.pipeline import Parts, PlanLimits, run
 from reviewbot.plan import estimate_tokens, plan
 from reviewbot.ports import RouteOutcome, Scored
@@ -161,6 +161,13 @@ def test_a_finding_placed_outside_the_diff_is_unanchored_with_a_reason() -> None
         "pkg/calc.py:24": "line 24 (LEFT) is not a removed line of the diff",
     }
     assert all(u.reason for u in result.unanchored)
+
+
+def test_every_finding_is_marked_whether_anchored_or_not() -> None:
+    route = FakeRoute([finding(24), finding(999, message="Far away."), finding(3, path="not/in/diff.py")])
+    result = run(FakeSource(CALC).load(), Parts(backend=FakeBackend(), route=route))
+    assert [a.mark for a in result.anchored] == [Mark.ADDED]
+    assert [u.mark for u in result.unanchored] == [Mark.FILE, Mark.OUTSIDE]
 
 
 def test_route_skips_are_reported_and_not_counted_as_reviewed() -> None:
