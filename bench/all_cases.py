@@ -66,7 +66,7 @@ def main() -> None:
             t = time.perf_counter()
             entry = {"id": case.id}
             try:
-                res = pipeline.run(pipeline.Parts(DiffFileSource(str(case.diff_path)), model, route, limits=compose.limits(settings)))
+                res = pipeline.run(DiffFileSource(str(case.diff_path)).load(), pipeline.Parts(model, route, limits=compose.limits(settings)))
                 doc = json.loads(json.dumps(jsonout.render(res)))
                 validator.validate(doc)
                 assert all(all(k in f for k in REQUIRED) for f in doc["findings"]), "missing finding field"

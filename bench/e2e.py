@@ -71,7 +71,7 @@ def main() -> None:
     for case in cases:
         g0, gt0 = model.gen_seconds, model.gen_tokens
         t = time.perf_counter()
-        res = pipeline.run(pipeline.Parts(DiffFileSource(str(case.diff_path)), model, route, limits=compose.limits(settings)))
+        res = pipeline.run(DiffFileSource(str(case.diff_path)).load(), pipeline.Parts(model, route, limits=compose.limits(settings)))
         wall = time.perf_counter() - t
         gs, gt = model.gen_seconds - g0, model.gen_tokens - gt0
         rate = gt / gs if gs else float("nan")

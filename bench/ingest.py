@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest.py [--runs 7] [--write FILE]   (a markdown section for docs/benchmarks.md)
 
 (a) bare: ``unidiff.PatchSet(text)`` (its full mode, the way a caller would use it).
-(b) ours: ``parse_diff(text)`` + ``DiffIndex(files)`` + ``github_anchor(Location(...))`` for every
+(b) ours: ``parse_diff(text)`` + ``DiffIndex(files)`` + ``github_position(index, Location(...))`` for every
     added (RIGHT) and removed (LEFT) line, building each ``Location`` in the loop.
 Both run in this process on the same in-memory text (the .gz is unpacked first), alternating,
 best of N; MB/s counts the UTF-8 bytes of the text. Peak RSS comes from a fresh child process per
@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
 
 import unidiff
 
-from reviewbot.diff import DiffIndex, parse_diff
+from reviewbot.diff import DiffIndex, github_position, parse_diff
 from reviewbot.model import LineKind, Location, Side
 
 FILES = ("flask-pr-5772.diff.gz", "flask-0.12.5..3.1.3.diff")
@@ -75,7 +75,7 @@ def ours(text: str) -> int:
                     loc = Location(path, left, ln.old_no)  # type: ignore[arg-type]
                 else:
                     continue
-                if index.github_anchor(loc) is None:
+                if github_position(index, loc) is None:
                     raise AssertionError(f"no anchor for {loc}")
                 anchors += 1
     return anchors
@@ -178,7 +178,7 @@ def render(header: str, rows: list) -> str:
         "## Diff ingest: parse + index + anchor vs bare unidiff",
         "",
         ("Measured with `.venv/bin/python bench/ingest.py`: "
-         "(a) `unidiff.PatchSet(text)`; (b) `parse_diff` + `DiffIndex` + `github_anchor` for every "
+         "(a) `unidiff.PatchSet(text)`; (b) `parse_diff` + `DiffIndex` + `github_position` for every "
          "added and removed line (each `Location` built in the loop). Same process, same in-memory "
          "text (the .gz unpacked first), alternating, best of N; MB/s over the UTF-8 bytes. Peak RSS: "
          "VmHWM (peak RSS) of a fresh child process per file and mode (includes the interpreter and "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .model import ROUTE_NAMES
 
 CONFIG_FILE = ".reviewbot.yml"
 BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
@@ -161,9 +162,6 @@ def _globs(v: Any) -> tuple[str, ...]:
     if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
         raise ValueError(f"must be a list of path globs; got {v!r}")
     return tuple(v)
-
-
-ROUTE_NAMES = ("review", "interpreter", "search", "tools", "repo_qa")
 
 
 def _pins(v: Any) -> tuple[tuple[str, str], ...]:

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# every route, in the order the router offers them; config and router import this one list
+ROUTE_NAMES: tuple[str, ...] = ("review", "interpreter", "search", "tools", "repo_qa")
+
 
 class Side(StrEnum):
     """GitHub's naming: RIGHT is the new file (added and context lines), LEFT the old (removed)."""
@@ -192,6 +195,15 @@ class Finding:
     source: str = "model"  # model | ruff | bandit | ...
 
 
+class Mark(StrEnum):
+    """Where a finding lies on the diff (``diff.marks``); reviewdog's filter modes show by it."""
+
+    ADDED = "added"  # touches an added line
+    CONTEXT = "diff_context"  # touches a line the diff shows, none of them added
+    FILE = "file"  # in a changed file, outside the lines shown
+    OUTSIDE = "outside"  # not in a file of the diff
+
+
 @dataclass(frozen=True, slots=True)
 class Anchored:
     """A finding placed on a valid diff position; `hunk` is the index of the hunk in its file."""
@@ -199,12 +211,14 @@ class Anchored:
     finding: Finding
     hunk: int
     in_added: bool  # True when every line of the range is an added line
+    mark: Mark | None = None  # set by the pipeline (None: not marked)
 
 
 @dataclass(frozen=True, slots=True)
 class Unanchored:
     finding: Finding
     reason: str
+    mark: Mark | None = None  # set by the pipeline (None: not marked)
 
 
 @dataclass(frozen=True, slots=True)

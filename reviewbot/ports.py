@@ -83,6 +83,7 @@ class RouteOutcome:
     generated_tokens: int = 0
     seconds: float = 0.0
     notes: tuple[str, ...] = ()  # what the route did that the report should say (programs run, ...)
+    declined: str | None = None  # why the route could not take the item (the review route may instead)
 
 
 class Route(Protocol):

@@ -58,11 +58,11 @@ from functools import cache
 
 from . import prompts
 from .errors import ConfigError, ModelError, ModelUnavailable
-from .model import Finding, LineKind, WorkItem
+from .model import ROUTE_NAMES, Finding, LineKind, WorkItem
 from .plan import hunk_text
 from .ports import Message, ModelBackend
 
-ROUTES: tuple[str, ...] = ("review", "interpreter", "search", "tools", "repo_qa")
+ROUTES = ROUTE_NAMES  # the one list, from model
 NEEDS_CHECKOUT: frozenset[str] = frozenset({"interpreter", "tools"})  # they run programs on the head checkout
 
 DESCRIPTIONS: Mapping[str, str] = {
@@ -238,7 +238,6 @@ class Router:
         best, runner = ranked[0], ranked[1]
         second = runner if probs[best] - probs[runner] < self.second_route_margin else None
         return RouteDecision(best, probs[best], probs, second, False, seconds, tokens, raw)
-
 
     def _fallback(self, labels: Sequence[str], why: str | None) -> RouteDecision:
         """`review` (or the first candidate) when the model cannot choose; noted once."""

@@ -1,4 +1,4 @@
-"""Which (path, side, line) positions a diff contains, and the platforms' anchors for them.
+"""Which (path, side, line) positions a diff contains, and in which hunk (the one line index).
 
 Sides follow GitHub (and FACTS.md): RIGHT addresses added and context lines by their new-file
 number; LEFT addresses removed lines by their old-file number. LEFT does NOT cover context lines by
@@ -10,23 +10,19 @@ side. ``anchor()`` moves a LEFT finding that names a context line to that line's
 use: hunk start lists for bisecting (all a RIGHT lookup needs) and, only when asked for a ``Line``
 or a LEFT position, dicts from line number to line.
 
-GitLab's ``line_code`` is ``sha1(path).hexdigest() + "_" + old + "_" + new`` where ``path`` is the
-file's new path (its old path when deleted) and old/new are GitLab's running counters at that
-line (``Gitlab::Diff::Parser``): a context line's two numbers; for an added line the old counter
-is the old number the next old-side line would have (0 in a new file); likewise the new counter
-for a removed line.
+The hosts' renderings of a position (GitHub, GitLab) are in ``render.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
-from reviewbot.model import FileDiff, Hunk, Line, LineKind, Location, Side
+from reviewbot.model import FileDiff, FileStatus, Hunk, Line, LineKind, Side
 
-__all__ = ["DiffIndex", "line_code"]
+__all__ = ["DiffIndex", "LineAt", "added_numbers", "line_code"]
 
 # (hunk index, line, GitLab counter of the other side)
 _Entry = tuple[int, Line, int]
@@ -35,6 +31,12 @@ _Entry = tuple[int, Line, int]
 def line_code(path: str, old: int, new: int) -> str:
     """GitLab's line code: ``sha1(path)`` hex digest, then ``_old_new``."""
     return f"{hashlib.sha1(path.encode('utf-8')).hexdigest()}_{old}_{new}"
+
+
+def added_numbers(hunks: Iterable[Hunk]) -> frozenset[int]:
+    """New-file numbers of the added lines of ``hunks``."""
+    added = LineKind.ADDED
+    return frozenset(ln.new_no for h in hunks for ln in h.lines if ln.kind is added and ln.new_no is not None)
 
 
 class _FileIndex:
@@ -189,102 +191,68 @@ class DiffIndex:
                 return None
         return k
 
-    # ------------------------------------------------------------------------------------ anchors
-
-    def github_anchor(self, loc: Location) -> dict[str, Any] | None:
-        """A review comment's position: ``{path, line, side[, start_line, start_side]}``, or None.
-
-        ``start_line``/``start_side`` appear only when ``start_line < line`` and the whole range is
-        in one hunk on one side; a reversed range (``start_line > line``) gives None.
-        """
-        fi = self._indexes.get(loc.path) or self._index(loc.path)
+    def entry(self, path: str, side: Side, line: int) -> LineAt | None:
+        """The line at ``line`` on ``side`` with its hunk and GitLab's two counters, or None."""
+        fi = self._index(path)
         if fi is None:
             return None
-        line, start = loc.line, loc.start_line
-        if loc.side is Side.RIGHT:
-            starts = fi.new_starts
-            j = bisect_right(starts, line) - 1
-            if j < 0 or line >= fi.new_ends[j]:
-                return None
-            if start is None or start == line:
-                return {"path": fi.path, "line": line, "side": "RIGHT"}
-            if start > line or start < starts[j]:
-                return None
-            return {"path": fi.path, "line": line, "side": "RIGHT",
-                    "start_line": start, "start_side": "RIGHT"}
-        left = fi._left_hunk if fi._left_hunk is not None else fi.left_hunks()
-        k = left.get(line)
-        if k is None:
+        e = fi.entry(side, line)
+        if e is None:
             return None
-        if start is None or start == line:
-            return {"path": fi.path, "line": line, "side": "LEFT"}
-        if start > line:
-            return None
-        for n in range(start, line):
-            if left.get(n) != k:
-                return None
-        return {"path": fi.path, "line": line, "side": "LEFT", "start_line": start, "start_side": "LEFT"}
+        k, ln, other = e
+        if ln.kind is LineKind.ADDED:
+            old, new = other, ln.new_no
+        elif ln.kind is LineKind.REMOVED:
+            old, new = ln.old_no, other
+        else:
+            old, new = ln.old_no, ln.new_no
+        return LineAt(k, ln, old, new)  # type: ignore[arg-type]
 
-    def gitlab_position(
-        self, loc: Location, *, base_sha: str, start_sha: str, head_sha: str
-    ) -> dict[str, Any] | None:
-        """GitLab's ``position`` for a new MR discussion, or None when ``loc`` is not in the diff.
-
-        Added line: ``new_line`` only; removed: ``old_line`` only; context: both. A range adds
-        ``line_range.start/end`` with ``line_code`` and ``type`` (``new`` for added lines,
-        otherwise ``old``, as GitLab's API documentation says); the top-level line is the range's end.
-        """
-        fi = self._index(loc.path)
+    def shown(self, path: str, side: Side, line: int) -> bool:
+        """A line the diff shows: RIGHT added or context by new number, LEFT removed or context by old."""
+        fi = self._index(path)
         if fi is None:
-            return None
-        start = loc.start_line
-        if start is not None and start > loc.line:
-            return None
-        end = fi.entry(loc.side, loc.line)
-        if end is None:
-            return None
-        f = fi.file
-        pos: dict[str, Any] = {
-            "position_type": "text",
-            "base_sha": base_sha,
-            "start_sha": start_sha,
-            "head_sha": head_sha,
-            "old_path": f.old_path if f.old_path is not None else f.new_path,
-            "new_path": f.new_path if f.new_path is not None else f.old_path,
-        }
-        pos.update(_line_fields(end[1]))
-        if start is not None and start < loc.line:
-            if self.range_hunk(loc.path, loc.side, start, loc.line) is None:
-                return None
-            first = fi.entry(loc.side, start)
-            if first is None:
-                return None
-            pos["line_range"] = {
-                "start": _range_end(f.path, first),
-                "end": _range_end(f.path, end),
-            }
-        return pos
+            return False
+        if side is Side.RIGHT:
+            return fi.right_hunk(line) is not None
+        return any(h.old_start <= line < h.old_start + h.old_len for h in fi.hunks)
+
+    def file_on(self, path: str, side: Side) -> FileDiff | None:
+        """The file ``path`` names on ``side``: RIGHT its new path (not deleted), LEFT its old path."""
+        found = None
+        for f in self.files:  # the last file wins a duplicated path
+            if side is Side.RIGHT and f.new_path == path and f.status is not FileStatus.DELETED:
+                found = f
+            elif side is Side.LEFT and f.old_path == path:
+                found = f
+        return found
 
 
-def _line_fields(ln: Line) -> dict[str, int]:
-    if ln.kind is LineKind.ADDED:
-        return {"new_line": ln.new_no}  # type: ignore[dict-item]
-    if ln.kind is LineKind.REMOVED:
-        return {"old_line": ln.old_no}  # type: ignore[dict-item]
-    return {"old_line": ln.old_no, "new_line": ln.new_no}  # type: ignore[dict-item]
+    def excerpt(self, path: str, side: Side, first: int, last: int, around: int = 2) -> list[tuple[Line, bool]]:
+        """The lines of the first hunk that shows ``first-around..last+around`` on ``side``, from the
+        first such line to the last, each with whether it is in ``first..last``; [] when none is shown."""
+        f = self.file(path)
+        if f is None:
+            return []
+        for h in f.hunks:
+            idx = [i for i, ln in enumerate(h.lines) if _within(ln, side, first - around, last + around)]
+            if idx:
+                return [(ln, _within(ln, side, first, last)) for ln in h.lines[idx[0] : idx[-1] + 1]]
+        return []
 
 
-def _range_end(path: str, entry: _Entry) -> dict[str, Any]:
-    _, ln, other = entry
-    if ln.kind is LineKind.ADDED:
-        old, new = other, ln.new_no
-    elif ln.kind is LineKind.REMOVED:
-        old, new = ln.old_no, other
-    else:
-        old, new = ln.old_no, ln.new_no
-    out: dict[str, Any] = {
-        "line_code": line_code(path, old, new),  # type: ignore[arg-type]
-        "type": "new" if ln.kind is LineKind.ADDED else "old",
-    }
-    out.update(_line_fields(ln))
-    return out
+def _within(ln: Line, side: Side, lo: int, hi: int) -> bool:
+    """The line's number on ``side`` (RIGHT: added or context; LEFT: removed or context) is in lo..hi."""
+    n = ln.old_no if side is Side.LEFT else ln.new_no
+    if ln.kind is (LineKind.ADDED if side is Side.LEFT else LineKind.REMOVED):
+        return False
+    return n is not None and lo <= n <= hi
+
+
+class LineAt(NamedTuple):
+    """One line of the diff: its hunk (index in its file), the line, GitLab's old and new counters."""
+
+    hunk: int
+    line: Line
+    old: int
+    new: int

@@ -174,14 +174,13 @@ def exit_code(result: Result, fail_on: str) -> int:
     return 1 if any(a.finding.severity.rank >= floor for a in result.anchored) else 0
 
 
-def _parts(settings: config.Settings, source, progress: StderrProgress, question: str | None = None):
-    """The pipeline's parts for a review of `source`, as the settings say (review and github)."""
+def _parts(settings: config.Settings, progress: StderrProgress, question: str | None = None):
+    """The pipeline's parts for a review, as the settings say (review and github)."""
     from .. import pipeline
 
     model = compose.backend(settings, status=progress.status)
     others = compose.other_routes(settings, model)
     return pipeline.Parts(
-        source=source,
         backend=model,
         route=compose.route(settings, model),
         router=compose.router(settings, model, others),
@@ -211,8 +210,8 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         from ..sources.diff_file import DiffFileSource
 
         source = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None)
-    parts = _parts(settings, source, progress, question=args.question)
-    result = pipeline.run(parts)
+    parts = _parts(settings, progress, question=args.question)
+    result = pipeline.run(source.load(), parts)
     color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())
     import io
 
@@ -243,9 +242,9 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     for i, case in enumerate(cases):
         progress(i, len(cases), case.id)
         tc = time.perf_counter()
-        parts = pipeline.Parts(source=DiffFileSource(str(case.diff_path)), backend=model, route=route, limits=limits)
+        parts = pipeline.Parts(backend=model, route=route, limits=limits)
         try:
-            result = pipeline.run(parts)
+            result = pipeline.run(DiffFileSource(str(case.diff_path)).load(), parts)
             findings = result.findings
             error = None
             stats = result.stats
@@ -324,9 +323,9 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if target.number is None:
             raise UsageError("the event names no pull request; pass --pr OWNER/REPO#N")
         progress = StderrProgress(stderr, settings.progress)
-        parts = _parts(settings, None, progress)  # the ChangeSet is passed to pipeline.review
+        parts = _parts(settings, progress)
         out = run.review_pull(
-            settings, gh, target, lambda cs: pipeline.review(cs, parts), checkout=checkout, post=args.post,
+            settings, gh, target, lambda cs: pipeline.run(cs, parts), checkout=checkout, post=args.post,
             incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
             sarif_out=args.sarif_out,
         )  # fmt: skip

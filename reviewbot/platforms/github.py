@@ -25,11 +25,11 @@ from ..hosts.github.host import GitHubHost, Options
 from ..hosts.github.plan import dumps, plan_review, review_payload
 from ..hosts.github.post import Posted
 from ..hosts.incremental import restrict, since_filter
+from ..merge import fingerprint
 from ..model import Anchored, ChangeSet, Result, Stats, Unanchored
 from ..ports import Prior, Review
 from ..reporters import jsonout
 from ..reporters.artifact import reanchor, untrusted_findings
-from ..reporters.fingerprint import fingerprint
 
 __all__ = [
     "Outcome",

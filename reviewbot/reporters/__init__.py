@@ -8,11 +8,10 @@ constructor (no I/O there) and a pure ``render`` function the class uses:
 - ``sarif``: SARIF 2.1.0 for code scanning (``render -> dict``);
 - ``markdown``: PR summaries and ``$GITHUB_STEP_SUMMARY`` (``render -> str``, escaped, size-capped).
 
-``fingerprint`` gives findings a stable identity and merges duplicates. docs/output.md documents
+``fingerprint`` (from ``reviewbot.merge``) gives findings a stable identity. docs/output.md documents
 the formats.
 """
 
-from .fingerprint import dedupe, fingerprint
 from .jsonout import JsonReporter
 from .markdown import MarkdownReporter
 from .sarif import SarifReporter
@@ -23,6 +22,4 @@ __all__ = [
     "MarkdownReporter",
     "SarifReporter",
     "TerminalReporter",
-    "dedupe",
-    "fingerprint",
 ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from ..merge import fingerprint
 from ..model import Anchored, Finding, Result, RouteRun, Skipped, Stats, Unanchored
-from .fingerprint import fingerprint
 
 VERSION = "1"
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
+from ..merge import fingerprint
 from ..model import Finding, Result, Severity, Side
-from .fingerprint import fingerprint
 from .terminal import stats_line, summary
 
 LIMIT = 65_536

@@ -21,8 +21,8 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from .. import __version__
+from ..merge import fingerprint
 from ..model import Finding, Result, Severity, Side
-from .fingerprint import fingerprint
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "reviewbot/v1"

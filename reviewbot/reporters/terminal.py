@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from ..model import Finding, Hunk, Line, LineKind, Result, Severity, Side
+from ..diff import DiffIndex
+from ..model import Finding, Line, LineKind, Result, Severity, Side
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -46,26 +47,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _matches(ln: Line, side: Side, lo: int, hi: int) -> bool:
-    if side is Side.RIGHT:
-        return ln.kind is not LineKind.REMOVED and ln.new_no is not None and lo <= ln.new_no <= hi
-    return ln.kind is not LineKind.ADDED and ln.old_no is not None and lo <= ln.old_no <= hi
-
-
 def context_lines(result: Result, f: Finding, around: int = 2) -> list[tuple[Line, bool]]:
     """The diff lines around `f` (each with whether it is inside the finding's range), or []."""
-    fd = result.changeset.file(f.location.path)
-    if fd is None:
-        return []
     loc = f.location
-    hunks: tuple[Hunk, ...] = fd.hunks
-    for h in hunks:
-        idx = [
-            i for i, ln in enumerate(h.lines) if _matches(ln, loc.side, loc.first - around, loc.line + around)
-        ]
-        if idx:
-            return [(ln, _matches(ln, loc.side, loc.first, loc.line)) for ln in h.lines[idx[0] : idx[-1] + 1]]
-    return []
+    return DiffIndex(result.changeset.files).excerpt(loc.path, loc.side, loc.first, loc.line, around)
 
 
 def _render_context(lines: list[tuple[Line, bool]], paint: _Paint) -> list[str]:

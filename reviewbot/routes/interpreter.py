@@ -47,6 +47,7 @@ from ..ports import Message, ModelBackend, RouteOutcome
 from ..router import defuse, diff_text
 from ..runners.pytest_report import is_test_file
 from ..runners.sandbox import CodeRunner, probe
+from . import declined
 from .interpreter_run import Outcome, classify, execute
 from .interpreter_targets import Target, header, module_of, targets
 
@@ -119,7 +120,10 @@ class InterpreterRoute:
         usage = [0, 0]
 
         def done(findings: list[Finding] | tuple = (), skipped: list[Skipped] | tuple = ()) -> RouteOutcome:
-            return RouteOutcome(tuple(findings), tuple(skipped), usage[0], usage[1], time.perf_counter() - t0)
+            return RouteOutcome(
+                tuple(findings), tuple(skipped), usage[0], usage[1], time.perf_counter() - t0,
+                declined=declined(findings, skipped),
+            )  # fmt: skip
 
         def skip(reason: str) -> RouteOutcome:
             return done(skipped=[Skipped(item.path, reason, STAGE)])

@@ -228,17 +228,19 @@ class RepoQARoute:
         t0 = time.perf_counter()
         q = (item.question or "").strip()
         if not q:
-            return RouteOutcome(not_reviewed=(Skipped(item.path, "repo_qa: no question was asked", "route"),))
+            why = "repo_qa: no question was asked"
+            return RouteOutcome(not_reviewed=(Skipped(item.path, why, "route"),), declined=why)
         if q in self._answered:
             return RouteOutcome(seconds=time.perf_counter() - t0)  # answered on an earlier item
         if changeset.workdir is None:
             why = "repo_qa: no checkout at head to search (review a git range with a clean work tree)"
-            return RouteOutcome(not_reviewed=(Skipped(item.path, why, "route"),))
+            return RouteOutcome(not_reviewed=(Skipped(item.path, why, "route"),), declined=why)
         try:
             qa = self.index_for(Path(changeset.workdir))
             a = qa.answer(q)
         except ReviewbotError as exc:
-            return RouteOutcome(not_reviewed=(Skipped(item.path, f"repo_qa: {exc}", "route"),))
+            why = f"repo_qa: {exc}"
+            return RouteOutcome(not_reviewed=(Skipped(item.path, why, "route"),), declined=why)
         self._answered.add(q)
         msg = f"Question: {q}\nAnswer: {format_answer(a)}"
         where = Location(item.path, Side.RIGHT, _first_line(item))

@@ -222,7 +222,9 @@ class ReviewRoute:
         self.max_findings = max_findings
         self.max_new_tokens = max_new_tokens
 
-    def run(self, item: WorkItem, changeset: ChangeSet, route_probability: float | None = None) -> RouteOutcome:
+    def run(
+        self, item: WorkItem, changeset: ChangeSet, route_probability: float | None = None
+    ) -> RouteOutcome:
         t0 = time.perf_counter()
         verdicts = [judge_hunk(self.backend, item.path, h) for h in item.hunks]
         prompt_tokens = sum(v.prompt_tokens for v in verdicts)
@@ -241,12 +243,17 @@ class ReviewRoute:
                 findings.append(finding)
             if skip is not None:
                 skipped.append(skip)
-        return RouteOutcome(tuple(findings), tuple(skipped), prompt_tokens, generated, time.perf_counter() - t0)
+        return RouteOutcome(
+            tuple(findings), tuple(skipped), prompt_tokens, generated, time.perf_counter() - t0
+        )
 
     def _explain(self, item: WorkItem, rows: list[Line], confidence: float, route_probability: float | None):
         messages = [
             {"role": "system", "content": prompts.render("review_system")},
-            {"role": "user", "content": prompts.render("review_user", path=item.path, rows=render_rows(rows))},
+            {
+                "role": "user",
+                "content": prompts.render("review_user", path=item.path, rows=render_rows(rows)),
+            },
         ]
         schema = review_schema(len(rows), 1)
         prompt_tokens = generated = 0
@@ -264,11 +271,19 @@ class ReviewRoute:
                 error = _first_error(exc)
                 messages = messages + [
                     {"role": "assistant", "content": gen.text},
-                    {"role": "user", "content": f"That answer is invalid: {error}. Answer again in the required JSON."},
+                    {
+                        "role": "user",
+                        "content": f"That answer is invalid: {error}. Answer again in the required JSON.",
+                    },
                 ]
         else:
             where = f"{item.path}:{rows[0].number}"
-            return None, Skipped(where, f"model output invalid twice ({error})", stage="route"), prompt_tokens, generated
+            return (
+                None,
+                Skipped(where, f"model output invalid twice ({error})", stage="route"),
+                prompt_tokens,
+                generated,
+            )
         c = out.findings[0]
         line, _ = locate(c, rows)
         line = onto_new_code(snap_to_change(line, rows), rows)

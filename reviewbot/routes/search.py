@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,13 +255,15 @@ class SearchRoute:
         try:
             evs, skipped = self.evidence(item, changeset)
         except ReviewbotError as exc:
-            return RouteOutcome(not_reviewed=(Skipped(item.path, f"documentation index: {exc}", "route"),),
-                                seconds=time.perf_counter() - t0)  # fmt: skip
+            why = f"documentation index: {exc}"
+            return RouteOutcome(not_reviewed=(Skipped(item.path, why, "route"),), seconds=time.perf_counter() - t0,
+                                declined=why)  # fmt: skip
         if not evs:
             note = Skipped(
                 item.path, "search: no external API use with documentation found on the added lines", "route"
             )
-            return RouteOutcome(not_reviewed=(note, *skipped), seconds=time.perf_counter() - t0)
+            return RouteOutcome(not_reviewed=(note, *skipped), seconds=time.perf_counter() - t0,
+                                declined=_reasons((note, *skipped)))  # fmt: skip
         findings, covered = self.static_findings(item, evs)
         rest = [ev for i, ev in enumerate(evs) if i not in covered][: self.max_uses]
         prompt_tokens = generated = 0
@@ -286,6 +288,16 @@ class SearchRoute:
                 msg = f"{' '.join(p.message.split())} Documentation: {cite(ev, ev.sentences[p.sentence])}"
                 findings.append(Finding(Location(item.path, Side.RIGHT, ev.use.line), sev, msg, "search/docs",
                                         "search", "documentation", source="model"))  # fmt: skip
+        declined = _reasons(skipped) if skipped and not findings else None  # nothing but why not
         return RouteOutcome(
-            tuple(findings), tuple(skipped), prompt_tokens, generated, time.perf_counter() - t0
+            tuple(findings),
+            tuple(skipped),
+            prompt_tokens,
+            generated,
+            time.perf_counter() - t0,
+            declined=declined,
         )
+
+
+def _reasons(skipped: Sequence[Skipped]) -> str:
+    return "; ".join(sk.reason for sk in skipped)

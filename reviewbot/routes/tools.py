@@ -34,11 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import prompts
 from ..backends.formats import family_calls
+from ..diff import filter_to_diff
 from ..model import ChangeSet, Finding, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome
 from ..router import defuse, diff_text
-from ..runners.linters import filter_to_diff
 from ..tools.base import Registry, ToolResult
+from . import declined
 
 __all__ = ["ToolCall", "ToolsAnswer", "ToolsRoute", "answer_schema", "parse_answer", "tools_block"]
 
@@ -176,7 +177,7 @@ class ToolsRoute:
         if not len(tools):
             missing = "; ".join(reason for _, reason in self.registry.unavailable()) or "no tools configured"
             skip = Skipped(item.path, f"no tool can run here ({missing})", "route")
-            return RouteOutcome(not_reviewed=(skip,), seconds=time.perf_counter() - t0)
+            return RouteOutcome(not_reviewed=(skip,), seconds=time.perf_counter() - t0, declined=skip.reason)
         messages = self.messages(item, changeset, tools)
         schema = answer_schema(tools.names, self.max_calls)
         findings: list[Finding] = []
@@ -217,13 +218,15 @@ class ToolsRoute:
                 break
         if not valid:
             skipped.append(Skipped(item.path, f"model output invalid in every round ({error})", "route"))
+        kept, why_not = tuple(_unique(findings)), tuple(_unique(skipped))
         return RouteOutcome(
-            tuple(_unique(findings)),
-            tuple(_unique(skipped)),
+            kept,
+            why_not,
             prompt_tokens,
             generated,
             time.perf_counter() - t0,
             tuple(_unique(ran)),
+            declined=declined(kept, why_not),
         )
 
     def _call(

@@ -1,7 +1,6 @@
-"""The always-on linters: ruff (defects) and bandit (security), and the reviewdog-style diff filter.
+"""The always-on linters: ruff (defects) and bandit (security). The diff filter is ``diff.marks``.
 
     findings, skipped = Ruff().lint(changeset, paths)
-    kept, dropped = filter_to_diff(findings, changeset.files, "added")
 
 Linters need whole files on disk. With ``changeset.workdir`` they run in that checkout; with only
 ``changeset.read_head`` the changed files are written to a temporary directory under the same
@@ -14,191 +13,31 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
-from ..errors import ReviewbotError, ToolError
-from ..model import ChangeSet, FileDiff, FileStatus, Finding, LineKind, Location, Severity, Side, Skipped
-from .process import Limits, ProcResult, run
+from ..model import ChangeSet, Finding, Location, Severity, Side, Skipped
+from .process import Limits, ProcResult
+from .workspace import (
+    NO_HEAD,
+    RUFF_CONFIG_FILES,
+    STAGE,
+    _chunks,
+    _failed,
+    _has_ruff_config,
+    _relative,
+    _run_tool,
+    _Workspace,
+)
 
-__all__ = ["Bandit", "FilterMode", "Ruff", "filter_to_diff"]
+__all__ = ["NO_HEAD", "Bandit", "Ruff"]
 
 log = logging.getLogger(__name__)
 
-NO_HEAD = "linters need the file at head (a git source); a bare diff has only the changed lines"
-STAGE = "lint"
-_CHUNK = 200  # files per tool invocation (keeps argv short)
 
 # Defects, not style: pyflakes, syntax/IO errors, bugbear, pylint's errors.
 # B904 (raise ... from err) and B905 (zip without strict=) are conventions, not defects.
 DEFAULT_RUFF_SELECT: tuple[str, ...] = ("F", "E9", "B", "PLE")
 DEFAULT_RUFF_IGNORE: tuple[str, ...] = ("B904", "B905")
-RUFF_CONFIG_FILES = ("ruff.toml", ".ruff.toml", "pyproject.toml")
-
-
-# ---------------------------------------------------------------------------------------------
-# which files, and where they are on disk
-
-
-@dataclass(frozen=True, slots=True)
-class _Tree:
-    root: str  # directory the tool runs in
-    paths: tuple[str, ...]  # repository-relative paths of the files to lint, all present under root
-    materialized: bool  # True when root is our temporary copy
-
-
-def _python_targets(changeset: ChangeSet, paths: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for p in paths:
-        f = changeset.file(p)
-        if f is None or f.status is FileStatus.DELETED or f.is_binary or f.new_path is None:
-            continue
-        if f.new_path.endswith(".py") and f.new_path not in out:
-            out.append(f.new_path)
-    return out
-
-
-_READ_ERRORS = (ReviewbotError, OSError, ValueError)
-
-
-def _safe_relpath(path: str) -> bool:
-    if not path or os.path.isabs(path) or "\x00" in path:
-        return False
-    return ".." not in path.replace("\\", "/").split("/")
-
-
-def _inside(root_real: str, path: str) -> bool:
-    real = os.path.realpath(path)
-    return real == root_real or real.startswith(root_real + os.sep)
-
-
-def _has_ruff_config(text: str, name: str) -> bool:
-    return name != "pyproject.toml" or "[tool.ruff" in text
-
-
-class _Workspace:
-    """Files at head on disk, for one lint call: the checkout, or a temporary copy (context manager)."""
-
-    def __init__(self, changeset: ChangeSet, paths: Sequence[str], *, copy_ruff_config: bool) -> None:
-        self._changeset = changeset
-        self._paths = paths
-        self._copy_config = copy_ruff_config
-        self._tmp: str | None = None
-        self.skipped: list[Skipped] = []
-
-    def __enter__(self) -> _Tree | None:
-        cs = self._changeset
-        targets = _python_targets(cs, self._paths)
-        keep: list[str] = []
-        for p in targets:
-            if _safe_relpath(p):
-                keep.append(p)
-            else:
-                self.skipped.append(Skipped(p, "path escapes the repository; not linted", STAGE))
-        if not keep:
-            return None
-        if cs.workdir:
-            root_real = os.path.realpath(cs.workdir)
-            present: list[str] = []
-            for p in keep:
-                full = os.path.join(cs.workdir, p)
-                if not os.path.lexists(full):
-                    continue  # not at head in this checkout: nothing to lint
-                if os.path.islink(full) or not _inside(root_real, full) or not os.path.isfile(full):
-                    self.skipped.append(
-                        Skipped(p, "not a regular file in the checkout (a symlink?); not linted", STAGE)
-                    )
-                    continue
-                present.append(p)
-            return _Tree(cs.workdir, tuple(present), materialized=False) if present else None
-        if cs.read_head is None:
-            self.skipped.extend(Skipped(p, NO_HEAD, STAGE) for p in keep)
-            return None
-        self._tmp = tempfile.mkdtemp(prefix="reviewbot-lint-")
-        written: list[str] = []
-        for p in keep:
-            try:
-                text = cs.read_head(p)
-            except _READ_ERRORS as exc:  # a git reader's SourceError, a decoding error: report it per file
-                self.skipped.append(Skipped(p, f"could not read the file at head: {exc}", STAGE))
-                continue
-            if text is None:
-                continue
-            self._write(p, text)
-            written.append(p)
-        if self._copy_config and written:
-            self._copy_ruff_configs(written)
-        return _Tree(self._tmp, tuple(written), materialized=True) if written else None
-
-    def _write(self, rel: str, text: str) -> None:
-        assert self._tmp is not None
-        full = os.path.join(self._tmp, rel)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-
-    def _copy_ruff_configs(self, written: Sequence[str]) -> None:
-        """Bring the repository's ruff configs (root and each changed file's directories) into the copy."""
-        reader = self._changeset.read_head
-        assert reader is not None
-        dirs: set[str] = {""}
-        for p in written:
-            d = os.path.dirname(p)
-            while d:
-                dirs.add(d)
-                d = os.path.dirname(d)
-        for d in sorted(dirs):
-            for name in RUFF_CONFIG_FILES:
-                rel = os.path.join(d, name) if d else name
-                try:
-                    text = reader(rel)
-                except _READ_ERRORS as exc:
-                    log.debug("no ruff config at %s: %s", rel, exc)
-                    continue
-                if text is not None and _has_ruff_config(text, name):
-                    self._write(rel, text)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
-
-
-def _relative(filename: str, root: str) -> str:
-    """The tool's file name (absolute or ./relative) as a repository-relative path with '/'."""
-    full = filename if os.path.isabs(filename) else os.path.join(root, filename)
-    rel = os.path.relpath(os.path.realpath(full), os.path.realpath(root))
-    return rel.replace(os.sep, "/")
-
-
-def _run_tool(
-    name: str, argv: Sequence[str], root: str, timeout: float, limits: Limits | None
-) -> ProcResult | Skipped:
-    try:
-        res = run(argv, cwd=root, timeout=timeout, limits=limits)
-    except ToolError as exc:
-        msg = str(exc)
-        reason = f"{name} is not installed" if "not installed" in msg else msg
-        return Skipped("*", reason, STAGE)
-    if res.timed_out:
-        return Skipped("*", f"{name} timed out after {timeout:g} s", STAGE)
-    if res.truncated:
-        return Skipped("*", f"{name} wrote more output than the limit; its results were dropped", STAGE)
-    return res
-
-
-def _failed(name: str, res: ProcResult) -> Skipped:
-    detail = res.stderr_line() or "no error message"
-    how = f"signal {-res.returncode}" if res.returncode < 0 else f"exit {res.returncode}"
-    return Skipped("*", f"{name} failed ({how}): {detail}", STAGE)
-
 
 # ---------------------------------------------------------------------------------------------
 # ruff
@@ -470,78 +309,3 @@ class Bandit:
                 confidence=_BANDIT_CONFIDENCE.get(conf),
                 source="bandit",
             )
-
-
-# ---------------------------------------------------------------------------------------------
-# reviewdog-style filter
-
-FilterMode = Literal["added", "diff_context", "file"]
-
-
-@dataclass(frozen=True, slots=True)
-class _FileLines:
-    added: frozenset[int]  # new-side numbers of added lines
-    right: frozenset[int]  # new-side numbers of added and context lines
-    left: frozenset[int]  # old-side numbers of removed and context lines
-
-
-def _index(files: Sequence[FileDiff]) -> tuple[dict[str, _FileLines], dict[str, _FileLines]]:
-    """Per-file line sets, keyed by new path (RIGHT side) and by old path (LEFT side)."""
-    by_new: dict[str, _FileLines] = {}
-    by_old: dict[str, _FileLines] = {}
-    for f in files:
-        added: set[int] = set()
-        right: set[int] = set()
-        left: set[int] = set()
-        for h in f.hunks:
-            for ln in h.lines:
-                if ln.kind is LineKind.ADDED and ln.new_no is not None:
-                    added.add(ln.new_no)
-                if ln.kind is not LineKind.REMOVED and ln.new_no is not None:
-                    right.add(ln.new_no)
-                if ln.kind is not LineKind.ADDED and ln.old_no is not None:
-                    left.add(ln.old_no)
-        entry = _FileLines(frozenset(added), frozenset(right), frozenset(left))
-        if f.new_path is not None and f.status is not FileStatus.DELETED:
-            by_new[f.new_path] = entry
-        if f.old_path is not None:
-            by_old[f.old_path] = entry
-    return by_new, by_old
-
-
-def filter_to_diff(
-    findings: Iterable[Finding], files: Sequence[FileDiff], mode: FilterMode
-) -> tuple[tuple[Finding, ...], int]:
-    """Keep the findings a reviewer of this diff should see (reviewdog's filter modes).
-
-    added: the finding's line range touches an added line.
-    diff_context: the range touches a line shown in a hunk (added or context on the RIGHT side;
-        removed or context for LEFT-side findings).
-    file: the finding is in a changed file.
-    Returns (kept, number dropped).
-    """
-    if mode not in ("added", "diff_context", "file"):
-        raise ValueError(f"unknown filter mode {mode!r}: expected added, diff_context or file")
-    by_new, by_old = _index(files)
-    kept: list[Finding] = []
-    dropped = 0
-    for f in findings:
-        loc = f.location
-        lines = (by_new if loc.side is Side.RIGHT else by_old).get(loc.path)
-        if lines is None:
-            dropped += 1
-            continue
-        if mode == "file":
-            keep = True
-        else:
-            if mode == "added":
-                wanted = lines.added if loc.side is Side.RIGHT else frozenset()
-            else:
-                wanted = lines.right if loc.side is Side.RIGHT else lines.left
-            lo, hi = sorted((loc.first, loc.line))
-            keep = any(n in wanted for n in range(lo, hi + 1))
-        if keep:
-            kept.append(f)
-        else:
-            dropped += 1
-    return tuple(kept), dropped

@@ -28,8 +28,8 @@ from typing import Any
 
 import jsonschema
 
+from ..diff import filter_to_diff
 from ..model import ChangeSet, FileStatus, Finding, Skipped
-from ..runners.linters import filter_to_diff
 from ..runners.process import which
 
 __all__ = [

@@ -7,6 +7,7 @@ import pytest
 from reviewbot.diff.anchor import anchor, anchor_all, nearest_changed_line
 from reviewbot.diff.index import DiffIndex
 from reviewbot.diff.parse import parse_diff
+from reviewbot.diff.render import github_position, gitlab_position
 from reviewbot.model import Anchored, Finding, Location, Severity, Side, Unanchored
 
 DIFF = """\
@@ -101,9 +102,9 @@ def test_anchored(loc: tuple, expected: tuple) -> None:
     assert (result.finding.suggestion is not None) == kept
     assert result.finding.message == f.message and result.finding.rule == f.rule
     # what anchor() returns is always a valid GitHub position
-    gh = INDEX.github_anchor(got)
+    gh = github_position(INDEX, got)
     assert gh is not None and gh["line"] == e_line
-    assert INDEX.gitlab_position(got, base_sha="b", start_sha="s", head_sha="h") is not None
+    assert gitlab_position(INDEX, got, base_sha="b", start_sha="s", head_sha="h") is not None
 
 
 def test_unchanged_finding_is_returned_as_is() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from reviewbot.diff.index import DiffIndex, line_code
 from reviewbot.diff.parse import parse_diff
+from reviewbot.diff.render import github_position, gitlab_position
 from reviewbot.model import FileDiff, LineKind, Location, Side
 
 SHAS = {"base_sha": "b" * 40, "start_sha": "s" * 40, "head_sha": "h" * 40}
@@ -129,13 +130,13 @@ def test_random_diffs_anchor_inside_the_diff(gen: tuple[GenFile, ...], data: st.
         for k, h in enumerate(f.hunks):
             for ln in h.lines:
                 loc = Location(f.path, ln.side, ln.number)
-                gh = index.github_anchor(loc)
+                gh = github_position(index, loc)
                 assert gh == {"path": f.path, "line": ln.number, "side": ln.side.value}
                 check_github(gh, truth)
                 assert index.contains(f.path, ln.side, ln.number)
                 assert index.hunk_of(f.path, ln.side, ln.number) == k
                 assert index.line_at(f.path, ln.side, ln.number) == ln
-                gl = index.gitlab_position(loc, **SHAS)
+                gl = gitlab_position(index, loc, **SHAS)
                 assert gl is not None
                 assert gl["position_type"] == "text" and gl["old_path"] == gl["new_path"] == f.path
                 if ln.kind is LineKind.ADDED:
@@ -157,19 +158,19 @@ def test_random_diffs_anchor_inside_the_diff(gen: tuple[GenFile, ...], data: st.
             continue
         a, b = sorted(data.draw(st.lists(st.sampled_from(numbers), min_size=2, max_size=2, unique=True)))
         loc = Location(f.path, side, b, start_line=a)
-        gh = index.github_anchor(loc)
+        gh = github_position(index, loc)
         contiguous = all((f.path, n) in (truth.right if side is Side.RIGHT else truth.left)
                          for n in range(a, b + 1))
         if side is Side.RIGHT:
             assert contiguous  # new-side numbers of a hunk are consecutive
         if not contiguous:  # a LEFT range broken by context lines
             assert gh is None
-            assert index.gitlab_position(loc, **SHAS) is None
+            assert gitlab_position(index, loc, **SHAS) is None
             continue
         assert gh is not None
         assert (gh["start_line"], gh["line"]) == (a, b)
         check_github(gh, truth)
-        gl = index.gitlab_position(loc, **SHAS)
+        gl = gitlab_position(index, loc, **SHAS)
         assert gl is not None
         check_gitlab_end(gl["line_range"]["start"], f.path, truth)
         check_gitlab_end(gl["line_range"]["end"], f.path, truth)
@@ -186,10 +187,10 @@ def test_random_diffs_anchor_inside_the_diff(gen: tuple[GenFile, ...], data: st.
         start = data.draw(st.none() | st.integers(-1, max_line + 5))
         loc = Location(path, side, line, start_line=start)
         table = truth.right if side is Side.RIGHT else truth.left
-        gh = index.github_anchor(loc)
+        gh = github_position(index, loc)
         if (path, line) not in table:
             assert gh is None
-            assert index.gitlab_position(loc, **SHAS) is None
+            assert gitlab_position(index, loc, **SHAS) is None
             assert not index.contains(path, side, line)
             assert index.hunk_of(path, side, line) is None
             assert index.line_at(path, side, line) is None
@@ -206,8 +207,8 @@ def test_renamed_file_found_by_old_and_new_path() -> None:
             "--- a/old.py\n+++ b/new.py\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n")
     index = DiffIndex(parse_diff(text))
     assert index.file("old.py") is index.file("new.py") is not None
-    assert index.github_anchor(Location("old.py", Side.LEFT, 2)) == {"path": "new.py", "line": 2, "side": "LEFT"}
-    gl = index.gitlab_position(Location("new.py", Side.RIGHT, 2), **SHAS)
+    assert github_position(index, Location("old.py", Side.LEFT, 2)) == {"path": "new.py", "line": 2, "side": "LEFT"}
+    gl = gitlab_position(index, Location("new.py", Side.RIGHT, 2), **SHAS)
     assert gl is not None
     assert (gl["old_path"], gl["new_path"], gl["new_line"]) == ("old.py", "new.py", 2)
 
@@ -216,31 +217,31 @@ def test_left_context_is_not_addressable() -> None:
     """LEFT covers removed lines only (FACTS.md); a context line is addressed on RIGHT."""
     index = DiffIndex(parse_diff("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n"))
     assert not index.contains("x", Side.LEFT, 1)
-    assert index.github_anchor(Location("x", Side.LEFT, 1)) is None
+    assert github_position(index, Location("x", Side.LEFT, 1)) is None
     assert index.contains("x", Side.RIGHT, 1)
-    assert index.github_anchor(Location("x", Side.LEFT, 2)) == {"path": "x", "line": 2, "side": "LEFT"}
+    assert github_position(index, Location("x", Side.LEFT, 2)) == {"path": "x", "line": 2, "side": "LEFT"}
 
 
 def test_added_and_deleted_files_gitlab_paths() -> None:
     text = ("diff --git a/n.py b/n.py\nnew file mode 100644\n--- /dev/null\n+++ b/n.py\n@@ -0,0 +1,2 @@\n+a\n+b\n"
             "diff --git a/d.py b/d.py\ndeleted file mode 100644\n--- a/d.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n")
     index = DiffIndex(parse_diff(text))
-    added = index.gitlab_position(Location("n.py", Side.RIGHT, 2, start_line=1), **SHAS)
+    added = gitlab_position(index, Location("n.py", Side.RIGHT, 2, start_line=1), **SHAS)
     assert added is not None
     assert (added["old_path"], added["new_path"], added["new_line"]) == ("n.py", "n.py", 2)
     assert added["line_range"]["start"]["line_code"] == line_code("n.py", 0, 1)
     assert added["line_range"]["end"] == {"line_code": line_code("n.py", 0, 2), "type": "new", "new_line": 2}
-    deleted = index.gitlab_position(Location("d.py", Side.LEFT, 1), **SHAS)
+    deleted = gitlab_position(index, Location("d.py", Side.LEFT, 1), **SHAS)
     assert deleted is not None
     assert (deleted["old_path"], deleted["new_path"], deleted["old_line"]) == ("d.py", "d.py", 1)
     assert "new_line" not in deleted
-    assert index.github_anchor(Location("d.py", Side.LEFT, 1)) == {"path": "d.py", "line": 1, "side": "LEFT"}
+    assert github_position(index, Location("d.py", Side.LEFT, 1)) == {"path": "d.py", "line": 1, "side": "LEFT"}
 
 
 def test_pure_deletion_hunk_does_not_shadow_previous_hunk() -> None:
     text = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n@@ -3 +1,0 @@\n-c\n"
     index = DiffIndex(parse_diff(text))
-    assert index.github_anchor(Location("x", Side.RIGHT, 1)) == {"path": "x", "line": 1, "side": "RIGHT"}
+    assert github_position(index, Location("x", Side.RIGHT, 1)) == {"path": "x", "line": 1, "side": "RIGHT"}
     assert index.hunk_of("x", Side.LEFT, 3) == 1
 
 
@@ -248,7 +249,7 @@ def test_binary_and_hunkless_files_have_no_positions() -> None:
     text = "diff --git a/i.png b/i.png\nindex 1..2 100644\nBinary files a/i.png and b/i.png differ\n"
     index = DiffIndex(parse_diff(text))
     assert index.file("i.png") is not None
-    assert index.github_anchor(Location("i.png", Side.RIGHT, 1)) is None
+    assert github_position(index, Location("i.png", Side.RIGHT, 1)) is None
 
 
 # ----------------------------------------------------------------------------------- line_code
@@ -268,11 +269,11 @@ def test_line_code_hashes_utf8_path(path: str) -> None:
 def test_line_codes_follow_gitlab_counters() -> None:
     """Added lines carry the old counter, removed lines the new counter (Gitlab::Diff::Parser)."""
     index = DiffIndex(parse_diff("--- a/x\n+++ b/x\n@@ -10,3 +20,3 @@\n a\n-b\n+c\n d\n"))
-    pos = index.gitlab_position(Location("x", Side.RIGHT, 22, start_line=20), **SHAS)
+    pos = gitlab_position(index, Location("x", Side.RIGHT, 22, start_line=20), **SHAS)
     assert pos is not None
     assert pos["line_range"]["start"]["line_code"] == line_code("x", 10, 20)
     assert pos["line_range"]["end"]["line_code"] == line_code("x", 12, 22)
-    added = index.gitlab_position(Location("x", Side.RIGHT, 21, start_line=20), **SHAS)
+    added = gitlab_position(index, Location("x", Side.RIGHT, 21, start_line=20), **SHAS)
     assert added is not None and added["line_range"]["end"]["line_code"] == line_code("x", 12, 21)
-    removed = index.gitlab_position(Location("x", Side.LEFT, 11), **SHAS)
+    removed = gitlab_position(index, Location("x", Side.LEFT, 11), **SHAS)
     assert removed is not None and removed["old_line"] == 11 and "new_line" not in removed

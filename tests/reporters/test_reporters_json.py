@@ -6,10 +6,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_reporters_sample import empty, finding, sample, with_findings
+from samples import empty, finding, sample, with_findings
 
+from reviewbot.merge import fingerprint
 from reviewbot.model import Side
-from reviewbot.reporters.fingerprint import fingerprint
 from reviewbot.reporters.jsonout import JsonReporter, render
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "reviewbot/reporters/result.schema.json").read_text())

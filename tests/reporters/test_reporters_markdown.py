@@ -4,10 +4,10 @@ import io
 import re
 
 import pytest
-from test_reporters_sample import empty, finding, sample, with_findings
+from samples import empty, finding, sample, with_findings
 
+from reviewbot.merge import fingerprint
 from reviewbot.model import Side, Skipped
-from reviewbot.reporters.fingerprint import fingerprint
 from reviewbot.reporters.markdown import LIMIT, MarkdownReporter, code_span, escape, fence, render
 
 markdown_it = pytest.importorskip("markdown_it")

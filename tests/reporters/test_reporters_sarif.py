@@ -7,12 +7,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from test_reporters_sample import empty, finding, sample, with_findings
+from samples import empty, finding, sample, with_findings
 
 from reviewbot import __version__
+from reviewbot.merge import fingerprint
 from reviewbot.model import Severity, Side
 from reviewbot.reporters import sarif
-from reviewbot.reporters.fingerprint import fingerprint
 from reviewbot.reporters.sarif import SarifReporter, render
 
 SCHEMA_PATH = Path(__file__).parents[1] / "data/sarif-2.1.0.schema.json"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from test_reporters_sample import empty, finding, sample, with_findings
+from samples import empty, finding, sample, with_findings
 
 from reviewbot.model import Side
 from reviewbot.reporters.terminal import TerminalReporter, context_lines, render
@@ -100,3 +100,8 @@ def test_reporter_writes_render_output() -> None:
     out = io.StringIO()
     TerminalReporter(out, color=False).report(sample())
     assert out.getvalue() == render(sample())
+
+
+def test_sample_is_consistent(sample_result) -> None:
+    assert len(sample_result.findings) == 4
+    assert all(sample_result.changeset.file(f.location.path) is not None for f in sample_result.findings)

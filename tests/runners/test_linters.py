@@ -1,4 +1,5 @@
-"""Ruff and Bandit on a small real project (real subprocesses), and filter_to_diff's three modes."""
+"""Ruff and Bandit on a small real project (real subprocesses), and diff.marks on their findings
+(filter_to_diff's three modes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewbot.diff import DiffIndex, Mark, filter_to_diff, mark
 from reviewbot.model import (
     ChangeSet,
     FileDiff,
@@ -21,7 +23,7 @@ from reviewbot.model import (
     Side,
     Skipped,
 )
-from reviewbot.runners.linters import NO_HEAD, Bandit, Ruff, filter_to_diff
+from reviewbot.runners.linters import NO_HEAD, Bandit, Ruff
 
 # The file at head. Lines 2, 6 and 7 were added; 5 (`return x`) was removed; 11 is outside the hunk.
 APP = """\
@@ -343,6 +345,13 @@ def test_filter_modes(mode, expected):
     kept, dropped = filter_to_diff(ALL, FILES, mode)
     assert kept == expected
     assert dropped == len(ALL) - len(expected)
+
+
+def test_every_finding_is_marked_and_the_modes_show_by_the_mark():
+    index = DiffIndex(FILES)
+    got = [mark(f, index) for f in ALL]
+    assert got == [Mark.FILE, Mark.CONTEXT, Mark.ADDED, Mark.ADDED, Mark.CONTEXT, Mark.OUTSIDE, Mark.ADDED,
+                   Mark.CONTEXT]  # fmt: skip
 
 
 def test_filter_on_real_linter_output(tmp_path):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...diff import DiffIndex
+from ...merge import fingerprint, keys_of
 from ...ports import Change, Prior, Review
-from ...reporters.fingerprint import fingerprint, keys_of
 from .client import GitHubClient
 from .fetch import GitHubPullSource
 from .plan import MAX_INLINE

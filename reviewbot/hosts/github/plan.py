@@ -1,7 +1,7 @@
 """Which findings go inline, which in the review body, which were posted before; and the review's body.
 
 - At most ``max_inline`` (30) inline comments; the rest are listed in the review body.
-- Every anchor is re-validated with ``DiffIndex.github_anchor`` on the PR's own diff just before
+- Every anchor is re-validated with ``diff.github_position`` on the PR's own diff just before
   posting: one bad anchor makes GitHub refuse the whole review (HTTP 422, without saying which).
   A finding whose anchor does not validate goes in the body.
 - Findings whose fingerprint or content key an earlier run of the bot posted are not posted again.
@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...diff import DiffIndex
+from ...diff import DiffIndex, github_position
+from ...merge import content_key, fingerprint
 from ...model import Anchored, Result, Unanchored
 from ...reporters import markdown
-from ...reporters.fingerprint import content_key, fingerprint
 from .render import BODY_LIMIT, comment_body, listed_line
 
 __all__ = ["MAX_INLINE", "ReviewPlan", "dumps", "plan_review", "review_body", "review_payload"]
@@ -60,7 +60,7 @@ def plan_review(
         if fp in posted or key in posted:
             repeated += 1
             continue
-        anchor = index.github_anchor(f.location) if isinstance(item, Anchored) else None
+        anchor = github_position(index, f.location) if isinstance(item, Anchored) else None
         if anchor is None:
             why = item.reason if isinstance(item, Unanchored) else "not on the PR's diff"
             invalid += isinstance(item, Anchored)

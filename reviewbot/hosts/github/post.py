@@ -24,8 +24,8 @@ from pathlib import Path
 
 from ...diff import DiffIndex
 from ...errors import PublishError, ReviewbotError
+from ...merge import keys_of
 from ...model import Anchored, Result, Unanchored
-from ...reporters.fingerprint import keys_of
 from .checks import append_step_summary, post_check_run
 from .client import GitHubClient
 from .plan import MAX_INLINE, plan_review, review_body

@@ -4,7 +4,7 @@ a suggestion block; and the hidden markers that let a later run recognise what t
 - A fix becomes a committable ```` ```suggestion ```` block on RIGHT lines only (it replaces exactly
   ``start_line..line``), in a fence longer than any backtick run in the code.
 - Each comment carries ``<!-- reviewbot:fp=FP key=KEY -->``: FP is the finding's fingerprint, KEY
-  its content key (``reporters.fingerprint.content_key``: it survives code moving up or down).
+  its content key (``merge.content_key``: it survives code moving up or down).
 - The review body carries ``<!-- reviewbot:review run=NONCE head=SHA -->``; the summary comment
   starts with ``<!-- reviewbot:summary -->`` and names the last reviewed head in ``<!-- reviewbot:head=SHA -->``.
 """

@@ -148,8 +148,8 @@ def test_the_token_never_reaches_the_model(pr, monkeypatch, tmp_path) -> None:
     settings = config.load({}, {"GITHUB_TOKEN": server.token, "GITHUB_API_URL": server.url}, None)
     assert server.token not in repr(settings) and server.token not in str(settings.github_token)
     fake = FakeBackend(texts=lambda m, s: '{"comments": []}')
-    parts = pipeline.Parts(source=None, backend=fake, route=ReviewRoute(fake))  # type: ignore[arg-type]
-    review_pull(settings, client(settings), Target(REPO, 3, head), lambda cs: pipeline.review(cs, parts),
+    parts = pipeline.Parts(backend=fake, route=ReviewRoute(fake))
+    review_pull(settings, client(settings), Target(REPO, 3, head), lambda cs: pipeline.run(cs, parts),
                 checkout=repo, post=False)  # fmt: skip
     assert fake.calls, "the model was asked"
     assert server.token not in json.dumps([c[1] for c in fake.calls], default=str)

@@ -46,7 +46,7 @@ def test_a_second_post_through_the_seam_repeats_nothing() -> None:
 
 
 def test_only_the_named_findings_are_posted() -> None:
-    from reviewbot.reporters.fingerprint import fingerprint
+    from reviewbot.merge import fingerprint
 
     with GitHubStandIn() as server:
         server.add_pull(REPO, 1, base=BASE, head=HEAD, diff=DIFF)

@@ -240,8 +240,7 @@ def test_a_rerun_posts_nothing_new_and_edits_the_summary(server) -> None:
 
 
 def test_markers_by_anyone_but_the_bot_are_ignored(server) -> None:
-    from reviewbot.reporters import fingerprint
-    from reviewbot.reporters.fingerprint import content_key
+    from reviewbot.merge import content_key, fingerprint
 
     result, index = _result([_f(3)])
     f = result.anchored[0].finding

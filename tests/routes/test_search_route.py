@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "index"))  # planted, searx_standin
-sys.path.insert(0, str(Path(__file__).parent / "sources"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "index"))  # planted, searx_standin
+sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
 
 from planted import make_site  # noqa: E402
 from requests_repo import make_requests_repo, requests_available  # noqa: E402

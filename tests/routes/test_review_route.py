@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from samples import CALC as ONE
 
 from reviewbot import prompts
 from reviewbot.backends.fake import FakeBackend
@@ -34,22 +35,6 @@ from reviewbot.routes.review import (
 # Rows shown to the model (the focus run +-2 context lines):
 #   R1 ctx "c = 3" (RIGHT 22), R2 ctx "d = 4" (RIGHT 23), R3 "-" (LEFT 14), R4 "+" (RIGHT 24),
 #   R5 ctx "e = 5" (RIGHT 25), R6 ctx "f = 6" (RIGHT 26)
-ONE = """\
-diff --git a/pkg/calc.py b/pkg/calc.py
---- a/pkg/calc.py
-+++ b/pkg/calc.py
-@@ -10,9 +20,9 @@ def total(items):
-     a = 1
-     b = 2
-     c = 3
-     d = 4
--    n = len(items)
-+    n = len(items) - 1
-     e = 5
-     f = 6
-     g = 7
-     h = 8
-"""
 
 # Two changed runs in one hunk; the second one's added line is the least likely ("BAD").
 TWO_RUNS = """\

@@ -10,7 +10,8 @@ from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
 from reviewbot.errors import ModelUnavailable
 from reviewbot.model import ChangeSet, Finding, Location, Severity, Side, Skipped, WorkItem
-from reviewbot.pipeline import Parts, review
+from reviewbot.pipeline import Parts
+from reviewbot.pipeline import run as pipeline_run
 from reviewbot.ports import RouteOutcome
 
 
@@ -66,9 +67,9 @@ class SlowRoute:
 
 def run(route: SlowRoute, n: int, concurrency: int, **kw):
     progress: list[tuple[int, int, str]] = []
-    parts = Parts(source=Source(diff(n)), backend=FakeBackend(), route=route, concurrency=concurrency,
+    parts = Parts(backend=FakeBackend(), route=route, concurrency=concurrency,
                   progress=lambda *a: progress.append(a), **kw)  # fmt: skip
-    return review(parts.source.load(), parts), progress
+    return pipeline_run(Source(diff(n)).load(), parts), progress
 
 
 def test_parallel_items_keep_the_plan_order_and_progress_counts_every_item() -> None:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from test_reporters_sample import finding
+from samples import finding
 
+from reviewbot.merge import dedupe, fingerprint, normalize_message, similarity
 from reviewbot.model import Side
-from reviewbot.reporters.fingerprint import dedupe, fingerprint, normalize_message, similarity
 
 
 def test_fingerprint_is_pinned() -> None:

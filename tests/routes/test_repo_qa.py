@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "sources"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
 
 from requests_repo import make_requests_repo, requests_available  # noqa: E402
 

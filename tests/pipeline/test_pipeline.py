@@ -1,35 +1,20 @@
-"""pipeline.run with a fake source, the fake backend, fake routes and a fake linter (no subprocess, no model)."""
+"""pipeline.run with a fake source's ChangeSet, the fake backend, fake routes and a fake linter (no subprocess, no model)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 
+from samples import CALC
+
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
-from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
-from reviewbot.pipeline import Parts, PlanLimits, review, run
+from reviewbot.model import ChangeSet, Finding, LineKind, Location, Mark, Severity, Side, Skipped, WorkItem
+from reviewbot.pipeline import Parts, PlanLimits, run
 from reviewbot.plan import plan
 from reviewbot.ports import RouteOutcome, Scored
 from reviewbot.routes.review import ReviewRoute
 from reviewbot.tokens import estimate_tokens
-
-CALC = """\
-diff --git a/pkg/calc.py b/pkg/calc.py
---- a/pkg/calc.py
-+++ b/pkg/calc.py
-@@ -10,9 +20,9 @@ def total(items):
-     a = 1
-     b = 2
-     c = 3
-     d = 4
--    n = len(items)
-+    n = len(items) - 1
-     e = 5
-     f = 6
-     g = 7
-     h = 8
-"""
 
 # files the plan skips, each for its own reason
 SKIPPED = """\
@@ -83,7 +68,9 @@ class FakeSource:
 
 
 class FakeRoute:
-    """Returns the findings and skips it was given for every item, and records the items."""
+    """Returns the findings and skips it was given for every item, and records the items.
+
+    With skips and no findings it declines the item, as the search and repo_qa routes do."""
 
     name = "fake"
 
@@ -94,7 +81,8 @@ class FakeRoute:
 
     def run(self, item: WorkItem, changeset: ChangeSet) -> RouteOutcome:
         self.items.append(item)
-        return RouteOutcome(self.findings, self.skips, 10, 5, 0.5)
+        declined = "; ".join(sk.reason for sk in self.skips) if self.skips and not self.findings else None
+        return RouteOutcome(self.findings, self.skips, 10, 5, 0.5, declined=declined)
 
 
 class FakeLinter:
@@ -138,10 +126,8 @@ def test_model_findings_are_anchored_on_the_diff() -> None:
     backend = FakeBackend(texts=[answer(4)], scores=scores)
     source = FakeSource(CALC + SKIPPED)
     progress: list[tuple[int, int, str]] = []
-    parts = Parts(
-        source=source, backend=backend, route=ReviewRoute(backend), progress=lambda *a: progress.append(a)
-    )
-    result = run(parts)
+    parts = Parts(backend=backend, route=ReviewRoute(backend), progress=lambda *a: progress.append(a))
+    result = run(source.load(), parts)
     assert source.loads == 1
     (a,) = result.anchored
     assert a.finding.location == Location("pkg/calc.py", Side.RIGHT, 24)
@@ -165,7 +151,7 @@ def test_a_finding_placed_outside_the_diff_is_unanchored_with_a_reason() -> None
             finding(24, side=Side.LEFT, message="Line 24 of the old file is not in the diff."),
         ]
     )
-    result = run(Parts(source=FakeSource(CALC), backend=FakeBackend(), route=route))
+    result = run(FakeSource(CALC).load(), Parts(backend=FakeBackend(), route=route))
     assert [a.finding.location.line for a in result.anchored] == [24]
     reasons = {
         u.finding.location.path + ":" + str(u.finding.location.line): u.reason for u in result.unanchored
@@ -178,9 +164,16 @@ def test_a_finding_placed_outside_the_diff_is_unanchored_with_a_reason() -> None
     assert all(u.reason for u in result.unanchored)
 
 
+def test_every_finding_is_marked_whether_anchored_or_not() -> None:
+    route = FakeRoute([finding(24), finding(999, message="Far away."), finding(3, path="not/in/diff.py")])
+    result = run(FakeSource(CALC).load(), Parts(backend=FakeBackend(), route=route))
+    assert [a.mark for a in result.anchored] == [Mark.ADDED]
+    assert [u.mark for u in result.unanchored] == [Mark.FILE, Mark.OUTSIDE]
+
+
 def test_route_skips_are_reported_and_not_counted_as_reviewed() -> None:
     skip = Skipped("pkg/calc.py:22", "model output invalid twice (x)", stage="route")
-    result = run(Parts(source=FakeSource(CALC), backend=FakeBackend(), route=FakeRoute(skips=[skip])))
+    result = run(FakeSource(CALC).load(), Parts(backend=FakeBackend(), route=FakeRoute(skips=[skip])))
     assert skip in result.skipped
     assert result.stats.work_items == 1 and result.stats.reviewed_items == 0
     assert (result.stats.prompt_tokens, result.stats.generated_tokens, result.stats.model_seconds) == (
@@ -197,7 +190,7 @@ def test_backend_none_lists_every_planned_item_as_not_sent_to_a_model() -> None:
     limits = PlanLimits(item_tokens=30)
     expected = plan(cs, count=estimate_tokens, item_tokens=30, budget_tokens=limits.budget_tokens)
     assert len(expected.items) >= 2
-    result = run(Parts(source=FakeSource(text), backend=None, route=None, limits=limits))
+    result = run(FakeSource(text).load(), Parts(backend=None, route=None, limits=limits))
     model_skips = [s for s in result.skipped if s.stage == "model"]
     assert [s.path for s in model_skips] == [w.id for w in expected.items]
     assert all(s.reason == "not sent to a model (backend none)" for s in model_skips)
@@ -209,14 +202,14 @@ def test_backend_none_lists_every_planned_item_as_not_sent_to_a_model() -> None:
 
 def test_a_route_without_a_backend_or_a_backend_without_a_route_reviews_nothing() -> None:
     route = FakeRoute([finding(24)])
-    result = run(Parts(source=FakeSource(CALC), backend=FakeBackend(), route=None))
+    result = run(FakeSource(CALC).load(), Parts(backend=FakeBackend(), route=None))
     assert [s.stage for s in result.skipped] == ["model"] and result.anchored == ()
-    result = run(Parts(source=FakeSource(CALC), backend=None, route=route))
+    result = run(FakeSource(CALC).load(), Parts(backend=None, route=route))
     assert route.items == [] and [s.stage for s in result.skipped] == ["model"]
 
 
 def test_files_skipped_by_the_plan_appear_in_the_result() -> None:
-    result = run(Parts(source=FakeSource(CALC + SKIPPED), backend=FakeBackend(), route=FakeRoute()))
+    result = run(FakeSource(CALC + SKIPPED).load(), Parts(backend=FakeBackend(), route=FakeRoute()))
     plan_skips = {s.path: s.reason for s in result.skipped if s.stage == "plan"}
     assert plan_skips == {
         "poetry.lock": "lock file",
@@ -231,7 +224,7 @@ def test_over_budget_items_are_skipped_by_the_plan_and_not_sent() -> None:
     big = CALC + DOCS.replace("README.md", "a.py") + DOCS.replace("README.md", "b.py")
     full = plan(FakeSource(big).load(), count=estimate_tokens, item_tokens=1200, budget_tokens=10**6)
     limits = PlanLimits(budget_tokens=full.items[0].tokens)  # room for the riskiest item only
-    result = run(Parts(source=FakeSource(big), backend=FakeBackend(), route=route, limits=limits))
+    result = run(FakeSource(big).load(), Parts(backend=FakeBackend(), route=route, limits=limits))
     sent = {w.id for w in route.items}
     over = [s for s in result.skipped if "over the review's token budget" in s.reason]
     assert over and not sent & {s.path for s in over}
@@ -248,9 +241,8 @@ def test_lint_findings_come_first_and_model_duplicates_are_dropped() -> None:
     model_other = Finding(Location("pkg/calc.py", Side.LEFT, 14), Severity.WARNING, "The removed count was right.",
                           "review/bug", "review")  # fmt: skip
     route = FakeRoute([model_dup, model_other])
-    parts = Parts(source=FakeSource(CALC + SKIPPED, with_head=True), backend=FakeBackend(), route=route,
-                  linters=[linter])  # fmt: skip
-    result = run(parts)
+    parts = Parts(backend=FakeBackend(), route=route, linters=[linter])
+    result = run(FakeSource(CALC + SKIPPED, with_head=True).load(), parts)
     ((_, paths),) = linter.calls
     assert paths == ("pkg/calc.py",)  # reviewable Python files only (not vendor/, not the lock file)
     assert [(f.source, f.location.side, f.location.line) for f in result.findings] == [
@@ -265,7 +257,7 @@ def test_lint_findings_come_first_and_model_duplicates_are_dropped() -> None:
 
 def test_bare_diff_does_not_run_linters_and_says_so() -> None:
     linter = FakeLinter([finding(24, source="fake-lint", rule="fake/E1")])
-    result = run(Parts(source=FakeSource(CALC), backend=None, route=None, linters=[linter]))
+    result = run(FakeSource(CALC).load(), Parts(backend=None, route=None, linters=[linter]))
     assert linter.calls == []
     assert result.findings == ()
     assert (
@@ -276,13 +268,13 @@ def test_bare_diff_does_not_run_linters_and_says_so() -> None:
 
 def test_linters_are_not_run_without_python_files() -> None:
     linter = FakeLinter([finding(2, path="README.md")])
-    result = run(Parts(source=FakeSource(DOCS, with_head=True), backend=None, route=None, linters=[linter]))
+    result = run(FakeSource(DOCS, with_head=True).load(), Parts(backend=None, route=None, linters=[linter]))
     assert linter.calls == [] and result.findings == ()
     assert not any("not run" in n for n in result.notes)
 
 
 def test_an_empty_change_says_so() -> None:
-    result = review(ChangeSet((), "nothing"), Parts(source=FakeSource(CALC), backend=None, route=None))
+    result = run(ChangeSet((), "nothing"), Parts(backend=None, route=None))
     assert result.notes == ("the change is empty: nothing to review",)
     assert result.skipped == () and result.stats.files == 0 and result.stats.work_items == 0
 
@@ -306,8 +298,7 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     )
     router = Router(backend, available=("review", "tools"), calibrate=False)
     result = run(
-        Parts(
-            FakeSource(CALC, workdir="/nonexistent"),
+        FakeSource(CALC, workdir="/nonexistent").load(), Parts(
             backend,
             review_route,
             router=router,
@@ -323,8 +314,7 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     tools = FakeRoute([finding(24, message="A linter run through the tools route.", rule="ruff/F401")])
     router = Router(backend, available=("review", "tools"), second_route_margin=0.2, calibrate=False)
     result = run(
-        Parts(
-            FakeSource(CALC, workdir="/nonexistent"),
+        FakeSource(CALC, workdir="/nonexistent").load(), Parts(
             backend,
             ReviewRoute(backend),
             router=router,
@@ -340,7 +330,7 @@ def test_with_review_the_only_route_routing_costs_no_model_call() -> None:
 
     backend = FakeBackend(texts=[answer(4)], scores=scores)
     result = run(
-        Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=Router(backend, available=("review",)))
+        FakeSource(CALC).load(), Parts(backend, ReviewRoute(backend), router=Router(backend, available=("review",)))
     )
     (f,) = result.findings
     assert (f.route, f.route_probability) == ("review", 1.0)
@@ -353,7 +343,7 @@ def test_a_route_that_cannot_take_the_item_falls_back_to_review_and_says_so() ->
     backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.4, "search": 0.6}])
     search = FakeRoute(skips=[Skipped("calc.py", "search: no external API use on the added lines", "route")])
     router = Router(backend, available=("review", "search"))
-    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
+    result = run(FakeSource(CALC).load(), Parts(backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
     assert [(r.route, r.fallback, r.second) for r in result.routes] == [("search", False, False), ("review", True, False)]
     assert result.skipped == () and result.stats.reviewed_items == 1  # reviewed after all
     assert any("the search route could not take it" in n for n in result.notes)
@@ -362,5 +352,5 @@ def test_a_route_that_cannot_take_the_item_falls_back_to_review_and_says_so() ->
     # a pinned route is the user's choice: not replaced
     backend = FakeBackend(texts=[answer(4)], scores=scores)
     router = Router(backend, available=("review", "search"), pins=[("*.py", "search")])
-    result = run(Parts(FakeSource(CALC), backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
+    result = run(FakeSource(CALC).load(), Parts(backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
     assert [r.route for r in result.routes] == ["search"] and len(result.skipped) == 1

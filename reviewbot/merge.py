@@ -1,5 +1,8 @@
 """Stable identities for findings, and the merge of findings that say the same thing.
 
+The pipeline merges with ``dedupe`` here; reporters and hosts take ``fingerprint``, ``content_key``
+and ``keys_of`` from here.
+
 ``fingerprint`` names a finding across runs (the hidden marker in posted comments, SARIF's
 ``partialFingerprints``, the JSON ``fingerprint`` field): sha256 over the path, rule, side, line
 and the normalized message, cut to 16 hex digits. Rewording the message beyond case, whitespace
@@ -29,8 +32,8 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from ..diff import DiffIndex
-from ..model import Anchored, Finding, Unanchored
+from .diff import DiffIndex
+from .model import Anchored, Finding, Unanchored
 
 SIMILAR = 0.6
 

@@ -1,4 +1,6 @@
-"""Small hand-built Results shared by the reporter tests (imported as a module, not a fixture)."""
+"""Shared test data: the pkg/calc.py diff several test files review, and small hand-built Results for
+the reporter tests. Values used at collection time (parametrize) are imported from here; tests that
+only need them at run time take the fixtures of conftest.py."""
 
 from __future__ import annotations
 
@@ -21,6 +23,24 @@ from reviewbot.model import (
 )
 
 C, A, R = LineKind.CONTEXT, LineKind.ADDED, LineKind.REMOVED
+
+# one hunk of pkg/calc.py with one changed line (new line 24), in the middle of context
+CALC = """\
+diff --git a/pkg/calc.py b/pkg/calc.py
+--- a/pkg/calc.py
++++ b/pkg/calc.py
+@@ -10,9 +20,9 @@ def total(items):
+     a = 1
+     b = 2
+     c = 3
+     d = 4
+-    n = len(items)
++    n = len(items) - 1
+     e = 5
+     f = 6
+     g = 7
+     h = 8
+"""
 
 
 def finding(
@@ -170,9 +190,3 @@ def empty() -> Result:
 
 def with_findings(findings: list[Finding], **over) -> Result:
     return sample(anchored=tuple(Anchored(f, 0, True) for f in findings), **over)
-
-
-def test_sample_is_consistent() -> None:
-    r = sample()
-    assert len(r.findings) == 4
-    assert all(r.changeset.file(f.location.path) is not None for f in r.findings)

@@ -1,0 +1,139 @@
+"""run(cs, parts) -> Result: plan -> routes and linters -> merge -> mark and anchor. Knows only Protocols.
+
+Linters run on every reviewable Python file whenever the files at head can be read (a git
+source); the model reviews the planned work items. Their findings are merged (tools first, so a
+model finding that repeats a tool's is dropped) and placed on exact diff positions; findings that
+cannot be placed are kept, with the reason, for the reporters to decide. Every finding, a linter's
+or the model's, is marked on the diff (``diff.marks``: added / diff_context / file / outside);
+linter findings that the ``lint_mode`` does not show are left out and counted in a note.
+
+    budget.py  deadlines, stop rules, failure counts of the model work
+    items.py   one item routed and run (findings carry their route), items run concurrently
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from ..diff import DiffIndex, anchor_all, filter_to_diff, mark_all
+from ..merge import dedupe
+from ..model import ChangeSet, Finding, Result, RouteRun, Skipped, Stats, WorkItem
+from ..plan import Plan, plan
+from ..ports import Linter, ModelBackend, Progress, Route
+from ..router import Router
+from ..tokens import estimate_tokens
+from .budget import MAX_FAILED_IN_A_ROW, Budget
+from .items import ItemOutcome, route_item, run_items
+
+__all__ = ["MAX_FAILED_IN_A_ROW", "ItemOutcome", "Parts", "PlanLimits", "run"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    item_tokens: int = 1200
+    budget_tokens: int = 24000
+    exclude: tuple[str, ...] = ()
+    include_vendored: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    backend: ModelBackend | None  # None: no model (`--backend none`)
+    route: Route | None  # the review route
+    router: Router | None = None  # picks the route per item; None: always `route`
+    other_routes: Mapping[str, Route] = field(default_factory=dict)  # name -> route, beyond review
+    linters: Sequence[Linter] = ()
+    lint_mode: str = "added"  # reviewdog-style filter: added | diff_context | file
+    limits: PlanLimits = field(default_factory=PlanLimits)
+    progress: Progress | None = None
+    concurrency: int = 1  # work items sent to the model at once (the server batches them)
+    model_deadline: float | None = None  # seconds of model work per review; later items are not sent
+    question: str | None = None  # asked about the change: every item carries it (the repo_qa route answers)
+
+
+def run(cs: ChangeSet, parts: Parts) -> Result:
+    """Review the change ``cs`` with ``parts``."""
+    t0 = time.perf_counter()
+    backend = parts.backend
+    count = backend.count_tokens if backend is not None else estimate_tokens
+    lim = parts.limits
+    pl: Plan = plan(
+        cs,
+        count=count,
+        item_tokens=lim.item_tokens,
+        budget_tokens=lim.budget_tokens,
+        exclude=lim.exclude,
+        include_vendored=lim.include_vendored,
+    )
+    skipped: list[Skipped] = list(pl.skipped)
+    notes: list[str] = []
+    if not cs.files:
+        notes.append("the change is empty: nothing to review")
+
+    index = DiffIndex(cs.files)
+    lint_findings: list[Finding] = []
+    py_paths = [p for p in pl.reviewable_paths if p.endswith(".py")]
+    linters = parts.linters if py_paths else ()
+    if linters and cs.read_head is None and cs.workdir is None:
+        names = ", ".join(linter.name for linter in linters)
+        notes.append(
+            f"linters ({names}) not run: a bare diff has no files at head; review a git range for them"
+        )
+        linters = ()
+    for linter in linters:
+        found, lint_skips = linter.lint(cs, py_paths)
+        skipped.extend(lint_skips)
+        found, dropped = filter_to_diff(found, index, parts.lint_mode)
+        if dropped:
+            notes.append(
+                f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) not shown"
+            )
+        lint_findings.extend(found)
+
+    model_findings: list[Finding] = []
+    prompt_tokens = generated = 0
+    model_seconds = 0.0
+    reviewed = 0
+    runs: list[RouteRun] = []
+    if backend is None or parts.route is None:
+        for item in pl.items:
+            skipped.append(Skipped(item.id, "not sent to a model (backend none)", stage="model"))
+        if pl.items:
+            notes.append("no model was used (backend none): linters and the plan only")
+    else:
+        budget = Budget(parts.model_deadline)
+        routes = {"review": parts.route, **parts.other_routes}
+
+        def one(item: WorkItem) -> ItemOutcome:
+            if parts.question:  # asked about the change: every item carries it (repo_qa answers)
+                item = replace(item, question=parts.question)
+            return route_item(item, cs, routes, parts.router, budget)
+
+        for out in run_items(pl.items, one, parts.concurrency, parts.progress):
+            model_findings.extend(out.findings)
+            skipped.extend(out.not_reviewed)
+            prompt_tokens += out.prompt_tokens
+            generated += out.generated_tokens
+            model_seconds += out.seconds
+            reviewed += 1 if out.reviewed else 0
+            runs.extend(out.runs)
+            notes.extend(out.notes)
+        notes.extend(budget.notes(backend))
+
+    merged = dedupe([*lint_findings, *model_findings])
+    anchored, unanchored = anchor_all(merged, index)
+    anchored, unanchored = mark_all(anchored, index), mark_all(unanchored, index)  # type: ignore[assignment]
+    stats = Stats(
+        files=len(cs.files),
+        work_items=len(pl.items),
+        reviewed_items=reviewed,
+        prompt_tokens=prompt_tokens,
+        generated_tokens=generated,
+        model_seconds=round(model_seconds, 3),
+        total_seconds=round(time.perf_counter() - t0, 3),
+        backend=backend.name if backend is not None else "none",
+        model=backend.model_id if backend is not None else None,
+    )
+    return Result(cs, tuple(anchored), tuple(unanchored), tuple(skipped), stats, tuple(notes), tuple(runs))
