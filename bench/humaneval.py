@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewbot.evaluation import wilson
-from reviewbot.runners.sandbox import BubblewrapSandbox, SandboxPolicy, SandboxResult
+from reviewbot.runners.policy import SandboxPolicy, SandboxResult
+from reviewbot.runners.sandbox import BubblewrapSandbox
 
 SYSTEM = (
     "You are an expert Python programmer. Complete the function the user gives you. Answer with the "

@@ -10,7 +10,7 @@ from .pipeline import PlanLimits
 from .ports import Linter, ModelBackend, Reporter, Route
 
 if TYPE_CHECKING:
-    from .runners.sandbox import CodeRunner, SandboxPolicy
+    from .runners.policy import CodeRunner, SandboxPolicy
     from .tools.base import Registry, Tool
 
 
@@ -68,7 +68,8 @@ def code_runner(settings: Settings, policy: SandboxPolicy) -> CodeRunner:
     with `sandbox.allow_unsandboxed: true` in the configuration, and only where bubblewrap does not
     start, this machine with rlimits and a clean environment alone (runners/sandbox.py); that mode
     keeps its own limits: the policy's wall clock, as many CPU seconds, the default memory."""
-    from .runners.sandbox import BubblewrapSandbox, SandboxPolicy, UnsafeLocalRunner
+    from .runners.policy import SandboxPolicy
+    from .runners.sandbox import BubblewrapSandbox, UnsafeLocalRunner
 
     if not settings.allow_unsandboxed:
         return BubblewrapSandbox(policy)

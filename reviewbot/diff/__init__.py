@@ -8,7 +8,7 @@
 """
 
 from reviewbot.diff.anchor import anchor, anchor_all, nearest_changed_line
-from reviewbot.diff.index import DiffIndex, added_numbers, line_code
+from reviewbot.diff.index import DiffIndex, added_numbers, added_text, line_code
 from reviewbot.diff.marks import FilterMode, Mark, filter_to_diff, mark, mark_all, shown_in
 from reviewbot.diff.parse import parse_diff, parse_diff_bytes
 from reviewbot.diff.render import github_position, gitlab_position
@@ -16,6 +16,7 @@ from reviewbot.diff.render import github_position, gitlab_position
 __all__ = [
     "DiffIndex",
     "added_numbers",
+    "added_text",
     "FilterMode",
     "Mark",
     "anchor",

@@ -33,10 +33,15 @@ def line_code(path: str, old: int, new: int) -> str:
     return f"{hashlib.sha1(path.encode('utf-8')).hexdigest()}_{old}_{new}"
 
 
+def added_text(hunks: Iterable[Hunk]) -> dict[int, str]:
+    """New-file number -> text of the added lines of ``hunks``."""
+    added = LineKind.ADDED
+    return {ln.new_no: ln.text for h in hunks for ln in h.lines if ln.kind is added and ln.new_no is not None}
+
+
 def added_numbers(hunks: Iterable[Hunk]) -> frozenset[int]:
     """New-file numbers of the added lines of ``hunks``."""
-    added = LineKind.ADDED
-    return frozenset(ln.new_no for h in hunks for ln in h.lines if ln.kind is added and ln.new_no is not None)
+    return frozenset(added_text(hunks))
 
 
 class _FileIndex:

@@ -17,6 +17,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from ..diff import added_text
 from ..model import LineKind, WorkItem
 
 
@@ -69,9 +70,7 @@ def imports_of(tree: ast.Module, internal: set[str] = frozenset()) -> dict[str, 
 
 
 def _added_lines(item: WorkItem) -> dict[int, str]:
-    return {
-        ln.new_no: ln.text for h in item.hunks for ln in h.lines if ln.kind is LineKind.ADDED and ln.new_no
-    }
+    return added_text(item.hunks)
 
 
 def _qualify(written: str, imports: dict[str, str]) -> str | None:

@@ -41,12 +41,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import prompts
+from ..diff import added_numbers
 from ..errors import ReviewbotError
-from ..model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
+from ..model import ChangeSet, Finding, Location, Severity, Side, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome
 from ..router import defuse, diff_text
+from ..runners.policy import CodeRunner
 from ..runners.pytest_report import is_test_file
-from ..runners.sandbox import CodeRunner, probe
+from ..runners.sandbox import probe
 from . import declined
 from .interpreter_run import Outcome, classify, execute
 from .interpreter_targets import Target, header, module_of, targets
@@ -140,7 +142,7 @@ class InterpreterRoute:
         source = self._source(changeset, item.path)
         if source is None:
             return skip("the file is not readable at head")
-        added = {ln.new_no for h in item.hunks for ln in h.lines if ln.kind is LineKind.ADDED and ln.new_no}
+        added = set(added_numbers(item.hunks))
         try:
             found = targets(source, added)
         except (SyntaxError, ValueError) as exc:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ToolError
+from ..runners.policy import CodeRunner, SandboxPolicy
 from ..runners.pytest_driver import DRIVER, DRIVER_NAME, SANDBOX_ROOT
 from ..runners.pytest_report import assertion, frames, parse_report
-from ..runners.sandbox import CodeRunner, SandboxPolicy
 
 __all__ = ["TEST_FILE", "Outcome", "classify", "execute", "sandbox_policy"]
 

@@ -11,14 +11,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from ..errors import ToolError
 from . import process
+from .policy import SandboxPolicy
 from .process import ProcResult
-
-if TYPE_CHECKING:
-    from .sandbox import SandboxPolicy
 
 __all__ = ["bwrap_args", "env_args", "explain", "python_layout", "stage"]
 

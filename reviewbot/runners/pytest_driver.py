@@ -24,8 +24,9 @@ from typing import Any
 
 from ..errors import ToolError
 from ..model import ChangeSet, FileStatus
+from .policy import CodeRunner, SandboxPolicy
 from .pytest_report import is_test_file, parse_report
-from .sandbox import CodeRunner, SandboxPolicy, probe
+from .sandbox import probe
 
 __all__ = [
     "DRIVER",

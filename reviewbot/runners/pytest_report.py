@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model import ChangeSet, FileStatus, Finding, LineKind, Location, Severity, Side
+from ..diff import added_numbers
+from ..model import ChangeSet, FileStatus, Finding, Location, Severity, Side
 
 __all__ = [
     "MARK",
@@ -128,9 +129,9 @@ def added_lines(changeset: ChangeSet) -> dict[str, list[int]]:
     for f in changeset.files:
         if f.new_path is None or f.status is FileStatus.DELETED:
             continue
-        nums = [ln.new_no for h in f.hunks for ln in h.lines if ln.kind is LineKind.ADDED and ln.new_no]
+        nums = sorted(added_numbers(f.hunks))
         if nums:
-            out[f.new_path] = sorted(nums)
+            out[f.new_path] = nums
     return out
 
 

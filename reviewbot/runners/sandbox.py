@@ -35,81 +35,20 @@ import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from ..errors import ToolError
 from . import process
 from .bwrap import bwrap_args, env_args, explain, python_layout, stage
 from .cgroup import pids_cgroup, pids_cgroup_parent
-from .process import GiB, Limits, MiB, ProcResult
+from .policy import CodeRunner, SandboxPolicy, SandboxResult
+from .process import Limits, ProcResult
 
-__all__ = [
-    "BubblewrapSandbox",
-    "CodeRunner",
-    "SandboxPolicy",
-    "SandboxResult",
-    "UnsafeLocalRunner",
-    "probe",
-]
+__all__ = ["BubblewrapSandbox", "UnsafeLocalRunner", "probe"]
 
 _PRLIMIT = "/usr/bin/prlimit"  # util-linux, present on Debian and Ubuntu; sets RLIMIT_NPROC inside
 _CGROUP_SLACK = 2  # our own tasks in the pids cgroup: bwrap (sh execs it) and its init in the sandbox
 _SETUP_ERRORS = ("bwrap: ", "reviewbot-sandbox: ")  # how set-up failures begin on stderr
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxPolicy:
-    """Limits for one sandboxed run. There is deliberately no way to allow the network.
-
-    cpu_seconds: RLIMIT_CPU of each process (SIGXCPU, then SIGKILL a second later).
-    memory_bytes: RLIMIT_AS (virtual memory) of each process.
-    max_processes: tasks (processes and threads) the sandbox may hold at once.
-    file_size_bytes: RLIMIT_FSIZE, the largest file it may write.
-    wall_seconds: the whole run, after which everything in it is killed.
-    scratch_bytes: size of each of the /tmp and /work tmpfs.
-    """
-
-    cpu_seconds: int = 30
-    memory_bytes: int = 1 * GiB
-    max_processes: int = 64
-    file_size_bytes: int = 16 * MiB
-    wall_seconds: float = 30.0
-    scratch_bytes: int = 64 * MiB
-    allow_network: bool = field(default=False, init=False)
-
-    def __post_init__(self) -> None:
-        for name in ("cpu_seconds", "memory_bytes", "max_processes", "file_size_bytes", "scratch_bytes"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"SandboxPolicy.{name} must be positive")
-        if self.wall_seconds <= 0:
-            raise ValueError("SandboxPolicy.wall_seconds must be positive")
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxResult:
-    returncode: int  # the program's exit status; 128+N when a signal N ended it
-    stdout: str
-    stderr: str
-    timed_out: bool
-    killed_by_limit: str | None  # "wall", "cpu", "memory", "file_size", or None (see _limit_hit)
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
-
-
-class CodeRunner(Protocol):
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        checkout: Path,
-        files: Mapping[str, str] = {},  # noqa: B006 - read only
-        python: str | None = None,
-    ) -> SandboxResult: ...
 
 
 class BubblewrapSandbox:

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import ChangeSet, Finding
+from ..runners.policy import CodeRunner
 from ..runners.pytest_driver import MAX_SELECTION, PytestDriver, check_selection, default_selection
 from ..runners.pytest_report import assertion, place, to_finding
-from ..runners.sandbox import CodeRunner
 from .base import Tool, ToolResult, failure
 
 __all__ = ["PARAMETERS", "PytestRunner", "pytest_tool"]

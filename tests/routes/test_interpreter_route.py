@@ -22,8 +22,9 @@ from reviewbot.backends.fake import FakeBackend
 from reviewbot.model import ChangeSet, Severity, WorkItem
 from reviewbot.routes.interpreter import InterpreterRoute, classify, module_of, targets
 from reviewbot.routes.interpreter_run import sandbox_policy
+from reviewbot.runners.policy import SandboxResult
 from reviewbot.runners.pytest_report import MARK
-from reviewbot.runners.sandbox import BubblewrapSandbox, SandboxResult
+from reviewbot.runners.sandbox import BubblewrapSandbox
 from reviewbot.sources.git import GitSource
 
 STATS_OLD = """def total(xs):

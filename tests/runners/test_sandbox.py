@@ -20,7 +20,8 @@ import pytest
 from reviewbot.errors import ToolError
 from reviewbot.runners import cgroup as cgroup_mod
 from reviewbot.runners import sandbox as sandbox_mod
-from reviewbot.runners.sandbox import BubblewrapSandbox, SandboxPolicy, UnsafeLocalRunner
+from reviewbot.runners.policy import SandboxPolicy
+from reviewbot.runners.sandbox import BubblewrapSandbox, UnsafeLocalRunner
 
 
 @functools.cache
