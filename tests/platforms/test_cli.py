@@ -31,10 +31,11 @@ from reviewbot.model import (
     Stats,
     Unanchored,
 )
-from reviewbot.platforms.cli import exit_code, main
+from reviewbot.platforms.cli import main
+from reviewbot.platforms.shared import exit_code
 from reviewbot.ports import Scored
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "reviewbot/reporters/result.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 FINDING_KEYS = {

@@ -1,0 +1,175 @@
+"""The `review`, `eval`, `model` and `github` commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from typing import TextIO
+
+from .. import compose, config
+from ..errors import UsageError
+from .shared import StderrProgress, exit_code, review_parts, settings_for, write_output
+
+
+def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .. import pipeline
+
+    use_git = args.diff is None
+    repo = args.repo.resolve() if use_git else None
+    settings = settings_for(args, repo)
+    progress = StderrProgress(stderr, settings.progress)
+    if use_git:
+        from ..sources.git import GitSource
+
+        source = GitSource(args.repo, args.git or None)
+    else:
+        from ..sources.diff_file import DiffFileSource
+
+        source = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None)
+    parts = review_parts(settings, progress, question=args.question)
+    result = pipeline.run(source.load(), parts)
+    color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())
+    import io
+
+    buf = io.StringIO()
+    compose.reporter(settings.format, buf, color=bool(color)).report(result)
+    write_output(args.output, buf.getvalue(), stdout)
+    return exit_code(result, settings.fail_on)
+
+
+def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import json
+
+    from .. import evaluation, pipeline
+    from ..errors import InputError
+    from ..sources.diff_file import DiffFileSource
+
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    settings = settings_for(args, None)
+    cases = evaluation.load_cases(args.cases, limit=args.limit, seed=args.seed)
+    progress = StderrProgress(stderr, settings.progress)
+    model = compose.backend(settings, status=progress.status)
+    route = compose.route(settings, model)
+    limits = compose.limits(settings)
+    t0 = time.perf_counter()
+    rows = []
+    per_case = []
+    for i, case in enumerate(cases):
+        progress(i, len(cases), case.id)
+        tc = time.perf_counter()
+        parts = pipeline.Parts(backend=model, route=route, limits=limits)
+        try:
+            result = pipeline.run(DiffFileSource(str(case.diff_path)).load(), parts)
+            findings = result.findings
+            error = None
+            stats = result.stats
+        except InputError as exc:
+            findings, error, stats = (), str(exc), None
+        rows.append((case, findings, error))
+        per_case.append(
+            {
+                "id": case.id,
+                "seconds": round(time.perf_counter() - tc, 3),
+                "error": error,
+                "prompt_tokens": stats.prompt_tokens if stats else 0,
+                "generated_tokens": stats.generated_tokens if stats else 0,
+                "findings": [
+                    {"path": f.location.path, "side": str(f.location.side), "line": f.location.line,
+                     "start_line": f.location.start_line, "severity": str(f.severity), "message": f.message,
+                     "confidence": f.confidence}
+                    for f in findings
+                ],
+            }
+        )  # fmt: skip
+    progress(len(cases), len(cases), "done")
+    seconds = time.perf_counter() - t0
+    bot = evaluation.score(rows)
+    none, every = evaluation.baselines(cases)
+    n_pairs = args.limit
+    if args.output is not None:
+        write_output(args.output, "".join(json.dumps(r) + "\n" for r in per_case), stdout)
+    if args.format == "json":
+        doc = evaluation.to_json(
+            bot, none, every, seed=args.seed, limit=n_pairs, n_cases=len(cases), seconds=seconds
+        )
+        doc["backend"] = model.name if model else "none"
+        doc["model"] = model.model_id if model else None
+        stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        stdout.write(
+            evaluation.format_report(
+                bot, none, every, seed=args.seed, limit=n_pairs, n_cases=len(cases), seconds=seconds
+            )
+        )
+        stdout.write(
+            f"backend: {model.name if model else 'none'} ({model.model_id if model else 'no model'})\n"
+        )
+    return 0
+
+
+def cmd_model(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ..backends import embedded
+
+    settings = settings_for(args, None)
+    p = embedded.paths(settings.cache)
+    if args.action == "info":
+        stdout.write(
+            f"model: {embedded.MODEL_ID}\nsha256: {embedded.GGUF_SHA256}\ncache: {p.root}\n"
+            f"converted: {'yes' if p.converted_marker.is_file() else 'no'}\n"
+        )
+        return 0
+    progress = StderrProgress(stderr, settings.progress)
+    model = compose.backend(
+        config.load({"backend": "local", "cache_dir": settings.cache}, {}, None), progress.status
+    )
+    assert model is not None
+    t0 = time.perf_counter()
+    model.load()  # type: ignore[attr-defined]
+    stdout.write(f"model ready in {time.perf_counter() - t0:.1f}s: {p.converted}\n")
+    return 0
+
+
+def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .. import pipeline
+    from . import github as run
+
+    checkout = args.checkout.resolve() if args.checkout else None
+    settings = settings_for(args, checkout)
+    gh = run.client(settings)
+    target = run.parse_target(args.pr) if args.pr else run.event_target(settings.github_event_path)
+    if args.action == "publish":
+        if args.findings is None:
+            raise UsageError("github publish needs --findings FILE")
+        target = replace(target, head=args.head_sha or target.head)
+        out = run.publish_artifact(settings, gh, target, args.findings, check_run=not args.no_check_run)
+    else:
+        if target.number is None:
+            raise UsageError("the event names no pull request; pass --pr OWNER/REPO#N")
+        progress = StderrProgress(stderr, settings.progress)
+        parts = review_parts(settings, progress)
+        out = run.review_pull(
+            settings, gh, target, lambda cs: pipeline.run(cs, parts), checkout=checkout, post=args.post,
+            incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
+            sarif_out=args.sarif_out,
+        )  # fmt: skip
+    if getattr(args, "annotate", False):
+        from ..hosts.github.checks import workflow_commands
+
+        stdout.write("".join(line + "\n" for line in workflow_commands(out.result)))
+    elif out.payload is not None:
+        stdout.write(run.dumps(out.payload))
+    elif out.posted is not None:
+        p = out.posted
+        stdout.write(
+            f"reviewbot: {target.repo}: review {p.review.id if p.review else 'not needed'}, {p.inline} inline, "
+            f"{p.listed} in the body, {p.repeated} not repeated, check run "
+            f"{p.check_run.id if p.check_run else 'off'} ({p.annotations} annotations)\n"
+        )
+    return exit_code(out.result, settings.fail_on)
+
+
+# ---------------------------------------------------------------------------------------------
+# index, search, ask (docs/search.md)
