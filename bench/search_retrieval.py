@@ -44,11 +44,11 @@ sys.path.insert(0, str(ROOT / "tests" / "sources"))
 
 from requests_repo import make_requests_repo, requests_available  # noqa: E402
 
-from reviewbot.index.chunks import chunks  # noqa: E402
-from reviewbot.index.docs import DocsIndex, Environment  # noqa: E402
-from reviewbot.index.extract import sentences  # noqa: E402
-from reviewbot.index.repo import RepoIndex  # noqa: E402
-from reviewbot.index.uses import api_uses  # noqa: E402
+from reviewbot.knowledge.chunks import chunks  # noqa: E402
+from reviewbot.knowledge.docs import DocsIndex, Environment  # noqa: E402
+from reviewbot.knowledge.extract import sentences  # noqa: E402
+from reviewbot.knowledge.repo import RepoIndex  # noqa: E402
+from reviewbot.knowledge.uses import api_uses  # noqa: E402
 from reviewbot.plan import plan  # noqa: E402
 from reviewbot.sources.git import GitSource  # noqa: E402
 
@@ -175,7 +175,7 @@ def stripped_variant(repo: Path, work: Path, vectors_wanted: bool) -> dict:
     ri.update()
     vectors = None
     if vectors_wanted:
-        from reviewbot.index.vectors import MiniLM, VectorTable, add_vectors, unavailable
+        from reviewbot.knowledge.vectors import MiniLM, VectorTable, add_vectors, unavailable
 
         if unavailable() is None:
             emb = MiniLM.load()
@@ -200,7 +200,7 @@ def repo_retrieval(index: RepoIndex, questions: list[dict], vectors: tuple | Non
     res: dict = {"n": len(questions)}
     runs = [("bm25", lambda q: index.search(q, 50))]
     if vectors is not None:
-        from reviewbot.index.vectors import hybrid
+        from reviewbot.knowledge.vectors import hybrid
 
         emb, table = vectors
         runs.append(
@@ -318,7 +318,7 @@ def main() -> int:
         QUESTIONS.write_text("".join(json.dumps(q) + "\n" for q in questions))
         vectors = None
         if not args.no_vectors:
-            from reviewbot.index.vectors import MiniLM, VectorTable, add_vectors, unavailable
+            from reviewbot.knowledge.vectors import MiniLM, VectorTable, add_vectors, unavailable
 
             if unavailable() is None:
                 t0 = time.perf_counter()

@@ -149,8 +149,8 @@ def _interpreter_route(settings: Settings, model: ModelBackend) -> Route:
 
 
 def _search_route(settings: Settings, model: ModelBackend) -> Route:
-    from .index.docs import DocsIndex
-    from .index.web import SearxNG
+    from .knowledge.docs import DocsIndex
+    from .knowledge.web import SearxNG
     from .routes.search import SearchRoute
 
     web = SearxNG(settings.web_url) if settings.web_url else None
@@ -159,14 +159,14 @@ def _search_route(settings: Settings, model: ModelBackend) -> Route:
 
 def repo_qa(settings: Settings, model: ModelBackend | None, root, progress=None, budget_tokens: int = 1500):
     """The question answerer over `root`'s index (updated first; vectors when `index.vectors`)."""
-    from .index.repo import RepoIndex
+    from .knowledge.repo import RepoIndex
     from .routes.repo_qa import RepoQA
 
     index = RepoIndex.open(settings.cache, root)
     index.update(progress)
     vectors = None
     if settings.vectors:
-        from .index.vectors import MiniLM, VectorTable, add_vectors
+        from .knowledge.vectors import MiniLM, VectorTable, add_vectors
 
         emb = MiniLM.load()
         add_vectors(index.store, emb, progress)

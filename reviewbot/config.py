@@ -72,7 +72,7 @@ class Settings:
     interpreter_timeout: float = 60.0  # seconds for one model-written test in the sandbox
     # run model-written code WITHOUT the sandbox where bubblewrap cannot start (never by default)
     allow_unsandboxed: bool = False
-    # search and repo_qa routes (reviewbot/index/, docs/search.md)
+    # search and repo_qa routes (reviewbot/knowledge/, docs/search.md)
     web_url: str | None = None  # a SearxNG instance for the search route's web lookups; off when unset
     vectors: bool = False  # repo_qa: MiniLM vectors fused with BM25 (needs the `vectors` extra)
     # linters

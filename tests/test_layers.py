@@ -36,8 +36,8 @@ def name(path: Path) -> str:
 RULES = [
     # (modules the rule is about, forbidden import prefix, allowed importers)
     ("unidiff", {"reviewbot.diff.parse"}),
-    ("torch", {"reviewbot.backends.local", "reviewbot.index.vectors"}),  # vectors: the MiniLM embedder
-    ("transformers", {"reviewbot.backends.local", "reviewbot.index.vectors"}),
+    ("torch", {"reviewbot.backends.local", "reviewbot.knowledge.vectors"}),  # vectors: the MiniLM embedder
+    ("transformers", {"reviewbot.backends.local", "reviewbot.knowledge.vectors"}),
     ("xgrammar", {"reviewbot.backends.local"}),
     ("github", {"reviewbot.hosts.github.client", "reviewbot.hosts.github.retry"}),  # PyGithub
     ("gitlab", set()),  # python-gitlab: only the GitLab host's client, when there is one

@@ -12,7 +12,7 @@ from .shared import StderrProgress, settings_for
 
 
 def cmd_index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from ..index import DocsIndex, RepoIndex
+    from ..knowledge import DocsIndex, RepoIndex
 
     settings = settings_for(args, args.repo.resolve() if args.repo is not None else None)
     progress = StderrProgress(stderr, settings.progress)
@@ -29,7 +29,7 @@ def cmd_index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     line = (f"repo index: {rs.files} files ({rs.changed} reindexed, {rs.removed} removed), {rs.chunks} chunks, "
             f"{rs.size_bytes / 1e6:.1f} MB, {rs.seconds:.1f}s")  # fmt: skip
     if args.vectors:
-        from ..index.vectors import MiniLM, add_vectors
+        from ..knowledge.vectors import MiniLM, add_vectors
 
         n = add_vectors(repo.store, MiniLM.load(), progress)
         line += f"; {n} vectors added"
@@ -40,7 +40,7 @@ def cmd_index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def cmd_search(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import json
 
-    from ..index import DocsIndex
+    from ..knowledge import DocsIndex
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")

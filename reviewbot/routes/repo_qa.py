@@ -30,9 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import prompts
 from ..errors import ReviewbotError
-from ..index.repo import RepoIndex
-from ..index.store import Hit
-from ..index.text import keywords
+from ..knowledge.repo import RepoIndex
+from ..knowledge.store import Hit
+from ..knowledge.text import keywords
 from ..model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome
 from ..router import defuse
@@ -97,7 +97,7 @@ class RepoQA:
         backend: ModelBackend | None,
         index: RepoIndex,
         *,
-        vectors: tuple | None = None,  # (MiniLM, VectorTable) from index/vectors.py
+        vectors: tuple | None = None,  # (MiniLM, VectorTable) from knowledge/vectors.py
         k: int = 8,
         budget_tokens: int = 1500,
         min_coverage: float = 0.5,
@@ -117,7 +117,7 @@ class RepoQA:
 
     def retrieve(self, question: str) -> list[Hit]:
         if self.vectors is not None:
-            from ..index.vectors import hybrid
+            from ..knowledge.vectors import hybrid
 
             emb, table = self.vectors
             lexical = self.index.search(question, 50)

@@ -2,9 +2,9 @@
 
     SearchRoute(backend, docs=lambda: DocsIndex.open(cache), web=None).run(item, changeset) -> RouteOutcome
 
-1. The API uses on the item's added lines, resolved through the file's imports (index/uses.py;
+1. The API uses on the item's added lines, resolved through the file's imports (knowledge/uses.py;
    the repository's own top-level packages are not external).
-2. Each use is looked up in the documentation index (index/docs.py), which first indexes the
+2. Each use is looked up in the documentation index (knowledge/docs.py), which first indexes the
    packages the change imports when they are missing or their installed version changed. Only a
    use whose defining entry is found (following re-exports) is checked.
 3. First, without the model: an object the documentation or its code marks deprecated, a keyword
@@ -33,11 +33,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import prompts
 from ..errors import ReviewbotError
-from ..index.docs import DocsIndex
-from ..index.extract import sentences
-from ..index.store import Hit
-from ..index.uses import ApiUse, api_uses
-from ..index.web import SearxNG
+from ..knowledge.docs import DocsIndex
+from ..knowledge.extract import sentences
+from ..knowledge.store import Hit
+from ..knowledge.uses import ApiUse, api_uses
+from ..knowledge.web import SearxNG
 from ..model import ChangeSet, Finding, Location, Severity, Side, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome
 from ..router import defuse, diff_text

@@ -18,7 +18,7 @@ from requests_repo import make_requests_repo, requests_available  # noqa: E402
 
 from reviewbot import compose  # noqa: E402
 from reviewbot.backends.fake import FakeBackend  # noqa: E402
-from reviewbot.index.repo import RepoIndex  # noqa: E402
+from reviewbot.knowledge.repo import RepoIndex  # noqa: E402
 from reviewbot.platforms.cli import main  # noqa: E402
 from reviewbot.routes.repo_qa import NOT_FOUND, RepoQA  # noqa: E402
 

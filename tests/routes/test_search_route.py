@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "index"))  # planted, searx_standin
+sys.path.insert(0, str(Path(__file__).parents[1] / "knowledge"))  # planted, searx_standin
 sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
 
 from planted import make_site  # noqa: E402
@@ -19,7 +19,7 @@ from requests_repo import make_requests_repo, requests_available  # noqa: E402
 from reviewbot import compose  # noqa: E402
 from reviewbot.backends.fake import FakeBackend  # noqa: E402
 from reviewbot.diff import parse_diff  # noqa: E402
-from reviewbot.index.docs import DocsIndex  # noqa: E402
+from reviewbot.knowledge.docs import DocsIndex  # noqa: E402
 from reviewbot.model import ChangeSet, WorkItem  # noqa: E402
 from reviewbot.platforms.cli import main  # noqa: E402
 from reviewbot.routes.search import SearchRoute  # noqa: E402
@@ -166,7 +166,7 @@ def test_review_git_on_requests_gives_search_findings_that_cite_documentation(
 def test_the_web_backend_is_cited_by_url_for_what_the_index_cannot_resolve(docs) -> None:
     from searx_standin import searx_standin
 
-    from reviewbot.index.web import SearxNG
+    from reviewbot.knowledge.web import SearxNG
 
     head = "import notinstalled\n\n\ndef go():\n    return notinstalled.connect(retries=2)\n"
     diff = "--- /dev/null\n+++ b/g.py\n@@ -0,0 +1,5 @@\n" + "".join(

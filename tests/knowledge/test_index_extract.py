@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reviewbot.index.chunks import chunks
-from reviewbot.index.extract import api_entries, sentences
-from reviewbot.index.text import fts_query, keywords, words
+from reviewbot.knowledge.chunks import chunks
+from reviewbot.knowledge.extract import api_entries, sentences
+from reviewbot.knowledge.text import fts_query, keywords, words
 
 SRC = '''"""Mod doc."""
 import posixpath as path

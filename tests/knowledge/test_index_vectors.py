@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviewbot.index.vectors import rrf, unavailable
+from reviewbot.knowledge.vectors import rrf, unavailable
 
 
 def test_rrf_rewards_agreement() -> None:
@@ -17,7 +17,7 @@ def test_rrf_rewards_agreement() -> None:
 def test_minilm_from_the_package_embeds_like_sentence_transformers() -> None:
     if unavailable():
         pytest.skip(unavailable())
-    from reviewbot.index.vectors import MiniLM
+    from reviewbot.knowledge.vectors import MiniLM
 
     emb = MiniLM.load()
     v = emb.embed(["how do I retry a failed request", "backoff between retries", "the cat sat on the mat"])
@@ -25,7 +25,7 @@ def test_minilm_from_the_package_embeds_like_sentence_transformers() -> None:
     assert abs(float((v[0] ** 2).sum()) - 1.0) < 1e-4
     assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.2
     st = pytest.importorskip("sentence_transformers")
-    from reviewbot.index.vectors import model_dir
+    from reviewbot.knowledge.vectors import model_dir
 
     ref = st.SentenceTransformer(str(model_dir()), device="cpu").encode(["backoff between retries"])
     assert float(ref[0] @ v[1]) > 0.999
@@ -36,8 +36,8 @@ def test_repo_qa_with_vectors_fuses_both_rankings(tmp_path) -> None:
     if unavailable():
         pytest.skip(unavailable())
     from reviewbot.backends.fake import FakeBackend
-    from reviewbot.index.repo import RepoIndex
-    from reviewbot.index.vectors import MiniLM, VectorTable, add_vectors
+    from reviewbot.knowledge.repo import RepoIndex
+    from reviewbot.knowledge.vectors import MiniLM, VectorTable, add_vectors
     from reviewbot.routes.repo_qa import RepoQA
 
     (tmp_path / "net.py").write_text(

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from reviewbot.index.repo import RepoIndex, list_files
+from reviewbot.knowledge.repo import RepoIndex, list_files
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"]
 

@@ -9,7 +9,7 @@ import pytest
 from planted import make_site
 
 from reviewbot.errors import InputError
-from reviewbot.index.docs import DocsIndex, Environment
+from reviewbot.knowledge.docs import DocsIndex, Environment
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from searx_standin import searx_standin
 
 from reviewbot.errors import ToolError
-from reviewbot.index.web import SearxNG
+from reviewbot.knowledge.web import SearxNG
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reviewbot.index.docs import Environment
+from reviewbot.knowledge.docs import Environment
 
 BOOBY_TRAP = """import pathlib as _p
 _p.Path({marker!r}).write_text("imported")
