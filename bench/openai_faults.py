@@ -26,9 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "backends"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from openai_standin import StandIn, minimal_instance  # noqa: E402
+from support.openai_standin import StandIn, minimal_instance  # noqa: E402
 
 from reviewbot.platforms.cli import main as cli  # noqa: E402
 

@@ -40,9 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "sources"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from requests_repo import make_requests_repo, requests_available  # noqa: E402
+from support.requests_repo import make_requests_repo, requests_available  # noqa: E402
 
 from reviewbot.knowledge.chunks import chunks  # noqa: E402
 from reviewbot.knowledge.docs import DocsIndex, Environment  # noqa: E402

@@ -4,7 +4,7 @@ since this file puts tests/ on sys.path)."""
 from __future__ import annotations
 
 import pytest
-from samples import CALC, empty, sample
+from support.samples import CALC, empty, sample
 
 from reviewbot.model import Result
 

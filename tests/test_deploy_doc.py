@@ -14,7 +14,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,7 @@ from reviewbot.platforms.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "deploy-gpu.md").read_text(encoding="utf-8")
-sys.path.insert(0, str(ROOT / "tests" / "backends"))
-from openai_standin import StandIn  # noqa: E402
+from support.openai_standin import StandIn  # noqa: E402
 
 # vLLM's `vllm serve` flags used in the doc, each checked in EngineArgs.add_cli_args
 # (vllm/engine/arg_utils.py) or the OpenAI server's cli_args / the data-parallel deployment docs.

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from samples import finding
+from support.samples import finding
 
 from reviewbot.merge import dedupe, fingerprint, normalize_message, similarity
 from reviewbot.model import Side

@@ -145,7 +145,7 @@ def test_detect_from_template_config_or_name() -> None:
 
 
 def test_openai_backend_sends_glm_stop_tokens_by_the_served_model_name() -> None:
-    from openai_standin import StandIn
+    from support.openai_standin import StandIn
 
     from reviewbot.backends.openai import GLM_STOP_TOKEN_IDS, OpenAIBackend
 

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from openai_standin import StandIn
+from support.openai_standin import StandIn
 
 from reviewbot.backends import openai as oa
 from reviewbot.backends.openai import GLM_STOP_TOKEN_IDS, OpenAIBackend, conforms

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from openai_standin import StandIn, minimal_instance
+from support.openai_standin import StandIn, minimal_instance
 
 from reviewbot.platforms.cli import main
 

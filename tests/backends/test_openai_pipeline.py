@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from openai_standin import StandIn, minimal_instance
+from support.openai_standin import StandIn, minimal_instance
 
 from reviewbot.platforms.cli import main
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from planted import make_site
+from support.planted import make_site
 
 from reviewbot.errors import InputError
 from reviewbot.knowledge.docs import DocsIndex, Environment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from searx_standin import searx_standin
+from support.searx_standin import searx_standin
 
 from reviewbot.errors import ToolError
 from reviewbot.knowledge.web import SearxNG

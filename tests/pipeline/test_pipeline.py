@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from samples import CALC
+from support.samples import CALC
 
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff

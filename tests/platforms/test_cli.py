@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support.samples import CALC
 
 from reviewbot import compose
 from reviewbot.backends.fake import FakeBackend
@@ -62,21 +63,7 @@ def _shared() -> Path | None:
 SHARED = _shared()
 needs_shared = pytest.mark.skipif(SHARED is None, reason=f"shared data not found at {REPO.parent}/shared")
 
-SMALL = """\
-diff --git a/pkg/calc.py b/pkg/calc.py
---- a/pkg/calc.py
-+++ b/pkg/calc.py
-@@ -10,9 +20,9 @@ def total(items):
-     a = 1
-     b = 2
-     c = 3
-     d = 4
--    n = len(items)
-+    n = len(items) - 1
-     e = 5
-     f = 6
-     g = 7
-     h = 8
+SMALL = CALC + """\
 diff --git a/poetry.lock b/poetry.lock
 --- a/poetry.lock
 +++ b/poetry.lock

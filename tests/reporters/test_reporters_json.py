@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from samples import empty, finding, sample, with_findings
+from support.samples import empty, finding, sample, with_findings
 
 from reviewbot.merge import fingerprint
 from reviewbot.model import Side

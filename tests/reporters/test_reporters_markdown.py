@@ -4,7 +4,7 @@ import io
 import re
 
 import pytest
-from samples import empty, finding, sample, with_findings
+from support.samples import empty, finding, sample, with_findings
 
 from reviewbot.merge import fingerprint
 from reviewbot.model import Side, Skipped

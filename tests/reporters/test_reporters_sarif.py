@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from samples import empty, finding, sample, with_findings
+from support.samples import empty, finding, sample, with_findings
 
 from reviewbot import __version__
 from reviewbot.merge import fingerprint

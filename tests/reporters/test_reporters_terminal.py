@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from samples import empty, finding, sample, with_findings
+from support.samples import empty, finding, sample, with_findings
 
 from reviewbot.model import Side
 from reviewbot.reporters.terminal import TerminalReporter, context_lines, render

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 import pytest
-from tools_repo import git, write
+from support.tools_repo import git, write
 
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.model import ChangeSet, Severity, WorkItem

@@ -7,14 +7,10 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
-
-from requests_repo import make_requests_repo, requests_available  # noqa: E402
+from support.requests_repo import make_requests_repo, requests_available  # noqa: E402
 
 from reviewbot import compose  # noqa: E402
 from reviewbot.backends.fake import FakeBackend  # noqa: E402

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from samples import CALC as ONE
+from support.samples import CALC as ONE
 
 from reviewbot import prompts
 from reviewbot.backends.fake import FakeBackend

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "knowledge"))  # planted, searx_standin
-sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
-
-from planted import make_site  # noqa: E402
-from requests_repo import make_requests_repo, requests_available  # noqa: E402
+from support.planted import make_site  # noqa: E402
+from support.requests_repo import make_requests_repo, requests_available  # noqa: E402
 
 from reviewbot import compose  # noqa: E402
 from reviewbot.backends.fake import FakeBackend  # noqa: E402
@@ -164,7 +159,7 @@ def test_review_git_on_requests_gives_search_findings_that_cite_documentation(
 
 
 def test_the_web_backend_is_cited_by_url_for_what_the_index_cannot_resolve(docs) -> None:
-    from searx_standin import searx_standin
+    from support.searx_standin import searx_standin
 
     from reviewbot.knowledge.web import SearxNG
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
-from tools_repo import make_repo
+from support.tools_repo import make_repo
 
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.compose import default_registry

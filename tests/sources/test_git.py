@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from requests_repo import REQUESTS_DIFF, make_requests_repo, requests_available
+from support.requests_repo import REQUESTS_DIFF, make_requests_repo, requests_available
 
 from reviewbot.diff.parse import parse_diff_bytes
 from reviewbot.errors import SourceError, UsageError

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tools_repo import FAKE_MYPY, FAKE_SHELLCHECK, fake_tool, make_repo
+from support.tools_repo import FAKE_MYPY, FAKE_SHELLCHECK, fake_tool, make_repo
 
 from reviewbot.compose import default_registry
 from reviewbot.model import ChangeSet, FileDiff, FileStatus, Hunk, Line, LineKind, Location, Side

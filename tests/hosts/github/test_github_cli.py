@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gh_helpers import git_diff
-from standin import GitHubStandIn
+from support.github_helpers import git_diff
+from support.github_standin import GitHubStandIn
 
 from reviewbot.platforms.cli import main
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gh_helpers import client
-from standin import GitHubStandIn
+from support.github_helpers import client
+from support.github_standin import GitHubStandIn
 
 from reviewbot.diff import DiffIndex, anchor_all
 from reviewbot.hosts.github.host import GitHubHost

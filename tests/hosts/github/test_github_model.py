@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("xgrammar")
 
-from standin import GitHubStandIn  # noqa: E402
+from support.github_standin import GitHubStandIn  # noqa: E402
 
 from reviewbot.platforms.cli import main  # noqa: E402
 

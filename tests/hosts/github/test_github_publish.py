@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gh_helpers import client, read_bytes, real_diffs
-from standin import BOT, GitHubStandIn
+from support.github_helpers import client, read_bytes, real_diffs
+from support.github_standin import BOT, GitHubStandIn
 
 from reviewbot.diff import DiffIndex, anchor_all, parse_diff_bytes
 from reviewbot.errors import PublishError

@@ -11,8 +11,8 @@ injected, so every run also exercises the retries and their de-duplication.
 from __future__ import annotations
 
 import pytest
-from gh_helpers import ScriptedRoute, checkout_from_diff, client, git_diff, read_bytes, real_diffs
-from standin import GitHubStandIn
+from support.github_helpers import ScriptedRoute, checkout_from_diff, client, git_diff, read_bytes, real_diffs
+from support.github_standin import GitHubStandIn
 
 from reviewbot import config, pipeline
 from reviewbot.backends.fake import FakeBackend

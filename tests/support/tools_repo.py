@@ -1,6 +1,6 @@
 """A small git repository for the tools route's tests: a change that breaks an existing test.
 
-    from tools_repo import make_repo, FAKE_SHELLCHECK
+    from support.tools_repo import make_repo, FAKE_SHELLCHECK
     changeset = make_repo(tmp_path)   # GitSource(tmp_path, "main..feature").load(), workdir = tmp_path
 
 base (main):                           head (feature):

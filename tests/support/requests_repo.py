@@ -1,6 +1,6 @@
 """A real two-commit git repository for tests: requests v2.25.1, then v2.32.3 on top of it.
 
-    from requests_repo import REQUESTS_DIFF, make_requests_repo, requests_available
+    from support.requests_repo import REQUESTS_DIFF, make_requests_repo, requests_available
     repo = make_requests_repo(tmp_path)   # tmp_path/"requests", HEAD = v2.32.3, HEAD~1 = v2.25.1
 
 Built from the release tarballs under ``../shared/data/repos`` (a few seconds). Tests should skip

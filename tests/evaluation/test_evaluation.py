@@ -26,7 +26,7 @@ from reviewbot.evaluation import (
 )
 from reviewbot.model import Finding, Location, Severity, Side
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "review-bugs"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "review-bugs"
 
 # ------------------------------------------------------------------------------------------- wilson
 
