@@ -11,7 +11,7 @@ from reviewbot.hosts.github.client import GitHubClient, RetryPolicy
 from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side, WorkItem
 from reviewbot.ports import RouteOutcome
 
-REAL = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "diffs" / "real"
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "diffs" / "real"
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
