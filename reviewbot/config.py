@@ -79,13 +79,13 @@ class Settings:
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"
     lint_timeout: float = 120.0
-    # model calls (pipeline.py, backends/openai.py, backends/local.py)
+    # model calls (pipeline/, backends/openai/, backends/local.py)
     model_concurrency: int | None = None  # work items at once; None: 1 for local, 8 for openai
     model_timeout: float = 60.0  # openai backend: seconds per HTTP request
     model_retries: int = 3  # openai backend: retries of a failed request (jittered backoff)
     model_deadline: float | None = None  # seconds of model work per review; later items not sent
     device: str = "auto"  # local backend: auto | cpu | cuda | cuda:N
-    # github (reviewbot/publish/github.py, docs/github.md): the token only from GITHUB_TOKEN
+    # github (reviewbot/hosts/github/, docs/github.md): the token only from GITHUB_TOKEN
     github_token: Secret | None = field(default=None, repr=False)
     github_api_url: str = "https://api.github.com"
     github_event_path: Path | None = None  # $GITHUB_EVENT_PATH: the event that started the workflow

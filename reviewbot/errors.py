@@ -8,7 +8,7 @@
     ├── SourceError         git or host could not give the change (4)
     ├── ModelError          the model could not be loaded or run   (5)
     │   └── ModelUnavailable  the model server is down, overloaded or answers garbage (5);
-    │                         the pipeline degrades instead of exiting (pipeline.py)
+    │                         the pipeline degrades instead of exiting (pipeline/)
     ├── ToolError           a linter or subprocess failed to run    (6)
     └── PublishError        a reporter could not publish            (7)
 

@@ -22,7 +22,7 @@ Candidates, in this order of rules:
    range whose head is the checked-out, clean work tree); for a bare diff they are never offered.
 3. Otherwise the model chooses among the candidates.
 
-Fallback (pipeline.py). When the chosen route cannot take the item (it returns no finding, only
+Fallback (pipeline/items.py). When the chosen route cannot take the item (it returns no finding, only
 route-stage reasons: search finds no documented API use, the sandbox does not start, ...), the
 `review` route reviews it instead and the reasons become a note; a pinned route is not replaced.
 
@@ -53,12 +53,12 @@ from __future__ import annotations
 import fnmatch
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 
 from . import prompts
 from .errors import ConfigError, ModelError, ModelUnavailable
-from .model import ROUTE_NAMES, Finding, LineKind, WorkItem
+from .model import ROUTE_NAMES, LineKind, WorkItem
 from .plan import hunk_text
 from .ports import Message, ModelBackend
 
@@ -252,9 +252,3 @@ class Router:
 def system_prompt(labels: tuple[str, ...]) -> str:
     routes = "\n".join(f"- {lb}: {DESCRIPTIONS[lb]}" for lb in labels)
     return prompts.render("route_system", routes=routes, labels=", ".join(labels))
-
-
-def stamp(findings: Iterable[Finding], route: str, decision: RouteDecision) -> tuple[Finding, ...]:
-    """The findings of `route` with the route and its probability recorded on each."""
-    p = decision.probabilities.get(route, decision.probability if route == decision.route else None)
-    return tuple(replace(f, route=route, route_probability=p) for f in findings)

@@ -9,8 +9,8 @@ import pytest
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
 from reviewbot.errors import ConfigError
-from reviewbot.model import Finding, Location, Severity, Side, WorkItem
-from reviewbot.router import ROUTES, RouteDecision, Router, defuse, diff_text, stamp
+from reviewbot.model import WorkItem
+from reviewbot.router import ROUTES, RouteDecision, Router, defuse, diff_text
 
 DIFF = """\
 diff --git a/src/app.py b/src/app.py
@@ -179,13 +179,6 @@ def test_defuse_and_diff_cut() -> None:
     assert defuse("a<|im_start|>b") == "a< |im_start| >b"
     text = diff_text(item(), 30)
     assert text.endswith("more diff lines not shown]\n") and len(text.splitlines()[0]) <= 30
-
-
-def test_stamp_records_route_and_probability_on_each_finding() -> None:
-    f = Finding(Location("a.py", Side.RIGHT, 3), Severity.WARNING, "off by one here", "review/bug", "review")
-    d = RouteDecision("review", 0.6, {"review": 0.6, "tools": 0.4}, second="tools")
-    assert [x.route_probability for x in stamp([f], "review", d)] == [0.6]
-    assert [(x.route, x.route_probability) for x in stamp([f], "tools", d)] == [("tools", 0.4)]
 
 
 @pytest.mark.skipif(not TOKENIZER.is_file(), reason="the embedded model's tokenizer is not cached here")

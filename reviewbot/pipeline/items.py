@@ -16,13 +16,13 @@ the review degrades to the linters' result for the rest and says so in a note. O
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from ..errors import ModelUnavailable
 from ..model import ChangeSet, Finding, RouteRun, Skipped, WorkItem
 from ..ports import Progress, Route, RouteOutcome
-from ..router import RouteDecision, Router, stamp
+from ..router import RouteDecision, Router
 from .budget import Budget
 
 
@@ -57,6 +57,12 @@ def _taken(
         fallback=fallback,
     )
     return run, (stamp(out.findings, name, decision) if decision is not None else out.findings)
+
+
+def stamp(findings: Iterable[Finding], route: str, decision: RouteDecision) -> tuple[Finding, ...]:
+    """The findings of `route` with the route and its probability recorded on each."""
+    p = decision.probabilities.get(route, decision.probability if route == decision.route else None)
+    return tuple(replace(f, route=route, route_probability=p) for f in findings)
 
 
 def _hand_over(name: str, out: RouteOutcome, names: Sequence[str], decision: RouteDecision | None) -> bool:

@@ -12,7 +12,9 @@ from reviewbot.errors import ModelUnavailable
 from reviewbot.model import ChangeSet, Finding, Location, Severity, Side, Skipped, WorkItem
 from reviewbot.pipeline import Parts
 from reviewbot.pipeline import run as pipeline_run
+from reviewbot.pipeline.items import stamp
 from reviewbot.ports import RouteOutcome
+from reviewbot.router import RouteDecision
 
 
 def diff(n: int) -> str:
@@ -126,3 +128,10 @@ def test_route_skips_are_kept_and_the_item_does_not_count_as_reviewed() -> None:
     res, _ = run(Half(), 3, 3)
     assert [s.path for s in res.skipped] == ["f0.py:2", "f1.py:2", "f2.py:2"]
     assert res.stats.reviewed_items == 0 and res.notes == ()
+
+
+def test_stamp_records_route_and_probability_on_each_finding() -> None:
+    f = Finding(Location("a.py", Side.RIGHT, 3), Severity.WARNING, "off by one here", "review/bug", "review")
+    d = RouteDecision("review", 0.6, {"review": 0.6, "tools": 0.4}, second="tools")
+    assert [x.route_probability for x in stamp([f], "review", d)] == [0.6]
+    assert [(x.route, x.route_probability) for x in stamp([f], "tools", d)] == [("tools", 0.4)]

@@ -1,4 +1,4 @@
-"""Issue 3's two repositories (tests/test_agent_routes.py) reviewed by the real embedded model.
+"""Issue 3's two repositories (tests/routes/test_agent_routes.py) reviewed by the real embedded model.
 
 The model picks the route itself here, so the test does not dictate the choice: it checks that
 whatever route was chosen for each item was executed and reported consistently:
