@@ -53,9 +53,10 @@ class Parts:
     question: str | None = None  # asked about the change: every item carries it (the repo_qa route answers)
 
 
-def run(cs: ChangeSet, parts: Parts) -> Result:
-    """Review the change ``cs`` with ``parts``."""
-    t0 = time.perf_counter()
+def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
+    """Review the change ``cs`` with ``parts``. ``started``: the ``time.perf_counter()`` at which the
+    caller began loading the change, so that the report's total time counts the loading too."""
+    t0 = time.perf_counter() if started is None else started
     backend = parts.backend
     count = backend.count_tokens if backend is not None else estimate_tokens
     lim = parts.limits

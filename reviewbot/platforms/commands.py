@@ -29,7 +29,8 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
         source = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None)
     parts = review_parts(settings, progress, question=args.question)
-    result = pipeline.run(source.load(), parts)
+    started = time.perf_counter()
+    result = pipeline.run(source.load(), parts, started=started)
     color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())
     import io
 
