@@ -1,8 +1,7 @@
 """Settings: loaded once from defaults < `.reviewbot.yml` < environment < flags, then passed down.
 
-This is the only module that reads the environment or a configuration file. Every key is
-validated; an error names the key and the file it came from (`ConfigError`, exit code 2).
-See docs/configuration.md for the keys.
+The only reader of the environment and of configuration files. Every key is validated; an error
+names the key and the file (`ConfigError`, exit 2). The keys: docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -94,6 +93,8 @@ class Settings:
     github_bot_login: str | None = None  # whose earlier comments count on re-runs (default: the token's user)
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
+    config_origin: str | None = field(default=None, compare=False)  # the file used, for the report
+    config_notes: tuple[str, ...] = field(default=(), compare=False)  # keys of it that were ignored
 
     @property
     def cache(self) -> Path:
@@ -165,27 +166,23 @@ def _globs(v: Any) -> tuple[str, ...]:
 
 
 def _pins(v: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(v, dict) or not all(isinstance(g, str) and g and r in ROUTE_NAMES for g, r in v.items()):
+    if not isinstance(v, dict) or not all(
+        isinstance(g, str) and g and r in ROUTE_NAMES for g, r in v.items()
+    ):
         raise ValueError(f"must map path globs to routes ({', '.join(ROUTE_NAMES)}); got {v!r}")
     return tuple(v.items())
 
 
-def _routes(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not all(x in ROUTE_NAMES for x in v):
-        raise ValueError(f"must be a list drawn from {', '.join(ROUTE_NAMES)}; got {v!r}")
-    return tuple(v)
+def _drawn_from(names: tuple[str, ...]):
+    def check(v: Any) -> tuple[str, ...]:
+        if not isinstance(v, list) or not all(x in names for x in v):
+            raise ValueError(f"must be a list drawn from {', '.join(names)}; got {v!r}")
+        return tuple(v)
+
+    return check
 
 
-def _tools(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not all(x in TOOLS for x in v):
-        raise ValueError(f"must be a list drawn from {', '.join(TOOLS)}; got {v!r}")
-    return tuple(v)
-
-
-def _linters(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not all(x in LINTERS for x in v):
-        raise ValueError(f"must be a list drawn from {', '.join(LINTERS)}; got {v!r}")
-    return tuple(v)
+_routes, _tools, _linters = _drawn_from(ROUTE_NAMES), _drawn_from(TOOLS), _drawn_from(LINTERS)
 
 
 FILE_KEYS: dict[str, tuple[str, Any]] = {
@@ -254,48 +251,125 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """Validated field values from a YAML file; ConfigError names the key and the file."""
+MAX_FILE_BYTES = 64 * 1024  # a configuration file is small; a larger one is refused unread
+
+# Keys a repository's own file may not set (where requests and secrets go, what runs unsandboxed,
+# which model files load): only flags, the environment or --config; ignored there, with a note.
+TRUSTED_ONLY = frozenset({"model_dir", "cache_dir", "base_url", "sandbox.allow_unsandboxed", "search.web_url",
+                          "github.api_url", "github.bot_login"})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RepoConfig:
+    """The repository's configuration as the base (target) commit holds it, never the head's."""
+
+    text: str | None  # None: the base commit has no such file
+    origin: str  # where it was read, for the report: "main@1a2b3c4:.reviewbot.yml"
+
+
+def _loader():
     import yaml
 
+    class NoAliases(yaml.SafeLoader):
+        """No anchors or aliases: an alias bomb (bytes that expand to gigabytes) is refused unexpanded."""
+
+        def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+            if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+                event = self.peek_event()
+                raise yaml.YAMLError(f"line {event.start_mark.line + 1}: anchors and aliases are not allowed")
+            return super().compose_node(parent, index)
+
+    return NoAliases
+
+
+def _short(text: str, limit: int = 200) -> str:  # a value shown in an error, cut short
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
+
+
+def parse_text(text: str, where: str, *, trusted: bool = True) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Validated field values from YAML text, and notes on what was ignored. ConfigError names the
+    key and `where`. Untrusted text (a repository's own file) cannot set the TRUSTED_ONLY keys."""
+    import yaml
+
+    if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_FILE_BYTES // 1024} KiB; not read")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} not valid YAML") from exc
+        detail = f" line {mark.line + 1}" if mark else ""
+        problem = "" if mark else f" ({_short(str(exc), 120)})"
+        raise ConfigError(f"{where}:{detail} not valid YAML{problem}") from None
     if data is None:
-        return {}
+        return {}, ()
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must be a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{where}: must be a mapping of keys, got {type(data).__name__}")
     values: dict[str, Any] = {}
+    ignored: list[str] = []
     for key, raw in _flatten(data).items():
         if key not in FILE_KEYS:
-            raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(FILE_KEYS))})")
+            raise ConfigError(
+                f"{where}: unknown key {_short(repr(key), 80)} (known: {', '.join(sorted(FILE_KEYS))})"
+            )
+        if not trusted and key in TRUSTED_ONLY:
+            ignored.append(key)
+            continue
         name, check = FILE_KEYS[key]
         try:
             values[name] = check(raw)
         except ValueError as exc:
-            raise ConfigError(f"{path}: key {key!r} {exc}") from None
-    return values
+            raise ConfigError(f"{where}: key {key!r} {_short(str(exc))}") from None
+    why = "a repository's file cannot set them (use a flag, the environment or --config)"
+    return values, ((f"{where}: {', '.join(ignored)} ignored: {why}",) if ignored else ())
+
+
+def read_file(path: Path, *, trusted: bool = True) -> tuple[dict[str, Any], tuple[str, ...]]:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; not read")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    return parse_text(text, str(path), trusted=trusted)
 
 
 def load(
-    overrides: Mapping[str, Any], environ: Mapping[str, str], repo_root: Path | None, config: Path | None = None
+    overrides: Mapping[str, Any],
+    environ: Mapping[str, str],
+    repo_root: Path | None,
+    config: Path | None = None,
+    *,
+    repo_config: RepoConfig | None = None,
 ) -> Settings:
-    """Defaults < config file < environment < flags (`overrides`: field name -> value, None = unset)."""
+    """Defaults < config file < environment < flags (`overrides`: field name -> value, None = unset).
+    The file: `config` (--config: every key), else `repo_config` (the repository's file at the base
+    commit), else `repo_root`'s own file; a repository's file cannot set the TRUSTED_ONLY keys."""
     values: dict[str, Any] = {}
+    notes: tuple[str, ...] = ()
     path = config
-    if path is None and repo_root is not None and (repo_root / CONFIG_FILE).is_file():
+    origin: str | None = None
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"{config}: configuration file not found")
+        found, notes = read_file(config)
+        values.update(found)
+        origin = f"{config} (--config)"
+    elif repo_config is not None:
+        origin = (
+            repo_config.origin
+            if repo_config.text is not None
+            else f"defaults ({repo_config.origin}: no file)"
+        )
+        if repo_config.text is not None:
+            found, notes = parse_text(repo_config.text, repo_config.origin, trusted=False)
+            values.update(found)
+    elif repo_root is not None and (repo_root / CONFIG_FILE).is_file():
         path = repo_root / CONFIG_FILE
-    if path is not None:
-        if not path.is_file():
-            raise ConfigError(f"{path}: configuration file not found")
-        values.update(read_file(path))
+        found, notes = read_file(path, trusted=False)
+        values.update(found)
+        origin = str(path)
     for var, (name, check) in ENV_KEYS.items():
         if environ.get(var):
             try:
@@ -318,7 +392,9 @@ def load(
         values[name] = v
     if "color" not in values and environ.get("NO_COLOR"):  # no-color.org: set and not empty
         values["color"] = False
-    settings = replace(Settings(), config_path=path, **values)
+    settings = replace(Settings(), config_path=path, config_origin=origin, config_notes=notes, **values)
     if settings.backend == "openai" and not settings.base_url:
-        raise ConfigError("backend openai needs a server URL: --base-url, REVIEWBOT_BASE_URL or base_url in the file")
+        raise ConfigError(
+            "backend openai needs a server URL: --base-url, REVIEWBOT_BASE_URL or base_url in the file"
+        )
     return settings

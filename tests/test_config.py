@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reviewbot.config import CONFIG_FILE, ENV_KEYS, FILE_KEYS, Settings, load, read_file
+from reviewbot.config import CONFIG_FILE, ENV_KEYS, FILE_KEYS, RepoConfig, Settings, load, read_file
 from reviewbot.errors import ConfigError
 
 HOME = os.path.expanduser
@@ -112,7 +112,7 @@ def test_every_key_accepts_a_valid_value(tmp_path, key, nested):
     valid, expected, _ = KEY_CASES[key]
     path = write(tmp_path, nest(key, valid) if nested else {key: valid})
     field = FILE_KEYS[key][0]
-    assert read_file(path) == {field: expected}
+    assert read_file(path) == ({field: expected}, ())
     settings = load({}, {}, None, path)
     assert getattr(settings, field) == expected
     assert settings.config_path == path
@@ -181,7 +181,7 @@ def test_top_level_must_be_a_mapping(tmp_path, text, kind):
 @pytest.mark.parametrize("text", ["", "\n\n", "# nothing configured yet\n", "---\n"])
 def test_empty_file_gives_the_defaults(tmp_path, text):
     path = write(tmp_path, text=text)
-    assert read_file(path) == {}
+    assert read_file(path) == ({}, ())
     assert load({}, {}, None, path) == Settings()
 
 
@@ -267,9 +267,8 @@ CACHE = [
 
 @pytest.mark.parametrize("in_file, environ, expected", CACHE)
 def test_cache_dir_and_xdg_cache_home(tmp_path, in_file, environ, expected):
-    if in_file:
-        write(tmp_path, {"cache_dir": in_file})
-    assert load({}, environ, tmp_path).cache_dir == expected
+    config = write(tmp_path, {"cache_dir": in_file}, name="owner.yml") if in_file else None
+    assert load({}, environ, tmp_path, config).cache_dir == expected  # --config: the workflow owner's file
     flagged = load({"cache_dir": Path("/flag")}, environ, tmp_path)
     assert flagged.cache_dir == Path("/flag")
 
@@ -406,7 +405,75 @@ def test_flag_values_of_other_types_pass_through():
 def test_openai_backend_needs_a_url_and_keeps_its_key_secret(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="needs a server URL"):
         load({"backend": "openai"}, {}, None)
-    s = load({"backend": "openai"}, {"REVIEWBOT_BASE_URL": "http://gpu:8000/v1", "REVIEWBOT_API_KEY": "sk-123"}, None)
+    s = load(
+        {"backend": "openai"},
+        {"REVIEWBOT_BASE_URL": "http://gpu:8000/v1", "REVIEWBOT_API_KEY": "sk-123"},
+        None,
+    )
     assert s.base_url == "http://gpu:8000/v1"
     assert s.api_key is not None and s.api_key.reveal() == "sk-123"
     assert "sk-123" not in repr(s) and "sk-123" not in str(s.api_key) and "sk-123" not in f"{s.api_key!r}"
+
+
+def test_a_repositorys_own_file_cannot_set_the_trusted_only_keys(tmp_path):
+    """Issue 14, hole 1: the reviewed repository's file named the bot's API URL, the model server and
+    the sandbox; those keys come only from flags, the environment or --config."""
+    hostile = {"github": {"api_url": "http://127.0.0.1:9/"}, "sandbox": {"allow_unsandboxed": True},
+               "base_url": "http://127.0.0.1:9/v1", "cache_dir": "/tmp/evil", "model_dir": "/tmp/evil",
+               "search": {"web_url": "http://127.0.0.1:9/"}, "github.bot_login": "mallory", "fail_on": "never"}  # fmt: skip
+    write(
+        tmp_path,
+        {k: v for k, v in hostile.items() if k != "github.bot_login"}
+        | {"github": {"api_url": "http://127.0.0.1:9/", "bot_login": "mallory"}},
+    )
+    s = load({}, {}, tmp_path)
+    assert s.github_api_url == "https://api.github.com" and not s.allow_unsandboxed
+    assert s.base_url is None and s.model_dir is None and s.web_url is None and s.github_bot_login is None
+    assert s.cache_dir == Settings().cache_dir
+    assert s.fail_on == "never"  # an ordinary key is still honoured
+    (note,) = s.config_notes
+    assert "github.api_url" in note and "sandbox.allow_unsandboxed" in note and "cannot set them" in note
+    from_base = load(
+        {},
+        {},
+        None,
+        repo_config=RepoConfig(
+            yaml.safe_dump({"sandbox": {"allow_unsandboxed": True}}), "main@abc:.reviewbot.yml"
+        ),
+    )
+    assert not from_base.allow_unsandboxed and from_base.config_origin == "main@abc:.reviewbot.yml"
+    owner = write(tmp_path, {"sandbox": {"allow_unsandboxed": True}}, name="owner.yml")
+    assert load({}, {}, tmp_path, owner).allow_unsandboxed  # --config is the workflow owner's: trusted
+
+
+def test_the_base_commits_file_is_used_not_the_checkouts(tmp_path):
+    write(tmp_path, {"plan": {"exclude": ["*"]}, "lint": {"linters": []}})  # the head's file
+    s = load({}, {}, tmp_path, repo_config=RepoConfig("fail_on: warning\n", "main@abc:.reviewbot.yml"))
+    assert s.exclude == () and s.linters == ("ruff", "bandit") and s.fail_on == "warning"
+    none = load({}, {}, tmp_path, repo_config=RepoConfig(None, "main@abc:.reviewbot.yml"))
+    assert none.exclude == () and none.config_origin == "defaults (main@abc:.reviewbot.yml: no file)"
+
+
+def test_a_yaml_alias_bomb_is_refused_fast_with_a_short_message(tmp_path):
+    """Issue 14, hole 4: 384 bytes of nested aliases in plan.item_tokens cost 41 s, 4.5 GB and a
+    351 MB error line."""
+    import time
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    text = "\n".join(lines[:1]) + "\nplan:\n  item_tokens: " + "[" + ",".join(["*a"] * 9) + "]\n"
+    bomb = "\n".join(lines) + "\nplan:\n  item_tokens: *i\n"
+    for body in (text, bomb):
+        t0 = time.perf_counter()
+        with pytest.raises(ConfigError) as err:
+            load({}, {}, None, repo_config=RepoConfig(body, "main@abc:.reviewbot.yml"))
+        assert time.perf_counter() - t0 < 1.0
+        assert len(str(err.value)) < 300 and "aliases are not allowed" in str(err.value)
+
+
+def test_a_huge_value_is_cut_short_in_the_error(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load({}, {}, None, repo_config=RepoConfig("plan:\n  item_tokens: '" + "x" * 60000 + "'\n", "base"))
+    assert len(str(err.value)) < 400 and "more characters" in str(err.value)

@@ -108,7 +108,7 @@ def test_yaml_blocks_parse_and_the_config_is_valid(tmp_path: Path) -> None:
     cfg = next(b for b in blocks("yaml") if "concurrency:" in b)
     path = tmp_path / ".reviewbot.yml"
     path.write_text(cfg)
-    values = read_file(path)
+    values, _ = read_file(path)
     assert values["model_concurrency"] == 8 and values["api_model"] == "qwen2.5-coder-7b"
 
 
