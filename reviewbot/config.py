@@ -232,6 +232,12 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "REVIEWBOT_FAIL_ON": ("fail_on", _choice(FAIL_ON)),
     "REVIEWBOT_BASE_URL": ("base_url", _url),
     "REVIEWBOT_API_KEY": ("api_key", lambda v: Secret(v)),
+    "REVIEWBOT_ALLOW_UNSANDBOXED": (
+        "allow_unsandboxed",
+        lambda v: _bool({"1": True, "true": True}.get(v.lower(), v)),
+    ),
+    "REVIEWBOT_WEB_URL": ("web_url", _url),
+    "REVIEWBOT_BOT_LOGIN": ("github_bot_login", _name),
     # set by GitHub Actions; the token never reaches a model backend (compose passes it to the publisher only)
     "GITHUB_TOKEN": ("github_token", lambda v: Secret(v)),
     "GITHUB_API_URL": ("github_api_url", _url),
@@ -253,8 +259,8 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 MAX_FILE_BYTES = 64 * 1024  # a configuration file is small; a larger one is refused unread
 
-# Keys a repository's own file may not set (where requests and secrets go, what runs unsandboxed,
-# which model files load): only flags, the environment or --config; ignored there, with a note.
+# Keys no configuration file may set (where requests and secrets go, what runs unsandboxed, which
+# model files load): only flags and the environment; in a file they are ignored, with a note.
 TRUSTED_ONLY = frozenset({"model_dir", "cache_dir", "base_url", "sandbox.allow_unsandboxed", "search.web_url",
                           "github.api_url", "github.bot_login"})  # fmt: skip
 
@@ -286,9 +292,9 @@ def _short(text: str, limit: int = 200) -> str:  # a value shown in an error, cu
     return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"
 
 
-def parse_text(text: str, where: str, *, trusted: bool = True) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Validated field values from YAML text, and notes on what was ignored. ConfigError names the
-    key and `where`. Untrusted text (a repository's own file) cannot set the TRUSTED_ONLY keys."""
+def parse_text(text: str, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Validated field values from YAML text, and a note on the TRUSTED_ONLY keys it tried to set
+    (ignored). ConfigError names the key and `where`."""
     import yaml
 
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
@@ -311,7 +317,7 @@ def parse_text(text: str, where: str, *, trusted: bool = True) -> tuple[dict[str
             raise ConfigError(
                 f"{where}: unknown key {_short(repr(key), 80)} (known: {', '.join(sorted(FILE_KEYS))})"
             )
-        if not trusted and key in TRUSTED_ONLY:
+        if key in TRUSTED_ONLY:
             ignored.append(key)
             continue
         name, check = FILE_KEYS[key]
@@ -319,11 +325,11 @@ def parse_text(text: str, where: str, *, trusted: bool = True) -> tuple[dict[str
             values[name] = check(raw)
         except ValueError as exc:
             raise ConfigError(f"{where}: key {key!r} {_short(str(exc))}") from None
-    why = "a repository's file cannot set them (use a flag, the environment or --config)"
+    why = "a configuration file cannot set them (use a flag or the environment)"
     return values, ((f"{where}: {', '.join(ignored)} ignored: {why}",) if ignored else ())
 
 
-def read_file(path: Path, *, trusted: bool = True) -> tuple[dict[str, Any], tuple[str, ...]]:
+def read_file(path: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; not read")
@@ -332,7 +338,7 @@ def read_file(path: Path, *, trusted: bool = True) -> tuple[dict[str, Any], tupl
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    return parse_text(text, str(path), trusted=trusted)
+    return parse_text(text, str(path))
 
 
 def load(
@@ -344,32 +350,24 @@ def load(
     repo_config: RepoConfig | None = None,
 ) -> Settings:
     """Defaults < config file < environment < flags (`overrides`: field name -> value, None = unset).
-    The file: `config` (--config: every key), else `repo_config` (the repository's file at the base
-    commit), else `repo_root`'s own file; a repository's file cannot set the TRUSTED_ONLY keys."""
+    The file: `config` (--config), else `repo_config` (the repository's file at the base commit, read
+    by the caller), else `repo_root`'s own file. No file sets the TRUSTED_ONLY keys."""
     values: dict[str, Any] = {}
     notes: tuple[str, ...] = ()
-    path = config
-    origin: str | None = None
-    if config is not None:
-        if not config.is_file():
-            raise ConfigError(f"{config}: configuration file not found")
-        found, notes = read_file(config)
-        values.update(found)
-        origin = f"{config} (--config)"
-    elif repo_config is not None:
-        origin = (
-            repo_config.origin
-            if repo_config.text is not None
-            else f"defaults ({repo_config.origin}: no file)"
-        )
-        if repo_config.text is not None:
-            found, notes = parse_text(repo_config.text, repo_config.origin, trusted=False)
-            values.update(found)
-    elif repo_root is not None and (repo_root / CONFIG_FILE).is_file():
+    path, origin, text = config, None, None
+    if config is None and repo_config is not None:
+        text, origin = repo_config.text, repo_config.origin
+    elif config is None and repo_root is not None and (repo_root / CONFIG_FILE).is_file():
         path = repo_root / CONFIG_FILE
-        found, notes = read_file(path, trusted=False)
-        values.update(found)
-        origin = str(path)
+    elif config is not None and not config.is_file():
+        raise ConfigError(f"{config}: configuration file not found")
+    if path is not None:
+        values, notes = read_file(path)
+        origin = f"{path} (--config)" if path == config else str(path)
+    elif text is not None:
+        values, notes = parse_text(text, str(origin))
+    elif origin is not None:
+        origin = f"defaults ({origin}: no file)"
     for var, (name, check) in ENV_KEYS.items():
         if environ.get(var):
             try:

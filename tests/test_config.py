@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
-from reviewbot.config import CONFIG_FILE, ENV_KEYS, FILE_KEYS, RepoConfig, Settings, load, read_file
+from reviewbot.config import (
+    CONFIG_FILE,
+    ENV_KEYS,
+    FILE_KEYS,
+    TRUSTED_ONLY,
+    RepoConfig,
+    Settings,
+    load,
+    read_file,
+)
 from reviewbot.errors import ConfigError
 
 HOME = os.path.expanduser
@@ -112,6 +121,11 @@ def test_every_key_accepts_a_valid_value(tmp_path, key, nested):
     valid, expected, _ = KEY_CASES[key]
     path = write(tmp_path, nest(key, valid) if nested else {key: valid})
     field = FILE_KEYS[key][0]
+    if key in TRUSTED_ONLY:  # issue 14: only flags and the environment set these
+        values, (note,) = read_file(path)
+        assert values == {} and key in note
+        assert getattr(load({}, {}, None, path), field) == getattr(Settings(), field)
+        return
     assert read_file(path) == ({field: expected}, ())
     settings = load({}, {}, None, path)
     assert getattr(settings, field) == expected
@@ -125,6 +139,9 @@ def test_every_key_accepts_a_valid_value(tmp_path, key, nested):
 )
 def test_every_key_rejects_an_invalid_value_naming_key_and_file(tmp_path, key, bad):
     path = write(tmp_path, nest(key, bad))
+    if key in TRUSTED_ONLY:  # ignored in a file whatever its value (issue 14); flags are checked
+        assert read_file(path)[0] == {}
+        return
     msg = config_error(path)
     assert repr(key) in msg
     assert str(path) in msg
@@ -257,7 +274,7 @@ def test_precedence(tmp_path, file, environ, flags, expected):
 CACHE = [
     pytest.param(None, {}, Settings().cache_dir, id="default"),
     pytest.param(None, {"XDG_CACHE_HOME": "/xdg"}, Path("/xdg/reviewbot"), id="xdg"),
-    pytest.param("/from-file", {"XDG_CACHE_HOME": "/xdg"}, Path("/from-file"), id="file-over-xdg"),
+    pytest.param("/from-file", {"XDG_CACHE_HOME": "/xdg"}, Path("/xdg/reviewbot"), id="file-ignored"),
     pytest.param(
         None, {"XDG_CACHE_HOME": "/xdg", "REVIEWBOT_CACHE_DIR": "/env"}, Path("/env"), id="env-over-xdg"
     ),
@@ -268,7 +285,7 @@ CACHE = [
 @pytest.mark.parametrize("in_file, environ, expected", CACHE)
 def test_cache_dir_and_xdg_cache_home(tmp_path, in_file, environ, expected):
     config = write(tmp_path, {"cache_dir": in_file}, name="owner.yml") if in_file else None
-    assert load({}, environ, tmp_path, config).cache_dir == expected  # --config: the workflow owner's file
+    assert load({}, environ, tmp_path, config).cache_dir == expected  # no file sets it (issue 14)
     flagged = load({"cache_dir": Path("/flag")}, environ, tmp_path)
     assert flagged.cache_dir == Path("/flag")
 
@@ -296,6 +313,9 @@ def test_env_table_names_known_variables():
         "REVIEWBOT_FAIL_ON",
         "REVIEWBOT_BASE_URL",
         "REVIEWBOT_API_KEY",
+        "REVIEWBOT_ALLOW_UNSANDBOXED",
+        "REVIEWBOT_WEB_URL",
+        "REVIEWBOT_BOT_LOGIN",
         "GITHUB_TOKEN",
         "GITHUB_API_URL",
         "GITHUB_EVENT_PATH",
@@ -443,7 +463,9 @@ def test_a_repositorys_own_file_cannot_set_the_trusted_only_keys(tmp_path):
     )
     assert not from_base.allow_unsandboxed and from_base.config_origin == "main@abc:.reviewbot.yml"
     owner = write(tmp_path, {"sandbox": {"allow_unsandboxed": True}}, name="owner.yml")
-    assert load({}, {}, tmp_path, owner).allow_unsandboxed  # --config is the workflow owner's: trusted
+    assert not load({}, {}, tmp_path, owner).allow_unsandboxed  # not from --config's file either
+    assert load({}, {"REVIEWBOT_ALLOW_UNSANDBOXED": "1"}, tmp_path).allow_unsandboxed  # the runner's owner
+    assert load({"allow_unsandboxed": True}, {}, tmp_path).allow_unsandboxed
 
 
 def test_the_base_commits_file_is_used_not_the_checkouts(tmp_path):

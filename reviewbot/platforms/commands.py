@@ -10,7 +10,7 @@ from typing import TextIO
 
 from .. import compose, config
 from ..errors import UsageError
-from .shared import StderrProgress, exit_code, review_parts, settings_for, write_output
+from .shared import StderrProgress, exit_code, review_parts, settings_for, with_config_notes, write_output
 
 
 def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -18,19 +18,24 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     use_git = args.diff is None
     repo = args.repo.resolve() if use_git else None
-    settings = settings_for(args, repo)
-    progress = StderrProgress(stderr, settings.progress)
+    started = time.perf_counter()
+    repo_config = None
     if use_git:
         from ..sources.git import GitSource
 
         source = GitSource(args.repo, args.git or None)
+        cs = source.load()  # the configuration is the base commit's, never the head's under review
+        if cs.base is not None and args.config is None:
+            origin = f"{cs.base[:7]}:{config.CONFIG_FILE} (the change's base)"
+            repo_config = config.RepoConfig(source.read_at(cs.base, config.CONFIG_FILE), origin)
     else:
         from ..sources.diff_file import DiffFileSource
 
-        source = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None)
+        cs = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None).load()
+    settings = settings_for(args, repo, repo_config=repo_config)
+    progress = StderrProgress(stderr, settings.progress)
     parts = review_parts(settings, progress, question=args.question)
-    started = time.perf_counter()
-    result = pipeline.run(source.load(), parts, started=started)
+    result = with_config_notes(pipeline.run(cs, parts, started=started), settings)
     color = settings.color if settings.color is not None else (args.output is None and stdout.isatty())
     import io
 
@@ -138,7 +143,7 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from . import github as run
 
     checkout = args.checkout.resolve() if args.checkout else None
-    settings = settings_for(args, checkout)
+    settings = settings_for(args, None)  # flags, environment, --config: enough to reach GitHub
     gh = run.client(settings)
     target = run.parse_target(args.pr) if args.pr else run.event_target(settings.github_event_path)
     if args.action == "publish":
@@ -150,12 +155,19 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if target.number is None:
             raise UsageError("the event names no pull request; pass --pr OWNER/REPO#N")
         progress = StderrProgress(stderr, settings.progress)
-        parts = review_parts(settings, progress)
+
+        def review(cs, s: config.Settings):
+            return with_config_notes(pipeline.run(cs, review_parts(s, progress)), s)
+
+        def configure(rc: config.RepoConfig | None) -> config.Settings:
+            return settings_for(args, None, repo_config=rc)
+
         out = run.review_pull(
-            settings, gh, target, lambda cs: pipeline.run(cs, parts), checkout=checkout, post=args.post,
+            settings, gh, target, review, configure=configure, checkout=checkout, post=args.post,
             incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
             sarif_out=args.sarif_out,
         )  # fmt: skip
+        settings = out.settings or settings
     if getattr(args, "annotate", False):
         from ..hosts.github.checks import workflow_commands
 

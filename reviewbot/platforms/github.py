@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..config import CONFIG_FILE, RepoConfig, Settings
 from ..diff import DiffIndex
 from ..errors import InputError, PublishError, UsageError
 from ..hosts.github.client import GitHubClient, RetryPolicy
@@ -109,14 +109,16 @@ class Outcome:
     posted: Posted | None
     payload: dict[str, Any] | None  # the dry run's review
     since: str | None
+    settings: Settings | None = None  # the settings the review ran with (the base's configuration)
 
 
 def review_pull(
     settings: Settings,
     gh: GitHubClient,
     target: Target,
-    review: Callable[[ChangeSet], Result],
+    review: Callable[[ChangeSet, Settings], Result],
     *,
+    configure: Callable[[RepoConfig | None], Settings] | None = None,
     checkout: Path | None,
     post: bool,
     incremental: bool = True,
@@ -124,16 +126,22 @@ def review_pull(
     findings_out: Path | None = None,
     sarif_out: Path | None = None,
 ) -> Outcome:
+    """Review one pull request. With `configure`, the settings are remade from the repository's
+    configuration file at the PR's base commit (read through the API): never from its head."""
     assert target.number is not None
     gh_host = host(settings, gh, target.repo, checkout=checkout, check_run=check_run)
     change = gh_host.fetch(target.number, event_head=target.head)
     cs = change.changeset
     assert cs.head is not None
+    if configure is not None and cs.base is not None:
+        origin = f"{cs.base[:7]}:{CONFIG_FILE} (the pull request's base)"
+        settings = configure(RepoConfig(gh.file_text(target.repo, CONFIG_FILE, cs.base), origin))
+        gh_host = host(settings, gh, target.repo, checkout=checkout, check_run=check_run)
     prior = gh_host.prior(change) if post or incremental else Prior()
     inter = None
     if incremental and prior.head and prior.head != cs.head:
         inter = interdiff(gh, target.repo, prior.head, cs.head, checkout)
-    result = review(restrict(cs, inter) if inter is not None else cs)
+    result = review(restrict(cs, inter) if inter is not None else cs, settings)
     items: tuple[Anchored | Unanchored, ...] = (*result.anchored, *result.unanchored)
     if inter is not None:
         items = tuple(since_filter(items, inter))
@@ -149,10 +157,10 @@ def review_pull(
     if not post:
         index = DiffIndex(cs.files)
         plan = plan_review(items, index, posted=prior.keys, max_inline=settings.github_max_comments)
-        return Outcome(result, items, None, review_payload(plan, result, cs.head), since)
+        return Outcome(result, items, None, review_payload(plan, result, cs.head), since, settings)
     only = frozenset(fingerprint(i.finding) for i in items) if inter is not None else None
     done = gh_host.post(change, Review(result, only, since), prior)
-    return Outcome(result, items, done, None, since)
+    return Outcome(result, items, done, None, since, settings)
 
 
 def publish_artifact(

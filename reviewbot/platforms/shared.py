@@ -7,6 +7,7 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -15,7 +16,11 @@ from ..errors import PublishError
 from ..model import Result, Severity
 
 
-def settings_for(args: argparse.Namespace, repo: Path | None) -> config.Settings:
+def settings_for(
+    args: argparse.Namespace, repo: Path | None, *, repo_config: config.RepoConfig | None = None
+) -> config.Settings:
+    """Flags over the environment over a configuration file: `--config`, else `repo_config` (the
+    repository's file at the change's base commit), else `repo`'s own file."""
     overrides = {
         "backend": args.backend,
         "model_dir": args.model_dir,
@@ -33,7 +38,18 @@ def settings_for(args: argparse.Namespace, repo: Path | None) -> config.Settings
     overrides["github_max_comments"] = getattr(args, "max_comments", None)
     if getattr(args, "no_color", False):
         overrides["color"] = False
-    return config.load(overrides, os.environ, repo, args.config)
+    return config.load(overrides, os.environ, repo, args.config, repo_config=repo_config)
+
+
+def with_config_notes(result: Result, settings: config.Settings) -> Result:
+    """The report says which configuration was used, what of it was ignored, and when the sandbox was off."""
+    notes = [f"configuration: {settings.config_origin}"] if settings.config_origin else []
+    notes.extend(settings.config_notes)
+    if settings.allow_unsandboxed:
+        notes.append(
+            "the sandbox is OFF (allow_unsandboxed): model-written code and tests may run on this machine"
+        )
+    return replace(result, notes=(*notes, *result.notes)) if notes else result
 
 
 class StderrProgress:

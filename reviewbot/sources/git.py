@@ -224,7 +224,9 @@ class GitSource:
     def _commit(self, rev: str) -> str | None:
         if not rev or "\0" in rev or "\n" in rev:
             return None
-        proc = self._run("rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}", check=False)
+        proc = self._run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}", check=False
+        )
         sha = proc.stdout.decode("ascii", errors="replace").strip()
         return sha if proc.returncode == 0 and sha else None
 
@@ -245,7 +247,9 @@ class GitSource:
 
     def _no_merge_base(self, names: str) -> SourceError:
         shallow = self._out("rev-parse", "--is-shallow-repository") == "true"
-        why = "the clone is shallow: fetch more history (fetch-depth: 0)" if shallow else "unrelated histories"
+        why = (
+            "the clone is shallow: fetch more history (fetch-depth: 0)" if shallow else "unrelated histories"
+        )
         return SourceError(f"{names} have no merge base ({why}); {_HINT}")
 
     def _resolve(self) -> _Resolved:
@@ -331,6 +335,10 @@ class GitSource:
 
     # -------------------------------------------------------------------------------- read_head
 
+    def read_at(self, rev: str, path: str) -> str | None:
+        """The text of `path` at commit `rev` (the base's configuration file, say), or None."""
+        return self._head_reader(rev)(path)
+
     def _head_reader(self, head: str):
         run = self._run
 
@@ -358,10 +366,17 @@ class GitSource:
             return None
         paths = sorted({p for f in files for p in (f.old_path, f.new_path) if p})
         for i in range(0, len(paths), 500):
-            chunk = paths[i:i + 500]
+            chunk = paths[i : i + 500]
             proc = self._run(
-                "--literal-pathspecs", "status", "--porcelain", "-z", "--untracked-files=all",
-                "--ignore-submodules=none", "--", *chunk, check=False,
+                "--literal-pathspecs",
+                "status",
+                "--porcelain",
+                "-z",
+                "--untracked-files=all",
+                "--ignore-submodules=none",
+                "--",
+                *chunk,
+                check=False,
             )
             if proc.returncode != 0 or proc.stdout.strip(b"\0"):
                 return None

@@ -63,7 +63,9 @@ def _shared() -> Path | None:
 SHARED = _shared()
 needs_shared = pytest.mark.skipif(SHARED is None, reason=f"shared data not found at {REPO.parent}/shared")
 
-SMALL = CALC + """\
+SMALL = (
+    CALC
+    + """\
 diff --git a/poetry.lock b/poetry.lock
 --- a/poetry.lock
 +++ b/poetry.lock
@@ -71,6 +73,7 @@ diff --git a/poetry.lock b/poetry.lock
 -version = 1
 +version = 2
 """
+)
 
 CONTEXT_DIFF = """\
 *** a.py\t2024-01-01 00:00:00
@@ -470,3 +473,34 @@ def test_output_relative_to_the_working_directory(tmp_path: Path, small: Path) -
     rc, out, err = review_json(small, "--output", "r.json")  # the fixture chdir'd to tmp_path
     assert (rc, out, err) == (0, "", "")
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["version"] == "1"
+
+
+def test_review_git_reads_the_configuration_of_the_base_commit_not_the_head(tmp_path) -> None:
+    """Issue 14 hole 1: a change that sets `plan.exclude: ["*"]` and `lint.linters: []` in its own
+    `.reviewbot.yml` is still reviewed, with the base commit's file, and the report says which."""
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "PATH": os.environ["PATH"], "HOME": str(tmp_path)}  # fmt: skip
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()  # fmt: skip
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "app.py").write_text("def f(x):\n    return x\n")
+    (tmp_path / ".reviewbot.yml").write_text("fail_on: warning\n")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    base = git("rev-parse", "HEAD")
+    (tmp_path / "app.py").write_text("import os\n\n\ndef f(x):\n    return x\n")
+    (tmp_path / ".reviewbot.yml").write_text(
+        'plan:\n  exclude: ["*"]\nlint:\n  linters: []\nfail_on: never\n'
+    )
+    git("commit", "-qam", "head")
+    code, out, err = cli("review", "--git", f"{base}..HEAD", "--repo", str(tmp_path), "--backend", "none",
+                         "--format", "json", "--no-progress")  # fmt: skip
+    report = json.loads(out)
+    assert [f["rule"] for f in report["findings"]] == ["ruff/F401"], err
+    assert f"configuration: {base[:7]}:.reviewbot.yml (the change's base)" in report["notes"]
+    assert code == 1  # the base's fail_on: warning

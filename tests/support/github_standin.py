@@ -194,6 +194,7 @@ class GitHubStandIn:
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.pulls: dict[tuple[str, int], Pull] = {}
+        self.contents: dict[tuple[str, str, str], str] = {}  # (repo, ref, path) -> text, for GET .../contents
         self.compares: dict[tuple[str, str, str], bytes] = {}
         self.reviews: list[dict[str, Any]] = []
         self.review_comments: list[dict[str, Any]] = []
@@ -462,6 +463,13 @@ class _Handler(BaseHTTPRequestHandler):
                          "url": f"/repos/{repo}/pulls/{p.number}", "html_url": f"https://github.invalid/{repo}/pull/{p.number}",
                          "head": {"sha": p.head, "repo": {"full_name": p.head_repo}},
                          "base": {"sha": p.base, "repo": {"full_name": repo}}}, ""  # fmt: skip
+        if (mm := re.fullmatch(r"/contents/(.+)", rest)) and method == "GET":
+            text = s.contents.get((repo, query.get("ref", ""), mm.group(1)))
+            if text is None:  # GitHub: 404 for a path (or ref) that is not there
+                raise _Reject(404, "Not Found")
+            if "raw" not in (self.headers.get("Accept") or ""):
+                raise _Reject(415, "the stand-in serves contents only as application/vnd.github.raw")
+            return 200, text.encode("utf-8"), "text/plain; charset=utf-8"
         if mm := re.fullmatch(r"/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)", rest):
             data = s.compares.get((repo, mm.group(1), mm.group(2)))
             if data is None:

@@ -28,6 +28,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import github
 from github import Auth, GithubException
@@ -40,6 +41,7 @@ from .values import CheckRunInfo, CommentInfo, IssueCommentInfo, PullInfo, Revie
 __all__ = ["DiffTooLarge", "GitHubClient", "RetryPolicy"]
 
 DEFAULT_API = "https://api.github.com"
+RAW_MEDIA = "application/vnd.github.raw"
 DIFF_MEDIA = "application/vnd.github.diff"
 
 
@@ -135,6 +137,24 @@ class GitHubClient:
     def compare_diff(self, repo: str, base: str, head: str) -> bytes:
         """GET /repos/{o}/{r}/compare/{base}...{head} as a diff (406 -> DiffTooLarge)"""
         return self._diff(f"/repos/{repo}/compare/{base}...{head}", f"{repo} {base[:7]}...{head[:7]}")
+
+    def file_text(self, repo: str, path: str, ref: str) -> str | None:
+        """GET /repos/{o}/{r}/contents/{path}?ref= as raw text; None when the file is not there (404)."""
+
+        def get() -> str | None:
+            status, headers, body = self._requester().requestJson(
+                "GET",
+                f"/repos/{repo}/contents/{quote(path)}",
+                parameters={"ref": ref},
+                headers={"Accept": RAW_MEDIA},
+            )
+            if status == 404:
+                return None
+            if status >= 400:
+                raise GithubException(status, _json_or_text(body), headers)
+            return body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
+
+        return self._call(f"{path} at {ref[:12]} in {repo}", get, error=SourceError)
 
     def login(self) -> str | None:
         """GET /user; None for tokens that cannot read it (GITHUB_TOKEN answers 403)."""

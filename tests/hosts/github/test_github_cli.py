@@ -149,7 +149,40 @@ def test_the_token_never_reaches_the_model(pr, monkeypatch, tmp_path) -> None:
     assert server.token not in repr(settings) and server.token not in str(settings.github_token)
     fake = FakeBackend(texts=lambda m, s: '{"comments": []}')
     parts = pipeline.Parts(backend=fake, route=ReviewRoute(fake))
-    review_pull(settings, client(settings), Target(REPO, 3, head), lambda cs: pipeline.run(cs, parts),
+    review_pull(settings, client(settings), Target(REPO, 3, head), lambda cs, s: pipeline.run(cs, parts),
                 checkout=repo, post=False)  # fmt: skip
     assert fake.calls, "the model was asked"
     assert server.token not in json.dumps([c[1] for c in fake.calls], default=str)
+
+
+def test_a_pr_that_switches_its_own_review_off_is_reviewed_with_the_base_configuration(
+    tmp_path, monkeypatch
+) -> None:
+    """Issue 11 item 3 / issue 14 hole 1: the PR's head sets `plan.exclude: ["*"]` and `lint.linters: []`
+    in `.reviewbot.yml`; the base's file (read through the API at the base commit) is what counts."""
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "app.py").write_text("def f(x):\n    return x\n")
+    (repo / ".reviewbot.yml").write_text("fail_on: warning\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    base = _git(repo, "rev-parse", "HEAD")
+    (repo / "app.py").write_text(
+        "import os\nimport subprocess\n\n\ndef f(x):\n    return subprocess.call(x, shell=True)\n"
+    )
+    (repo / ".reviewbot.yml").write_text('plan:\n  exclude: ["*"]\nlint:\n  linters: []\nfail_on: never\n')
+    _git(repo, "commit", "-qam", "head: switch the review off")
+    head = _git(repo, "rev-parse", "HEAD")
+    with GitHubStandIn() as server:
+        server.add_pull(REPO, 3, base=base, head=head, diff=git_diff(repo, base, head), head_repo="fork/r")
+        server.contents[(REPO, base, ".reviewbot.yml")] = "fail_on: warning\n"
+        server.contents[(REPO, head, ".reviewbot.yml")] = (repo / ".reviewbot.yml").read_text()
+        _env(monkeypatch, server, tmp_path)
+        code, out, _ = _main("github", "review", "--pr", f"{REPO}#3", "--backend", "none", "--checkout",
+                             str(repo), "--no-progress", "--findings-out", str(tmp_path / "f.json"))  # fmt: skip
+    payload = json.loads(out)
+    assert any(c["path"] == "app.py" for c in payload["comments"]), "the linters ran on app.py"
+    notes = json.loads((tmp_path / "f.json").read_text())["report"]["notes"]
+    assert f"configuration: {base[:7]}:.reviewbot.yml (the pull request's base)" in notes
+    assert code == 1  # the base's fail_on: warning, not the head's never

@@ -51,7 +51,7 @@ def _f(
 def review(findings: list[Finding]):
     """A pipeline stand-in for review_pull: these findings, anchored on the ChangeSet it gets."""
 
-    def run(cs: ChangeSet) -> Result:
+    def run(cs: ChangeSet, settings=None) -> Result:
         index = DiffIndex(cs.files)
         a, u = anchor_all(findings, index)
         return Result(cs, a, u, (), Stats())

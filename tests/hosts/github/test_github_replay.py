@@ -25,7 +25,7 @@ BIG = ("flask-0.12.5..3.1.3.diff", "flask-pr-5767.diff", "flask-pr-5772.diff.gz"
 
 def _review(route: ScriptedRoute):
     parts = pipeline.Parts(backend=FakeBackend(), route=route)
-    return lambda cs: pipeline.run(cs, parts)
+    return lambda cs, settings=None: pipeline.run(cs, parts)
 
 
 @pytest.fixture(scope="module")
