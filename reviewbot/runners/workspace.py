@@ -14,9 +14,9 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ..errors import ReviewbotError, ToolError
+from ..errors import ReviewbotError
 from ..model import ChangeSet, FileStatus, Skipped
-from .process import Limits, ProcResult, run
+from .process import Limits, ProcResult, crash_reason, relative, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -158,30 +158,15 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
-def _relative(filename: str, root: str) -> str:
-    """The tool's file name (absolute or ./relative) as a repository-relative path with '/'."""
-    full = filename if os.path.isabs(filename) else os.path.join(root, filename)
-    rel = os.path.relpath(os.path.realpath(full), os.path.realpath(root))
-    return rel.replace(os.sep, "/")
+_relative = relative  # the tool's file name as a repository-relative path with '/'
 
 
 def _run_tool(
     name: str, argv: Sequence[str], root: str, timeout: float, limits: Limits | None
 ) -> ProcResult | Skipped:
-    try:
-        res = run(argv, cwd=root, timeout=timeout, limits=limits)
-    except ToolError as exc:
-        msg = str(exc)
-        reason = f"{name} is not installed" if "not installed" in msg else msg
-        return Skipped("*", reason, STAGE)
-    if res.timed_out:
-        return Skipped("*", f"{name} timed out after {timeout:g} s", STAGE)
-    if res.truncated:
-        return Skipped("*", f"{name} wrote more output than the limit; its results were dropped", STAGE)
-    return res
+    res = run_tool(name, argv, root, timeout, limits)
+    return Skipped("*", res, STAGE) if isinstance(res, str) else res
 
 
 def _failed(name: str, res: ProcResult) -> Skipped:
-    detail = res.stderr_line() or "no error message"
-    how = f"signal {-res.returncode}" if res.returncode < 0 else f"exit {res.returncode}"
-    return Skipped("*", f"{name} failed ({how}): {detail}", STAGE)
+    return Skipped("*", crash_reason(name, res), STAGE)
