@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import ROUTE_NAMES
+from .suggest import unknown_key
 
 CONFIG_FILE = ".reviewbot.yml"
 BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
@@ -308,9 +309,7 @@ def parse_text(text: str, where: str, *, trusted: bool = True) -> tuple[dict[str
     ignored: list[str] = []
     for key, raw in _flatten(data).items():
         if key not in FILE_KEYS:
-            raise ConfigError(
-                f"{where}: unknown key {_short(repr(key), 80)} (known: {', '.join(sorted(FILE_KEYS))})"
-            )
+            raise ConfigError(f"{where}: unknown key {_short(repr(key), 80)} ({unknown_key(key, FILE_KEYS)})")
         if not trusted and key in TRUSTED_ONLY:
             ignored.append(key)
             continue

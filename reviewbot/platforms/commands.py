@@ -10,7 +10,7 @@ from typing import TextIO
 
 from .. import compose, config
 from ..errors import UsageError
-from .shared import StderrProgress, exit_code, review_parts, settings_for, write_output
+from .shared import StderrProgress, check_output, exit_code, review_parts, settings_for, write_output
 
 
 def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -19,6 +19,7 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     use_git = args.diff is None
     repo = args.repo.resolve() if use_git else None
     settings = settings_for(args, repo)
+    check_output(args.output)
     progress = StderrProgress(stderr, settings.progress)
     if use_git:
         from ..sources.git import GitSource
@@ -50,6 +51,7 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     settings = settings_for(args, None)
+    check_output(args.output)
     cases = evaluation.load_cases(args.cases, limit=args.limit, seed=args.seed)
     progress = StderrProgress(stderr, settings.progress)
     model = compose.backend(settings, status=progress.status)
