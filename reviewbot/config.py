@@ -19,7 +19,7 @@ from .suggest import unknown_key
 
 CONFIG_FILE = ".reviewbot.yml"
 BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
-FORMATS = ("terminal", "json", "sarif", "markdown")
+FORMATS = ("terminal", "json", "sarif", "markdown", "rdjson")
 FAIL_ON = ("error", "warning", "never")
 LINT_MODES = ("added", "diff_context", "file")
 LINTERS = ("ruff", "bandit")

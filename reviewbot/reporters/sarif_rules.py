@@ -34,12 +34,17 @@ def cwe(f: Finding) -> str | None:
     return m.group(1) if m else None
 
 
+def help_uri(f: Finding) -> str | None:
+    """The page where the tool that reported `f` documents its rule, when there is one."""
+    prefix, _, code = f.rule.partition("/")
+    return _HELP_URI[prefix].replace("{code}", code) if prefix in _HELP_URI else None
+
+
 def describe(f: Finding) -> dict[str, Any]:
     """`help`, `helpUri` (a tool's own rule pages) and `properties` (tags, security-severity) of the
     rule of `f`, the first finding of that rule."""
     out: dict[str, Any] = {}
-    prefix, _, code = f.rule.partition("/")
-    uri = _HELP_URI.get(prefix, "").replace("{code}", code)
+    uri = help_uri(f)
     where = (
         f"See {uri}." if uri else f"See {_OWN_DOCS.get(f.route, 'docs/output.md')} in reviewbot's repository."
     )
