@@ -1,6 +1,6 @@
 """The `reviewbot` command line.
 
-    reviewbot review [--diff FILE|- | --git [BASE..HEAD]] [--format terminal|json|sarif|markdown|rdjson] ...
+    reviewbot review [--diff FILE|- | --git [BASE..HEAD] | --staged] [--format terminal|json|sarif|markdown|rdjson] ...
     reviewbot eval CASES_DIR [--limit N] [--seed S] [--format json]
     reviewbot model prepare|info
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
@@ -69,7 +69,7 @@ def common(sp: argparse.ArgumentParser) -> None:
 
 
 REVIEW = """\
-With no --diff or --git, reviews the current repository's branch: the commits since it left the
+With no --diff, --git or --staged, reviews the current repository's branch: the commits since it left the
 default branch (merge-base..HEAD), as `--git` with no range does.
 """
 REVIEW_EXAMPLES = """\
@@ -77,6 +77,7 @@ examples:
   reviewbot review                            # this branch against the default branch
   reviewbot review --git main..HEAD --format sarif -o review.sarif
   git diff | reviewbot review --diff - --backend none   # linters only, no model
+  reviewbot review --staged --backend none    # what `git commit` would record (pre-commit)
 """
 
 
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         const="",
         help="a git range (default: merge-base with the default branch..HEAD)",
+    )
+    src.add_argument(
+        "--staged", action="store_true", help="the staged changes (git diff --cached): pre-commit"
     )
     r.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
     r.add_argument(

@@ -21,7 +21,11 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     settings = settings_for(args, repo)
     check_output(args.output)
     progress = StderrProgress(stderr, settings.progress)
-    if use_git:
+    if args.staged:
+        from ..sources.staged import StagedSource
+
+        source = StagedSource(args.repo)
+    elif use_git:
         from ..sources.git import GitSource
 
         source = GitSource(args.repo, args.git or None)
