@@ -45,15 +45,18 @@ class StderrProgress:
         if not self.enabled or total == 0:
             return
         elapsed = time.perf_counter() - self.t0
+        eta = f", about {elapsed / done * (total - done):.0f}s left" if 0 < done < total else ""
         if self.tty:
             width = 24
             fill = int(width * done / total)
             bar = "#" * fill + "-" * (width - fill)
             end = "\n" if done == total else ""
-            self.stream.write(f"\r[{bar}] {done}/{total} {elapsed:5.1f}s {label[:50]:<50}{end}")
+            self.stream.write(f"\r[{bar}] {done}/{total} {elapsed:5.1f}s{eta} {label[:40]:<40}{end}")
             self.stream.flush()
         elif done < total:
-            print(f"reviewbot: [{done + 1}/{total}] {label} ({elapsed:.1f}s)", file=self.stream, flush=True)
+            print(
+                f"reviewbot: [{done + 1}/{total}] {label} ({elapsed:.1f}s{eta})", file=self.stream, flush=True
+            )
 
 
 def _fail(path: Path, exc: OSError) -> PublishError:
