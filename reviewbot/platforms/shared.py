@@ -117,11 +117,14 @@ def exit_code(result: Result, fail_on: str) -> int:
     return 1 if any(a.finding.severity.rank >= floor for a in result.anchored) else 0
 
 
-def review_parts(settings: config.Settings, progress: StderrProgress, question: str | None = None):
-    """The pipeline's parts for a review, as the settings say (review and github)."""
+def review_parts(
+    settings: config.Settings, progress: StderrProgress, question: str | None = None, *, model=None
+):
+    """The pipeline's parts for a review, as the settings say (review and github); `model`: a backend
+    already made (bench/model_start.py times its load apart)."""
     from .. import pipeline
 
-    model = compose.backend(settings, status=progress.status)
+    model = model if model is not None else compose.backend(settings, status=progress.status)
     others = compose.other_routes(settings, model)
     return pipeline.Parts(
         backend=model,
