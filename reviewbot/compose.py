@@ -223,5 +223,6 @@ def reporter(fmt: str, out: TextIO, *, color: bool) -> Reporter:
         "json": lambda: reporters.JsonReporter(out),
         "sarif": lambda: reporters.SarifReporter(out),
         "markdown": lambda: reporters.MarkdownReporter(out),
+        "rdjson": lambda: reporters.RdjsonReporter(out),
     }
     return table[fmt]()

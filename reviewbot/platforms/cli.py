@@ -1,6 +1,6 @@
 """The `reviewbot` command line.
 
-    reviewbot review [--diff FILE|- | --git [BASE..HEAD]] [--format terminal|json|sarif|markdown] ...
+    reviewbot review [--diff FILE|- | --git [BASE..HEAD] | --staged] [--format terminal|json|sarif|markdown|rdjson] ...
     reviewbot eval CASES_DIR [--limit N] [--seed S] [--format json]
     reviewbot model prepare|info
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
@@ -13,6 +13,7 @@ library: torch and transformers are imported by the local backend on first use.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,43 +21,79 @@ from typing import TextIO
 
 from .. import __version__, config
 from ..errors import ReviewbotError, UsageError
+from ..suggest import suggest_flag
 from .commands import cmd_eval, cmd_github, cmd_model, cmd_review
 from .search_commands import cmd_ask, cmd_index, cmd_search
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
+        raise UsageError(f"{message}{suggest_flag(message, self)} (see `{self.prog} --help`)")
+
+
+def settings_args(sp: argparse.ArgumentParser) -> None:
+    """The flags every command takes: where the settings and the cache are, progress, logging."""
+    g = sp.add_argument_group("settings")
+    g.add_argument("--config", type=Path, help="configuration file (default: REPO/.reviewbot.yml)")
+    g.add_argument("--cache-dir", type=Path, help="where the converted model and the indexes are cached")
+    g.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    g.add_argument("-v", "--debug", action="store_true", help="log debugging detail to stderr")
+
+
+def model_args(sp: argparse.ArgumentParser) -> None:
+    """The flags of the commands that run a model."""
+    g = sp.add_argument_group("model")
+    g.add_argument("--backend", choices=config.BACKENDS, help="model backend (default: local)")
+    g.add_argument("--model-dir", type=Path, help="a transformers checkpoint instead of the embedded model")
+    g.add_argument(
+        "--base-url",
+        help="openai backend: the server, e.g. http://gpu-runner:8000/v1 (key: REVIEWBOT_API_KEY)",
+    )
+    g.add_argument("--api-model", help="openai backend: the served model's name (default: the first listed)")
+    g.add_argument("--threads", type=int, help="CPU threads for the model")
+    g.add_argument("--min-drop", type=float, help="review: likelihood drop (nats/token) to comment on")
+    g.add_argument("--device", help="local backend: auto, cpu, cuda or cuda:N (default: auto)")
+    g.add_argument(
+        "--model-concurrency", type=int, help="work items sent to the model at once (openai: 8, local: 1)"
+    )
+
+
+def common(sp: argparse.ArgumentParser) -> None:
+    """The settings flags and the model flags (the commands that run a model)."""
+    settings_args(sp)
+    model_args(sp)
+
+
+REVIEW = """\
+With no --diff, --git or --staged, reviews the current repository's branch: the commits since it left the
+default branch (merge-base..HEAD), as `--git` with no range does.
+"""
+REVIEW_EXAMPLES = """\
+examples:
+  reviewbot review                            # this branch against the default branch
+  reviewbot review --git main..HEAD --format sarif -o review.sarif
+  git diff | reviewbot review --diff - --backend none   # linters only, no model
+  reviewbot review --staged --backend none    # what `git commit` would record (pre-commit)
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="reviewbot", description="Review code changes with a self-hosted model.")
+    p = _Parser(
+        prog="reviewbot",
+        description="Review code changes with a self-hosted model.",
+        epilog="Run `reviewbot COMMAND --help` for a command's flags and examples.",
+    )
     p.add_argument("--version", action="version", version=f"reviewbot {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--backend", choices=config.BACKENDS, help="model backend (default: local)")
-        sp.add_argument(
-            "--model-dir", type=Path, help="a transformers checkpoint instead of the embedded model"
-        )
-        sp.add_argument(
-            "--base-url",
-            help="openai backend: the server, e.g. http://gpu-runner:8000/v1 (key: REVIEWBOT_API_KEY)",
-        )
-        sp.add_argument(
-            "--api-model", help="openai backend: the served model's name (default: the first listed)"
-        )
-        sp.add_argument("--cache-dir", type=Path, help="where the converted model is cached")
-        sp.add_argument("--config", type=Path, help="configuration file (default: REPO/.reviewbot.yml)")
-        sp.add_argument("--threads", type=int, help="CPU threads for the model")
-        sp.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
-        sp.add_argument("--min-drop", type=float, help="review: likelihood drop (nats/token) to comment on")
-        sp.add_argument("--device", help="local backend: auto, cpu, cuda or cuda:N (default: auto)")
-        sp.add_argument(
-            "--model-concurrency", type=int, help="work items sent to the model at once (openai: 8, local: 1)"
-        )
-
-    r = sub.add_parser("review", help="review a diff file or a git range")
+    r = sub.add_parser(
+        "review", help="review a diff file or a git range (default: this branch)", description=REVIEW,
+        epilog=REVIEW_EXAMPLES,
+    )  # fmt: skip
     src = r.add_mutually_exclusive_group()
     src.add_argument("--diff", metavar="FILE", help="a unified diff file, or - for standard input")
     src.add_argument(
@@ -66,9 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         const="",
         help="a git range (default: merge-base with the default branch..HEAD)",
     )
+    src.add_argument(
+        "--staged", action="store_true", help="the staged changes (git diff --cached): pre-commit"
+    )
     r.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
-    r.add_argument("--format", choices=config.FORMATS, default="terminal")
-    r.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
+    r.add_argument(
+        "--format", choices=config.FORMATS, default="terminal", help="report format (default: terminal)"
+    )
+    r.add_argument(
+        "--output", "-o", type=Path, help="write the report to this file instead of stdout (checked first)"
+    )
     r.add_argument(
         "--fail-on", choices=config.FAIL_ON, help="exit 1 on findings of this severity (default: error)"
     )
@@ -78,21 +122,34 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--question", help="a question about the change, answered by the repo_qa route")
     common(r)
 
-    e = sub.add_parser("eval", help="score the review on a review-bugs case folder")
-    e.add_argument("cases", type=Path, metavar="CASES_DIR")
+    e = sub.add_parser(
+        "eval", help="score the review on a review-bugs case folder",
+        description="Review each case's diff and score the findings against the known bugs.",
+        epilog="example:\n  reviewbot eval path/to/review-bugs --limit 5 --seed 1\n",
+    )  # fmt: skip
+    e.add_argument("cases", type=Path, metavar="CASES_DIR", help="a folder of review-bugs cases")
     e.add_argument("--limit", type=int, help="number of bug/clean PAIRS to sample")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--format", choices=("terminal", "json"), default="terminal")
+    e.add_argument("--seed", type=int, default=0, help="the random seed of the sample (default: 0)")
+    e.add_argument(
+        "--format", choices=("terminal", "json"), default="terminal", help="report format (default: terminal)"
+    )
     e.add_argument("--output", "-o", type=Path, help="also write per-case findings as JSON lines here")
     common(e)
 
-    m = sub.add_parser("model", help="prepare or describe the embedded model")
-    m.add_argument("action", choices=("prepare", "info"))
-    common(m)
+    m = sub.add_parser(
+        "model", help="prepare or describe the embedded model",
+        epilog="examples:\n  reviewbot model prepare    # download and convert once\n  reviewbot model info\n",
+    )  # fmt: skip
+    m.add_argument(
+        "action", choices=("prepare", "info"), help="prepare: download and convert it; info: where it is"
+    )
+    settings_args(m)
 
     g = sub.add_parser(
-        "github", help="review a GitHub pull request; post the review with --post (docs/github.md)"
-    )
+        "github", help="review a GitHub pull request; post the review with --post (docs/github.md)",
+        epilog="examples:\n  reviewbot github review --pr octo/app#12\n"
+        "  reviewbot github review --post    # in a workflow: the event's pull request\n",
+    )  # fmt: skip
     g.add_argument(
         "action", choices=("review", "publish"), help="publish: post an untrusted findings artifact (forks)"
     )
@@ -127,31 +184,46 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on", choices=config.FAIL_ON, help="exit 1 and a failing check on findings of this severity"
     )
     common(g)
-    _search_parsers(sub, common)
+    _search_parsers(sub)
     return p
 
 
 # index, search, ask (docs/search.md)
 
 
-def _search_parsers(sub, common) -> None:
-    ix = sub.add_parser("index", help="build the documentation or repository search index")
-    ix.add_argument("what", choices=("docs", "repo"))
+def _search_parsers(sub) -> None:
+    ix = sub.add_parser(
+        "index", help="build the documentation or repository search index",
+        epilog="examples:\n  reviewbot index docs --package requests\n  reviewbot index repo --repo .\n",
+    )  # fmt: skip
+    ix.add_argument(
+        "what", choices=("docs", "repo"), help="docs: installed packages' docs; repo: a repository"
+    )
     ix.add_argument(
         "--repo", type=Path, help="the repository (default: .); docs: also index its docs and docstrings"
     )
     ix.add_argument("--package", action="append", default=[], help="docs: only this package or stdlib module")
     ix.add_argument("--vectors", action="store_true", help="repo: also MiniLM vectors (the `vectors` extra)")
-    common(ix)
-    se = sub.add_parser("search", help="search the documentation index")
-    se.add_argument("query")
+    settings_args(ix)
+    se = sub.add_parser(
+        "search", help="search the documentation index",
+        epilog="example:\n  reviewbot search 'requests timeout' -k 3\n",
+    )  # fmt: skip
+    se.add_argument("query", help="words to look for")
     se.add_argument("-k", type=int, default=5, help="how many entries (default: 5)")
-    se.add_argument("--format", choices=("terminal", "json"), default="terminal")
-    common(se)
-    ask = sub.add_parser("ask", help="answer a question about a repository, with the files it relied on")
-    ask.add_argument("question")
+    se.add_argument(
+        "--format", choices=("terminal", "json"), default="terminal", help="output format (default: terminal)"
+    )
+    settings_args(se)
+    ask = sub.add_parser(
+        "ask", help="answer a question about a repository, with the files it relied on",
+        epilog="example:\n  reviewbot ask 'where is the config file read?' --repo .\n",
+    )  # fmt: skip
+    ask.add_argument("question", help="the question, in plain words")
     ask.add_argument("--repo", type=Path, default=Path("."), help="the repository (default: .)")
-    ask.add_argument("--format", choices=("terminal", "json"), default="terminal")
+    ask.add_argument(
+        "--format", choices=("terminal", "json"), default="terminal", help="output format (default: terminal)"
+    )
     ask.add_argument(
         "--vectors", action="store_true", help="fuse MiniLM vectors with BM25 (the `vectors` extra)"
     )
@@ -172,6 +244,10 @@ def main(
     stderr = stderr or sys.stderr
     try:
         args = build_parser().parse_args(argv)
+        if args.debug:
+            logging.basicConfig(
+                level=logging.DEBUG, stream=stderr, format="reviewbot: %(name)s: %(message)s", force=True
+            )
         return COMMANDS[args.command](args, stdout, stderr)
     except ReviewbotError as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__

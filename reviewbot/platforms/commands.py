@@ -10,7 +10,15 @@ from typing import TextIO
 
 from .. import compose, config
 from ..errors import UsageError
-from .shared import StderrProgress, exit_code, review_parts, settings_for, with_config_notes, write_output
+from .shared import (
+    StderrProgress,
+    check_output,
+    exit_code,
+    review_parts,
+    settings_for,
+    with_config_notes,
+    write_output,
+)
 
 
 def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -18,9 +26,14 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     use_git = args.diff is None
     repo = args.repo.resolve() if use_git else None
+    check_output(args.output)  # before any work: a typo must not lose the review
     started = time.perf_counter()
     repo_config = None
-    if use_git:
+    if args.staged:  # one's own staged change: the working tree's configuration applies
+        from ..sources.staged import StagedSource
+
+        cs = StagedSource(args.repo).load()
+    elif use_git:
         from ..sources.git import GitSource
 
         source = GitSource(args.repo, args.git or None)
@@ -55,6 +68,7 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     settings = settings_for(args, None)
+    check_output(args.output)
     cases = evaluation.load_cases(args.cases, limit=args.limit, seed=args.seed)
     progress = StderrProgress(stderr, settings.progress)
     model = compose.backend(settings, status=progress.status)

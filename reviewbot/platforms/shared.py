@@ -4,8 +4,9 @@ code, and the pipeline's parts for a review."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
-import tempfile
+import secrets
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,20 +22,11 @@ def settings_for(
 ) -> config.Settings:
     """Flags over the environment over a configuration file: `--config`, else `repo_config` (the
     repository's file at the change's base commit), else `repo`'s own file."""
-    overrides = {
-        "backend": args.backend,
-        "model_dir": args.model_dir,
-        "base_url": args.base_url,
-        "api_model": args.api_model,
-        "cache_dir": args.cache_dir,
-        "threads": args.threads,
-        "min_drop": args.min_drop,
-        "progress": False if args.no_progress else None,
-        "device": args.device,
-        "model_concurrency": args.model_concurrency,
-    }
-    for name in ("format", "fail_on", "item_tokens", "budget_tokens"):
-        overrides[name] = getattr(args, name, None)
+    # the model flags exist only on the commands that run a model
+    names = ("backend", "model_dir", "base_url", "api_model", "cache_dir", "threads", "min_drop", "device",
+             "model_concurrency", "format", "fail_on", "item_tokens", "budget_tokens")  # fmt: skip
+    overrides = {name: getattr(args, name, None) for name in names}
+    overrides["progress"] = False if args.no_progress else None
     overrides["github_max_comments"] = getattr(args, "max_comments", None)
     if getattr(args, "no_color", False):
         overrides["color"] = False
@@ -69,34 +61,69 @@ class StderrProgress:
         if not self.enabled or total == 0:
             return
         elapsed = time.perf_counter() - self.t0
+        eta = f", about {elapsed / done * (total - done):.0f}s left" if 0 < done < total else ""
         if self.tty:
             width = 24
             fill = int(width * done / total)
             bar = "#" * fill + "-" * (width - fill)
             end = "\n" if done == total else ""
-            self.stream.write(f"\r[{bar}] {done}/{total} {elapsed:5.1f}s {label[:50]:<50}{end}")
+            self.stream.write(f"\r[{bar}] {done}/{total} {elapsed:5.1f}s{eta} {label[:40]:<40}{end}")
             self.stream.flush()
         elif done < total:
-            print(f"reviewbot: [{done + 1}/{total}] {label} ({elapsed:.1f}s)", file=self.stream, flush=True)
+            print(
+                f"reviewbot: [{done + 1}/{total}] {label} ({elapsed:.1f}s{eta})", file=self.stream, flush=True
+            )
+
+
+def _fail(path: Path, exc: OSError) -> PublishError:
+    return PublishError(f"{path}: cannot write the report ({exc.strerror or exc})")
+
+
+def _create(path: Path) -> tuple[int, Path]:
+    """A new temporary file beside `path`, mode 0666 less the umask (mkstemp's would be 0600)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    for _ in range(100):
+        tmp = folder / f".{path.name}.{secrets.token_hex(4)}"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
+def check_output(path: Path | None) -> None:
+    """Fail now, before the review runs, when the report could not be written to `path`."""
+    if path is None:
+        return
+    path = path.expanduser()
+    if path.is_dir():
+        raise _fail(path, IsADirectoryError(errno.EISDIR, "Is a directory"))
+    try:
+        fd, tmp = _create(path)
+    except OSError as exc:
+        raise _fail(path, exc) from exc
+    os.close(fd)
+    tmp.unlink()
 
 
 def write_output(path: Path | None, text: str, stdout: TextIO) -> None:
+    """The report on stdout, or in `path`, written whole (a temporary file renamed into place)."""
     if path is None:
         stdout.write(text)
         stdout.flush()
         return
     path = path.expanduser()
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+        fd, tmp = _create(path)
     except OSError as exc:
-        raise PublishError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+        raise _fail(path, exc) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise PublishError(f"{path}: cannot write the report ({exc.strerror or exc})") from exc
+        tmp.unlink(missing_ok=True)
+        raise _fail(path, exc) from exc
 
 
 def exit_code(result: Result, fail_on: str) -> int:
@@ -106,11 +133,14 @@ def exit_code(result: Result, fail_on: str) -> int:
     return 1 if any(a.finding.severity.rank >= floor for a in result.anchored) else 0
 
 
-def review_parts(settings: config.Settings, progress: StderrProgress, question: str | None = None):
-    """The pipeline's parts for a review, as the settings say (review and github)."""
+def review_parts(
+    settings: config.Settings, progress: StderrProgress, question: str | None = None, *, model=None
+):
+    """The pipeline's parts for a review, as the settings say (review and github); `model`: a backend
+    already made (bench/model_start.py times its load apart)."""
     from .. import pipeline
 
-    model = compose.backend(settings, status=progress.status)
+    model = model if model is not None else compose.backend(settings, status=progress.status)
     others = compose.other_routes(settings, model)
     return pipeline.Parts(
         backend=model,

@@ -6,6 +6,7 @@ constructor (no I/O there) and a pure ``render`` function the class uses:
 - ``terminal``: for people at a terminal (``render -> str``; colour only when the caller says so);
 - ``jsonout``: reviewbot's own JSON contract (``render -> dict``; schema in ``result.schema.json``);
 - ``sarif``: SARIF 2.1.0 for code scanning (``render -> dict``);
+- ``rdjson``: reviewdog's Diagnostic Format (``render -> dict``);
 - ``markdown``: PR summaries and ``$GITHUB_STEP_SUMMARY`` (``render -> str``, escaped, size-capped).
 
 ``fingerprint`` (from ``reviewbot.merge``) gives findings a stable identity. docs/output.md documents
@@ -14,12 +15,14 @@ the formats.
 
 from .jsonout import JsonReporter
 from .markdown import MarkdownReporter
+from .rdjson import RdjsonReporter
 from .sarif import SarifReporter
 from .terminal import TerminalReporter
 
 __all__ = [
     "JsonReporter",
     "MarkdownReporter",
+    "RdjsonReporter",
     "SarifReporter",
     "TerminalReporter",
 ]

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..merge import fingerprint
 from ..model import Finding, Result, Severity, Side
+from .sarif_rules import describe
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "reviewbot/v1"
@@ -45,7 +46,7 @@ def _rule_descriptor(f: Finding) -> dict[str, Any]:
         "name": f.rule.replace("/", "-"),
         "shortDescription": {"text": f"{f.category} finding reported by {f.source} ({f.rule})"},
         "defaultConfiguration": {"level": _LEVEL[f.severity]},
-        "properties": {"category": f.category, "source": f.source},
+        **describe(f),  # help, helpUri, properties (tags, security-severity)
     }
 
 

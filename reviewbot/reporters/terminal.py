@@ -73,10 +73,10 @@ def _where(f: Finding) -> str:
     return clean(f"{loc.path}:{lines}") + (" (old side)" if loc.side is Side.LEFT else "")
 
 
-def _route(f: Finding) -> str:
-    if f.route_probability is None:
+def _route(f: Finding) -> str:  # the route, and the finding's own confidence when it has one
+    if f.confidence is None:
         return f.route
-    return f"{f.route} p={f.route_probability:.2f}"
+    return f"{f.route}, confidence {f.confidence:.2f}"
 
 
 def _finding(result: Result, f: Finding, paint: _Paint) -> list[str]:

@@ -14,8 +14,16 @@ def test_every_finding_is_shown_with_rule_route_and_message() -> None:
     text = render(r)
     for f in r.findings:
         assert f.message in text and f.rule in text and f.route in text
-    assert "ERROR   src/app.py:11-12  model/bug  [review p=0.87]" in text
+    assert "ERROR   src/app.py:11-12  model/bug  [review]" in text  # no confidence: the route alone
     assert "src/app.py:11 (old side)" in text
+
+
+def test_the_findings_confidence_not_the_routers_probability() -> None:
+    from dataclasses import replace
+
+    f = replace(finding(probability=0.47), confidence=0.8)
+    text = render(with_findings([f]))
+    assert "[review, confidence 0.80]" in text and "0.47" not in text
 
 
 def test_grouped_by_file_in_changeset_order() -> None:
