@@ -2,6 +2,8 @@
 
 Everything that comes from the change (messages, reasons, notes, paths) is treated as untrusted:
 
+- token-like runs (``reviewbot.redact``) are replaced by ``[redacted]``; a suggestion holding one
+  is not shown;
 - ``&``, ``<`` and ``>`` become entities, so no raw HTML passes and no ``<!-- reviewbot:... -->``
   marker can be forged by a message (only this module writes markers);
 - backslashes, brackets and pipes are backslash-escaped, so no image (tracking pixel) is loaded, no
@@ -30,6 +32,7 @@ from typing import TextIO
 
 from ..merge import fingerprint
 from ..model import Finding, Result, Severity, Side
+from ..redact import redact
 from .terminal import stats_line, summary
 
 LIMIT = 65_536
@@ -51,7 +54,7 @@ _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"
 
 def escape(text: str) -> str:
     """Untrusted text made inert (see the module docstring); newlines kept."""
-    text = text.translate(_PUNCT)
+    text = redact(text).translate(_PUNCT)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], text)
     text = _MENTION.sub("@\u200b", text)
@@ -92,6 +95,18 @@ def fence(code: str, info: str = "") -> str:
     return f"{ticks}{info}\n{code.rstrip(chr(10))}\n{ticks}"
 
 
+def suggestion_withheld(code: str) -> str | None:
+    """Why a suggestion is not shown (a line for the body), or None. Code cannot be escaped, so a
+    raw comment opener (it could forge a marker) or a credential-like run leaves it out."""
+    if len(code) > MAX_SUGGESTION:
+        return f"_A suggestion of {len(code)} characters is not shown (too long)._"
+    if "<!--" in code:
+        return "_The suggestion is not shown: it contains an HTML comment._"
+    if redact(code) != code:
+        return "_The suggestion is not shown: it holds what looks like a credential._"
+    return None
+
+
 def _lines(f: Finding) -> str:
     loc = f.location
     return f"{loc.first}-{loc.line}" if loc.first != loc.line else str(loc.line)
@@ -109,13 +124,9 @@ def _finding_block(f: Finding, markers: bool) -> str:
         "",
         escape(message),
     ]
-    if f.suggestion is not None and len(f.suggestion) > MAX_SUGGESTION:
-        parts += ["", f"_A suggestion of {len(f.suggestion)} characters is not shown (too long)._"]
-    elif f.suggestion is not None and "<!--" in f.suggestion:
-        # code cannot be escaped, and a raw comment opener could forge a marker: leave it out
-        parts += ["", "_The suggestion is not shown: it contains an HTML comment._"]
-    elif f.suggestion is not None:
-        parts += ["", fence(f.suggestion, "suggestion" if loc.side is Side.RIGHT else "")]
+    if f.suggestion is not None:
+        withheld = suggestion_withheld(f.suggestion)
+        parts += ["", withheld or fence(f.suggestion, "suggestion" if loc.side is Side.RIGHT else "")]
     if markers:
         parts += ["", MARKER.format(fingerprint(f))]
     return "\n".join(parts) + "\n"
