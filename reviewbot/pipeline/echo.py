@@ -7,9 +7,9 @@ source is the model:
 - a sentence of the message whose words all appear, in order, in the change's added lines or its
   description (three words or more) is left out of the message; a message left empty drops the
   finding;
-- a suggestion line (eight characters or more) that is copied from an added line outside the
-  lines it replaces (a comment, a string, another function: code the author wrote elsewhere and
-  the model carried over) drops the suggestion, so it is never a committable block.
+- a suggestion line (eight characters or more) found in an added line outside the lines it
+  replaces (in a comment, a string, another function: code the author wrote elsewhere and the
+  model carried over) drops the suggestion, so it is never a committable block.
 
 Each removal is counted in a note. Text the model wrote itself, and suggestions that only rework
 the lines they replace, pass.
@@ -27,7 +27,6 @@ __all__ = ["guard_echoes"]
 
 _WORD = re.compile(r"[a-z0-9@_']+")
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
-_COMMENT = re.compile(r"^\s*(?:#+|//+|/\*+|\*+|--|<!--|;+|\"\"\"|''')\s*")
 _MIN_WORDS = 3
 _MIN_LINE = 8
 
@@ -43,13 +42,6 @@ def _added(fd: FileDiff) -> Iterable[tuple[int, str]]:
                 yield ln.new_no, ln.text
 
 
-def _code_forms(text: str) -> set[str]:
-    """An added line as code could be copied from it: itself, without a comment marker, its quoted parts."""
-    forms = {text.strip(), _COMMENT.sub("", text).strip()}
-    forms.update(m.group(2).strip() for m in re.finditer(r"(['\"`])(.+?)\1", text))
-    return {f for f in forms if len(f) >= _MIN_LINE}
-
-
 class _Change:
     def __init__(self, cs: ChangeSet) -> None:
         parts = [_words(cs.description)]
@@ -59,13 +51,8 @@ class _Change:
             if fd.new_path is not None:
                 self.by_path[fd.new_path] = added
             parts.append(_words(" ".join(text for _, text in added)))
-            parts.append(_words(fd.new_path or fd.old_path or ""))
+            parts.append(_words(re.sub(r"[_./-]", " ", fd.new_path or fd.old_path or "")))
         self.prose = " " + " \n ".join(parts) + " "
-        self.code: dict[str, set[int]] = {}  # a code form -> the new line numbers it is on
-        for path, added in self.by_path.items():
-            for no, text in added:
-                for form in _code_forms(text):
-                    self.code.setdefault(f"{path}\0{form}", set()).add(no)
 
     def echoed(self, sentence: str) -> bool:
         w = _words(sentence)
@@ -73,12 +60,10 @@ class _Change:
 
     def copied_suggestion(self, f: Finding) -> bool:
         own = range(f.location.first, f.location.line + 1)
+        elsewhere = [text for no, text in self.by_path.get(f.location.path, ()) if no not in own]
         for line in (f.suggestion or "").splitlines():
             text = line.strip()
-            if len(text) < _MIN_LINE:
-                continue
-            where = self.code.get(f"{f.location.path}\0{text}", set())
-            if where and not any(no in own for no in where):
+            if len(text) >= _MIN_LINE and any(text in other for other in elsewhere):
                 return True
         return False
 
