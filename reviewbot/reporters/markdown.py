@@ -14,7 +14,8 @@ Everything that comes from the change (messages, reasons, notes, paths) is treat
   e-mail autolink);
 - a suggestion holding ``<!--`` is not shown, and ``<!--`` in a path is broken, since code cannot
   be escaped;
-- a line that would open a code fence, a heading, a rule or a block quote is escaped, also after
+- a line that would open a code fence, a heading, a rule, a block quote or a table's delimiter
+  row is escaped, also after
   list markers (``- ```​`` would open a fence inside a list item), and every run of three or more
   backticks or tildes is escaped, so a message cannot swallow or forge the rest of the report;
 - paths go in code spans whose backtick run is longer than any run in the path, and suggestions in
@@ -47,6 +48,7 @@ _BLOCK_START = re.compile(
     r"^((?:\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s+|$))*\s{0,3})"
     r"(`{3,}|~{3,}|#{1,6}(?=\s|$)|[-*_](?:\s*[-*_]){2,}\s*$|=+\s*$|-+\s*$)"
 )
+_TABLE_RULE = re.compile(r"^[\s|:\\-]*-[\s|:\\-]*$")  # a table's delimiter row, pipes escaped or not
 MAX_MESSAGE = 4_000
 MAX_SUGGESTION = 8_000
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
@@ -64,6 +66,8 @@ def escape(text: str) -> str:
         m = _BLOCK_START.match(line)
         if m:
             line = m.group(1) + "\\" + line[len(m.group(1)) :]
+        elif _TABLE_RULE.match(line):
+            line = "\\" + line
         lines.append(line)
     return "\n".join(lines)
 
