@@ -53,6 +53,7 @@ _SOURCE_PREFIXES = frozenset("aciow1")
 _TARGET_PREFIXES = frozenset("biw2")
 _MAX_REASON = 160
 
+_RE_HUNK_LIKE = re.compile(r"^@@ -.*$", re.MULTILINE)
 _RE_SIMILARITY = re.compile(r"^(?:similarity|copy similarity) index (\d+)%")
 _RE_NORMAL = re.compile(r"^\d+(?:,\d+)?[acd]\d+(?:,\d+)?$", re.MULTILINE)
 _RE_ED = re.compile(r"^\d+(?:,\d+)?[acd]$", re.MULTILINE)
@@ -75,6 +76,10 @@ def parse_diff(text: str, *, name: str = "<diff>") -> tuple[FileDiff, ...]:
     text = text.removeprefix("\ufeff")
     if not text or text.isspace():
         raise DiffError(f"{name}: empty diff")
+    if "\r\n" in text:  # CRLF: unidiff would keep the '\r' in the paths of the file headers
+        text = text.replace("\r\n", "\n")
+    if (bad := _bad_hunk_header(text)) is not None:
+        raise DiffError(f"{name}: malformed hunk header {_one_line(bad)!r}")
     try:
         patch = PatchSet(text, metadata_only=True)
     except UnidiffParseError as exc:
@@ -198,7 +203,11 @@ def _read_hunks(pf, lines: list[str]) -> tuple[Hunk, ...]:
                 break
         o_start, o_len, n_start, n_len = (int(g) if g is not None else 1 for g in m.groups()[:4])
         if (o_start, o_len, n_start, n_len) != (
-            uh.source_start, uh.source_length, uh.target_start, uh.target_length):
+            uh.source_start,
+            uh.source_length,
+            uh.target_start,
+            uh.target_length,
+        ):
             raise _Mismatch(f"{path}: hunk {number} header disagrees: {raw!r}")
         body, i = _read_body(lines, i, o_start, o_len, n_start, n_len)
         if body is None:
@@ -208,7 +217,8 @@ def _read_hunks(pf, lines: list[str]) -> tuple[Hunk, ...]:
         if i < nlines and _is_surplus_line(lines[i]):
             raise _Mismatch(
                 f"hunk {number} of {path} is longer than its header "
-                f"'@@ -{o_start},{o_len} +{n_start},{n_len} @@' says: surplus line {lines[i][:60]!r}")
+                f"'@@ -{o_start},{o_len} +{n_start},{n_len} @@' says: surplus line {lines[i][:60]!r}"
+            )
         section = m.group(5).rstrip("\r")
         hunks.append(Hunk(o_start, o_len, n_start, n_len, section, body))
     return tuple(hunks)
@@ -236,7 +246,7 @@ def _read_body(
     append = body.append
     while o < o_end or n < n_end:
         # at most this many lines remain (context lines count for both sides)
-        seg = lines[i:i + (o_end - o) + (n_end - n)]
+        seg = lines[i : i + (o_end - o) + (n_end - n)]
         if not seg:
             return None, i
         markers = 0
@@ -325,7 +335,7 @@ def _unquote(path: str) -> str:
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
-            octal = body[i + 1:i + 4]
+            octal = body[i + 1 : i + 4]
             if len(octal) == 3 and all(c in "01234567" for c in octal):
                 out.append(int(octal, 8) & 0xFF)
                 i += 4
@@ -342,9 +352,29 @@ def _unquote(path: str) -> str:
 # ----------------------------------------------------------------------------------------- errors
 
 
+def _bad_hunk_header(text: str) -> str | None:
+    """The first ``@@ -`` line after a file header that is not a hunk header (unidiff skips it)."""
+    start = text.find("\n+++ ")
+    if start < 0:
+        return None
+    for m in _RE_HUNK_LIKE.finditer(text, start):
+        if RE_HUNK_HEADER.match(m.group(0)) is None:
+            return m.group(0)
+    return None
+
+
+def _looks_binary(head: str) -> bool:
+    """NUL bytes, or many control characters and undecodable bytes: not text at all."""
+    sample = head[:4096]
+    odd = sum(1 for c in sample if c == "\ufffd" or (ord(c) < 32 and c not in "\t\n\r\f\x1b"))
+    return "\x00" in sample or odd > len(sample) // 20
+
+
 def _why_not_unified(text: str) -> str:
     """Name the diff flavour when the text has no unified file headers at all."""
     head = text[:200_000]
+    if _looks_binary(head):
+        return "binary data, not a diff"
     if "\x1b[" in head:
         return "contains ANSI colour escapes: make the diff with --no-color"
     if _RE_CONTEXT.search(head) and "\n*** " in "\n" + head:

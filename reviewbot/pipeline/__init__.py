@@ -9,6 +9,7 @@ linter findings that the ``lint_mode`` does not show are left out and counted in
 
     budget.py  deadlines, stop rules, failure counts of the model work
     items.py   one item routed and run (findings carry their route), items run concurrently
+    echo.py    model text that repeats the change's own text is left out (not the bot's words)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..ports import Linter, ModelBackend, Progress, Route
 from ..router import Router
 from ..tokens import estimate_tokens
 from .budget import MAX_FAILED_IN_A_ROW, Budget
+from .echo import guard_echoes
 from .items import ItemOutcome, route_item, run_items
 
 __all__ = ["MAX_FAILED_IN_A_ROW", "ItemOutcome", "Parts", "PlanLimits", "run"]
@@ -123,6 +125,8 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
             notes.extend(out.notes)
         notes.extend(budget.notes(backend))
 
+    model_findings, echo_notes = guard_echoes(model_findings, cs)  # the change cannot speak as the bot
+    notes.extend(echo_notes)
     merged = dedupe([*lint_findings, *model_findings])
     anchored, unanchored = anchor_all(merged, index)
     anchored, unanchored = mark_all(anchored, index), mark_all(unanchored, index)  # type: ignore[assignment]

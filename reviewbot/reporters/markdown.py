@@ -2,15 +2,22 @@
 
 Everything that comes from the change (messages, reasons, notes, paths) is treated as untrusted:
 
+- token-like runs (``reviewbot.redact``) are replaced by ``[redacted]``; a suggestion holding one
+  is not shown;
 - ``&``, ``<`` and ``>`` become entities, so no raw HTML passes and no ``<!-- reviewbot:... -->``
   marker can be forged by a message (only this module writes markers);
-- ``![`` becomes ``!\\[`` and ``](`` becomes ``]\\(``, so no image (tracking pixel) is loaded
-  and no link text can hide where it points;
-- ``@name`` gets a zero-width space after the ``@``, so a message cannot ping people;
+- backslashes, brackets and pipes are backslash-escaped, so no image (tracking pixel) is loaded, no
+  link of any kind forms (inline ``[a](u)``, reference ``[a][1]``, shortcut ``[a]``, a ``[1]: u``
+  definition, a footnote) and no table forms;
+- ``://`` and ``www.`` get a zero-width space, so GitHub does not autolink a bare URL;
+- ``@name`` gets a zero-width space after the ``@``, so a message cannot ping people (nor form an
+  e-mail autolink);
 - a suggestion holding ``<!--`` is not shown, and ``<!--`` in a path is broken, since code cannot
   be escaped;
-- a line that would open a code fence, a heading, a rule or a block quote is escaped, so a message
-  cannot swallow or forge the rest of the report;
+- a line that would open a code fence, a heading, a rule, a block quote or a table's delimiter
+  row is escaped, also after
+  list markers (``- ```​`` would open a fence inside a list item), and every run of three or more
+  backticks or tildes is escaped, so a message cannot swallow or forge the rest of the report;
 - paths go in code spans whose backtick run is longer than any run in the path, and suggestions in
   fences longer than any backtick run in the code.
 
@@ -26,14 +33,22 @@ from typing import TextIO
 
 from ..merge import fingerprint
 from ..model import Finding, Result, Severity, Side
+from ..redact import redact
 from .terminal import stats_line, summary
 
 LIMIT = 65_536
 MARKER = "<!-- reviewbot:{} -->"
 
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
-# fences, ATX headings, thematic breaks and setext underlines
-_BLOCK_START = re.compile(r"^(\s{0,3})(`{3,}|~{3,}|#{1,6}(?=\s|$)|[-*_](?:\s*[-*_]){2,}\s*$|=+\s*$|-+\s*$)")
+_AUTOLINK = re.compile(r"(?i)(://|\bwww(?=\.))")
+_FENCE_RUN = re.compile(r"`{3,}|~{3,}")
+_PUNCT = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "|": "\\|"})
+# after any list markers: fences, ATX headings, thematic breaks and setext underlines
+_BLOCK_START = re.compile(
+    r"^((?:\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s+|$))*\s{0,3})"
+    r"(`{3,}|~{3,}|#{1,6}(?=\s|$)|[-*_](?:\s*[-*_]){2,}\s*$|=+\s*$|-+\s*$)"
+)
+_TABLE_RULE = re.compile(r"^[\s|:\\-]*-[\s|:\\-]*$")  # a table's delimiter row, pipes escaped or not
 MAX_MESSAGE = 4_000
 MAX_SUGGESTION = 8_000
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
@@ -41,20 +56,24 @@ _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"
 
 def escape(text: str) -> str:
     """Untrusted text made inert (see the module docstring); newlines kept."""
+    text = redact(text).translate(_PUNCT)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace("![", "!\\[").replace("](", "]\\(")
+    text = _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], text)
     text = _MENTION.sub("@\u200b", text)
     lines = []
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _FENCE_RUN.sub(lambda r: "".join("\\" + c for c in r.group(0)), line)
         m = _BLOCK_START.match(line)
         if m:
             line = m.group(1) + "\\" + line[len(m.group(1)) :]
+        elif _TABLE_RULE.match(line):
+            line = "\\" + line
         lines.append(line)
     return "\n".join(lines)
 
 
 def escape_cell(text: str) -> str:
-    return escape(" ".join(text.split())).replace("|", "\\|")
+    return escape(" ".join(text.split()))
 
 
 def _longest_run(text: str, ch: str) -> int:
@@ -80,6 +99,18 @@ def fence(code: str, info: str = "") -> str:
     return f"{ticks}{info}\n{code.rstrip(chr(10))}\n{ticks}"
 
 
+def suggestion_withheld(code: str) -> str | None:
+    """Why a suggestion is not shown (a line for the body), or None. Code cannot be escaped, so a
+    raw comment opener (it could forge a marker) or a credential-like run leaves it out."""
+    if len(code) > MAX_SUGGESTION:
+        return f"_A suggestion of {len(code)} characters is not shown (too long)._"
+    if "<!--" in code:
+        return "_The suggestion is not shown: it contains an HTML comment._"
+    if redact(code) != code:
+        return "_The suggestion is not shown: it holds what looks like a credential._"
+    return None
+
+
 def _lines(f: Finding) -> str:
     loc = f.location
     return f"{loc.first}-{loc.line}" if loc.first != loc.line else str(loc.line)
@@ -97,13 +128,9 @@ def _finding_block(f: Finding, markers: bool) -> str:
         "",
         escape(message),
     ]
-    if f.suggestion is not None and len(f.suggestion) > MAX_SUGGESTION:
-        parts += ["", f"_A suggestion of {len(f.suggestion)} characters is not shown (too long)._"]
-    elif f.suggestion is not None and "<!--" in f.suggestion:
-        # code cannot be escaped, and a raw comment opener could forge a marker: leave it out
-        parts += ["", "_The suggestion is not shown: it contains an HTML comment._"]
-    elif f.suggestion is not None:
-        parts += ["", fence(f.suggestion, "suggestion" if loc.side is Side.RIGHT else "")]
+    if f.suggestion is not None:
+        withheld = suggestion_withheld(f.suggestion)
+        parts += ["", withheld or fence(f.suggestion, "suggestion" if loc.side is Side.RIGHT else "")]
     if markers:
         parts += ["", MARKER.format(fingerprint(f))]
     return "\n".join(parts) + "\n"

@@ -17,7 +17,7 @@ from . import process
 from .policy import SandboxPolicy
 from .process import ProcResult
 
-__all__ = ["bwrap_args", "env_args", "explain", "python_layout", "stage"]
+__all__ = ["bwrap_args", "env_args", "explain", "hide_git", "python_layout", "stage"]
 
 SANDBOX_UID = 65534  # "nobody" inside the sandbox
 CHECKOUT = "/checkout"
@@ -29,7 +29,12 @@ _APPARMOR_SYSCTL = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"
 
 
 def bwrap_args(
-    pol: SandboxPolicy, checkout: Path, prefixes: Sequence[str], binds: Sequence[tuple[str, str]]
+    pol: SandboxPolicy,
+    checkout: Path,
+    prefixes: Sequence[str],
+    binds: Sequence[tuple[str, str]],
+    *,
+    empty_dir: str,
 ) -> list[str]:
     args = [
         "--unshare-all",  # user, ipc, pid, net, uts, cgroup; net gets only its own loopback
@@ -53,6 +58,7 @@ def bwrap_args(
     args += [
         "--proc", "/proc",
         "--dev", "/dev",
+        "--size", str(pol.scratch_bytes), "--tmpfs", "/dev/shm",  # else shm is bounded by RAM only
         "--size", str(pol.scratch_bytes), "--tmpfs", "/tmp",
         "--dir", HOME,
         "--size", str(pol.scratch_bytes), "--tmpfs", WORK,
@@ -60,10 +66,24 @@ def bwrap_args(
     for p in prefixes:
         args += ["--ro-bind", p, p]
     args += ["--ro-bind", str(checkout), CHECKOUT]
+    args += hide_git(checkout, empty_dir)
     for src, dest in binds:
         args += ["--ro-bind", src, dest]
     args += ["--chdir", WORK]
     return args
+
+
+def hide_git(checkout: Path, empty_dir: str) -> list[str]:
+    """Cover the checkout's ``.git`` (its config may hold a credential: actions/checkout leaves an
+    ``http.extraheader`` there) with an empty directory, or /dev/null where it is a file."""
+    git = checkout / ".git"
+    if git.is_symlink():  # its target is not in the sandbox (nothing of the host is, beyond the binds)
+        return []
+    if git.is_file():  # a worktree's or submodule's "gitdir:" pointer
+        return ["--ro-bind", "/dev/null", f"{CHECKOUT}/.git"]
+    if git.is_dir():
+        return ["--ro-bind", empty_dir, f"{CHECKOUT}/.git"]
+    return []
 
 
 def env_args(extra: Mapping[str, str]) -> list[str]:

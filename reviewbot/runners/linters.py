@@ -91,7 +91,12 @@ def _suggestion_from_fix(fix: object, first: int, last: int, lines: Sequence[str
 
 
 class Ruff:
-    """`ruff check` for defects. Honours the repository's ruff config when it has one; else DEFAULT_RUFF_SELECT."""
+    """`ruff check` for defects with our rules (DEFAULT_RUFF_SELECT, ``--isolated``).
+
+    The change under review cannot switch its own review off: a ruff config in it (``exclude``,
+    ``extend`` reading any file, ``select = []``) is ignored unless the runner's owner passes
+    ``respect_config=True``; then the head's config applies where it has one.
+    """
 
     name = "ruff"
 
@@ -100,7 +105,7 @@ class Ruff:
         *,
         executable: str = "ruff",
         timeout: float = 120.0,
-        respect_config: bool = True,
+        respect_config: bool = False,
         select: Sequence[str] = DEFAULT_RUFF_SELECT,
         ignore: Sequence[str] = DEFAULT_RUFF_IGNORE,
         suggestions: bool = True,

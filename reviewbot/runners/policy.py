@@ -16,11 +16,12 @@ class SandboxPolicy:
     """Limits for one sandboxed run. There is deliberately no way to allow the network.
 
     cpu_seconds: RLIMIT_CPU of each process (SIGXCPU, then SIGKILL a second later).
-    memory_bytes: RLIMIT_AS (virtual memory) of each process.
+    memory_bytes: RLIMIT_AS (virtual memory) of each process, and the memory cgroup's limit over the
+        whole sandbox (resident memory, tmpfs pages included) where a memory cgroup is writable.
     max_processes: tasks (processes and threads) the sandbox may hold at once.
     file_size_bytes: RLIMIT_FSIZE, the largest file it may write.
     wall_seconds: the whole run, after which everything in it is killed.
-    scratch_bytes: size of each of the /tmp and /work tmpfs.
+    scratch_bytes: size of each of the /tmp, /work and /dev/shm tmpfs.
     """
 
     cpu_seconds: int = 30
@@ -47,6 +48,7 @@ class SandboxResult:
     timed_out: bool
     killed_by_limit: str | None  # "wall", "cpu", "memory", "file_size", or None (see _limit_hit)
     seconds: float
+    notes: tuple[str, ...] = ()  # a bound that could not be applied here (say, no memory cgroup)
 
     @property
     def ok(self) -> bool:

@@ -182,6 +182,7 @@ def run(
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     limits: Limits | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> ProcResult:
     """Run ``argv`` (no shell) in ``cwd`` under the limits; wait at most ``timeout`` seconds.
 
@@ -225,6 +226,7 @@ def run(
                 start_new_session=True,
                 preexec_fn=_preexec(plan),  # noqa: PLW1509 - only setrlimit calls, see _preexec
                 close_fds=True,
+                pass_fds=tuple(pass_fds),  # only what the caller names (the sandbox's seccomp program)
             )
         except FileNotFoundError as exc:  # cwd missing, or a race with which()
             raise ToolError(

@@ -12,7 +12,8 @@ What the sandboxed program sees (see docs/sandbox.md):
   namespaces disabled, and dies with its parent.
 - Files: read-only binds of /usr (and /bin, /lib, /lib64, /sbin: symlinks where the host has merged
   /usr), /etc/ld.so.cache and /etc/alternatives, the interpreter's prefix and its virtual environment
-  (at their host paths), and the checkout at /checkout. /tmp and /work are fresh size-capped tmpfs;
+  (at their host paths), and the checkout at /checkout with its ``.git`` covered by an empty
+  directory (a credential may sit in .git/config). /tmp, /work and /dev/shm are fresh size-capped tmpfs;
   ``files`` are bound read-only into /work, which is the working directory. Nothing else of the
   host: no $HOME, no /etc/passwd or /etc/shadow, no /sys.
 - Environment: only PATH, HOME=/tmp/home, LANG, TMPDIR, PYTHONDONTWRITEBYTECODE=1 and
@@ -21,7 +22,10 @@ What the sandboxed program sees (see docs/sandbox.md):
   processes through RLIMIT_NPROC set inside the sandbox (by ``prlimit``), and when we run as root,
   where the kernel does not apply RLIMIT_NPROC, through a pids cgroup; the wall clock by
   :func:`process.run`, which kills bwrap's process group, and bwrap's pid namespace takes every
-  sandboxed process with it.
+  sandboxed process with it. Memory over the whole sandbox through a memory cgroup wherever one is
+  writable (else the result carries a note: the limit is per process).
+- System calls: a seccomp filter (runners/seccomp.py) denies ptrace, mounts and namespaces, keyrings,
+  eBPF, io_uring and the like, and ``socket(AF_UNIX)``: a unix socket in the checkout leads nowhere.
 
 There is no fallback: a sandbox that cannot start raises ToolError("sandbox unavailable: ...").
 :class:`UnsafeLocalRunner` runs the same call without isolation, for configurations that opt out
@@ -30,6 +34,7 @@ explicitly; nothing uses it by default.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -40,9 +45,10 @@ from pathlib import Path
 from ..errors import ToolError
 from . import process
 from .bwrap import bwrap_args, env_args, explain, python_layout, stage
-from .cgroup import pids_cgroup, pids_cgroup_parent
+from .cgroup import pids_cgroup_parent, sandbox_cgroups
 from .policy import CodeRunner, SandboxPolicy, SandboxResult
 from .process import Limits, ProcResult
+from .seccomp import program as seccomp_program
 
 __all__ = ["BubblewrapSandbox", "UnsafeLocalRunner", "probe"]
 
@@ -101,12 +107,13 @@ class BubblewrapSandbox:
             if reason is not None:
                 raise ToolError(f"sandbox unavailable: {reason}")
             self._ready = True
+        notes: list[str] = []
         res = self._start(
-            argv, checkout=checkout, files=files, python=python, timeout=self.policy.wall_seconds
+            argv, checkout=checkout, files=files, python=python, timeout=self.policy.wall_seconds, notes=notes
         )
         if res.returncode == 1 and res.stderr.startswith(_SETUP_ERRORS):  # failed before the program ran
             raise ToolError(f"sandbox unavailable: {res.stderr_line()}")
-        return _result(res)
+        return _result(res, tuple(notes))
 
     def _start(
         self,
@@ -116,6 +123,7 @@ class BubblewrapSandbox:
         files: Mapping[str, str],
         python: str | None,
         timeout: float,
+        notes: list[str] | None = None,
     ) -> ProcResult:
         exe = process.which(self.bwrap)
         if exe is None:
@@ -126,17 +134,43 @@ class BubblewrapSandbox:
         bin_dir, prefixes = python_layout(python or sys.executable)
         pol = self.policy
         limits = _limits(pol)
+        notes = notes if notes is not None else []
         with tempfile.TemporaryDirectory(prefix="reviewbot-sandbox-") as staging:
-            binds = stage(files, Path(staging))
-            args = bwrap_args(pol, checkout.resolve(), prefixes, binds)
+            empty = os.path.join(staging, ".empty")
+            os.mkdir(empty)
+            binds = stage(files, Path(staging) / "files")
+            args = bwrap_args(pol, checkout.resolve(), prefixes, binds, empty_dir=empty)
             env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"}
             inner = [_PRLIMIT, f"--nproc={pol.max_processes}", "--core=0", "--", *argv]
-            cmd = [exe, *args, *env_args(env), "--", *inner]
-            with pids_cgroup(pol.max_processes + _CGROUP_SLACK) as procs:
-                if procs is not None:  # join the cgroup before exec, so nothing escapes it
-                    join = '{ echo $$ > "$0"; } 2>/dev/null || { echo "reviewbot-sandbox: cannot join $0" >&2; exit 1; }'
-                    cmd = ["/bin/sh", "-c", join + '; exec "$@"', procs, *cmd]
-                return process.run(cmd, cwd=staging, timeout=timeout, limits=limits)
+            with contextlib.ExitStack() as stack:
+                filt = seccomp_program()
+                fds: tuple[int, ...] = ()
+                if filt is None:
+                    notes.append("no seccomp filter: this machine's architecture is not supported")
+                else:
+                    fh = stack.enter_context(tempfile.TemporaryFile(dir=staging))
+                    fh.write(filt)
+                    fh.flush()
+                    fh.seek(0)
+                    fds = (fh.fileno(),)
+                    args += ["--seccomp", str(fh.fileno())]
+                cmd = [exe, *args, *env_args(env), "--", *inner]
+                joined = stack.enter_context(
+                    sandbox_cgroups(pol.max_processes + _CGROUP_SLACK, pol.memory_bytes)
+                )
+                if not joined.memory:
+                    notes.append(
+                        "no writable memory cgroup: the memory limit applies to each process, not to "
+                        "the whole sandbox"
+                    )
+                if joined.procs:  # join the cgroups before exec, so nothing escapes them
+                    join = (
+                        'for p in "$@"; do [ "$p" = -- ] && break; { echo $$ > "$p"; } 2>/dev/null '
+                        '|| { echo "reviewbot-sandbox: cannot join $p" >&2; exit 1; }; done; '
+                        'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
+                    )
+                    cmd = ["/bin/sh", "-c", join, "sh", *joined.procs, "--", *cmd]
+                return process.run(cmd, cwd=staging, timeout=timeout, limits=limits, pass_fds=fds)
 
 
 def probe(runner: CodeRunner) -> str | None:
@@ -155,7 +189,7 @@ def _limits(pol: SandboxPolicy) -> Limits:
     )
 
 
-def _result(res: ProcResult) -> SandboxResult:
+def _result(res: ProcResult, notes: tuple[str, ...] = ()) -> SandboxResult:
     return SandboxResult(
         returncode=res.returncode,
         stdout=res.stdout,
@@ -163,6 +197,7 @@ def _result(res: ProcResult) -> SandboxResult:
         timed_out=res.timed_out,
         killed_by_limit=_limit_hit(res),
         seconds=res.seconds,
+        notes=notes,
     )
 
 

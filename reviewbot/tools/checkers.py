@@ -6,7 +6,8 @@ None of them may run the repository's code or configuration-as-code:
 - mypy gets our own config file (a repository's config could load a mypy plugin, which is Python
   code) and ``--cache-dir=/dev/null`` (nothing written into the checkout). JSON output
   (``--output json``, mypy 1.11+) when the installed version has it, else its one-line text format.
-- shellcheck: ``-f json``; no ``-x``, so it does not read sourced files.
+- shellcheck: ``-f json --norc``: no ``.shellcheckrc`` of the repository (``disable=all`` would hide
+  every finding); no ``-x``, so it does not read sourced files.
 - eslint: no config lookup (a flat config is JavaScript), a fixed set of core defect rules, and
   only plain JavaScript files (TypeScript and JSX need a parser from the repository's config).
 
@@ -207,7 +208,7 @@ def parse_shellcheck(output: str, root: str) -> Iterator[Finding]:
 
 def shellcheck_tool(timeout: float = 120.0, executable: str = "shellcheck") -> Tool:
     def command(paths: Sequence[str], root: str) -> ProcResult | ToolResult:
-        return _exec("shellcheck", [executable, "-f", "json", "--", *paths], root, timeout, None)
+        return _exec("shellcheck", [executable, "-f", "json", "--norc", "--", *paths], root, timeout, None)
 
     return Tool(
         "shellcheck",

@@ -288,3 +288,23 @@ def test_score_reads_the_continuations_prompt_logprobs() -> None:
     with OpenAIBackend(ROOT, "m", transport=mock) as b:
         s = b.score([{"role": "user", "content": "q"}], "x = 1")
     assert s is not None and s.logprobs == (-1.0, -0.5) and s.offsets == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "invalid header Authorization: Bearer ghp_0123456789abcdefghijABCDEFGHIJ",
+        "token ghs_0123456789abcdefghijABCDEFGHIJ is not allowed",
+        "bad key " + "Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eA" * 2,
+        "x" * 5000,
+    ],
+)
+def test_a_server_echo_is_cut_and_redacted(echo: str) -> None:
+    """Issue 14 hole 7: a server's message that echoes a token (ours was redacted already; a token
+    that is not our API key, say one a proxy added) is redacted and cut short."""
+    t, _ = make([js(400, {"error": {"message": echo}})], api_key="sk-other-key")
+    with pytest.raises(HTTPRejected) as err:
+        t.request("POST", "/v1/chat/completions", {})
+    text = str(err.value)
+    assert "0123456789abcdefghij" not in text and "Zm9vYmFy" not in text
+    assert len(text) < 400 and "\n" not in text

@@ -170,10 +170,10 @@ def test_syntax_errors_are_errors(tmp_path):
     assert findings[0].location.first == 1
 
 
-def test_ruff_honours_the_repository_config(tmp_path):
+def test_ruff_honours_the_repository_config_when_the_owner_asks(tmp_path):
     config = '[tool.ruff]\nline-length = 20\nfix = true\n\n[tool.ruff.lint]\nselect = ["E501"]\n'
     root = _checkout(tmp_path, {"pyproject.toml": config})
-    findings, skipped = Ruff().lint(_workdir_cs(root), PATHS)
+    findings, skipped = Ruff(respect_config=True).lint(_workdir_cs(root), PATHS)
     assert skipped == ()
     assert {f.rule for f in findings} == {"ruff/E501"}
     assert _lines(findings, "ruff/E501") == [6, 7]
@@ -182,28 +182,45 @@ def test_ruff_honours_the_repository_config(tmp_path):
 
 def test_ruff_honours_the_repository_config_when_materialized():
     config = '[tool.ruff.lint]\nselect = ["E501"]\n\n[tool.ruff]\nline-length = 20\n'
-    findings, _ = Ruff().lint(_head_cs({**HEAD, "pyproject.toml": config}), PATHS)
+    findings, _ = Ruff(respect_config=True).lint(_head_cs({**HEAD, "pyproject.toml": config}), PATHS)
     assert {f.rule for f in findings} == {"ruff/E501"}
 
 
-def test_ruff_repository_config_can_be_ignored(tmp_path):
+def test_ruff_repository_config_is_ignored_by_default(tmp_path):
     root = _checkout(tmp_path, {"ruff.toml": 'lint.select = ["E501"]\nline-length = 20\n'})
-    findings, _ = Ruff(respect_config=False).lint(_workdir_cs(root), PATHS)
+    findings, _ = Ruff().lint(_workdir_cs(root), PATHS)
     assert "ruff/E501" not in {f.rule for f in findings}
     assert _lines(findings, "ruff/F821") == [7]
 
 
 def test_ruff_falls_back_to_defaults_when_the_config_does_not_load(tmp_path):
     root = _checkout(tmp_path, {"ruff.toml": 'extend = "missing/base.toml"\n'})
-    findings, skipped = Ruff().lint(_workdir_cs(root), PATHS)
+    findings, skipped = Ruff(respect_config=True).lint(_workdir_cs(root), PATHS)
     assert skipped == ()
     assert _lines(findings, "ruff/F821") == [7]
 
 
-def test_ruff_respects_the_repository_exclude(tmp_path):
+def test_ruff_respects_the_repository_exclude_only_when_the_owner_asks(tmp_path):
     root = _checkout(tmp_path, {"pyproject.toml": '[tool.ruff]\nextend-exclude = ["pkg/app.py"]\n'})
-    findings, _ = Ruff().lint(_workdir_cs(root), PATHS)
+    findings, _ = Ruff(respect_config=True).lint(_workdir_cs(root), PATHS)
     assert all(f.location.path != "pkg/app.py" for f in findings)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"pyproject.toml": '[tool.ruff]\nexclude = ["pkg"]\n'},
+        {"ruff.toml": 'extend-exclude = ["*.py"]\n'},
+        {"ruff.toml": "lint.select = []\n"},
+        {"ruff.toml": 'extend = ".git/config"\n', ".git/config": '[lint]\nselect = ["E501"]\n'},
+    ],
+)
+def test_a_pr_cannot_switch_ruff_off(tmp_path, config):
+    """Issue 14 hole 6: the change's own ruff config (exclude, extend, select) is not honoured."""
+    root = _checkout(tmp_path, config)
+    findings, skipped = Ruff().lint(_workdir_cs(root), PATHS)
+    assert _lines(findings, "ruff/F821") == [7], (findings, skipped)
+    assert "ruff/E501" not in {f.rule for f in findings}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -331,3 +331,17 @@ def test_parse_report_takes_the_last_mark_and_converts_lines() -> None:
     (case,) = rep["cases"]
     assert case.line == 4 and case.nodeid == "tests/test_calc.py::TestX::test_a"
     assert parse_report("no report here") is None
+
+
+def test_a_pr_shellcheckrc_cannot_switch_shellcheck_off(tmp_path: Path) -> None:
+    """Issue 14 hole 6: the change's `.shellcheckrc` (disable=all) is not read (``--norc``)."""
+    import shutil
+
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed here (CI installs it)")
+    repo = make_repo(tmp_path)
+    assert repo.workdir is not None
+    Path(repo.workdir, ".shellcheckrc").write_text("disable=all\n")
+    Path(repo.workdir, "scripts", ".shellcheckrc").write_text("disable=all\n")
+    res = default_registry(include=("shellcheck",)).call("shellcheck", repo, {})
+    assert any(f.rule.startswith("shellcheck/SC") for f in res.findings), res

@@ -24,6 +24,7 @@ from typing import Any
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
 from ...errors import ModelError, ModelUnavailable
+from ...redact import server_text
 
 
 class Transient(Exception):
@@ -112,17 +113,20 @@ def retry_after(value: str | None) -> float | None:
 
 
 def server_message(resp: Any) -> str:
-    """vLLM: {"error": {"message"}} (newer) or {"message"} (older); llama.cpp: {"error": {...}}."""
+    """vLLM: {"error": {"message"}} (newer) or {"message"} (older); llama.cpp: {"error": {...}}.
+
+    Cut short and with token-like runs redacted: a server (or a proxy) may echo what we sent.
+    """
     try:
         body = resp.json()
     except ValueError:
-        return resp.text[:300]
+        return server_text(resp.text[:4000])
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict):
-            return str(err.get("message") or err.get("detail") or body)
-        return str(err)
-    return str(body)
+            return server_text(str(err.get("message") or err.get("detail") or body)[:4000])
+        return server_text(str(err)[:4000])
+    return server_text(str(body)[:4000])
 
 
 def _attempts(n: int) -> str:

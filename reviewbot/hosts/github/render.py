@@ -50,12 +50,7 @@ def comment_body(f: Finding, fp: str, key: str) -> str:
     ]
     s = f.suggestion
     if s is not None and f.location.side is Side.RIGHT:
-        if len(s) > markdown.MAX_SUGGESTION:
-            parts += ["", f"_A suggestion of {len(s)} characters is not shown (too long)._"]
-        elif "<!--" in s:
-            parts += ["", "_The suggestion is not shown: it contains an HTML comment._"]
-        else:
-            parts += ["", suggestion_block(s)]
+        parts += ["", markdown.suggestion_withheld(s) or suggestion_block(s)]
     parts += ["", f"<!-- reviewbot:fp={fp} key={key} -->"]
     return "\n".join(parts)
 

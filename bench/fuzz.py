@@ -1,0 +1,79 @@
+"""A longer fuzz run of the issue-14 targets (tests/support/fuzz_targets.py): random and mutated
+inputs for N seconds per target; prints inputs tried, seconds and crashes (exit 1 on a crash).
+
+    .venv/bin/python bench/fuzz.py [--seconds 60] [--seed 0]
+
+The bounded run in CI is tests/test_fuzz.py (hypothesis). Figures: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support import fuzz_targets as t  # noqa: E402
+
+_TOKENS = [b"\n", b"\r\n", b"@@ -", b" +", b",", b" @@", b"--- a/", b"+++ b/", b"diff --git ", b"\x00",
+           b"\x1b[", b"\xff", b"[", b"](", b"|", b"```", b"- ", b"@", b"<!--", b"&", b": ", b"*", b"{", b"}"]  # fmt: skip
+
+
+def mutate(rng: random.Random, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(rng.randint(1, 8)):
+        op = rng.randrange(4)
+        pos = rng.randint(0, len(data))
+        if op == 0 and data:
+            del data[pos : pos + rng.randint(1, 8)]
+        elif op == 1:
+            data[pos:pos] = rng.choice(_TOKENS)
+        elif op == 2:
+            data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        else:
+            data[pos:pos] = data[: rng.randint(0, 64)]
+    return bytes(data)
+
+
+def run(name, target, seeds, as_text, seconds, rng):
+    n = crashes = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        if rng.random() < 0.2:
+            raw = bytes(rng.randrange(256) for _ in range(rng.randint(0, 512)))
+        else:
+            raw = mutate(rng, rng.choice(seeds))
+        arg = raw.decode("utf-8", "replace") if as_text else raw
+        try:
+            target(arg)
+        except Exception:  # a crash: anything but the documented error, or a broken invariant
+            crashes += 1
+            if crashes <= 3:
+                print(f"{name}: crash on {arg[:200]!r}", file=sys.stderr)
+                traceback.print_exc()
+        n += 1
+    dt = time.perf_counter() - t0
+    print(f"{name:9} {n:8d} inputs  {dt:6.1f} s  {n / dt:8.0f}/s  {crashes} crashes")
+    return crashes
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    enc = lambda xs: [x.encode() for x in xs]  # noqa: E731
+    crashes = run("diff", t.diff, t.SEEDS_DIFF, False, args.seconds, rng)
+    crashes += run("config", t.config, enc(t.SEEDS_CONFIG), True, args.seconds, rng)
+    crashes += run("artifact", t.artifact, t.SEEDS_ARTIFACT, False, args.seconds, rng)
+    crashes += run("markdown", t.escape, enc(t.SEEDS_MARKDOWN), True, args.seconds, rng)
+    return 1 if crashes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
