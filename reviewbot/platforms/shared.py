@@ -15,7 +15,9 @@ from ..errors import PublishError
 from ..model import Result, Severity
 
 
-def settings_for(args: argparse.Namespace, repo: Path | None) -> config.Settings:
+def settings_for(
+    args: argparse.Namespace, repo: Path | None, repo_config: config.RepoConfig | None = None
+) -> config.Settings:
     overrides = {
         "backend": args.backend,
         "model_dir": args.model_dir,
@@ -33,7 +35,7 @@ def settings_for(args: argparse.Namespace, repo: Path | None) -> config.Settings
     overrides["github_max_comments"] = getattr(args, "max_comments", None)
     if getattr(args, "no_color", False):
         overrides["color"] = False
-    return config.load(overrides, os.environ, repo, args.config)
+    return config.load(overrides, os.environ, repo, args.config, repo_config=repo_config)
 
 
 class StderrProgress:

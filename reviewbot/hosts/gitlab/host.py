@@ -5,7 +5,8 @@ change = host.fetch(7)
 host.post(change, Review(result), host.prior(change))
 
 ``Change.diff_version`` holds the version's id; ``post`` refuses to post when the MR moved on
-(a newer version exists) and says so in ``Posted.stale``.
+(a newer version exists) and says so in ``Posted.stale``; a failed step raises ``PublishError``
+after the others were done (the summary note says what failed).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...diff import DiffIndex
+from ...errors import PublishError
 from ...merge import fingerprint, keys_of
 from ...ports import Change, Prior, Review
 from .client import GitLabClient
@@ -64,7 +66,10 @@ class GitLabHost:
         if review.only is not None:
             items = [i for i in items if fingerprint(i.finding) in review.only]
         summary = NoteInfo(int(prior.summary_id), "", None, False) if prior.summary_id is not None else None
-        return self.reviewer(change.number).publish(
+        done = self.reviewer(change.number).publish(
             result, index, self.version(change), posted=prior.keys, summary=summary, findings=items,
             current=current, since=review.since,
         )  # fmt: skip
+        if done.errors:
+            raise PublishError("; ".join(done.errors))
+        return done

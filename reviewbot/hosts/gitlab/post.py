@@ -13,8 +13,9 @@ summary note edited in place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ...diff import DiffIndex, gitlab_position
 from ...errors import ReviewbotError
@@ -25,9 +26,44 @@ from .render import FP_MARK, HEAD_MARK, SUMMARY_MARKER, listed, thread_body
 from .summary import summary_body
 from .values import NoteInfo, VersionInfo
 
-__all__ = ["GitLabReviewer", "MAX_THREADS", "Posted"]
+__all__ = ["GitLabReviewer", "MAX_THREADS", "Plan", "Posted", "plan_threads"]
 
 MAX_THREADS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    threads: tuple[tuple[str, dict[str, Any]], ...]  # (body, position) of each new thread
+    listed: tuple[str, ...]  # summary lines: off the diff, or over the thread limit
+    repeated: int
+    invalid: int
+
+
+def plan_threads(findings: Iterable[Anchored | Unanchored], index: DiffIndex, version: VersionInfo, *,
+                 posted: frozenset[str] = frozenset(), max_threads: int = MAX_THREADS) -> Plan:  # fmt: skip
+    """Which findings become threads (with their position), which are listed, which were posted. Pure."""
+    shas = {"base_sha": version.base_sha, "start_sha": version.start_sha, "head_sha": version.head_sha}
+    threads: list[tuple[str, dict[str, Any]]] = []
+    lines: list[str] = []
+    repeated = invalid = 0
+    order = sorted(findings, key=lambda a: (-a.finding.severity.rank, a.finding.location.path,
+                                            a.finding.location.line))  # fmt: skip
+    for item in order:
+        f = item.finding
+        fp, key = fingerprint(f), content_key(f, index)
+        if fp in posted or key in posted:
+            repeated += 1
+            continue
+        pos = gitlab_position(index, f.location, **shas) if isinstance(item, Anchored) else None
+        if pos is None:
+            invalid += isinstance(item, Anchored)
+            why = item.reason if isinstance(item, Unanchored) else "not on the MR's diff"
+            lines.append(listed(f, fp, key, why))
+        elif len(threads) < max_threads:
+            threads.append((thread_body(f, fp, key), pos))
+        else:
+            lines.append(listed(f, fp, key))
+    return Plan(tuple(threads), tuple(lines), repeated, invalid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,27 +117,8 @@ class GitLabReviewer:
         now = self.client.latest_version(self.project, self.iid)
         if now.head_sha != version.head_sha:
             return Posted(0, 0, 0, 0, None, stale=now.head_sha)
-        shas = {"base_sha": version.base_sha, "start_sha": version.start_sha, "head_sha": version.head_sha}
-        threads: list[tuple[str, dict]] = []
-        lines: list[str] = []
-        repeated = invalid = 0
-        order = sorted(findings, key=lambda a: (-a.finding.severity.rank, a.finding.location.path,
-                                                a.finding.location.line))  # fmt: skip
-        for item in order:
-            f = item.finding
-            fp, key = fingerprint(f), content_key(f, index)
-            if fp in posted or key in posted:
-                repeated += 1
-                continue
-            pos = gitlab_position(index, f.location, **shas) if isinstance(item, Anchored) else None
-            if pos is None:
-                invalid += isinstance(item, Anchored)
-                why = item.reason if isinstance(item, Unanchored) else "not on the MR's diff"
-                lines.append(listed(f, fp, key, why))
-            elif len(threads) < self.max_threads:
-                threads.append((thread_body(f, fp, key), pos))
-            else:
-                lines.append(listed(f, fp, key))
+        plan = plan_threads(findings, index, version, posted=posted, max_threads=self.max_threads)
+        threads, lines, repeated, invalid = plan.threads, list(plan.listed), plan.repeated, plan.invalid
         errors: list[str] = []
         inline = self._threads(threads, errors)
         notes: list[str] = []
@@ -115,7 +132,7 @@ class GitLabReviewer:
             errors.append(f"the summary note was not posted: {exc}")
         return Posted(inline, len(lines), repeated, invalid, note_id, tuple(errors), resolved)
 
-    def _threads(self, threads: list[tuple[str, dict]], errors: list[str]) -> int:
+    def _threads(self, threads: Sequence[tuple[str, dict[str, Any]]], errors: list[str]) -> int:
         if not threads:
             return 0
         try:
