@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import gitlab
 import requests
-from gitlab.exceptions import GitlabError, GitlabHttpError
+from gitlab.exceptions import GitlabError
 
 from ...errors import PublishError, ReviewbotError, SourceError
 from .values import DiscussionInfo, FileDiffInfo, MergeRequestInfo, NoteInfo, VersionInfo
@@ -83,7 +83,7 @@ class GitLabClient:
                     return found
             try:
                 return fn()
-            except GitlabHttpError as exc:
+            except GitlabError as exc:  # python-gitlab turns HTTP errors into per-operation ones
                 error = exc
                 code = exc.response_code or 0
                 if code == 429:
@@ -91,12 +91,11 @@ class GitLabClient:
                 elif code >= 500:
                     wait = p.base_s * 2**attempt
                 else:
-                    raise _error(what, write, f"HTTP {code}: {_text(exc.error_message)}") from exc
+                    detail = f"HTTP {code}: " if code else ""
+                    raise _error(what, write, detail + _text(exc.error_message)) from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error = exc
                 wait = p.base_s * 2**attempt
-            except GitlabError as exc:
-                raise _error(what, write, _text(exc.error_message)) from exc
             if attempt + 1 < p.attempts:
                 self.sleep(min(wait, p.max_wait_s))
         raise _error(what, write, f"gave up after {p.attempts} tries ({_describe(error)})") from error
@@ -157,7 +156,7 @@ class GitLabClient:
                 data = self.gl.projects.get(project, lazy=True).files.raw(
                     file_path=path, ref=ref, **_NO_RETRY
                 )
-            except GitlabHttpError as exc:
+            except GitlabError as exc:
                 if exc.response_code == 404:
                     return None
                 raise
@@ -258,7 +257,7 @@ class GitLabClient:
 
 def _maybe_done(exc: BaseException) -> bool:
     """Whether a failed write may have been done by the server (5xx or a lost connection)."""
-    if isinstance(exc, GitlabHttpError):
+    if isinstance(exc, GitlabError):
         return (exc.response_code or 0) >= 500
     return isinstance(exc, (requests.ConnectionError, requests.Timeout))
 
@@ -277,7 +276,7 @@ def _text(message: Any) -> str:
 
 
 def _describe(exc: BaseException | None) -> str:
-    if isinstance(exc, GitlabHttpError):
+    if isinstance(exc, GitlabError):
         return f"HTTP {exc.response_code}"
     return type(exc).__name__ if exc is not None else "no answer"
 
