@@ -74,7 +74,9 @@ def _result(cs, findings):
 
 
 def _finding(line=2, message="b changed", source="model"):
-    return Finding(Location("m.py", Side.RIGHT, line), Severity.ERROR, message, "model/bug", "review", source=source)
+    return Finding(
+        Location("m.py", Side.RIGHT, line), Severity.ERROR, message, "model/bug", "review", source=source
+    )
 
 
 def test_a_stale_head_posts_nothing(served):
