@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from jsonschema import Draft202012Validator
-from support.gitlab_helpers import client
+from support.gitlab_helpers import CODE_QUALITY, client
 from support.gitlab_repo import PROJECT, serve, two_commits
 from support.gitlab_standin import GitLabStandIn, gitlab_files
 
@@ -126,33 +126,6 @@ def test_collapsed_diffs_come_from_git(tmp_path):
         }
         with pytest.raises(SourceError, match="checkout"):
             GitLabHost(client(s), PROJECT).fetch(7)
-
-
-# GitLab's documented Code Quality report format (docs.gitlab.com, ci/testing/code_quality): an array
-# of issues with these fields; severity one of five names; lines.begin an integer line.
-CODE_QUALITY = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "required": ["description", "check_name", "fingerprint", "severity", "location"],
-        "properties": {
-            "description": {"type": "string", "minLength": 1},
-            "check_name": {"type": "string", "minLength": 1},
-            "fingerprint": {"type": "string", "minLength": 1},
-            "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
-            "location": {
-                "type": "object",
-                "required": ["path", "lines"],
-                "properties": {
-                    "path": {"type": "string", "minLength": 1},
-                    "lines": {"type": "object", "required": ["begin"],
-                              "properties": {"begin": {"type": "integer", "minimum": 1},
-                                             "end": {"type": "integer", "minimum": 1}}},
-                },
-            },
-        },
-    },
-}  # fmt: skip
 
 
 def test_code_quality_report_follows_gitlabs_format(served):
