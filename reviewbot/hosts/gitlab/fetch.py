@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 
 from ...diff.parse import parse_diff
@@ -46,16 +48,12 @@ def unified(files: Iterable[FileDiffInfo]) -> str:
 
 class GitLabMergeSource:
     def __init__(self, client: GitLabClient, project: str, iid: int, *, checkout: Path | None = None) -> None:
-        self.client = client
-        self.project = project
-        self.iid = iid
-        self.checkout = checkout
+        self.client, self.project, self.iid, self.checkout = client, project, iid, checkout
         self.version: VersionInfo | None = None  # filled by load()
         self.diff_from: str | None = None  # "api" or "git", after load()
 
     def load(self) -> ChangeSet:
-        v = self.client.latest_version(self.project, self.iid)
-        self.version = v
+        v = self.version = self.client.latest_version(self.project, self.iid)
         name = f"GitLab {self.project}!{self.iid} {v.base_sha[:7]}..{v.head_sha[:7]}"
         diffs = self.client.version_diffs(self.project, self.iid, v.id)
         git: ChangeSet | None = None
@@ -74,20 +72,8 @@ class GitLabMergeSource:
             text = unified(diffs)
             files = parse_diff(text, name=name) if text else ()
             self.diff_from = "api"
-            if self.checkout is not None:
-                git = _head_only(self.checkout, v.head_sha)
-        return ChangeSet(
-            files=files,
-            description=name + (f" ({'; '.join(notes)})" if notes else ""),
-            base=v.base_sha,
-            head=v.head_sha,
-            read_head=git.read_head if git is not None else None,
-            workdir=git.workdir if git is not None else None,
-        )
-
-
-def _head_only(checkout: Path, head: str) -> ChangeSet | None:
-    try:
-        return GitSource(checkout, f"{head}^!").load()
-    except SourceError:
-        return None
+            if self.checkout is not None:  # files at head, for the linters
+                with suppress(SourceError):
+                    git = GitSource(self.checkout, f"{v.head_sha}^!").load()
+        cs = ChangeSet(files, name + (f" ({'; '.join(notes)})" if notes else ""), v.base_sha, v.head_sha)
+        return cs if git is None else replace(cs, read_head=git.read_head, workdir=git.workdir)
