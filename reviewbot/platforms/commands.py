@@ -188,7 +188,10 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     change = gl_host.fetch(target.iid)
     settings = settings_for(args, None, repo_config=run.base_config(gl, target.project, change))
     gl_host.max_threads = settings.github_max_comments
-    parts = review_parts(settings, StderrProgress(stderr, settings.progress))
+    progress = StderrProgress(stderr, settings.progress)
+    if note := run.base_note(os.environ, change):
+        progress.status(note)
+    parts = review_parts(settings, progress)
     out = run.review_mr(gl_host, change, lambda cs: pipeline.run(cs, parts), post=args.post, incremental=not args.full,
                         reports={"codequality": args.codequality_out, "sarif": args.sarif_out})  # fmt: skip
     p = out.posted

@@ -81,3 +81,12 @@ def test_bad_mr_argument(text, monkeypatch):
     monkeypatch.setenv("GITLAB_TOKEN", "t")
     code, _, err = _main("gitlab", "review", "--mr", text)
     assert code == 2 and "GROUP/PROJECT!IID" in err
+
+
+def test_a_moved_target_branch_is_said(mr, monkeypatch):
+    server, repo, base, head = mr
+    monkeypatch.setenv("CI_MERGE_REQUEST_DIFF_BASE_SHA", "f" * 40)
+    code, out, err = _main(
+        "gitlab", "review", "--mr", f"{PROJECT}!7", "--backend", "none", "--fail-on", "never"
+    )
+    assert code == 0 and "is not the MR's latest version's" in err
