@@ -40,7 +40,7 @@ RULES = [
     ("transformers", {"reviewbot.backends.local", "reviewbot.knowledge.vectors"}),
     ("xgrammar", {"reviewbot.backends.local"}),
     ("github", {"reviewbot.hosts.github.client", "reviewbot.hosts.github.retry"}),  # PyGithub
-    ("gitlab", set()),  # python-gitlab: only the GitLab host's client, when there is one
+    ("gitlab", {"reviewbot.hosts.gitlab.client"}),  # python-gitlab
 ]
 
 

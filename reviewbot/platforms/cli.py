@@ -4,6 +4,7 @@
     reviewbot eval CASES_DIR [--limit N] [--seed S] [--format json]
     reviewbot model prepare|info
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
+    reviewbot gitlab review [--mr GROUP/PROJECT!IID] [--post] ...       (docs/gitlab.md)
 
 Errors print one line, `reviewbot: <what went wrong>`, and exit with the error's code
 (errors.py); findings at or above `--fail-on` exit 1. Importing this module loads no model
@@ -22,7 +23,7 @@ from typing import TextIO
 from .. import __version__, config
 from ..errors import ReviewbotError, UsageError
 from ..suggest import suggest_flag
-from .commands import cmd_eval, cmd_github, cmd_model, cmd_review
+from .commands import cmd_eval, cmd_github, cmd_gitlab, cmd_model, cmd_review
 from .search_commands import cmd_ask, cmd_index, cmd_search
 
 
@@ -38,7 +39,11 @@ class _Parser(argparse.ArgumentParser):
 def settings_args(sp: argparse.ArgumentParser) -> None:
     """The flags every command takes: where the settings and the cache are, progress, logging."""
     g = sp.add_argument_group("settings")
-    g.add_argument("--config", type=Path, help="configuration file (default: REPO/.reviewbot.yml)")
+    g.add_argument(
+        "--config",
+        type=Path,
+        help="a configuration file of your own (default: .reviewbot.yml at the base commit of the change)",
+    )
     g.add_argument("--cache-dir", type=Path, help="where the converted model and the indexes are cached")
     g.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
     g.add_argument("-v", "--debug", action="store_true", help="log debugging detail to stderr")
@@ -184,8 +189,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on", choices=config.FAIL_ON, help="exit 1 and a failing check on findings of this severity"
     )
     common(g)
+    _gitlab_parser(sub)
     _search_parsers(sub)
     return p
+
+
+def _gitlab_parser(sub) -> None:
+    gl = sub.add_parser(
+        "gitlab", help="review a GitLab merge request; post threads with --post (docs/gitlab.md)"
+    )
+    gl.add_argument("action", choices=("review",))
+    gl.add_argument(
+        "--mr", metavar="GROUP/PROJECT!IID", help="the merge request (default: from CI_MERGE_REQUEST_*)"
+    )
+    gl.add_argument(
+        "--api-url", help="the API root (default: $CI_API_V4_URL, else https://gitlab.com/api/v4)"
+    )
+    gl.add_argument(
+        "--checkout", type=Path, help="a clone holding both commits: linters, and the diff when collapsed"
+    )
+    gl.add_argument(
+        "--post", action="store_true", help="post the threads and the summary note (default: print)"
+    )
+    gl.add_argument("--full", action="store_true", help="review the whole MR, not only what changed since")
+    gl.add_argument(
+        "--codequality-out", type=Path, help="also write the Code Climate JSON (artifacts:reports)"
+    )
+    gl.add_argument("--sarif-out", type=Path, help="also write SARIF 2.1.0")
+    gl.add_argument(
+        "--max-comments", type=int, help="threads per run, 0-30 (default 30); the rest are listed"
+    )
+    gl.add_argument("--fail-on", choices=config.FAIL_ON, help="exit 1 on findings of this severity")
+    gl.add_argument("--fail-on-model", action="store_true", help="model-only findings may fail the job too")
+    common(gl)
 
 
 # index, search, ask (docs/search.md)
@@ -234,6 +270,7 @@ def _search_parsers(sub) -> None:
 
 
 COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github": cmd_github}
+COMMANDS.update(gitlab=cmd_gitlab)
 COMMANDS.update(index=cmd_index, search=cmd_search, ask=cmd_ask)
 
 

@@ -1,4 +1,4 @@
-"""The `review`, `eval`, `model` and `github` commands."""
+"""The `review`, `eval`, `model`, `github` and `gitlab` commands."""
 
 from __future__ import annotations
 
@@ -196,6 +196,41 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             f"{p.check_run.id if p.check_run else 'off'} ({p.annotations} annotations)\n"
         )
     return exit_code(out.result, settings.fail_on)
+
+
+def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """`reviewbot gitlab review`: configuration from the MR's base commit (docs/gitlab.md)."""
+    import json
+    import os
+
+    from .. import pipeline
+    from ..hosts.gitlab.host import GitLabHost
+    from . import gitlab as run
+
+    checkout = args.checkout.resolve() if args.checkout else None
+    gl = run.client(os.environ, args.api_url)
+    target = run.parse_target(args.mr) if args.mr else run.env_target(os.environ)
+    gl_host = GitLabHost(gl, target.project, checkout=checkout)
+    change = gl_host.fetch(target.iid)
+    settings = settings_for(args, None, repo_config=run.base_config(gl, target.project, change))
+    gl_host.max_threads = settings.github_max_comments
+    progress = StderrProgress(stderr, settings.progress)
+    if note := run.base_note(os.environ, change):
+        progress.status(note)
+    parts = review_parts(settings, progress)
+    out = run.review_mr(gl_host, change, lambda cs: pipeline.run(cs, parts), post=args.post, incremental=not args.full,
+                        reports={"codequality": args.codequality_out, "sarif": args.sarif_out})  # fmt: skip
+    p = out.posted
+    if out.payload is not None:
+        stdout.write(json.dumps(out.payload, indent=2, ensure_ascii=False) + "\n")
+    elif p is not None and p.stale is not None:
+        stdout.write(f"reviewbot: {target.project}!{target.iid} moved on to {p.stale[:12]} since this review "
+                     "began: nothing posted against the stale version (the new pipeline reviews it)\n")  # fmt: skip
+        return 0
+    elif p is not None:
+        stdout.write(f"reviewbot: {target.project}!{target.iid}: {p.inline} threads, {p.listed} listed in the "
+                     f"summary note, {p.repeated} not repeated, {p.resolved} resolved\n")  # fmt: skip
+    return run.exit_code(out.result, settings.fail_on, model_fails=args.fail_on_model)
 
 
 # ---------------------------------------------------------------------------------------------

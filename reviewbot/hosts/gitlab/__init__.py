@@ -1,0 +1,2 @@
+"""GitLab merge requests behind ``ports.Host``: ``client`` (the only python-gitlab importer),
+``values``, ``fetch``, ``render``, ``summary``, ``post``, ``host``."""

@@ -1,0 +1,290 @@
+"""The GitLab REST API as reviewbot uses it: the only importer of python-gitlab.
+
+One method per request, each returning plain frozen values. Retries are bounded and done here, not
+by python-gitlab (its own are switched off on every call):
+
+- 429: wait ``Retry-After`` seconds (at most ``max_wait_s``), else a back-off; the request was not
+  done, so it is sent again.
+- 5xx and connection errors: back off (doubling from ``base_s``). A write (POST, PUT) that may have
+  succeeded is not sent again blindly: its ``recover`` callable looks for what it would have made
+  (a draft note with this finding's marker, the summary note) and returns it when it is there, so a
+  retried POST that had succeeded never makes a second thread.
+- Other 4xx are not retried: they become ``PublishError`` (or ``SourceError`` for reads).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabError
+
+from ...errors import PublishError, ReviewbotError, SourceError
+from .values import DiscussionInfo, FileDiffInfo, MergeRequestInfo, NoteInfo, VersionInfo
+
+__all__ = ["GitLabClient", "RetryPolicy", "api_root"]
+
+T = TypeVar("T")
+_NO_RETRY = {"obey_rate_limit": False, "max_retries": 0, "retry_transient_errors": False}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 5  # tries per request, the first included
+    base_s: float = 1.0  # first back-off after a 5xx; doubles each try
+    max_wait_s: float = 120.0  # the longest single wait, Retry-After included
+
+
+def api_root(url: str) -> str:
+    """python-gitlab wants the server's root: ``https://gitlab.example.com/api/v4`` -> ``https://gitlab.example.com``."""
+    url = url.rstrip("/")
+    return url[: -len("/api/v4")] if url.endswith("/api/v4") else url
+
+
+class GitLabClient:
+    """Merge requests of one server. No request is made until a method is called."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        url: str = "https://gitlab.com",
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 60.0,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self._headers: dict[str, str] = {}
+        session = requests.Session()
+        session.hooks["response"].append(self._remember)
+        self.gl = gitlab.Gitlab(
+            api_root(url), private_token=token, session=session, timeout=timeout,
+            retry_transient_errors=False, per_page=100,
+        )  # fmt: skip
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._headers = {k.lower(): v for k, v in response.headers.items()}
+
+    # ------------------------------------------------------------------------------ retries
+
+    def _call(self, what: str, fn: Callable[[], T], *, write: bool = False,
+              recover: Callable[[], T | None] | None = None) -> T:  # fmt: skip
+        p = self.policy
+        error: Exception | None = None
+        for attempt in range(p.attempts):
+            if attempt and write and recover is not None and error is not None and _maybe_done(error):
+                found = recover()
+                if found is not None:
+                    return found
+            try:
+                return fn()
+            except GitlabError as exc:  # python-gitlab turns HTTP errors into per-operation ones
+                error = exc
+                code = exc.response_code or 0
+                if code == 429:
+                    wait = _seconds(self._headers.get("retry-after"), p.base_s * 2**attempt)
+                elif code >= 500:
+                    wait = p.base_s * 2**attempt
+                else:
+                    detail = f"HTTP {code}: " if code else ""
+                    raise _error(what, write, detail + _text(exc.error_message)) from exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                error = exc
+                wait = p.base_s * 2**attempt
+            if attempt + 1 < p.attempts:
+                self.sleep(min(wait, p.max_wait_s))
+        raise _error(what, write, f"gave up after {p.attempts} tries ({_describe(error)})") from error
+
+    def _mr(self, project: str | int, iid: int) -> Any:
+        return self.gl.projects.get(project, lazy=True).mergerequests.get(iid, lazy=True)
+
+    # -------------------------------------------------------------------------------- reads
+
+    def login(self) -> str | None:
+        """The token's user (``GET /user``)."""
+
+        def get() -> str | None:
+            self.gl.auth()
+            return getattr(self.gl.user, "username", None)
+
+        return self._call("read the token's user", get)
+
+    def merge_request(self, project: str | int, iid: int) -> MergeRequestInfo:
+        """``GET /projects/:id/merge_requests/:iid``."""
+        mr = self._call(
+            f"read MR !{iid}",
+            lambda: self.gl.projects.get(project, lazy=True).mergerequests.get(iid, **_NO_RETRY),
+        )
+        a = mr.attributes
+        return MergeRequestInfo(int(a["iid"]), str(a.get("title") or ""), str(a.get("state") or ""),
+                                a.get("web_url"), a.get("source_project_id"), a.get("target_project_id"))  # fmt: skip
+
+    def latest_version(self, project: str | int, iid: int) -> VersionInfo:
+        """The newest entry of ``GET .../merge_requests/:iid/versions``: the SHAs positions must name."""
+        rows = self._call(
+            f"read MR !{iid}'s versions",
+            lambda: [v.attributes for v in self._mr(project, iid).diffs.list(get_all=True, **_NO_RETRY)],
+        )
+        if not rows:
+            raise SourceError(f"MR !{iid} has no diff versions yet")
+        v = max(rows, key=lambda r: int(r["id"]))
+        return VersionInfo(int(v["id"]), v["base_commit_sha"], v["start_commit_sha"], v["head_commit_sha"])
+
+    def version_diffs(self, project: str | int, iid: int, version: int) -> tuple[FileDiffInfo, ...]:
+        """``GET .../versions/:version_id``: the version's files with their diff text."""
+        v = self._call(
+            f"read MR !{iid}'s diff", lambda: self._mr(project, iid).diffs.get(version, **_NO_RETRY)
+        )
+        out = []
+        for d in v.attributes.get("diffs") or []:
+            out.append(FileDiffInfo(d.get("old_path") or d.get("new_path"), d.get("new_path") or d.get("old_path"),
+                                    str(d.get("diff") or ""), bool(d.get("new_file")), bool(d.get("deleted_file")),
+                                    bool(d.get("renamed_file")), bool(d.get("too_large") or d.get("collapsed")),
+                                    d.get("a_mode"), d.get("b_mode")))  # fmt: skip
+        return tuple(out)
+
+    def file_at(self, project: str | int, path: str, ref: str) -> str | None:
+        """A file's text at ``ref`` (``GET /projects/:id/repository/files/:path/raw``); None when absent."""
+
+        def get() -> str | None:
+            try:
+                data = self.gl.projects.get(project, lazy=True).files.raw(
+                    file_path=path, ref=ref, **_NO_RETRY
+                )
+            except GitlabError as exc:
+                if exc.response_code == 404:
+                    return None
+                raise
+            return bytes(data).decode("utf-8", "replace")  # type: ignore[arg-type]
+
+        return self._call(f"read {path} at {ref[:12]}", get)
+
+    def notes(self, project: str | int, iid: int) -> list[NoteInfo]:
+        """``GET .../notes`` (all pages)."""
+        rows = self._call(
+            f"read MR !{iid}'s notes",
+            lambda: [n.attributes for n in self._mr(project, iid).notes.list(iterator=True, **_NO_RETRY)],
+        )
+        return [
+            NoteInfo(int(n["id"]), str(n.get("body") or ""), _author(n), bool(n.get("system"))) for n in rows
+        ]
+
+    def discussions(self, project: str | int, iid: int) -> list[DiscussionInfo]:
+        """``GET .../discussions`` (all pages): each thread's first note."""
+        rows = self._call(
+            f"read MR !{iid}'s threads",
+            lambda: [
+                d.attributes for d in self._mr(project, iid).discussions.list(iterator=True, **_NO_RETRY)
+            ],
+        )
+        out = []
+        for d in rows:
+            notes = d.get("notes") or []
+            if notes:
+                first = notes[0]
+                out.append(DiscussionInfo(str(d["id"]), str(first.get("body") or ""), _author(first),
+                                          bool(first.get("resolvable")), bool(first.get("resolved")),
+                                          (first.get("position") or {}).get("new_path")))  # fmt: skip
+        return out
+
+    def drafts(self, project: str | int, iid: int) -> list[NoteInfo]:
+        """``GET .../draft_notes``: the token's user's unpublished notes."""
+        rows = self._call(
+            f"read MR !{iid}'s draft notes",
+            lambda: [
+                n.attributes for n in self._mr(project, iid).draft_notes.list(iterator=True, **_NO_RETRY)
+            ],
+        )
+        return [NoteInfo(int(n["id"]), str(n.get("note") or ""), None, False) for n in rows]
+
+    # ------------------------------------------------------------------------------- writes
+
+    def create_draft(self, project: str | int, iid: int, body: str, position: dict[str, Any] | None,
+                     recover: Callable[[], NoteInfo | None]) -> NoteInfo:  # fmt: skip
+        """``POST .../draft_notes``: a thread on ``position`` (or a general note), unpublished."""
+        data: dict[str, Any] = {"note": body}
+        if position is not None:
+            data["position"] = position
+
+        def post() -> NoteInfo:
+            n = self._mr(project, iid).draft_notes.create(data, **_NO_RETRY)
+            return NoteInfo(int(n.attributes["id"]), body, None, False)
+
+        return self._call(f"create a draft note on MR !{iid}", post, write=True, recover=recover)
+
+    def publish_drafts(self, project: str | int, iid: int) -> None:
+        """``POST .../draft_notes/bulk_publish``: all drafts become threads at once."""
+
+        def left() -> bool | None:
+            return True if not self.drafts(project, iid) else None  # nothing left: it was done
+
+        self._call(f"publish MR !{iid}'s draft notes",
+                   lambda: self._mr(project, iid).draft_notes.bulk_publish(**_NO_RETRY) or True,
+                   write=True, recover=left)  # fmt: skip
+
+    def create_note(
+        self, project: str | int, iid: int, body: str, recover: Callable[[], NoteInfo | None]
+    ) -> NoteInfo:
+        """``POST .../notes``."""
+
+        def post() -> NoteInfo:
+            n = self._mr(project, iid).notes.create({"body": body}, **_NO_RETRY)
+            return NoteInfo(int(n.attributes["id"]), body, _author(n.attributes), False)
+
+        return self._call(f"create a note on MR !{iid}", post, write=True, recover=recover)
+
+    def edit_note(self, project: str | int, iid: int, note_id: int, body: str) -> None:
+        """``PUT .../notes/:note_id`` (the same PUT twice is harmless)."""
+        self._call(
+            f"edit note {note_id}",
+            lambda: self._mr(project, iid).notes.update(note_id, {"body": body}, **_NO_RETRY),
+            write=True,
+        )
+
+    def resolve(self, project: str | int, iid: int, discussion: str) -> None:
+        """``PUT .../discussions/:id`` with ``resolved=true`` (the role must allow it)."""
+        self._call(
+            f"resolve thread {discussion}",
+            lambda: self._mr(project, iid).discussions.update(discussion, {"resolved": True}, **_NO_RETRY),
+            write=True,
+        )
+
+
+def _maybe_done(exc: BaseException) -> bool:
+    """Whether a failed write may have been done by the server (5xx or a lost connection)."""
+    if isinstance(exc, GitlabError):
+        return (exc.response_code or 0) >= 500
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout))
+
+
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _text(message: Any) -> str:
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return " ".join(str(message).split())[:300]
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, GitlabError):
+        return f"HTTP {exc.response_code}"
+    return type(exc).__name__ if exc is not None else "no answer"
+
+
+def _error(what: str, write: bool, detail: str) -> ReviewbotError:
+    return (PublishError if write else SourceError)(f"GitLab: {what}: {detail}")
+
+
+def _author(note: dict[str, Any]) -> str | None:
+    author = note.get("author")
+    return author.get("username") if isinstance(author, dict) else None
