@@ -198,7 +198,9 @@ def _gitlab_parser(sub) -> None:
     gl = sub.add_parser(
         "gitlab", help="review a GitLab merge request; post threads with --post (docs/gitlab.md)"
     )
-    gl.add_argument("action", choices=("review",))
+    gl.add_argument(
+        "action", choices=("review",), help="review: review the merge request (and post with --post)"
+    )
     gl.add_argument(
         "--mr", metavar="GROUP/PROJECT!IID", help="the merge request (default: from CI_MERGE_REQUEST_*)"
     )

@@ -29,6 +29,9 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     check_output(args.output)  # before any work: a typo must not lose the review
     started = time.perf_counter()
     repo_config = None
+    settings = None  # a git range without --config: known once the base commit is
+    if not use_git or args.staged or args.config is not None:
+        settings = settings_for(args, repo)  # the flags and the file checked before any work
     if args.staged:  # one's own staged change: the working tree's configuration applies
         from ..sources.staged import StagedSource
 
@@ -45,7 +48,8 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         from ..sources.diff_file import DiffFileSource
 
         cs = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None).load()
-    settings = settings_for(args, repo, repo_config=repo_config)
+    if settings is None:
+        settings = settings_for(args, repo, repo_config=repo_config)
     progress = StderrProgress(stderr, settings.progress)
     parts = review_parts(settings, progress, question=args.question)
     result = with_config_notes(pipeline.run(cs, parts, started=started), settings)
