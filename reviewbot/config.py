@@ -7,12 +7,24 @@ names the key and the file (`ConfigError`, exit 2). The keys: docs/configuration
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .config_checks import (
+    boolean,
+    device,
+    drawn_from,
+    globs,
+    integer,
+    nonempty,
+    number,
+    one_of,
+    path,
+    pins,
+    url,
+)
 from .errors import ConfigError
 from .model import ROUTE_NAMES
 from .suggest import unknown_key
@@ -103,147 +115,67 @@ class Settings:
 
 
 # key in the YAML file -> (Settings field, validator)
-def _choice(options: tuple[str, ...]):
-    def check(v: Any) -> str:
-        if not isinstance(v, str) or v not in options:
-            raise ValueError(f"must be one of {', '.join(options)}; got {v!r}")
-        return v
-
-    return check
-
-
-def _int(lo: int, hi: int):
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValueError(f"must be an integer from {lo} to {hi}; got {v!r}")
-        return v
-
-    return check
-
-
-def _float(lo: float, hi: float):
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            raise ValueError(f"must be a number from {lo} to {hi}; got {v!r}")
-        return float(v)
-
-    return check
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError(f"must be true or false; got {v!r}")
-    return v
-
-
-def _url(v: Any) -> str:
-    if not isinstance(v, str) or not v.startswith(("http://", "https://")):
-        raise ValueError(f"must be an http(s) URL; got {v!r}")
-    return v
-
-
-def _name(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError(f"must be a non-empty name; got {v!r}")
-    return v
-
-
-def _device(v: Any) -> str:
-    if not isinstance(v, str) or not (v in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", v)):
-        raise ValueError(f"must be auto, cpu, cuda or cuda:N; got {v!r}")
-    return v
-
-
-def _path(v: Any) -> Path:
-    if not isinstance(v, str) or not v:
-        raise ValueError(f"must be a path; got {v!r}")
-    return Path(os.path.expanduser(v))
-
-
-def _globs(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-        raise ValueError(f"must be a list of path globs; got {v!r}")
-    return tuple(v)
-
-
-def _pins(v: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(v, dict) or not all(
-        isinstance(g, str) and g and r in ROUTE_NAMES for g, r in v.items()
-    ):
-        raise ValueError(f"must map path globs to routes ({', '.join(ROUTE_NAMES)}); got {v!r}")
-    return tuple(v.items())
-
-
-def _drawn_from(names: tuple[str, ...]):
-    def check(v: Any) -> tuple[str, ...]:
-        if not isinstance(v, list) or not all(x in names for x in v):
-            raise ValueError(f"must be a list drawn from {', '.join(names)}; got {v!r}")
-        return tuple(v)
-
-    return check
-
-
-_routes, _tools, _linters = _drawn_from(ROUTE_NAMES), _drawn_from(TOOLS), _drawn_from(LINTERS)
+_routes, _tools, _linters = drawn_from(ROUTE_NAMES), drawn_from(TOOLS), drawn_from(LINTERS)
 
 
 FILE_KEYS: dict[str, tuple[str, Any]] = {
-    "backend": ("backend", _choice(BACKENDS)),
-    "model_dir": ("model_dir", _path),
-    "cache_dir": ("cache_dir", _path),
-    "base_url": ("base_url", _url),
-    "api_model": ("api_model", _name),
-    "threads": ("threads", _int(1, 512)),
-    "fail_on": ("fail_on", _choice(FAIL_ON)),
-    "plan.item_tokens": ("item_tokens", _int(200, 100_000)),
-    "plan.budget_tokens": ("budget_tokens", _int(200, 10_000_000)),
-    "plan.exclude": ("exclude", _globs),
-    "plan.include_vendored": ("include_vendored", _bool),
-    "review.min_drop": ("min_drop", _float(0.0, 10.0)),
-    "review.max_findings_per_item": ("max_findings_per_item", _int(1, 10)),
-    "review.max_new_tokens": ("max_new_tokens", _int(16, 4096)),
-    "routes.pin": ("route_pins", _pins),
+    "backend": ("backend", one_of(BACKENDS)),
+    "model_dir": ("model_dir", path),
+    "cache_dir": ("cache_dir", path),
+    "base_url": ("base_url", url),
+    "api_model": ("api_model", nonempty),
+    "threads": ("threads", integer(1, 512)),
+    "fail_on": ("fail_on", one_of(FAIL_ON)),
+    "plan.item_tokens": ("item_tokens", integer(200, 100_000)),
+    "plan.budget_tokens": ("budget_tokens", integer(200, 10_000_000)),
+    "plan.exclude": ("exclude", globs),
+    "plan.include_vendored": ("include_vendored", boolean),
+    "review.min_drop": ("min_drop", number(0.0, 10.0)),
+    "review.max_findings_per_item": ("max_findings_per_item", integer(1, 10)),
+    "review.max_new_tokens": ("max_new_tokens", integer(16, 4096)),
+    "routes.pin": ("route_pins", pins),
     "routes.forbid": ("route_forbid", _routes),
-    "routes.second_margin": ("route_second_margin", _float(0.0, 1.0)),
-    "routes.calibrate": ("route_calibrate", _bool),
+    "routes.second_margin": ("route_second_margin", number(0.0, 1.0)),
+    "routes.calibrate": ("route_calibrate", boolean),
     "tools.allow": ("tools", _tools),
-    "tools.timeout": ("tool_timeout", _float(1, 3600)),
-    "interpreter.timeout": ("interpreter_timeout", _float(1, 3600)),
-    "sandbox.allow_unsandboxed": ("allow_unsandboxed", _bool),
-    "search.web_url": ("web_url", _url),
-    "index.vectors": ("vectors", _bool),
+    "tools.timeout": ("tool_timeout", number(1, 3600)),
+    "interpreter.timeout": ("interpreter_timeout", number(1, 3600)),
+    "sandbox.allow_unsandboxed": ("allow_unsandboxed", boolean),
+    "search.web_url": ("web_url", url),
+    "index.vectors": ("vectors", boolean),
     "lint.linters": ("linters", _linters),
-    "lint.mode": ("lint_mode", _choice(LINT_MODES)),
-    "lint.timeout": ("lint_timeout", _float(1, 3600)),
-    "model.concurrency": ("model_concurrency", _int(1, 256)),
-    "model.timeout": ("model_timeout", _float(1, 3600)),
-    "model.retries": ("model_retries", _int(0, 10)),
-    "model.deadline": ("model_deadline", _float(1, 86400)),
-    "model.device": ("device", _device),
-    "github.api_url": ("github_api_url", _url),
-    "github.max_comments": ("github_max_comments", _int(0, 30)),
-    "github.bot_login": ("github_bot_login", _name),
+    "lint.mode": ("lint_mode", one_of(LINT_MODES)),
+    "lint.timeout": ("lint_timeout", number(1, 3600)),
+    "model.concurrency": ("model_concurrency", integer(1, 256)),
+    "model.timeout": ("model_timeout", number(1, 3600)),
+    "model.retries": ("model_retries", integer(0, 10)),
+    "model.deadline": ("model_deadline", number(1, 86400)),
+    "model.device": ("device", device),
+    "github.api_url": ("github_api_url", url),
+    "github.max_comments": ("github_max_comments", integer(0, 30)),
+    "github.bot_login": ("github_bot_login", nonempty),
 }
 
 _FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator
 
 ENV_KEYS: dict[str, tuple[str, Any]] = {
-    "REVIEWBOT_BACKEND": ("backend", _choice(BACKENDS)),
-    "REVIEWBOT_MODEL_DIR": ("model_dir", _path),
-    "REVIEWBOT_CACHE_DIR": ("cache_dir", _path),
-    "REVIEWBOT_FAIL_ON": ("fail_on", _choice(FAIL_ON)),
-    "REVIEWBOT_BASE_URL": ("base_url", _url),
+    "REVIEWBOT_BACKEND": ("backend", one_of(BACKENDS)),
+    "REVIEWBOT_MODEL_DIR": ("model_dir", path),
+    "REVIEWBOT_CACHE_DIR": ("cache_dir", path),
+    "REVIEWBOT_FAIL_ON": ("fail_on", one_of(FAIL_ON)),
+    "REVIEWBOT_BASE_URL": ("base_url", url),
     "REVIEWBOT_API_KEY": ("api_key", lambda v: Secret(v)),
     "REVIEWBOT_ALLOW_UNSANDBOXED": (
         "allow_unsandboxed",
-        lambda v: _bool({"1": True, "true": True}.get(v.lower(), v)),
+        lambda v: boolean({"1": True, "true": True}.get(v.lower(), v)),
     ),
-    "REVIEWBOT_WEB_URL": ("web_url", _url),
-    "REVIEWBOT_BOT_LOGIN": ("github_bot_login", _name),
+    "REVIEWBOT_WEB_URL": ("web_url", url),
+    "REVIEWBOT_BOT_LOGIN": ("github_bot_login", nonempty),
     # set by GitHub Actions; the token never reaches a model backend (compose passes it to the publisher only)
     "GITHUB_TOKEN": ("github_token", lambda v: Secret(v)),
-    "GITHUB_API_URL": ("github_api_url", _url),
-    "GITHUB_EVENT_PATH": ("github_event_path", _path),
-    "GITHUB_STEP_SUMMARY": ("github_step_summary", _path),
+    "GITHUB_API_URL": ("github_api_url", url),
+    "GITHUB_EVENT_PATH": ("github_event_path", path),
+    "GITHUB_STEP_SUMMARY": ("github_step_summary", path),
 }
 
 

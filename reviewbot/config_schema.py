@@ -22,21 +22,21 @@ def _type(check: Any) -> dict[str, Any]:
     """The JSON Schema of the values one validator accepts."""
     made_by = check.__qualname__.split(".")[0]
     given = inspect.getclosurevars(check).nonlocals
-    if made_by == "_choice":
+    if made_by == "one_of":
         return {"enum": list(given["options"])}
-    if made_by in ("_int", "_float"):
-        kind = "integer" if made_by == "_int" else "number"
+    if made_by in ("integer", "number"):
+        kind = "integer" if made_by == "integer" else "number"
         return {"type": kind, "minimum": given["lo"], "maximum": given["hi"]}
-    if made_by == "_drawn_from":
+    if made_by == "drawn_from":
         return {"type": "array", "items": {"enum": list(given["names"])}}
     simple: dict[str, dict[str, Any]] = {
-        "_bool": {"type": "boolean"},
-        "_url": {"type": "string", "pattern": "^https?://"},
-        "_name": {"type": "string", "minLength": 1, "pattern": r"\S"},
-        "_device": {"type": "string", "pattern": r"^(auto|cpu|cuda|cuda:\d+)$"},
-        "_path": {"type": "string", "minLength": 1},
-        "_globs": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "_pins": {"type": "object", "additionalProperties": {"enum": list(ROUTE_NAMES)}},
+        "boolean": {"type": "boolean"},
+        "url": {"type": "string", "pattern": "^https?://"},
+        "nonempty": {"type": "string", "minLength": 1, "pattern": r"\S"},
+        "device": {"type": "string", "pattern": r"^(auto|cpu|cuda|cuda:\d+)$"},
+        "path": {"type": "string", "minLength": 1},
+        "globs": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "pins": {"type": "object", "additionalProperties": {"enum": list(ROUTE_NAMES)}},
     }
     if made_by not in simple:
         raise ValueError(f"no JSON Schema for the validator {check.__qualname__}")
