@@ -95,7 +95,9 @@ class Route(Protocol):
 class Linter(Protocol):
     name: str
 
-    def lint(self, changeset: ChangeSet, paths: Sequence[str]) -> tuple[tuple[Finding, ...], tuple[Skipped, ...]]: ...
+    def lint(
+        self, changeset: ChangeSet, paths: Sequence[str]
+    ) -> tuple[tuple[Finding, ...], tuple[Skipped, ...]]: ...
 
 
 class Reporter(Protocol):
@@ -162,3 +164,31 @@ class Host(Protocol):
         """Inline comments, a body for the rest, the summary edited in place; a failed step raises
         PublishError after the others were done."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenChange:
+    """An open pull/merge request as the reconciler sees it."""
+
+    number: int
+    head: str  # the head commit SHA
+    reviewed: bool  # the bot has posted a review (its summary marker) for this head
+
+
+class ServiceHost(Protocol):
+    """What the webhook service needs of a host beyond `Host`, for one repository/project:
+    permission checks on commands, answers in a thread, and the open changes for the reconciler.
+    Implementations live in hosts/github and hosts/gitlab; the model never sees their tokens."""
+
+    name: str
+
+    def can_write(self, user: str) -> bool:
+        """True when `user` has write access (GitHub: admin/maintain/write; GitLab: Developer or above)."""
+        ...
+
+    def reply(self, number: int, thread: str | None, text: str) -> None:
+        """Post `text` (already escaped and ours) on change `number`: in the discussion/comment
+        thread `thread` where the host has threads, else as a new comment on the change."""
+        ...
+
+    def open_changes(self) -> list[OpenChange]: ...
