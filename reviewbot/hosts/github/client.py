@@ -35,6 +35,7 @@ from github import Auth, GithubException
 from github.Commit import Commit
 
 from ...errors import SourceError
+from . import values
 from .retry import Retrier, RetryPolicy, is_retryable
 from .values import CheckRunInfo, CommentInfo, IssueCommentInfo, PullInfo, ReviewInfo, ThreadInfo
 
@@ -59,11 +60,13 @@ _RESOLVE = (
 
 
 class GitHubClient:
-    """GitHub's REST API through PyGithub, for one token. No request is made until a method is called."""
+    """GitHub's REST API through PyGithub, for one token or one App installation (``values.AppInstallation``:
+    PyGithub signs the JWT and renews the installation token before it expires). No request is made
+    until a method is called."""
 
     def __init__(
         self,
-        token: str,
+        token: str | values.AppInstallation,
         *,
         base_url: str = DEFAULT_API,
         policy: RetryPolicy | None = None,
@@ -77,7 +80,7 @@ class GitHubClient:
         self.waits = self._retry.waits  # every wait taken, for logs and tests
         self._call = self._retry.call
         self._gh = github.Github(
-            auth=Auth.Token(token),
+            auth=_auth(token),
             base_url=self.base_url,
             timeout=int(timeout),
             retry=None,
@@ -190,6 +193,27 @@ class GitHubClient:
 
         return self._call(what, get)
 
+    def open_pulls(self, repo: str) -> list[tuple[int, str]]:
+        """GET /repos/{o}/{r}/pulls?state=open (all pages): (number, head SHA) of each"""
+        rows = self._pages(f"open pull requests of {repo}", f"/repos/{repo}/pulls", params={"state": "open"})
+        return [(int(d["number"]), str(d["head"]["sha"])) for d in rows]
+
+    def permission(self, repo: str, user: str) -> str | None:
+        """GET /repos/{o}/{r}/collaborators/{user}/permission: ``role_name``; None when not a collaborator (404)"""
+
+        def get() -> str | None:
+            try:
+                _, d = self._requester().requestJsonAndCheck(
+                    "GET", f"/repos/{repo}/collaborators/{quote(user, safe='')}/permission"
+                )
+            except GithubException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return str(d.get("role_name") or d.get("permission") or "none")
+
+        return self._call(f"permission of {user} on {repo}", get, error=SourceError)
+
     def reviews(self, repo: str, number: int) -> list[ReviewInfo]:
         """GET /repos/{o}/{r}/pulls/{n}/reviews (all pages)"""
         return [
@@ -200,12 +224,8 @@ class GitHubClient:
 
     def review_comments(self, repo: str, number: int) -> list[CommentInfo]:
         """GET /repos/{o}/{r}/pulls/{n}/comments (all pages)"""
-        return [
-            CommentInfo(int(d["id"]), str(d.get("body") or ""), str(d.get("path") or ""), d.get("line"),
-                        d.get("side"), d.get("commit_id"), d.get("pull_request_review_id"),
-                        (d.get("user") or {}).get("login"))
-            for d in self._pages(f"review comments of {repo}#{number}", f"/repos/{repo}/pulls/{number}/comments")
-        ]  # fmt: skip
+        url = f"/repos/{repo}/pulls/{number}/comments"
+        return [_comment(d) for d in self._pages(f"review comments of {repo}#{number}", url)]
 
     def issue_comments(self, repo: str, number: int) -> list[IssueCommentInfo]:
         """GET /repos/{o}/{r}/issues/{n}/comments (all pages)"""
@@ -294,6 +314,20 @@ class GitHubClient:
 
         return self._call(f"comment on {repo}#{number}", post, recover=recover)
 
+    def reply_review_comment(
+        self, repo: str, number: int, comment_id: int, body: str,
+        recover: Callable[[], CommentInfo | None] | None = None,
+    ) -> CommentInfo:  # fmt: skip
+        """POST /repos/{o}/{r}/pulls/{n}/comments/{id}/replies"""
+
+        def post() -> CommentInfo:
+            _, d = self._requester().requestJsonAndCheck(
+                "POST", f"/repos/{repo}/pulls/{number}/comments/{comment_id}/replies", input={"body": body}
+            )
+            return _comment(d)
+
+        return self._call(f"reply to comment {comment_id} on {repo}#{number}", post, recover=recover)
+
     def edit_issue_comment(self, repo: str, comment_id: int, body: str) -> None:
         """PATCH /repos/{o}/{r}/issues/comments/{id} (idempotent: retried as is)"""
         self._call(
@@ -340,6 +374,20 @@ class GitHubClient:
             return int(((d or {}).get("output") or {}).get("annotations_count") or 0)
 
         return self._call(f"read check run {run_id}", get)
+
+
+def _comment(d: dict[str, Any]) -> CommentInfo:
+    return CommentInfo(int(d["id"]), str(d.get("body") or ""), str(d.get("path") or ""), d.get("line"),
+                       d.get("side"), d.get("commit_id"), d.get("pull_request_review_id"),
+                       (d.get("user") or {}).get("login"))  # fmt: skip
+
+
+def _auth(token: str | values.AppInstallation) -> Auth.Auth:
+    """A token; or PyGithub's app auth (RS256 JWT: iat 60 s ago, 5 min long; token renewed before expiry)."""
+    if isinstance(token, values.AppInstallation):
+        app = Auth.AppAuth(token.app_id, str(token.private_key))
+        return app.get_installation_auth(token.installation_id)
+    return Auth.Token(token)
 
 
 def _json_or_text(body: Any) -> Any:

@@ -3,9 +3,17 @@ attribute reads can make hidden HTTP calls)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["CheckRunInfo", "CommentInfo", "IssueCommentInfo", "PullInfo", "ReviewInfo", "ThreadInfo"]
+__all__ = [
+    "AppInstallation",
+    "CheckRunInfo",
+    "CommentInfo",
+    "IssueCommentInfo",
+    "PullInfo",
+    "ReviewInfo",
+    "ThreadInfo",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +75,12 @@ class CheckRunInfo:
     name: str
     external_id: str | None
     head_sha: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppInstallation:
+    """A GitHub App's installation: the client signs JWTs with ``private_key`` (PEM) for its token."""
+
+    app_id: int
+    installation_id: int
+    private_key: str = field(repr=False)

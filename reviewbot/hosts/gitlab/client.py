@@ -202,7 +202,47 @@ class GitLabClient:
         )
         return [NoteInfo(int(n["id"]), str(n.get("note") or ""), None, False) for n in rows]
 
+    def access_level(self, project: str | int, username: str) -> int | None:
+        """The user's access level on the project, inherited ones included (``GET /users?username=``,
+        then ``GET /projects/:id/members/all/:user_id``); None for an unknown user or a non-member (404)."""
+
+        def get() -> int | None:
+            users = self.gl.users.list(username=username, get_all=False, **_NO_RETRY)
+            user = next((u for u in users if u.attributes.get("username") == username), None)
+            if user is None:
+                return None
+            try:
+                m = self.gl.projects.get(project, lazy=True).members_all.get(user.get_id(), **_NO_RETRY)
+            except GitlabError as exc:
+                if exc.response_code == 404:
+                    return None
+                raise
+            return int(m.attributes.get("access_level") or 0)
+
+        return self._call(f"read {username}'s access level", get)
+
+    def open_merge_requests(self, project: str | int) -> list[tuple[int, str]]:
+        """``GET /projects/:id/merge_requests?state=opened`` (all pages): (iid, head SHA) of each."""
+        rows = self._call(
+            "list open MRs",
+            lambda: [m.attributes for m in self.gl.projects.get(project, lazy=True).mergerequests.list(
+                state="opened", iterator=True, **_NO_RETRY)],
+        )  # fmt: skip
+        return [(int(a["iid"]), str(a.get("sha") or "")) for a in rows]
+
     # ------------------------------------------------------------------------------- writes
+
+    def reply_in_thread(
+        self, project: str | int, iid: int, discussion: str, body: str, recover: Callable[[], NoteInfo | None]
+    ) -> NoteInfo:
+        """``POST .../discussions/:discussion_id/notes``: a note in an existing thread."""
+
+        def post() -> NoteInfo:
+            d = self._mr(project, iid).discussions.get(discussion, lazy=True)
+            n = d.notes.create({"body": body}, **_NO_RETRY)
+            return NoteInfo(int(n.attributes["id"]), body, _author(n.attributes), False)
+
+        return self._call(f"reply in thread {discussion} of MR !{iid}", post, write=True, recover=recover)
 
     def create_draft(self, project: str | int, iid: int, body: str, position: dict[str, Any] | None,
                      recover: Callable[[], NoteInfo | None]) -> NoteInfo:  # fmt: skip

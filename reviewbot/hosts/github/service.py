@@ -1,0 +1,80 @@
+"""GitHub behind ``ports.ServiceHost``: what the webhook service needs of one repository.
+
+host = GitHubServiceHost(GitHubHost(client, "owner/repo"))
+host.can_write("octocat")                    # GET .../collaborators/octocat/permission
+host.reply(42, "1234", "text")               # a reply in review comment 1234's thread
+host.open_changes()                          # open PRs, their heads, whether the bot reviewed them
+
+``Installations`` keeps one client per App installation (each renews its own token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from ...ports import OpenChange
+from .client import GitHubClient
+from .host import GitHubHost
+from .values import AppInstallation
+
+__all__ = ["WRITE_ROLES", "GitHubServiceHost", "Installations"]
+
+WRITE_ROLES = frozenset({"admin", "maintain", "write"})
+
+
+class GitHubServiceHost:
+    name = "github"
+
+    def __init__(self, host: GitHubHost) -> None:
+        self.host = host
+        self.client = host.client
+        self.repo = host.repo
+
+    def can_write(self, user: str) -> bool:
+        """admin, maintain and write can; triage, read, none and non-collaborators (404) cannot."""
+        return self.client.permission(self.repo, user) in WRITE_ROLES
+
+    def reply(self, number: int, thread: str | None, text: str) -> None:
+        """In review comment ``thread``'s thread (its top-level comment id), else a PR comment."""
+        bot = self.host.reviewer(number).bot()
+        if thread is not None:
+            mine = _mine(partial(self.client.review_comments, self.repo, number), bot, text)
+            self.client.reply_review_comment(self.repo, number, int(thread), text, recover=mine)
+            return
+        mine = _mine(partial(self.client.issue_comments, self.repo, number), bot, text)
+        self.client.create_issue_comment(self.repo, number, text, recover=mine)
+
+    def open_changes(self) -> list[OpenChange]:
+        """Open PRs with their head; reviewed when the bot's summary names that head."""
+        out = []
+        for number, head in self.client.open_pulls(self.repo):
+            _, last, _ = self.host.reviewer(number).previous()
+            out.append(OpenChange(number, head, last == head))
+        return out
+
+
+def _mine(read: Callable[[], list[Any]], bot: str, text: str) -> Callable[[], Any]:
+    """A retried write's check: the bot's comment with this very text, when the failed try made it."""
+    return lambda: next((c for c in read() if c.user == bot and c.body == text), None)
+
+
+class Installations:
+    """One client per App installation, made on first use and kept: PyGithub's app auth caches the
+    installation token and asks for a new one shortly before it expires."""
+
+    def __init__(self, app_id: int, private_key: str, **client_options: object) -> None:
+        self.app_id = app_id
+        self._key = private_key
+        self._options = client_options
+        self._clients: dict[int, GitHubClient] = {}
+
+    def __repr__(self) -> str:
+        return f"Installations(app_id={self.app_id}, {len(self._clients)} clients)"
+
+    def client(self, installation_id: int) -> GitHubClient:
+        if installation_id not in self._clients:
+            app = AppInstallation(self.app_id, installation_id, self._key)
+            self._clients[installation_id] = GitHubClient(app, **self._options)  # type: ignore[arg-type]
+        return self._clients[installation_id]
