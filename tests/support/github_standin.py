@@ -254,7 +254,7 @@ class GitHubStandIn:
                                          "user": {"login": user}, "path": path, "line": line, "side": "RIGHT",
                                          "commit_id": self.pulls[(repo, number)].head, "pull_request_review_id": None})  # fmt: skip
 
-    def _id(self) -> int:
+    def _id(self) -> int:  # also used by the service endpoints at the end of this file
         self._ids += 1
         return self._ids
 
@@ -364,7 +364,9 @@ class _Handler(BaseHTTPRequestHandler):
         status = 500
         try:
             auth = self.headers.get("Authorization") or ""
-            if auth not in (f"token {s.token}", f"Bearer {s.token}"):
+            if auth not in (f"token {s.token}", f"Bearer {s.token}") and not _app_authorized(
+                s, auth, method, path
+            ):
                 raise _Reject(401, "Bad credentials")
             fault = self._fault(method, path)
             if fault in ("secondary", "secondary-noheader", "primary", "502"):
@@ -447,6 +449,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         if method == "GET" and path == "/user":
             raise _Reject(403, "Resource not accessible by integration")
+        if (answer := _service_route(s, method, path, query, body)) is not None:
+            return answer
         if method == "POST" and path == "/graphql":
             return 200, self._graphql(body), ""
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", path)
@@ -701,3 +705,114 @@ class _Handler(BaseHTTPRequestHandler):
             run["output"] = {"title": out["title"], "summary": out["summary"]}
             run["annotations"].extend(anns)
         return self._public_run(run)
+
+
+# ------------------------------------------------------------- the webhook service's endpoints (issue 12)
+# A GitHub App (JWT -> installation token), collaborator permissions, replies in review threads and
+# the list of open pull requests. Set up with ``install_app``, ``set_permission``, ``close``.
+APP_JWT_MAX_S = 600  # GitHub: exp at most 10 minutes after iat
+
+
+@dataclass
+class AppState:
+    app_id: int
+    public_key: Any  # the App's public key: every JWT's RS256 signature is checked with it
+    token_ttl: float = 3600.0  # GitHub: installation tokens expire after an hour
+    installations: set[int] = field(default_factory=set)
+    tokens: dict[str, float] = field(default_factory=dict)  # installation token -> expiry (epoch s)
+    jwts: list[dict[str, Any]] = field(default_factory=list)  # the claims of every accepted JWT
+
+
+def install_app(standin: GitHubStandIn, app_id: int, public_key: Any, installations: set[int],
+                token_ttl: float = 3600.0) -> AppState:  # fmt: skip
+    standin.app = AppState(app_id, public_key, token_ttl, set(installations))  # type: ignore[attr-defined]
+    return standin.app  # type: ignore[attr-defined]
+
+
+def set_permission(standin: GitHubStandIn, repo: str, user: str, role: str) -> None:
+    """``role``: admin, maintain, write, triage or read; users never set are not collaborators (404)."""
+    standin.__dict__.setdefault("roles", {})[(repo, user)] = role
+
+
+def close(standin: GitHubStandIn, repo: str, number: int) -> None:
+    standin.__dict__.setdefault("closed", set()).add((repo, number))
+
+
+def _app_authorized(s: GitHubStandIn, auth: str, method: str, path: str) -> bool:
+    """An installation token that has not expired; a JWT only for the access-token endpoint (401 else)."""
+    app: AppState | None = getattr(s, "app", None)
+    if app is None:
+        return False
+    kind, _, value = auth.partition(" ")
+    if kind.lower() == "token" and value in app.tokens:
+        return app.tokens[value] > time.time()
+    if kind == "Bearer" and method == "POST" and re.fullmatch(r"/app/installations/\d+/access_tokens", path):
+        return _check_jwt(app, value)
+    return False
+
+
+def _check_jwt(app: AppState, token: str) -> bool:
+    import jwt  # PyJWT, PyGithub's own dependency
+
+    try:
+        claims = jwt.decode(token, app.public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]},
+                            leeway=0)  # fmt: skip
+    except jwt.PyJWTError:
+        return False  # a bad signature, an expired or malformed token: GitHub answers 401
+    now = time.time()
+    if (
+        str(claims["iss"]) != str(app.app_id)
+        or claims["iat"] > now + 60
+        or claims["exp"] - claims["iat"] > APP_JWT_MAX_S
+    ):
+        return False
+    app.jwts.append(claims)
+    return True
+
+
+def _service_route(
+    s: GitHubStandIn, method: str, path: str, query: dict[str, str], body: Any
+) -> tuple[int, Any, str] | None:
+    if mm := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path):
+        app: AppState = s.app  # type: ignore[attr-defined]
+        if int(mm.group(1)) not in app.installations:
+            raise _Reject(404, "Not Found")
+        token = f"ghs_installation_{s._id()}"
+        app.tokens[token] = time.time() + app.token_ttl
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(app.tokens[token]))
+        return 201, {"token": token, "expires_at": expires, "permissions": {"pull_requests": "write"}}, ""
+    m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)", path)
+    if not m:
+        return None
+    repo, rest = m.group(1), m.group(2)
+    if (mm := re.fullmatch(r"/collaborators/([^/]+)/permission", rest)) and method == "GET":
+        role = s.__dict__.get("roles", {}).get((repo, mm.group(1)))
+        if role is None:  # GitHub: 404 for a user who is not a collaborator
+            raise _Reject(404, "Not Found")
+        legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+        return 200, {"permission": legacy, "role_name": role, "user": {"login": mm.group(1)}}, ""
+    if rest == "/pulls" and method == "GET":
+        closed = s.__dict__.get("closed", set())
+        rows = [{"number": p.number, "state": "open", "head": {"sha": p.head, "repo": {"full_name": p.head_repo}},
+                 "base": {"sha": p.base, "repo": {"full_name": repo}}}
+                for (r, n), p in sorted(s.pulls.items()) if r == repo and (r, n) not in closed]  # fmt: skip
+        if query.get("state", "open") != "open":
+            raise _Reject(422, "Validation Failed", ["the stand-in lists open pull requests only"])
+        page, per = int(query.get("page", 1)), min(100, int(query.get("per_page", 30)))
+        return 200, rows[(page - 1) * per : page * per], ""
+    if (mm := re.fullmatch(r"/pulls/(\d+)/comments/(\d+)/replies", rest)) and method == "POST":
+        number, cid = int(mm.group(1)), int(mm.group(2))
+        if (repo, number) not in s.pulls:
+            raise _Reject(404, "Not Found")
+        parent = next((c for c in s.comments_of(repo, number) if c["id"] == cid), None)
+        if parent is None:  # GitHub: a reply to a comment that is not there is a 422
+            raise _Reject(
+                422, "Validation Failed", ["in_reply_to_id is not a review comment of this pull request"]
+            )
+        text = _Handler._body(body, required=True)
+        top = parent.get("in_reply_to_id") or parent["id"]  # a reply to a reply joins the same thread
+        c = {**{k: parent[k] for k in ("path", "line", "side", "commit_id", "pull_request_review_id")},
+             "id": s._id(), "repo": repo, "number": number, "body": text, "user": {"login": BOT}, "in_reply_to_id": top}  # fmt: skip
+        s.review_comments.append(c)
+        return 201, {k: v for k, v in c.items() if k not in ("repo", "number")}, ""
+    return None

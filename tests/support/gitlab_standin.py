@@ -185,6 +185,8 @@ class GitLabStandIn:
         return 200, chunk, headers
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]):
+        if (answer := self._service_answer(method, path, query)) is not None:
+            return answer
         if path == "/api/v4/user":
             return 200, {"id": 1, "username": self.bot}, {}
         m = re.match(r"^/api/v4/projects/([^/]+)/(.*)$", path)
@@ -214,6 +216,8 @@ class GitLabStandIn:
         if vm:
             ver = next((v for v in mr.versions if v["id"] == int(vm.group(1))), None)
             return (404, {"message": "404 Not found"}, {}) if ver is None else (200, ver, {})
+        if (answer := self._thread_reply(mr, method, sub, body)) is not None:
+            return answer
         return self._notes(mr, method, sub, path, query, body)
 
     def _notes(self, mr: MR, method: str, sub: str, path: str, query: dict[str, str], body: dict[str, Any]):
@@ -270,6 +274,56 @@ class GitLabStandIn:
                 "resolvable": position is not None, "resolved": False}  # fmt: skip
         mr.notes.append(note)
         return note
+
+    # ------------------------------------------------ the webhook service's endpoints (issue 12)
+    # Members (inherited ones included), users by name, open MRs, notes in an existing thread.
+    def add_member(self, project: str, username: str, access_level: int) -> None:
+        """GitLab's levels: Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50."""
+        self.__dict__.setdefault("members", {})[(project, username)] = access_level
+        self._user_id(username)
+
+    def close(self, project: str, iid: int) -> None:
+        self.__dict__.setdefault("closed", set()).add((project, iid))
+
+    def _user_id(self, username: str) -> int:
+        users = self.__dict__.setdefault("users", {self.bot: 1})
+        return users.setdefault(username, 1000 + len(users))
+
+    def _service_answer(self, method: str, path: str, query: dict[str, str]):
+        if path == "/api/v4/users" and method == "GET":
+            name = query.get("username")
+            users = self.__dict__.get("users", {})
+            return 200, [{"id": users[name], "username": name}] if name in users else [], {}
+        m = re.match(r"^/api/v4/projects/([^/]+)/(members/all/(\d+)|merge_requests)$", path)
+        if not m or method != "GET":
+            return None
+        project = self.ids.get(unquote(m.group(1)), unquote(m.group(1)))
+        if m.group(3) is not None:
+            uid = int(m.group(3))
+            for (p, name), level in self.__dict__.get("members", {}).items():
+                if p == project and self._user_id(name) == uid:
+                    return 200, {"id": uid, "username": name, "access_level": level, "state": "active"}, {}
+            return 404, {"message": "404 Not found"}, {}  # GitLab: not a member (direct or inherited)
+        if query.get("state") != "opened":
+            return 400, {"message": "the stand-in lists opened merge requests only"}, {}
+        closed = self.__dict__.get("closed", set())
+        rows = [{"iid": iid, "state": "opened", "sha": mr.versions[-1]["head_commit_sha"]}
+                for (p, iid), mr in sorted(self.mrs.items()) if p == project and (p, iid) not in closed]  # fmt: skip
+        return self._page(rows, path, query)
+
+    def _thread_reply(self, mr: MR, method: str, sub: str, body: dict[str, Any]):
+        dm = re.match(r"^discussions/(\w+)/notes$", sub)
+        if not dm or method != "POST":
+            return None
+        d = next((d for d in mr.discussions if d["id"] == dm.group(1)), None)
+        if d is None:
+            return 404, {"message": "404 Discussion Not Found"}, {}
+        if not body.get("body"):
+            return 400, {"message": "400 Bad request - body is missing"}, {}
+        note = self._note(mr, body["body"], None)
+        note["discussion_id"] = d["id"]
+        d["notes"].append(note)
+        return 201, note, {}
 
     # ------------------------------------------------------------------------- the rules
     def check(self, mr: MR, pos: dict[str, Any]) -> str | None:
