@@ -104,6 +104,10 @@ class Settings:
     github_step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the job summary file
     github_max_comments: int = 30  # inline comments per review; the rest go in the review body
     github_bot_login: str | None = None  # whose earlier comments count on re-runs (default: the token's user)
+    # issue 12, the webhook service's auth (reviewbot/hosts/*/service.py): from the environment only
+    github_app_id: int | None = None  # a GitHub App: installation tokens from JWTs signed with its key
+    github_app_key_path: Path | None = None  # the App's private key (PEM), read when the service starts
+    gitlab_token: Secret | None = field(default=None, repr=False)  # a GitLab project or group token
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
     config_origin: str | None = field(default=None, compare=False)  # the file used, for the report
@@ -112,6 +116,17 @@ class Settings:
     @property
     def cache(self) -> Path:
         return Path(os.path.expanduser(str(self.cache_dir)))
+
+    def github_app_key(self) -> Secret | None:
+        """The GitHub App's private key, read from ``github_app_key_path`` (issue 12)."""
+        if self.github_app_key_path is None:
+            return None
+        try:
+            return Secret(Path(os.path.expanduser(str(self.github_app_key_path))).read_text())
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the GitHub App key {self.github_app_key_path}: {exc.strerror}"
+            ) from None
 
 
 # key in the YAML file -> (Settings field, validator)
@@ -176,6 +191,10 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "GITHUB_API_URL": ("github_api_url", url),
     "GITHUB_EVENT_PATH": ("github_event_path", path),
     "GITHUB_STEP_SUMMARY": ("github_step_summary", path),
+    # issue 12: the service's auth; no file key (so no repository can set them), never given to a model
+    "REVIEWBOT_GITHUB_APP_ID": ("github_app_id", lambda v: integer(1, 2**53)(int(v) if v.isdigit() else v)),
+    "REVIEWBOT_GITHUB_APP_KEY_PATH": ("github_app_key_path", path),
+    "GITLAB_TOKEN": ("gitlab_token", lambda v: Secret(v)),
 }
 
 

@@ -320,6 +320,9 @@ def test_env_table_names_known_variables():
         "GITHUB_API_URL",
         "GITHUB_EVENT_PATH",
         "GITHUB_STEP_SUMMARY",
+        "REVIEWBOT_GITHUB_APP_ID",  # issue 12: the service's auth
+        "REVIEWBOT_GITHUB_APP_KEY_PATH",
+        "GITLAB_TOKEN",
     }
 
 
@@ -499,3 +502,27 @@ def test_a_huge_value_is_cut_short_in_the_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         load({}, {}, None, repo_config=RepoConfig("plan:\n  item_tokens: '" + "x" * 60000 + "'\n", "base"))
     assert len(str(err.value)) < 400 and "more characters" in str(err.value)
+
+
+# issue 12: the webhook service's auth comes from the environment only and is never shown
+def test_service_auth_from_the_environment(tmp_path):
+    key = tmp_path / "app.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nsecret\n")
+    env = {
+        "REVIEWBOT_GITHUB_APP_ID": "1234",
+        "REVIEWBOT_GITHUB_APP_KEY_PATH": str(key),
+        "GITLAB_TOKEN": "glpat-x",
+    }
+    s = load({}, env, None)
+    assert (s.github_app_id, s.github_app_key_path) == (1234, key)
+    assert s.github_app_key().reveal().endswith("secret\n") and s.gitlab_token.reveal() == "glpat-x"
+    assert "secret" not in repr(s) and "glpat-x" not in repr(s) and "secret" not in str(s.github_app_key())
+    with pytest.raises(ConfigError, match="REVIEWBOT_GITHUB_APP_ID"):
+        load({}, {"REVIEWBOT_GITHUB_APP_ID": "abc"}, None)
+    with pytest.raises(ConfigError, match="cannot read the GitHub App key"):
+        load({}, {"REVIEWBOT_GITHUB_APP_KEY_PATH": str(tmp_path / "none.pem")}, None).github_app_key()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".reviewbot.yml").write_text("github:\n  app_id: 5\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        load({}, {}, repo)  # no file key: a repository cannot set the service's auth

@@ -385,7 +385,7 @@ def _comment(d: dict[str, Any]) -> CommentInfo:
 def _auth(token: str | values.AppInstallation) -> Auth.Auth:
     """A token; or PyGithub's app auth (RS256 JWT: iat 60 s ago, 5 min long; token renewed before expiry)."""
     if isinstance(token, values.AppInstallation):
-        app = Auth.AppAuth(token.app_id, str(token.private_key))
+        app = Auth.AppAuth(token.app_id, token.private_key)
         return app.get_installation_auth(token.installation_id)
     return Auth.Token(token)
 

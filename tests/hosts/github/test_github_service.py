@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from support.github_helpers import client
 from support.github_standin import BOT, GitHubStandIn, close, install_app, set_permission
 
+from reviewbot.config import Secret
 from reviewbot.diff import DiffIndex, anchor_all
 from reviewbot.errors import PublishError, ReviewbotError
 from reviewbot.hosts.github.client import RetryPolicy
@@ -107,7 +108,8 @@ def test_open_changes_say_which_heads_the_bot_reviewed() -> None:
 
 def _installations(server: GitHubStandIn, pem: str, app_id: int = 7) -> Installations:
     policy = RetryPolicy(attempts=2, budget_s=5, seconds_between_writes=0)
-    return Installations(app_id, pem, base_url=server.url, policy=policy, sleep=lambda s: None)
+    key = Secret(pem)  # as config gives it: its str() is stars, the key is used unrevealed
+    return Installations(app_id, key, base_url=server.url, policy=policy, sleep=lambda s: None)
 
 
 def test_an_app_installation_token_is_made_from_a_signed_jwt_and_cached() -> None:
