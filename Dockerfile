@@ -34,13 +34,15 @@ COPY reviewbot ./reviewbot
 # The same extras as scripts/setup (xgrammar pulls triton, unused without a CUDA GPU: dropped as
 # scripts/setup does), then the model prepared with the CLI's own command. The local package
 # itself is what the versions are pinned by (pyproject.toml).
-# The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy).
+# The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy);
+# readable by all, for a run under another uid (the weights are saved 0600).
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[embedded,service]" \
  && pip uninstall -y -q triton \
  && reviewbot model prepare \
  && useradd --create-home --uid 10001 reviewbot \
- && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR"
+ && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR" \
+ && chmod -R a+rX "$REVIEWBOT_CACHE_DIR"
 
 USER 10001:10001
 WORKDIR /home/reviewbot
