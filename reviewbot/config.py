@@ -104,6 +104,8 @@ class Settings:
     github_step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the job summary file
     github_max_comments: int = 30  # inline comments per review; the rest go in the review body
     github_bot_login: str | None = None  # whose earlier comments count on re-runs (default: the token's user)
+    # issue 14 (hardening): the key that signs the hidden markers (hosts/markers.py), from the environment only
+    marker_key: Secret | None = field(default=None, repr=False)
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
     config_origin: str | None = field(default=None, compare=False)  # the file used, for the report
@@ -176,6 +178,8 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "GITHUB_API_URL": ("github_api_url", url),
     "GITHUB_EVENT_PATH": ("github_event_path", path),
     "GITHUB_STEP_SUMMARY": ("github_step_summary", path),
+    # issue 14 (hardening)
+    "REVIEWBOT_MARKER_KEY": ("marker_key", lambda v: Secret(v)),
 }
 
 

@@ -320,6 +320,7 @@ def test_env_table_names_known_variables():
         "GITHUB_API_URL",
         "GITHUB_EVENT_PATH",
         "GITHUB_STEP_SUMMARY",
+        "REVIEWBOT_MARKER_KEY",  # issue 14
     }
 
 
