@@ -122,7 +122,7 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
             model_seconds += out.seconds
             reviewed += 1 if out.reviewed else 0
             runs.extend(out.runs)
-            notes.extend(out.notes)
+            notes.extend(n for n in out.notes if n not in notes)  # a sandbox note once, not per item
         notes.extend(budget.notes(backend))
 
     model_findings, echo_notes = guard_echoes(model_findings, cs)  # the change cannot speak as the bot
