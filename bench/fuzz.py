@@ -2,8 +2,12 @@
 inputs for N seconds per target; prints inputs tried, seconds and crashes (exit 1 on a crash).
 
     .venv/bin/python bench/fuzz.py [--seconds 60] [--seed 0]
+    .venv/bin/python bench/fuzz.py --atheris TARGET [--seconds 60 | --runs N]
 
-The bounded run in CI is tests/test_fuzz.py (hypothesis). Figures: docs/benchmarks.md.
+``--atheris``: one target under atheris (libFuzzer, coverage-guided over reviewbot's code, the
+seeds as its corpus); it prints libFuzzer's lines and exits non-zero on a crash. The bounded runs in
+CI are tests/test_fuzz.py (hypothesis, and each target under atheris for a few thousand inputs).
+Figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -17,7 +21,37 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support import fuzz_targets as t  # noqa: E402
+TARGETS = {  # name -> (target, seeds attribute, takes text)
+    "diff": ("diff", "SEEDS_DIFF", False),
+    "anchor": ("anchor", "SEEDS_ANCHOR", False),
+    "config": ("config", "SEEDS_CONFIG", True),
+    "artifact": ("artifact", "SEEDS_ARTIFACT", False),
+    "markdown": ("escape", "SEEDS_MARKDOWN", True),
+}
+
+
+def fuzz_atheris(name: str, seconds: float, runs: int | None) -> None:
+    """Run one target under atheris; libFuzzer exits the process (non-zero on a crash)."""
+    import tempfile
+
+    import atheris
+
+    with atheris.instrument_imports(include=["reviewbot"]):
+        from support import fuzz_targets as targets
+    fn_name, seeds_name, as_text = TARGETS[name]
+    fn = getattr(targets, fn_name)
+
+    def one(data: bytes) -> None:
+        fn(data.decode("utf-8", "replace") if as_text else data)
+
+    corpus = tempfile.mkdtemp(prefix=f"reviewbot-fuzz-{name}-")
+    for i, seed in enumerate(getattr(targets, seeds_name)):
+        Path(corpus, f"seed{i}").write_bytes(seed.encode() if isinstance(seed, str) else seed)
+    limit = [f"-runs={runs}"] if runs is not None else [f"-max_total_time={int(seconds)}"]
+    argv = [sys.argv[0], "-max_len=2048", "-seed=1", "-print_final_stats=1", *limit, corpus]
+    atheris.Setup(argv, one)
+    atheris.Fuzz()
+
 
 _TOKENS = [b"\n", b"\r\n", b"@@ -", b" +", b",", b" @@", b"--- a/", b"+++ b/", b"diff --git ", b"\x00",
            b"\x1b[", b"\xff", b"[", b"](", b"|", b"```", b"- ", b"@", b"<!--", b"&", b": ", b"*", b"{", b"}"]  # fmt: skip
@@ -65,10 +99,17 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--atheris", choices=sorted(TARGETS), help="one target under atheris instead")
+    ap.add_argument("--runs", type=int, default=None, help="with --atheris: stop after N inputs")
     args = ap.parse_args()
+    if args.atheris:
+        fuzz_atheris(args.atheris, args.seconds, args.runs)
+    from support import fuzz_targets as t  # after --atheris: atheris must import it instrumented
+
     rng = random.Random(args.seed)
     enc = lambda xs: [x.encode() for x in xs]  # noqa: E731
     crashes = run("diff", t.diff, t.SEEDS_DIFF, False, args.seconds, rng)
+    crashes += run("anchor", t.anchor, t.SEEDS_ANCHOR, False, args.seconds, rng)
     crashes += run("config", t.config, enc(t.SEEDS_CONFIG), True, args.seconds, rng)
     crashes += run("artifact", t.artifact, t.SEEDS_ARTIFACT, False, args.seconds, rng)
     crashes += run("markdown", t.escape, enc(t.SEEDS_MARKDOWN), True, args.seconds, rng)

@@ -108,6 +108,8 @@ class Settings:
     github_app_id: int | None = None  # a GitHub App: installation tokens from JWTs signed with its key
     github_app_key_path: Path | None = None  # the App's private key (PEM), read when the service starts
     gitlab_token: Secret | None = field(default=None, repr=False)  # a GitLab project or group token
+    # issue 14 (hardening): the key that signs the hidden markers (hosts/markers.py), from the environment only
+    marker_key: Secret | None = field(default=None, repr=False)
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
     config_origin: str | None = field(default=None, compare=False)  # the file used, for the report
@@ -195,6 +197,8 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "REVIEWBOT_GITHUB_APP_ID": ("github_app_id", lambda v: integer(1, 2**53)(int(v) if v.isdigit() else v)),
     "REVIEWBOT_GITHUB_APP_KEY_PATH": ("github_app_key_path", path),
     "GITLAB_TOKEN": ("gitlab_token", lambda v: Secret(v)),
+    # issue 14 (hardening)
+    "REVIEWBOT_MARKER_KEY": ("marker_key", lambda v: Secret(v)),
 }
 
 

@@ -10,8 +10,9 @@ base64 or hex (32 characters or more, letters and digits mixed). It is a last li
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-__all__ = ["REDACTED", "redact", "server_text"]
+__all__ = ["REDACTED", "clean_environ", "is_secret_name", "redact", "server_text"]
 
 REDACTED = "[redacted]"
 
@@ -34,6 +35,23 @@ def _sub(m: re.Match[str]) -> str:
     if run is not None and not (any(c.isdigit() for c in run) and any(c.isalpha() for c in run)):
         return run  # a long word or a row of one character, not a key
     return REDACTED
+
+
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|_KEY$|^AWS_|^AZURE_|^GOOGLE_APPLICATION|_JWT|^ACTIONS_(ID_TOKEN|RUNTIME|CACHE)",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says it holds a credential (GITHUB_TOKEN, CI_JOB_JWT,
+    REVIEWBOT_API_KEY, AWS_SECRET_ACCESS_KEY, ACTIONS_RUNTIME_TOKEN, ...)."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def clean_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the variables that hold credentials: what a child process may inherit."""
+    return {k: v for k, v in environ.items() if not is_secret_name(k)}
 
 
 def redact(text: str) -> str:

@@ -323,6 +323,7 @@ def test_env_table_names_known_variables():
         "REVIEWBOT_GITHUB_APP_ID",  # issue 12: the service's auth
         "REVIEWBOT_GITHUB_APP_KEY_PATH",
         "GITLAB_TOKEN",
+        "REVIEWBOT_MARKER_KEY",  # issue 14
     }
 
 

@@ -5,7 +5,12 @@ a longer run: bench/fuzz.py (figures in docs/benchmarks.md)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support import fuzz_targets as t
@@ -32,6 +37,18 @@ _DIFF_LINES = st.lists(
 @example(b"--- a/x\n+++ b/x\n@@ -1,zz +1,4 @@\n a\n")
 def test_diff_parser(data):
     t.diff(data)
+
+
+@BOUNDED
+@given(st.tuples(st.binary(min_size=8, max_size=8),
+                 st.one_of(st.binary(max_size=600), _DIFF_LINES.map(lambda ls: "\n".join(ls).encode())))
+       .map(lambda p: p[0] + p[1]))  # fmt: skip
+@example(t.SEEDS_ANCHOR[-1])
+@example(
+    b"\x00\x01\x02\x03-b\n+y\n--- a/x.py\n+++ b/x.py\nb/x.pypy\n--- a/x.p!\n+++ b/x.py\n@@ -3,2 +1,3 @@\n a\n-b\n+c\n+d\n"
+)
+def test_anchor_math(data):
+    t.anchor(data)
 
 
 _YAML_VALUE = st.recursive(
@@ -74,6 +91,8 @@ _FINDING = st.fixed_dictionaries(
     st.builds(lambda fs, v: json.dumps({"version": v, "source": "git", "findings": fs}).encode(),
               st.lists(_FINDING, max_size=5), st.sampled_from(["1", "2", 1])),
 ))  # fmt: skip
+@example(b'{"version":"1","findings":444}')  # found by atheris: a TypeError before the fix
+@example(b'{"version":"1","unanchored":{"a":1}}')
 def test_artifact_reader(data):
     t.artifact(data)
 
@@ -94,3 +113,16 @@ _MD_PIECES = st.lists(
 @example("| a | b |\n--: ")  # found by bench/fuzz.py: a one-column table behind escaped pipes
 def test_markdown_escaper(text):
     t.escape(text)
+
+
+@pytest.mark.parametrize("target", ["diff", "anchor", "config", "artifact", "markdown"])
+def test_atheris_bounded_run(target):
+    """Each target under atheris (coverage-guided, libFuzzer) for 5,000 inputs: no crash."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run(
+        [sys.executable, str(root / "bench/fuzz.py"), "--atheris", target, "--runs", "5000"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=root,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "Done 5000 runs" in res.stderr, res.stderr[-2000:]

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..plan import VENDORED_DIRS
 from ..ports import Progress
+from ..redact import clean_environ
 from .chunks import chunks
 from .store import Hit, Row, Store
 from .text import keywords
@@ -59,7 +60,7 @@ def _wanted(rel: str) -> bool:
 def list_files(root: Path) -> list[str]:
     """The repository's files (relative paths, '/'-separated) that the index reads."""
     if (root / ".git").exists():
-        env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+        env = {**clean_environ(os.environ), "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
         for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
             env.pop(k, None)
         try:

@@ -10,6 +10,7 @@ linter findings that the ``lint_mode`` does not show are left out and counted in
     budget.py  deadlines, stop rules, failure counts of the model work
     items.py   one item routed and run (findings carry their route), items run concurrently
     echo.py    model text that repeats the change's own text is left out (not the bot's words)
+    secrets.py secrets on added lines: redacted before planning, reported without their values
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..tokens import estimate_tokens
 from .budget import MAX_FAILED_IN_A_ROW, Budget
 from .echo import guard_echoes
 from .items import ItemOutcome, route_item, run_items
+from .secrets import found_findings, redacted, scan, scrub
 
 __all__ = ["MAX_FAILED_IN_A_ROW", "ItemOutcome", "Parts", "PlanLimits", "run"]
 
@@ -59,6 +61,8 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
     """Review the change ``cs`` with ``parts``. ``started``: the ``time.perf_counter()`` at which the
     caller began loading the change, so that the report's total time counts the loading too."""
     t0 = time.perf_counter() if started is None else started
+    found = scan(cs)  # before anything of the change reaches a route or a prompt
+    as_is, cs = cs, redacted(cs, found)
     backend = parts.backend
     count = backend.count_tokens if backend is not None else estimate_tokens
     lim = parts.limits
@@ -76,7 +80,7 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
         notes.append("the change is empty: nothing to review")
 
     index = DiffIndex(cs.files)
-    lint_findings: list[Finding] = []
+    lint_findings: list[Finding] = found_findings(found)
     py_paths = [p for p in pl.reviewable_paths if p.endswith(".py")]
     linters = parts.linters if py_paths else ()
     if linters and cs.read_head is None and cs.workdir is None:
@@ -86,14 +90,14 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
         )
         linters = ()
     for linter in linters:
-        found, lint_skips = linter.lint(cs, py_paths)
+        got, lint_skips = linter.lint(as_is, py_paths)  # the files as they are: linters reach no model
         skipped.extend(lint_skips)
-        found, dropped = filter_to_diff(found, index, parts.lint_mode)
+        got, dropped = filter_to_diff(got, index, parts.lint_mode)
         if dropped:
             notes.append(
                 f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) not shown"
             )
-        lint_findings.extend(found)
+        lint_findings.extend(got)
 
     model_findings: list[Finding] = []
     prompt_tokens = generated = 0
@@ -122,12 +126,12 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
             model_seconds += out.seconds
             reviewed += 1 if out.reviewed else 0
             runs.extend(out.runs)
-            notes.extend(out.notes)
+            notes.extend(n for n in out.notes if n not in notes)  # a sandbox note once, not per item
         notes.extend(budget.notes(backend))
 
     model_findings, echo_notes = guard_echoes(model_findings, cs)  # the change cannot speak as the bot
     notes.extend(echo_notes)
-    merged = dedupe([*lint_findings, *model_findings])
+    merged = dedupe(scrub([*lint_findings, *model_findings], found))
     anchored, unanchored = anchor_all(merged, index)
     anchored, unanchored = mark_all(anchored, index), mark_all(unanchored, index)  # type: ignore[assignment]
     stats = Stats(

@@ -14,6 +14,7 @@ from .shared import (
     StderrProgress,
     check_output,
     exit_code,
+    marker_signer,
     review_parts,
     settings_for,
     with_config_notes,
@@ -219,6 +220,9 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     settings = settings_for(args, None, repo_config=run.base_config(gl, target.project, change))
     gl_host.max_threads = settings.github_max_comments
     progress = StderrProgress(stderr, settings.progress)
+    gl_host.signer, marker_note = marker_signer(settings)
+    if marker_note:
+        progress.status(marker_note)
     if note := run.base_note(os.environ, change):
         progress.status(note)
     parts = review_parts(settings, progress)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from ..model import Anchored, ChangeSet, Result, Stats, Unanchored
 from ..ports import Prior, Review
 from ..reporters import jsonout
 from ..reporters.artifact import reanchor, untrusted_findings
+from .shared import marker_signer
 
 __all__ = [
     "Outcome",
@@ -99,7 +100,7 @@ def host(
         fail_on=settings.fail_on, max_inline=settings.github_max_comments, check_run=check_run,
         step_summary=settings.github_step_summary, bot_login=settings.github_bot_login,
     )  # fmt: skip
-    return GitHubHost(gh, repo, options, checkout=checkout)
+    return GitHubHost(gh, repo, options, checkout=checkout, signer=marker_signer(settings)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,8 @@ def review_pull(
         plan = plan_review(items, index, posted=prior.keys, max_inline=settings.github_max_comments)
         return Outcome(result, items, None, review_payload(plan, result, cs.head), since, settings)
     only = frozenset(fingerprint(i.finding) for i in items) if inter is not None else None
+    if note := marker_signer(settings)[1]:
+        result = replace(result, notes=(*result.notes, note))
     done = gh_host.post(change, Review(result, only, since), prior)
     return Outcome(result, items, done, None, since, settings)
 

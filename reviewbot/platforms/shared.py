@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import os
 import secrets
 import time
@@ -14,6 +15,7 @@ from typing import TextIO
 
 from .. import compose, config
 from ..errors import PublishError
+from ..hosts.markers import Signer, installation_key
 from ..model import Result, Severity
 
 
@@ -42,6 +44,19 @@ def with_config_notes(result: Result, settings: config.Settings) -> Result:
             "the sandbox is OFF (allow_unsandboxed): model-written code and tests may run on this machine"
         )
     return replace(result, notes=(*notes, *result.notes)) if notes else result
+
+
+@functools.cache
+def _marker_key(configured: str | None, cache: Path, on_actions: bool) -> tuple[bytes, str | None]:
+    return installation_key(configured, cache, {"GITHUB_ACTIONS": "true"} if on_actions else {})
+
+
+def marker_signer(settings: config.Settings) -> tuple[Signer, str | None]:
+    """The signer of the bot's hidden markers (one key per process) and a note when earlier runs'
+    markers cannot be recognised (``hosts/markers.py``)."""
+    configured = settings.marker_key.reveal() if settings.marker_key is not None else None
+    key, note = _marker_key(configured, settings.cache, os.environ.get("GITHUB_ACTIONS") == "true")
+    return Signer(key), note
 
 
 class StderrProgress:

@@ -38,9 +38,10 @@ def untrusted_findings(data: bytes) -> tuple[dict[str, Any], tuple[Finding, ...]
         raise InputError(f"findings artifact is not JSON: {exc}"[:200]) from exc
     if not isinstance(doc, dict) or doc.get("version") != "1":
         raise InputError("findings artifact is not a reviewbot JSON report (version 1)")
-    raw = list(doc.get("findings") or []) + [
-        u.get("finding") for u in doc.get("unanchored") or [] if isinstance(u, dict)
-    ]
+    found, unplaced = doc.get("findings") or [], doc.get("unanchored") or []
+    if not isinstance(found, list) or not isinstance(unplaced, list):  # found by bench/fuzz.py --atheris
+        raise InputError("findings artifact: 'findings' and 'unanchored' must be lists")
+    raw = list(found) + [u.get("finding") for u in unplaced if isinstance(u, dict)]
     if len(raw) > MAX_ARTIFACT_FINDINGS:
         raise InputError(
             f"findings artifact holds {len(raw)} findings, over the {MAX_ARTIFACT_FINDINGS} limit"

@@ -120,10 +120,11 @@ class InterpreterRoute:
     def run(self, item: WorkItem, changeset: ChangeSet) -> RouteOutcome:
         t0 = time.perf_counter()
         usage = [0, 0]
+        notes: list[str] = []  # the sandbox's, for the report
 
         def done(findings: list[Finding] | tuple = (), skipped: list[Skipped] | tuple = ()) -> RouteOutcome:
             return RouteOutcome(
-                tuple(findings), tuple(skipped), usage[0], usage[1], time.perf_counter() - t0,
+                tuple(findings), tuple(skipped), usage[0], usage[1], time.perf_counter() - t0, tuple(notes),
                 declined=declined(findings, skipped),
             )  # fmt: skip
 
@@ -156,7 +157,7 @@ class InterpreterRoute:
         findings: list[Finding] = []
         skipped: list[Skipped] = []
         for target in found[: self.max_functions]:
-            got = self._one(item, changeset, target, header(mod[0], mod[1], target.import_name), usage)
+            got = self._one(item, changeset, target, header(mod[0], mod[1], target.import_name), usage, notes)
             (findings if isinstance(got, Finding) else skipped).append(got)
             if isinstance(got, Skipped) and got.reason.startswith("sandbox unavailable"):
                 break
@@ -192,7 +193,13 @@ class InterpreterRoute:
         ]
 
     def _one(
-        self, item: WorkItem, changeset: ChangeSet, target: Target, head: str, usage: list[int]
+        self,
+        item: WorkItem,
+        changeset: ChangeSet,
+        target: Target,
+        head: str,
+        usage: list[int],
+        notes: list[str],
     ) -> Finding | Skipped:
         messages = self.messages(item, target, head)
         schema = answer_schema()
@@ -212,6 +219,7 @@ class InterpreterRoute:
             test = head + "\n" + body.strip()[:MAX_TEST_CHARS] + "\n"
             assert changeset.workdir is not None
             outcome = execute(self.runner, changeset.workdir, test, self.timeout, self.python)
+            notes.extend(n for n in outcome.notes if n not in notes)
             if outcome.kind == "model_error":
                 last = outcome.detail
                 if attempt == 0:

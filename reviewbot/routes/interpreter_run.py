@@ -7,7 +7,7 @@ import math
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class Outcome:
     detail: str  # the assertion, the error, the reason
     tests: int = 0
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # the sandbox's (a limit it could not apply here)
 
 
 def _innermost_in_test(text: str, roots: list[str]) -> bool:
@@ -126,4 +127,4 @@ def execute(runner: CodeRunner, workdir: str, test: str, timeout: float, python:
         msg = str(exc)
         reason = msg if msg.startswith("sandbox unavailable") else f"sandbox unavailable: {msg}"
         return Outcome("not_run", reason)
-    return classify(res, timeout, workdir)
+    return replace(classify(res, timeout, workdir), notes=res.notes)

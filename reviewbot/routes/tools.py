@@ -183,6 +183,7 @@ class ToolsRoute:
         findings: list[Finding] = []
         skipped: list[Skipped] = []
         ran: list[str] = []
+        notes: list[str] = []  # the tools' own (the sandbox's limits)
         seen: set[tuple[Any, ...]] = set()
         prompt_tokens = generated = 0
         valid = False
@@ -204,7 +205,7 @@ class ToolsRoute:
                 break
             blocks = []
             for call in answer.calls:
-                observation = self._call(call, item, changeset, tools, findings, skipped, seen)
+                observation = self._call(call, item, changeset, tools, findings, skipped, seen, notes)
                 first = (
                     " | ".join(ln.strip() for ln in observation.splitlines() if ln.strip()) or "(no output)"
                 )
@@ -225,7 +226,7 @@ class ToolsRoute:
             prompt_tokens,
             generated,
             time.perf_counter() - t0,
-            tuple(_unique(ran)),
+            tuple(_unique([*ran, *notes])),
             declined=declined(kept, why_not),
         )
 
@@ -238,6 +239,7 @@ class ToolsRoute:
         findings: list[Finding],
         skipped: list[Skipped],
         seen: set[tuple[Any, ...]],
+        notes: list[str],
     ) -> str:
         """Run one call (or reuse its result); record its findings; return the observation."""
         problem = tools.validate(call.name, call.arguments)
@@ -260,6 +262,7 @@ class ToolsRoute:
         if result.anchored_only:
             kept, _ = filter_to_diff(result.findings, changeset.files, "added")
         findings.extend(kept)
+        notes.extend(n for n in result.notes if n not in notes)
         skipped.extend(
             Skipped(item.path if s.path == "*" else s.path, s.reason, "route") for s in result.skipped
         )

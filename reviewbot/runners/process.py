@@ -3,8 +3,9 @@
     run(["ruff", "check", "x.py"], cwd=repo, timeout=60) -> ProcResult
 
 - The child gets only PATH, HOME and TMPDIR (a fresh temporary directory, removed afterwards) and
-  LANG/LC_ALL=C.UTF-8, plus what the caller passes in ``env``. Nothing else of ours leaks in: no
-  GITHUB_TOKEN, no CI_JOB_TOKEN, no model keys.
+  LANG/LC_ALL=C.UTF-8, plus what the caller passes in ``env`` less any variable named like a
+  credential (``redact.clean_environ``). Nothing else of ours leaks in: no GITHUB_TOKEN, no
+  CI_JOB_TOKEN, no model keys.
 - It runs in its own session (process group). On timeout the whole group is killed with SIGKILL,
   grandchildren included; after a normal exit any leftover group members are killed too.
 - rlimits are set in the child before exec (see :class:`Limits`).
@@ -30,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import ToolError
+from ..redact import clean_environ
 
 __all__ = ["Limits", "ProcResult", "crash_reason", "relative", "run", "run_tool", "which"]
 
@@ -211,7 +213,7 @@ def run(
         "LC_ALL": "C.UTF-8",
     }
     if env:
-        child_env.update(env)
+        child_env.update(clean_environ(env))  # a credential never, even when a caller passes one
 
     started = time.monotonic()
     try:

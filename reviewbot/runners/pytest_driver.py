@@ -211,4 +211,5 @@ class PytestDriver:
             return f"pytest did not report (exit {res.returncode}): {last}"
         if report.get("error"):
             return str(report["error"])[:300]
+        report["sandbox_notes"] = list(res.notes)
         return report

@@ -53,6 +53,7 @@ from pathlib import Path
 from reviewbot.diff.parse import parse_diff_bytes
 from reviewbot.errors import SourceError, UsageError
 from reviewbot.model import ChangeSet, FileDiff
+from reviewbot.redact import clean_environ
 
 __all__ = ["DEFAULT_BRANCHES", "GitSource"]
 
@@ -113,7 +114,7 @@ class _Resolved:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+    env = {k: v for k, v in clean_environ(os.environ).items() if k not in _DROP_ENV}  # no credentials
     env.update(
         LC_ALL="C",
         LANGUAGE="C",

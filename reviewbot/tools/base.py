@@ -71,6 +71,7 @@ class ToolResult:
     skipped: tuple[Skipped, ...] = ()
     anchored_only: bool = True  # False: keep the findings even off the changed lines (failing tests)
     error: bool = False  # the call itself was refused (unknown tool, bad arguments)
+    notes: tuple[str, ...] = ()  # for the report: a sandbox limit that could not be applied here, ...
 
 
 Runner = Callable[[ChangeSet, Mapping[str, Any]], ToolResult]

@@ -110,7 +110,8 @@ class PytestRunner:
             lines += ["  " + ln for ln in case.text.strip().splitlines()[:12]]
             if loc is not None:
                 findings.append(to_finding(case, loc))
-        return ToolResult(tuple(findings), "\n".join(lines), anchored_only=False)
+        notes = tuple(report.get("sandbox_notes") or ())
+        return ToolResult(tuple(findings), "\n".join(lines), anchored_only=False, notes=notes)
 
 
 def pytest_tool(runner: CodeRunner, *, timeout: float = 120.0, python: str | None = None) -> Tool:

@@ -215,7 +215,7 @@ def test_nproc_as_an_unprivileged_user(headroom, should_work):
         os.chmod(work, 0o755)
         pkg = Path(work, "reviewbot")
         (pkg / "runners").mkdir(parents=True)
-        for rel in ("__init__.py", "errors.py", "runners/__init__.py", "runners/process.py"):
+        for rel in ("__init__.py", "errors.py", "redact.py", "runners/__init__.py", "runners/process.py"):
             shutil.copy(repo / "reviewbot" / rel, pkg / rel)
         for dirpath, dirnames, filenames in os.walk(work):
             for name in dirnames:

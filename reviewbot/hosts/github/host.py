@@ -14,6 +14,7 @@ from pathlib import Path
 from ...diff import DiffIndex
 from ...merge import fingerprint, keys_of
 from ...ports import Change, Prior, Review
+from ..markers import Signer
 from .client import GitHubClient
 from .fetch import GitHubPullSource
 from .plan import MAX_INLINE
@@ -39,9 +40,16 @@ class GitHubHost:
     name = "github"
 
     def __init__(
-        self, client: GitHubClient, repo: str, options: Options = Options(), *, checkout: Path | None = None
+        self,
+        client: GitHubClient,
+        repo: str,
+        options: Options = Options(),
+        *,
+        checkout: Path | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.client = client
+        self.signer = signer or Signer()
         self.repo = repo
         self.options = options
         self.checkout = checkout
@@ -54,7 +62,7 @@ class GitHubHost:
             self._reviewers[number] = GitHubReviewer(
                 self.client, self.repo, number, fail_on=o.fail_on, max_inline=o.max_inline,
                 check_run=o.check_run, step_summary=o.step_summary, bot_login=o.bot_login,
-                details_url=o.details_url,
+                details_url=o.details_url, signer=self.signer,
             )  # fmt: skip
         return self._reviewers[number]
 

@@ -8,7 +8,8 @@ The rules (FACTS.md, GitHub's REST documentation):
   (never the deprecated ``position``); ``plan`` decides which findings go inline, ``render`` writes
   the bodies, ``checks`` the check run.
 - On a re-run, findings whose fingerprint or content key was already posted by the bot are not
-  posted again; markers in comments by anyone else are ignored (they could be forged to hide a finding).
+  posted again; markers in comments by anyone else, or without a valid signature (``markers``), are
+  ignored (they could be forged to hide a finding).
 - When the review's POST fails with a 5xx or a connection error, the retry first lists the reviews
   and takes the one with this run's NONCE if GitHub did create it: no duplicate review.
 - The summary comment is edited in place on every run (``summary``).
@@ -19,17 +20,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...diff import DiffIndex
 from ...errors import PublishError, ReviewbotError
 from ...merge import keys_of
 from ...model import Anchored, Result, Unanchored
+from ..markers import Signer
 from .checks import append_step_summary, post_check_run
 from .client import GitHubClient
-from .plan import MAX_INLINE, plan_review, review_body
-from .render import FP_MARK, HEAD_MARK, RUN_MARK, SUMMARY_MARKER
+from .plan import MAX_INLINE, ReviewPlan, plan_review, review_body
+from .render import BODY_LIMIT, RUN_MARK, SUMMARY_MARKER
 from .summary import summary_body
 from .values import CheckRunInfo, IssueCommentInfo, ReviewInfo
 
@@ -70,8 +72,10 @@ class GitHubReviewer:
         step_summary: Path | None = None,
         bot_login: str | None = None,
         details_url: str | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.client = client
+        self.signer = (signer or Signer()).for_scope(f"{repo}#{number}")
         self.repo = repo
         self.number = number
         self.fail_on = fail_on
@@ -96,21 +100,22 @@ class GitHubReviewer:
         seen: set[str] = set()
         for c in self.client.review_comments(self.repo, self.number):
             if c.user == bot:
-                for fp, key in FP_MARK.findall(c.body):
+                for fp, key in self.signer.findings(c.body):
                     seen.update((fp, key))
         for r in self.client.reviews(self.repo, self.number):
             if r.user == bot:
-                for fp, key in FP_MARK.findall(r.body):
+                for fp, key in self.signer.findings(r.body):
                     seen.update((fp, key))
         summary = None
         for c in self.client.issue_comments(self.repo, self.number):
-            if c.user == bot and c.body.startswith(SUMMARY_MARKER):
+            if self._is_summary(c, bot):
                 summary = c
-        last = None
-        if summary is not None:
-            m = HEAD_MARK.search(summary.body)
-            last = m.group(1) if m else None
+        last = self.signer.head(summary.body) if summary is not None else None
         return frozenset(seen), last, summary
+
+    def _is_summary(self, c: IssueCommentInfo, bot: str) -> bool:
+        """The bot's summary comment: its marker first and a validly signed head."""
+        return c.user == bot and c.body.startswith(SUMMARY_MARKER) and self.signer.head(c.body) is not None
 
     # ---------------------------------------------------------------------------- publish
 
@@ -132,7 +137,7 @@ class GitHubReviewer:
         if posted is None:
             posted, _, summary = self.previous()
         items = list(findings) if findings is not None else [*result.anchored, *result.unanchored]
-        plan = plan_review(items, index, posted=posted, max_inline=self.max_inline)
+        plan = self._signed(plan_review(items, index, posted=posted, max_inline=self.max_inline))
         errors: list[str] = []
         review = None
         if not plan.empty:
@@ -172,6 +177,7 @@ class GitHubReviewer:
             resolved=resolved,
             notes=notes,
         )
+        text = self.signer.sign(text)[:BODY_LIMIT]  # the head marker is at the top
         summary_info = None
         try:
             summary_info = self._summary(text, summary)
@@ -186,6 +192,12 @@ class GitHubReviewer:
             raise PublishError("; ".join(errors))
         return out
 
+    def _signed(self, plan: ReviewPlan) -> ReviewPlan:
+        """``plan`` with its markers signed (before the review body is cut to its limit)."""
+        sign = self.signer.sign
+        comments = tuple({**c, "body": sign(c["body"])[: BODY_LIMIT - 1]} for c in plan.comments)
+        return replace(plan, comments=comments, listed=tuple(sign(x) for x in plan.listed))
+
     def _is_bot(self, login: str | None) -> bool:
         bot = self.bot()
         return login is not None and (login == bot or f"{login}[bot]" == bot)  # GraphQL drops "[bot]"
@@ -196,7 +208,7 @@ class GitHubReviewer:
         for t in self.client.review_threads(self.repo, self.number):
             if t.resolved or not t.outdated or not self._is_bot(t.author):
                 continue
-            marks = FP_MARK.findall(t.body)
+            marks = self.signer.findings(t.body)
             if marks and not any(fp in current or key in current for fp, key in marks):
                 self.client.resolve_thread(t.id)
                 n += 1
@@ -217,7 +229,7 @@ class GitHubReviewer:
 
         def recover() -> IssueCommentInfo | None:
             for c in self.client.issue_comments(self.repo, self.number):
-                if c.user == bot and c.body.startswith(SUMMARY_MARKER):
+                if self._is_summary(c, bot):
                     return c
             return None
 

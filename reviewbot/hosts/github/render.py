@@ -16,14 +16,12 @@ import re
 from ...model import Finding, Severity, Side
 from ...reporters import markdown
 
-__all__ = ["BODY_LIMIT", "FP_MARK", "HEAD_MARK", "RUN_MARK", "SUMMARY_MARKER", "comment_body",
+__all__ = ["BODY_LIMIT", "RUN_MARK", "SUMMARY_MARKER", "comment_body",
            "listed_line", "suggestion_block"]  # fmt: skip
 
 BODY_LIMIT = 65_536
 SUMMARY_MARKER = "<!-- reviewbot:summary -->"
-FP_MARK = re.compile(r"<!-- reviewbot:fp=([0-9a-f]{16}) key=([0-9a-f]{16}) -->")
 RUN_MARK = re.compile(r"<!-- reviewbot:review run=([0-9a-f]+) head=([0-9a-f]+) -->")
-HEAD_MARK = re.compile(r"<!-- reviewbot:head=([0-9a-f]{7,64}) -->")
 ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
 
 

@@ -17,6 +17,7 @@ from ...diff import DiffIndex
 from ...errors import PublishError
 from ...merge import fingerprint, keys_of
 from ...ports import Change, Prior, Review
+from ..markers import Signer
 from .client import GitLabClient
 from .fetch import GitLabMergeSource
 from .post import MAX_THREADS, GitLabReviewer, Posted
@@ -29,8 +30,10 @@ class GitLabHost:
     name = "gitlab"
 
     def __init__(self, client: GitLabClient, project: str, *, checkout: Path | None = None,
-                 bot_login: str | None = None, max_threads: int = MAX_THREADS) -> None:  # fmt: skip
+                 bot_login: str | None = None, max_threads: int = MAX_THREADS,
+                 signer: Signer | None = None) -> None:  # fmt: skip
         self.client = client
+        self.signer = signer or Signer()
         self.project = project
         self.checkout = checkout
         self.bot_login = bot_login
@@ -41,7 +44,7 @@ class GitLabHost:
     def reviewer(self, iid: int) -> GitLabReviewer:
         if iid not in self._reviewers:
             self._reviewers[iid] = GitLabReviewer(self.client, self.project, iid, bot_login=self.bot_login,
-                                                  max_threads=self.max_threads)  # fmt: skip
+                                                  max_threads=self.max_threads, signer=self.signer)  # fmt: skip
         return self._reviewers[iid]
 
     def fetch(self, number: int) -> Change:

@@ -6,7 +6,8 @@ summary note edited in place.
   GitLab would refuse (400 "line_code can't be blank").
 - The threads are created as draft notes and published with one ``bulk_publish`` (one notification
   burst, like GitHub's single review). Drafts left by a run that stopped half-way are reused.
-- A re-run posts only findings whose fingerprint and content key no note of the bot carries, and
+- A re-run posts only findings whose fingerprint and content key no note of the bot carries (in a
+  validly signed marker, ``markers``), and
   resolves the bot's open threads (on files this run reviewed) whose finding is gone, where the
   token's role allows; where not, the summary says so.
 """
@@ -14,15 +15,16 @@ summary note edited in place.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...diff import DiffIndex, gitlab_position
 from ...errors import ReviewbotError
 from ...merge import content_key, fingerprint
 from ...model import Anchored, Result, Unanchored
+from ..markers import Signer
 from .client import GitLabClient
-from .render import FP_MARK, HEAD_MARK, SUMMARY_MARKER, listed, thread_body
+from .render import SUMMARY_MARKER, listed, thread_body
 from .summary import summary_body
 from .values import NoteInfo, VersionInfo
 
@@ -84,10 +86,11 @@ class GitLabReviewer:
     """Posts on one merge request. No request is made until a method is called."""
 
     def __init__(self, client: GitLabClient, project: str, iid: int, *, bot_login: str | None = None,
-                 max_threads: int = MAX_THREADS) -> None:  # fmt: skip
+                 max_threads: int = MAX_THREADS, signer: Signer | None = None) -> None:  # fmt: skip
         self.client = client
         self.project = project
         self.iid = iid
+        self.signer = (signer or Signer()).for_scope(f"{project}!{iid}")
         self.bot_login = bot_login
         self.max_threads = max_threads
 
@@ -104,12 +107,11 @@ class GitLabReviewer:
         for n in self.client.notes(self.project, self.iid):
             if n.author != bot or n.system:
                 continue
-            for fp, key in FP_MARK.findall(n.body):
+            for fp, key in self.signer.findings(n.body):
                 seen.update((fp, key))
-            if n.body.startswith(SUMMARY_MARKER):
+            if n.body.startswith(SUMMARY_MARKER) and self.signer.head(n.body) is not None:
                 summary = n
-        m = HEAD_MARK.search(summary.body) if summary is not None else None
-        return frozenset(seen), (m.group(1) if m else None), summary
+        return frozenset(seen), (self.signer.head(summary.body) if summary is not None else None), summary
 
     def publish(self, result: Result, index: DiffIndex, version: VersionInfo, *, posted: frozenset[str],
                 summary: NoteInfo | None, findings: Sequence[Anchored | Unanchored], current: frozenset[str],
@@ -118,6 +120,7 @@ class GitLabReviewer:
         if now.head_sha != version.head_sha:
             return Posted(0, 0, 0, 0, None, stale=now.head_sha)
         plan = plan_threads(findings, index, version, posted=posted, max_threads=self.max_threads)
+        plan = replace(plan, threads=tuple((self.signer.sign(b), pos) for b, pos in plan.threads))
         threads, lines, repeated, invalid = plan.threads, list(plan.listed), plan.repeated, plan.invalid
         errors: list[str] = []
         inline = self._threads(threads, errors)
@@ -127,7 +130,7 @@ class GitLabReviewer:
                             invalid=invalid, since=since, resolved=resolved, notes=notes, errors=errors)  # fmt: skip
         note_id = None
         try:
-            note_id = self._summary(text, summary)
+            note_id = self._summary(self.signer.sign(text), summary)
         except ReviewbotError as exc:
             errors.append(f"the summary note was not posted: {exc}")
         return Posted(inline, len(lines), repeated, invalid, note_id, tuple(errors), resolved)
@@ -136,10 +139,12 @@ class GitLabReviewer:
         if not threads:
             return 0
         try:
-            waiting = {m for d in self.client.drafts(self.project, self.iid) for m in FP_MARK.findall(d.body)}
+            waiting = {
+                m for d in self.client.drafts(self.project, self.iid) for m in self.signer.findings(d.body)
+            }
             for body, pos in threads:
-                mark = FP_MARK.search(body)
-                if mark is not None and mark.groups() in waiting:
+                marks = self.signer.findings(body)
+                if marks and marks[0] in waiting:
                     continue  # a draft of a run that stopped before publishing
 
                 def recover(body: str = body) -> NoteInfo | None:
@@ -163,7 +168,7 @@ class GitLabReviewer:
             for d in self.client.discussions(self.project, self.iid):
                 if d.author != bot or not d.resolvable or d.resolved or (d.path and d.path not in reviewed):
                     continue
-                marks = FP_MARK.findall(d.body)
+                marks = self.signer.findings(d.body)
                 if marks and not any(fp in current or key in current for fp, key in marks):
                     self.client.resolve(self.project, self.iid, d.id)
                     n += 1
@@ -184,6 +189,7 @@ class GitLabReviewer:
 
         def recover() -> NoteInfo | None:
             notes = self.client.notes(self.project, self.iid)
-            return next((n for n in notes if n.author == bot and n.body.startswith(SUMMARY_MARKER)), None)
+            return next((n for n in notes if n.author == bot and n.body.startswith(SUMMARY_MARKER)
+                         and self.signer.head(n.body) is not None), None)  # fmt: skip
 
         return self.client.create_note(self.project, self.iid, text, recover).id

@@ -5,22 +5,19 @@
   new-side lines, in a fence longer than any backtick run in the code.
 - Each thread carries ``<!-- reviewbot:fp=FP key=KEY -->`` (``merge.fingerprint``, ``merge.content_key``);
   the summary note starts with ``<!-- reviewbot:summary -->`` and names the reviewed head in
-  ``<!-- reviewbot:head=SHA -->``. Markers in notes by anyone but the bot are ignored.
+  ``<!-- reviewbot:head=SHA -->``. ``markers.Signer`` signs them as they are posted; markers in notes
+  by anyone but the bot, or without a valid signature, are ignored.
 """
 
 from __future__ import annotations
 
-import re
-
 from ...model import Finding, Severity, Side
 from ...reporters import markdown
 
-__all__ = ["BODY_LIMIT", "FP_MARK", "HEAD_MARK", "SUMMARY_MARKER", "listed", "thread_body"]
+__all__ = ["BODY_LIMIT", "SUMMARY_MARKER", "listed", "thread_body"]
 
 BODY_LIMIT = 1_000_000  # GitLab's note limit
 SUMMARY_MARKER = "<!-- reviewbot:summary -->"
-FP_MARK = re.compile(r"<!-- reviewbot:fp=([0-9a-f]{16}) key=([0-9a-f]{16}) -->")
-HEAD_MARK = re.compile(r"<!-- reviewbot:head=([0-9a-f]{7,64}) -->")
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
 
 

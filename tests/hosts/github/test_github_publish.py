@@ -279,7 +279,7 @@ def test_incremental_review_comments_only_on_what_changed_since(server, tmp_path
     assert [c["line"] for c in server.review_comments] == [3, 24]
     assert server.reviews[-1]["commit_id"] == head2
     summary = server.issue_comments[0]["body"]
-    assert f"<!-- reviewbot:head={head2} -->" in summary and "changes since" in summary
+    assert f"<!-- reviewbot:head={head2} mac=" in summary and "changes since" in summary
     assert BOT == server.issue_comments[0]["user"]["login"]
 
 

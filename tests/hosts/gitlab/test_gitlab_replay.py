@@ -72,4 +72,4 @@ def test_real_diff_is_posted_without_rejections_duplicates_or_losses(path):
         assert gl_server.statuses("POST")[n_writes:] == [], "no write at all but the summary's PUT"
         assert gl_server.rejections == []
         summary = gl_server.summaries(PROJECT, 7)[0]["body"]
-        assert re.search(r"<!-- reviewbot:head=b{40} -->", summary)
+        assert re.search(r"<!-- reviewbot:head=b{40} mac=[0-9a-f]{32} -->", summary)
