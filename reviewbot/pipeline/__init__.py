@@ -80,7 +80,8 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
         notes.append("the change is empty: nothing to review")
 
     index = DiffIndex(cs.files)
-    lint_findings: list[Finding] = found_findings(found)
+    unplanned = {sk.path for sk in pl.skipped}  # a file the plan skips (vendored, excluded) gets no finding
+    lint_findings: list[Finding] = found_findings([s for s in found if s.path not in unplanned])
     py_paths = [p for p in pl.reviewable_paths if p.endswith(".py")]
     linters = parts.linters if py_paths else ()
     if linters and cs.read_head is None and cs.workdir is None:

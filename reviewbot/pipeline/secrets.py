@@ -124,8 +124,17 @@ def _slug(kind: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")
 
 
+# detect-secrets' heuristics: a long hex digest or `password = "dev"` in a test is as likely as a real
+# key, and `https://user:pass@host` is most often a documentation example, so these are warnings;
+# a detector of a known key format (AWS, GitHub, private key, ...) is an error.
+_GUESSES = frozenset(
+    {"Hex High Entropy String", "Base64 High Entropy String", "Secret Keyword", "Basic Auth Credentials"}
+)
+
+
 def found_findings(found: Sequence[Secret]) -> list[Finding]:
-    """One error finding per line with a secret; the message names the kind, never the value."""
+    """One finding per line with a secret; the message names the kind, never the value. Known key
+    formats are errors; entropy and keyword guesses are warnings (so they do not fail CI alone)."""
     seen: set[tuple[str, int]] = set()
     out = []
     for s in found:
@@ -133,7 +142,7 @@ def found_findings(found: Sequence[Secret]) -> list[Finding]:
             continue
         seen.add((s.path, s.line))
         out.append(Finding(
-            Location(s.path, Side.RIGHT, s.line), Severity.ERROR,
+            Location(s.path, Side.RIGHT, s.line), Severity.WARNING if s.kind in _GUESSES else Severity.ERROR,
             f"a secret ({s.kind}) is added on this line: remove it, keep it out of the history, and "
             "rotate it (anyone who can read the change has it)",
             f"secrets/{_slug(s.kind)}", "lint", category="security", source="detect-secrets",
