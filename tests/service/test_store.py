@@ -1,13 +1,23 @@
+import uuid
+
+import pytest
+from support.service_host import FakeHost
+
 from reviewbot.ports import OpenChange
 from reviewbot.service.reconcile import reconcile
+from reviewbot.service.redis_store import RedisStore
 from reviewbot.service.store import Store
 
 
-def store(tmp_path, **kw):
-    return Store(str(tmp_path / "jobs.db"), **kw)
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        return lambda tmp_path, **kw: Store(str(tmp_path / "jobs.db"), **kw)
+    url, prefix = request.getfixturevalue("redis_url"), f"t{uuid.uuid4().hex}:"
+    return lambda tmp_path, **kw: RedisStore(url, prefix=prefix, **kw)
 
 
-def test_dedupe_by_delivery_and_head(tmp_path):
+def test_dedupe_by_delivery_and_head(store, tmp_path):
     s = store(tmp_path)
     assert s.enqueue("d1", "github", "o/r", 1, "aaa")
     assert not s.enqueue("d1", "github", "o/r", 1, "aaa")  # replayed delivery
@@ -15,7 +25,7 @@ def test_dedupe_by_delivery_and_head(tmp_path):
     assert len(s.jobs("queued")) == 1
 
 
-def test_newer_head_supersedes_queued(tmp_path):
+def test_newer_head_supersedes_queued(store, tmp_path):
     s = store(tmp_path)
     s.enqueue("d1", "github", "o/r", 1, "aaa")
     s.enqueue("d2", "github", "o/r", 1, "bbb")
@@ -23,7 +33,7 @@ def test_newer_head_supersedes_queued(tmp_path):
     assert [j.head for j in s.jobs("superseded")] == ["aaa"]
 
 
-def test_one_running_job_per_change(tmp_path):
+def test_one_running_job_per_change(store, tmp_path):
     s = store(tmp_path)
     s.enqueue("d1", "github", "o/r", 1, "aaa")
     s.enqueue("d2", "github", "o/r", 1, "x", kind="ask", arg="why")
@@ -36,8 +46,8 @@ def test_one_running_job_per_change(tmp_path):
     assert s.claim(now=100).kind == "ask"
 
 
-def test_expired_lease_is_taken_again(tmp_path):
-    s = store(tmp_path, lease=10)
+def test_expired_lease_is_taken_again(tmp_path):  # sqlite only: Redis expires the lock on its own clock
+    s = Store(str(tmp_path / "jobs.db"), lease=10)
     s.enqueue("d1", "github", "o/r", 1, "aaa")
     job = s.claim(now=100)
     assert s.claim(now=105) is None
@@ -45,7 +55,7 @@ def test_expired_lease_is_taken_again(tmp_path):
     assert again.id == job.id and again.attempts == 2
 
 
-def test_retries_with_backoff_then_failed(tmp_path):
+def test_retries_with_backoff_then_failed(store, tmp_path):
     s = store(tmp_path, max_attempts=2, backoff=5)
     s.enqueue("d1", "github", "o/r", 1, "aaa")
     job = s.claim(now=100)
@@ -57,28 +67,12 @@ def test_retries_with_backoff_then_failed(tmp_path):
     assert [(j.id, j.error) for j in failed] == [(job.id, "boom again")]
 
 
-def test_survives_reopen(tmp_path):
+def test_survives_reopen(store, tmp_path):
     store(tmp_path).enqueue("d1", "github", "o/r", 1, "aaa")
     assert len(store(tmp_path).jobs("queued")) == 1
 
 
-class FakeHost:
-    name = "github"
-
-    def __init__(self, changes):
-        self.changes = changes
-
-    def can_write(self, user):
-        return True
-
-    def reply(self, number, thread, text):
-        pass
-
-    def open_changes(self):
-        return self.changes
-
-
-def test_reconciler_queues_missed_heads(tmp_path):
+def test_reconciler_queues_missed_heads(store, tmp_path):
     s = store(tmp_path)
     s.enqueue("d1", "github", "o/r", 1, "aaa")
     host = FakeHost([OpenChange(1, "aaa", False), OpenChange(2, "bbb", False), OpenChange(3, "ccc", True)])
