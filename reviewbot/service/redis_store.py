@@ -116,10 +116,10 @@ class RedisStore:
         now = time.time() if now is None else now
         job = self.get(job_id)
         if job.attempts >= self.max_attempts:
-            self._finish(args=[self.prefix, job_id, "failed", error, 0])
+            self._finish(args=[self.prefix, job_id, "failed", error[:2000], 0])
         else:
             delay = self.backoff * 2 ** (job.attempts - 1)
-            self._finish(args=[self.prefix, job_id, "queued", error, now + delay])
+            self._finish(args=[self.prefix, job_id, "queued", error[:2000], now + delay])
 
     def get(self, job_id: int) -> Job:
         h = self.r.hgetall(f"{self.prefix}job:{job_id}")
@@ -129,6 +129,12 @@ class RedisStore:
     def jobs(self, *states: str) -> list[Job]:
         ids = sorted(int(i) for s in states or STATES for i in self.r.smembers(f"{self.prefix}state:{s}"))
         return [self.get(i) for i in ids]
+
+    def count(self) -> dict[str, int]:
+        return {s: int(self.r.scard(f"{self.prefix}state:{s}")) for s in STATES}
+
+    def ping(self) -> bool:
+        return bool(self.r.ping())
 
     def reviewed(self, host: str, repo: str, number: int, head: str) -> bool:
         return bool(self.r.exists(f"{self.prefix}head:{host}|{repo}|{number}|{head}"))

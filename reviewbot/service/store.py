@@ -133,6 +133,14 @@ class Store:
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state IN ({marks}) ORDER BY id", states)
         return [Job(*r) for r in rows]
 
+    def count(self) -> dict[str, int]:
+        """Jobs by state."""
+        rows = self.db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        return {s: 0 for s in STATES} | {s: n for s, n in rows}
+
+    def ping(self) -> bool:
+        return self.db.execute("SELECT 1").fetchone() == (1,)
+
     def reviewed(self, host: str, repo: str, number: int, head: str) -> bool:
         """True when a review job for this head exists and is not superseded."""
         row = self.db.execute(
