@@ -110,6 +110,14 @@ class Settings:
     gitlab_token: Secret | None = field(default=None, repr=False)  # a GitLab project or group token
     # issue 14 (hardening): the key that signs the hidden markers (hosts/markers.py), from the environment only
     marker_key: Secret | None = field(default=None, repr=False)
+    # the webhook service (issue 12, docs/service.md): the secrets only from the environment
+    service_store: str = "sqlite"  # sqlite (a file in the cache) or a redis:// URL
+    service_max_body: int = 25 * 1024 * 1024  # bytes; GitHub caps deliveries at 25 MB
+    service_max_attempts: int = 3  # tries of a job before it is listed as failed
+    service_backoff: float = 30.0  # seconds before the first retry; doubled each time
+    service_reconcile: float = 600.0  # seconds between reconciler passes; 0: off
+    github_webhook_secret: Secret | None = field(default=None, repr=False)
+    gitlab_webhook_secret: Secret | None = field(default=None, repr=False)
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
     config_origin: str | None = field(default=None, compare=False)  # the file used, for the report
@@ -171,6 +179,12 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "github.api_url": ("github_api_url", url),
     "github.max_comments": ("github_max_comments", integer(0, 30)),
     "github.bot_login": ("github_bot_login", nonempty),
+    # the webhook service (issue 12)
+    "service.store": ("service_store", nonempty),
+    "service.max_body": ("service_max_body", integer(1024, 1 << 30)),
+    "service.max_attempts": ("service_max_attempts", integer(1, 20)),
+    "service.backoff": ("service_backoff", number(0, 86400)),
+    "service.reconcile": ("service_reconcile", number(0, 86400)),
 }
 
 _FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator
@@ -199,6 +213,10 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "GITLAB_TOKEN": ("gitlab_token", lambda v: Secret(v)),
     # issue 14 (hardening)
     "REVIEWBOT_MARKER_KEY": ("marker_key", lambda v: Secret(v)),
+    # the webhook service (issue 12)
+    "REVIEWBOT_SERVICE_STORE": ("service_store", nonempty),
+    "REVIEWBOT_GITHUB_WEBHOOK_SECRET": ("github_webhook_secret", lambda v: Secret(v)),
+    "REVIEWBOT_GITLAB_WEBHOOK_SECRET": ("gitlab_webhook_secret", lambda v: Secret(v)),
 }
 
 

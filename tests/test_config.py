@@ -85,6 +85,12 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "github.api_url": ("https://ghe.example/api/v3", "https://ghe.example/api/v3", "ftp://x"),
     "github.max_comments": (10, 10, 31),
     "github.bot_login": ("reviewbot[bot]", "reviewbot[bot]", ""),
+    # the webhook service (issue 12)
+    "service.store": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0", ""),
+    "service.max_body": (4096, 4096, 10),
+    "service.max_attempts": (5, 5, 0),
+    "service.backoff": (10, 10.0, -1),
+    "service.reconcile": (60, 60.0, -1),
 }
 
 # more invalid values: wrong types that Python would otherwise accept (bool is an int, ...)
@@ -314,6 +320,9 @@ def test_env_table_names_known_variables():
         "REVIEWBOT_BASE_URL",
         "REVIEWBOT_API_KEY",
         "REVIEWBOT_ALLOW_UNSANDBOXED",
+        "REVIEWBOT_SERVICE_STORE",  # the webhook service (issue 12)
+        "REVIEWBOT_GITHUB_WEBHOOK_SECRET",
+        "REVIEWBOT_GITLAB_WEBHOOK_SECRET",
         "REVIEWBOT_WEB_URL",
         "REVIEWBOT_BOT_LOGIN",
         "GITHUB_TOKEN",
