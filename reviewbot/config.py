@@ -62,6 +62,7 @@ class Settings:
     threads: int | None = None
     format: str = "terminal"
     fail_on: str = "error"
+    fail_on_model: bool = False  # a model's finding (a guess) may fail the run too (issue 13)
     color: bool | None = None  # None: when the output is a terminal and NO_COLOR is unset
     progress: bool = True
     # plan
@@ -70,6 +71,7 @@ class Settings:
     exclude: tuple[str, ...] = ()  # extra path globs to skip
     include_vendored: bool = False
     # review route
+    error_confidence: float | None = None  # a model's finding is an error only at this confidence or above
     min_drop: float = 0.05  # nats/token by which the new code must be less likely than the old
     max_findings_per_item: int = 2
     max_new_tokens: int = 200
@@ -151,11 +153,13 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "api_model": ("api_model", nonempty),
     "threads": ("threads", integer(1, 512)),
     "fail_on": ("fail_on", one_of(FAIL_ON)),
+    "fail_on_model": ("fail_on_model", boolean),
     "plan.item_tokens": ("item_tokens", integer(200, 100_000)),
     "plan.budget_tokens": ("budget_tokens", integer(200, 10_000_000)),
     "plan.exclude": ("exclude", globs),
     "plan.include_vendored": ("include_vendored", boolean),
     "review.min_drop": ("min_drop", number(0.0, 10.0)),
+    "review.error_confidence": ("error_confidence", number(0.0, 1.0)),
     "review.max_findings_per_item": ("max_findings_per_item", integer(1, 10)),
     "review.max_new_tokens": ("max_new_tokens", integer(16, 4096)),
     "routes.pin": ("route_pins", pins),

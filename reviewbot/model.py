@@ -262,3 +262,12 @@ class Result:
     @property
     def findings(self) -> tuple[Finding, ...]:
         return tuple(a.finding for a in self.anchored)
+
+    def fails(self, fail_on: str, *, model_fails: bool = False) -> bool:
+        """Whether a finding at or above ``fail_on`` fails the run. A model's guess (source
+        ``model``) fails it only with ``model_fails``: by default a job fails on evidence (a linter,
+        a failing test, a sandboxed run, the docs), never on a guess. The one rule of every entry point."""
+        if fail_on == "never":
+            return False
+        floor = Severity(fail_on).rank
+        return any(f.severity.rank >= floor and (model_fails or f.source != "model") for f in self.findings)

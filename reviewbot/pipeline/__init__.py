@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from ..diff import DiffIndex, anchor_all, filter_to_diff, mark_all
 from ..merge import dedupe
-from ..model import ChangeSet, Finding, Result, RouteRun, Skipped, Stats, WorkItem
+from ..model import ChangeSet, Finding, Result, RouteRun, Severity, Skipped, Stats, WorkItem
 from ..plan import Plan, plan
 from ..ports import Linter, ModelBackend, Progress, Route
 from ..router import Router
@@ -31,7 +31,7 @@ from .echo import guard_echoes
 from .items import ItemOutcome, route_item, run_items
 from .secrets import found_findings, redacted, scan, scrub
 
-__all__ = ["MAX_FAILED_IN_A_ROW", "ItemOutcome", "Parts", "PlanLimits", "run"]
+__all__ = ["MAX_FAILED_IN_A_ROW", "ItemOutcome", "Parts", "PlanLimits", "graded", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,25 @@ class Parts:
     concurrency: int = 1  # work items sent to the model at once (the server batches them)
     model_deadline: float | None = None  # seconds of model work per review; later items are not sent
     question: str | None = None  # asked about the change: every item carries it (the repo_qa route answers)
+    error_confidence: float | None = None  # a model finding is an error only this sure; None: never
+
+
+def graded(findings: Sequence[Finding], error_confidence: float | None) -> tuple[list[Finding], list[str]]:
+    """A model's finding is at most a warning unless its confidence reaches ``error_confidence``:
+    the model sets its own severity, and an error should mean evidence (issue 13). Findings of
+    tools, tests and the sandbox keep theirs. The note says how many were lowered and why."""
+    out: list[Finding] = []
+    lowered = 0
+    for f in findings:
+        sure = error_confidence is not None and f.confidence is not None and f.confidence >= error_confidence
+        if f.source == "model" and f.severity is Severity.ERROR and not sure:
+            f, lowered = replace(f, severity=Severity.WARNING), lowered + 1
+        out.append(f)
+    if not lowered:
+        return out, []
+    rule = (f"at confidence {error_confidence:g} or above" if error_confidence is not None
+            else "only when review.error_confidence is set")  # fmt: skip
+    return out, [f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"]
 
 
 def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
@@ -132,6 +151,8 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
 
     model_findings, echo_notes = guard_echoes(model_findings, cs)  # the change cannot speak as the bot
     notes.extend(echo_notes)
+    model_findings, grade_notes = graded(model_findings, parts.error_confidence)
+    notes.extend(grade_notes)
     merged = dedupe(scrub([*lint_findings, *model_findings], found))
     anchored, unanchored = anchor_all(merged, index)
     anchored, unanchored = mark_all(anchored, index), mark_all(unanchored, index)  # type: ignore[assignment]

@@ -36,6 +36,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}{suggest_flag(message, self)} (see `{self.prog} --help`)")
 
 
+_MODEL_FAILS = "a model's findings (guesses) may fail the run too; by default only evidence does"
+
+
 def settings_args(sp: argparse.ArgumentParser) -> None:
     """The flags every command takes: where the settings and the cache are, progress, logging."""
     g = sp.add_argument_group("settings")
@@ -121,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--fail-on", choices=config.FAIL_ON, help="exit 1 on findings of this severity (default: error)"
     )
+    r.add_argument("--fail-on-model", action="store_true", default=None, help=_MODEL_FAILS)
     r.add_argument("--no-color", action="store_true", help="no colours in terminal output")
     r.add_argument("--item-tokens", type=int, help="the most diff tokens in one work item")
     r.add_argument("--budget-tokens", type=int, help="the most diff tokens sent to the model in one review")
@@ -188,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--fail-on", choices=config.FAIL_ON, help="exit 1 and a failing check on findings of this severity"
     )
+    g.add_argument("--fail-on-model", action="store_true", default=None, help=_MODEL_FAILS)
     common(g)
     _gitlab_parser(sub)
     _search_parsers(sub)
@@ -222,7 +227,7 @@ def _gitlab_parser(sub) -> None:
         "--max-comments", type=int, help="threads per run, 0-30 (default 30); the rest are listed"
     )
     gl.add_argument("--fail-on", choices=config.FAIL_ON, help="exit 1 on findings of this severity")
-    gl.add_argument("--fail-on-model", action="store_true", help="model-only findings may fail the job too")
+    gl.add_argument("--fail-on-model", action="store_true", default=None, help=_MODEL_FAILS)
     common(gl)
 
 

@@ -60,7 +60,7 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     buf = io.StringIO()
     compose.reporter(settings.format, buf, color=bool(color)).report(result)
     write_output(args.output, buf.getvalue(), stdout)
-    return exit_code(result, settings.fail_on)
+    return exit_code(result, settings)
 
 
 def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -200,7 +200,7 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             f"{p.listed} in the body, {p.repeated} not repeated, check run "
             f"{p.check_run.id if p.check_run else 'off'} ({p.annotations} annotations)\n"
         )
-    return exit_code(out.result, settings.fail_on)
+    return exit_code(out.result, settings)
 
 
 def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -238,7 +238,7 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     elif p is not None:
         stdout.write(f"reviewbot: {target.project}!{target.iid}: {p.inline} threads, {p.listed} listed in the "
                      f"summary note, {p.repeated} not repeated, {p.resolved} resolved\n")  # fmt: skip
-    return run.exit_code(out.result, settings.fail_on, model_fails=args.fail_on_model)
+    return run.exit_code(out.result, settings.fail_on, model_fails=settings.fail_on_model)
 
 
 # ---------------------------------------------------------------------------------------------

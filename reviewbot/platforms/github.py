@@ -97,7 +97,7 @@ def host(
 ) -> GitHubHost:
     """The repository's pull requests, posted on as the settings say."""
     options = Options(
-        fail_on=settings.fail_on, max_inline=settings.github_max_comments, check_run=check_run,
+        fail_on=settings.fail_on, fail_on_model=settings.fail_on_model, max_inline=settings.github_max_comments, check_run=check_run,
         step_summary=settings.github_step_summary, bot_login=settings.github_bot_login,
     )  # fmt: skip
     return GitHubHost(gh, repo, options, checkout=checkout, signer=marker_signer(settings)[0])

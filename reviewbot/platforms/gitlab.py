@@ -154,10 +154,4 @@ def _write_reports(result: Result, reports: Mapping[str, Path | None]) -> None:
 
 def exit_code(result: Result, fail_on: str, *, model_fails: bool) -> int:
     """1 on findings at or above ``fail_on``; a model-only finding fails the job only with ``model_fails``."""
-    from ..model import Severity
-
-    if fail_on == "never":
-        return 0
-    floor = Severity(fail_on).rank
-    return int(any(a.finding.severity.rank >= floor and (model_fails or a.finding.source != "model")
-                   for a in result.anchored))  # fmt: skip
+    return int(result.fails(fail_on, model_fails=model_fails))

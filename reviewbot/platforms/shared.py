@@ -16,7 +16,7 @@ from typing import TextIO
 from .. import compose, config
 from ..errors import PublishError
 from ..hosts.markers import Signer, installation_key
-from ..model import Result, Severity
+from ..model import Result
 
 
 def settings_for(
@@ -26,7 +26,7 @@ def settings_for(
     repository's file at the change's base commit), else `repo`'s own file."""
     # the model flags exist only on the commands that run a model
     names = ("backend", "model_dir", "base_url", "api_model", "cache_dir", "threads", "min_drop", "device",
-             "model_concurrency", "format", "fail_on", "item_tokens", "budget_tokens")  # fmt: skip
+             "model_concurrency", "format", "fail_on", "fail_on_model", "item_tokens", "budget_tokens")  # fmt: skip
     overrides = {name: getattr(args, name, None) for name in names}
     overrides["progress"] = False if args.no_progress else None
     overrides["github_max_comments"] = getattr(args, "max_comments", None)
@@ -141,11 +141,9 @@ def write_output(path: Path | None, text: str, stdout: TextIO) -> None:
         raise _fail(path, exc) from exc
 
 
-def exit_code(result: Result, fail_on: str) -> int:
-    if fail_on == "never":
-        return 0
-    floor = Severity(fail_on).rank
-    return 1 if any(a.finding.severity.rank >= floor for a in result.anchored) else 0
+def exit_code(result: Result, settings: config.Settings) -> int:
+    """1 when the result fails the run (`Result.fails`: a model's guess only with `fail_on_model`)."""
+    return int(result.fails(settings.fail_on, model_fails=settings.fail_on_model))
 
 
 def review_parts(
@@ -169,4 +167,5 @@ def review_parts(
         concurrency=compose.concurrency(settings),
         model_deadline=settings.model_deadline,
         question=question,
+        error_confidence=settings.error_confidence,
     )

@@ -34,9 +34,9 @@ __all__ = ["NO_HEAD", "Bandit", "Ruff"]
 log = logging.getLogger(__name__)
 
 
-# Defects, not style: pyflakes, syntax/IO errors, bugbear, pylint's errors.
+# Defects, not style: pyflakes, syntax/IO errors, bare `except:` (E722), bugbear, pylint's errors.
 # B904 (raise ... from err) and B905 (zip without strict=) are conventions, not defects.
-DEFAULT_RUFF_SELECT: tuple[str, ...] = ("F", "E9", "B", "PLE")
+DEFAULT_RUFF_SELECT: tuple[str, ...] = ("F", "E9", "E722", "B", "PLE")
 DEFAULT_RUFF_IGNORE: tuple[str, ...] = ("B904", "B905")
 
 # ---------------------------------------------------------------------------------------------

@@ -13,13 +13,14 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 import pytest
 from support.samples import CALC
 
-from reviewbot import compose
+from reviewbot import compose, config
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.model import (
     Anchored,
@@ -204,7 +205,7 @@ def test_json_report_validates_against_the_schema(small: Path) -> None:
 def test_json_findings_carry_every_field(small: Path, fake_model) -> None:
     rc, out, err = review_json(small)
     assert err.startswith("reviewbot: [1/1] pkg/calc.py (") and err.count("\n") == 1  # progress, not a TTY
-    assert rc == 1  # an error finding and the default --fail-on error
+    assert rc == 0  # the model's error finding is a guess: by default it does not fail the run (issue 13)
     doc = json.loads(out)
     VALIDATOR.validate(doc)
     (f,) = doc["findings"]
@@ -216,7 +217,8 @@ def test_json_findings_carry_every_field(small: Path, fake_model) -> None:
         None,
         24,
     )
-    assert (f["severity"], f["route"], f["rule"], f["message"]) == ("error", "review", "review/bug", MESSAGE)
+    # the model said error; a guess is a warning at most by default (pipeline.graded)
+    assert (f["severity"], f["route"], f["rule"], f["message"]) == ("warning", "review", "review/bug", MESSAGE)
     assert f["suggestion"] == "    n = len(items)" and f["in_added"] is True
     assert doc["stats"]["backend"] == "fake" and doc["stats"]["reviewed_items"] == 1
     assert len(fake_model) == 1
@@ -440,17 +442,27 @@ def _result(*severities: Severity, unanchored: Severity | None = None) -> Result
     ],
 )
 def test_exit_code_by_fail_on(severities, fail_on, code) -> None:
-    assert exit_code(_result(*severities), fail_on) == code
+    # the findings are the model's: they count only with fail_on_model
+    assert exit_code(_result(*severities), config.Settings(fail_on=fail_on, fail_on_model=True)) == code
+    assert exit_code(_result(*severities), config.Settings(fail_on=fail_on)) == 0
+
+
+def test_exit_code_counts_evidence_without_fail_on_model() -> None:
+    r = _result(Severity.ERROR)
+    (a,) = r.anchored
+    ruff = replace(r, anchored=(replace(a, finding=replace(a.finding, source="ruff", rule="ruff/F821")),))
+    assert exit_code(ruff, config.Settings()) == 1 and exit_code(ruff, config.Settings(fail_on="never")) == 0
 
 
 def test_exit_code_counts_only_anchored_findings() -> None:
-    assert exit_code(_result(unanchored=Severity.ERROR), "error") == 0
+    assert exit_code(_result(unanchored=Severity.ERROR), config.Settings(fail_on_model=True)) == 0
 
 
 def test_fail_on_flag_end_to_end(small: Path, fake_model) -> None:
-    assert review_json(small)[0] == 1
-    assert review_json(small, "--fail-on", "warning")[0] == 1
-    assert review_json(small, "--fail-on", "never")[0] == 0
+    assert review_json(small)[0] == 0  # the model's finding alone: a guess
+    assert review_json(small, "--fail-on", "warning")[0] == 0
+    assert review_json(small, "--fail-on", "warning", "--fail-on-model")[0] == 1
+    assert review_json(small, "--fail-on", "never", "--fail-on-model")[0] == 0
 
 
 # --------------------------------------------------------------------------------------- --output
@@ -504,3 +516,22 @@ def test_review_git_reads_the_configuration_of_the_base_commit_not_the_head(tmp_
     assert [f["rule"] for f in report["findings"]] == ["ruff/F401"], err
     assert f"configuration: {base[:7]}:.reviewbot.yml (the change's base)" in report["notes"]
     assert code == 1  # the base's fail_on: warning
+
+
+def test_a_model_guess_fails_the_run_only_when_asked(small: Path, fake_model) -> None:
+    """Default config: a review whose only finding comes from the model exits 0 (Result.fails), and
+    the model's `error` is shown as a warning (pipeline.graded); `review.error_confidence` lets a sure
+    finding stay an error; `--fail-on-model` lets a model's finding fail the run."""
+    rc, out, _ = review_json(small)
+    doc = json.loads(out)
+    (f,) = doc["findings"]
+    assert (f["severity"], f["route"], rc) == ("warning", "review", 0)
+    assert any("1 model finding(s) shown as warning" in n for n in doc["notes"]), doc["notes"]
+    assert review_json(small, "--fail-on-model")[0] == 0  # a warning, and the floor is error
+    assert review_json(small, "--fail-on-model", "--fail-on", "warning")[0] == 1
+    Path(".reviewbot.yml").write_text(f"review:\n  error_confidence: {f['confidence']}\n", encoding="utf-8")
+    rc, out, _ = review_json(small)
+    (f,) = json.loads(out)["findings"]
+    assert (f["severity"], rc) == ("error", 0)  # sure enough to be an error, still a guess
+    assert review_json(small, "--fail-on-model")[0] == 1
+    assert review_json(small, "--fail-on-model", "--fail-on", "never")[0] == 0

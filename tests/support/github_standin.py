@@ -336,6 +336,9 @@ class _Handler(BaseHTTPRequestHandler):
         ctype: str = "application/json; charset=utf-8",
         headers: dict[str, str] | None = None,
     ) -> None:
+        with self.standin.lock:  # logged before the client can read the answer: tests read the log next
+            self.standin.log.append((self.command, self._logged_path, status))
+        self._logged = True
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -362,6 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
                 path = "/not-under-the-prefix" + path
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         status = 500
+        self._logged, self._logged_path = False, path
         try:
             auth = self.headers.get("Authorization") or ""
             if auth not in (f"token {s.token}", f"Bearer {s.token}") and not _app_authorized(
@@ -400,8 +404,9 @@ class _Handler(BaseHTTPRequestHandler):
                     doc["errors"] = r.errors
                 self._json(r.status, doc, r.headers)
         finally:
-            with s.lock:
-                s.log.append((method, path, status))
+            if not self._logged:
+                with s.lock:
+                    s.log.append((method, path, status))
 
     def _fault(self, method: str, path: str) -> str | None:
         s = self.standin

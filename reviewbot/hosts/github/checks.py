@@ -33,11 +33,9 @@ ANNOTATIONS_PER_REQUEST = 50
 _LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
-def conclusion(result: Result, fail_on: str) -> str:
-    if fail_on != "never":
-        floor = Severity(fail_on).rank
-        if any(a.finding.severity.rank >= floor for a in result.anchored):
-            return "failure"
+def conclusion(result: Result, fail_on: str, model_fails: bool = False) -> str:
+    if result.fails(fail_on, model_fails=model_fails):
+        return "failure"
     return "neutral" if result.anchored else "success"
 
 
@@ -74,6 +72,7 @@ def post_check_run(
     *,
     run: str,
     fail_on: str,
+    fail_on_model: bool = False,
     details_url: str | None = None,
 ) -> tuple[CheckRunInfo, int]:
     """A completed check run with the findings as annotations (50 per request); how many were sent."""
@@ -88,7 +87,7 @@ def post_check_run(
         "name": CHECK_NAME,
         "head_sha": head,
         "status": "completed",
-        "conclusion": conclusion(result, fail_on),
+        "conclusion": conclusion(result, fail_on, fail_on_model),
         "external_id": run,
         "output": output,
     }

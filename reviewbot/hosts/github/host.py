@@ -29,6 +29,7 @@ class Options:
     """How reviews are posted (``Settings``' github fields)."""
 
     fail_on: str = "error"
+    fail_on_model: bool = False  # a model's guess may fail the check run too
     max_inline: int = MAX_INLINE
     check_run: bool = True
     step_summary: Path | None = None
@@ -60,7 +61,7 @@ class GitHubHost:
         if number not in self._reviewers:
             o = self.options
             self._reviewers[number] = GitHubReviewer(
-                self.client, self.repo, number, fail_on=o.fail_on, max_inline=o.max_inline,
+                self.client, self.repo, number, fail_on=o.fail_on, fail_on_model=o.fail_on_model, max_inline=o.max_inline,
                 check_run=o.check_run, step_summary=o.step_summary, bot_login=o.bot_login,
                 details_url=o.details_url, signer=self.signer,
             )  # fmt: skip

@@ -67,6 +67,7 @@ class GitHubReviewer:
         number: int,
         *,
         fail_on: str = "error",
+        fail_on_model: bool = False,
         max_inline: int = MAX_INLINE,
         check_run: bool = True,
         step_summary: Path | None = None,
@@ -79,6 +80,7 @@ class GitHubReviewer:
         self.repo = repo
         self.number = number
         self.fail_on = fail_on
+        self.fail_on_model = fail_on_model
         self.max_inline = max_inline
         self.check_run = check_run
         self.step_summary = step_summary
@@ -162,7 +164,7 @@ class GitHubReviewer:
         if self.check_run:
             try:
                 run_info, n_ann = post_check_run(
-                    self.client, self.repo, result, head, run=self.run, fail_on=self.fail_on,
+                    self.client, self.repo, result, head, run=self.run, fail_on=self.fail_on, fail_on_model=self.fail_on_model,
                     details_url=self.details_url,
                 )  # fmt: skip
             except ReviewbotError as exc:
