@@ -56,6 +56,7 @@ def route(settings: Settings, model: ModelBackend | None) -> Route | None:
 
     return ReviewRoute(
         model,
+        strategy=settings.review_strategy,
         min_drop=settings.min_drop,
         max_findings=settings.max_findings_per_item,
         max_new_tokens=settings.max_new_tokens,

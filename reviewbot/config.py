@@ -33,6 +33,7 @@ CONFIG_FILE = ".reviewbot.yml"
 BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
 FORMATS = ("terminal", "json", "sarif", "markdown", "rdjson")
 FAIL_ON = ("error", "warning", "never")
+REVIEW_STRATEGIES = ("auto", "likelihood", "generative")  # routes/review.py says how auto picks
 LINT_MODES = ("added", "diff_context", "file")
 LINTERS = ("ruff", "bandit")
 TOOLS = ("ruff", "bandit", "mypy", "pytest", "shellcheck", "eslint")  # built by compose.default_registry
@@ -71,6 +72,7 @@ class Settings:
     exclude: tuple[str, ...] = ()  # extra path globs to skip
     include_vendored: bool = False
     # review route
+    review_strategy: str = "auto"  # auto | likelihood | generative (routes/review.py: pick_strategy)
     error_confidence: float | None = None  # a model's finding is an error only at this confidence or above
     min_drop: float = 0.05  # nats/token by which the new code must be less likely than the old
     max_findings_per_item: int = 2
@@ -160,6 +162,7 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "plan.include_vendored": ("include_vendored", boolean),
     "review.min_drop": ("min_drop", number(0.0, 10.0)),
     "review.error_confidence": ("error_confidence", number(0.0, 1.0)),
+    "review.strategy": ("review_strategy", one_of(REVIEW_STRATEGIES)),
     "review.max_findings_per_item": ("max_findings_per_item", integer(1, 10)),
     "review.max_new_tokens": ("max_new_tokens", integer(16, 4096)),
     "routes.pin": ("route_pins", pins),

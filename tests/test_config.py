@@ -63,6 +63,7 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "plan.include_vendored": (True, True, "yes"),
     "review.min_drop": (0.5, 0.5, 10.5),
     "review.error_confidence": (0.9, 0.9, 1.5),
+    "review.strategy": ("generative", "generative", "chatty"),
     "fail_on_model": (True, True, "yes"),
     "review.max_findings_per_item": (3, 3, 0),
     "review.max_new_tokens": (64, 64, 8),

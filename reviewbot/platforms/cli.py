@@ -64,6 +64,8 @@ def model_args(sp: argparse.ArgumentParser) -> None:
     g.add_argument("--api-model", help="openai backend: the served model's name (default: the first listed)")
     g.add_argument("--threads", type=int, help="CPU threads for the model")
     g.add_argument("--min-drop", type=float, help="review: likelihood drop (nats/token) to comment on")
+    g.add_argument("--strategy", dest="review_strategy", choices=config.REVIEW_STRATEGIES,
+                   help="review: how the model reviews (default auto: by the model's size)")  # fmt: skip
     g.add_argument("--device", help="local backend: auto, cpu, cuda or cuda:N (default: auto)")
     g.add_argument(
         "--model-concurrency", type=int, help="work items sent to the model at once (openai: 8, local: 1)"

@@ -1,6 +1,12 @@
 """The review route: comments on defects, exactly on changed lines, with optional suggestions.
 
-Two steps per work item, both constrained so that even a 0.5B model cannot ramble or copy an example:
+Two strategies share the numbered rows, the schema, validation and placement (review_answer.py):
+``generative`` (review_generative.py: a capable model reads the whole item, new code included, and
+writes up to N findings, each with its confidence) and ``likelihood``, below, for small models.
+``review.strategy: auto`` picks by the model's size (``pick_strategy``); the report says which ran.
+
+The likelihood strategy: two steps per work item, both constrained so that even a 0.5B model cannot
+ramble or copy an example:
 
 1. **Judge** each hunk by comparing the old and the new version under the model: the mean
    log-probability per token of the hunk's old text (context and removed lines) and of its new
@@ -16,56 +22,59 @@ Two steps per work item, both constrained so that even a 0.5B model cannot rambl
 2. **Explain** each flagged focus: the model writes JSON under a schema (xgrammar on the local
    backend) that points at a numbered row, with a one-sentence message and an optional fix. The
    output is validated with pydantic; invalid output is retried once with the validation error,
-   then the item is reported as not reviewed. Rows map to exact (side, line) pairs of the diff and
-   the quoted code is checked against the rows, so a model's line numbers are never trusted blindly.
+   then the item is reported as not reviewed.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import prompts
-from ..model import ChangeSet, Finding, Hunk, Line, LineKind, Location, Severity, Side, Skipped, WorkItem
+from ..model import ChangeSet, Finding, Hunk, Line, LineKind, Skipped, WorkItem
 from ..ports import ModelBackend, RouteOutcome, Scored
+from .review_answer import (
+    ReviewComment,
+    ReviewOutput,
+    ask,
+    locate,
+    onto_new_code,
+    placed,
+    render_rows,
+    review_schema,
+    snap_to_change,
+)
+from .review_generative import generative_review
 
-MARK = {LineKind.ADDED: "+", LineKind.REMOVED: "-", LineKind.CONTEXT: " "}
+__all__ = [
+    "HunkVerdict", "ReviewComment", "ReviewOutput", "ReviewRoute", "confidence_of", "focus_rows",
+    "judge_hunk", "locate", "onto_new_code", "pick_strategy", "render_rows", "review_schema", "snap_to_change",
+]  # fmt: skip
+
+CAPABLE_BILLIONS = 3.0  # from this size a model is asked to read and judge the change itself
 
 
-class ReviewComment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    row: int = Field(ge=1)
-    severity: Literal["warning", "error"]
-    category: Literal["bug", "security", "error-handling", "performance", "api-misuse"]
-    message: str = Field(min_length=8, max_length=500)
-    code: str = Field(max_length=300)
-    suggestion: str | None = Field(default=None, max_length=1000)
+def model_billions(model_id: str | None) -> float | None:
+    """The parameter count a model's name states ("Qwen2.5-Coder-7B-Instruct-AWQ" -> 7.0), if any."""
+    m = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*[bB](?![a-zA-Z])", model_id or "")
+    return float(m.group(1)) if m else None
 
 
-class ReviewOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    findings: list[ReviewComment] = Field(min_length=1, max_length=3)
-
-
-def review_schema(rows: int, max_findings: int) -> dict:
-    """The JSON schema the model writes under; `row` is bounded by the rows shown.
-
-    Maximum string lengths are left to validation (ReviewOutput) and to the token limit: a
-    maxLength of 240 makes xgrammar's compile take about 3.5 s here, against 0.16 s for the
-    minimum lengths, which stay in the grammar.
-    """
-    schema = ReviewOutput.model_json_schema()
-    item = schema["$defs"]["ReviewComment"]
-    for prop in item["properties"].values():
-        for part in (prop, *prop.get("anyOf", ())):
-            part.pop("maxLength", None)
-    item["properties"]["row"]["maximum"] = rows
-    schema["properties"]["findings"]["maxItems"] = max_findings
-    return schema
+def pick_strategy(setting: str, backend_name: str, model_id: str | None) -> tuple[str, str]:
+    """The strategy that runs, and why. ``auto``: generative for a model of at least 3B parameters
+    by its name, or for an OpenAI-compatible server whose model's size is not in its name (a GPU
+    runner); likelihood for the small embedded model and any other small model."""
+    if setting != "auto":
+        return setting, "review.strategy"
+    size = model_billions(model_id)
+    if size is not None:
+        pick = "generative" if size >= CAPABLE_BILLIONS else "likelihood"
+        return pick, f"auto: a {size:g}B model"
+    if backend_name == "openai":
+        return "generative", "auto: a model server"
+    return "likelihood", "auto: a local model of unknown size"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,79 +154,28 @@ def focus_rows(v: HunkVerdict, context: int = 2) -> list[Line]:
     return list(lines[max(0, lo - context) : hi + context + 1])
 
 
-def render_rows(rows: list[Line]) -> str:
-    return "\n".join(f"R{i} {MARK[ln.kind]} {ln.text}" for i, ln in enumerate(rows, 1))
-
-
-def _norm(s: str) -> str:
-    return " ".join(s.split())
-
-
-def locate(comment: ReviewComment, rows: list[Line]) -> tuple[Line, str | None]:
-    """The row the comment is about, checked against the code it quotes.
-
-    The quoted code wins when it matches exactly one changed row other than the one named.
-    Returns the row and a note when the model's row was corrected.
-    """
-    named = rows[comment.row - 1]
-    quote = _norm(comment.code)
-    if not quote or quote in _norm(named.text):
-        return named, None
-    matches = [ln for ln in rows if ln.kind is not LineKind.CONTEXT and quote in _norm(ln.text)]
-    if len(matches) == 1:
-        return matches[0], f"row R{comment.row} corrected by its quoted code"
-    return named, None
-
-
-def snap_to_change(line: Line, rows: list[Line]) -> Line:
-    """A comment on an unchanged row moves to the nearest changed row (a defect is in the change)."""
-    if line.kind is not LineKind.CONTEXT:
-        return line
-    i = rows.index(line)
-    for d in range(1, len(rows)):
-        for j in (i - d, i + d):
-            if 0 <= j < len(rows) and rows[j].kind is not LineKind.CONTEXT:
-                return rows[j]
-    return line
-
-
-def onto_new_code(line: Line, rows: list[Line]) -> Line:
-    """A comment on a removed row that was replaced moves to its replacement: the new code is what
-    is under review, and only new-side lines can carry a suggestion. The i-th removed row of a run
-    pairs with the i-th added row of the same run (or the last one). Pure removals stay LEFT."""
-    if line.kind is not LineKind.REMOVED:
-        return line
-    i = rows.index(line)
-    lo = hi = i
-    while lo > 0 and rows[lo - 1].kind is not LineKind.CONTEXT:
-        lo -= 1
-    while hi < len(rows) - 1 and rows[hi + 1].kind is not LineKind.CONTEXT:
-        hi += 1
-    run = rows[lo : hi + 1]
-    removed = [ln for ln in run if ln.kind is LineKind.REMOVED]
-    added = [ln for ln in run if ln.kind is LineKind.ADDED]
-    if not added:
-        return line
-    return added[min(removed.index(line), len(added) - 1)]
-
-
 def confidence_of(drop: float, scale: float = 0.25) -> float:
     """A 0..1 reading of the likelihood drop, for sorting and display (1 - exp(-drop / scale))."""
     return round(1.0 - math.exp(-max(drop, 0.0) / scale), 4)
 
 
 class ReviewRoute:
+    """The review route; ``strategy``: ``likelihood`` (judge by the likelihood drop, then explain
+    each flagged hunk) or ``generative`` (the model reads the whole item and writes the findings)."""
+
     name = "review"
 
     def __init__(
         self,
         backend: ModelBackend,
         *,
+        strategy: str = "auto",
         min_drop: float = 0.05,
         max_findings: int = 2,
         max_new_tokens: int = 160,
     ) -> None:
         self.backend = backend
+        self.strategy = strategy  # auto: picked on each item, once a server has named its model
         self.min_drop = min_drop
         self.max_findings = max_findings
         self.max_new_tokens = max_new_tokens
@@ -225,6 +183,14 @@ class ReviewRoute:
     def run(
         self, item: WorkItem, changeset: ChangeSet, route_probability: float | None = None
     ) -> RouteOutcome:
+        strategy, why = pick_strategy(self.strategy, self.backend.name, self.backend.model_id)
+        note = f"review strategy: {strategy} ({why})"
+        if strategy == "generative":
+            out = generative_review(
+                self.backend, item, changeset, self.max_findings, self.max_new_tokens, route_probability
+            )
+            return RouteOutcome(out.findings, out.skipped, out.prompt_tokens, out.generated_tokens,
+                                out.seconds, (note, *out.notes))  # fmt: skip
         t0 = time.perf_counter()
         verdicts = [judge_hunk(self.backend, item.path, h) for h in item.hunks]
         prompt_tokens = sum(v.prompt_tokens for v in verdicts)
@@ -232,7 +198,11 @@ class ReviewRoute:
             (v for v in verdicts if v.drop is not None and v.drop >= self.min_drop), key=lambda v: -v.drop
         )[: self.max_findings]
         findings: list[Finding] = []
-        skipped: list[Skipped] = []
+        skipped: list[Skipped] = [
+            Skipped(f"{item.path}:{h.new_start}-{h.new_start + max(h.new_len, 1) - 1}", NEW_CODE, stage="route")
+            for h in item.hunks
+            if all(ln.kind is LineKind.ADDED for ln in h.lines)
+        ]
         generated = 0
         for v in flagged:
             rows = focus_rows(v)
@@ -243,9 +213,8 @@ class ReviewRoute:
                 findings.append(finding)
             if skip is not None:
                 skipped.append(skip)
-        return RouteOutcome(
-            tuple(findings), tuple(skipped), prompt_tokens, generated, time.perf_counter() - t0
-        )
+        return RouteOutcome(tuple(findings), tuple(skipped), prompt_tokens, generated,
+                            time.perf_counter() - t0, (note,))  # fmt: skip
 
     def _explain(self, item: WorkItem, rows: list[Line], confidence: float, route_probability: float | None):
         messages = [
@@ -255,57 +224,17 @@ class ReviewRoute:
                 "content": prompts.render("review_user", path=item.path, rows=render_rows(rows)),
             },
         ]
-        schema = review_schema(len(rows), 1)
-        prompt_tokens = generated = 0
-        error = ""
-        for _attempt in range(2):
-            gen = self.backend.generate(messages, schema=schema, max_tokens=self.max_new_tokens)
-            prompt_tokens += gen.prompt_tokens
-            generated += gen.generated_tokens
-            try:
-                out = ReviewOutput.model_validate_json(gen.text)
-                if any(c.row > len(rows) for c in out.findings):
-                    raise ValueError(f"row must be between 1 and {len(rows)}")
-                break
-            except (ValidationError, ValueError) as exc:
-                error = _first_error(exc)
-                messages = messages + [
-                    {"role": "assistant", "content": gen.text},
-                    {
-                        "role": "user",
-                        "content": f"That answer is invalid: {error}. Answer again in the required JSON.",
-                    },
-                ]
-        else:
-            where = f"{item.path}:{rows[0].number}"
-            return (
-                None,
-                Skipped(where, f"model output invalid twice ({error})", stage="route"),
-                prompt_tokens,
-                generated,
-            )
-        c = out.findings[0]
-        line, _ = locate(c, rows)
-        line = onto_new_code(snap_to_change(line, rows), rows)
-        suggestion = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
-        finding = Finding(
-            location=Location(item.path, line.side, line.number),
-            severity=Severity(c.severity),
-            message=c.message.strip(),
-            rule=f"review/{c.category}",
-            route="review",
-            category=c.category,
-            suggestion=suggestion,
-            route_probability=route_probability,
-            confidence=confidence,
-            source="model",
+        out, error, prompt_tokens, generated = ask(
+            self.backend, messages, ReviewOutput, review_schema(len(rows), 1), len(rows), self.max_new_tokens
         )
+        if out is None:
+            where = f"{item.path}:{rows[0].number}"
+            return None, Skipped(where, f"model output invalid twice ({error})", stage="route"), prompt_tokens, generated
+        finding = placed(item, out.findings[0], rows, confidence, route_probability)
         return finding, None, prompt_tokens, generated
 
 
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        e = exc.errors()[0]
-        where = ".".join(str(p) for p in e.get("loc", ()))
-        return f"{where}: {e.get('msg')}" if where else str(e.get("msg"))
-    return str(exc).splitlines()[0]
+NEW_CODE = (
+    "new code (no old version to compare): the likelihood strategy does not judge it; "
+    "linters and the change's tests cover it (review.strategy: generative reads it)"
+)

@@ -38,11 +38,13 @@ def test_review_through_an_openai_compatible_server(tmp_path: Path) -> None:
     with StandIn(json_answer=answer) as server:
         out, err = io.StringIO(), io.StringIO()
         code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
-                     "--format", "json", "--no-progress", "--fail-on", "never"], out, err)  # fmt: skip
+                     "--format", "json", "--no-progress", "--fail-on", "never", "--strategy", "likelihood"],
+                    out, err)  # fmt: skip
         assert code == 0, err.getvalue()
         doc = json.loads(out.getvalue())
         assert doc["not_reviewed"] == [], doc["not_reviewed"]
         paths = server.paths()
+    assert "review strategy: likelihood (review.strategy)" in doc["notes"]
     assert doc["stats"]["backend"] == "openai" and doc["stats"]["model"] == "standin-model"
     # the judge scored both versions (prompt logprobs) and the comment was generated under the schema
     assert any(p.endswith("/chat/completions") for p in paths)

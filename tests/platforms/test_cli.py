@@ -529,9 +529,10 @@ def test_a_model_guess_fails_the_run_only_when_asked(small: Path, fake_model) ->
     assert any("1 model finding(s) shown as warning" in n for n in doc["notes"]), doc["notes"]
     assert review_json(small, "--fail-on-model")[0] == 0  # a warning, and the floor is error
     assert review_json(small, "--fail-on-model", "--fail-on", "warning")[0] == 1
-    Path(".reviewbot.yml").write_text(f"review:\n  error_confidence: {f['confidence']}\n", encoding="utf-8")
-    rc, out, _ = review_json(small)
+    sure = small.parent / "sure.yml"
+    sure.write_text(f"review:\n  error_confidence: {f['confidence']}\n", encoding="utf-8")
+    rc, out, _ = review_json(small, "--config", str(sure))
     (f,) = json.loads(out)["findings"]
     assert (f["severity"], rc) == ("error", 0)  # sure enough to be an error, still a guess
-    assert review_json(small, "--fail-on-model")[0] == 1
-    assert review_json(small, "--fail-on-model", "--fail-on", "never")[0] == 0
+    assert review_json(small, "--config", str(sure), "--fail-on-model")[0] == 1
+    assert review_json(small, "--config", str(sure), "--fail-on-model", "--fail-on", "never")[0] == 0

@@ -187,7 +187,12 @@ def test_judge_hunk_drop_is_old_mean_minus_new_mean() -> None:
 def test_hunks_without_an_old_or_new_version_are_not_judged(diff) -> None:
     out, backend = run_route(diff, old=0.0, new=-50.0)
     assert backend.calls == []  # nothing scored, nothing generated
-    assert out.findings == () and out.not_reviewed == ()
+    assert out.findings == ()
+    if diff is NEW_FILE:  # said on the item, not silent (issue 13)
+        (skip,) = out.not_reviewed
+        assert skip.path == "new.py:1-3" and skip.reason.startswith("new code (no old version to compare)")
+    else:
+        assert out.not_reviewed == ()
     (f,) = parse_diff(diff)
     v = judge_hunk(backend, f.path, f.hunks[0])
     assert v.drop is None and v.focus == ()
