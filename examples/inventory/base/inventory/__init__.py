@@ -1,0 +1,1 @@
+"""A small inventory package: the example repository that `scripts/example` reviews."""
