@@ -21,6 +21,7 @@ Measured, each after a warm-up:
   when torchao is missing).
 
     python bench/gpu.py [--device cuda:0] [--dtypes bf16,int4] [--decode-tokens 128] [--json out.json]
+    python bench/gpu.py --quality /models/Qwen2.5-Coder-7B-Instruct   # review quality (bench/gpu_quality.py)
 
 Anchors (FACTS.md): GLM-4-9B with plain transformers, batch 1, 1K input: 27.8 tok/s on an A100,
 44.4 tok/s on an H100; vLLM: about 45 tok/s at batch 8 on an A100 claimed; about 500 tok/s total
@@ -59,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--allow-no-gpu", action="store_true", help="exit 0 instead of 2 when there is no CUDA")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--quality", type=Path, metavar="MODEL_DIR",
+                    help="instead: review quality (reviewbot eval, both sets, both strategies) with the "
+                         "checkpoint in MODEL_DIR (bench/gpu_quality.py; nothing is downloaded)")  # fmt: skip
     args = ap.parse_args(argv)
     dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
     bad = [d for d in dtypes if d not in ("bf16", "int4")]
@@ -255,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/gpu.py: no CUDA ({why}); this benchmark measures GPU throughput and runs only "
               "where a GPU is present. Nothing was measured.", file=sys.stderr)  # fmt: skip
         return 0 if args.allow_no_gpu else 2
+    if args.quality is not None:
+        from gpu_quality import run as quality_run
+
+        return quality_run(args.quality, args.device, out=args.json)
     if args.device.startswith("cuda"):
         torch.cuda.set_device(torch.device(args.device))
         gpu = torch.cuda.get_device_name()

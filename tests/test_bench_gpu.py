@@ -66,3 +66,17 @@ def test_tiny_model_runs_every_step_on_the_cpu(tmp_path: Path) -> None:
     assert routing["with_prefix_cache"]["cached_tokens"] == 48
     assert routing["without_prefix_cache"]["cached_tokens"] == 0
     assert "skipped" in doc["runs"]["int4"]  # no torchao and no CUDA here
+
+
+def test_the_quality_run_needs_the_checkpoint_on_disk_and_downloads_nothing(tmp_path: Path, capsys) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import gpu_quality
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    assert gpu_quality.run(tmp_path / "Qwen2.5-Coder-7B-Instruct", "cuda") == 2
+    err = capsys.readouterr().err
+    assert "no transformers checkpoint at" in err and "nothing is downloaded" in err
+    cmd = gpu_quality.eval_command(Path("/d/review-bugs"), Path("/m"), "cuda:0", "generative", 40)
+    assert cmd[1:4] == ["eval", "/d/review-bugs", "--limit"] and cmd[cmd.index("--strategy") + 1] == "generative"
+    assert cmd[cmd.index("--model-dir") + 1] == "/m" and cmd[cmd.index("--device") + 1] == "cuda:0"
