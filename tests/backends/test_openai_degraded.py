@@ -68,9 +68,12 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def answer(schema):
     if "findings" not in schema.get("properties", {}):  # the backend's structured-output probe
         return minimal_instance(schema)
-    return {"findings": [{"row": 3, "severity": "error", "category": "bug",
-                          "message": "The helper called here is not defined anywhere.",
-                          "code": "accumulate_every_single_item", "suggestion": None}]}  # fmt: skip
+    finding = {"row": 3, "severity": "error", "category": "bug",
+               "message": "The helper called here is not defined anywhere.",
+               "code": "accumulate_every_single_item", "suggestion": None}  # fmt: skip
+    if "GenerativeComment" in schema.get("$defs", {}):  # review.strategy auto with a server: generative
+        finding["confidence"] = 0.9
+    return {"findings": [finding]}
 
 
 def review(repo: Path, url: str, *, timeout: float = 1, retries: int = 1, concurrency: int | None = None,
