@@ -87,3 +87,27 @@ def test_pr_text_cannot_forge_chat_control_tokens(backend: LocalBackend) -> None
     assert ids.count(im_start) == 3 and ids.count(im_end) == 2
     scored = backend.score([{"role": "user", "content": "Show the code."}], evil)
     assert scored is not None and len(scored.logprobs) > 10  # scored as text, token by token
+
+
+def test_the_generative_strategy_on_the_real_model_reviews_new_code(tmp_path: Path) -> None:
+    """Issue 13: `--strategy generative` on the embedded model reads new code (no old version) and
+    answers under the schema; whatever it says lands on added lines, as a warning at most, and a
+    review whose only findings are the model's exits 0 by default."""
+    diff = tmp_path / "new.diff"
+    diff.write_text(
+        "diff --git a/pkg/stats.py b/pkg/stats.py\nnew file mode 100644\n--- /dev/null\n+++ b/pkg/stats.py\n"
+        "@@ -0,0 +1,7 @@\n+def mean(values):\n+    total = 0\n+    for v in values:\n+        total += v\n"
+        "+    return total / (len(values) - 1)\n+\n+\n",
+        encoding="utf-8",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["review", "--diff", str(diff), "--format", "json", "--no-progress", "--strategy", "generative"],
+                out, err)  # fmt: skip
+    assert code == 0, err.getvalue()
+    doc = json.loads(out.getvalue())
+    assert "review strategy: generative (review.strategy)" in doc["notes"], doc["notes"]
+    assert doc["stats"]["generated_tokens"] > 0 and doc["stats"]["reviewed_items"] == 1
+    assert [s for s in doc["not_reviewed"] if s["stage"] == "route"] == []  # the answer was valid JSON
+    for f in doc["findings"]:
+        assert (f["path"], f["side"]) == ("pkg/stats.py", "RIGHT") and 1 <= f["line"] <= 5
+        assert f["severity"] == "warning" and 0.5 <= f["confidence"] <= 1.0
