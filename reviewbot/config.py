@@ -23,6 +23,7 @@ from .config_checks import (
     one_of,
     path,
     pins,
+    rule_codes,
     url,
 )
 from .errors import ConfigError
@@ -95,6 +96,8 @@ class Settings:
     linters: tuple[str, ...] = LINTERS
     lint_mode: str = "added"
     lint_timeout: float = 120.0
+    ruff_select: tuple[str, ...] = ("F", "E9", "E722", "B", "PLE")  # defects, not style (runners/linters.py)
+    ruff_ignore: tuple[str, ...] = ("B904", "B905")
     # model calls (pipeline/, backends/openai/, backends/local.py)
     model_concurrency: int | None = None  # work items at once; None: 1 for local, 8 for openai
     model_timeout: float = 60.0  # openai backend: seconds per HTTP request
@@ -178,6 +181,8 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "lint.linters": ("linters", _linters),
     "lint.mode": ("lint_mode", one_of(LINT_MODES)),
     "lint.timeout": ("lint_timeout", number(1, 3600)),
+    "lint.ruff_select": ("ruff_select", rule_codes),
+    "lint.ruff_ignore": ("ruff_ignore", rule_codes),
     "model.concurrency": ("model_concurrency", integer(1, 256)),
     "model.timeout": ("model_timeout", number(1, 3600)),
     "model.retries": ("model_retries", integer(0, 10)),

@@ -73,6 +73,13 @@ def globs(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
+def rule_codes(v: Any) -> tuple[str, ...]:
+    """Linter rule codes or prefixes, as ruff takes them: F, E722, B, PLE."""
+    if not isinstance(v, list) or not all(isinstance(x, str) and re.fullmatch(r"[A-Z]+[0-9]*", x) for x in v):
+        raise ValueError(f"must be a list of rule codes such as F, E722, B; got {v!r}")
+    return tuple(v)
+
+
 def pins(v: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(v, dict) or not all(
         isinstance(g, str) and g and r in ROUTE_NAMES for g, r in v.items()

@@ -36,6 +36,7 @@ def _type(check: Any) -> dict[str, Any]:
         "device": {"type": "string", "pattern": r"^(auto|cpu|cuda|cuda:\d+)$"},
         "path": {"type": "string", "minLength": 1},
         "globs": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "rule_codes": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]+[0-9]*$"}},
         "pins": {"type": "object", "additionalProperties": {"enum": list(ROUTE_NAMES)}},
     }
     if made_by not in simple:

@@ -80,6 +80,8 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "lint.linters": (["ruff"], ("ruff",), ["pylint"]),
     "lint.mode": ("file", "file", "everything"),
     "lint.timeout": (30, 30.0, 0),
+    "lint.ruff_select": (["F", "E722"], ("F", "E722"), ["f401"]),
+    "lint.ruff_ignore": (["B008"], ("B008",), "B008"),
     "model.concurrency": (8, 8, 0),
     "model.timeout": (5, 5.0, 0.5),
     "model.retries": (0, 0, 11),
@@ -539,3 +541,11 @@ def test_service_auth_from_the_environment(tmp_path):
     (repo / ".reviewbot.yml").write_text("github:\n  app_id: 5\n")
     with pytest.raises(ConfigError, match="unknown key"):
         load({}, {}, repo)  # no file key: a repository cannot set the service's auth
+
+
+def test_the_ruff_rules_by_default_are_the_linters_own() -> None:
+    from reviewbot.runners.linters import DEFAULT_RUFF_IGNORE, DEFAULT_RUFF_SELECT
+
+    s = Settings()
+    assert (s.ruff_select, s.ruff_ignore) == (DEFAULT_RUFF_SELECT, DEFAULT_RUFF_IGNORE)
+    assert "E722" in s.ruff_select and "B" in s.ruff_select and "F" in s.ruff_select

@@ -170,6 +170,17 @@ def test_syntax_errors_are_errors(tmp_path):
     assert findings[0].location.first == 1
 
 
+def test_a_bare_except_is_found_by_default_and_the_rules_are_configurable(tmp_path):
+    code = "def f(x):\n    try:\n        return int(x)\n    except:\n        return 0\n"
+    lines = tuple(Line(A, None, i, t) for i, t in enumerate(code.splitlines(), 1))
+    diff = FileDiff(None, "p.py", FileStatus.ADDED, (Hunk(0, 0, 1, 5, "", lines),))
+    (tmp_path / "p.py").write_text(code)
+    findings, _ = Ruff().lint(_workdir_cs(tmp_path, (diff,)), ["p.py"])
+    assert _lines(findings, "ruff/E722") == [4]
+    findings, _ = Ruff(select=("F",)).lint(_workdir_cs(tmp_path, (diff,)), ["p.py"])
+    assert findings == ()
+
+
 def test_ruff_honours_the_repository_config_when_the_owner_asks(tmp_path):
     config = '[tool.ruff]\nline-length = 20\nfix = true\n\n[tool.ruff.lint]\nselect = ["E501"]\n'
     root = _checkout(tmp_path, {"pyproject.toml": config})
