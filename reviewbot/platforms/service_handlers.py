@@ -134,6 +134,8 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
         return _gitlab(clients, configure, job, progress, post=post, question=question, pins=pins)
 
     if job.kind == "review":
+        if why := _not_needed(clients, job, arg):
+            return why
         review(head=job.head or None, post=True)
         return "reviewed"
     cmd = Command(arg["name"], arg.get("arg", ""))
@@ -149,6 +151,29 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
         result = review(head=None, post=False, pins=(("*", "interpreter"),))
     host.reply(job.number, arg.get("thread"), answer_text(cmd, _answer(result), user=arg.get("user")))
     return f"answered /{cmd.name}"
+
+
+def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> str | None:
+    """Why a review job is skipped: its change moved on to a newer head (that head's own job, or the
+    reconciler, reviews it), or the bot's summary already names its head (a worker that died after
+    posting, before marking the job done)."""
+    if job.host == "github":
+        from . import github as run
+
+        gh = clients.github(arg.get("installation"))
+        now = gh.pull(job.repo, job.number).head_sha
+        reviewer = run.host(clients.settings, gh, job.repo).reviewer(job.number)
+    else:
+        from ..hosts.gitlab.host import GitLabHost
+
+        gl_host = GitLabHost(clients.gitlab(), job.repo, bot_login=clients.settings.github_bot_login)
+        now = gl_host.fetch(job.number).changeset.head
+        reviewer = gl_host.reviewer(job.number)
+    if job.head and now != job.head:
+        return f"skipped: moved on to {str(now)[:12]}"
+    if reviewer.previous()[1] == job.head:
+        return "skipped: already reviewed"
+    return None
 
 
 def _answer(result: Result) -> str:
