@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 import threading
 from typing import Any, TextIO
 
@@ -61,14 +63,27 @@ def _lease(sp: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _settings(args: argparse.Namespace):
-    settings = settings_for(args, None)
-    if settings.github_webhook_secret is None and settings.gitlab_webhook_secret is None:
-        raise UsageError(
-            "no webhook secret: set REVIEWBOT_GITHUB_WEBHOOK_SECRET and/or REVIEWBOT_GITLAB_WEBHOOK_SECRET "
-            "(the service accepts no unverified delivery)"
-        )
-    return settings
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+def _log(args: argparse.Namespace) -> None:
+    """One line per job and delivery on stderr (ids, repositories and errors; never a secret)."""
+    log = logging.getLogger("reviewbot.service")
+    if not args.debug and not log.handlers:
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("reviewbot: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def _workers(args: argparse.Namespace, settings: Any, n: int, stderr: TextIO, metrics: Any) -> list[Any]:
@@ -97,7 +112,13 @@ def _start(target: Any, *args: Any) -> threading.Thread:
 
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    settings = _settings(args)  # fail closed before anything listens
+    settings = settings_for(args, None)
+    if settings.github_webhook_secret is None and settings.gitlab_webhook_secret is None:
+        raise UsageError(  # fail closed, before anything listens
+            "no webhook secret: set REVIEWBOT_GITHUB_WEBHOOK_SECRET and/or REVIEWBOT_GITLAB_WEBHOOK_SECRET "
+            "(the service accepts no unverified delivery)"
+        )
+    _log(args)
     import uvicorn
 
     from ..service.app import create_app
@@ -128,9 +149,10 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    settings = _settings(args)
+    settings = settings_for(args, None)  # a worker receives no webhook: it needs no secret
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    _log(args)
     from ..service.metrics import Metrics
 
     metrics = Metrics()
