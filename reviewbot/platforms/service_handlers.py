@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .. import config
 from ..config import RepoConfig, Settings
 from ..errors import UsageError
 from ..model import ChangeSet, Result
@@ -181,10 +180,3 @@ def _answer(result: Result) -> str:
     lines = [f"{f.location.path}:{f.location.line}: {f.message}" for f in result.findings]
     lines += list(result.notes)
     return "\n".join(lines) or "nothing to report"
-
-
-def default_configure(settings: Settings) -> Configure:
-    """Without CLI flags: the service's environment and file, over the repository's file."""
-    import os
-
-    return lambda rc: config.load({}, os.environ, None, settings.config_path, repo_config=rc)
