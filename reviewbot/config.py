@@ -123,6 +123,7 @@ class Settings:
     service_max_attempts: int = 3  # tries of a job before it is listed as failed
     service_backoff: float = 30.0  # seconds before the first retry; doubled each time
     service_reconcile: float = 600.0  # seconds between reconciler passes; 0: off
+    service_gitlab_url: str = "https://gitlab.com/api/v4"  # the GitLab API the workers send the token to
     github_webhook_secret: Secret | None = field(default=None, repr=False)
     gitlab_webhook_secret: Secret | None = field(default=None, repr=False)
     # where the settings came from, for messages
@@ -227,6 +228,7 @@ ENV_KEYS: dict[str, tuple[str, Any]] = {
     "REVIEWBOT_MARKER_KEY": ("marker_key", lambda v: Secret(v)),
     # the webhook service (issue 12)
     "REVIEWBOT_SERVICE_STORE": ("service_store", nonempty),
+    "REVIEWBOT_GITLAB_URL": ("service_gitlab_url", url),  # no file key: the URL receives GITLAB_TOKEN
     "REVIEWBOT_GITHUB_WEBHOOK_SECRET": ("github_webhook_secret", lambda v: Secret(v)),
     "REVIEWBOT_GITLAB_WEBHOOK_SECRET": ("gitlab_webhook_secret", lambda v: Secret(v)),
 }

@@ -328,6 +328,7 @@ def test_env_table_names_known_variables():
         "REVIEWBOT_SERVICE_STORE",  # the webhook service (issue 12)
         "REVIEWBOT_GITHUB_WEBHOOK_SECRET",
         "REVIEWBOT_GITLAB_WEBHOOK_SECRET",
+        "REVIEWBOT_GITLAB_URL",
         "REVIEWBOT_WEB_URL",
         "REVIEWBOT_BOT_LOGIN",
         "GITHUB_TOKEN",

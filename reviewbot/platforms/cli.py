@@ -5,6 +5,7 @@
     reviewbot model prepare|info
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
     reviewbot gitlab review [--mr GROUP/PROJECT!IID] [--post] ...       (docs/gitlab.md)
+    reviewbot serve|worker|jobs ...                                      (docs/service.md)
 
 Errors print one line, `reviewbot: <what went wrong>`, and exit with the error's code
 (errors.py); findings at or above `--fail-on` exit 1. Importing this module loads no model
@@ -25,6 +26,7 @@ from ..errors import ReviewbotError, UsageError
 from ..suggest import suggest_flag
 from .commands import cmd_eval, cmd_github, cmd_gitlab, cmd_model, cmd_review
 from .search_commands import cmd_ask, cmd_index, cmd_search
+from .service_commands import cmd_jobs, cmd_serve, cmd_worker, service_parsers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -198,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(g)
     _gitlab_parser(sub)
     _search_parsers(sub)
+    service_parsers(sub, common, settings_args)  # serve, worker, jobs (docs/service.md)
     return p
 
 
@@ -281,6 +284,7 @@ def _search_parsers(sub) -> None:
 COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github": cmd_github}
 COMMANDS.update(gitlab=cmd_gitlab)
 COMMANDS.update(index=cmd_index, search=cmd_search, ask=cmd_ask)
+COMMANDS.update(serve=cmd_serve, worker=cmd_worker, jobs=cmd_jobs)
 
 
 def main(

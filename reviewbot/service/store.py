@@ -81,16 +81,11 @@ class Store:
         """Take the oldest runnable job whose change has no job running (expired leases count as free)."""
         now = time.time() if now is None else now
         db = self.db
+        if db.execute(_CLAIMABLE, (now, now, now)).fetchone() is None:  # a read: no write lock while idle
+            return None
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute(
-                "SELECT id FROM jobs j WHERE (state='queued' AND not_before <= ?"
-                " OR state='running' AND lease_until < ?)"
-                " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.id != j.id AND r.state='running'"
-                " AND r.lease_until >= ? AND r.host=j.host AND r.repo=j.repo AND r.number=j.number)"
-                " ORDER BY id LIMIT 1",
-                (now, now, now),
-            ).fetchone()
+            row = db.execute(_CLAIMABLE, (now, now, now)).fetchone()
             if row is None:
                 db.execute("COMMIT")
                 return None
@@ -151,4 +146,10 @@ class Store:
         return row is not None
 
 
+_CLAIMABLE = (
+    "SELECT id FROM jobs j WHERE (state='queued' AND not_before <= ? OR state='running' AND lease_until < ?)"
+    " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.id != j.id AND r.state='running'"
+    " AND r.lease_until >= ? AND r.host=j.host AND r.repo=j.repo AND r.number=j.number)"
+    " ORDER BY id LIMIT 1"
+)
 _COLUMNS = "id, delivery, host, repo, number, head, kind, arg, state, attempts, error"
