@@ -5,6 +5,7 @@ POST /webhooks/gitlab   X-Gitlab-Token; 401 when it does not match
 GET  /healthz           the process answers
 GET  /readyz            the store answers (and the model server, with the openai backend)
 GET  /metrics           Prometheus text
+GET  /openapi.json      the OpenAPI description of these (service/openapi.py)
 
 The body is refused with 413 above ``service.max_body``: from Content-Length before reading, and
 while reading. The job is committed to the store before the 2xx; events the service does not act
@@ -30,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
-from . import events, verify
+from . import events, openapi, verify
 from .metrics import Metrics
 from .stores import JobStore
 
@@ -189,11 +190,15 @@ def create_app(
         text = await run_in_threadpool(metrics.text)
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(openapi.document())
+
     routes = [
         Route("/webhooks/github", github, methods=["POST"]),
         Route("/webhooks/gitlab", gitlab, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
     return Starlette(routes=routes)
