@@ -33,7 +33,7 @@ from ..ports import TestsOutcome
 from . import process
 from .policy import CodeRunner
 from .pytest_driver import DESELECT, MAX_SELECTION, PytestDriver, related_tests
-from .pytest_report import TestCase, place, to_finding
+from .pytest_report import TestCase, place, read_text, to_finding
 
 __all__ = ["ChangeTests"]
 
@@ -191,7 +191,7 @@ class ChangeTests:
             why = _export(changeset.workdir, changeset.base, tree, deadline)
             if why is not None:
                 return dict.fromkeys(ids, why)
-            out = {c.nodeid: "new" for c in cases if not _exists(tree, c)}
+            out = {c.nodeid: "new" for c in cases if _is_new(tree, changeset.workdir, c)}
             run = [i for i in ids if i not in out]
             report = self._run(tree, run, deadline) if run else {"cases": [], "passed": set()}
         if isinstance(report, str):
@@ -215,15 +215,13 @@ class ChangeTests:
         return replace(f, route="tests", message=f"{f.message} ({'; '.join(extra)})")
 
 
-def _exists(tree: str, case: TestCase) -> bool:
-    """Whether the test's file and function are at base (a new test cannot be run there)."""
-    name = case.name.split("[", 1)[0]
-    try:
-        with open(os.path.join(tree, case.file), encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-    except (OSError, ValueError):
-        return False
-    return re.search(rf"\bdef {re.escape(name)}\b", text) is not None
+def _is_new(tree: str, workdir: str, case: TestCase) -> bool:
+    """Whether the test is defined in its file at head but not at base (so it cannot run there). A
+    test defined elsewhere (inherited, generated) is not new: it is run at base to find out."""
+    pattern = re.compile(rf"\bdef {re.escape(case.name.split('[', 1)[0])}\b")
+    return pattern.search(read_text(workdir, case.file)) is not None and (
+        pattern.search(read_text(tree, case.file)) is None
+    )
 
 
 def _export(workdir: str, base: str, dest: str, deadline: float) -> str | None:

@@ -20,7 +20,9 @@ from support.requests_repo import SESSIONS, make_strip_auth_change, requests_ava
 from reviewbot.platforms.cli import main
 from reviewbot.runners.sandbox import BubblewrapSandbox
 
-pytestmark = pytest.mark.skipif(not requests_available(), reason="the requests tarballs are not in ../shared/data")
+pytestmark = pytest.mark.skipif(
+    not requests_available(), reason="the requests tarballs are not in ../shared/data"
+)
 
 TEST = "tests/test_requests.py::TestRequests::test_should_strip_auth_host_change"
 
@@ -50,11 +52,16 @@ def check(rc: int, report: dict) -> None:
     assert rc == 1  # a failing test is evidence: it fails the run with the default --fail-on error
     notes = "\n".join(report["notes"])
     assert "the change's tests (120 s budget, in the sandbox): 1 file(s) run: tests/test_requests.py" in notes
-    assert "deselected: they need fixtures this Python lacks (httpbin, httpbin_ca_bundle, httpbin_secure)" in notes
+    assert (
+        "deselected: they need fixtures this Python lacks (httpbin, httpbin_ca_bundle, httpbin_secure)"
+        in notes
+    )
     assert "fail at base too, not blamed on the change: tests/test_requests.py::TestTimeout::" in notes
 
 
-def test_the_broken_function_is_reported_as_its_failing_test(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_broken_function_is_reported_as_its_failing_test(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     check(*review(repo, monkeypatch, "--backend", "none"))
 
 

@@ -75,18 +75,29 @@ def test_the_selection_is_the_changed_tests_then_the_importers(cs: ChangeSet) ->
     assert related_tests(cs) == ["tests/test_new.py", "tests/test_calc.py", "tests/test_web.py"]
 
 
-def test_a_test_the_change_breaks_is_a_finding_on_the_changed_line(cs: ChangeSet, needs_sandbox: None) -> None:
+def test_a_test_the_change_breaks_is_a_finding_on_the_changed_line(
+    cs: ChangeSet, needs_sandbox: None
+) -> None:
     out = ChangeTests(sandboxed, timeout=60).run(cs)
     by_test = {f.message.split()[1]: f for f in out.findings}
     assert set(by_test) == {"tests/test_calc.py::test_add", "tests/test_new.py::test_zero"}
     broken = by_test["tests/test_calc.py::test_add"]
     assert broken.location == Location("pkg/calc.py", Side.RIGHT, 2)  # `return a - b`
-    assert (broken.source, broken.rule, broken.route, str(broken.severity)) == ("pytest", "pytest/failed", "tests", "error")
+    assert (broken.source, broken.rule, broken.route, str(broken.severity)) == (
+        "pytest",
+        "pytest/failed",
+        "tests",
+        "error",
+    )
     assert "assert 0 == 4" in broken.message and broken.message.endswith("(passes at base)")
     new = by_test["tests/test_new.py::test_zero"]
-    assert new.location == Location("tests/test_new.py", Side.RIGHT, 5) and new.message.endswith("(a new test)")
+    assert new.location == Location("tests/test_new.py", Side.RIGHT, 5) and new.message.endswith(
+        "(a new test)"
+    )
     first, *rest = out.notes
-    assert first.startswith("the change's tests (60 s budget, in the sandbox): 3 file(s) run: tests/test_new.py, ")
+    assert first.startswith(
+        "the change's tests (60 s budget, in the sandbox): 3 file(s) run: tests/test_new.py, "
+    )
     assert "1 deselected: they need fixtures this Python lacks (httpbin)" in first
     assert "1 passed, 3 failed" in first  # test_calc passes; test_page is deselected
     assert rest == [
