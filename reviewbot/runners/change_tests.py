@@ -98,10 +98,9 @@ class ChangeTests:
             return TestsOutcome(notes=(f"{head} not run: {why}", *notes))
         deadline = time.monotonic() + self.timeout
         cases, roots, ran, summary = self._at_head(changeset.workdir, chosen, deadline, notes)
-        budget = f"{self.timeout:g} s budget"
-        notes.insert(
-            0, f"{head} ({budget}, in the sandbox): {len(ran)} file(s) run: {_listed(ran)}; {summary}"
-        )
+        sandboxed = callable(getattr(self.runner_for(self.timeout), "probe", None))  # not UnsafeLocalRunner
+        where = f"{self.timeout:g} s budget, {'in the sandbox' if sandboxed else 'WITHOUT the sandbox'}"
+        notes.insert(0, f"{head} ({where}): {len(ran)} file(s) run: {_listed(ran)}; {summary}")
         if not cases:
             return TestsOutcome(notes=tuple(notes))
         at_base = self._at_base(changeset, cases, deadline)
@@ -163,6 +162,8 @@ class ChangeTests:
                     f"the change's tests: pytest hit an internal error in {path}; later tests there did not run"
                 )
             cases += [c for c in report["cases"] if c.nodeid != "pytest::internal"]
+            if not report["cases"] and report.get("exit") not in (0, 1, 5):
+                cases.append(_not_collected(path, report))  # say, the change breaks an import
             roots += [r for r in report["roots"] if r not in roots]
             for key in totals:
                 totals[key] += _count(report, key)
@@ -197,8 +198,14 @@ class ChangeTests:
         if isinstance(report, str):
             return {**out, **dict.fromkeys(run, report)}
         failed = {c.nodeid for c in report["cases"]}
+        collected = report.get("exit") in (0, 1) or _count(report, "tests") > 0  # tests ran there
         for i in run:
-            out[i] = "fails" if i in failed else "passes" if i in report["passed"] else "it did not run there"
+            if "::" not in i:  # a whole file that pytest could not collect at head
+                out[i] = "passes" if collected and i not in failed else "fails"
+            else:
+                out[i] = (
+                    "fails" if i in failed else "passes" if i in report["passed"] else "it did not run there"
+                )
         return out
 
     def _finding(
@@ -215,9 +222,21 @@ class ChangeTests:
         return replace(f, route="tests", message=f"{f.message} ({'; '.join(extra)})")
 
 
+def _not_collected(path: str, report: dict[str, Any]) -> TestCase:
+    """A test file that pytest could not collect or run at all, as one erroring case (its node id
+    is the path), with pytest's last lines as the traceback."""
+    tail = str(report.get("tail") or "")
+    said = [ln[1:].strip() for ln in tail.splitlines() if ln.startswith("E ")]
+    message = said[-1] if said else f"pytest exited with {report.get('exit')}"
+    return TestCase("error", "", "", path, None, f"cannot be collected: {message}", tail)
+
+
 def _is_new(tree: str, workdir: str, case: TestCase) -> bool:
     """Whether the test is defined in its file at head but not at base (so it cannot run there). A
-    test defined elsewhere (inherited, generated) is not new: it is run at base to find out."""
+    test defined elsewhere (inherited, generated) is not new: it is run at base to find out. A
+    file's case (``_not_collected``) is new when the file is."""
+    if not case.name:
+        return not os.path.isfile(os.path.join(tree, case.file))
     pattern = re.compile(rf"\bdef {re.escape(case.name.split('[', 1)[0])}\b")
     return pattern.search(read_text(workdir, case.file)) is not None and (
         pattern.search(read_text(tree, case.file)) is None

@@ -161,3 +161,31 @@ def test_without_a_checkout_or_a_sandbox_nothing_runs(cs: ChangeSet) -> None:
         "the change's tests not run: pytest needs the sandbox: /nonexistent/bwrap is not installed "
         "(Debian/Ubuntu: apt-get install bubblewrap)"
     )
+
+
+class Uncollectable:
+    """At head pytest cannot import the tests (the change breaks an import); at base they run."""
+
+    def __init__(self, head: str) -> None:
+        self.head = head
+
+    def run(self, argv, *, checkout, files={}, python=None):  # noqa: B006 - read only
+        if str(checkout) == self.head:
+            tail = "ImportError while importing test module\npkg/calc.py:2: in <module>\n    return a - b\nE   NameError: name 'x' is not defined\n"
+            report = {"exit": 2, "root": "/checkout", "cases": [], "tests": 0, "tail": tail}
+        else:
+            report = {"exit": 0, "root": "/checkout", "cases": [], "tests": 2, "passed": []}
+        return SandboxResult(0, f"{MARK}{json.dumps(report)}\n", "", False, None, 0.1)
+
+
+def test_a_test_file_the_change_makes_uncollectable_is_a_finding(cs: ChangeSet) -> None:
+    assert cs.workdir is not None
+    out = ChangeTests(lambda s: Uncollectable(cs.workdir), max_files=2).run(cs)
+    by_file = {f.message.split()[1]: f for f in out.findings}
+    assert set(by_file) == {"tests/test_new.py", "tests/test_calc.py"}
+    f = by_file["tests/test_calc.py"]
+    assert f.location == Location("pkg/calc.py", Side.RIGHT, 2)  # the changed line in the traceback
+    assert f.message == (
+        "test tests/test_calc.py errors: cannot be collected: NameError: name 'x' is not defined (passes at base)"
+    )
+    assert by_file["tests/test_new.py"].message.endswith("(a new test)")  # the file is new at head
