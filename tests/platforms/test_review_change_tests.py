@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,8 @@ TEST = "tests/test_requests.py::TestRequests::test_should_strip_auth_host_change
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reason = BubblewrapSandbox().probe()
+    if reason is not None and os.environ.get("REVIEWBOT_REQUIRE_SANDBOX") == "1":
+        pytest.fail(f"REVIEWBOT_REQUIRE_SANDBOX=1 but the sandbox is unavailable: {reason}")
     if reason is not None:
         pytest.skip(f"sandbox unavailable here: {reason}")
     return make_strip_auth_change(tmp_path_factory.mktemp("rq"))

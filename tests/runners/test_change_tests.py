@@ -7,6 +7,7 @@ it cannot start; CI installs bubblewrap). The budget and the limits use a script
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def cs(tmp_path_factory: pytest.TempPathFactory) -> ChangeSet:
 @pytest.fixture(scope="module")
 def needs_sandbox() -> None:
     reason = BubblewrapSandbox().probe()
+    if reason is not None and os.environ.get("REVIEWBOT_REQUIRE_SANDBOX") == "1":
+        pytest.fail(f"REVIEWBOT_REQUIRE_SANDBOX=1 but the sandbox is unavailable: {reason}")
     if reason is not None:
         pytest.skip(f"sandbox unavailable here: {reason}")
 
