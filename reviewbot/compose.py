@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from .config import TOOLS, Settings
 from .pipeline import PlanLimits
-from .ports import Linter, ModelBackend, Reporter, Route
+from .ports import ChangeTests, Linter, ModelBackend, Reporter, Route
 
 if TYPE_CHECKING:
     from .runners.policy import CodeRunner, SandboxPolicy
@@ -205,6 +205,19 @@ def linters(settings: Settings) -> list[Linter]:
         "bandit": lambda: Bandit(timeout=settings.lint_timeout),
     }
     return [table[name]() for name in settings.linters]
+
+
+def change_tests(settings: Settings) -> ChangeTests | None:
+    """The change's own tests beside the linters (`tests.enabled`), each run in the sandbox under
+    what is left of the `tests.timeout` budget."""
+    if not settings.tests_enabled:
+        return None
+    from .runners.change_tests import ChangeTests
+    from .runners.pytest_driver import sandbox_policy
+
+    return ChangeTests(
+        lambda seconds: code_runner(settings, sandbox_policy(seconds)), timeout=settings.tests_timeout
+    )
 
 
 def limits(settings: Settings) -> PlanLimits:

@@ -126,6 +126,9 @@ class Settings:
     service_gitlab_url: str = "https://gitlab.com/api/v4"  # the GitLab API the workers send the token to
     github_webhook_secret: Secret | None = field(default=None, repr=False)
     gitlab_webhook_secret: Secret | None = field(default=None, repr=False)
+    # issue 13: the change's tests (runners/change_tests.py), beside the linters on a git checkout
+    tests_enabled: bool = True
+    tests_timeout: float = 120.0  # seconds for all the test runs of one review, base reruns included
     # where the settings came from, for messages
     config_path: Path | None = field(default=None, compare=False)
     config_origin: str | None = field(default=None, compare=False)  # the file used, for the report
@@ -198,6 +201,9 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "service.max_attempts": ("service_max_attempts", integer(1, 20)),
     "service.backoff": ("service_backoff", number(0, 86400)),
     "service.reconcile": ("service_reconcile", number(0, 86400)),
+    # issue 13: the change's tests
+    "tests.enabled": ("tests_enabled", boolean),
+    "tests.timeout": ("tests_timeout", number(1, 3600)),
 }
 
 _FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator

@@ -100,6 +100,25 @@ class Linter(Protocol):
     ) -> tuple[tuple[Finding, ...], tuple[Skipped, ...]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TestsOutcome:
+    """What running the change's own tests found: failures the change causes, and what the report
+    should say (which tests ran, what was left out, failures that are not the change's)."""
+
+    __test__ = False  # not a pytest test class
+
+    findings: tuple[Finding, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class ChangeTests(Protocol):
+    """The change's own tests, run beside the linters on a source with a checkout (issue 13)."""
+
+    name: str
+
+    def run(self, changeset: ChangeSet) -> TestsOutcome: ...
+
+
 class Reporter(Protocol):
     def report(self, result: Result) -> None: ...
 

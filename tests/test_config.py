@@ -96,6 +96,9 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "service.max_attempts": (5, 5, 0),
     "service.backoff": (10, 10.0, -1),
     "service.reconcile": (60, 60.0, -1),
+    # issue 13: the change's tests
+    "tests.enabled": (False, False, "no"),
+    "tests.timeout": (30, 30.0, 0),
 }
 
 # more invalid values: wrong types that Python would otherwise accept (bool is an int, ...)

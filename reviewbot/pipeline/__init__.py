@@ -1,8 +1,9 @@
 """run(cs, parts) -> Result: plan -> routes and linters -> merge -> mark and anchor. Knows only Protocols.
 
 Linters run on every reviewable Python file whenever the files at head can be read (a git
-source); the model reviews the planned work items. Their findings are merged (tools first, so a
-model finding that repeats a tool's is dropped) and placed on exact diff positions; findings that
+source), and the change's own tests (``Parts.tests``) beside them; the model reviews the planned
+work items. Their findings are merged (tools first, so a model finding that repeats a tool's is
+dropped) and placed on exact diff positions; findings that
 cannot be placed are kept, with the reason, for the reporters to decide. Every finding, a linter's
 or the model's, is marked on the diff (``diff.marks``: added / diff_context / file / outside);
 linter findings that the ``lint_mode`` does not show are left out and counted in a note.
@@ -23,7 +24,7 @@ from ..diff import DiffIndex, anchor_all, filter_to_diff, mark_all
 from ..merge import dedupe
 from ..model import ChangeSet, Finding, Result, RouteRun, Severity, Skipped, Stats, WorkItem
 from ..plan import Plan, plan
-from ..ports import Linter, ModelBackend, Progress, Route
+from ..ports import ChangeTests, Linter, ModelBackend, Progress, Route
 from ..router import Router
 from ..tokens import estimate_tokens
 from .budget import MAX_FAILED_IN_A_ROW, Budget
@@ -49,6 +50,7 @@ class Parts:
     router: Router | None = None  # picks the route per item; None: always `route`
     other_routes: Mapping[str, Route] = field(default_factory=dict)  # name -> route, beyond review
     linters: Sequence[Linter] = ()
+    tests: ChangeTests | None = None  # the change's own tests, beside the linters (issue 13)
     lint_mode: str = "added"  # reviewdog-style filter: added | diff_context | file
     limits: PlanLimits = field(default_factory=PlanLimits)
     progress: Progress | None = None
@@ -118,6 +120,10 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
                 f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) not shown"
             )
         lint_findings.extend(got)
+    if parts.tests is not None and py_paths:
+        ran = parts.tests.run(as_is)  # in the sandbox, on the files as they are
+        lint_findings.extend(ran.findings)  # evidence, kept wherever it lands (its message says where)
+        notes.extend(ran.notes)
 
     model_findings: list[Finding] = []
     prompt_tokens = generated = 0

@@ -161,6 +161,7 @@ def review_parts(
         router=compose.router(settings, model, others),
         other_routes=others,
         linters=compose.linters(settings),
+        tests=compose.change_tests(settings),
         lint_mode=settings.lint_mode,
         limits=compose.limits(settings),
         progress=progress,

@@ -29,9 +29,12 @@ __all__ = [
     "assertion",
     "clean_path",
     "frames",
+    "imports",
     "is_test_file",
+    "module_names",
     "parse_report",
     "place",
+    "read_text",
     "to_finding",
 ]
 
@@ -77,7 +80,8 @@ def clean_path(path: str, roots: Sequence[str]) -> str:
 
 
 def parse_report(stdout: str, roots: Sequence[str] = ()) -> dict[str, Any] | None:
-    """The driver's JSON (the last MARK line), with its cases as TestCase; None when there is none."""
+    """The driver's JSON (the last MARK line), with its cases as TestCase and the node ids of the
+    tests that passed (a set, where the driver lists them); None when there is none."""
     line = next((ln for ln in reversed(stdout.splitlines()) if ln.startswith(MARK)), None)
     if line is None:
         return None
@@ -108,6 +112,12 @@ def parse_report(stdout: str, roots: Sequence[str] = ()) -> dict[str, Any] | Non
             )
         )
     data["cases"] = cases
+    passed = data.get("passed") if isinstance(data.get("passed"), list) else []
+    data["passed"] = {
+        TestCase("passed", str(c.get("classname", ""))[:300], str(c.get("name", ""))[:300],
+                 clean_path(str(c.get("file", ""))[:300], roots), None, "", "").nodeid
+        for c in passed[:2000] if isinstance(c, dict)
+    }  # fmt: skip
     data["roots"] = roots
     return data
 
@@ -142,7 +152,7 @@ def is_test_file(path: str) -> bool:
     )
 
 
-def _module_names(path: str) -> list[str]:
+def module_names(path: str) -> list[str]:
     """Dotted names a file may be imported as: pkg/calc.py -> pkg.calc (and calc.py under src/)."""
     mod = path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
     names = [mod]
@@ -151,7 +161,7 @@ def _module_names(path: str) -> list[str]:
     return names
 
 
-def _imports(test_text: str, module: str) -> bool:
+def imports(test_text: str, module: str) -> bool:
     parent, _, leaf = module.rpartition(".")
     pats = [rf"^\s*(?:from|import)\s+{re.escape(module)}\b"]
     if parent:
@@ -159,7 +169,7 @@ def _imports(test_text: str, module: str) -> bool:
     return any(re.search(p, test_text, re.MULTILINE) for p in pats)
 
 
-def _read(workdir: str | None, path: str) -> str:
+def read_text(workdir: str | None, path: str) -> str:
     if not workdir:
         return ""
     try:
@@ -204,16 +214,16 @@ def place(case: TestCase, changeset: ChangeSet, roots: Sequence[str] = ()) -> tu
         inside = [n for n in added[test] if case.line <= n <= last]
         if inside:
             return Location(test, Side.RIGHT, inside[-1]), "a changed line of the test"
-    text = _read(changeset.workdir, test) if test else ""
+    text = read_text(changeset.workdir, test) if test else ""
     if text:
         for path, nums in added.items():
             if (
                 path.endswith(".py")
                 and not is_test_file(path)
-                and any(_imports(text, m) for m in _module_names(path))
+                and any(imports(text, m) for m in module_names(path))
             ):
                 line = _in_named_function(
-                    _read(changeset.workdir, path), nums, case.message + "\n" + case.text
+                    read_text(changeset.workdir, path), nums, case.message + "\n" + case.text
                 )
                 return Location(path, Side.RIGHT, line or nums[0]), f"changed code that {test} imports"
     line = in_test[-1] if in_test else case.line
@@ -222,11 +232,14 @@ def place(case: TestCase, changeset: ChangeSet, roots: Sequence[str] = ()) -> tu
     return None, "no location"
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def assertion(case: TestCase) -> str:
     text = case.message.strip()
     if not text:
         text = "\n".join(ln[1:].strip() for ln in case.text.splitlines() if ln.startswith("E "))
-    text = " ".join(text.split())
+    text = _ADDRESS.sub("", " ".join(text.split()))  # "<X object at 0x7f...>" differs run to run
     return text[:400] + ("..." if len(text) > 400 else "") if text else case.kind
 
 

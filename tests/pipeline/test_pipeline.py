@@ -12,7 +12,7 @@ from reviewbot.diff.parse import parse_diff
 from reviewbot.model import ChangeSet, Finding, LineKind, Location, Mark, Severity, Side, Skipped, WorkItem
 from reviewbot.pipeline import Parts, PlanLimits, run
 from reviewbot.plan import plan
-from reviewbot.ports import RouteOutcome, Scored
+from reviewbot.ports import RouteOutcome, Scored, TestsOutcome
 from reviewbot.routes.review import ReviewRoute
 from reviewbot.tokens import estimate_tokens
 
@@ -271,6 +271,38 @@ def test_linters_are_not_run_without_python_files() -> None:
     result = run(FakeSource(DOCS, with_head=True).load(), Parts(backend=None, route=None, linters=[linter]))
     assert linter.calls == [] and result.findings == ()
     assert not any("not run" in n for n in result.notes)
+
+
+class FakeTests:
+    """The change's tests (ports.ChangeTests): a failing test's finding and a note, calls recorded."""
+
+    name = "fake-tests"
+
+    def __init__(self, findings: Sequence[Finding] = ()) -> None:
+        self.findings = tuple(findings)
+        self.calls: list[ChangeSet] = []
+
+    def run(self, changeset: ChangeSet) -> TestsOutcome:
+        self.calls.append(changeset)
+        return TestsOutcome(self.findings, ("the change's tests: 1 file(s) run",))
+
+
+def test_the_changes_tests_run_beside_the_linters_and_their_failures_are_kept() -> None:
+    failing = finding(24, source="pytest", rule="pytest/failed", route="tests", message="test t::x fails")
+    outside = finding(3, source="pytest", rule="pytest/failed", route="tests", message="test t::y fails")
+    tests = FakeTests([failing, outside])
+    cs = FakeSource(CALC, with_head=True).load()
+    result = run(cs, Parts(backend=None, route=None, tests=tests, lint_mode="added"))
+    assert tests.calls == [cs]
+    assert [f.message for f in result.findings] == ["test t::x fails"]
+    assert [u.finding.message for u in result.unanchored] == ["test t::y fails"]  # kept, not filtered by lint_mode
+    assert "the change's tests: 1 file(s) run" in result.notes
+
+
+def test_the_changes_tests_need_python_files() -> None:
+    tests = FakeTests()
+    run(FakeSource(DOCS, with_head=True).load(), Parts(backend=None, route=None, tests=tests))
+    assert tests.calls == []
 
 
 def test_an_empty_change_says_so() -> None:

@@ -112,7 +112,9 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
     repo = broken_test_repo(tmp_path / "repo")
     calls = json.dumps({"calls": [{"name": "pytest", "arguments": {}}], "done": True})
     backend = FakeBackend(texts=[calls], choices=scripted_choice({"tools": 0.8, "review": 0.2}))
-    code, doc, err = review(repo, backend, monkeypatch)
+    config = tmp_path / "tools-only.yml"  # issue 13: the change's tests would report the failure first
+    config.write_text("tests:\n  enabled: false\n")
+    code, doc, err = review(repo, backend, monkeypatch, "--config", str(config))
     assert code == 0, err
     (run,) = doc["routes"]
     assert (run["item"], run["route"], run["probability"]) == ("calc.py", "tools", pytest.approx(0.8))

@@ -22,7 +22,15 @@ OLD_TARBALL = _SHARED / "repos" / "requests-v2.25.1.tar.gz"
 NEW_TARBALL = _SHARED / "repos" / "requests-v2.32.3.tar.gz"
 REQUESTS_DIFF = _SHARED / "diffs" / "real" / "requests-v2.25.1..v2.32.3.diff"
 
-__all__ = ["NEW_TARBALL", "OLD_TARBALL", "REQUESTS_DIFF", "make_requests_repo", "requests_available"]
+__all__ = [
+    "NEW_TARBALL",
+    "OLD_TARBALL",
+    "REQUESTS_DIFF",
+    "SESSIONS",
+    "make_requests_repo",
+    "make_strip_auth_change",
+    "requests_available",
+]
 
 
 def requests_available() -> bool:
@@ -71,4 +79,28 @@ def make_requests_repo(tmp_path: Path) -> Path:
     _extract(NEW_TARBALL, repo)
     _git(repo, "add", "-A", "-f")
     _git(repo, "commit", "-q", "--no-verify", "-m", "v2.32.3")
+    return repo
+
+
+# issue 13: the change's tests. One line of ``should_strip_auth`` changed: credentials are kept
+# across a host change, which requests' own test_should_strip_auth_host_change catches.
+SESSIONS = "src/requests/sessions.py"
+STRIP_AUTH_OLD = "        if old_parsed.hostname != new_parsed.hostname:\n            return True\n"
+STRIP_AUTH_NEW = "        if old_parsed.hostname != new_parsed.hostname:\n            return False\n"
+
+
+def make_strip_auth_change(tmp_path: Path) -> Path:
+    """``tmp_path/requests``: commit 1 (HEAD~1) is v2.32.3, commit 2 (HEAD) keeps credentials
+    across a host change in ``SessionRedirectMixin.should_strip_auth``."""
+    repo = tmp_path / "requests"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _extract(NEW_TARBALL, repo)
+    _git(repo, "add", "-A", "-f")
+    _git(repo, "commit", "-q", "--no-verify", "-m", "v2.32.3")
+    path = repo / SESSIONS
+    text = path.read_text(encoding="utf-8")
+    assert STRIP_AUTH_OLD in text
+    path.write_text(text.replace(STRIP_AUTH_OLD, STRIP_AUTH_NEW, 1), encoding="utf-8")
+    _git(repo, "commit", "-q", "--no-verify", "-am", "keep the Authorization header on redirects")
     return repo
