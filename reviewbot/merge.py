@@ -18,8 +18,9 @@ Two findings are duplicates when all of these hold:
 1. same path and same side;
 2. their line ranges (``start_line..line``) overlap;
 3. they mean the same thing: the normalized messages are equal, or both come from the same
-   non-model source with the same rule (``ruff/F401`` twice), or their messages share most of
-   their words (Jaccard similarity of word stems >= ``SIMILAR``, 0.6).
+   non-model source with the same rule (``ruff/F401`` twice; not two tests: each failing test
+   is its own check, named in its message), or their messages share most of their words
+   (Jaccard similarity of word stems >= ``SIMILAR``, 0.6).
 
 A model rule such as ``model/bug`` is a category, not a check, so two model findings with the same
 rule and different messages are both kept. Of a group of duplicates the first one in the input
@@ -111,7 +112,7 @@ def _overlap(a: Finding, b: Finding) -> bool:
 def same_meaning(a: Finding, b: Finding) -> bool:
     if normalize_message(a.message) == normalize_message(b.message):
         return True
-    if a.rule == b.rule and a.source == b.source and a.source != "model":
+    if a.rule == b.rule and a.source == b.source and a.source not in ("model", "pytest"):
         return True
     return similarity(a.message, b.message) >= SIMILAR
 

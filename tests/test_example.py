@@ -1,5 +1,6 @@
 """The README's first command: `scripts/example` reviews the bundled example repository
-(examples/inventory) as a git range. Here without a model (`--backend none`); the linters run."""
+(examples/inventory) as a git range. Here without a model (`--backend none`); the linters and the
+change's tests run."""
 
 from __future__ import annotations
 
@@ -23,6 +24,16 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
     doc = json.loads(p.stdout)
     rules = {(f["rule"], f["path"], f["line"]) for f in doc["findings"]}
     assert ("ruff/E722", "inventory/report.py", 25) in rules  # the bare `except:` the change adds
+    # the example's own tests, run in the sandbox at head and at base: each planted bug is a failing
+    # test, placed on the line of report.py its traceback passes through (issue 13)
+    failed = {(f["line"], f["message"].split(" fails: ")[0]) for f in doc["findings"] if f["rule"] == "pytest/failed"}
+    assert failed == {
+        (15, "test tests/test_report.py::test_average_of_no_counts_is_zero"),  # the removed empty guard
+        (19, "test tests/test_report.py::test_low_stock_includes_the_threshold"),  # `<=` became `<`
+        (9, "test tests/test_report.py::test_load_counts_reads_utf8"),  # read as ASCII
+    }, doc["findings"]
+    assert all(f["severity"] == "error" for f in doc["findings"] if f["rule"] == "pytest/failed")
+    assert p.returncode == 0  # --fail-on never in scripts/example
     assert doc["stats"]["files"] == 1
     log = subprocess.run(["git", "-C", str(tmp_path / "inventory"), "log", "--format=%s"],
                          capture_output=True, text=True, check=True).stdout.splitlines()  # fmt: skip

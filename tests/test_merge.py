@@ -84,6 +84,18 @@ RUFF_UNUSED = finding(
             "same model rule, different meaning",
         ),
         (
+            finding(rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"),
+            finding(rule="pytest/failed", source="pytest", message="test t.py::test_b fails: assert [] == [1]"),
+            False,
+            "two failing tests on one line: each test is its own check",
+        ),
+        (
+            finding(rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"),
+            finding(rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"),
+            True,
+            "the same failing test twice (the tools route and the change's tests)",
+        ),
+        (
             finding(rule="ruff/F401", source="ruff", message="`os` imported but unused"),
             finding(rule="ruff/E501", source="ruff", message="Line too long (120 > 110)"),
             False,

@@ -4,6 +4,8 @@ failing test goes on the change.
 Placement of a failing test (``place``), first that applies:
 1. a traceback line in the test file that is an added line of the change;
 2. a traceback line in any other file that is an added line (innermost first);
+   then one that the diff shows around the change (a context line of a hunk of a changed module:
+   a removed guard leaves the failure on the unchanged line after it);
 3. an added line of the test file between the test's ``def`` and its failing line;
 4. a changed module that the test file imports: the first added line in a function the failure
    names (``where 0 = add(2, 2)``), else its first added line;
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..diff import added_numbers
+from ..diff import DiffIndex, added_numbers
 from ..model import ChangeSet, FileStatus, Finding, Location, Severity, Side
 
 __all__ = [
@@ -209,6 +211,10 @@ def place(case: TestCase, changeset: ChangeSet, roots: Sequence[str] = ()) -> tu
     for p, n in reversed(tb):
         if n in added.get(p, ()):
             return Location(p, Side.RIGHT, n), "a changed line in the traceback"
+    shown = DiffIndex(changeset.files)
+    for p, n in reversed(tb):
+        if p in added and not is_test_file(p) and shown.contains(p, Side.RIGHT, n):
+            return Location(p, Side.RIGHT, n), "a line of the change's hunk in the traceback"
     if test in added and case.line is not None:
         last = in_test[-1] if in_test else case.line
         inside = [n for n in added[test] if case.line <= n <= last]
