@@ -45,8 +45,6 @@ from unidiff.errors import UnidiffParseError
 from reviewbot.errors import DiffError
 from reviewbot.model import FileDiff, FileStatus, Hunk, Line, LineKind
 
-from .layout import layout_problem
-
 __all__ = ["parse_diff", "parse_diff_bytes"]
 
 _DEV_NULL = "/dev/null"
@@ -92,14 +90,11 @@ def parse_diff(text: str, *, name: str = "<diff>") -> tuple[FileDiff, ...]:
         raise DiffError(f"{name}: {_why_not_unified(text)}")
     try:
         with _gc_paused():
-            files = _convert(patch, text)
+            return _convert(patch, text)
     except _Mismatch as exc:
         raise DiffError(f"{name}: {exc}") from exc
     except Exception as exc:
         raise DiffError(f"{name}: malformed diff ({type(exc).__name__}: {_one_line(str(exc))})") from exc
-    if (problem := layout_problem(files)) is not None:
-        raise DiffError(f"{name}: {_one_line(problem)}")
-    return files
 
 
 def parse_diff_bytes(data: bytes, *, name: str = "<diff>") -> tuple[FileDiff, ...]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import re
 from pathlib import Path
 
 import pytest
@@ -411,22 +410,3 @@ def test_never_raises_other_errors_on_odd_types() -> None:
         parse_diff(b"--- a\n" , name="b")  # type: ignore[arg-type]
     with pytest.raises(DiffError):
         parse_diff_bytes("text", name="s")  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("diff", "message"),
-    [
-        ("--- a/x.py\n+++ b/x.py\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n--- a/x.py\n+++ b/x.py\n@@ -9,1 +9,1 @@\n-d\n+e\n",
-         "x.py appears in two file sections"),
-        ("--- a/x.py\n+++ b/x.py\n@@ -5,2 +5,2 @@\n a\n-b\n+c\n@@ -1,1 +1,1 @@\n-d\n+e\n",
-         "x.py: hunk @@ -1,1 +1,1 @@ overlaps or precedes the one before it (@@ -5,2 +5,2 @@)"),
-        ("--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n@@ -3,1 +3,1 @@\n-d\n+e\n",
-         "x.py: hunk @@ -3,1 +3,1 @@ overlaps"),
-    ],
-    ids=["path-twice", "unordered", "overlapping"],
-)
-def test_a_diff_git_could_not_write_is_refused_in_one_line(diff, message) -> None:
-    """Found by the atheris anchor target (docs/benchmarks.md): the index and the hosts' positions
-    would read such a diff differently."""
-    with pytest.raises(DiffError, match=re.escape(message)):
-        parse_diff(diff)
