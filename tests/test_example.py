@@ -33,6 +33,8 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
         (9, "test tests/test_report.py::test_load_counts_reads_utf8"),  # read as ASCII
     }, doc["findings"]
     assert all(f["severity"] == "error" for f in doc["findings"] if f["rule"] == "pytest/failed")
+    # on report.py, the change's file: not "shown on the test"
+    assert all(f["message"].endswith("(passes at base)") for f in doc["findings"] if f["rule"] == "pytest/failed")
     assert p.returncode == 0  # --fail-on never in scripts/example
     assert doc["stats"]["files"] == 1
     log = subprocess.run(["git", "-C", str(tmp_path / "inventory"), "log", "--format=%s"],

@@ -33,17 +33,12 @@ from ..ports import TestsOutcome
 from . import process
 from .policy import CodeRunner
 from .pytest_driver import DESELECT, MAX_SELECTION, PytestDriver, related_tests
-from .pytest_report import TestCase, place, read_text, to_finding
+from .pytest_report import ON_THE_TEST, TestCase, place, read_text, to_finding
 
 __all__ = ["ChangeTests"]
 
 MAX_FAILURES = 20  # pytest stops after this many failing tests in one file
 _BASE_TAR_LIMIT = 512 * 1024 * 1024
-_ON_CHANGE = (
-    "the failing line of the test, changed",
-    "a changed line in the traceback",
-    "a changed line of the test",
-)
 _SHOWN = 5  # names listed in a note before "(+N more)"
 
 
@@ -217,7 +212,7 @@ class ChangeTests:
             return f"the change's tests: {case.nodeid} {case.kind}: {case.message[:200]} (no file to place it on)"
         f = to_finding(case, loc)
         extra = ["passes at base" if base == "passes" else "a new test"]
-        if why not in _ON_CHANGE and not why.startswith("changed code that"):
+        if why == ON_THE_TEST:
             extra.append("shown on the test: its traceback passes through no changed line")
         return replace(f, route="tests", message=f"{f.message} ({'; '.join(extra)})")
 

@@ -199,6 +199,9 @@ def _in_named_function(source: str, added: Sequence[int], failure: str) -> int |
     return min(spans)[1] if spans else None
 
 
+ON_THE_TEST = "the test itself (outside the change)"  # ``place``'s one reason that is not on the change
+
+
 def place(case: TestCase, changeset: ChangeSet, roots: Sequence[str] = ()) -> tuple[Location | None, str]:
     """Where a failure goes (see the module docstring) and a few words on why; None when nowhere."""
     added = added_lines(changeset)
@@ -234,7 +237,7 @@ def place(case: TestCase, changeset: ChangeSet, roots: Sequence[str] = ()) -> tu
                 return Location(path, Side.RIGHT, line or nums[0]), f"changed code that {test} imports"
     line = in_test[-1] if in_test else case.line
     if test and line:
-        return Location(test, Side.RIGHT, line), "the test itself (outside the change)"
+        return Location(test, Side.RIGHT, line), ON_THE_TEST
     return None, "no location"
 
 
