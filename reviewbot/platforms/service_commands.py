@@ -59,7 +59,7 @@ def service_parsers(sub: Any, common: Any, settings_args: Any) -> None:
 def _lease(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--lease", type=float, default=900.0,
-        help="seconds a claimed job is held before another worker may take it (longer than a review)",
+        help="seconds a claimed job is held without a heartbeat before another worker may take it (renewed every third)",
     )  # fmt: skip
 
 

@@ -84,6 +84,20 @@ end
 return 1
 """
 
+_RENEW = """
+local p, id, attempts, now, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local j = p..'job:'..id
+local f = redis.call('HMGET', j, 'host', 'repo', 'number', 'state', 'attempts')
+if f[4] ~= 'running' or f[5] ~= attempts then return 0 end
+local until_ = redis.call('ZSCORE', p..'running', id)
+if not until_ or tonumber(until_) < now then return 0 end
+local change = f[1]..'|'..f[2]..'|'..f[3]
+if redis.call('GET', p..'lock:'..change) ~= id then return 0 end
+redis.call('PEXPIRE', p..'lock:'..change, math.floor(lease * 1000))
+redis.call('ZADD', p..'running', now + lease, id)
+return 1
+"""
+
 
 class RedisStore:
     """Jobs in Redis under `prefix`; any number of servers and workers share it."""
@@ -97,6 +111,7 @@ class RedisStore:
         self._enqueue = self.r.register_script(_ENQUEUE)
         self._claim = self.r.register_script(_CLAIM)
         self._finish = self.r.register_script(_FINISH)
+        self._renew = self.r.register_script(_RENEW)
 
     def enqueue(
         self, delivery: str, host: str, repo: str, number: int, head: str, kind: str = "review", arg: str = ""
@@ -108,6 +123,11 @@ class RedisStore:
         now = time.time() if now is None else now
         job_id = int(self._claim(args=[self.prefix, now, self.lease]))
         return self.get(job_id) if job_id else None
+
+    def renew(self, job: Job, now: float | None = None) -> bool:
+        """Extend the lock and the lease of a job this worker claimed; False when it is no longer its."""
+        now = time.time() if now is None else now
+        return bool(self._renew(args=[self.prefix, job.id, job.attempts, now, self.lease]))
 
     def done(self, job_id: int) -> None:
         self._finish(args=[self.prefix, job_id, "done", "", 0])

@@ -99,6 +99,16 @@ class Store:
             raise
         return self.get(row[0])
 
+    def renew(self, job: Job, now: float | None = None) -> bool:
+        """Extend the lease of a job this worker claimed; False when it is no longer this worker's
+        (its lease ran out and another worker took it, or it was finished)."""
+        now = time.time() if now is None else now
+        cur = self.db.execute(
+            "UPDATE jobs SET lease_until=? WHERE id=? AND state='running' AND attempts=? AND lease_until >= ?",
+            (now + self.lease, job.id, job.attempts, now),
+        )
+        return cur.rowcount == 1
+
     def done(self, job_id: int) -> None:
         self.db.execute("UPDATE jobs SET state='done', lease_until=0 WHERE id=?", (job_id,))
 

@@ -1,3 +1,4 @@
+import time
 import uuid
 
 import pytest
@@ -53,6 +54,32 @@ def test_expired_lease_is_taken_again(tmp_path):  # sqlite only: Redis expires t
     assert s.claim(now=105) is None
     again = s.claim(now=111)  # the worker died
     assert again.id == job.id and again.attempts == 2
+
+
+def test_renewed_lease_keeps_the_job(tmp_path):  # sqlite: the clock is the caller's
+    s = Store(str(tmp_path / "jobs.db"), lease=10)
+    s.enqueue("d1", "github", "o/r", 1, "aaa")
+    job = s.claim(now=100)
+    assert s.renew(job, now=108)  # lease now runs to 118
+    assert s.claim(now=115) is None
+    again = s.claim(now=119)  # no renewal since: the worker died
+    assert again.id == job.id and again.attempts == 2
+    assert not s.renew(job, now=120)  # the first worker's claim (attempt 1) is gone
+    assert s.renew(again, now=120)
+
+
+def test_renew_refuses_a_lost_or_finished_job(store, tmp_path):
+    s = store(tmp_path, lease=0.3)
+    s.enqueue("d1", "github", "o/r", 1, "aaa")
+    job = s.claim()
+    assert s.renew(job)
+    time.sleep(0.5)  # the lease runs out (on Redis, the lock expires on the server's clock)
+    assert not s.renew(job)
+    again = s.claim()
+    assert again.id == job.id and again.attempts == 2
+    assert s.renew(again)
+    s.done(again.id)
+    assert not s.renew(again)
 
 
 def test_retries_with_backoff_then_failed(store, tmp_path):
