@@ -104,16 +104,22 @@ def _github(clients: Clients, configure: Configure, job: Job, arg: dict[str, Any
     return out.result
 
 
-def _gitlab(clients: Clients, configure: Configure, job: Job, progress: Any, *, post: bool,
-            question: str | None = None, pins: tuple[tuple[str, str], ...] = ()) -> Result:  # fmt: skip
+def _gitlab_fetch(clients: Clients, job: Job) -> tuple[Any, Any]:
+    """The merge request's host and its change (the MR, its latest version and its diffs)."""
     from ..hosts.gitlab.host import GitLabHost
+
+    gl_host = GitLabHost(clients.gitlab(), job.repo, bot_login=clients.settings.github_bot_login)
+    return gl_host, gl_host.fetch(job.number)
+
+
+def _gitlab(clients: Clients, configure: Configure, job: Job, progress: Any, *, post: bool,
+            question: str | None = None, pins: tuple[tuple[str, str], ...] = (),
+            fetched: tuple[Any, Any] | None = None) -> Result:  # fmt: skip
     from . import gitlab as run
     from .shared import marker_signer
 
-    gl = clients.gitlab()
-    gl_host = GitLabHost(gl, job.repo, bot_login=clients.settings.github_bot_login)
-    change = gl_host.fetch(job.number)
-    s = configure(run.base_config(gl, job.repo, change))
+    gl_host, change = fetched or _gitlab_fetch(clients, job)
+    s = configure(run.base_config(clients.gitlab(), job.repo, change))
     s = replace(s, route_pins=pins) if pins else s
     gl_host.max_threads = s.github_max_comments
     gl_host.signer = marker_signer(s)[0]
@@ -126,16 +132,18 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
     arg: dict[str, Any] = json.loads(job.arg) if job.arg else {}
 
     def review(*, head: str | None, post: bool, question: str | None = None,
-               pins: tuple[tuple[str, str], ...] = ()) -> Result:  # fmt: skip
+               pins: tuple[tuple[str, str], ...] = (), fetched: tuple[Any, Any] | None = None) -> Result:  # fmt: skip
         if job.host == "github":
             return _github(clients, configure, job, arg, progress, head=head, post=post, question=question,
                            pins=pins)  # fmt: skip
-        return _gitlab(clients, configure, job, progress, post=post, question=question, pins=pins)
+        return _gitlab(clients, configure, job, progress, post=post, question=question, pins=pins,
+                       fetched=fetched)  # fmt: skip
 
     if job.kind == "review":
-        if why := _not_needed(clients, job, arg):
+        why, fetched = _not_needed(clients, job, arg)
+        if why:
             return why
-        review(head=job.head or None, post=True)
+        review(head=job.head or None, post=True, fetched=fetched)
         return "reviewed"
     cmd = Command(arg["name"], arg.get("arg", ""))
     host = service_host(clients, job.host, job.repo, arg.get("installation"))
@@ -152,10 +160,12 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
     return f"answered /{cmd.name}"
 
 
-def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> str | None:
+def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> tuple[str | None, tuple[Any, Any] | None]:
     """Why a review job is skipped: its change moved on to a newer head (that head's own job, or the
     reconciler, reviews it), or the bot's summary already names its head (a worker that died after
-    posting, before marking the job done)."""
+    posting, before marking the job done). With it, a merge request already fetched (its diffs are
+    read once per job); a pull request's check reads its head only, and the review fetches the diff."""
+    fetched = None
     if job.host == "github":
         from . import github as run
 
@@ -163,16 +173,14 @@ def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> str | None:
         now = gh.pull(job.repo, job.number).head_sha
         reviewer = run.host(clients.settings, gh, job.repo).reviewer(job.number)
     else:
-        from ..hosts.gitlab.host import GitLabHost
-
-        gl_host = GitLabHost(clients.gitlab(), job.repo, bot_login=clients.settings.github_bot_login)
-        now = gl_host.fetch(job.number).changeset.head
-        reviewer = gl_host.reviewer(job.number)
+        fetched = _gitlab_fetch(clients, job)
+        now = fetched[1].changeset.head
+        reviewer = fetched[0].reviewer(job.number)
     if job.head and now != job.head:
-        return f"skipped: moved on to {str(now)[:12]}"
+        return f"skipped: moved on to {str(now)[:12]}", None
     if reviewer.previous()[1] == job.head:
-        return "skipped: already reviewed"
-    return None
+        return "skipped: already reviewed", None
+    return None, fetched
 
 
 def _answer(result: Result) -> str:
