@@ -16,18 +16,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import RepoConfig, Settings
 from ..errors import UsageError
 from ..model import ChangeSet, Result
-from ..ports import ServiceHost
+from ..ports import Change, ServiceHost
 from ..service.commands import Command, allowed, answer_text
 from ..service.store import Job
 
 __all__ = ["Clients", "Configure", "run_job", "service_host"]
 
+if TYPE_CHECKING:
+    from ..hosts.gitlab.host import GitLabHost
+
 Configure = Callable[[RepoConfig | None], Settings]  # the service's settings over a repository's file
+_Fetched = tuple["GitLabHost", Change]  # a merge request's host and its change, read once per job
 
 
 class Clients:
@@ -104,7 +108,7 @@ def _github(clients: Clients, configure: Configure, job: Job, arg: dict[str, Any
     return out.result
 
 
-def _gitlab_fetch(clients: Clients, job: Job) -> tuple[Any, Any]:
+def _gitlab_fetch(clients: Clients, job: Job) -> _Fetched:
     """The merge request's host and its change (the MR, its latest version and its diffs)."""
     from ..hosts.gitlab.host import GitLabHost
 
@@ -114,7 +118,7 @@ def _gitlab_fetch(clients: Clients, job: Job) -> tuple[Any, Any]:
 
 def _gitlab(clients: Clients, configure: Configure, job: Job, progress: Any, *, post: bool,
             question: str | None = None, pins: tuple[tuple[str, str], ...] = (),
-            fetched: tuple[Any, Any] | None = None) -> Result:  # fmt: skip
+            fetched: _Fetched | None = None) -> Result:  # fmt: skip
     from . import gitlab as run
     from .shared import marker_signer
 
@@ -132,7 +136,7 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
     arg: dict[str, Any] = json.loads(job.arg) if job.arg else {}
 
     def review(*, head: str | None, post: bool, question: str | None = None,
-               pins: tuple[tuple[str, str], ...] = (), fetched: tuple[Any, Any] | None = None) -> Result:  # fmt: skip
+               pins: tuple[tuple[str, str], ...] = (), fetched: _Fetched | None = None) -> Result:  # fmt: skip
         if job.host == "github":
             return _github(clients, configure, job, arg, progress, head=head, post=post, question=question,
                            pins=pins)  # fmt: skip
@@ -160,7 +164,7 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
     return f"answered /{cmd.name}"
 
 
-def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> tuple[str | None, tuple[Any, Any] | None]:
+def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> tuple[str | None, _Fetched | None]:
     """Why a review job is skipped: its change moved on to a newer head (that head's own job, or the
     reconciler, reviews it), or the bot's summary already names its head (a worker that died after
     posting, before marking the job done). With it, a merge request already fetched (its diffs are
