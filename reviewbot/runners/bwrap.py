@@ -17,7 +17,7 @@ from . import process
 from .policy import SandboxPolicy
 from .process import ProcResult
 
-__all__ = ["bwrap_args", "env_args", "explain", "hide_git", "python_layout", "stage"]
+__all__ = ["bwrap_args", "env_args", "etc_files", "explain", "hide_git", "python_layout", "stage"]
 
 SANDBOX_UID = 65534  # "nobody" inside the sandbox
 CHECKOUT = "/checkout"
@@ -26,6 +26,18 @@ HOME = "/tmp/home"
 _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 _ETC = ("/etc/ld.so.cache", "/etc/alternatives")  # what the dynamic linker and /usr/bin links need
 _APPARMOR_SYSCTL = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"
+# What a test suite expects of a machine without the network: the loopback names resolve from a
+# file (no DNS is reachable), and the sandbox's own user has a name and a home.
+ETC_FILES = {
+    "hosts": (
+        "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n"
+        "::1\tlocalhost ip6-localhost ip6-loopback localhost6 localhost6.localdomain6\n"
+    ),
+    "nsswitch.conf": "passwd: files\ngroup: files\nhosts: files\n",
+    "host.conf": "multi on\n",
+    "passwd": f"nobody:x:{SANDBOX_UID}:{SANDBOX_UID}:nobody:{HOME}:/bin/sh\n",
+    "group": f"nogroup:x:{SANDBOX_UID}:\n",
+}
 
 
 def bwrap_args(
@@ -91,6 +103,9 @@ def env_args(extra: Mapping[str, str]) -> list[str]:
         "HOME": HOME,
         "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "USER": "nobody",
+        "LOGNAME": "nobody",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONPATH": CHECKOUT,
         **extra,
@@ -99,6 +114,17 @@ def env_args(extra: Mapping[str, str]) -> list[str]:
     for k, v in env.items():
         out += ["--setenv", k, v]
     return out
+
+
+def etc_files(staging: Path) -> list[tuple[str, str]]:
+    """``ETC_FILES`` written under ``staging``: (host path, /etc path) pairs to bind read-only."""
+    staging.mkdir(parents=True, exist_ok=True)
+    binds = []
+    for name, text in ETC_FILES.items():
+        host = staging / name
+        host.write_text(text, encoding="utf-8")
+        binds.append((str(host), f"/etc/{name}"))
+    return binds
 
 
 def stage(files: Mapping[str, str], staging: Path) -> list[tuple[str, str]]:

@@ -14,9 +14,11 @@ What the sandboxed program sees (see docs/sandbox.md):
   /usr), /etc/ld.so.cache and /etc/alternatives, the interpreter's prefix and its virtual environment
   (at their host paths), and the checkout at /checkout with its ``.git`` covered by an empty
   directory (a credential may sit in .git/config). /tmp, /work and /dev/shm are fresh size-capped tmpfs;
-  ``files`` are bound read-only into /work, which is the working directory. Nothing else of the
-  host: no $HOME, no /etc/passwd or /etc/shadow, no /sys.
-- Environment: only PATH, HOME=/tmp/home, LANG, TMPDIR, PYTHONDONTWRITEBYTECODE=1 and
+  ``files`` are bound read-only into /work, which is the working directory. /etc/hosts (the
+  loopback names), nsswitch.conf, and a passwd/group naming only the sandbox's user are the
+  sandbox's own, written for each run. Nothing else of the host: no $HOME, no host /etc/passwd or
+  /etc/shadow, no /sys.
+- Environment: only PATH, HOME=/tmp/home, LANG, LC_ALL, USER, LOGNAME, TMPDIR, PYTHONDONTWRITEBYTECODE=1 and
   PYTHONPATH=/checkout. No GITHUB_TOKEN, no model keys.
 - Limits: RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE and RLIMIT_NOFILE through :func:`process.run`;
   processes through RLIMIT_NPROC set inside the sandbox (by ``prlimit``), and when we run as root,
@@ -44,7 +46,7 @@ from pathlib import Path
 
 from ..errors import ToolError
 from . import process
-from .bwrap import bwrap_args, env_args, explain, python_layout, stage
+from .bwrap import bwrap_args, env_args, etc_files, explain, python_layout, stage
 from .cgroup import pids_cgroup_parent, sandbox_cgroups
 from .policy import CodeRunner, SandboxPolicy, SandboxResult
 from .process import Limits, ProcResult
@@ -138,7 +140,7 @@ class BubblewrapSandbox:
         with tempfile.TemporaryDirectory(prefix="reviewbot-sandbox-") as staging:
             empty = os.path.join(staging, ".empty")
             os.mkdir(empty)
-            binds = stage(files, Path(staging) / "files")
+            binds = stage(files, Path(staging) / "files") + etc_files(Path(staging) / "etc")
             args = bwrap_args(pol, checkout.resolve(), prefixes, binds, empty_dir=empty)
             env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"}
             inner = [_PRLIMIT, f"--nproc={pol.max_processes}", "--core=0", "--", *argv]
