@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 from .config import TOOLS, Settings
 from .pipeline import PlanLimits
 from .ports import ChangeTests, Linter, ModelBackend, Reporter, Route
+from .profiles import Profiles
 
 if TYPE_CHECKING:
     from .runners.policy import CodeRunner, SandboxPolicy
@@ -201,7 +202,9 @@ def linters(settings: Settings) -> list[Linter]:
     from .runners.linters import Bandit, Ruff
 
     table: dict[str, Callable[[], Linter]] = {
-        "ruff": lambda: Ruff(timeout=settings.lint_timeout, select=settings.ruff_select, ignore=settings.ruff_ignore),
+        "ruff": lambda: Ruff(
+            timeout=settings.lint_timeout, select=settings.ruff_select, ignore=settings.ruff_ignore
+        ),
         "bandit": lambda: Bandit(timeout=settings.lint_timeout),
     }
     return [table[name]() for name in settings.linters]
@@ -218,6 +221,14 @@ def change_tests(settings: Settings) -> ChangeTests | None:
     return ChangeTests(
         lambda seconds: code_runner(settings, sandbox_policy(seconds)), timeout=settings.tests_timeout
     )
+
+
+def profiles(settings: Settings) -> Profiles:
+    """The rules per kind of file (`file_kinds.*`, `rules_off.*`)."""
+    s = settings
+    kinds = {"tests": s.kinds_tests, "docs": s.kinds_docs, "examples": s.kinds_examples}
+    off = {"tests": s.off_tests, "docs": s.off_docs, "examples": s.off_examples, "code": s.off_code}
+    return Profiles(kinds, off)
 
 
 def limits(settings: Settings) -> PlanLimits:

@@ -24,10 +24,12 @@ from .config_checks import (
     path,
     pins,
     rule_codes,
+    rule_globs,
     url,
 )
 from .errors import ConfigError
 from .model import ROUTE_NAMES
+from .profiles import DEFAULT_KINDS, DEFAULT_OFF
 from .suggest import unknown_key
 
 CONFIG_FILE = ".reviewbot.yml"
@@ -98,6 +100,16 @@ class Settings:
     lint_timeout: float = 120.0
     ruff_select: tuple[str, ...] = ("F", "E9", "E722", "B", "PLE")  # defects, not style (runners/linters.py)
     ruff_ignore: tuple[str, ...] = ("B904", "B905")
+    # rules per kind of file (reviewbot/profiles.py): which paths are tests, docs, examples, and the
+    # rules not shown in each kind (and in the rest, "code"); not in repr, whose test for leaked secrets
+    # would meet `secrets/secret-keyword`
+    kinds_tests: tuple[str, ...] = DEFAULT_KINDS["tests"]
+    kinds_docs: tuple[str, ...] = DEFAULT_KINDS["docs"]
+    kinds_examples: tuple[str, ...] = DEFAULT_KINDS["examples"]
+    off_tests: tuple[str, ...] = field(default=DEFAULT_OFF["tests"], repr=False)
+    off_docs: tuple[str, ...] = field(default=DEFAULT_OFF["docs"], repr=False)
+    off_examples: tuple[str, ...] = field(default=DEFAULT_OFF["examples"], repr=False)
+    off_code: tuple[str, ...] = field(default=DEFAULT_OFF["code"], repr=False)
     # model calls (pipeline/, backends/openai/, backends/local.py)
     model_concurrency: int | None = None  # work items at once; None: 1 for local, 8 for openai
     model_timeout: float = 60.0  # openai backend: seconds per HTTP request
@@ -187,6 +199,13 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "lint.timeout": ("lint_timeout", number(1, 3600)),
     "lint.ruff_select": ("ruff_select", rule_codes),
     "lint.ruff_ignore": ("ruff_ignore", rule_codes),
+    "file_kinds.tests": ("kinds_tests", globs),
+    "file_kinds.docs": ("kinds_docs", globs),
+    "file_kinds.examples": ("kinds_examples", globs),
+    "rules_off.tests": ("off_tests", rule_globs),
+    "rules_off.docs": ("off_docs", rule_globs),
+    "rules_off.examples": ("off_examples", rule_globs),
+    "rules_off.code": ("off_code", rule_globs),
     "model.concurrency": ("model_concurrency", integer(1, 256)),
     "model.timeout": ("model_timeout", number(1, 3600)),
     "model.retries": ("model_retries", integer(0, 10)),

@@ -80,6 +80,15 @@ def rule_codes(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
+def rule_globs(v: Any) -> tuple[str, ...]:
+    """Rules as reviewbot names them (``source/code``), globs allowed: bandit/B101, secrets/*."""
+    if not isinstance(v, list) or not all(
+        isinstance(x, str) and re.fullmatch(r"[a-z0-9-]+/[A-Za-z0-9_*?.-]+", x) for x in v
+    ):
+        raise ValueError(f"must be a list of rules such as bandit/B101, ruff/F401, secrets/*; got {v!r}")
+    return tuple(v)
+
+
 def pins(v: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(v, dict) or not all(
         isinstance(g, str) and g and r in ROUTE_NAMES for g, r in v.items()

@@ -37,6 +37,10 @@ def _type(check: Any) -> dict[str, Any]:
         "path": {"type": "string", "minLength": 1},
         "globs": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "rule_codes": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]+[0-9]*$"}},
+        "rule_globs": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[a-z0-9-]+/[A-Za-z0-9_*?.-]+$"},
+        },
         "pins": {"type": "object", "additionalProperties": {"enum": list(ROUTE_NAMES)}},
     }
     if made_by not in simple:

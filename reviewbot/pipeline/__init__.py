@@ -25,6 +25,7 @@ from ..merge import dedupe
 from ..model import ChangeSet, Finding, Result, RouteRun, Severity, Skipped, Stats, WorkItem
 from ..plan import Plan, plan
 from ..ports import ChangeTests, Linter, ModelBackend, Progress, Route
+from ..profiles import Profiles
 from ..router import Router
 from ..tokens import estimate_tokens
 from .budget import MAX_FAILED_IN_A_ROW, Budget
@@ -52,6 +53,7 @@ class Parts:
     linters: Sequence[Linter] = ()
     tests: ChangeTests | None = None  # the change's own tests, beside the linters (issue 13)
     lint_mode: str = "added"  # reviewdog-style filter: added | diff_context | file
+    profiles: Profiles = field(default_factory=Profiles)  # the rules on per kind of file (tests, docs, ...)
     limits: PlanLimits = field(default_factory=PlanLimits)
     progress: Progress | None = None
     concurrency: int = 1  # work items sent to the model at once (the server batches them)
@@ -75,7 +77,9 @@ def graded(findings: Sequence[Finding], error_confidence: float | None) -> tuple
         return out, []
     rule = (f"at confidence {error_confidence:g} or above" if error_confidence is not None
             else "only when review.error_confidence is set")  # fmt: skip
-    return out, [f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"]
+    return out, [
+        f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"
+    ]
 
 
 def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
@@ -159,7 +163,9 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
     notes.extend(echo_notes)
     model_findings, grade_notes = graded(model_findings, parts.error_confidence)
     notes.extend(grade_notes)
-    merged = dedupe(scrub([*lint_findings, *model_findings], found))
+    shown, profile_notes = parts.profiles.apply([*lint_findings, *model_findings])
+    notes.extend(profile_notes)
+    merged = dedupe(scrub(shown, found))
     anchored, unanchored = anchor_all(merged, index)
     anchored, unanchored = mark_all(anchored, index), mark_all(unanchored, index)  # type: ignore[assignment]
     stats = Stats(

@@ -10,6 +10,8 @@ The pipeline runs this once, before planning: the work items, the prompts and th
 read at head hold the placeholder; the Result's ChangeSet is the redacted one, so reporters that
 show code show the placeholder too. Linters run on the files as they are (they never reach a model)
 and their messages are scrubbed. A private key block is redacted from its BEGIN line to its END line.
+A credential in a URL whose password is a documented placeholder (``user:pass@``) or whose host is
+reserved for examples (``example.com``) is not a secret (``placeholder``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import unquote
 
 from ..model import ChangeSet, FileDiff, Finding, LineKind, Location, Severity, Side
 from ..redact import REDACTED
 
-__all__ = ["Secret", "found_findings", "redacted", "scan", "scrub"]
+__all__ = ["Secret", "found_findings", "placeholder", "redacted", "scan", "scrub"]
 
 _LOCK = threading.Lock()  # detect-secrets keeps its settings in module state
 _GENERIC = ("High Entropy", "Keyword")  # kinds named only when nothing more precise matched
@@ -46,6 +49,29 @@ def _scan_lines(path: str, lines: list[tuple[int, str]]) -> list[tuple[int, str,
         ]
 
 
+# Placeholders of documentation and test fixtures: `https://user:pass@proxy`, `password@example.com`.
+_PLACEHOLDER_WORDS = frozenset(
+    {"pass", "password", "passwd", "pwd", "secret", "changeme", "example", "xxx", "dummy", "test", "foo"}
+)
+_PLACEHOLDER_FORM = re.compile(r"x+|\*+|<[^<>]*>|\{[^{}]*\}|\$\{?\w+\}?|\.\.\.")
+_EXAMPLE_HOST = re.compile(
+    r"@(?:[\w.-]+\.)?(?:example\.(?:com|org|net)|[\w-]+\.(?:example|test|invalid|localhost)|localhost)\b",
+    re.I,
+)
+
+
+def placeholder(kind: str, value: str, text: str) -> bool:
+    """Whether a credential in a URL is a documented placeholder, not a secret: its password is a
+    placeholder word or form (``pass``, ``password``, ``<password>``, ``${PASSWORD}``), or its host is a
+    name reserved for examples (example.com, *.test, *.invalid, localhost)."""
+    if kind != "Basic Auth Credentials":
+        return False
+    words = [w for w in re.split(r"[^\w*<>{}$.]+", unquote(value).casefold()) if w]
+    if words and all(w in _PLACEHOLDER_WORDS or _PLACEHOLDER_FORM.fullmatch(w) for w in words):
+        return True
+    return _EXAMPLE_HOST.search(text) is not None
+
+
 def scan(cs: ChangeSet) -> list[Secret]:
     """The secrets on the added lines of ``cs``, one per line (the most precise kind)."""
     out: list[Secret] = []
@@ -54,8 +80,9 @@ def scan(cs: ChangeSet) -> list[Secret]:
             continue
         added = [(ln.new_no, ln.text) for h in fd.hunks for ln in h.lines if ln.kind is LineKind.ADDED]
         by_line: dict[int, list[tuple[str, str]]] = {}
+        text_at = dict(added)
         for n, kind, value in _scan_lines(fd.new_path, [(n, t) for n, t in added if n is not None]):
-            if value:
+            if value and not placeholder(kind, value, text_at.get(n, "")):
                 by_line.setdefault(n, []).append((kind, value))
         block = False
         for n, text in added:

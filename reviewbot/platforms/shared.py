@@ -163,6 +163,7 @@ def review_parts(
         linters=compose.linters(settings),
         tests=compose.change_tests(settings),
         lint_mode=settings.lint_mode,
+        profiles=compose.profiles(settings),
         limits=compose.limits(settings),
         progress=progress,
         concurrency=compose.concurrency(settings),
