@@ -205,7 +205,7 @@ def linters(settings: Settings) -> list[Linter]:
         "ruff": lambda: Ruff(
             timeout=settings.lint_timeout, select=settings.ruff_select, ignore=settings.ruff_ignore
         ),
-        "bandit": lambda: Bandit(timeout=settings.lint_timeout),
+        "bandit": lambda: Bandit(timeout=settings.lint_timeout, severity=settings.bandit_severity),
     }
     return [table[name]() for name in settings.linters]
 
@@ -226,8 +226,19 @@ def change_tests(settings: Settings) -> ChangeTests | None:
 def profiles(settings: Settings) -> Profiles:
     """The rules per kind of file (`file_kinds.*`, `rules_off.*`)."""
     s = settings
-    kinds = {"tests": s.kinds_tests, "docs": s.kinds_docs, "examples": s.kinds_examples}
-    off = {"tests": s.off_tests, "docs": s.off_docs, "examples": s.off_examples, "code": s.off_code}
+    kinds = {
+        "tests": s.kinds_tests,
+        "docs": s.kinds_docs,
+        "examples": s.kinds_examples,
+        "reexports": s.kinds_reexports,
+    }
+    off = {
+        "tests": s.off_tests,
+        "docs": s.off_docs,
+        "examples": s.off_examples,
+        "reexports": s.off_reexports,
+        "code": s.off_code,
+    }
     return Profiles(kinds, off)
 
 
@@ -240,11 +251,12 @@ def limits(settings: Settings) -> PlanLimits:
     )
 
 
-def reporter(fmt: str, out: TextIO, *, color: bool) -> Reporter:
+def reporter(fmt: str, out: TextIO, *, color: bool, shown: int | None = None) -> Reporter:
+    """``shown``: the terminal's budget of findings shown in full (the inline budget)."""
     from . import reporters
 
     table: dict[str, Callable[[], Reporter]] = {
-        "terminal": lambda: reporters.TerminalReporter(out, color=color),
+        "terminal": lambda: reporters.TerminalReporter(out, color=color, shown=shown),
         "json": lambda: reporters.JsonReporter(out),
         "sarif": lambda: reporters.SarifReporter(out),
         "markdown": lambda: reporters.MarkdownReporter(out),

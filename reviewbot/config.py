@@ -99,16 +99,19 @@ class Settings:
     lint_mode: str = "added"
     lint_timeout: float = 120.0
     ruff_select: tuple[str, ...] = ("F", "E9", "E722", "B", "PLE")  # defects, not style (runners/linters.py)
-    ruff_ignore: tuple[str, ...] = ("B904", "B905")
+    ruff_ignore: tuple[str, ...] = ("B904", "B905", "B028", "B009", "B010")
+    bandit_severity: str = "medium"  # bandit's checks of this severity and above (runners/linters.py)
     # rules per kind of file (reviewbot/profiles.py): which paths are tests, docs, examples, and the
     # rules not shown in each kind (and in the rest, "code"); not in repr, whose test for leaked secrets
     # would meet `secrets/secret-keyword`
     kinds_tests: tuple[str, ...] = DEFAULT_KINDS["tests"]
     kinds_docs: tuple[str, ...] = DEFAULT_KINDS["docs"]
     kinds_examples: tuple[str, ...] = DEFAULT_KINDS["examples"]
+    kinds_reexports: tuple[str, ...] = DEFAULT_KINDS["reexports"]
     off_tests: tuple[str, ...] = field(default=DEFAULT_OFF["tests"], repr=False)
     off_docs: tuple[str, ...] = field(default=DEFAULT_OFF["docs"], repr=False)
     off_examples: tuple[str, ...] = field(default=DEFAULT_OFF["examples"], repr=False)
+    off_reexports: tuple[str, ...] = field(default=DEFAULT_OFF["reexports"], repr=False)
     off_code: tuple[str, ...] = field(default=DEFAULT_OFF["code"], repr=False)
     # model calls (pipeline/, backends/openai/, backends/local.py)
     model_concurrency: int | None = None  # work items at once; None: 1 for local, 8 for openai
@@ -199,12 +202,15 @@ FILE_KEYS: dict[str, tuple[str, Any]] = {
     "lint.timeout": ("lint_timeout", number(1, 3600)),
     "lint.ruff_select": ("ruff_select", rule_codes),
     "lint.ruff_ignore": ("ruff_ignore", rule_codes),
+    "lint.bandit_severity": ("bandit_severity", one_of(("low", "medium", "high"))),
     "file_kinds.tests": ("kinds_tests", globs),
     "file_kinds.docs": ("kinds_docs", globs),
     "file_kinds.examples": ("kinds_examples", globs),
+    "file_kinds.reexports": ("kinds_reexports", globs),
     "rules_off.tests": ("off_tests", rule_globs),
     "rules_off.docs": ("off_docs", rule_globs),
     "rules_off.examples": ("off_examples", rule_globs),
+    "rules_off.reexports": ("off_reexports", rule_globs),
     "rules_off.code": ("off_code", rule_globs),
     "model.concurrency": ("model_concurrency", integer(1, 256)),
     "model.timeout": ("model_timeout", number(1, 3600)),

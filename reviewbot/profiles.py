@@ -5,7 +5,7 @@ profile, so the review reports what a reviewer of that kind of file would keep.
     profiles.kind_of("tests/test_api.py")        # "tests"
     kept, notes = profiles.apply(findings)       # the findings of rules that are on; a note per kind
 
-A file's kind is the first of ``tests``, ``docs``, ``examples`` whose path globs match it (a glob
+A file's kind is the first of ``tests``, ``docs``, ``examples``, ``reexports`` whose path globs match it (a glob
 without ``/`` matches the file's name, one with ``/`` the whole path; ``*`` crosses folders), else
 ``code``. A finding whose rule matches one of its kind's ``off`` globs (``bandit/B101``,
 ``secrets/*``) is not shown; the note counts it by rule, so nothing is dropped silently. The change's
@@ -15,12 +15,15 @@ The defaults, and why (docs/review.md lists them too):
 
 - tests: ``assert`` is how tests check (bandit B101); a test talks to its own local server or a
   mock, where a request timeout (B113) does not matter; passwords, tokens, temporary paths and
-  pseudo-random numbers in tests are fixtures (B105-B108, B311); the secret detectors' guesses
+  pseudo-random numbers in tests are fixtures (B105-B108, B311), and a test pickles its own
+  objects (B301, B403); the secret detectors' guesses
   (a long hex or base64 string, a ``password = "..."`` keyword) are fixtures too. A known key format
   (an AWS or GitHub key, a private key) and a credential in a URL are still reported everywhere,
   except the documented placeholders (``user:pass@``, ``example.com``: ``pipeline.secrets``).
 - docs: digests and ``password: ...`` samples in prose are placeholders.
 - examples: example code shows the short form on purpose (B101, B113, the placeholders of docs).
+- reexports: a package's ``__init__.py`` and a compat module import names for others to import
+  from them: an import unused there is the module's interface (ruff F401, F403, F405).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from .model import Finding
 __all__ = ["DEFAULT_KINDS", "DEFAULT_OFF", "KINDS", "Profiles"]
 
 
-KINDS = ("tests", "docs", "examples")  # in the order a file's kind is decided; else "code"
+KINDS = ("tests", "docs", "examples", "reexports")  # in the order a file's kind is decided; else "code"
 
 DEFAULT_KINDS: dict[str, tuple[str, ...]] = {
     "tests": (
@@ -44,6 +47,7 @@ DEFAULT_KINDS: dict[str, tuple[str, ...]] = {
     ),
     "docs": ("*.md", "*.rst", "*.txt", "*.adoc", "docs/*", "doc/*", "*/docs/*", "*/doc/*"),
     "examples": ("examples/*", "example/*", "samples/*", "demo/*", "*/examples/*", "*/example/*"),
+    "reexports": ("__init__.py", "compat.py", "_compat.py"),
 }  # fmt: skip
 
 _GUESSED_SECRETS = (
@@ -54,10 +58,11 @@ _GUESSED_SECRETS = (
 DEFAULT_OFF: dict[str, tuple[str, ...]] = {
     "tests": (
         "bandit/B101", "bandit/B113", "bandit/B105", "bandit/B106", "bandit/B107", "bandit/B108",
-        "bandit/B311", *_GUESSED_SECRETS,
+        "bandit/B311", "bandit/B301", "bandit/B403", *_GUESSED_SECRETS,
     ),
     "docs": _GUESSED_SECRETS,
     "examples": ("bandit/B101", "bandit/B113", *_GUESSED_SECRETS),
+    "reexports": ("ruff/F401", "ruff/F403", "ruff/F405"),
     "code": (),
 }  # fmt: skip
 

@@ -115,7 +115,8 @@ def _diff(path: str, lines: list[str]) -> str:
 
 
 def test_the_pipeline_applies_the_profiles_to_a_real_bandit_run() -> None:
-    """bandit really runs: its B101/B113 on a test file are left out (counted), on code kept; a
+    """bandit really runs (low severity included): its B101/B113 on a test file are left out
+    (counted), on code kept; a
     placeholder credential in the docs is no secret, a real-looking one in code is."""
     test_lines = [
         "import requests",
@@ -141,7 +142,10 @@ def test_the_pipeline_applies_the_profiles_to_a_real_bandit_run() -> None:
         read_head=lambda p: "\n".join(files[p]) + "\n" if p in files else None,
     )
     pytest.importorskip("bandit")
-    result = run(cs, Parts(backend=None, route=None, linters=compose.linters(load({}, {}, None))))
+    result = run(
+        cs,
+        Parts(backend=None, route=None, linters=compose.linters(load({"bandit_severity": "low"}, {}, None))),
+    )
     shown = sorted((f.location.path, f.rule) for f in result.findings)
     assert ("client.py", "bandit/B101") in shown and ("client.py", "bandit/B113") in shown
     assert not [p for p, r in shown if p == "tests/test_get.py" and r.startswith("bandit/")]

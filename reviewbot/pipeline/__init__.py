@@ -4,7 +4,9 @@ Linters run on every reviewable Python file whenever the files at head can be re
 source), and the change's own tests (``Parts.tests``) beside them; the model reviews the planned
 work items. Their findings are merged (tools first, so a model finding that repeats a tool's is
 dropped) and placed on exact diff positions; findings that
-cannot be placed are kept, with the reason, for the reporters to decide. Every finding, a linter's
+cannot be placed are kept, with the reason, for the reporters to decide. Rules a file's kind has
+switched off (``profiles``) are left out and counted; the rest is grouped and ranked (``triage``):
+the Result's findings are in the order a reviewer should read them. Every finding, a linter's
 or the model's, is marked on the diff (``diff.marks``: added / diff_context / file / outside);
 linter findings that the ``lint_mode`` does not show are left out and counted in a note.
 
@@ -28,6 +30,7 @@ from ..ports import ChangeTests, Linter, ModelBackend, Progress, Route
 from ..profiles import Profiles
 from ..router import Router
 from ..tokens import estimate_tokens
+from ..triage import triage
 from .budget import MAX_FAILED_IN_A_ROW, Budget
 from .echo import guard_echoes
 from .items import ItemOutcome, route_item, run_items
@@ -168,6 +171,8 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
     merged = dedupe(scrub(shown, found))
     anchored, unanchored = anchor_all(merged, index)
     anchored, unanchored = mark_all(anchored, index), mark_all(unanchored, index)  # type: ignore[assignment]
+    anchored, triage_notes = triage(anchored)  # repeats grouped, ranked: what a reviewer reads first
+    notes.extend(triage_notes)
     stats = Stats(
         files=len(cs.files),
         work_items=len(pl.items),

@@ -58,7 +58,9 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import io
 
     buf = io.StringIO()
-    compose.reporter(settings.format, buf, color=bool(color)).report(result)
+    compose.reporter(settings.format, buf, color=bool(color), shown=settings.github_max_comments).report(
+        result
+    )
     write_output(args.output, buf.getvalue(), stdout)
     return exit_code(result, settings)
 

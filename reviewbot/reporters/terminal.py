@@ -1,5 +1,6 @@
-"""The human report for a terminal: findings grouped by file with their diff context, then
-everything that was not reviewed or not placed, the notes, and one line of statistics.
+"""The human report for a terminal: findings grouped by file with their diff context (the first
+``shown`` in the Result's ranked order; the rest one line each), then everything that was not
+reviewed or not placed, the notes, and one line of statistics.
 
 Colour is the caller's decision (``color=True`` only for a TTY without ``NO_COLOR``); without it
 the output is plain text. Text from the change (messages, code) has its control characters made
@@ -130,11 +131,15 @@ def stats_line(result: Result) -> str:
     )
 
 
-def render(result: Result, *, color: bool = False) -> str:
+def render(result: Result, *, color: bool = False, shown: int | None = None) -> str:
+    """``shown``: the most findings shown in full, the first in the Result's (ranked) order; the
+    rest are listed one line each. None: all in full."""
     paint = _Paint(color)
     out: list[str] = [paint(f"reviewbot: {clean(result.changeset.description)}", "bold"), ""]
+    full = result.findings if shown is None else result.findings[:shown]
+    rest = result.findings[len(full) :]
     by_path: dict[str, list[Finding]] = {}
-    for f in result.findings:
+    for f in full:
         by_path.setdefault(f.location.path, []).append(f)
     for path in _file_order(result):
         findings = by_path.get(path)
@@ -146,6 +151,12 @@ def render(result: Result, *, color: bool = False) -> str:
             out.append("")
     if not result.findings:
         out.extend(["No findings.", ""])
+    if rest:
+        out.append(paint(f"{len(rest)} more, one line each (over the {len(full)} shown in full)", "bold"))
+        for f in rest:
+            msg = " ".join(clean(f.message).split())
+            out.append(f"  {f.severity.value} {_where(f)} {clean(f.rule)}: {msg[:300]}")
+        out.append("")
 
     if result.unanchored:
         out.append(paint("Not placed on the diff", "bold"))
@@ -173,9 +184,10 @@ def render(result: Result, *, color: bool = False) -> str:
 
 
 class TerminalReporter:
-    def __init__(self, out: TextIO, *, color: bool = False) -> None:
+    def __init__(self, out: TextIO, *, color: bool = False, shown: int | None = None) -> None:
         self.out = out
         self.color = color
+        self.shown = shown
 
     def report(self, result: Result) -> None:
-        self.out.write(render(result, color=self.color))
+        self.out.write(render(result, color=self.color, shown=self.shown))

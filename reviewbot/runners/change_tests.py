@@ -6,18 +6,26 @@ Beside the linters, on every source with a checkout at head (``changeset.workdir
    changed module, and the test files that import a changed module or sit in its folder; at most
    ``max_files``, the rest named in a note;
 2. each file is run at head, one sandboxed pytest run after another, under one time budget
-   (``timeout`` seconds in all); files the budget does not reach are named in a note. Tests that
+   (``timeout`` seconds in all, ``HEAD_SHARE`` of it at head): the files that import a changed
+   module first, each file with its own share (the time left over the files left, so a file that
+   hangs costs its share, not the budget); a file that ran out of its share runs again with what
+   the others left; files the budget does not reach, or that ran out of it, are named. Tests that
    need a fixture this Python lacks (a plugin's, such as pytest-httpbin's ``httpbin``) are
    deselected by the driver and counted;
 3. the tests that fail at head are run again on the base revision (``git archive`` of
    ``changeset.base`` in a temporary folder). A test that passes there (or does not exist there)
    is the change's: a finding (source ``pytest``, an error) on the changed line its traceback passes
    through (``pytest_report.place``), or on the test itself, said so in the message. A test that
-   fails at base too, or could not be run there, is named in a note and not blamed on the change.
+   fails at base too, or could not be run there, is named in a note and not blamed on the change;
+4. a failure that belongs to the machine (``environment_failures``: no name server, no network, a
+   program or package missing) of a test that is new or fails at base too is named as not run
+   here, with the reason; a new test that fails the same way as an old test sharing its fixtures
+   is named beside it, not blamed (a broken fixture is not the new test's).
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import tarfile
@@ -31,6 +39,7 @@ from ..errors import ToolError
 from ..model import ChangeSet, Finding
 from ..ports import TestsOutcome
 from . import process
+from .environment_failures import environment_reason
 from .policy import CodeRunner
 from .pytest_driver import DESELECT, MAX_SELECTION, PytestDriver, related_tests
 from .pytest_report import ON_THE_TEST, TestCase, place, read_text, to_finding
@@ -38,6 +47,7 @@ from .pytest_report import ON_THE_TEST, TestCase, place, read_text, to_finding
 __all__ = ["ChangeTests"]
 
 MAX_FAILURES = 20  # pytest stops after this many failing tests in one file
+HEAD_SHARE = 0.75  # of the budget for the runs at head; the rest for rerunning failures at base
 _BASE_TAR_LIMIT = 512 * 1024 * 1024
 _SHOWN = 5  # names listed in a note before "(+N more)"
 
@@ -91,8 +101,10 @@ class ChangeTests:
         why = self._driver(self.timeout).unavailable()
         if why is not None:
             return TestsOutcome(notes=(f"{head} not run: {why}", *notes))
-        deadline = time.monotonic() + self.timeout
-        cases, roots, ran, summary = self._at_head(changeset.workdir, chosen, deadline, notes)
+        start = time.monotonic()
+        deadline = start + self.timeout
+        head_deadline = start + self.timeout * HEAD_SHARE  # the rest is kept for the reruns at base
+        cases, roots, ran, summary = self._at_head(changeset.workdir, chosen, head_deadline, notes)
         sandboxed = callable(getattr(self.runner_for(self.timeout), "probe", None))  # not UnsafeLocalRunner
         where = f"{self.timeout:g} s budget, {'in the sandbox' if sandboxed else 'WITHOUT the sandbox'}"
         notes.insert(0, f"{head} ({where}): {len(ran)} file(s) run: {_listed(ran)}; {summary}")
@@ -102,16 +114,35 @@ class ChangeTests:
         findings: list[Finding] = []
         old: list[str] = []
         unsure: dict[str, list[str]] = {}
+        here: dict[str, list[str]] = {}  # why the machine, not the change -> tests
+        like_old: list[str] = []
+        fixtures = _Fixtures(changeset.workdir)
+        failed_old = [c for c in cases if at_base[c.nodeid] in ("passes", "fails")]
         for case in cases:
             base = at_base[case.nodeid]
-            if base == "fails":
+            # where the test passes at base, in the same sandbox, the machine is not the cause
+            why = environment_reason(case, changeset.workdir) if base != "passes" else None
+            if why is not None:
+                here.setdefault(why, []).append(case.nodeid)
+            elif base == "fails":
                 old.append(case.nodeid)
             elif base not in ("passes", "new"):
                 unsure.setdefault(base, []).append(case.nodeid)
+            elif base == "new" and (same := fixtures.fails_like(case, failed_old)):
+                like_old.append(f"{case.nodeid} (as {same})")
             elif isinstance(found := self._finding(case, changeset, roots, base), str):
                 notes.append(found)
             else:
                 findings.append(found)
+        for why, ids in here.items():
+            notes.append(
+                f"{head}: {len(ids)} test(s) not run here, not failures of the change: {why}: {_listed(ids)}"
+            )
+        if like_old:
+            notes.append(
+                f"{head}: {len(like_old)} new test(s) fail the same way as old tests that share their "
+                f"fixtures, which are reported on their own: {_listed(like_old)}"
+            )
         if old:
             notes.append(
                 f"{head}: {len(old)} test(s) fail at base too, not blamed on the change: {_listed(old)}"
@@ -127,12 +158,50 @@ class ChangeTests:
     def _driver(self, seconds: float) -> PytestDriver:
         return PytestDriver(self.runner_for(seconds), timeout=seconds, python=self.python)
 
-    def _run(self, workdir: str, selection: Sequence[str], deadline: float) -> dict[str, Any] | str:
+    def _run(
+        self, workdir: str, selection: Sequence[str], deadline: float, share: float | None = None
+    ) -> dict[str, Any] | str:
+        """One pytest run until ``deadline``, or for ``share`` seconds when that is shorter."""
         left = deadline - time.monotonic()
         if left < 1:
             return "the time budget was spent"
         options = [DESELECT, f"--maxfail={MAX_FAILURES}"]
-        return self._driver(left).run(workdir, selection, None, options=options)
+        return self._driver(left if share is None else min(left, share)).run(
+            workdir, selection, None, options=options
+        )
+
+    def _per_file(
+        self, workdir: str, files: Sequence[str], deadline: float, notes: list[str]
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Each file run with its own share of the time up to ``deadline``: the time left divided
+        by the files left, so time a quick file leaves goes to the next ones and a hanging file
+        costs only its share. Files that ran out of their share run again, one after another,
+        with what the others left. The reports by file, and the files the budget did not reach."""
+        reports: dict[str, dict[str, Any]] = {}
+        late: list[str] = []
+        slow: dict[str, tuple[float, str]] = {}  # path -> (its share, what pytest said)
+        for i, path in enumerate(files):
+            share = max(1.0, (deadline - time.monotonic()) / (len(files) - i))
+            report = self._run(workdir, [path], deadline, share)
+            if report == "the time budget was spent":
+                late.append(path)
+            elif isinstance(report, str) and report.startswith("pytest timed out"):
+                slow[path] = (share, report)
+            elif isinstance(report, str):
+                notes.append(f"the change's tests: {path}: {report}")
+            else:
+                reports[path] = report
+        for i, (path, (share, said)) in enumerate(slow.items()):
+            more = (deadline - time.monotonic()) / (len(slow) - i)
+            report = self._run(workdir, [path], deadline, more) if more > share else said  # else: no use
+            if isinstance(report, str):
+                notes.append(
+                    f"the change's tests: {path}: {report}, so its tests did not run "
+                    "(each file has its own share of the budget)"
+                )
+            else:
+                reports[path] = report
+        return reports, late
 
     def _at_head(
         self, workdir: str, files: Sequence[str], deadline: float, notes: list[str]
@@ -142,15 +211,12 @@ class ChangeTests:
         roots: list[str] = []
         ran: list[str] = []
         totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
-        unrunnable, fixtures, late = 0, set[str](), list[str]()
+        unrunnable, fixtures = 0, set[str]()
+        reports, late = self._per_file(workdir, files, deadline, notes)
         for path in files:
-            report = self._run(workdir, [path], deadline)
-            if report == "the time budget was spent":
-                late.append(path)
+            if path not in reports:
                 continue
-            if isinstance(report, str):
-                notes.append(f"the change's tests: {path}: {report}")
-                continue
+            report = reports[path]
             ran.append(path)
             if any(c.nodeid == "pytest::internal" for c in report["cases"]):
                 notes.append(
@@ -217,6 +283,49 @@ class ChangeTests:
         return replace(f, route="tests", message=f"{f.message} ({'; '.join(extra)})")
 
 
+# pytest's own fixtures: every test may use them, so sharing one says nothing about a shared cause
+_BUILTIN_FIXTURES = frozenset(
+    {
+        "self", "cls", "request", "tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory", "monkeypatch",
+        "capsys", "capsysbinary", "capfd", "capfdbinary", "caplog", "recwarn", "pytestconfig", "cache",
+        "doctest_namespace", "record_property", "record_xml_attribute", "record_testsuite_property",
+    }
+)  # fmt: skip
+
+
+class _Fixtures:
+    """The fixtures each test asks for (its parameters), read from the test files at head."""
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir
+        self._files: dict[str, dict[str, frozenset[str]]] = {}
+
+    def of(self, case: TestCase) -> frozenset[str]:
+        if case.file not in self._files:
+            found: dict[str, frozenset[str]] = {}
+            try:
+                tree = ast.parse(read_text(self.workdir, case.file))
+            except (SyntaxError, ValueError):
+                tree = ast.Module(body=[], type_ignores=[])
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                    names = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
+                    found[node.name] = frozenset(names - _BUILTIN_FIXTURES)
+            self._files[case.file] = found
+        return self._files[case.file].get(case.name.split("[", 1)[0], frozenset())
+
+    def fails_like(self, new: TestCase, old: Sequence[TestCase]) -> str | None:
+        """The old failing test that shares a fixture with the new test ``new`` and fails with the
+        same message (a broken fixture, not the new test), or None."""
+        mine = self.of(new)
+        said = new.message.strip().splitlines()[:1]
+        for case in old:
+            shared = mine & self.of(case)
+            if shared and case.message.strip().splitlines()[:1] == said:
+                return f"{case.nodeid}, fixture {', '.join(sorted(shared))}"
+        return None
+
+
 def _not_collected(path: str, report: dict[str, Any]) -> TestCase:
     """A test file that pytest could not collect or run at all, as one erroring case (its node id
     is the path), with pytest's last lines as the traceback."""
@@ -230,8 +339,8 @@ def _is_new(tree: str, workdir: str, case: TestCase) -> bool:
     """Whether the test is defined in its file at head but not at base (so it cannot run there). A
     test defined elsewhere (inherited, generated) is not new: it is run at base to find out. A
     file's case (``_not_collected``) is new when the file is."""
-    if not case.name:
-        return not os.path.isfile(os.path.join(tree, case.file))
+    if not case.name or not os.path.isfile(os.path.join(tree, case.file)):
+        return not os.path.isfile(os.path.join(tree, case.file))  # a file new at head: its tests too
     pattern = re.compile(rf"\bdef {re.escape(case.name.split('[', 1)[0])}\b")
     return pattern.search(read_text(workdir, case.file)) is not None and (
         pattern.search(read_text(tree, case.file)) is None

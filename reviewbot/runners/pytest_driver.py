@@ -215,7 +215,9 @@ def default_selection(changeset: ChangeSet, limit: int | None = MAX_SELECTION) -
 
 def related_tests(changeset: ChangeSet) -> list[str]:
     """Every test file of the change: :func:`default_selection`'s (uncapped), then the test files
-    that import a changed module or sit in a changed module's folder, in path order."""
+    that import a changed module or sit in a changed module's folder, in path order; the files that
+    import a changed module (or are named after one) before the others, so a budget reaches them
+    first."""
     workdir = changeset.workdir
     assert workdir is not None
     modules = [
@@ -232,7 +234,13 @@ def related_tests(changeset: ChangeSet) -> list[str]:
             continue
         if path.rpartition("/")[0] in folders or any(imports(read_text(workdir, path), m) for m in names):
             chosen.append(path)
-    return chosen
+    stems = {p.rsplit("/", 1)[-1].removesuffix(".py") for p in modules}
+    named = {f"test_{s}.py" for s in stems} | {f"{s}_test.py" for s in stems}
+
+    def first(path: str) -> bool:
+        return path.rsplit("/", 1)[-1] in named or any(imports(read_text(workdir, path), m) for m in names)
+
+    return sorted(chosen, key=lambda p: not first(p))  # stable: the order above within each part
 
 
 def check_selection(workdir: str, selection: Sequence[str]) -> tuple[list[str], list[str]]:

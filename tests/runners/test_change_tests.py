@@ -7,11 +7,11 @@ it cannot start; CI installs bubblewrap). The budget and the limits use a script
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from support.sandbox import require_sandbox
 
 from reviewbot.model import ChangeSet, Location, Side
 from reviewbot.runners import change_tests
@@ -63,11 +63,7 @@ def cs(tmp_path_factory: pytest.TempPathFactory) -> ChangeSet:
 
 @pytest.fixture(scope="module")
 def needs_sandbox() -> None:
-    reason = BubblewrapSandbox().probe()
-    if reason is not None and os.environ.get("REVIEWBOT_REQUIRE_SANDBOX") == "1":
-        pytest.fail(f"REVIEWBOT_REQUIRE_SANDBOX=1 but the sandbox is unavailable: {reason}")
-    if reason is not None:
-        pytest.skip(f"sandbox unavailable here: {reason}")
+    require_sandbox()
 
 
 def sandboxed(seconds: float) -> BubblewrapSandbox:

@@ -239,7 +239,7 @@ def test_a_pr_cannot_switch_ruff_off(tmp_path, config):
 
 
 def test_bandit_in_a_workdir(tmp_path):
-    findings, skipped = Bandit().lint(_workdir_cs(_checkout(tmp_path)), PATHS)
+    findings, skipped = Bandit(severity="low").lint(_workdir_cs(_checkout(tmp_path)), PATHS)
     assert skipped == ()
     rules = _by_rule(findings)
     shell = next(f for f in rules["bandit/B602"] if f.location.path == "pkg/app.py")
@@ -382,9 +382,17 @@ def test_every_finding_is_marked_and_the_modes_show_by_the_mark():
                    Mark.CONTEXT]  # fmt: skip
 
 
+def test_bandit_by_default_reports_medium_and_high_only(tmp_path):
+    findings, _ = Bandit().lint(_workdir_cs(_checkout(tmp_path)), PATHS)
+    rules = _by_rule(findings)
+    assert "bandit/B602" in rules  # HIGH: shell=True
+    assert not [f for f in findings if f.severity is Severity.INFO]  # LOW: import subprocess, ...
+    assert "bandit/B404" not in rules
+
+
 def test_filter_on_real_linter_output(tmp_path):
     cs = _workdir_cs(_checkout(tmp_path))
-    findings = Ruff().lint(cs, PATHS)[0] + Bandit().lint(cs, PATHS)[0]
+    findings = Ruff().lint(cs, PATHS)[0] + Bandit(severity="low").lint(cs, PATHS)[0]
     kept, _ = filter_to_diff(findings, FILES, "added")
     assert sorted((f.rule, f.location.path, f.location.line) for f in kept) == [
         ("bandit/B404", "pkg/app.py", 2),

@@ -4,11 +4,11 @@ REVIEWBOT_REQUIRE_SANDBOX=1)."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from support.sandbox import require_sandbox
 
 from reviewbot.runners.policy import SandboxPolicy
 from reviewbot.runners.sandbox import BubblewrapSandbox
@@ -16,11 +16,7 @@ from reviewbot.runners.sandbox import BubblewrapSandbox
 
 @pytest.fixture(scope="module")
 def box() -> BubblewrapSandbox:
-    reason = BubblewrapSandbox().probe()
-    if reason is not None and os.environ.get("REVIEWBOT_REQUIRE_SANDBOX") == "1":
-        pytest.fail(f"REVIEWBOT_REQUIRE_SANDBOX=1 but the sandbox is unavailable: {reason}")
-    if reason is not None:
-        pytest.skip(f"sandbox unavailable here: {reason}")
+    require_sandbox()
     return BubblewrapSandbox(SandboxPolicy(wall_seconds=30))
 
 

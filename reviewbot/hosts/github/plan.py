@@ -1,6 +1,7 @@
 """Which findings go inline, which in the review body, which were posted before; and the review's body.
 
-- At most ``max_inline`` (30) inline comments; the rest are listed in the review body.
+- At most ``max_inline`` (30) inline comments, in ``triage``'s rank (errors and failing tests
+  first, style last); the rest are listed in the review body.
 - Every anchor is re-validated with ``diff.github_position`` on the PR's own diff just before
   posting: one bad anchor makes GitHub refuse the whole review (HTTP 422, without saying which).
   A finding whose anchor does not validate goes in the body.
@@ -18,6 +19,7 @@ from ...diff import DiffIndex, github_position
 from ...merge import content_key, fingerprint
 from ...model import Anchored, Result, Unanchored
 from ...reporters import markdown
+from ...triage import rank_key
 from .render import BODY_LIMIT, comment_body, listed_line
 
 __all__ = ["MAX_INLINE", "ReviewPlan", "dumps", "plan_review", "review_body", "review_payload"]
@@ -50,10 +52,7 @@ def plan_review(
     listed: list[str] = []
     fps: list[str] = []
     repeated = invalid = 0
-    order = sorted(
-        findings,
-        key=lambda a: (-a.finding.severity.rank, a.finding.location.path, a.finding.location.line),
-    )
+    order = sorted(findings, key=rank_key)  # errors and tests first, style last (triage)
     for item in order:
         f = item.finding
         fp, key = fingerprint(f), content_key(f, index)

@@ -22,6 +22,7 @@ from ...diff import DiffIndex, gitlab_position
 from ...errors import ReviewbotError
 from ...merge import content_key, fingerprint
 from ...model import Anchored, Result, Unanchored
+from ...triage import rank_key
 from ..markers import Signer
 from .client import GitLabClient
 from .render import SUMMARY_MARKER, listed, thread_body
@@ -48,8 +49,7 @@ def plan_threads(findings: Iterable[Anchored | Unanchored], index: DiffIndex, ve
     threads: list[tuple[str, dict[str, Any]]] = []
     lines: list[str] = []
     repeated = invalid = 0
-    order = sorted(findings, key=lambda a: (-a.finding.severity.rank, a.finding.location.path,
-                                            a.finding.location.line))  # fmt: skip
+    order = sorted(findings, key=rank_key)  # errors and tests first, style last (triage)
     for item in order:
         f = item.finding
         fp, key = fingerprint(f), content_key(f, index)

@@ -1,0 +1,135 @@
+"""What a reviewer reads first: repeats grouped, findings ranked, the inline budget spent in rank order.
+
+    anchored, notes = triage(anchored)     # the pipeline, once, after anchoring: grouped and ranked
+    shown, rest = split(items, budget)      # the reporters and hosts: the first ``budget`` in full
+
+Every reporter and host reads the Result's findings in this order, so the inline comments of
+GitHub and GitLab, and the findings the terminal shows in full, are the same ones; the rest are
+listed one line each (review body, summary note, terminal), never dropped.
+
+- **Groups**: the same check (a linter's or a tool's rule, the same source) on ``GROUP_MIN`` or
+  more places of one file becomes one finding on its first place, whose message gives the count,
+  the lines and the first message. A model's rule is a category, not a check, and each failing
+  test is its own check: neither is grouped.
+- **Rank** (``rank_key``): errors and the change's failing tests first; then the bug-finding rules
+  (warnings of linters and security checks, secrets, the model's findings); style last (``info``
+  findings and the rules in ``STYLE_RULES``: an unused import is worth fixing, not worth a
+  reviewer's first look). Within a tier: higher severity, then findings on added lines, then by
+  file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TypeVar
+
+from .model import Anchored, Finding, Severity, Unanchored
+
+__all__ = ["GROUP_MIN", "STYLE_RULES", "rank_key", "split", "tier", "triage"]
+
+GROUP_MIN = 3  # places of one check in one file that become one grouped finding
+_LINES_SHOWN = 12  # line numbers named in a group's message before "..."
+
+# Rules that find untidy code rather than defects: ranked with the info findings, after every bug.
+STYLE_RULES = frozenset(
+    {
+        "ruff/F401",  # imported but unused
+        "ruff/F403",  # `from x import *`
+        "ruff/F405",  # a name that may come from a star import
+        "ruff/F541",  # an f-string without placeholders
+        "ruff/F841",  # a local variable assigned but never used
+        "ruff/B007",  # a loop variable not used in the loop
+        "ruff/B009",  # getattr with a constant name
+        "ruff/B010",  # setattr with a constant name
+        "ruff/B028",  # warnings.warn without stacklevel
+    }
+)
+_UNGROUPED_SOURCES = ("model", "pytest")
+
+Item = TypeVar("Item", Anchored, Unanchored)
+
+
+def tier(f: Finding) -> int:
+    """0: errors and failing tests; 1: the bug-finding rules; 2: style."""
+    if f.severity is Severity.ERROR or f.source == "pytest":
+        return 0
+    if f.severity is Severity.INFO or f.rule in STYLE_RULES:
+        return 2
+    return 1
+
+
+def rank_key(item: Anchored | Unanchored) -> tuple:
+    """Sorts the findings a reviewer should read first to the front (see the module docstring)."""
+    f = item.finding
+    in_added = isinstance(item, Anchored) and item.in_added
+    loc = f.location
+    return (tier(f), -f.severity.rank, not in_added, loc.path, loc.line, f.rule)
+
+
+def _lines(places: Sequence[Finding]) -> str:
+    nums = sorted({p.location.line for p in places})
+    shown = ", ".join(str(n) for n in nums[:_LINES_SHOWN])
+    return shown + (f" and {len(nums) - _LINES_SHOWN} more" if len(nums) > _LINES_SHOWN else "")
+
+
+def _grouped(members: Sequence[Item]) -> Item:
+    """One finding for ``members`` (one check, one file): on the first place, with the count."""
+    first = min(members, key=lambda m: (m.finding.location.line, m.finding.location.first))
+    fs = [m.finding for m in members]
+    lead = first.finding
+    worst = max(fs, key=lambda f: f.severity.rank).severity
+    message = (
+        f"{lead.rule} on {len(fs)} lines of this file ({_lines(fs)}); "
+        f"line {lead.location.line}: {lead.message}"
+    )
+    return replace(first, finding=replace(lead, message=message, severity=worst, suggestion=None))
+
+
+def group(items: Iterable[Item], minimum: int = GROUP_MIN) -> tuple[list[Item], int]:
+    """The items with each check repeated ``minimum`` or more times in one file made one; and how
+    many findings went into groups."""
+    buckets: dict[tuple[str, str, str, str], list[Item]] = {}
+    order: list[tuple[str, str, str, str] | Item] = []
+    for it in items:
+        f = it.finding
+        if f.source in _UNGROUPED_SOURCES or f.rule.startswith(("model/", "pytest/")):
+            order.append(it)
+            continue
+        key = (f.location.path, f.location.side.value, f.source, f.rule)
+        if key not in buckets:
+            buckets[key] = []
+            order.append(key)
+        buckets[key].append(it)
+    out: list[Item] = []
+    merged = 0
+    for entry in order:
+        if not isinstance(entry, tuple):
+            out.append(entry)
+            continue
+        members = buckets[entry]
+        if len(members) >= minimum:
+            out.append(_grouped(members))
+            merged += len(members)
+        else:
+            out.extend(members)
+    return out, merged
+
+
+def triage(anchored: Iterable[Anchored]) -> tuple[tuple[Anchored, ...], list[str]]:
+    """The anchored findings grouped and ranked, and a note on the groups."""
+    items = list(anchored)
+    grouped, merged = group(items)
+    notes = []
+    if merged:
+        made = merged - (len(items) - len(grouped))
+        notes.append(
+            f"{merged} findings of a check repeated on {GROUP_MIN} or more lines of one file are shown "
+            f"as {made} grouped finding(s), each with the count and the lines"
+        )
+    return tuple(sorted(grouped, key=rank_key)), notes
+
+
+def split(items: Sequence[Item], budget: int) -> tuple[list[Item], list[Item]]:
+    """The first ``budget`` items (shown in full: inline) and the rest (listed one line each)."""
+    return list(items[:budget]), list(items[budget:])

@@ -1,0 +1,93 @@
+"""Repeats grouped, findings ranked, the inline budget spent in rank order: in the pipeline's
+Result, in the terminal report, and in what GitHub and GitLab would post."""
+
+from __future__ import annotations
+
+from reviewbot.diff import DiffIndex
+from reviewbot.diff.parse import parse_diff
+from reviewbot.hosts.github.plan import plan_review
+from reviewbot.hosts.gitlab.post import plan_threads
+from reviewbot.hosts.gitlab.values import VersionInfo
+from reviewbot.model import Anchored, ChangeSet, Finding, Location, Result, Severity, Side, Stats
+from reviewbot.reporters import terminal
+from reviewbot.triage import GROUP_MIN, group, rank_key, split, tier, triage
+
+LINES = [f"x{i} = {i}" for i in range(1, 41)]
+DIFF = (
+    "diff --git a/pkg/mod.py b/pkg/mod.py\nnew file mode 100644\n--- /dev/null\n+++ b/pkg/mod.py\n"
+    f"@@ -0,0 +1,{len(LINES)} @@\n" + "".join(f"+{ln}\n" for ln in LINES)
+)
+FILES = tuple(parse_diff(DIFF))
+
+
+def f(line: int, rule: str, sev: Severity = Severity.WARNING, source: str | None = None) -> Anchored:
+    src = source or rule.split("/")[0]
+    finding = Finding(
+        Location("pkg/mod.py", Side.RIGHT, line), sev, f"{rule} at {line}", rule, "lint", source=src
+    )
+    return Anchored(finding, 0, True)
+
+
+def test_a_check_repeated_in_one_file_is_one_finding_with_the_count_and_lines() -> None:
+    items = [f(n, "ruff/F401", Severity.WARNING) for n in (3, 9, 27, 30)] + [
+        f(5, "ruff/F821", Severity.ERROR)
+    ]
+    out, merged = group(items)
+    assert merged == 4 and len(out) == 2
+    (g,) = [a for a in out if a.finding.rule == "ruff/F401"]
+    assert g.finding.location.line == 3
+    assert g.finding.message == "ruff/F401 on 4 lines of this file (3, 9, 27, 30); line 3: ruff/F401 at 3"
+
+
+def test_fewer_than_the_minimum_model_findings_and_failing_tests_are_not_grouped() -> None:
+    few = [f(n, "ruff/F401") for n in range(1, GROUP_MIN)]
+    model = [f(n, "model/bug", source="model") for n in (1, 2, 3, 4)]
+    tests = [f(n, "pytest/failed", Severity.ERROR, source="pytest") for n in (1, 2, 3)]
+    out, merged = group(few + model + tests)
+    assert merged == 0 and len(out) == len(few) + 4 + 3
+
+
+def test_rank_errors_and_tests_first_then_bugs_then_style() -> None:
+    items = [
+        f(1, "ruff/F401"),  # style
+        f(2, "bandit/B602", Severity.INFO),  # info: last tier
+        f(3, "ruff/B006"),  # a bug-finding rule
+        f(4, "pytest/failed", Severity.ERROR, source="pytest"),
+        f(5, "ruff/F821", Severity.ERROR),
+        f(6, "model/bug", source="model"),
+    ]
+    ranked = sorted(items, key=rank_key)
+    assert [a.finding.location.line for a in ranked] == [4, 5, 3, 6, 1, 2]
+    assert [tier(a.finding) for a in ranked] == [0, 0, 1, 1, 2, 2]
+
+
+def _result(anchored: tuple[Anchored, ...]) -> Result:
+    return Result(ChangeSet(files=FILES, description="t"), anchored, (), (), Stats())
+
+
+def test_the_budget_is_spent_in_rank_order_and_the_rest_is_listed_everywhere() -> None:
+    many = [f(n, "ruff/F401") for n in range(1, 36)]  # one group
+    singles = [f(n, f"ruff/B01{n}") for n in range(1, 8)] + [f(40, "ruff/F821", Severity.ERROR)]
+    ranked, notes = triage(many + singles)
+    assert len(ranked) == 9 and notes == [
+        "35 findings of a check repeated on 3 or more lines of one file are shown as 1 grouped finding(s), "
+        "each with the count and the lines"
+    ]
+    assert ranked[0].finding.rule == "ruff/F821" and ranked[-1].finding.rule == "ruff/F401"
+    shown, rest = split(ranked, 4)
+    assert [a.finding for a in shown] == [a.finding for a in ranked[:4]] and len(rest) == 5
+
+    result = _result(ranked)
+    text = terminal.render(result, shown=4)
+    assert "5 more, one line each (over the 4 shown in full)" in text
+    assert "ruff/F401 on 35 lines of this file (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 23 more)" in text
+    assert text.count("    > ") == 4  # diff context only for the 4 shown in full
+
+    index = DiffIndex(FILES)
+    gh = plan_review(reversed(ranked), index, max_inline=4)  # any order in: the host ranks again
+    assert len(gh.comments) == 4 and len(gh.listed) == 5
+    assert "ruff/F821" in gh.comments[0]["body"] and "ruff/F401" in gh.listed[-1]
+    version = VersionInfo(1, "a" * 40, "b" * 40, "c" * 40)
+    gl = plan_threads(list(reversed(ranked)), index, version, max_threads=4)
+    assert len(gl.threads) == 4 and len(gl.listed) == 5
+    assert "ruff/F821" in gl.threads[0][0] and "ruff/F401" in gl.listed[-1]
