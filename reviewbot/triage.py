@@ -9,8 +9,9 @@ listed one line each (review body, summary note, terminal), never dropped.
 
 - **Groups**: the same check (a linter's or a tool's rule, the same source) on ``GROUP_MIN`` or
   more places of one file becomes one finding on its first place, whose message gives the count,
-  the lines and the first message. A model's rule is a category, not a check, and each failing
-  test is its own check: neither is grouped.
+  the lines and the first message. The change's failing tests placed on the same lines become one
+  finding: the first test's, naming the others. A model's rule is a category, not a check: its
+  findings are not grouped.
 - **Rank** (``rank_key``): errors and the change's failing tests first; then the bug-finding rules
   (warnings of linters and security checks, secrets, the model's findings); style last (``info``
   findings and the rules in ``STYLE_RULES``: an unused import is worth fixing, not worth a
@@ -86,17 +87,33 @@ def _grouped(members: Sequence[Item]) -> Item:
     return replace(first, finding=replace(lead, message=message, severity=worst, suggestion=None))
 
 
+def _same_line(members: Sequence[Item]) -> Item:
+    """One finding for the failing tests whose tracebacks pass through the same line: the first
+    test's finding, naming the others."""
+    lead = members[0]
+    others = [m.finding.message.split(" ", 2)[1] for m in members[1:]]
+    named = ", ".join(others[:_LINES_SHOWN]) + (
+        f" and {len(others) - _LINES_SHOWN} more" if len(others) > _LINES_SHOWN else ""
+    )
+    message = f"{lead.finding.message}; {len(others)} more failing test(s) through this line: {named}"
+    return replace(lead, finding=replace(lead.finding, message=message))
+
+
 def group(items: Iterable[Item], minimum: int = GROUP_MIN) -> tuple[list[Item], int]:
-    """The items with each check repeated ``minimum`` or more times in one file made one; and how
-    many findings went into groups."""
-    buckets: dict[tuple[str, str, str, str], list[Item]] = {}
-    order: list[tuple[str, str, str, str] | Item] = []
+    """The items with each check repeated ``minimum`` or more times in one file made one, and the
+    failing tests on one line made one; and how many findings went into groups."""
+    buckets: dict[tuple[str, ...], list[Item]] = {}
+    order: list[tuple[str, ...] | Item] = []
     for it in items:
         f = it.finding
-        if f.source in _UNGROUPED_SOURCES or f.rule.startswith(("model/", "pytest/")):
+        loc = f.location
+        if f.source == "pytest" and f.message.startswith("test "):
+            key: tuple[str, ...] = (loc.path, loc.side.value, f.source, f.rule, str(loc.first), str(loc.line))
+        elif f.source in _UNGROUPED_SOURCES or f.rule.startswith(("model/", "pytest/")):
             order.append(it)
             continue
-        key = (f.location.path, f.location.side.value, f.source, f.rule)
+        else:
+            key = (loc.path, loc.side.value, f.source, f.rule)
         if key not in buckets:
             buckets[key] = []
             order.append(key)
@@ -108,8 +125,9 @@ def group(items: Iterable[Item], minimum: int = GROUP_MIN) -> tuple[list[Item], 
             out.append(entry)
             continue
         members = buckets[entry]
-        if len(members) >= minimum:
-            out.append(_grouped(members))
+        tests = len(entry) == 6
+        if len(members) >= (2 if tests else minimum):
+            out.append(_same_line(members) if tests else _grouped(members))
             merged += len(members)
         else:
             out.extend(members)
@@ -124,8 +142,8 @@ def triage(anchored: Iterable[Anchored]) -> tuple[tuple[Anchored, ...], list[str
     if merged:
         made = merged - (len(items) - len(grouped))
         notes.append(
-            f"{merged} findings of a check repeated on {GROUP_MIN} or more lines of one file are shown "
-            f"as {made} grouped finding(s), each with the count and the lines"
+            f"{merged} findings are shown as {made} grouped finding(s): a check repeated on {GROUP_MIN} or "
+            "more lines of one file (with the count and the lines), failing tests on the same line"
         )
     return tuple(sorted(grouped, key=rank_key)), notes
 

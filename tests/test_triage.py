@@ -3,6 +3,8 @@ Result, in the terminal report, and in what GitHub and GitLab would post."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reviewbot.diff import DiffIndex
 from reviewbot.diff.parse import parse_diff
 from reviewbot.hosts.github.plan import plan_review
@@ -39,12 +41,31 @@ def test_a_check_repeated_in_one_file_is_one_finding_with_the_count_and_lines() 
     assert g.finding.message == "ruff/F401 on 4 lines of this file (3, 9, 27, 30); line 3: ruff/F401 at 3"
 
 
-def test_fewer_than_the_minimum_model_findings_and_failing_tests_are_not_grouped() -> None:
+def test_fewer_than_the_minimum_model_findings_and_tests_on_different_lines_are_not_grouped() -> None:
     few = [f(n, "ruff/F401") for n in range(1, GROUP_MIN)]
     model = [f(n, "model/bug", source="model") for n in (1, 2, 3, 4)]
     tests = [f(n, "pytest/failed", Severity.ERROR, source="pytest") for n in (1, 2, 3)]
     out, merged = group(few + model + tests)
     assert merged == 0 and len(out) == len(few) + 4 + 3
+
+
+def _failing(test: str, line: int) -> Anchored:
+    a = f(line, "pytest/failed", Severity.ERROR, source="pytest")
+    return replace(
+        a, finding=replace(a.finding, message=f"test {test} fails: assert 1 == 2 (passes at base)")
+    )
+
+
+def test_failing_tests_through_the_same_line_are_one_finding() -> None:
+    tests = [_failing(f"tests/test_a.py::test_{i}", 7) for i in range(4)] + [
+        _failing("tests/test_b.py::test_x", 9)
+    ]
+    out, merged = group(tests)
+    assert merged == 4 and [a.finding.location.line for a in out] == [7, 9]
+    assert out[0].finding.message == (
+        "test tests/test_a.py::test_0 fails: assert 1 == 2 (passes at base); 3 more failing test(s) through "
+        "this line: tests/test_a.py::test_1, tests/test_a.py::test_2, tests/test_a.py::test_3"
+    )
 
 
 def test_rank_errors_and_tests_first_then_bugs_then_style() -> None:
@@ -70,8 +91,8 @@ def test_the_budget_is_spent_in_rank_order_and_the_rest_is_listed_everywhere() -
     singles = [f(n, f"ruff/B01{n}") for n in range(1, 8)] + [f(40, "ruff/F821", Severity.ERROR)]
     ranked, notes = triage(many + singles)
     assert len(ranked) == 9 and notes == [
-        "35 findings of a check repeated on 3 or more lines of one file are shown as 1 grouped finding(s), "
-        "each with the count and the lines"
+        "35 findings are shown as 1 grouped finding(s): a check repeated on 3 or more lines of one file "
+        "(with the count and the lines), failing tests on the same line"
     ]
     assert ranked[0].finding.rule == "ruff/F821" and ranked[-1].finding.rule == "ruff/F401"
     shown, rest = split(ranked, 4)

@@ -7,9 +7,10 @@ Beside the linters, on every source with a checkout at head (``changeset.workdir
    ``max_files``, the rest named in a note;
 2. each file is run at head, one sandboxed pytest run after another, under one time budget
    (``timeout`` seconds in all, ``HEAD_SHARE`` of it at head): the files that import a changed
-   module first, each file with its own share (the time left over the files left, so a file that
-   hangs costs its share, not the budget); a file that ran out of its share runs again with what
-   the others left; files the budget does not reach, or that ran out of it, are named. Tests that
+   module first, each file with its own share (the time left split over the files left by their
+   size, so a file that hangs costs its share, not the budget); the files that ran out of their
+   share run again, in turn, with all the time left; files the budget does not reach, or that ran
+   out of it, are named. Tests that
    need a fixture this Python lacks (a plugin's, such as pytest-httpbin's ``httpbin``) are
    deselected by the driver and counted;
 3. the tests that fail at head are run again on the base revision (``git archive`` of
@@ -47,6 +48,7 @@ from .pytest_report import ON_THE_TEST, TestCase, place, read_text, to_finding
 __all__ = ["ChangeTests"]
 
 MAX_FAILURES = 20  # pytest stops after this many failing tests in one file
+_MIN_WEIGHT = 4096  # bytes: the smallest test file's claim on the budget (a file's share is by size)
 HEAD_SHARE = 0.75  # of the budget for the runs at head; the rest for rerunning failures at base
 _BASE_TAR_LIMIT = 512 * 1024 * 1024
 _SHOWN = 5  # names listed in a note before "(+N more)"
@@ -173,30 +175,32 @@ class ChangeTests:
     def _per_file(
         self, workdir: str, files: Sequence[str], deadline: float, notes: list[str]
     ) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        """Each file run with its own share of the time up to ``deadline``: the time left divided
-        by the files left, so time a quick file leaves goes to the next ones and a hanging file
-        costs only its share. Files that ran out of their share run again, one after another,
-        with what the others left. The reports by file, and the files the budget did not reach."""
+        """Each file run with its own share of the time up to ``deadline``: the time left split
+        over the files left by their size (``_weight``), so time a quick file leaves goes to the
+        next ones and a file that hangs costs only its share. Then the files that ran out of their
+        share run again, one after another in the same order, each with all the time left. The
+        reports by file, and the files the budget did not reach."""
         reports: dict[str, dict[str, Any]] = {}
         late: list[str] = []
-        slow: dict[str, tuple[float, str]] = {}  # path -> (its share, what pytest said)
+        slow: dict[str, str] = {}  # path -> what pytest said
+        weights = [_weight(workdir, p) for p in files]
         for i, path in enumerate(files):
-            share = max(1.0, (deadline - time.monotonic()) / (len(files) - i))
-            report = self._run(workdir, [path], deadline, share)
+            share = (deadline - time.monotonic()) * weights[i] / sum(weights[i:])
+            report = self._run(workdir, [path], deadline, max(1.0, share))
             if report == "the time budget was spent":
                 late.append(path)
             elif isinstance(report, str) and report.startswith("pytest timed out"):
-                slow[path] = (share, report)
+                slow[path] = report
             elif isinstance(report, str):
                 notes.append(f"the change's tests: {path}: {report}")
             else:
                 reports[path] = report
-        for i, (path, (share, said)) in enumerate(slow.items()):
-            more = (deadline - time.monotonic()) / (len(slow) - i)
-            report = self._run(workdir, [path], deadline, more) if more > share else said  # else: no use
+        for path, said in slow.items():
+            report = self._run(workdir, [path], deadline)
             if isinstance(report, str):
+                why = said if report == "the time budget was spent" else report
                 notes.append(
-                    f"the change's tests: {path}: {report}, so its tests did not run "
+                    f"the change's tests: {path}: {why}, so its tests did not run "
                     "(each file has its own share of the budget)"
                 )
             else:
@@ -324,6 +328,14 @@ class _Fixtures:
             if shared and case.message.strip().splitlines()[:1] == said:
                 return f"{case.nodeid}, fixture {', '.join(sorted(shared))}"
         return None
+
+
+def _weight(workdir: str, path: str) -> int:
+    """A test file's claim on the budget: its size, at least ``_MIN_WEIGHT`` bytes."""
+    try:
+        return max(_MIN_WEIGHT, os.path.getsize(os.path.join(workdir, path)))
+    except OSError:
+        return _MIN_WEIGHT
 
 
 def _not_collected(path: str, report: dict[str, Any]) -> TestCase:
