@@ -7,8 +7,8 @@ Beside the linters, on every source with a checkout at head (``changeset.workdir
    ``max_files``, the rest named in a note;
 2. each file is run at head, one sandboxed pytest run after another, under one time budget
    (``timeout`` seconds in all, ``HEAD_SHARE`` of it at head): the files that import a changed
-   module first, each file with its own share (the time left split over the files left by their
-   size, so a file that hangs costs its share, not the budget); the files that ran out of their
+   module first, each file with its own share (of the time left, an equal part per file left, or
+   its part by size where that is more, so a file that hangs costs its share, not the budget); the files that ran out of their
    share run again, in turn, with all the time left; files the budget does not reach, or that ran
    out of it, are named. Tests that
    need a fixture this Python lacks (a plugin's, such as pytest-httpbin's ``httpbin``) are
@@ -48,7 +48,7 @@ from .pytest_report import ON_THE_TEST, TestCase, place, read_text, to_finding
 __all__ = ["ChangeTests"]
 
 MAX_FAILURES = 20  # pytest stops after this many failing tests in one file
-_MIN_WEIGHT = 4096  # bytes: the smallest test file's claim on the budget (a file's share is by size)
+_MIN_WEIGHT = 4096  # bytes: the smallest test file's claim on the budget (a large file's share is by size)
 HEAD_SHARE = 0.75  # of the budget for the runs at head; the rest for rerunning failures at base
 _BASE_TAR_LIMIT = 512 * 1024 * 1024
 _SHOWN = 5  # names listed in a note before "(+N more)"
@@ -175,9 +175,9 @@ class ChangeTests:
     def _per_file(
         self, workdir: str, files: Sequence[str], deadline: float, notes: list[str]
     ) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        """Each file run with its own share of the time up to ``deadline``: the time left split
-        over the files left by their size (``_weight``), so time a quick file leaves goes to the
-        next ones and a file that hangs costs only its share. Then the files that ran out of their
+        """Each file run with its own share of the time up to ``deadline``: of the time left, an
+        equal part per file left, or its part by size (``_weight``) where that is more, so time a
+        quick file leaves goes to the next ones and a file that hangs costs only its share. Then the files that ran out of their
         share run again, one after another in the same order, each with all the time left. The
         reports by file, and the files the budget did not reach."""
         reports: dict[str, dict[str, Any]] = {}
@@ -185,7 +185,8 @@ class ChangeTests:
         slow: dict[str, str] = {}  # path -> what pytest said
         weights = [_weight(workdir, p) for p in files]
         for i, path in enumerate(files):
-            share = (deadline - time.monotonic()) * weights[i] / sum(weights[i:])
+            left = deadline - time.monotonic()
+            share = max(left / (len(files) - i), left * weights[i] / sum(weights[i:]))  # equal, or by size
             report = self._run(workdir, [path], deadline, max(1.0, share))
             if report == "the time budget was spent":
                 late.append(path)
