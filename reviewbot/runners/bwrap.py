@@ -58,16 +58,14 @@ def bwrap_args(
         args += ["--ro-bind-try", f, f]
     args += [
         "--proc", "/proc",
-    ]  # fmt: skip
-    for name in proc_covers():  # the kernel's knobs: read-only, whoever the host uid is
-        args += ["--ro-bind-try", f"/proc/{name}", f"/proc/{name}"]
-    args += [
         "--dev", "/dev",
         "--size", str(pol.scratch_bytes), "--tmpfs", "/dev/shm",  # else shm is bounded by RAM only
         "--size", str(pol.scratch_bytes), "--tmpfs", "/tmp",
         "--dir", HOME,
         "--size", str(pol.scratch_bytes), "--tmpfs", WORK,
     ]  # fmt: skip
+    for name in proc_covers():  # the kernel's knobs: read-only over the fresh /proc, whoever the host uid is
+        args += ["--ro-bind-try", f"/proc/{name}", f"/proc/{name}"]
     for p in prefixes:
         args += ["--ro-bind", p, p]
     args += ["--ro-bind", str(checkout), CHECKOUT]

@@ -251,3 +251,24 @@ def test_a_loopback_server_still_works_in_the_sandbox(box, open_checkout):
     """
     res = _run(box, open_checkout, code)
     assert res.stdout.strip() == "pong", res
+
+
+def test_the_marker_key_is_not_readable_from_the_sandbox(box, open_checkout, tmp_path):
+    from reviewbot.hosts.markers import KEY_FILE, installation_key
+
+    cache = Path(tempfile.mkdtemp(prefix="reviewbot-cache-", dir="/tmp"))
+    try:
+        key, _ = installation_key(None, cache, {})
+        code = f"""
+        import os
+        found = []
+        for root, dirs, names in os.walk("/"):
+            dirs[:] = [d for d in dirs if os.path.join(root, d) not in ("/proc", "/sys", "/dev", "/usr")]
+            found += [os.path.join(root, n) for n in names if n == {KEY_FILE!r}]
+        print("FOUND", found, os.path.exists({str(cache)!r}))
+        """
+        res = _run(box, open_checkout, code)
+    finally:
+        shutil.rmtree(cache)
+    assert res.stdout.strip() == "FOUND [] False", res
+    assert len(key) == 32
