@@ -158,7 +158,7 @@ def python_layout(python: str) -> tuple[str, tuple[str, ...]]:
         exe = sys.executable
     else:  # a trusted interpreter named by configuration: ask it where it lives
         code = "import json,sys;print(json.dumps([sys.executable,sys.prefix,sys.exec_prefix,sys.base_prefix,sys.base_exec_prefix]))"
-        res = process.run([python, "-I", "-S", "-c", code], cwd="/", timeout=30)
+        res = process.run([python, "-I", "-c", code], cwd="/", timeout=30)  # site on: a venv names itself
         if not res.ok:
             raise ToolError(f"sandbox: cannot query interpreter {python}: {res.stderr_line()}")
         exe, *raw = json.loads(res.stdout)

@@ -174,10 +174,7 @@ class BubblewrapSandbox:
                 )
         elif unprivileged is None and self._root_note:
             notes.append(self._root_note)
-        with (
-            tempfile.TemporaryDirectory(prefix="reviewbot-sandbox-") as staging,
-            contextlib.ExitStack() as stack,
-        ):
+        with tempfile.TemporaryDirectory(prefix="reviewbot-sandbox-") as staging:
             empty = os.path.join(staging, ".empty")
             os.mkdir(empty)
             binds = stage(files, Path(staging) / "files")
@@ -186,43 +183,47 @@ class BubblewrapSandbox:
             args = bwrap_args(pol, checkout.resolve(), prefixes, binds, empty_dir=empty)
             env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"}
             inner = [_PRLIMIT, f"--nproc={pol.max_processes}", "--core=0", "--", *argv]
-            filt = seccomp_program()
-            fds: list[int] = []
-            if filt is None:
-                notes.append("no seccomp filter: this machine's architecture is not supported")
-            else:
-                fds.append(_data_fd(stack, staging, filt))
-                args += ["--seccomp", str(fds[-1])]
-            # bwrap reads its options from a descriptor: its command line, which the sandbox sees as
-            # /proc/1/cmdline, holds no host path (the command after "--" must stay on it)
-            options = b"".join(f"{a}\0".encode() for a in (*args, *env_args(env)))
-            fds.append(_data_fd(stack, staging, options))
-            cmd = [exe, "--args", str(fds[-1]), "--", *inner]
-            if drop:
-                cmd = [
-                    _SETPRIV,
-                    f"--reuid={SANDBOX_UID}",
-                    f"--regid={SANDBOX_UID}",
-                    "--clear-groups",
-                    "--",
-                    *cmd,
-                ]
-            joined = stack.enter_context(sandbox_cgroups(pol.max_processes + _CGROUP_SLACK, pol.memory_bytes))
-            if not joined.memory:
-                notes.append(
-                    "no writable memory cgroup: the memory limit applies to each process, not to "
-                    "the whole sandbox"
+            with contextlib.ExitStack() as stack:
+                filt = seccomp_program()
+                fds: list[int] = []
+                if filt is None:
+                    notes.append("no seccomp filter: this machine's architecture is not supported")
+                else:
+                    fds.append(_data_fd(stack, staging, filt))
+                    args += ["--seccomp", str(fds[-1])]
+                # bwrap reads its options from a descriptor: its command line, which the sandbox sees
+                # as /proc/1/cmdline, holds no host path (the command after "--" stays on it)
+                fds.append(
+                    _data_fd(stack, staging, b"".join(f"{a}\0".encode() for a in (*args, *env_args(env))))
                 )
-            if (
-                joined.procs
-            ):  # join the cgroups before exec (and before dropping root), so nothing escapes them
-                join = (
-                    'for p in "$@"; do [ "$p" = -- ] && break; { echo $$ > "$p"; } 2>/dev/null '
-                    '|| { echo "reviewbot-sandbox: cannot join $p" >&2; exit 1; }; done; '
-                    'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
+                cmd = [exe, "--args", str(fds[-1]), "--", *inner]
+                if drop:
+                    cmd = [
+                        _SETPRIV,
+                        f"--reuid={SANDBOX_UID}",
+                        f"--regid={SANDBOX_UID}",
+                        "--clear-groups",
+                        "--",
+                        *cmd,
+                    ]
+                joined = stack.enter_context(
+                    sandbox_cgroups(pol.max_processes + _CGROUP_SLACK, pol.memory_bytes)
                 )
-                cmd = ["/bin/sh", "-c", join, "sh", *joined.procs, "--", *cmd]
-            return process.run(cmd, cwd=staging, timeout=timeout, limits=limits, pass_fds=fds, env=_BWRAP_ENV)
+                if not joined.memory:
+                    notes.append(
+                        "no writable memory cgroup: the memory limit applies to each process, not to "
+                        "the whole sandbox"
+                    )
+                if joined.procs:  # join the cgroups before exec (and as root), so nothing escapes them
+                    join = (
+                        'for p in "$@"; do [ "$p" = -- ] && break; { echo $$ > "$p"; } 2>/dev/null '
+                        '|| { echo "reviewbot-sandbox: cannot join $p" >&2; exit 1; }; done; '
+                        'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
+                    )
+                    cmd = ["/bin/sh", "-c", join, "sh", *joined.procs, "--", *cmd]
+                return process.run(
+                    cmd, cwd=staging, timeout=timeout, limits=limits, pass_fds=fds, env=_BWRAP_ENV
+                )
 
 
 def _data_fd(stack: contextlib.ExitStack, staging: str, data: bytes) -> int:

@@ -272,3 +272,16 @@ def test_the_marker_key_is_not_readable_from_the_sandbox(box, open_checkout, tmp
         shutil.rmtree(cache)
     assert res.stdout.strip() == "FOUND [] False", res
     assert len(key) == 32
+
+
+def test_a_configured_venv_interpreter_brings_its_venv(tmp_path):
+    """An interpreter named by configuration is asked where it lives; a venv's says so only with its
+    site module on (with ``-S`` it named its base, and the venv's packages were not bound)."""
+    import venv
+
+    from reviewbot.runners.bwrap import python_layout
+
+    venv.create(tmp_path / "venv", with_pip=False)
+    bin_dir, prefixes = python_layout(str(tmp_path / "venv" / "bin" / "python"))
+    assert bin_dir == str(tmp_path / "venv" / "bin")
+    assert str(tmp_path / "venv") in prefixes, prefixes
