@@ -9,12 +9,18 @@ which locates a package without running its code.
 The GGUF is then dequantized once by transformers (about 40 s on 2 cores) and saved as a bfloat16
 checkpoint in the cache, which later starts load in about 2 s. The cache directory is keyed by
 the checksum, so a different model never reuses another's conversion.
+
+The converted copy is loaded only when it matches the digest taken when it was written (every file
+in it, by name and sha256), which is kept outside the cache, in the user's state directory
+(``$XDG_STATE_HOME/reviewbot``, else ``~/.local/state/reviewbot``): a cache restored from elsewhere,
+or files planted in it, are converted again instead of trusted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import importlib.util
 import io
 import os
@@ -54,6 +60,62 @@ class EmbeddedPaths:
 
 def paths(cache_dir: Path) -> EmbeddedPaths:
     return EmbeddedPaths(Path(cache_dir) / "models" / GGUF_SHA256[:16])
+
+
+def trust_file(p: EmbeddedPaths) -> Path:
+    """Where the digest of ``p``'s converted copy is kept: outside the cache (one file per cache)."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    which = hashlib.sha256(str(p.root.resolve()).encode()).hexdigest()[:16]
+    return Path(state) / "reviewbot" / "models" / f"{GGUF_SHA256[:16]}-{which}.sha256"
+
+
+def digest(folder: Path) -> str | None:
+    """sha256 over the relative name and sha256 of every file under ``folder`` (its REVIEWBOT_OK aside);
+    None where a symbolic link or anything but files and directories is found."""
+    total = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or not (path.is_dir() or path.is_file()):
+            return None
+        rel = path.relative_to(folder).as_posix()
+        if path.is_dir() or rel == "REVIEWBOT_OK":
+            continue
+        with open(path, "rb") as fh:
+            total.update(f"{rel}\0{hashlib.file_digest(fh, 'sha256').hexdigest()}\n".encode())
+    return total.hexdigest()
+
+
+def verified(p: EmbeddedPaths, status: Callable[[str], None] | None = None) -> bool:
+    """Whether the converted copy is there and matches the digest kept outside the cache; ``status``
+    hears why a copy that is there is not used."""
+    if not p.converted_marker.is_file():
+        return False
+    trust = trust_file(p)
+    try:
+        expected = trust.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        expected = ""
+    got = digest(p.converted) if expected else None
+    if got is not None and hmac.compare_digest(got, expected):
+        return True
+    if status is not None:
+        why = f"no digest of it in {trust}" if not expected else f"it does not match the digest in {trust}"
+        status(f"the converted model in {p.converted} is not used ({why}): converting again")
+    return False
+
+
+def _record(p_root: Path, value: str) -> None:
+    trust = trust_file(EmbeddedPaths(p_root))
+    try:
+        trust.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = trust.with_name(trust.name + f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(value + "\n")
+        os.replace(tmp, trust)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot keep the converted model's digest in {trust}: {exc.strerror or exc}"
+        ) from exc
 
 
 def part_files() -> list[Path]:
@@ -113,8 +175,11 @@ def write_converted(model, tokenizer, target: Path) -> None:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "REVIEWBOT_OK").write_text(GGUF_SHA256 + "\n")
+        value = digest(tmp)
+        assert value is not None  # save_pretrained writes plain files
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
+        _record(target.parent, value)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

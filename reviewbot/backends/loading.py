@@ -82,7 +82,7 @@ class Loader:
                 model = auto_model.from_pretrained(src, **kwargs)
             else:
                 p = embedded.paths(self.cache_dir)
-                if not p.converted_marker.is_file():
+                if not embedded.verified(p, self.status):
                     self.cold_start = True
                     embedded.convert(p, auto_model, auto_tok, torch, self.status)
                 else:

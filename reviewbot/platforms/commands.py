@@ -15,6 +15,7 @@ from .shared import (
     check_output,
     exit_code,
     marker_signer,
+    refuse_inside_checkout,
     review_parts,
     settings_for,
     with_config_notes,
@@ -51,6 +52,7 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         cs = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None).load()
     if settings is None:
         settings = settings_for(args, repo, repo_config=repo_config)
+    refuse_inside_checkout(settings, args.repo.resolve() if (use_git or args.staged) else None)
     progress = StderrProgress(stderr, settings.progress)
     parts = review_parts(settings, progress, question=args.question)
     result = with_config_notes(pipeline.run(cs, parts, started=started), settings)
@@ -165,6 +167,7 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     checkout = args.checkout.resolve() if args.checkout else None
     settings = settings_for(args, None)  # flags, environment, --config: enough to reach GitHub
+    refuse_inside_checkout(settings, checkout)
     gh = run.client(settings)
     target = run.parse_target(args.pr) if args.pr else run.event_target(settings.github_event_path)
     if args.action == "publish":
@@ -220,6 +223,7 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     gl_host = GitLabHost(gl, target.project, checkout=checkout)
     change = gl_host.fetch(target.iid)
     settings = settings_for(args, None, repo_config=run.base_config(gl, target.project, change))
+    refuse_inside_checkout(settings, checkout)
     gl_host.max_threads = settings.github_max_comments
     progress = StderrProgress(stderr, settings.progress)
     gl_host.signer, marker_note = marker_signer(settings)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import compose, config
-from ..errors import PublishError
+from ..errors import ConfigError, PublishError
 from ..hosts.markers import Signer, installation_key
 from ..model import Result
 
@@ -33,6 +33,27 @@ def settings_for(
     if getattr(args, "no_color", False):
         overrides["color"] = False
     return config.load(overrides, os.environ, repo, args.config, repo_config=repo_config)
+
+
+def refuse_inside_checkout(settings: config.Settings, checkout: Path | None) -> None:
+    """A cache or model directory inside the checkout under review holds what the change commits (a
+    converted model, a marker key): ConfigError, before anything is read from it."""
+    if checkout is None:
+        return
+    root = Path(checkout).resolve()
+    dirs = (
+        ("cache", settings.cache, "REVIEWBOT_CACHE_DIR"),
+        ("model", settings.model_dir, "REVIEWBOT_MODEL_DIR"),
+    )
+    for what, path, variable in dirs:
+        if path is None:
+            continue
+        real = Path(os.path.expanduser(str(path))).resolve()
+        if real == root or root in real.parents:
+            raise ConfigError(
+                f"the {what} directory {path} is inside the checkout under review ({root}), where the "
+                f"change could plant its files; set {variable} to a directory outside it"
+            )
 
 
 def with_config_notes(result: Result, settings: config.Settings) -> Result:

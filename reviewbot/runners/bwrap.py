@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -17,9 +18,18 @@ from . import process
 from .policy import SandboxPolicy
 from .process import ProcResult
 
-__all__ = ["bwrap_args", "env_args", "etc_files", "explain", "hide_git", "python_layout", "stage"]
+__all__ = [
+    "bwrap_args",
+    "env_args",
+    "etc_files",
+    "explain",
+    "hide_git",
+    "proc_covers",
+    "python_layout",
+    "stage",
+]
 
-SANDBOX_UID = 65534  # "nobody" inside the sandbox
+SANDBOX_UID = 65534  # "nobody" inside the sandbox, and on the host where we drop to it (runners/sandbox.py)
 CHECKOUT = "/checkout"
 WORK = "/work"
 HOME = "/tmp/home"
@@ -75,6 +85,8 @@ def bwrap_args(
         "--dir", HOME,
         "--size", str(pol.scratch_bytes), "--tmpfs", WORK,
     ]  # fmt: skip
+    for name in proc_covers():  # the kernel's knobs: read-only over the fresh /proc, whoever the host uid is
+        args += ["--ro-bind-try", f"/proc/{name}", f"/proc/{name}"]
     for p in prefixes:
         args += ["--ro-bind", p, p]
     args += ["--ro-bind", str(checkout), CHECKOUT]
@@ -83,6 +95,38 @@ def bwrap_args(
         args += ["--ro-bind", src, dest]
     args += ["--chdir", WORK]
     return args
+
+
+@functools.cache
+def proc_covers() -> tuple[str, ...]:
+    """The entries of /proc to bind read-only over the sandbox's fresh /proc: every directory and
+    every writable file at its top that is not a process's own (``/proc/<pid>``, ``self``).
+
+    bwrap covers ``sys``, ``sysrq-trigger``, ``irq`` and ``bus`` only where it can write the entry
+    itself, and /proc/sys is a directory of mode 0555 whose files are writable: as the host's root
+    ``kernel/core_pattern`` stayed writable, which runs a program of our choosing on the host.
+    What is listed here is the host's /proc as bwrap finds it (the same kernel objects, read-only);
+    knobs under a covered directory stay readable.
+    """
+    names = []
+    try:
+        entries = sorted(os.listdir("/proc"))
+    except OSError:
+        entries = []
+    for name in entries:
+        if name.isdigit() or name in ("self", "thread-self"):
+            continue
+        path = f"/proc/{name}"
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_mode & 0o222):
+            names.append(name)
+    for name in ("sys", "sysrq-trigger"):  # always, even where this host's /proc hides them from us
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def hide_git(checkout: Path, empty_dir: str) -> list[str]:
@@ -149,7 +193,7 @@ def python_layout(python: str) -> tuple[str, tuple[str, ...]]:
         exe = sys.executable
     else:  # a trusted interpreter named by configuration: ask it where it lives
         code = "import json,sys;print(json.dumps([sys.executable,sys.prefix,sys.exec_prefix,sys.base_prefix,sys.base_exec_prefix]))"
-        res = process.run([python, "-I", "-S", "-c", code], cwd="/", timeout=30)
+        res = process.run([python, "-I", "-c", code], cwd="/", timeout=30)  # site on: a venv names itself
         if not res.ok:
             raise ToolError(f"sandbox: cannot query interpreter {python}: {res.stderr_line()}")
         exe, *raw = json.loads(res.stdout)

@@ -254,6 +254,7 @@ class ChangeTests:
         if not changeset.base:
             return dict.fromkeys(ids, "no base revision")
         with tempfile.TemporaryDirectory(prefix="reviewbot-base-") as tmp:
+            os.chmod(tmp, 0o711)  # as root the sandbox's bwrap runs as uid 65534: it must reach the tree
             tree = os.path.join(tmp, "base")
             why = _export(changeset.workdir, changeset.base, tree, deadline)
             if why is not None:

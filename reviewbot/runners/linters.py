@@ -6,6 +6,11 @@ Linters need whole files on disk. With ``changeset.workdir`` they run in that ch
 ``changeset.read_head`` the changed files are written to a temporary directory under the same
 relative paths; a bare diff gets a Skipped per file. Only changed Python files that exist at head
 are linted. A missing tool, a timeout or a crash becomes a Skipped, never an exception.
+
+A suppression the change adds does not silence its own review: where an added line carries
+``# noqa`` (or a file-wide ``# ruff: noqa``) or ``# nosec``, that file is linted a second time with
+``--ignore-noqa`` / ``--ignore-nosec``, and what only that run finds on lines touching such an added
+line is reported, saying so. Lines the change did not add keep their suppressions.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 
+from ..diff import added_text
 from ..model import ChangeSet, Finding, Location, Severity, Side, Skipped
 from .process import Limits, ProcResult
 from .workspace import (
@@ -43,6 +51,71 @@ DEFAULT_RUFF_IGNORE: tuple[str, ...] = ("B904", "B905", "B028", "B009", "B010")
 # reviewer does not comment on; medium and high are reported (lint.bandit_severity)
 BANDIT_SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
 DEFAULT_BANDIT_SEVERITY = "medium"
+
+# ---------------------------------------------------------------------------------------------
+# suppressions the change adds
+
+_NOQA = re.compile(r"#\s*(?:noqa|(?:ruff|flake8)\s*[:=]\s*noqa)", re.IGNORECASE)
+_NOSEC = re.compile(r"#\s*nosec", re.IGNORECASE)
+_FILE_WIDE = re.compile(r"#\s*(?:ruff|flake8)\s*[:=]\s*noqa", re.IGNORECASE)
+
+
+def _added_suppressions(
+    changeset: ChangeSet, paths: Sequence[str], marker: re.Pattern[str]
+) -> dict[str, frozenset[int]]:
+    """Per linted path, the numbers of the added lines a suppression the change adds may cover: those
+    that carry ``marker``, or every added line where one of them is file-wide (``# ruff: noqa``)."""
+    out: dict[str, frozenset[int]] = {}
+    for p in paths:
+        f = changeset.file(p)
+        added = added_text(f.hunks) if f is not None else {}
+        lines = frozenset(n for n, text in added.items() if marker.search(text))
+        if any(_FILE_WIDE.search(added[n]) for n in lines):
+            lines = frozenset(added)
+        if lines:
+            out[p] = lines
+    return out
+
+
+def _unsuppressed(
+    honoured: Sequence[Finding], ignored: Iterable[Finding], marked: Mapping[str, frozenset[int]], tool: str
+) -> list[Finding]:
+    """Findings of the run that ignored suppressions which the honouring run lacks and whose lines touch
+    one of the ``marked`` lines."""
+
+    def key(f: Finding) -> tuple[str, int, int | None, str]:
+        return (f.location.path, f.location.line, f.location.start_line, f.rule)
+
+    seen = {key(f) for f in honoured}
+    out = []
+    for f in ignored:
+        lines = marked.get(f.location.path, frozenset())
+        first = f.location.start_line or f.location.line
+        if key(f) in seen or not lines & set(range(first, f.location.line + 1)):
+            continue
+        seen.add(key(f))
+        out.append(
+            replace(f, message=f"{f.message} (a `# {tool}` the change adds does not silence its review)")
+        )
+    return out
+
+
+def _with_added_suppressions_ignored(
+    changeset: ChangeSet,
+    paths: Sequence[str],
+    marker: re.Pattern[str],
+    honoured: Sequence[Finding],
+    rerun: Callable[[Sequence[str]], Iterable[Finding]],
+    tool: str,
+) -> list[Finding]:
+    """The findings that a suppression on a line the change adds hid: each file with such a line runs
+    once more (``rerun``) with suppressions ignored."""
+    marked = _added_suppressions(changeset, paths, marker)
+    if not marked:
+        return []
+    ignored = [f for files in _chunks(sorted(marked)) for f in rerun(files)]
+    return _unsuppressed(honoured, ignored, marked, tool)
+
 
 # ---------------------------------------------------------------------------------------------
 # ruff
@@ -124,9 +197,11 @@ class Ruff:
         self.suggestions = suggestions
         self.limits = limits
 
-    def _argv(self, files: Sequence[str], *, own_config: bool) -> list[str]:
+    def _argv(self, files: Sequence[str], *, own_config: bool, ignore_noqa: bool = False) -> list[str]:
         # --no-fix: a repository config with `fix = true` must never rewrite the checkout.
         argv = [self.executable, "check", "--output-format", "json", "--no-cache", "--no-fix", "--exit-zero"]
+        if ignore_noqa:
+            argv.append("--ignore-noqa")
         if own_config:
             argv.append("--force-exclude")  # the repository's `exclude` applies to the paths we pass
         else:
@@ -165,30 +240,49 @@ class Ruff:
                 return (), tuple(skipped)
             own = self._uses_own_config(tree.root, tree.paths)
             for files in _chunks(tree.paths):
-                res = _run_tool(
-                    self.name, self._argv(files, own_config=own), tree.root, self.timeout, self.limits
-                )
-                if own and isinstance(res, ProcResult) and res.returncode != 0:
-                    # the repository's config does not load here (say an `extend` we did not copy)
-                    log.warning(
-                        "ruff could not use the repository config (%s); default rules", res.stderr_line()
-                    )
-                    res = _run_tool(
-                        self.name, self._argv(files, own_config=False), tree.root, self.timeout, self.limits
-                    )
-                if isinstance(res, Skipped):
-                    skipped.append(res)
+                got = self._check(files, tree.root, own=own)
+                if isinstance(got, Skipped):
+                    skipped.append(got)
                     break
-                if res.returncode != 0:
-                    skipped.append(_failed(self.name, res))
-                    continue
-                try:
-                    items = json.loads(res.stdout or "[]")
-                except json.JSONDecodeError:
-                    skipped.append(Skipped("*", "ruff wrote output that is not JSON", STAGE))
-                    continue
-                findings.extend(self._findings(items, tree.root))
+                findings.extend(got)
+            else:
+
+                def rerun(files: Sequence[str]) -> list[Finding]:
+                    got = self._check(files, tree.root, own=own, ignore_noqa=True)
+                    if isinstance(got, Skipped):
+                        skipped.append(got)
+                        return []
+                    return got
+
+                findings += _with_added_suppressions_ignored(
+                    changeset, tree.paths, _NOQA, findings, rerun, "noqa"
+                )
         return tuple(findings), tuple(skipped)
+
+    def _check(
+        self, files: Sequence[str], root: str, *, own: bool, ignore_noqa: bool = False
+    ) -> list[Finding] | Skipped:
+        res = _run_tool(
+            self.name,
+            self._argv(files, own_config=own, ignore_noqa=ignore_noqa),
+            root,
+            self.timeout,
+            self.limits,
+        )
+        if own and isinstance(res, ProcResult) and res.returncode != 0:
+            # the repository's config does not load here (say an `extend` we did not copy)
+            log.warning("ruff could not use the repository config (%s); default rules", res.stderr_line())
+            argv = self._argv(files, own_config=False, ignore_noqa=ignore_noqa)
+            res = _run_tool(self.name, argv, root, self.timeout, self.limits)
+        if isinstance(res, Skipped):
+            return res
+        if res.returncode != 0:
+            return _failed(self.name, res)
+        try:
+            items = json.loads(res.stdout or "[]")
+        except json.JSONDecodeError:
+            return Skipped("*", "ruff wrote output that is not JSON", STAGE)
+        return list(self._findings(items, root))
 
     def _findings(self, items: Iterable[dict], root: str) -> Iterator[Finding]:
         cache: dict[str, list[str] | None] = {}
@@ -255,8 +349,10 @@ class Bandit:
         self.limits = limits
         self.severity = severity
 
-    def _argv(self, root: str, files: Sequence[str]) -> list[str]:
+    def _argv(self, root: str, files: Sequence[str], *, ignore_nosec: bool = False) -> list[str]:
         argv = [self.executable, "-f", "json", "-q", "--exit-zero", "--severity-level", self.severity]
+        if ignore_nosec:
+            argv.append("--ignore-nosec")
         if self.respect_config:
             pyproject = os.path.join(root, "pyproject.toml")
             try:
@@ -277,24 +373,44 @@ class Bandit:
             if tree is None:
                 return (), tuple(skipped)
             for files in _chunks(tree.paths):
-                res = _run_tool(self.name, self._argv(tree.root, files), tree.root, self.timeout, self.limits)
-                if isinstance(res, Skipped):
-                    skipped.append(res)
+                got = self._check(files, tree.root, skipped)
+                if got is None:
                     break
-                try:
-                    data = json.loads(res.stdout)
-                except json.JSONDecodeError:
-                    skipped.append(
-                        _failed(self.name, res)
-                        if res.returncode
-                        else Skipped("*", "bandit wrote output that is not JSON", STAGE)
-                    )
-                    continue
-                for err in data.get("errors") or []:
-                    path = _relative(str(err.get("filename", "*")), tree.root)
-                    skipped.append(Skipped(path, f"bandit: {err.get('reason', 'error')}", STAGE))
-                findings.extend(self._findings(data.get("results") or [], tree.root))
+                findings.extend(got)
+            else:
+
+                def rerun(files: Sequence[str]) -> list[Finding]:
+                    return self._check(files, tree.root, skipped, ignore_nosec=True) or []
+
+                findings += _with_added_suppressions_ignored(
+                    changeset, tree.paths, _NOSEC, findings, rerun, "nosec"
+                )
         return tuple(findings), tuple(skipped)
+
+    def _check(
+        self, files: Sequence[str], root: str, skipped: list[Skipped], *, ignore_nosec: bool = False
+    ) -> list[Finding] | None:
+        """Findings of one run (its per-file errors added to ``skipped``); None when the tool did not run."""
+        res = _run_tool(
+            self.name, self._argv(root, files, ignore_nosec=ignore_nosec), root, self.timeout, self.limits
+        )
+        if isinstance(res, Skipped):
+            skipped.append(res)
+            return None
+        try:
+            data = json.loads(res.stdout)
+        except json.JSONDecodeError:
+            skipped.append(
+                _failed(self.name, res)
+                if res.returncode
+                else Skipped("*", "bandit wrote output that is not JSON", STAGE)
+            )
+            return []
+        if not ignore_nosec:  # the second run's errors are the first's
+            for err in data.get("errors") or []:
+                path = _relative(str(err.get("filename", "*")), root)
+                skipped.append(Skipped(path, f"bandit: {err.get('reason', 'error')}", STAGE))
+        return list(self._findings(data.get("results") or [], root))
 
     def _findings(self, items: Iterable[dict], root: str) -> Iterator[Finding]:
         for it in items:

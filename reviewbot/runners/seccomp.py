@@ -3,8 +3,10 @@
 It denies (EPERM) the system calls a test never needs and that widen what a sandboxed program can
 reach: ptrace and reading other processes' memory, kernel keyrings, eBPF, perf, userfaultfd,
 io_uring, mounts and namespaces, module loading, kexec and reboot, swap, file handles; and
-``socket(AF_UNIX, ...)``, so a unix socket that lies in a bound path (the checkout) cannot be
-connected to (``socketpair`` stays allowed). A call from another ABI (x32, i386 on x86_64) is denied.
+``socket()`` of every address family but ``AF_INET`` and ``AF_INET6`` (a test's own loopback):
+no ``AF_UNIX`` (a unix socket that lies in a bound path, the checkout, cannot be connected to),
+no ``AF_VSOCK`` (the hypervisor), no ``AF_NETLINK``, ``AF_PACKET``, ``AF_ALG`` and the rest, whose
+kernel code is reachable otherwise. ``socketpair`` stays allowed (asyncio and multiprocessing use it). A call from another ABI (x32, i386 on x86_64) is denied.
 Built here from the syscall numbers of x86_64 and aarch64; on other machines :func:`program`
 returns None and the sandbox runs without a filter (and says so).
 """
@@ -55,7 +57,8 @@ _JGE = 0x35  # BPF_JMP | BPF_JGE | BPF_K
 _RET = 0x06  # BPF_RET | BPF_K
 _ALLOW = 0x7FFF0000  # SECCOMP_RET_ALLOW
 _DENY = 0x00050000 | errno.EPERM  # SECCOMP_RET_ERRNO
-_AF_UNIX = 1
+_AF_INET = 2
+_AF_INET6 = 10  # the same number on x86_64 and aarch64
 # offsets in struct seccomp_data: nr, arch, then args[] (the low half of args[0] on little-endian)
 _NR, _ARCH, _ARG0 = 0, 4, 16
 
@@ -78,7 +81,8 @@ def program(machine: str | None = None) -> bytes | None:
     ops += [
         (_JEQ, 0, "allow", numbers["socket"]),
         (_LD_ABS, 0, 0, _ARG0),
-        (_JEQ, "deny", 0, _AF_UNIX),
+        (_JEQ, "allow", 0, _AF_INET),
+        (_JEQ, "allow", "deny", _AF_INET6),
     ]
     labels = {"allow": len(ops), "deny": len(ops) + 1}
     ops += [(_RET, 0, 0, _ALLOW), (_RET, 0, 0, _DENY)]

@@ -33,7 +33,8 @@ class _Torch:
     bfloat16 = "bf16"
 
 
-def test_no_carriage_returns_in_a_log(tmp_path: Path, capsys) -> None:
+def test_no_carriage_returns_in_a_log(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the converted copy's digest
     p = embedded.paths(tmp_path)
     p.root.mkdir(parents=True)
     p.gguf.write_bytes(b"gguf")

@@ -417,3 +417,97 @@ def test_deleted_files_keep_only_left_side_findings():
         [_f("pkg/gone.py", 1), _f("pkg/gone.py", 1, side=Side.LEFT)], FILES, "diff_context"
     )
     assert [f.location.side for f in kept] == [Side.LEFT] and dropped == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# suppressions the change adds do not silence its review; those it did not add still hold
+
+# Line 1 was there before (its `# noqa` and `# nosec` hold); lines 3 and 4 are added with their own.
+SUPPRESSED = """\
+import os, subprocess  # nosec  # noqa: F401
+def run(x):
+    import json  # noqa
+    subprocess.call(x, shell=True)  # nosec
+"""
+SUPPRESSED_DIFF = FileDiff(
+    "pkg/sup.py",
+    "pkg/sup.py",
+    FileStatus.MODIFIED,
+    (
+        Hunk(
+            1,
+            2,
+            1,
+            4,
+            "",
+            (
+                Line(C, 1, 1, "import os, subprocess  # nosec  # noqa: F401"),
+                Line(C, 2, 2, "def run(x):"),
+                Line(A, None, 3, "    import json  # noqa"),
+                Line(A, None, 4, "    subprocess.call(x, shell=True)  # nosec"),
+            ),
+        ),
+    ),
+)
+
+
+def _suppressed_cs(root: Path, text: str = SUPPRESSED, diff: FileDiff = SUPPRESSED_DIFF) -> ChangeSet:
+    (root / "pkg").mkdir(parents=True, exist_ok=True)
+    (root / "pkg" / "sup.py").write_text(text)
+    return _workdir_cs(root, (diff,))
+
+
+def test_a_noqa_the_change_adds_does_not_silence_ruff(tmp_path):
+    findings, skipped = Ruff().lint(_suppressed_cs(tmp_path), ["pkg/sup.py"])
+    assert skipped == ()
+    assert _lines(findings, "ruff/F401") == [3]  # line 1's own noqa, not added by the change, holds
+    (added,) = findings
+    assert "a `# noqa` the change adds does not silence its review" in added.message
+
+
+def test_a_nosec_the_change_adds_does_not_silence_bandit(tmp_path):
+    findings, skipped = Bandit().lint(_suppressed_cs(tmp_path), ["pkg/sup.py"])
+    assert skipped == ()
+    assert _lines(findings, "bandit/B602") == [4]
+    assert _lines(findings, "bandit/B404") == []  # line 1's nosec holds
+    assert all("a `# nosec` the change adds" in f.message for f in findings)
+
+
+def test_a_file_wide_noqa_the_change_adds_does_not_silence_its_lines(tmp_path):
+    text = "# ruff: noqa\nimport os  # noqa: F401\nimport json\n"
+    diff = FileDiff(
+        "pkg/sup.py",
+        "pkg/sup.py",
+        FileStatus.MODIFIED,
+        (
+            Hunk(
+                1,
+                1,
+                1,
+                3,
+                "",
+                (
+                    Line(A, None, 1, "# ruff: noqa"),
+                    Line(C, 1, 2, "import os  # noqa: F401"),
+                    Line(A, None, 3, "import json"),
+                ),
+            ),
+        ),
+    )
+    findings, skipped = Ruff().lint(_suppressed_cs(tmp_path, text, diff), ["pkg/sup.py"])
+    assert skipped == ()
+    assert _lines(findings, "ruff/F401") == [3]
+
+
+def test_suppressions_the_change_did_not_add_still_hold(tmp_path):
+    """Without an added suppression nothing runs twice and nothing old comes back."""
+    text = "import os  # noqa: F401\nimport json\n"
+    diff = FileDiff(
+        "pkg/sup.py",
+        "pkg/sup.py",
+        FileStatus.MODIFIED,
+        (Hunk(1, 1, 1, 2, "", (Line(C, 1, 1, "import os  # noqa: F401"), Line(A, None, 2, "import json"))),),
+    )
+    findings, _ = Ruff().lint(_suppressed_cs(tmp_path, text, diff), ["pkg/sup.py"])
+    assert _lines(findings, "ruff/F401") == [2]
+    assert "does not silence" not in findings[0].message

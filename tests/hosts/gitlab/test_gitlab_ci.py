@@ -50,6 +50,7 @@ def test_the_included_job_reviews_a_merge_request_for_real(tmp_path):
         variables = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "7",
                      "CI_MERGE_REQUEST_PROJECT_ID": "1", "CI_API_V4_URL": server.url, "GITLAB_TOKEN": server.token,
                      "CI_MERGE_REQUEST_DIFF_BASE_SHA": base, "REVIEWBOT_BACKEND": "none", "REVIEWBOT_FAIL_ON": "never"}  # fmt: skip
+        variables["CI_BUILDS_DIR"] = str(tmp_path / "builds")  # where the template keeps its cache
         argv = [_tool("gitlab-ci-local"), "--force-shell-executor"]
         for k, v in variables.items():
             argv += ["--variable", f"{k}={v}"]
@@ -68,6 +69,7 @@ def test_the_included_job_reviews_a_merge_request_for_real(tmp_path):
             t["notes"][0]["position"] == {**t["notes"][0]["position"], "new_line": 1} for t in threads
         ), "ruff's F401 on the added `import os`, line 1"
         assert len(server.summaries(PROJECT, 7)) == 1
+    assert (tmp_path / "builds" / ".reviewbot-cache").is_dir() and not (repo / ".reviewbot-cache").exists()
     report = json.loads((repo / "gl-code-quality-report.json").read_text())
     Draft202012Validator(CODE_QUALITY).validate(report)
     assert {i["check_name"] for i in report} >= {"ruff/F401"}

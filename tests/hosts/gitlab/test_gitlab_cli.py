@@ -90,3 +90,21 @@ def test_a_moved_target_branch_is_said(mr, monkeypatch):
         "gitlab", "review", "--mr", f"{PROJECT}!7", "--backend", "none", "--fail-on", "never"
     )
     assert code == 0 and "is not the MR's latest version's" in err
+
+
+@pytest.mark.parametrize("variable", ["REVIEWBOT_CACHE_DIR", "REVIEWBOT_MODEL_DIR"])
+def test_a_cache_or_model_in_the_checkout_is_refused(mr, monkeypatch, variable):
+    """The template once kept the cache in the checkout: a merge request that commits
+    ``.reviewbot-cache/marker.key`` (and a converted model) would sign the bot's markers with its
+    own key and be reviewed by its own model."""
+    server, repo, base, head = mr
+    planted = repo / ".reviewbot-cache"
+    planted.mkdir()
+    (planted / "marker.key").write_bytes(b"k" * 32)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv(variable, ".reviewbot-cache")
+    argv = ["review", "--post", "--mr", f"{PROJECT}!7", "--checkout", ".", "--backend", "none", "--no-progress"]
+    code, out, err = _main("gitlab", *argv)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "is inside the checkout under review" in err and variable in err
+    assert server.threads(PROJECT, 7) == [] and server.statuses("POST") == []
