@@ -20,7 +20,8 @@ with ``--backend none`` (``--backend local`` adds the embedded model: slow on a 
 checkout or from ``git archive`` of ``--before`` (PYTHONPATH), with that version's defaults.
 "Shown" is what a pull request would get inline: the first ``--inline`` (30, the default
 ``github.max_comments``) findings in the order the host plans them (the "after" version ranks and
-groups them; the "before" version posted by severity, then path and line); "listed" is the rest,
+groups them and lists style findings only; the "before" version posted by severity, then path and
+line); "listed" is the rest,
 one line each in the review body or summary. The kind of file (tests, docs, examples, reexports,
 code) is this checkout's default ``file_kinds``.
 
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reviewbot.profiles import Profiles  # noqa: E402 - after the path is set
+from reviewbot.triage import STYLE_RULES  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "repos"
 OLD, NEW = SHARED / "requests-v2.25.1.tar.gz", SHARED / "requests-v2.32.3.tar.gz"
@@ -184,12 +186,19 @@ def review(repo: Path, code: Path, backend: str) -> tuple[dict, float]:
 _SEV = {"error": 2, "warning": 1, "info": 0}
 
 
+def _style(f: dict) -> bool:  # triage.tier 2, on the JSON report's fields
+    evidence = f["severity"] == "error" or f["source"] == "pytest"
+    return not evidence and (f["severity"] == "info" or f["rule"] in STYLE_RULES)
+
+
 def shown_of(report: dict, inline: int, ranked: bool) -> list[dict]:
-    """The findings a pull request gets inline: the first ``inline`` in the host's order."""
+    """The findings a pull request gets inline: the first ``inline`` in the host's order (after the
+    ranking, style findings are listed only)."""
     found = list(report["findings"])
     if not ranked:  # the host's order before the ranking: severity, then path and line
         found.sort(key=lambda f: (-_SEV[f["severity"]], f["path"], f["line"]))
-    return found[:inline]
+        return found[:inline]
+    return [f for f in found if not _style(f)][:inline]
 
 
 def counts(findings: list[dict], profiles: Profiles) -> dict[str, Counter]:

@@ -17,6 +17,8 @@ listed one line each (review body, summary note, terminal), never dropped.
   findings and the rules in ``STYLE_RULES``: an unused import is worth fixing, not worth a
   reviewer's first look). Within a tier: higher severity, then findings on added lines, then by
   file and line.
+- **Inline**: the budget goes to the first two tiers in rank order; style findings never take an
+  inline comment (like CodeRabbit's nitpicks, they are listed in the summary).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TypeVar
 
 from .model import Anchored, Finding, Severity, Unanchored
 
-__all__ = ["GROUP_MIN", "STYLE_RULES", "rank_key", "split", "tier", "triage"]
+__all__ = ["GROUP_MIN", "STYLE_RULES", "inline", "rank_key", "split", "tier", "triage"]
 
 GROUP_MIN = 3  # places of one check in one file that become one grouped finding
 _LINES_SHOWN = 12  # line numbers named in a group's message before "..."
@@ -148,6 +150,16 @@ def triage(anchored: Iterable[Anchored]) -> tuple[tuple[Anchored, ...], list[str
     return tuple(sorted(grouped, key=rank_key)), notes
 
 
+def inline(f: Finding) -> bool:
+    """Whether ``f`` may take an inline comment: style findings are listed in the summary only."""
+    return tier(f) < 2
+
+
 def split(items: Sequence[Item], budget: int) -> tuple[list[Item], list[Item]]:
-    """The first ``budget`` items (shown in full: inline) and the rest (listed one line each)."""
-    return list(items[:budget]), list(items[budget:])
+    """The first ``budget`` items that may go inline (shown in full) and the rest (listed one line
+    each), each in the order given."""
+    shown: list[Item] = []
+    rest: list[Item] = []
+    for it in items:
+        (shown if len(shown) < budget and inline(it.finding) else rest).append(it)
+    return shown, rest

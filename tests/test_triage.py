@@ -12,7 +12,7 @@ from reviewbot.hosts.gitlab.post import plan_threads
 from reviewbot.hosts.gitlab.values import VersionInfo
 from reviewbot.model import Anchored, ChangeSet, Finding, Location, Result, Severity, Side, Stats
 from reviewbot.reporters import terminal
-from reviewbot.triage import GROUP_MIN, group, rank_key, split, tier, triage
+from reviewbot.triage import GROUP_MIN, group, inline, rank_key, split, tier, triage
 
 LINES = [f"x{i} = {i}" for i in range(1, 41)]
 DIFF = (
@@ -100,7 +100,7 @@ def test_the_budget_is_spent_in_rank_order_and_the_rest_is_listed_everywhere() -
 
     result = _result(ranked)
     text = terminal.render(result, shown=4)
-    assert "5 more, one line each (over the 4 shown in full)" in text
+    assert "5 more, one line each (past the 4 shown in full, or style)" in text
     assert "ruff/F401 on 35 lines of this file (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 23 more)" in text
     assert text.count("    > ") == 4  # diff context only for the 4 shown in full
 
@@ -112,3 +112,19 @@ def test_the_budget_is_spent_in_rank_order_and_the_rest_is_listed_everywhere() -
     gl = plan_threads(list(reversed(ranked)), index, version, max_threads=4)
     assert len(gl.threads) == 4 and len(gl.listed) == 5
     assert "ruff/F821" in gl.threads[0][0] and "ruff/F401" in gl.listed[-1]
+
+
+def test_style_findings_are_listed_never_inline() -> None:
+    style = [f(n, "ruff/F401") for n in (1, 2)] + [f(3, "bandit/B404", Severity.INFO)]
+    bug = [f(4, "ruff/B006")]
+    ranked, _ = triage(style + bug)
+    shown, rest = split(ranked, 30)
+    assert [a.finding.rule for a in shown] == ["ruff/B006"] and len(rest) == 3
+    assert not any(inline(a.finding) for a in rest)
+    index = DiffIndex(FILES)
+    gh = plan_review(ranked, index, max_inline=30)
+    assert len(gh.comments) == 1 and len(gh.listed) == 3
+    version = VersionInfo(1, "a" * 40, "b" * 40, "c" * 40)
+    gl = plan_threads(ranked, index, version, max_threads=30)
+    assert len(gl.threads) == 1 and len(gl.listed) == 3
+    assert "3 more, one line each" in terminal.render(_result(ranked), shown=30)

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from ..diff import DiffIndex
 from ..model import Finding, Line, LineKind, Result, Severity, Side
+from ..triage import split
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -132,12 +133,14 @@ def stats_line(result: Result) -> str:
 
 
 def render(result: Result, *, color: bool = False, shown: int | None = None) -> str:
-    """``shown``: the most findings shown in full, the first in the Result's (ranked) order; the
-    rest are listed one line each. None: all in full."""
+    """``shown``: the most findings shown in full, the first in the Result's (ranked) order that
+    may go inline (``triage.split``: not style); the rest are listed one line each. None: all in full."""
     paint = _Paint(color)
     out: list[str] = [paint(f"reviewbot: {clean(result.changeset.description)}", "bold"), ""]
-    full = result.findings if shown is None else result.findings[:shown]
-    rest = result.findings[len(full) :]
+    full, rest = list(result.findings), list[Finding]()
+    if shown is not None:
+        inline, listed = split(result.anchored, shown)
+        full, rest = [a.finding for a in inline], [a.finding for a in listed]
     by_path: dict[str, list[Finding]] = {}
     for f in full:
         by_path.setdefault(f.location.path, []).append(f)
@@ -152,7 +155,8 @@ def render(result: Result, *, color: bool = False, shown: int | None = None) -> 
     if not result.findings:
         out.extend(["No findings.", ""])
     if rest:
-        out.append(paint(f"{len(rest)} more, one line each (over the {len(full)} shown in full)", "bold"))
+        why = f"past the {len(full)} shown in full, or style"
+        out.append(paint(f"{len(rest)} more, one line each ({why})", "bold"))
         for f in rest:
             msg = " ".join(clean(f.message).split())
             out.append(f"  {f.severity.value} {_where(f)} {clean(f.rule)}: {msg[:300]}")

@@ -1,7 +1,7 @@
 """Which findings go inline, which in the review body, which were posted before; and the review's body.
 
 - At most ``max_inline`` (30) inline comments, in ``triage``'s rank (errors and failing tests
-  first, style last); the rest are listed in the review body.
+  first; style findings are not inline); the rest are listed in the review body.
 - Every anchor is re-validated with ``diff.github_position`` on the PR's own diff just before
   posting: one bad anchor makes GitHub refuse the whole review (HTTP 422, without saying which).
   A finding whose anchor does not validate goes in the body.
@@ -19,7 +19,7 @@ from ...diff import DiffIndex, github_position
 from ...merge import content_key, fingerprint
 from ...model import Anchored, Result, Unanchored
 from ...reporters import markdown
-from ...triage import rank_key
+from ...triage import inline, rank_key
 from .render import BODY_LIMIT, comment_body, listed_line
 
 __all__ = ["MAX_INLINE", "ReviewPlan", "dumps", "plan_review", "review_body", "review_payload"]
@@ -64,7 +64,7 @@ def plan_review(
             why = item.reason if isinstance(item, Unanchored) else "not on the PR's diff"
             invalid += isinstance(item, Anchored)
             listed.append(listed_line(f, fp, key, why))
-        elif len(comments) < max_inline:
+        elif len(comments) < max_inline and inline(f):
             comments.append({**anchor, "body": comment_body(f, fp, key)[: BODY_LIMIT - 1]})
         else:
             listed.append(listed_line(f, fp, key))

@@ -22,7 +22,7 @@ from ...diff import DiffIndex, gitlab_position
 from ...errors import ReviewbotError
 from ...merge import content_key, fingerprint
 from ...model import Anchored, Result, Unanchored
-from ...triage import rank_key
+from ...triage import inline, rank_key
 from ..markers import Signer
 from .client import GitLabClient
 from .render import SUMMARY_MARKER, listed, thread_body
@@ -61,7 +61,7 @@ def plan_threads(findings: Iterable[Anchored | Unanchored], index: DiffIndex, ve
             invalid += isinstance(item, Anchored)
             why = item.reason if isinstance(item, Unanchored) else "not on the MR's diff"
             lines.append(listed(f, fp, key, why))
-        elif len(threads) < max_threads:
+        elif len(threads) < max_threads and inline(f):
             threads.append((thread_body(f, fp, key), pos))
         else:
             lines.append(listed(f, fp, key))

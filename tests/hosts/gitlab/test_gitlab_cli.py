@@ -46,7 +46,9 @@ def test_head_config_that_excludes_everything_does_not_switch_the_review_off(mr,
                            "--no-progress", "--fail-on", "never")  # fmt: skip
     assert code == 0, err
     threads = server.threads(PROJECT, 7)
-    assert any("F401" in t["notes"][0]["body"] for t in threads), "app.py was reviewed with the base's config"
+    assert not any("F401" in t["notes"][0]["body"] for t in threads)  # style: in the summary, not a thread
+    (summary,) = server.summaries(PROJECT, 7)
+    assert "ruff/F401" in summary["body"], "app.py was reviewed with the base's config"
     assert server.rejections == []
     assert ("GET", "/api/v4/projects/1/repository/files/.reviewbot.yml/raw") in {
         (m, p) for m, p, _ in server.log
