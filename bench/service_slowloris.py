@@ -6,8 +6,8 @@ store) while 200 connections hold it the slowloris way, re-opened as soon as the
 - fill:    the same headers, then all but the last byte of the body at full speed, then nothing
            (the bytes the server holds before it can check the signature).
 
-The 200 are split evenly between the three kinds and run in a process of their own (threads), so
-the probes are not slowed by the attackers' interpreter lock. Meanwhile `/healthz` is asked every
+The 200 are split evenly between the three kinds and run in a process of their own (threads, at
+nice 10), so neither the probes nor the server are slowed by the attackers' own work. Meanwhile `/healthz` is asked every
 50 ms on a fresh connection, a correctly signed delivery is sent every second (from a thread of its own), and the resident memory of the
 web process is read from /proc/PID/status (VmRSS every 100 ms; VmHWM, the peak, at the end).
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import socket
 import statistics
 import sys
@@ -134,9 +135,19 @@ def _healthz(port: int) -> float | None:
     return time.perf_counter() - t
 
 
-def _attack(port: int, connections: int, length: int, seconds: float, out: multiprocessing.Queue) -> None:
+def _attack(
+    port: int,
+    connections: int,
+    length: int,
+    seconds: float,
+    out: multiprocessing.Queue,
+    kinds: tuple[str, ...],
+) -> None:
+    os.nice(10)  # a real attacker's CPU is elsewhere: this one's must not starve the server it measures
     stop, lock, answers = threading.Event(), threading.Lock(), Counter[str]()
-    attackers = [Attacker(port, KINDS[i % 3], length, stop, answers, lock) for i in range(connections)]
+    attackers = [
+        Attacker(port, kinds[i % len(kinds)], length, stop, answers, lock) for i in range(connections)
+    ]
     for a in attackers:
         a.start()
     stop.wait(seconds)
@@ -146,7 +157,7 @@ def _attack(port: int, connections: int, length: int, seconds: float, out: multi
     out.put((sum(a.opened for a in attackers), dict(answers)))
 
 
-def run(seconds: float, connections: int, length: int) -> dict:
+def run(seconds: float, connections: int, length: int, kinds: tuple[str, ...] = KINDS) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="service-slowloris-"))
     with GitHubStandIn() as gh, Cluster(tmp, f"sqlite:///{tmp}/jobs.sqlite3", gh) as cluster:
         cluster.serve(workers=0)
@@ -154,12 +165,13 @@ def run(seconds: float, connections: int, length: int) -> dict:
         idle_rss, _ = _rss(pid)
         results: multiprocessing.Queue = multiprocessing.Queue()
         attack = multiprocessing.Process(
-            target=_attack, args=(cluster.port, connections, length, seconds, results)
+            target=_attack, args=(cluster.port, connections, length, seconds, results, kinds)
         )
         attack.start()
         rss: list[int] = []
         health: list[float] = []
         failed_probes = 0
+        slow: list[tuple[float, int]] = []  # (seconds into the run, ms) of the probes over 100 ms
         delivered: Counter[int] = Counter()
         t0 = time.monotonic()
 
@@ -176,11 +188,14 @@ def run(seconds: float, connections: int, length: int) -> dict:
         sender.start()
         while time.monotonic() - t0 < seconds:
             rss.append(_rss(pid)[0])
+            at = time.monotonic() - t0
             took = _healthz(cluster.port)
             if took is None:
                 failed_probes += 1
             else:
                 health.append(took)
+                if took > 0.1:
+                    slow.append((round(at, 1), round(took * 1000)))
             time.sleep(0.05)
         sender.join(15)
         opened, answers = results.get(timeout=60)
@@ -189,7 +204,7 @@ def run(seconds: float, connections: int, length: int) -> dict:
         alive = cluster.procs["serve"].poll() is None
     health.sort()
     return {
-        "seconds": seconds, "connections": connections, "content_length": length,
+        "seconds": seconds, "connections": connections, "kinds": kinds, "content_length": length,
         "connections_opened": opened, "server_alive": alive,
         "rss_idle_mb": round(idle_rss / 1024, 1), "rss_max_sampled_mb": round(max(rss) / 1024, 1),
         "rss_peak_vmhwm_mb": round(peak / 1024, 1), "rss_samples": len(rss),
@@ -197,6 +212,7 @@ def run(seconds: float, connections: int, length: int) -> dict:
         "healthz_p50_ms": round(statistics.median(health) * 1000, 1) if health else None,
         "healthz_p99_ms": round(health[max(0, int(len(health) * 0.99) - 1)] * 1000, 1) if health else None,
         "healthz_max_ms": round(health[-1] * 1000, 1) if health else None,
+        "healthz_over_100ms": slow,
         "attack_answers": dict(sorted(answers.items())),
         "signed_deliveries": {str(k): v for k, v in sorted(delivered.items())},
     }  # fmt: skip
@@ -206,17 +222,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--connections", type=int, default=200)
+    ap.add_argument("--kinds", default=",".join(KINDS), help="the kinds of stalled client, in turn")
     ap.add_argument(
         "--length", type=int, default=4 * 1024 * 1024, help="the Content-Length the attackers announce"
     )
     args = ap.parse_args()
-    r = run(args.seconds, args.connections, args.length)
+    r = run(args.seconds, args.connections, args.length, tuple(args.kinds.split(",")))
     print(json.dumps(r))
-    print(f"{r['connections']} stalled connections ({', '.join(KINDS)}; Content-Length {r['content_length']}) "
+    print(f"{r['connections']} stalled connections ({', '.join(r['kinds'])}; Content-Length {r['content_length']}) "
           f"for {r['seconds']:g} s, {r['connections_opened']} opened in all: resident memory of the web process "
           f"{r['rss_idle_mb']} MB idle, at most {r['rss_max_sampled_mb']} MB sampled every 100 ms, peak (VmHWM) "
           f"{r['rss_peak_vmhwm_mb']} MB; /healthz p50 {r['healthz_p50_ms']} ms, p99 {r['healthz_p99_ms']} ms, "
-          f"max {r['healthz_max_ms']} ms over {r['healthz_probes']} probes ({r['healthz_failed']} failed); "
+          f"max {r['healthz_max_ms']} ms over {r['healthz_probes']} probes ({r['healthz_failed']} failed; "
+          f"{len(r['healthz_over_100ms'])} over 100 ms); "
           f"answers to the attackers {r['attack_answers']}; signed deliveries by status {r['signed_deliveries']}",
           flush=True)  # fmt: skip
 
