@@ -35,7 +35,7 @@ from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -100,6 +100,8 @@ class _Bodies:
                     self.held -= len(data)
         except TimeoutError:
             raise _Refused(408, f"body not received within {self.limits.deadline_s:g} s") from None
+        except ClientDisconnect:
+            raise _Refused(400, "the client went away before its body arrived") from None
         return bytes(data)
 
 

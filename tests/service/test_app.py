@@ -228,7 +228,7 @@ def _answer(s: socket.socket) -> bytes:
         return s.recv(4096).split(b"\r\n", 1)[0]
 
 
-def test_stalled_bodies_are_cut_off_and_do_not_hold_the_service(tmp_path) -> None:
+def test_stalled_bodies_are_cut_off_and_do_not_hold_the_service(tmp_path, capfd) -> None:
     limits = BodyLimits(deadline_s=1.0, bodies=4, buffered=100_000)
     s = Served(settings_for(f"sqlite:///{tmp_path}/jobs.sqlite3"), limits)
     try:
@@ -246,6 +246,9 @@ def test_stalled_bodies_are_cut_off_and_do_not_hold_the_service(tmp_path) -> Non
             b"HTTP/1.1 503 Service Unavailable",
         ]  # 120,000 bytes would pass the 100,000 held before verification
         assert s.github(json.dumps(PR).encode())[1]["status"] == "queued"  # served again once they are gone
+        _open(s.port, "/webhooks/github", 1000, b"{", gh).close()  # a client that goes away: no traceback
+        time.sleep(0.5)
+        assert "Traceback" not in capfd.readouterr().err
     finally:
         s.close()
 
