@@ -63,9 +63,9 @@ def answer_text(command: Command, text: str, *, user: str | None = None) -> str:
         quoted = markdown.escape(" ".join(command.arg.split()))
         head += "\n\n" + "\n".join("> " + ln for ln in quoted.split("\n"))
     raw = text.strip()
-    body = markdown.escape(raw)
+    body = markdown.escape(raw, lines=True)
     room = LIMIT - len(head) - 40
     while len(body) > room:  # cut before escaping, so no entity or escape is split
         raw = raw[: len(raw) * 3 // 4]
-        body = markdown.escape(raw) + "\n\n... (cut to fit one comment)"
+        body = markdown.escape(raw, lines=True) + "\n\n... (cut to fit one comment)"
     return f"{head}\n\n{body}\n"
