@@ -1,0 +1,85 @@
+"""ChangeSet -> Walkthrough: what the change does, per file, deterministically (no model).
+
+- Python: ``ast`` on the old and new file wherever the change gives both (``texts``: an added or
+  deleted file, a file the diff shows whole, or the head through ``read_head`` with the hunks taken
+  back for the base); otherwise the diff's own lines (``fragments``). Each file says which.
+- Other languages: line counts, and the definition lines of common languages in the diff.
+- Files the review leaves out (vendored, generated, lock and binary files...) are not walked; each
+  keeps the reason. A deleted file is walked (what it removes is worth saying).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..model import ChangeSet, FileDiff, FileStatus, Skipped
+from . import roles, symbols, texts
+from .fragments import other_definitions, python_fragments
+from .model import Detail, FileWalk, Symbol, Walkthrough, detail, listing
+
+__all__ = ["walk"]
+
+_PYTHON = (".py", ".pyi", ".pyw")
+
+
+def _imports(old: str, new: str) -> list[Detail]:
+    before, after = symbols.imports(old), symbols.imports(new)
+    out = []
+    if added := sorted(after - before):
+        out.append(listing("imports added: ", added))
+    if removed := sorted(before - after):
+        out.append(listing("imports removed: ", removed))
+    return out
+
+
+def _python(f: FileDiff, read_head, width: int) -> tuple[list[Symbol], list[Detail], str]:
+    got = texts.texts(f, read_head, width)
+    if got is not None:
+        old, new, basis = got
+        before, after = symbols.definitions(old), symbols.definitions(new)
+        if before is not None and after is not None:
+            details = _imports(old, new)
+            moved = symbols.module_statements(old) != symbols.module_statements(new)
+            if moved and f.status not in (FileStatus.ADDED, FileStatus.DELETED):
+                details.append(detail("module-level statements changed"))
+            return symbols.compare(before, after), details, basis + " (ast)"
+        side = "old" if before is None else "new"
+        found, details = python_fragments(f)
+        return found, details, f"the diff's lines (the {side} file does not parse)"
+    found, details = python_fragments(f)
+    return found, details, "the diff's lines (the whole files are not in the change)"
+
+
+def _file(f: FileDiff, skipped: str | None, read_head, width: int) -> FileWalk:
+    path = f.path
+    base = dict(
+        path=path,
+        old_path=f.old_path,
+        status=f.status,
+        added=f.added,
+        removed=f.removed,
+        role=roles.role(path),
+        skipped=skipped,
+    )
+    if skipped is not None and f.status is not FileStatus.DELETED:
+        return FileWalk(**base, basis="not walked (not reviewed)")
+    if f.is_binary or not f.hunks:
+        return FileWalk(**base, basis="no lines changed")
+    details = roles.requirements(f)
+    if path.lower().endswith(_PYTHON):
+        found, more, basis = _python(f, read_head, width)
+        return FileWalk(**base, symbols=tuple(found), details=tuple(details + more), basis=basis)
+    other = other_definitions(f)
+    if other is not None:
+        return FileWalk(
+            **base, symbols=tuple(other), details=tuple(details), basis="the diff's definition lines"
+        )
+    return FileWalk(**base, details=tuple(details), basis="line counts")
+
+
+def walk(cs: ChangeSet, skipped: Sequence[Skipped] = ()) -> Walkthrough:
+    """The walkthrough of ``cs``; ``skipped``: what the review (or the plan) left out, and why."""
+    why = {s.path: s.reason for s in skipped if s.stage == "plan"}
+    width = texts.context_width(cs.files)
+    files = tuple(_file(f, why.get(f.path), cs.read_head, width) for f in cs.files)
+    return Walkthrough(cs.description, files, tuple(skipped))
