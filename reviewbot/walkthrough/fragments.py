@@ -148,7 +148,7 @@ class _Walk:
             return
         if not stripped or stripped.startswith("#"):
             if stripped and kind is not LineKind.CONTEXT:
-                self._changed(side, indent, kind)
+                self._changed(side, indent, kind, comment=True)
             return
         if starts:
             while side.stack and side.stack[-1].indent >= indent:
@@ -199,13 +199,15 @@ class _Walk:
                     what = "decorator {} added" if k is LineKind.ADDED else "decorator {} removed"
                     self.changed.setdefault(name, []).append(detail(what, t))
 
-    def _changed(self, side: _Side, indent: int, kind: LineKind, decorator: bool = False) -> None:
+    def _changed(
+        self, side: _Side, indent: int, kind: LineKind, decorator: bool = False, comment: bool = False
+    ) -> None:
         if decorator:
             return  # named with the definition it decorates (or part of an added/removed one)
         top = side.stack[-1] if side.stack else None
         if top is None:
             if indent == 0:
-                self.module = True
+                self.module = self.module or not comment
             else:
                 self.unknown = True
             return
@@ -214,7 +216,9 @@ class _Walk:
         details = self.changed.setdefault(top.name, [])
         self.kinds.setdefault(top.name, top.kind)
         deeper = top.origin == "header" and top.kind == "class" and indent > top.indent + 4
-        if deeper:
+        if comment:
+            note = detail("comment lines changed")
+        elif deeper:
             note = detail("lines changed inside it (the diff does not show in which method)")
         else:
             note = detail("class-level statements changed" if top.kind == "class" else "body changed")
@@ -269,7 +273,7 @@ def python_fragments(f: FileDiff) -> tuple[list[Symbol], list[Detail]]:
     if w.imports["changed"]:
         details.append(listing("imports changed: ", list(dict.fromkeys(w.imports["changed"]))))
     if w.module:
-        details.append(detail("module-level lines changed"))
+        details.append(detail("module-level statements changed"))
     if w.unknown:
         details.append(detail("lines changed in blocks whose start the diff does not show"))
     return w.symbols(), details

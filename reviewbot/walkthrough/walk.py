@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model import ChangeSet, FileDiff, FileStatus, Skipped
-from . import roles, symbols, texts
 from .fragments import other_definitions, python_fragments
 from .model import Detail, FileWalk, Symbol, Walkthrough, detail, listing
+from .roles import requirements, role
+from .symbols import compare, definitions, imports, module_statements
+from .texts import context_width, texts
 
 __all__ = ["walk"]
 
@@ -23,7 +25,7 @@ _PYTHON = (".py", ".pyi", ".pyw")
 
 
 def _imports(old: str, new: str) -> list[Detail]:
-    before, after = symbols.imports(old), symbols.imports(new)
+    before, after = imports(old), imports(new)
     out = []
     if added := sorted(after - before):
         out.append(listing("imports added: ", added))
@@ -33,16 +35,16 @@ def _imports(old: str, new: str) -> list[Detail]:
 
 
 def _python(f: FileDiff, read_head, width: int) -> tuple[list[Symbol], list[Detail], str]:
-    got = texts.texts(f, read_head, width)
+    got = texts(f, read_head, width)
     if got is not None:
         old, new, basis = got
-        before, after = symbols.definitions(old), symbols.definitions(new)
+        before, after = definitions(old), definitions(new)
         if before is not None and after is not None:
             details = _imports(old, new)
-            moved = symbols.module_statements(old) != symbols.module_statements(new)
+            moved = module_statements(old) != module_statements(new)
             if moved and f.status not in (FileStatus.ADDED, FileStatus.DELETED):
                 details.append(detail("module-level statements changed"))
-            return symbols.compare(before, after), details, basis + " (ast)"
+            return compare(before, after), details, basis + " (ast)"
         side = "old" if before is None else "new"
         found, details = python_fragments(f)
         return found, details, f"the diff's lines (the {side} file does not parse)"
@@ -58,14 +60,14 @@ def _file(f: FileDiff, skipped: str | None, read_head, width: int) -> FileWalk:
         status=f.status,
         added=f.added,
         removed=f.removed,
-        role=roles.role(path),
+        role=role(path),
         skipped=skipped,
     )
     if skipped is not None and f.status is not FileStatus.DELETED:
         return FileWalk(**base, basis="not walked (not reviewed)")
     if f.is_binary or not f.hunks:
         return FileWalk(**base, basis="no lines changed")
-    details = roles.requirements(f)
+    details = requirements(f)
     if path.lower().endswith(_PYTHON):
         found, more, basis = _python(f, read_head, width)
         return FileWalk(**base, symbols=tuple(found), details=tuple(details + more), basis=basis)
@@ -80,6 +82,6 @@ def _file(f: FileDiff, skipped: str | None, read_head, width: int) -> FileWalk:
 def walk(cs: ChangeSet, skipped: Sequence[Skipped] = ()) -> Walkthrough:
     """The walkthrough of ``cs``; ``skipped``: what the review (or the plan) left out, and why."""
     why = {s.path: s.reason for s in skipped if s.stage == "plan"}
-    width = texts.context_width(cs.files)
+    width = context_width(cs.files)
     files = tuple(_file(f, why.get(f.path), cs.read_head, width) for f in cs.files)
     return Walkthrough(cs.description, files, tuple(skipped))
