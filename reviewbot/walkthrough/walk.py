@@ -22,15 +22,26 @@ from .texts import context_width, texts
 __all__ = ["walk"]
 
 _PYTHON = (".py", ".pyi", ".pyw")
+MAX_IMPORTS = 6  # import statements named per file and direction
+
+
+def _grouped(names: list[str]) -> list[str]:
+    """``from m import a`` and ``from m import b`` as ``from m import a, b``."""
+    out: dict[str, list[str]] = {}
+    for n in names:
+        head, sep, name = n.partition(" import ")
+        key = head if head.startswith("from ") else n
+        out.setdefault(key, []).append(name if head.startswith("from ") else "")
+    return [k + (" import " + ", ".join(v) if k.startswith("from ") else "") for k, v in out.items()]
 
 
 def _imports(old: str, new: str) -> list[Detail]:
     before, after = imports(old), imports(new)
     out = []
-    if added := sorted(after - before):
-        out.append(listing("imports added: ", added))
-    if removed := sorted(before - after):
-        out.append(listing("imports removed: ", removed))
+    if added := _grouped(sorted(after - before)):
+        out.append(listing("imports added: ", added[:MAX_IMPORTS]))
+    if removed := _grouped(sorted(before - after)):
+        out.append(listing("imports removed: ", removed[:MAX_IMPORTS]))
     return out
 
 
@@ -40,7 +51,8 @@ def _python(f: FileDiff, read_head, width: int) -> tuple[list[Symbol], list[Deta
         old, new, basis = got
         before, after = definitions(old), definitions(new)
         if before is not None and after is not None:
-            details = _imports(old, new)
+            whole = f.status in (FileStatus.ADDED, FileStatus.DELETED)  # its imports are no news
+            details = [] if whole else _imports(old, new)
             moved = module_statements(old) != module_statements(new)
             if moved and f.status not in (FileStatus.ADDED, FileStatus.DELETED):
                 details.append(detail("module-level statements changed"))
