@@ -34,8 +34,6 @@ __all__ = ["other_definitions", "python_fragments"]
 
 _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kw>def|class)[ \t]+(?P<name>[A-Za-z_]\w*)")
 _IMPORT = re.compile(r"^(?:import[ \t]+\S|from[ \t]+\S+[ \t]+import[ \t])")
-_STRINGS = re.compile(r"""(?:[rbuf]{0,2})("[^"\\]*(?:\\.[^"\\]*)*"|'[^'\\]*(?:\\.[^'\\]*)*')""", re.I)
-_TRIPLE = re.compile(r'"""|\'\'\'')
 
 
 @dataclass(slots=True)
@@ -58,34 +56,47 @@ class _Side:
     quote: str | None = None  # the open triple quote
     decorators: list[tuple[int, str, LineKind]] = field(default_factory=list)
     statement: str = ""  # the first line of the statement being read
+    fresh: bool = True  # no triple quote seen yet in this hunk
+    colon: bool = False  # the last code line ended with ":"
 
     def line(self, text: str) -> tuple[bool, int]:
         """Feed one line; returns (whether it starts a statement, its indentation)."""
         starts = self.depth == 0 and self.quote is None
         indent = len(text) - len(text.lstrip(" \t"))
-        code = text
-        if self.quote is not None:  # inside a triple-quoted string
-            end = code.find(self.quote)
-            if end < 0:
+        stripped = text.strip()
+        if self.fresh and self.quote is None and stripped[-3:] in ('"""', "'''"):
+            # the first triple quote of a hunk, alone or after text, and not after a line ending in
+            # ":" (a docstring's opening): it closes a string that began before the hunk
+            alone = stripped == stripped[-3:] or stripped[:1] not in ('"', "'") and "=" not in stripped
+            if alone and not self.colon and stripped.count(stripped[-3:]) == 1:
+                self.fresh = False
                 return False, indent
-            code = code[end + 3 :]
-            self.quote = None
-        code = _STRINGS.sub('""', code)
-        while True:
-            m = _TRIPLE.search(code)
-            if m is None:
+        i, n = 0, len(text)
+        while i < n:
+            if self.quote is not None:
+                end = text.find(self.quote, i)
+                if end < 0:
+                    break
+                i, self.quote = end + 3, None
+                continue
+            c = text[i]
+            if c == "#":
                 break
-            rest = code[m.end() :]
-            end = rest.find(m.group())
-            if end < 0:
-                self.quote = m.group()
-                code = code[: m.start()]
-                break
-            code = code[: m.start()] + '""' + rest[end + 3 :]
-        code = code.split("#", 1)[0]
-        self.depth = max(
-            0, self.depth + sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
-        )
+            if text.startswith(('"""', "'''"), i):
+                self.fresh = False
+                self.quote, i = text[i : i + 3], i + 3
+                continue
+            if c in "\"'":
+                i += 1
+                while i < n and text[i] != c:
+                    i += 2 if text[i] == "\\" else 1
+            elif c in "([{":
+                self.depth += 1
+            elif c in ")]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+        if stripped and not stripped.startswith("#"):
+            self.colon = stripped.split("#", 1)[0].rstrip().endswith(":")
         return starts, indent
 
 
@@ -107,6 +118,8 @@ class _Walk:
         self.lines: dict[str, int] = {}
         self.imports: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
         self.shown: dict[str, dict[str, _Open]] = {"old": {}, "new": {}}  # context definitions' headers
+        self.inner: dict[str, dict[str, _Open]] = {"added": {}, "removed": {}}  # nested in added/removed
+        self.inner_context: dict[str, dict[str, _Open]] = {"added": {}, "removed": {}}  # ... on context lines
         self.module = False
         self.unknown = False  # changed lines whose enclosing block the diff does not show
 
@@ -127,6 +140,7 @@ class _Walk:
                 )
             )
         old, new = _Side("old", list(start)), _Side("new", list(start))
+        old.fresh, new.fresh = h.old_start > 1, h.new_start > 1  # from line 1 nothing comes before
         for ln in h.lines:
             sides = {LineKind.CONTEXT: (old, new), LineKind.ADDED: (new,), LineKind.REMOVED: (old,)}[ln.kind]
             for side in sides:
@@ -190,6 +204,8 @@ class _Walk:
             parent is None or parent.origin == "context" or parent.origin == "header"
         ):
             self.defs[origin].setdefault(name, d)
+        elif origin in ("added", "removed"):
+            (self.inner if kind is not LineKind.CONTEXT else self.inner_context)[origin].setdefault(name, d)
         decorators = [(t, k) for i, t, k in side.decorators if i == len(m.group("indent"))]
         side.decorators.clear()
         if origin == "context":
@@ -225,6 +241,45 @@ class _Walk:
         if note not in details:
             details.append(note)
 
+    def _inside(self, parent: str, change: str) -> list[Symbol]:
+        """The definitions inside an added (removed) one: added (removed) with it."""
+        found = self.inner[change]
+        line = self.lines.get if change == "added" else (lambda _: None)
+        return [
+            Symbol(n, d.kind, change, (), line(n)) for n, d in found.items() if n.startswith(parent + ".")
+        ]
+
+    def _rewritten(self, parent: str) -> list[Symbol]:
+        """The definitions inside one whose definition line was removed and added again: each
+        named when its ancestors below ``parent`` are on both sides too."""
+        added, removed = self.inner["added"], self.inner["removed"]
+        new_side = {**self.inner_context["added"], **added}  # every definition line seen on each side
+        old_side = {**self.inner_context["removed"], **removed}
+        out = []
+        for name in dict.fromkeys([*added, *removed]):
+            if not name.startswith(parent + "."):
+                continue
+            middle = name[len(parent) + 1 :].split(".")[:-1]
+            ancestors = [parent + "." + ".".join(middle[: i + 1]) for i in range(len(middle))]
+            one_side = next((a for a in ancestors if (a in new_side) != (a in old_side)), None)
+            if one_side is not None:  # inside a definition only added (removed): added (removed) with it
+                change = "added" if one_side in added else "removed"
+                if name in (added if change == "added" else removed):
+                    out.append(Symbol(name, (added if change == "added" else removed)[name].kind, change))
+                continue
+            if name in added and name in removed:
+                old_node, new_node = _signature(removed[name].header), _signature(added[name].header)
+                details = signature_changes(old_node, new_node) if old_node and new_node else []
+                if removed[name].header != added[name].header and not details:
+                    details = [detail("signature lines changed")]
+                details = details or [detail("its lines were removed and added again")]
+                out.append(Symbol(name, added[name].kind, "changed", tuple(details), self.lines.get(name)))
+            elif name in added:
+                out.append(Symbol(name, added[name].kind, "added", (), self.lines.get(name)))
+            else:
+                out.append(Symbol(name, removed[name].kind, "removed", (), None))
+        return out
+
     def symbols(self) -> list[Symbol]:
         out: list[Symbol] = []
         added, removed = self.defs["added"], self.defs["removed"]
@@ -236,11 +291,14 @@ class _Walk:
                 details = details or [detail("definition line rewritten")]
                 details += [x for x in self.changed.get(name, []) if x not in details]
                 out.append(Symbol(name, d.kind, "changed", tuple(details), self.lines.get(name)))
+                out += self._rewritten(name)
             else:
                 out.append(Symbol(name, d.kind, "added", (), self.lines.get(name)))
+                out += self._inside(name, "added")
         for name, d in removed.items():
             if name not in added:
                 out.append(Symbol(name, d.kind, "removed", (), None))
+                out += self._inside(name, "removed")
         for name, d in self.shown["new"].items():
             o = self.shown["old"].get(name)
             if o is None or o.header == d.header:

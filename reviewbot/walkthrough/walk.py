@@ -38,10 +38,11 @@ def _grouped(names: list[str]) -> list[str]:
 def _imports(old: str, new: str) -> list[Detail]:
     before, after = imports(old), imports(new)
     out = []
-    if added := _grouped(sorted(after - before)):
-        out.append(listing("imports added: ", added[:MAX_IMPORTS]))
-    if removed := _grouped(sorted(before - after)):
-        out.append(listing("imports removed: ", removed[:MAX_IMPORTS]))
+    for what, names in (("added", after - before), ("removed", before - after)):
+        if grouped := _grouped(sorted(names)):
+            d = listing(f"imports {what}: ", grouped[:MAX_IMPORTS])
+            more = len(grouped) - MAX_IMPORTS
+            out.append(d[:-1] + (d[-1] + f" and {more} more",) if more > 0 else d)
     return out
 
 
