@@ -201,9 +201,7 @@ def linters(settings: Settings) -> list[Linter]:
     from .runners.linters import Bandit, Ruff
 
     table: dict[str, Callable[[], Linter]] = {
-        "ruff": lambda: Ruff(
-            timeout=settings.lint_timeout, select=settings.ruff_select, ignore=settings.ruff_ignore
-        ),
+        "ruff": lambda: Ruff(timeout=settings.lint_timeout, select=settings.ruff_select, ignore=settings.ruff_ignore),
         "bandit": lambda: Bandit(timeout=settings.lint_timeout),
     }
     return [table[name]() for name in settings.linters]

@@ -75,9 +75,7 @@ def graded(findings: Sequence[Finding], error_confidence: float | None) -> tuple
         return out, []
     rule = (f"at confidence {error_confidence:g} or above" if error_confidence is not None
             else "only when review.error_confidence is set")  # fmt: skip
-    return out, [
-        f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"
-    ]
+    return out, [f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"]
 
 
 def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:

@@ -136,10 +136,7 @@ def ask(
             messages = [
                 *messages,
                 {"role": "assistant", "content": gen.text},
-                {
-                    "role": "user",
-                    "content": f"That answer is invalid: {error}. Answer again in the required JSON.",
-                },
+                {"role": "user", "content": f"That answer is invalid: {error}. Answer again in the required JSON."},
             ]
     return None, error, prompt_tokens, generated
 

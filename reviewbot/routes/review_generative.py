@@ -126,7 +126,5 @@ def generative_review(
         f = placed(item, c, rows, round(c.confidence, 4), route_probability)
         if all(g.location != f.location for g in findings):
             findings.append(f)
-    notes = (
-        (f"review: findings the model gave under {MIN_CONFIDENCE} confidence are left out",) if unsure else ()
-    )
+    notes = (f"review: findings the model gave under {MIN_CONFIDENCE} confidence are left out",) if unsure else ()
     return GenerativeOutcome(tuple(findings), (), p_tok, g_tok, time.perf_counter() - t0, notes)

@@ -14,13 +14,7 @@ def _json(schema: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def _header(name: str, text: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": text,
-    }
+    return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
 
 
 def _webhook(host: str, headers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -29,10 +23,7 @@ def _webhook(host: str, headers: list[dict[str, Any]]) -> dict[str, Any]:
             "summary": f"A {host} webhook delivery: verified, stored, answered",
             "operationId": f"{host.lower()}_webhook",
             "parameters": headers,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {
                 "202": _json(_STATUS, "stored (queued or a duplicate), or an event the service ignores"),
                 "400": _json(_ERROR, "verified, but not a JSON payload of the event it names"),
