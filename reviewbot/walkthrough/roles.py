@@ -139,20 +139,32 @@ _TEST_NAME = re.compile(
 )
 
 
-def _matches(path: str, globs: tuple[str, ...]) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(path, g) or ("/" not in g and fnmatch.fnmatch(name, g)) for g in globs)
+def _pattern(globs: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """One regex for the whole path, one for the file name (globs without a "/")."""
+    names = [g for g in globs if "/" not in g] or ["\0"]
+    return (
+        re.compile("|".join(fnmatch.translate(g) for g in globs)),
+        re.compile("|".join(fnmatch.translate(g) for g in names)),
+    )
+
+
+_CI_RE, _DEPENDENCIES_RE, _BUILD_RE = _pattern(_CI), _pattern(_DEPENDENCIES), _pattern(_BUILD)
+
+
+def _matches(path: str, patterns: tuple[re.Pattern[str], re.Pattern[str]]) -> bool:
+    whole, name = patterns
+    return bool(whole.match(path) or name.match(path.rsplit("/", 1)[-1]))
 
 
 def role(path: str) -> str:
     """The key in ``ROLES`` of the file at ``path``."""
     name = path.rsplit("/", 1)[-1]
     lower = name.lower()
-    if _matches(path, _CI):
+    if _matches(path, _CI_RE):
         return "ci"
-    if _matches(path, _DEPENDENCIES):
+    if _matches(path, _DEPENDENCIES_RE):
         return "dependencies"
-    if _matches(path, _BUILD):
+    if _matches(path, _BUILD_RE):
         return "build"
     parts = path.split("/")[:-1]
     if _TEST_NAME.match(name) or any(p in ("tests", "test", "testing", "__tests__", "spec") for p in parts):

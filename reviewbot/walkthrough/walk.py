@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..model import ChangeSet, FileDiff, FileStatus, Skipped
+from ..model import ChangeSet, FileDiff, FileStatus, LineKind, Skipped
 from .fragments import other_definitions, python_fragments
 from .model import Detail, FileWalk, Symbol, Walkthrough, detail, listing
 from .roles import requirements, role
@@ -67,12 +67,13 @@ def _python(f: FileDiff, read_head, width: int) -> tuple[list[Symbol], list[Deta
 
 def _file(f: FileDiff, skipped: str | None, read_head, width: int) -> FileWalk:
     path = f.path
+    kinds = [ln.kind for h in f.hunks for ln in h.lines]  # one pass (a 300,000-line diff is walked too)
     base = dict(
         path=path,
         old_path=f.old_path,
         status=f.status,
-        added=f.added,
-        removed=f.removed,
+        added=kinds.count(LineKind.ADDED),
+        removed=kinds.count(LineKind.REMOVED),
         role=role(path),
         skipped=skipped,
     )
