@@ -340,6 +340,7 @@ def python_fragments(f: FileDiff) -> tuple[list[Symbol], list[Detail]]:
 # ------------------------------------------------------------------------------- other languages
 
 _OTHER: dict[str, list[re.Pattern[str]]] = {}
+MAX_DEFINITION_LINE = 400  # characters
 
 
 def _patterns(*exts: str, rules: tuple[str, ...]) -> None:
@@ -424,8 +425,8 @@ def other_definitions(f: FileDiff) -> list[Symbol] | None:
     found: dict[str, dict[str, int | None]] = {"added": {}, "removed": {}}
     for h in f.hunks:
         for ln in h.lines:
-            if ln.kind is LineKind.CONTEXT:
-                continue
+            if ln.kind is LineKind.CONTEXT or len(ln.text) > MAX_DEFINITION_LINE:
+                continue  # a definition line is short; a long one (minified code) is not searched
             name = _defined(patterns, ln.text)
             if name:
                 side = "added" if ln.kind is LineKind.ADDED else "removed"

@@ -47,6 +47,15 @@ def _imports(old: str, new: str) -> list[Detail]:
 
 
 def _python(f: FileDiff, read_head, width: int) -> tuple[list[Symbol], list[Detail], str]:
+    """Python: ``ast`` where the texts are known, the diff's lines otherwise; code nested too deeply
+    for Python's own recursion limit (untrusted input can be) gets its line counts only."""
+    try:
+        return _python_walk(f, read_head, width)
+    except (RecursionError, MemoryError):
+        return [], [], "line counts (the code is nested too deeply to walk)"
+
+
+def _python_walk(f: FileDiff, read_head, width: int) -> tuple[list[Symbol], list[Detail], str]:
     got = texts(f, read_head, width)
     if got is not None:
         old, new, basis = got

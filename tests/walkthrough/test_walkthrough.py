@@ -136,6 +136,16 @@ def test_the_diff_only_walk_says_what_it_cannot_see() -> None:
     }
 
 
+def test_code_nested_too_deeply_for_ast_gets_counts_not_a_traceback() -> None:
+    deep = "+".join(["a"] * 200_000)
+    cs = _diff(
+        f"diff --git a/d.py b/d.py\nnew file mode 100644\n--- /dev/null\n+++ b/d.py\n@@ -0,0 +1,2 @@\n"
+        f"+def f():\n+    return {deep}\n"
+    )
+    [fw] = walk(cs).files
+    assert fw.added == 2 and fw.symbols == () and "nested too deeply" in fw.basis
+
+
 def test_roles_of_files() -> None:
     assert [
         role(p)
