@@ -34,9 +34,12 @@ _STATUS = {"added": "new file", "deleted": "deleted", "renamed": "renamed", "cop
 class _Style:
     """How one output format quotes code and prose from the change."""
 
-    def __init__(self, code: Callable[[str], str], prose: Callable[[str], str]) -> None:
-        self.code = code
+    def __init__(
+        self, code: Callable[[str], str], prose: Callable[[str], str], path: Callable[[str], str]
+    ) -> None:
+        self.code = code  # a piece of code, cut to MAX_CODE characters
         self.prose = prose
+        self.path = path  # a path, whole
 
     def detail(self, d: Detail) -> str:
         return "".join(self.prose(p) if i % 2 == 0 else self.code(p) for i, p in enumerate(d))
@@ -78,9 +81,9 @@ def _counted(symbols: list[Symbol]) -> str:
 
 
 def _file_line(f: FileWalk, style: _Style) -> str:
-    head = style.code(f.path)
+    head = style.path(f.path)
     if f.old_path and f.old_path != f.path:
-        head = f"{style.code(f.old_path)} → {head}"
+        head = f"{style.path(f.old_path)} → {head}"
     tags = [ROLES.get(f.role, f.role)]
     if str(f.status) in _STATUS:
         tags.insert(0, _STATUS[str(f.status)])
@@ -125,7 +128,7 @@ def _skips(w: Walkthrough, style: _Style) -> list[str]:
         groups.setdefault(s.reason, []).append(s.path)
     out = []
     for reason, paths in list(groups.items())[:MAX_SKIP_GROUPS]:
-        example = style.code(paths[0]) + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
+        example = style.path(paths[0]) + (f" and {len(paths) - 1} more" if len(paths) > 1 else "")
         out.append(f"{style.prose(reason)}: {_plural(len(paths), 'item')} ({example})")
     if len(groups) > MAX_SKIP_GROUPS:
         rest = list(groups.items())[MAX_SKIP_GROUPS:]
@@ -160,7 +163,7 @@ def render_markdown(
     """The walkthrough as a Markdown section, under ``limit`` characters whatever the change; every
     piece of code goes through ``code`` (a code span) and every other text through ``escape``
     (``markdown.walkthrough_section`` passes the report's own)."""
-    md = _Style(lambda c: code(_short(c)), escape)
+    md = _Style(lambda c: code(_short(c)), escape, code)
     files = _walked(w)
     top = [heading, "", escape(_overview(w, files)), ""]
     lines = [_file_line(f, md) for f in files[:MAX_FILES]]
@@ -184,7 +187,7 @@ def render_markdown(
 def render_text(w: Walkthrough, *, clean: Callable[[str], str], title: bool = True) -> str:
     """The walkthrough as plain text for a terminal; ``clean`` makes control characters visible
     (``terminal.clean``)."""
-    text_style = _Style(lambda c: "`" + clean(_short(c)) + "`", clean)
+    text_style = _Style(lambda c: "`" + clean(_short(c)) + "`", clean, lambda p: "`" + clean(p) + "`")
     files = _walked(w)
     out = [f"Walkthrough of {clean(w.description)}", ""] if title else ["Walkthrough"]
     out += [_overview(w, files), ""]
