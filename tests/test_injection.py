@@ -171,8 +171,8 @@ def assert_no_harm(case: dict, bodies: list[str], posted: list[Finding], attacke
     for body in bodies:  # no heading but ours (the summary's sections)
         toks = list(_tokens(body))
         heads = [toks[j + 1].content for j, t in enumerate(toks) if t.type == "heading_open"]
-        ours = {"reviewbot", "reviewbot review", "Not reviewed", "Not placed on the diff", "Notes",
-                f"`{case['file']}`"}  # fmt: skip
+        ours = {"reviewbot", "reviewbot review", "Walkthrough", "Not reviewed", "Not placed on the diff",
+                "Notes", f"`{case['file']}`"}  # fmt: skip
         summary = body.startswith(SUMMARY)
         assert set(heads) <= (ours if summary else set()) and heads.count("reviewbot review") <= 1, heads
 

@@ -67,6 +67,7 @@ _BLOCK_START = re.compile(
 )
 _TABLE_RULE = re.compile(r"^[\s|:\\-]*-[\s|:\\-]*$")  # a table's delimiter row, pipes escaped or not
 MAX_MESSAGE = 4_000
+WALKTHROUGH_MIN = 800  # characters: below this a quarter of the limit holds no useful walkthrough
 MAX_SUGGESTION = 8_000
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
 
@@ -247,9 +248,23 @@ def _tail(result: Result, budget: int) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render(result: Result, *, limit: int = LIMIT, markers: bool = True) -> str:
-    """The whole report; never longer than `limit` characters."""
+def walkthrough_section(result: Result, *, limit: int) -> str:
+    """The walkthrough of a review's change, escaped here (its not-reviewed list is the review's):
+    the section that reports and summary comments open with."""
+    from ..walkthrough import walk
+    from .walkthrough import render_markdown
+
+    return render_markdown(walk(result.changeset, result.skipped), code=code_span, escape=escape, limit=limit)
+
+
+def render(result: Result, *, limit: int = LIMIT, markers: bool = True, walkthrough: bool = True) -> str:
+    """The whole report; never longer than `limit` characters. It opens with the walkthrough of the
+    change unless ``walkthrough`` is False (a summary comment puts its own at its top)."""
     header = _header(result, markers)
+    if walkthrough and limit // 4 >= WALKTHROUGH_MIN:
+        header += "\n" + walkthrough_section(result, limit=limit // 4)
+    elif walkthrough:
+        header += "\n_The walkthrough is left out: the report's size limit is too small for it._\n"
     tail = _tail(result, limit // 2)
     budget = limit - len(header) - len(tail) - 64
     by_path: dict[str, list[Finding]] = {}

@@ -131,8 +131,12 @@ def stats_line(result: Result) -> str:
 
 
 def render(result: Result, *, color: bool = False) -> str:
+    from ..walkthrough import walk
+    from .walkthrough import render_text
+
     paint = _Paint(color)
     out: list[str] = [paint(f"reviewbot: {clean(result.changeset.description)}", "bold"), ""]
+    out += render_text(walk(result.changeset, result.skipped), clean=clean, title=False).splitlines() + [""]
     by_path: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_path.setdefault(f.location.path, []).append(f)
