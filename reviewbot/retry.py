@@ -9,7 +9,7 @@ may have done the request anyway (a 5xx, a lost connection). Before a request th
 done is sent again, ``recover`` looks for what it would have made and returns that instead, so a
 POST that succeeded is never made twice.
 
-A wait is what the server asked for, else an exponential back-off (``base_s`` doubling each try, at
+tenacity runs the loop. A wait is what the server asked for, else an exponential back-off (``base_s`` doubling each try, at
 most ``max_backoff_s``, with full jitter when ``jitter``) never under the ``Retry``'s floor; no wait
 is longer than ``max_wait_s``. ``call`` gives up with ``GaveUp`` after ``attempts`` tries, or when
 the next wait would take the call's time (its tries and its waits) past ``budget_s``.
@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import tenacity
 
 __all__ = ["GaveUp", "Retry", "RetryPolicy", "call", "retry_after"]
 
@@ -91,6 +93,21 @@ def _wait(policy: RetryPolicy, tries: int, retry: Retry, rng: random.Random) -> 
     return wait if policy.max_wait_s is None else min(wait, policy.max_wait_s)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What one ``call`` has spent so far, and what the last failure was."""
+
+    spent: float = 0.0  # seconds in tries and waits; the waits as asked, so a test's sleep counts too
+    waited: float = 0.0
+    retry: Retry | None = None
+    maybe_done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Recovered:
+    value: Any
+
+
 def call(
     send: Callable[[], Any],
     classify: Callable[[Exception], Retry | None],
@@ -101,34 +118,56 @@ def call(
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> T:
-    """``parse(send())``, with the retries ``classify`` allows under ``policy``; ``GaveUp`` when they run out."""
+    """``parse(send())``, with the retries ``classify`` allows under ``policy``; ``GaveUp`` when they run out.
+
+    The loop is tenacity's: ``classify`` is its retry test, ``_wait`` its wait, the tries and the
+    budget its stop; ``recover`` runs at the start of a try that follows a failure that may have been done.
+    """
     rng = rng or random.Random()
-    spent = 0.0  # seconds in tries and waits; the waits as asked, so a test's sleep counts too
-    waited = 0.0
-    tries = 0
-    maybe_done = False
-    while True:
-        if maybe_done and recover is not None:
+    tally = _Tally()
+
+    def attempt() -> Any:
+        if tally.maybe_done and recover is not None:
             found = recover()  # did the failed try succeed after all?
             if found is not None:
-                return found
-        tries += 1
+                return _Recovered(found)
         started = time.monotonic()
         try:
-            answer = send()
-        except Exception as exc:
-            retry = classify(exc)
-            if retry is None:
-                raise
-            spent += time.monotonic() - started
-            if tries >= policy.attempts:
-                raise GaveUp(exc, tries, waited, None) from exc
-            wait = _wait(policy, tries, retry, rng)
-            if policy.budget_s is not None and spent + wait > policy.budget_s:
-                raise GaveUp(exc, tries, waited, wait) from exc
-            maybe_done = retry.maybe_done
-        else:
-            return answer if parse is None else parse(answer)
-        sleep(wait)
-        spent += wait
-        waited += wait
+            return send()
+        finally:
+            tally.spent += time.monotonic() - started
+
+    def retried(exc: BaseException) -> bool:
+        tally.retry = classify(exc) if isinstance(exc, Exception) else None
+        return tally.retry is not None
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        assert tally.retry is not None  # the retry test passed
+        return _wait(policy, state.attempt_number, tally.retry, rng)
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        over = policy.budget_s is not None and tally.spent + state.upcoming_sleep > policy.budget_s
+        return state.attempt_number >= policy.attempts or over
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        tally.spent += state.upcoming_sleep
+        tally.waited += state.upcoming_sleep
+        tally.maybe_done = tally.retry is not None and tally.retry.maybe_done
+
+    def gave_up(state: tenacity.RetryCallState) -> Any:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        assert isinstance(exc, Exception)
+        refused = None if state.attempt_number >= policy.attempts else state.upcoming_sleep
+        raise GaveUp(exc, state.attempt_number, tally.waited, refused) from exc
+
+    answer = tenacity.Retrying(
+        sleep=sleep,
+        retry=tenacity.retry_if_exception(retried),
+        wait=wait,
+        stop=stop,
+        before_sleep=before_sleep,
+        retry_error_callback=gave_up,
+    )(attempt)
+    if isinstance(answer, _Recovered):
+        return answer.value
+    return answer if parse is None else parse(answer)
