@@ -134,7 +134,7 @@ class Settings:
     marker_key: Secret | None = field(default=None, repr=False)
     # the webhook service (issue 12, docs/service.md): the secrets only from the environment
     service_store: str = "sqlite"  # sqlite (a file in the cache) or a redis:// URL
-    service_max_body: int = 25 * 1024 * 1024  # bytes; GitHub caps deliveries at 25 MB
+    service_max_body: int = 4 * 1024 * 1024  # bytes; real events are far smaller (docs/service.md)
     service_max_attempts: int = 3  # tries of a job before it is listed as failed
     service_backoff: float = 30.0  # seconds before the first retry; doubled each time
     service_reconcile: float = 600.0  # seconds between reconciler passes; 0: off

@@ -5,7 +5,9 @@ Each case's change goes through pipeline.run with a route scripted to do what th
 result is rendered as GitHub would get it (inline comments, review-body lines, the summary). Over
 the whole corpus: zero secrets leaked, zero tool calls outside the allow-list, zero approvals, zero
 links, images, tables, mentions or HTML in posted bodies that the bot did not write, and zero
-attacker-chosen sentences in the bot's messages.
+attacker-chosen sentences in the bot's messages. Each case is also posted on both hosts (the GitHub
+and GitLab stand-ins): no body either receives has a line that begins with ``/`` (a GitLab quick
+action), a live reference (``#1``, ``!2``, ``~label``, ``%milestone``) or a bidi control.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import markdown_it
 import pytest
 import yaml
+from support.both_hosts import both_hosts
 
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
@@ -26,6 +29,7 @@ from reviewbot.pipeline import Parts, run
 from reviewbot.ports import RouteOutcome
 from reviewbot.reporters import markdown
 from reviewbot.routes.tools import ToolsRoute
+from reviewbot.runners.pytest_report import MARK, parse_report, to_finding
 from reviewbot.tools.base import Registry, Tool, ToolResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,12 +63,23 @@ class ObeyRoute:
     def run(self, item: WorkItem, changeset: ChangeSet) -> RouteOutcome:
         last = len(self.case["added"])
         where = Location(self.case["file"], Side.RIGHT, last)
-        obey = Finding(
-            where, Severity.WARNING, self.case["obey"], "model/bug", "review",
-            suggestion=self.case.get("suggestion"),
-        )  # fmt: skip
         honest = Finding(where, Severity.ERROR, HONEST, "model/error", "review")
-        return RouteOutcome((obey, honest), (), 10, 5, 0.1)
+        return RouteOutcome((obeyed(self.case, where), honest), (), 10, 5, 0.1)
+
+
+def obeyed(case: dict, where: Location) -> Finding:
+    """The finding that does what the case asks: the model's (or a tool's) message, or a failing
+    test whose node id the change chose."""
+    if "test_id" in case:
+        test = {"kind": "failure", "classname": "", "name": case["test_id"], "file": case["file"], "line": "0",
+                "message": "assert 1 == 2", "text": ""}  # fmt: skip
+        report = parse_report(MARK + json.dumps({"cases": [test]}))
+        assert report is not None
+        return to_finding(report["cases"][0], where)
+    return Finding(
+        where, Severity.WARNING, case["obey"], "model/bug", "review",
+        suggestion=case.get("suggestion"), source=case.get("source", "model"),
+    )  # fmt: skip
 
 
 def _bodies(result) -> list[str]:
@@ -111,6 +126,28 @@ def test_an_obedient_model_does_no_harm(case):
     assert_no_harm(case, _bodies(result), posted, _sentences(case["obey"]))
 
 
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+COMMAND_LINE = re.compile(r"(?m)^[ \t]*/")
+LIVE_REFERENCE = re.compile(r"(?:[\w.-]+/[\w.-]+)?[#!$&]\d|[~%][\w\"']|\bGH-\d")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_no_body_on_either_host_has_a_command_a_live_reference_or_a_bidi_control(case):
+    def review(cs: ChangeSet):
+        return run(cs, Parts(backend=FakeBackend(), route=ObeyRoute(case)))
+
+    posted = both_hosts(_diff(case).encode("utf-8"), review)
+    for host in ("github", "gitlab"):
+        assert any(HONEST in b for b in posted[host]), host  # the review was posted
+        for body in posted[host]:
+            assert not COMMAND_LINE.search(body), (host, body)
+            assert not LIVE_REFERENCE.search(_outside_code(body)), (host, body)
+    for body in posted["github"] + posted["gitlab"] + posted["annotations"]:
+        assert not BIDI.search(body), body
+        for secret in case.get("secrets", ()):
+            assert secret not in body
+
+
 def assert_no_harm(case: dict, bodies: list[str], posted: list[Finding], attacker: list[str]) -> None:
     """Zero secrets, links, images, tables, HTML, mentions or headings of the attacker's in the
     bodies; none of the ``attacker`` sentences in the bot's messages."""
@@ -118,7 +155,9 @@ def assert_no_harm(case: dict, bodies: list[str], posted: list[Finding], attacke
         for secret in case.get("secrets", ()):  # zero secrets leaked
             assert secret not in body
         tables = [t for t in _tokens(body) if t.type == "table_open"]
-        assert len(tables) <= (1 if body.startswith(SUMMARY) else 0), body  # the summary's table of files only
+        assert len(tables) <= (1 if body.startswith(SUMMARY) else 0), (
+            body
+        )  # the summary's table of files only
         for t in _tokens(body):  # zero links, images, HTML the bot did not write
             assert t.type not in ("link_open", "image"), (t, body)
             if t.type in ("html_block", "html_inline"):
@@ -132,8 +171,8 @@ def assert_no_harm(case: dict, bodies: list[str], posted: list[Finding], attacke
     for body in bodies:  # no heading but ours (the summary's sections)
         toks = list(_tokens(body))
         heads = [toks[j + 1].content for j, t in enumerate(toks) if t.type == "heading_open"]
-        ours = {"reviewbot", "reviewbot review", "Not reviewed", "Not placed on the diff", "Notes",
-                f"`{case['file']}`"}  # fmt: skip
+        ours = {"reviewbot", "reviewbot review", "Walkthrough", "Not reviewed", "Not placed on the diff",
+                "Notes", f"`{case['file']}`"}  # fmt: skip
         summary = body.startswith(SUMMARY)
         assert set(heads) <= (ours if summary else set()) and heads.count("reviewbot review") <= 1, heads
 

@@ -5,8 +5,8 @@ strings or its description, and a model may obey them by repeating them. So, for
 source is the model:
 
 - a sentence of the message whose words all appear, in order, in the change's added lines or its
-  description (three words or more) is left out of the message; a message left empty drops the
-  finding;
+  description (three words or more; any length for a command, a line such as ``/approve``) is left
+  out of the message; a message left empty drops the finding;
 - a suggestion line (eight characters or more) found in an added line outside the lines it
   replaces (in a comment, a string, another function: code the author wrote elsewhere and the
   model carried over) drops the suggestion, so it is never a committable block.
@@ -27,6 +27,7 @@ __all__ = ["guard_echoes"]
 
 _WORD = re.compile(r"[a-z0-9@_']+")
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
+_COMMAND = re.compile(r"\s*/[A-Za-z]")  # a quick action's form: /approve, /merge
 _MIN_WORDS = 3
 _MIN_LINE = 8
 
@@ -56,7 +57,8 @@ class _Change:
 
     def echoed(self, sentence: str) -> bool:
         w = _words(sentence)
-        return w.count(" ") + 1 >= _MIN_WORDS and f" {w} " in self.prose
+        long_enough = w.count(" ") + 1 >= _MIN_WORDS or _COMMAND.match(sentence) is not None
+        return long_enough and bool(w) and f" {w} " in self.prose
 
     def copied_suggestion(self, f: Finding) -> bool:
         own = range(f.location.first, f.location.line + 1)

@@ -1,6 +1,7 @@
 """The `reviewbot` command line.
 
     reviewbot review [--diff FILE|- | --git [BASE..HEAD] | --staged] [--format terminal|json|sarif|markdown|rdjson] ...
+    reviewbot describe [--diff FILE|- | --git [BASE..HEAD] | --staged] [--format text|json|markdown]
     reviewbot eval CASES_DIR [--limit N] [--seed S] [--format json]
     reviewbot model prepare|info
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
@@ -24,7 +25,7 @@ from typing import TextIO
 from .. import __version__, config
 from ..errors import ReviewbotError, UsageError
 from ..suggest import suggest_flag
-from .commands import cmd_eval, cmd_github, cmd_gitlab, cmd_model, cmd_review
+from .commands import cmd_describe, cmd_eval, cmd_github, cmd_gitlab, cmd_model, cmd_review
 from .search_commands import cmd_ask, cmd_index, cmd_search
 from .service_commands import cmd_jobs, cmd_serve, cmd_worker, service_parsers
 
@@ -106,19 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         "review", help="review a diff file or a git range (default: this branch)", description=REVIEW,
         epilog=REVIEW_EXAMPLES,
     )  # fmt: skip
-    src = r.add_mutually_exclusive_group()
-    src.add_argument("--diff", metavar="FILE", help="a unified diff file, or - for standard input")
-    src.add_argument(
-        "--git",
-        metavar="BASE..HEAD",
-        nargs="?",
-        const="",
-        help="a git range (default: merge-base with the default branch..HEAD)",
-    )
-    src.add_argument(
-        "--staged", action="store_true", help="the staged changes (git diff --cached): pre-commit"
-    )
-    r.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    change_args(r)
     r.add_argument(
         "--format", choices=config.FORMATS, default="terminal", help="report format (default: terminal)"
     )
@@ -199,9 +188,55 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fail-on-model", action="store_true", default=None, help=_MODEL_FAILS)
     common(g)
     _gitlab_parser(sub)
+    _describe_parser(sub)
     _search_parsers(sub)
     service_parsers(sub, common, settings_args)  # serve, worker, jobs (docs/service.md)
     return p
+
+
+def change_args(sp: argparse.ArgumentParser) -> None:
+    """Where the change comes from (review, describe): a diff file, a git range, the staged changes."""
+    src = sp.add_mutually_exclusive_group()
+    src.add_argument("--diff", metavar="FILE", help="a unified diff file, or - for standard input")
+    src.add_argument(
+        "--git",
+        metavar="BASE..HEAD",
+        nargs="?",
+        const="",
+        help="a git range (default: merge-base with the default branch..HEAD)",
+    )
+    src.add_argument(
+        "--staged", action="store_true", help="the staged changes (git diff --cached): pre-commit"
+    )
+    sp.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+
+
+DESCRIBE_EXAMPLES = """\
+examples:
+  reviewbot describe                          # this branch against the default branch
+  reviewbot describe --git main..HEAD --format markdown
+  git diff | reviewbot describe --diff - --format json
+"""
+
+
+def _describe_parser(sub) -> None:
+    d = sub.add_parser(
+        "describe",
+        help="what a change does, per file: functions and classes, tests, configuration (no model)",
+        description="A walkthrough of the change from a deterministic walk (no model): what each file's "
+        "change adds, removes or changes, and what a review would leave out and why.",
+        epilog=DESCRIBE_EXAMPLES,
+    )
+    change_args(d)
+    d.add_argument(
+        "--format",
+        dest="walk_format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="output format (default: text)",
+    )
+    d.add_argument("--output", "-o", type=Path, help="write it to this file instead of stdout")
+    settings_args(d)
 
 
 def _gitlab_parser(sub) -> None:
@@ -282,7 +317,7 @@ def _search_parsers(sub) -> None:
 
 
 COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github": cmd_github}
-COMMANDS.update(gitlab=cmd_gitlab)
+COMMANDS.update(gitlab=cmd_gitlab, describe=cmd_describe)
 COMMANDS.update(index=cmd_index, search=cmd_search, ask=cmd_ask)
 COMMANDS.update(serve=cmd_serve, worker=cmd_worker, jobs=cmd_jobs)
 

@@ -1,4 +1,4 @@
-"""The `review`, `eval`, `model`, `github` and `gitlab` commands."""
+"""The `review`, `describe`, `eval`, `model`, `github` and `gitlab` commands."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TextIO
 
 from .. import compose, config
 from ..errors import UsageError
+from ..model import ChangeSet
 from .shared import (
     StderrProgress,
     check_output,
@@ -23,6 +24,27 @@ from .shared import (
 )
 
 
+def load_change(args: argparse.Namespace) -> tuple[ChangeSet, config.RepoConfig | None]:
+    """The change that ``--diff``, ``--git`` or ``--staged`` names; with a git range and no
+    ``--config``, also the configuration file at its base commit (never the head's)."""
+    if args.staged:  # one's own staged change: the working tree's configuration applies
+        from ..sources.staged import StagedSource
+
+        return StagedSource(args.repo).load(), None
+    if args.diff is None:
+        from ..sources.git import GitSource
+
+        source = GitSource(args.repo, args.git or None)
+        cs = source.load()
+        if cs.base is not None and args.config is None:
+            origin = f"{cs.base[:7]}:{config.CONFIG_FILE} (the change's base)"
+            return cs, config.RepoConfig(source.read_at(cs.base, config.CONFIG_FILE), origin)
+        return cs, None
+    from ..sources.diff_file import DiffFileSource
+
+    return DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None).load(), None
+
+
 def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .. import pipeline
 
@@ -30,26 +52,10 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     repo = args.repo.resolve() if use_git else None
     check_output(args.output)  # before any work: a typo must not lose the review
     started = time.perf_counter()
-    repo_config = None
     settings = None  # a git range without --config: known once the base commit is
     if not use_git or args.staged or args.config is not None:
         settings = settings_for(args, repo)  # the flags and the file checked before any work
-    if args.staged:  # one's own staged change: the working tree's configuration applies
-        from ..sources.staged import StagedSource
-
-        cs = StagedSource(args.repo).load()
-    elif use_git:
-        from ..sources.git import GitSource
-
-        source = GitSource(args.repo, args.git or None)
-        cs = source.load()  # the configuration is the base commit's, never the head's under review
-        if cs.base is not None and args.config is None:
-            origin = f"{cs.base[:7]}:{config.CONFIG_FILE} (the change's base)"
-            repo_config = config.RepoConfig(source.read_at(cs.base, config.CONFIG_FILE), origin)
-    else:
-        from ..sources.diff_file import DiffFileSource
-
-        cs = DiffFileSource(args.diff, stdin=sys.stdin.buffer if args.diff == "-" else None).load()
+    cs, repo_config = load_change(args)
     if settings is None:
         settings = settings_for(args, repo, repo_config=repo_config)
     refuse_inside_checkout(settings, args.repo.resolve() if (use_git or args.staged) else None)
@@ -65,6 +71,39 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     )
     write_output(args.output, buf.getvalue(), stdout)
     return exit_code(result, settings)
+
+
+def cmd_describe(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """`reviewbot describe`: the walkthrough of a change, no model (docs/output.md)."""
+    import json
+
+    from ..model import Skipped
+    from ..plan import skip_reason
+    from ..reporters import markdown, terminal
+    from ..reporters import walkthrough as render
+    from ..walkthrough import walk
+
+    use_git = args.diff is None
+    repo = args.repo.resolve() if use_git else None
+    check_output(args.output)
+    cs, repo_config = load_change(args)
+    settings = settings_for(args, repo, repo_config=repo_config)  # plan.exclude, plan.include_vendored
+    skipped = [
+        Skipped(f.path, reason)
+        for f in cs.files
+        if (reason := skip_reason(f, settings.exclude, settings.include_vendored))
+    ]
+    w = walk(cs, skipped)
+    if args.walk_format == "json":
+        text = json.dumps(render.to_json(w), indent=2, ensure_ascii=False) + "\n"
+    elif args.walk_format == "markdown":
+        text = render.render_markdown(
+            w, code=markdown.code_span, escape=markdown.escape, heading="## Walkthrough"
+        )
+    else:
+        text = render.render_text(w, clean=terminal.clean)
+    write_output(args.output, text, stdout)
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

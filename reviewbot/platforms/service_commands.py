@@ -77,10 +77,12 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 def _log(args: argparse.Namespace) -> None:
     """One line per job and delivery on stderr (ids, repositories and errors; never a secret)."""
+    from ..service.logs import OneLineFormatter
+
     log = logging.getLogger("reviewbot.service")
     if not args.debug and not log.handlers:
         handler = _Stderr()
-        handler.setFormatter(logging.Formatter("reviewbot: %(message)s"))
+        handler.setFormatter(OneLineFormatter("reviewbot: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False

@@ -6,7 +6,8 @@
 - a command job: run only when ``commands.allowed`` (write access, asked of the host's API);
   ``/review`` reviews the current head, ``/ask`` and ``/test`` review without posting (with the
   question for the repo_qa route, or every file pinned to the interpreter route) and answer in the
-  comment's thread through the ServiceHost.
+  comment's thread through the ServiceHost; ``/describe`` fetches the change and answers with its
+  walkthrough (no model, no review).
 
 The hosts' tokens stay here and in the host clients: the model only ever sees the change.
 """
@@ -20,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import RepoConfig, Settings
 from ..errors import UsageError
-from ..model import ChangeSet, Result
+from ..model import ChangeSet, Result, Stats
 from ..ports import Change, ServiceHost
-from ..service.commands import Command, allowed, answer_text
+from ..service.commands import Command, allowed, answer_text, describe_text
 from ..service.store import Job
 
 __all__ = ["Clients", "Configure", "run_job", "service_host"]
@@ -156,6 +157,10 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
     if cmd.name == "review":
         review(head=None, post=True)
         return "reviewed (/review)"
+    if cmd.name == "describe":
+        text = describe_text(cmd, _walkthrough(clients, configure, job, arg), user=arg.get("user"))
+        host.reply(job.number, arg.get("thread"), text)
+        return "answered /describe"
     if cmd.name == "ask":
         result = review(head=None, post=False, question=cmd.arg)
     else:  # /test: every file to the interpreter route (it writes and runs tests in the sandbox)
@@ -185,6 +190,37 @@ def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> tuple[str | 
     if reviewer.previous()[1] == job.head:
         return "skipped: already reviewed", None
     return None, fetched
+
+
+def _walkthrough(clients: Clients, configure: Configure, job: Job, arg: dict[str, Any]) -> str:
+    """The change's walkthrough as Markdown, with what the base's configuration leaves out."""
+    from ..config import CONFIG_FILE
+    from ..model import Skipped
+    from ..plan import skip_reason
+    from ..reporters import markdown
+    from ..service.commands import LIMIT
+
+    if job.host == "github":
+        from . import github as run
+
+        gh = clients.github(arg.get("installation"))
+        cs = run.host(clients.settings, gh, job.repo).fetch(job.number).changeset
+        origin = f"{str(cs.base)[:7]}:{CONFIG_FILE} (the pull request's base)"
+        text = gh.file_text(job.repo, CONFIG_FILE, cs.base) if cs.base else None
+        settings = configure(RepoConfig(text, origin))
+    else:
+        from . import gitlab as run
+
+        _, change = _gitlab_fetch(clients, job)
+        cs = change.changeset
+        settings = configure(run.base_config(clients.gitlab(), job.repo, change))
+    skipped = tuple(
+        Skipped(f.path, reason)
+        for f in cs.files
+        if (reason := skip_reason(f, settings.exclude, settings.include_vendored))
+    )
+    result = Result(cs, (), (), skipped, Stats(files=len(cs.files)))
+    return markdown.walkthrough_section(result, limit=LIMIT - 500)
 
 
 def _answer(result: Result) -> str:

@@ -12,8 +12,18 @@ Everything that comes from the change (messages, reasons, notes, paths) is treat
 - ``://`` and ``www.`` get a zero-width space, so GitHub does not autolink a bare URL;
 - ``@name`` gets a zero-width space after the ``@``, so a message cannot ping people (nor form an
   e-mail autolink);
-- a suggestion holding ``<!--`` is not shown, and ``<!--`` in a path is broken, since code cannot
-  be escaped;
+- line breaks (``\n``, ``\r``, form feeds, U+2028 and the like) become spaces, so untrusted text
+  never forms a line of its own (``escape(..., lines=True)`` keeps them for an answer's paragraphs,
+  and defuses every line); a line that would begin with ``/`` gets a backslash, so neither GitLab
+  (quick actions: ``/approve``, ``/merge``) nor a bot on GitHub reads it as a command;
+- references get a zero-width space after their sigil, so they do not link or notify: issues and
+  merge requests (``#1``, ``owner/repo#2``, ``!3``, ``GH-4``), labels (``~bug``), milestones
+  (``%v1``), snippets (``$5``) and epics (``&6``);
+- bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E/U+200F, U+061C) are removed, so
+  text cannot be shown in an order other than the one it is read in; a suggestion holding one is
+  not shown;
+- a suggestion holding ``<!--``, a bidi control or a line that begins with ``/`` and a letter is not
+  shown, and ``<!--`` in a path is broken, since code cannot be escaped;
 - a line that would open a code fence, a heading, a rule, a block quote or a table's delimiter
   row is escaped, also after
   list markers (``- ```​`` would open a fence inside a list item), and every run of three or more
@@ -43,6 +53,13 @@ _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
 _AUTOLINK = re.compile(r"(?i)(://|\bwww(?=\.))")
 _FENCE_RUN = re.compile(r"`{3,}|~{3,}")
 _PUNCT = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "|": "\\|"})
+_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# a sigil that starts a reference on GitHub or GitLab: issues, merge requests, labels, milestones,
+# snippets, epics (``&`` before entities are made, so ``&amp;`` is not touched)
+_REFERENCE = re.compile(r"[#!$&](?=\d)|[~%](?=[\w\"'])|\bGH-(?=\d)")
+_COMMAND = re.compile(r"^(\s*)/")
+_COMMAND_LINE = re.compile(r"^/[A-Za-z]", re.MULTILINE)
 # after any list markers: fences, ATX headings, thematic breaks and setext underlines
 _BLOCK_START = re.compile(
     r"^((?:\s{0,3}(?:[-*+]|\d{1,9}[.)])(?:\s+|$))*\s{0,3})"
@@ -50,26 +67,29 @@ _BLOCK_START = re.compile(
 )
 _TABLE_RULE = re.compile(r"^[\s|:\\-]*-[\s|:\\-]*$")  # a table's delimiter row, pipes escaped or not
 MAX_MESSAGE = 4_000
+WALKTHROUGH_MIN = 800  # characters: below this a quarter of the limit holds no useful walkthrough
 MAX_SUGGESTION = 8_000
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
 
 
-def escape(text: str) -> str:
-    """Untrusted text made inert (see the module docstring); newlines kept."""
-    text = redact(text).translate(_PUNCT)
+def escape(text: str, *, lines: bool = False) -> str:
+    """Untrusted text made inert (see the module docstring), on one line; with ``lines`` its line
+    breaks are kept (as ``\\n``) and each line is defused the same way."""
+    text = _BIDI.sub("", redact(text)).translate(_PUNCT)
+    text = _REFERENCE.sub(lambda m: m.group(0) + "\u200b", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], text)
     text = _MENTION.sub("@\u200b", text)
-    lines = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    out = []
+    for line in _BREAK.split(text) if lines else [_BREAK.sub(" ", text)]:
         line = _FENCE_RUN.sub(lambda r: "".join("\\" + c for c in r.group(0)), line)
         m = _BLOCK_START.match(line)
         if m:
             line = m.group(1) + "\\" + line[len(m.group(1)) :]
         elif _TABLE_RULE.match(line):
             line = "\\" + line
-        lines.append(line)
-    return "\n".join(lines)
+        out.append(_COMMAND.sub(r"\1\\/", line))
+    return "\n".join(out)
 
 
 def escape_cell(text: str) -> str:
@@ -87,7 +107,7 @@ def code_span(text: str) -> str:
     Entities are not decoded in code, so an HTML comment opener is broken with a zero-width space
     instead: a raw ``<!--`` in the body would let a path forge a marker for a text search.
     """
-    text = " ".join(text.split("\n")).replace("<!--", "<!\u200b--")
+    text = _BIDI.sub("", _BREAK.sub(" ", text)).replace("<!--", "<!\u200b--")
     ticks = "`" * (_longest_run(text, "`") + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
@@ -100,15 +120,28 @@ def fence(code: str, info: str = "") -> str:
 
 
 def suggestion_withheld(code: str) -> str | None:
-    """Why a suggestion is not shown (a line for the body), or None. Code cannot be escaped, so a
-    raw comment opener (it could forge a marker) or a credential-like run leaves it out."""
+    """Why a suggestion is not shown (a line for the body), or None: the one check every host's
+    bodies use. Code cannot be escaped, so a raw comment opener (it could forge a marker), a
+    credential-like run, a bidi control (the code would read otherwise than it runs) or a line that
+    begins with ``/`` and a letter (a GitLab quick action: GitLab reads commands in a fence whose
+    closing line is longer than three backticks) leaves it out."""
     if len(code) > MAX_SUGGESTION:
         return f"_A suggestion of {len(code)} characters is not shown (too long)._"
     if "<!--" in code:
         return "_The suggestion is not shown: it contains an HTML comment._"
     if redact(code) != code:
         return "_The suggestion is not shown: it holds what looks like a credential._"
+    if _BIDI.search(code):
+        return "_The suggestion is not shown: it holds a bidirectional control character._"
+    if _COMMAND_LINE.search(_BREAK.sub("\n", code)):
+        return "_The suggestion is not shown: a line of it begins with `/`, which GitLab reads as a command._"
     return None
+
+
+def plain(text: str) -> str:
+    """Untrusted text for a field shown as plain text (a check run's annotation): credential-like
+    runs redacted, bidi controls removed."""
+    return _BIDI.sub("", redact(text))
 
 
 def _lines(f: Finding) -> str:
@@ -215,9 +248,23 @@ def _tail(result: Result, budget: int) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render(result: Result, *, limit: int = LIMIT, markers: bool = True) -> str:
-    """The whole report; never longer than `limit` characters."""
+def walkthrough_section(result: Result, *, limit: int) -> str:
+    """The walkthrough of a review's change, escaped here (its not-reviewed list is the review's):
+    the section that reports and summary comments open with."""
+    from ..walkthrough import walk
+    from .walkthrough import render_markdown
+
+    return render_markdown(walk(result.changeset, result.skipped), code=code_span, escape=escape, limit=limit)
+
+
+def render(result: Result, *, limit: int = LIMIT, markers: bool = True, walkthrough: bool = True) -> str:
+    """The whole report; never longer than `limit` characters. It opens with the walkthrough of the
+    change unless ``walkthrough`` is False (a summary comment puts its own at its top)."""
     header = _header(result, markers)
+    if walkthrough and limit // 4 >= WALKTHROUGH_MIN:
+        header += "\n" + walkthrough_section(result, limit=limit // 4)
+    elif walkthrough:
+        header += "\n_The walkthrough is left out: the report's size limit is too small for it._\n"
     tail = _tail(result, limit // 2)
     budget = limit - len(header) - len(tail) - 64
     by_path: dict[str, list[Finding]] = {}

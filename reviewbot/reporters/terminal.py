@@ -135,8 +135,12 @@ def stats_line(result: Result) -> str:
 def render(result: Result, *, color: bool = False, shown: int | None = None) -> str:
     """``shown``: the most findings shown in full, the first in the Result's (ranked) order that
     may go inline (``triage.split``: not style); the rest are listed one line each. None: all in full."""
+    from ..walkthrough import walk
+    from .walkthrough import render_text
+
     paint = _Paint(color)
     out: list[str] = [paint(f"reviewbot: {clean(result.changeset.description)}", "bold"), ""]
+    out += render_text(walk(result.changeset, result.skipped), clean=clean, title=False).splitlines() + [""]
     full, rest = list(result.findings), list[Finding]()
     if shown is not None:
         inline, listed = split(result.anchored, shown)

@@ -7,65 +7,128 @@ GET  /readyz            the store answers (and the model server, with the openai
 GET  /metrics           Prometheus text
 GET  /openapi.json      the OpenAPI description of these (service/openapi.py)
 
-The body is refused with 413 above ``service.max_body``: from Content-Length before reading, and
-while reading. The job is committed to the store before the 2xx; events the service does not act
-on get a 2xx too (GitLab disables hooks that answer 4xx). Secrets are never logged.
+A body is read under ``BodyLimits`` (a hostile client cannot hold the process's memory or its
+event loop): refused with 413 above ``service.max_body`` (from Content-Length before reading, and
+while reading); with 408 when it has not all arrived ``deadline_s`` after its headers (a slowloris
+client trickling it, or never sending it; a request waits there for one of ``bodies`` slots, its
+body unread); with 503 when the bytes held by bodies not yet verified would pass ``buffered``
+(GitHub's signature covers the whole body, so it is read before it can be checked; GitLab's token
+is checked first). The JSON
+is refused with 400 deeper than ``MAX_DEPTH``, and a payload whose fields are not what the host
+sends (``events.Malformed``) with 400, never a 500. The job is committed to the store before the
+2xx; events the service does not act on get a 2xx too (GitLab disables hooks that answer 4xx).
+Secrets are never logged; fields are logged on one line (``logs.one_line``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import threading
 import urllib.request
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
 from . import events, openapi, verify
+from .logs import one_line
 from .metrics import Metrics
 from .stores import JobStore
 
-__all__ = ["create_app", "model_ready"]
+__all__ = ["BodyLimits", "create_app", "model_ready"]
 
 log = logging.getLogger("reviewbot.service")
 
 
-class _TooLarge(Exception):
-    pass
+MAX_DEPTH = 64  # nesting of a webhook's JSON (GitHub's and GitLab's events nest under 12)
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    """The raw body, refused (``_TooLarge``) as soon as it is known to pass ``limit`` bytes."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise _TooLarge
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise _TooLarge
-    return bytes(data)
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """How request bodies are read before they are verified."""
+
+    deadline_s: float = 10.0  # a whole body, counted from its headers
+    bodies: int = 32  # bodies being read at once
+    buffered: int = 64 * 1024 * 1024  # bytes held by the bodies being read, all together
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status, self.why = status, why
+
+
+class _Bodies:
+    """The bodies being read now and the bytes they hold (one event loop: no lock needed)."""
+
+    def __init__(self, limits: BodyLimits) -> None:
+        self.limits = limits
+        self.slots = asyncio.Semaphore(limits.bodies)
+        self.held = 0
+
+    async def read(self, request: Request, limit: int) -> bytes:
+        """The raw body, or ``_Refused`` (413, 408 or 503) as soon as it is known to break a limit.
+        A request waits for one of the ``bodies`` slots (its body unread: the server stops reading
+        a connection whose buffer is full) within the same deadline."""
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise _Refused(413, f"body too large (over {limit} bytes)")
+        data = bytearray()
+        try:
+            async with asyncio.timeout(self.limits.deadline_s), self.slots:
+                try:
+                    async for chunk in request.stream():
+                        if len(data) + len(chunk) > limit:
+                            raise _Refused(413, f"body too large (over {limit} bytes)")
+                        if self.held + len(chunk) > self.limits.buffered:
+                            raise _Refused(
+                                503, f"busy: {self.limits.buffered} bytes of bodies are being received"
+                            )
+                        self.held += len(chunk)
+                        data += chunk
+                finally:
+                    self.held -= len(data)
+        except TimeoutError:
+            raise _Refused(408, f"body not received within {self.limits.deadline_s:g} s") from None
+        except ClientDisconnect:
+            raise _Refused(400, "the client went away before its body arrived") from None
+        return bytes(data)
+
+
+def _depth(doc: Any) -> int:
+    """How deep ``doc`` nests (iteratively: a deep document must not exhaust the stack)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend(
+                    (child, depth + 1) for child in (node.values() if isinstance(node, dict) else node)
+                )
+    return deepest
 
 
 def _payload(body: bytes, content_type: str) -> dict[str, Any] | None:
-    """The JSON payload (GitHub also sends it form-encoded as ``payload=``), or None."""
+    """The JSON payload (GitHub also sends it form-encoded as ``payload=``), or None (not JSON, or
+    nested deeper than ``MAX_DEPTH``)."""
     try:
         if content_type.startswith("application/x-www-form-urlencoded"):
             body = parse_qs(body.decode("utf-8")).get("payload", [""])[0].encode("utf-8")
         doc = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return doc if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) and _depth(doc) <= MAX_DEPTH else None
 
 
 def _with_context(req: events.Request, context: dict[str, Any]) -> events.Request:
@@ -96,9 +159,11 @@ def create_app(
     metrics: Metrics | None = None,
     *,
     model_check: Callable[[], bool] | None = None,
+    limits: BodyLimits = BodyLimits(),
 ) -> Starlette:
     """The app over ``store`` (used from one thread at a time: SQLite connections are not shared)."""
     metrics = metrics or Metrics()
+    bodies = _Bodies(limits)
     lock = threading.Lock()
     model_check = model_check or (lambda: model_ready(settings))
 
@@ -109,12 +174,14 @@ def create_app(
     metrics.watch_store(lambda: locked(store.count))
 
     async def enqueue(host: str, delivery: str, req: events.Request) -> JSONResponse:
+        key = req.key or delivery  # a command is known by its comment, whatever delivery carries it
         added = await run_in_threadpool(
-            locked, store.enqueue, delivery, req.host, req.repo, req.number, req.head, req.kind, req.arg
+            locked, store.enqueue, key, req.host, req.repo, req.number, req.head, req.kind, req.arg
         )
         answer = "queued" if added else "duplicate"
         metrics.deliveries.labels(host, answer).inc()
-        log.info("%s delivery %s: %s %s#%s %s", host, delivery[:64], answer, req.repo, req.number, req.kind)
+        log.info("%s delivery %s: %s %s#%s %s", host, one_line(delivery[:64]), answer, one_line(req.repo),
+                 req.number, req.kind)  # fmt: skip
         return JSONResponse({"status": answer}, status_code=202)
 
     def refused(host: str, status: int, why: str) -> JSONResponse:
@@ -130,9 +197,9 @@ def create_app(
         if secret is None:
             return refused("github", 404, "GitHub webhooks are not enabled here")
         try:
-            body = await _body(request, settings.service_max_body)
-        except _TooLarge:
-            return refused("github", 413, "body too large")
+            body = await bodies.read(request, settings.service_max_body)
+        except _Refused as exc:
+            return refused("github", exc.status, exc.why)
         if not verify.github_ok(secret.reveal().encode(), body, request.headers.get("x-hub-signature-256")):
             return refused("github", 401, "bad signature")
         event = request.headers.get("x-github-event", "")
@@ -142,11 +209,17 @@ def create_app(
             return refused("github", 400, "not a JSON payload")
         try:
             req = events.github(event, payload)
-        except (KeyError, TypeError, ValueError):
+        except events.Malformed as exc:
+            return refused("github", 400, f"malformed payload: {exc}")
+        except (KeyError, TypeError, ValueError, AttributeError):
             return refused("github", 400, "malformed payload")
         if req is None:
             return ignored("github", event)
-        installation = (payload.get("installation") or {}).get("id")
+        installation = payload.get("installation")
+        installation = installation.get("id") if isinstance(installation, dict) else installation
+        if installation is not None and (isinstance(installation, bool) or not isinstance(installation, int)
+                                         or not 0 < installation <= events.MAX_ID):  # fmt: skip
+            return refused("github", 400, "malformed payload: installation id")
         return await enqueue("github", "github:" + delivery, _with_context(req, {"installation": installation}
                                                                            if installation else {}))  # fmt: skip
 
@@ -157,9 +230,9 @@ def create_app(
         if not verify.gitlab_ok(secret.reveal().encode(), request.headers.get("x-gitlab-token")):
             return refused("gitlab", 401, "bad token")
         try:
-            body = await _body(request, settings.service_max_body)
-        except _TooLarge:
-            return refused("gitlab", 413, "body too large")
+            body = await bodies.read(request, settings.service_max_body)
+        except _Refused as exc:
+            return refused("gitlab", exc.status, exc.why)
         event = request.headers.get("x-gitlab-event", "")
         delivery = (request.headers.get("idempotency-key") or request.headers.get("x-gitlab-event-uuid")
                     or "sha256:" + hashlib.sha256(body).hexdigest())  # fmt: skip
@@ -168,7 +241,9 @@ def create_app(
             return refused("gitlab", 400, "not a JSON payload")
         try:
             req = events.gitlab(event, payload)
-        except (KeyError, TypeError, ValueError):
+        except events.Malformed as exc:
+            return refused("gitlab", 400, f"malformed payload: {exc}")
+        except (KeyError, TypeError, ValueError, AttributeError):
             return refused("gitlab", 400, "malformed payload")
         if req is None:
             return ignored("gitlab", event)

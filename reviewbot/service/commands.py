@@ -1,11 +1,11 @@
-"""Commands in PR and MR comments: ``/review``, ``/ask <question>`` and ``/test``.
+"""Commands in PR and MR comments: ``/review``, ``/ask <question>``, ``/test`` and ``/describe``.
 
 parse("/ask why does foo retry?") -> Command("ask", "why does foo retry?")
 parse("> /review") -> None
 
 A command is the first line of the comment: blank lines and up to three spaces before it are fine;
 a first line that is quoted (``>``), fenced or indented as code is not a command, and neither is a
-command later in the comment. ``/review`` and ``/test`` stand alone on their line; ``/ask`` takes
+command later in the comment. ``/review``, ``/test`` and ``/describe`` stand alone on their line; ``/ask`` takes
 the rest of the comment as its question, and without one it is not a command (``parse`` gives None:
 it is ignored like any other comment, no usage reply). Names are lower case; ``/reviewer`` is not
 ``/review``. Only users with write access may run one (``allowed``); replies are escaped Markdown.
@@ -20,11 +20,11 @@ from typing import Literal, cast
 from ..ports import ServiceHost
 from ..reporters import markdown
 
-__all__ = ["Command", "allowed", "answer_text", "parse"]
+__all__ = ["Command", "allowed", "answer_text", "describe_text", "parse"]
 
-Name = Literal["review", "ask", "test"]
+Name = Literal["review", "ask", "test", "describe"]
 LIMIT = 65_000  # under GitHub's 65,536 characters per comment (GitLab allows more)
-_FIRST = re.compile(r"\A(?:[ \t]*\n)*( {0,3})/(review|ask|test)(?=\s|\Z)(.*)\Z", re.DOTALL)
+_FIRST = re.compile(r"\A(?:[ \t]*\n)*( {0,3})/(review|ask|test|describe)(?=\s|\Z)(.*)\Z", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,13 @@ def allowed(host: ServiceHost, user: str, bot_login: str | None) -> bool:
     return host.can_write(user)
 
 
+def describe_text(command: Command, walkthrough: str, *, user: str | None = None) -> str:
+    """The reply to ``/describe``: who asked, then the walkthrough, which is Markdown already escaped
+    by its renderer (``markdown.walkthrough_section``) and sized to fit one comment."""
+    who = f" (asked by {markdown.escape('@' + user)})" if user else ""
+    return f"**reviewbot** `/{command.name}`{who}\n\n{walkthrough.strip()}\n"[:LIMIT]
+
+
 def answer_text(command: Command, text: str, *, user: str | None = None) -> str:
     """The reply to ``command``: what was asked (and by whom), then ``text`` (model or tool output,
     untrusted), all escaped; cut to fit one comment."""
@@ -63,9 +70,9 @@ def answer_text(command: Command, text: str, *, user: str | None = None) -> str:
         quoted = markdown.escape(" ".join(command.arg.split()))
         head += "\n\n" + "\n".join("> " + ln for ln in quoted.split("\n"))
     raw = text.strip()
-    body = markdown.escape(raw)
+    body = markdown.escape(raw, lines=True)
     room = LIMIT - len(head) - 40
     while len(body) > room:  # cut before escaping, so no entity or escape is split
         raw = raw[: len(raw) * 3 // 4]
-        body = markdown.escape(raw) + "\n\n... (cut to fit one comment)"
+        body = markdown.escape(raw, lines=True) + "\n\n... (cut to fit one comment)"
     return f"{head}\n\n{body}\n"

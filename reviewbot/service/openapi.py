@@ -14,7 +14,13 @@ def _json(schema: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def _header(name: str, text: str) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": text,
+    }
 
 
 def _webhook(host: str, headers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -23,13 +29,22 @@ def _webhook(host: str, headers: list[dict[str, Any]]) -> dict[str, Any]:
             "summary": f"A {host} webhook delivery: verified, stored, answered",
             "operationId": f"{host.lower()}_webhook",
             "parameters": headers,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
             "responses": {
                 "202": _json(_STATUS, "stored (queued or a duplicate), or an event the service ignores"),
-                "400": _json(_ERROR, "verified, but not a JSON payload of the event it names"),
+                "400": _json(
+                    _ERROR,
+                    "verified, but not a JSON payload of the event it names, nested deeper "
+                    "than 64 levels, or with a field that is not what the host sends",
+                ),
                 "401": _json(_ERROR, "the signature or token does not match"),
                 "404": _json(_ERROR, f"{host} webhooks are not enabled (no secret configured)"),
+                "408": _json(_ERROR, "the body did not all arrive within 10 s of the headers"),
                 "413": _json(_ERROR, "the body passes service.max_body"),
+                "503": _json(_ERROR, "the bodies being received hold too many bytes before verification"),
             },
         }
     }

@@ -3,7 +3,6 @@ the circuit breaker, malformed bodies; and the verbs over it (no sockets)."""
 
 from __future__ import annotations
 
-import email.utils
 import json
 import math
 import time
@@ -14,7 +13,7 @@ import pytest
 
 from reviewbot.backends import openai as oa
 from reviewbot.backends.openai import HTTPRejected, OpenAIBackend
-from reviewbot.backends.openai.transport import Transport, retry_after
+from reviewbot.backends.openai.transport import Transport
 from reviewbot.errors import ModelUnavailable
 
 ROOT = "http://model.test"
@@ -175,30 +174,6 @@ def test_no_client_before_the_first_request() -> None:
     assert t._client is not None
     t.close()
     assert t._client is None
-
-
-def _http_date(seconds: float) -> str:
-    return email.utils.formatdate(time.time() + seconds, usegmt=True)
-
-
-HTTP_DATE = "http date in {}"  # made when the test runs: the header is read against the clock
-
-
-@pytest.mark.parametrize(
-    ("header", "low", "high"),
-    [(None, None, None), ("", None, None), ("2", 2, 2), ("0.5", 0.5, 0.5), ("-3", 0, 0),
-     ("soon", None, None), (HTTP_DATE.format(30), 25, 31), (HTTP_DATE.format(-30), 0, 0)],
-)  # fmt: skip
-def test_retry_after_reads_seconds_and_http_dates(
-    header: str | None, low: float | None, high: float | None
-) -> None:
-    if header and header.startswith("http date in "):
-        header = _http_date(float(header.removeprefix("http date in ")))
-    got = retry_after(header)
-    if low is None:
-        assert got is None
-    else:
-        assert got is not None and low <= got <= high
 
 
 # ---------------------------------------------------------------- the verbs over a mock transport

@@ -130,3 +130,22 @@ def test_a_worker_reviews_a_gitlab_job_reading_the_diffs_once(monkeypatch, tmp_p
         assert job.state == "done", job.error
         assert [n["body"] for n in gl.mrs[("g/p", 7)].notes if HEAD[:7] in n["body"]]  # the summary names the head
         assert len(gl.statuses("GET", r"/versions/\d+$")) == 1  # the version's diffs: read once per job
+
+
+def test_describe_answers_a_writer_with_the_walkthrough(github) -> None:
+    gh, store = github
+    diff = (
+        b"diff --git a/f2.py b/f2.py\n--- a/f2.py\n+++ b/f2.py\n@@ -10,3 +10,6 @@ class Cart:\n"
+        b"     def total(self):\n         return 1\n \n+    def tax(self, rate=0.2):\n+        return 2\n+\n"
+    )
+    gh.add_pull(REPO, 2, base="b" * 40, head="cd" * 20, diff=diff)
+    set_permission(gh, REPO, "writer", "write")
+    for delivery, user in (("d1", "reader"), ("d2", "writer")):
+        arg = json.dumps({"name": "describe", "arg": "", "user": user, "thread": None}, sort_keys=True)
+        store.enqueue(delivery, "github", REPO, 2, "", "command", arg)
+    assert _main("worker", "--once", "--no-progress")[0] == 0
+    [reply] = gh.issue_comments  # the reader's was ignored
+    body = reply["body"]
+    assert body.startswith("**reviewbot** `/describe` (asked by @\u200bwriter)\n\n### Walkthrough")
+    assert "`f2.py` (code, +3 −0): adds method `Cart.tax`" in body
+    assert gh.check_runs == [] and gh.reviews == []  # no review ran

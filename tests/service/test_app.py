@@ -23,7 +23,7 @@ from conftest import free_port
 
 from reviewbot import config
 from reviewbot.service import verify
-from reviewbot.service.app import create_app
+from reviewbot.service.app import BodyLimits, create_app
 from reviewbot.service.stores import open_store
 
 SECRET = "It's a Secret to Everybody"
@@ -47,10 +47,10 @@ def redis_db1(redis_url: str) -> str:
 
 
 class Served:
-    def __init__(self, settings: config.Settings) -> None:
+    def __init__(self, settings: config.Settings, limits: BodyLimits | None = None) -> None:
         self.store = open_store(settings)
         self.port = free_port()
-        app = create_app(settings, self.store, model_check=lambda: True)
+        app = create_app(settings, self.store, model_check=lambda: True, limits=limits or BodyLimits())
         cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
                              lifespan="off")  # fmt: skip
         self.server = uvicorn.Server(cfg)
@@ -146,6 +146,111 @@ def test_an_oversized_body_gets_413_before_it_is_read(served) -> None:
                f"Content-Length: {LIMIT + 1}\r\n\r\n").encode()  # fmt: skip
     assert _raw(served.port, gl_head, b"{").startswith(b"HTTP/1.1 413")
     assert served.store.jobs() == []
+
+
+def _ask(comment: object = 9, repo: str = "o/r") -> dict:
+    return {"action": "created", "repository": {"full_name": repo}, "sender": {"type": "User"},
+            "issue": {"number": 7, "pull_request": {"url": "u"}},
+            "comment": {"id": comment, "body": "/ask why?", "user": {"login": "alice"}}}  # fmt: skip
+
+
+def _gitlab(served, payload: dict, event: str, key: str) -> tuple[int, dict]:
+    headers = {"X-Gitlab-Token": GL_TOKEN, "X-Gitlab-Event": event, "Idempotency-Key": key}
+    return served.post("/webhooks/gitlab", json.dumps(payload).encode(), headers)
+
+
+def test_a_replayed_signed_ask_under_fresh_delivery_ids_is_one_job(served) -> None:
+    body = json.dumps(_ask()).encode()
+    answers = [
+        served.github(body, event="issue_comment", delivery=f"fresh-{i}")[1]["status"] for i in range(5)
+    ]
+    assert answers == ["queued"] + ["duplicate"] * 4
+    note = {"project": {"path_with_namespace": "g/p"}, "merge_request": {"iid": 3}, "user": {"username": "bob"},
+            "object_attributes": {"id": 5, "action": "create", "noteable_type": "MergeRequest", "note": "/ask why?"}}  # fmt: skip
+    assert [_gitlab(served, note, "Note Hook", f"k-{i}")[1]["status"] for i in range(3)] == [
+        "queued", "duplicate", "duplicate"]  # fmt: skip
+    assert [j.kind for j in served.store.jobs()] == ["command", "command"]
+    edited = {**note, "object_attributes": {**note["object_attributes"], "id": 6, "action": "update"}}
+    assert _gitlab(served, edited, "Note Hook", "k-edit")[1]["status"] == "ignored"  # an edit runs nothing
+    assert len(served.store.jobs()) == 2
+
+
+def _deep(n: int) -> bytes:
+    return b'{"action": "opened", "x": ' + b"[" * n + b"]" * n + b"}"
+
+
+HOSTILE = [
+    ("deep list", _deep(50_000)),
+    ("deep object", b'{"a":' * 30_000 + b"1" + b"}" * 30_000),
+    ("65 levels", _deep(65)),
+    ("number 1e300", json.dumps({**PR, "pull_request": {**PR["pull_request"], "number": 1e300}}).encode()),
+    ("number 1e400", json.dumps(PR).replace('"number": 7', '"number": 1e400').encode()),
+    ("huge integer", json.dumps(PR).replace('"number": 7', '"number": 1' + "0" * 300).encode()),
+    ("repo newline", json.dumps({**PR, "repository": {"full_name": "o/r\nreviewbot: job 1 done"}}).encode()),
+    ("head newline", json.dumps({**PR, "pull_request": {**PR["pull_request"], "head": {"sha": "a" * 40 + "\n"}}}).encode()),
+    ("installation list", json.dumps({**PR, "installation": [1]}).encode()),
+    ("installation 1e300", json.dumps({**PR, "installation": {"id": 1e300}}).encode()),
+    ("pull_request list", json.dumps({**PR, "pull_request": [1]}).encode()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "body"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_payloads_get_a_4xx_never_a_500(served, what, body, caplog) -> None:
+    code, doc = served.github(body, event="pull_request", delivery=f"h-{what}")
+    assert 400 <= code < 500, (what, code, doc)
+    mr = body.replace(b'"full_name"', b'"path_with_namespace"').replace(b'"repository"', b'"project"')
+    code, doc = served.post(
+        "/webhooks/gitlab", mr, {"X-Gitlab-Token": GL_TOKEN, "X-Gitlab-Event": "Merge Request Hook"}
+    )
+    assert 400 <= code < 500 or doc.get("status") == "ignored", (what, code, doc)
+    assert served.store.jobs() == []
+    assert not [r for r in caplog.records if "\n" in r.getMessage()]
+
+
+def test_a_gitlab_repository_path_with_a_line_break_is_refused_not_logged_as_two_lines(
+    served, caplog
+) -> None:
+    mr = {"object_kind": "merge_request", "project": {"path_with_namespace": "g/p\nreviewbot: job 9 (gitlab g/x#1 review): done"},
+          "object_attributes": {"iid": 3, "state": "opened", "action": "open", "last_commit": {"id": "c" * 40}}}  # fmt: skip
+    caplog.set_level("INFO", "reviewbot.service")
+    assert _gitlab(served, mr, "Merge Request Hook", "nl")[0] == 400
+    assert served.store.jobs() == [] and not [r for r in caplog.records if "\n" in r.getMessage()]
+
+
+def _open(port: int, path: str, length: int, sent: bytes, headers: str = "") -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {length}\r\n\r\n".encode() + sent)
+    return s
+
+
+def _answer(s: socket.socket) -> bytes:
+    with s:
+        return s.recv(4096).split(b"\r\n", 1)[0]
+
+
+def test_stalled_bodies_are_cut_off_and_do_not_hold_the_service(tmp_path, capfd) -> None:
+    limits = BodyLimits(deadline_s=1.0, bodies=4, buffered=100_000)
+    s = Served(settings_for(f"sqlite:///{tmp_path}/jobs.sqlite3"), limits)
+    try:
+        gh = "X-GitHub-Event: pull_request\r\nX-Hub-Signature-256: sha256=00\r\n"
+        started = time.monotonic()
+        stalled = [_open(s.port, "/webhooks/github", 1000, b"{", gh) for _ in range(6)]  # 4 read, 2 wait
+        time.sleep(0.3)
+        t = time.monotonic()
+        assert s.get("/healthz")[0] == 200 and time.monotonic() - t < 0.5  # the loop is free
+        assert [_answer(c) for c in stalled] == [b"HTTP/1.1 408 Request Timeout"] * 6
+        assert 1.0 <= time.monotonic() - started < 5
+        half = [_open(s.port, "/webhooks/github", 200_000, b"x" * 60_000, gh) for _ in range(2)]
+        assert sorted(_answer(c) for c in half) == [
+            b"HTTP/1.1 408 Request Timeout",
+            b"HTTP/1.1 503 Service Unavailable",
+        ]  # 120,000 bytes would pass the 100,000 held before verification
+        assert s.github(json.dumps(PR).encode())[1]["status"] == "queued"  # served again once they are gone
+        _open(s.port, "/webhooks/github", 1000, b"{", gh).close()  # a client that goes away: no traceback
+        time.sleep(0.5)
+        assert "Traceback" not in capfd.readouterr().err
+    finally:
+        s.close()
 
 
 def test_ignored_events_get_a_2xx(served) -> None:

@@ -25,6 +25,8 @@ from reviewbot.service.commands import Command, allowed, answer_text, parse
         ("/review\r\nthanks", Command("review", "")),  # later lines are not part of it
         ("/ask why does foo retry?", Command("ask", "why does foo retry?")),
         ("/ask\n  what does\n  this do? ", Command("ask", "what does\n  this do?")),
+        ("/describe", Command("describe", "")),
+        ("/describe this", None),  # /describe stands alone too
         ("/ask", None),  # no question: not a command (ignored, no usage reply)
         ("/ask   \n ", None),
         ("> /review", None),  # quoted

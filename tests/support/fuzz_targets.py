@@ -9,7 +9,8 @@ returns or raises the error type its function documents; anything else is a cras
     config(text: str)       config.parse_text    -> ConfigError
     artifact(data: bytes)   reporters.artifact.untrusted_findings -> InputError
     escape(text: str)       reporters.markdown.escape: nothing in the output renders as a link,
-                            image, table, heading, fence, rule, quote, HTML or mention
+                            image, table, heading, fence, rule, quote, HTML or mention; the output
+                            is one line, never begins with "/", and holds no bidi control
 """
 
 from __future__ import annotations
@@ -133,9 +134,14 @@ def artifact(data: bytes) -> None:
         pass
 
 
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def escape(text: str) -> None:
     out = md_escape(text)
     assert "<" not in out, out
+    assert len(out.splitlines()) <= 1 and not out.lstrip().startswith("/"), (text, out)  # no command line
+    assert not _BIDI.search(out), (text, out)
     for tok in _MD.parse(out):
         assert tok.type not in _ACTIVE, (tok.type, text, out)
         for child in tok.children or ():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
-from reviewbot.hosts.github.client import GitHubClient, RetryPolicy
+from reviewbot.hosts.github.client import GitHubClient
+from reviewbot.hosts.github.retry import POLICY
 from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side, WorkItem
 from reviewbot.ports import RouteOutcome
 
@@ -34,7 +36,8 @@ def client(
     return GitHubClient(
         standin.token,
         base_url=standin.url,
-        policy=RetryPolicy(attempts=attempts, budget_s=budget, seconds_between_writes=0),
+        policy=replace(POLICY, attempts=attempts, budget_s=budget),
+        seconds_between_writes=0,
         sleep=sleep or record.append,
         seed=0,
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from reviewbot.hosts.gitlab.client import GitLabClient, RetryPolicy
+from dataclasses import replace
+
+from reviewbot.hosts.gitlab.client import POLICY, GitLabClient
 
 
 def client(standin, *, waits: list[float] | None = None, attempts: int = 6) -> GitLabClient:
     record = waits if waits is not None else []
-    return GitLabClient(standin.token, url=standin.url, policy=RetryPolicy(attempts=attempts, base_s=0.5),
-                        sleep=record.append)  # fmt: skip
+    policy = replace(POLICY, attempts=attempts, base_s=0.5)
+    return GitLabClient(standin.token, url=standin.url, policy=policy, sleep=record.append)
 
 
 # GitLab's documented Code Quality report format (docs.gitlab.com, ci/testing/code_quality): an array

@@ -6,25 +6,24 @@ httpx is imported on first use and the client is created on the first request, n
 the ``Authorization`` header and is redacted from every error message.
 
 Faults: timeouts, refused or dropped connections, HTTP 5xx/408, 429 (``Retry-After`` honoured) and
-malformed JSON bodies are retried with jittered exponential backoff, at most ``max_retries`` times and
-within ``total_timeout`` seconds per call (a Retry-After beyond that budget fails at once). After
-``breaker_threshold`` consecutive failed attempts a circuit breaker fails every call fast for
-``breaker_cooldown`` seconds, then lets one trial request through. Every error is a ModelError with a
-one-line message.
+malformed JSON bodies are retried through ``reviewbot.retry`` with jittered exponential backoff, at
+most ``max_retries`` times and within ``total_timeout`` seconds per call (a Retry-After beyond that
+budget fails at once). After ``breaker_threshold`` consecutive failed attempts a circuit breaker
+fails every call fast for ``breaker_cooldown`` seconds, then lets one trial request through. Every
+error is a ModelError with a one-line message.
 """
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
-
+from ... import retry
 from ...errors import ModelError, ModelUnavailable
 from ...redact import server_text
+from ...retry import Retry, RetryPolicy
 
 
 class Transient(Exception):
@@ -96,22 +95,6 @@ def one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def retry_after(value: str | None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (a number or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def server_message(resp: Any) -> str:
     """vLLM: {"error": {"message"}} (newer) or {"message"} (older); llama.cpp: {"error": {...}}.
 
@@ -131,6 +114,10 @@ def server_message(resp: Any) -> str:
 
 def _attempts(n: int) -> str:
     return "1 attempt" if n == 1 else f"{n} attempts"
+
+
+def _classify(exc: Exception) -> Retry | None:
+    return Retry(after=exc.retry_after) if isinstance(exc, Transient) else None
 
 
 class Transport:
@@ -157,8 +144,12 @@ class Transport:
         self.max_retries = max(0, int(max_retries))
         self.concurrency = max(1, int(concurrency))
         self.total_timeout = float(total_timeout) if total_timeout else self.timeout * (self.max_retries + 1)
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.policy = RetryPolicy(
+            attempts=self.max_retries + 1,
+            base_s=backoff,
+            max_backoff_s=max_backoff,
+            budget_s=self.total_timeout,
+        )
         self.breaker = CircuitBreaker(breaker_threshold, breaker_cooldown)
         self._transport = transport  # an httpx.BaseTransport (tests: httpx.MockTransport); None: the network
         self._client: Any = None
@@ -219,7 +210,7 @@ class Transport:
         if status == 429:
             raise Transient(
                 f"HTTP 429 rate limited: {server_message(resp)}",
-                retry_after=retry_after(resp.headers.get("retry-after")),
+                retry_after=retry.retry_after(resp.headers.get("retry-after")),
                 counts=False,
             )
         if status >= 500 or status == 408:
@@ -245,20 +236,7 @@ class Transport:
         where = f"openai backend: {method} {self.root}{path}"
         started = time.monotonic()
         deadline = started + self.total_timeout
-        jitter = wait_random_exponential(multiplier=self.backoff, max=self.max_backoff)
         attempts = 0
-
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, Transient) and exc.retry_after is not None:
-                return exc.retry_after
-            return jitter(state)
-
-        def stop(state: RetryCallState) -> bool:
-            if state.attempt_number > self.max_retries:
-                return True
-            return time.monotonic() + (getattr(state, "upcoming_sleep", 0.0) or 0.0) >= deadline
-
         last: list[Transient] = []
 
         def once() -> dict:
@@ -292,11 +270,12 @@ class Transport:
                 else:
                     self.breaker.failure()
 
-        retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception_type(Transient), reraise=True)
         try:
-            return retrying(once)
-        except Transient as exc:
-            if exc.retry_after is not None and time.monotonic() + exc.retry_after >= deadline:
+            return retry.call(once, _classify, policy=self.policy)
+        except retry.GaveUp as gave_up:
+            exc = gave_up.error
+            assert isinstance(exc, Transient)  # _classify retries nothing else
+            if exc.retry_after is not None and gave_up.refused is not None:
                 detail = f"{exc} (server asks to retry after {exc.retry_after:.0f} s, beyond the time budget)"
             else:
                 detail = str(exc)

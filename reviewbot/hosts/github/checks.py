@@ -55,10 +55,10 @@ def annotations(result: Result) -> tuple[list[dict[str, Any]], int]:
             "start_line": loc.first,
             "end_line": loc.line,
             "annotation_level": _LEVEL[f.severity],
-            "message": f.message[:60_000] or f.rule,
-            "title": f"{f.rule} ({f.route})"[:255],
+            "message": markdown.plain(f.message[:60_000] or f.rule),
+            "title": markdown.plain(f"{f.rule} ({f.route})")[:255],
         }
-        if f.suggestion is not None:
+        if f.suggestion is not None and markdown.suggestion_withheld(f.suggestion) is None:
             ann["raw_details"] = f.suggestion[:60_000]
         out.append(ann)
     return out, left
@@ -155,6 +155,7 @@ def workflow_commands(result: Result, *, per_level: int = ANNOTATIONS_PER_LEVEL)
         if loc.side is not Side.RIGHT or shown[f.severity] >= per_level:
             continue
         shown[f.severity] += 1
-        props = f"file={_escape_property(loc.path)},line={loc.first},endLine={loc.line},title={_escape_property(f.rule)}"
-        out.append(f"::{_CMD[f.severity]} {props}::{_escape_data(f.message[:4000])}")
+        path, rule = _escape_property(markdown.plain(loc.path)), _escape_property(markdown.plain(f.rule))
+        props = f"file={path},line={loc.first},endLine={loc.line},title={rule}"
+        out.append(f"::{_CMD[f.severity]} {props}::{_escape_data(markdown.plain(f.message[:4000]))}")
     return out

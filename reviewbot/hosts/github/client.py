@@ -1,25 +1,29 @@
 """The GitHub endpoints reviewbot uses, each one request, with bounded retries.
 
 PyGithub's own retry (``GithubRetry``, a urllib3 ``Retry``) is switched off (``retry=None``): it
-re-sends a POST after a 502, and GitHub may already have created the review (FACTS.md). Retries
-happen in ``retry`` instead, with tenacity, under one ``RetryPolicy``:
+re-sends a POST after a 502, and GitHub may already have created the review. Retries happen
+through ``reviewbot.retry`` instead, under one ``RetryPolicy``, with GitHub's rules in ``retry``:
 
 - 403/429 with ``retry-after``: wait that many seconds;
 - 403/429 that says "secondary rate limit" (or abuse detection) without ``retry-after``: wait at
-  least ``secondary_wait_s`` (a minute, GitHub's advice), then back off exponentially;
+  least a minute (GitHub's advice), then back off exponentially;
 - a primary rate limit (``x-ratelimit-remaining: 0``): wait until ``x-ratelimit-reset``;
 - 5xx and connection errors: exponential back-off with full jitter;
 - anything else (401, 404, 422, ...) is not retried.
 
-Every wait counts against ``budget_s``; a wait that would pass it, or ``attempts`` failures, give up
-with ``PublishError`` (or ``SourceError`` for reads) naming the endpoint, the status and the limit.
+A request's tries and waits count against ``budget_s``; a wait that would pass it, or ``attempts``
+failures, give up with ``PublishError`` (or ``SourceError`` for reads) naming the endpoint, the
+status and the limit.
 
 Writes that create something (``create_review``, ``create_issue_comment``, ``create_check_run``)
-take a ``recover`` callable: before every retry it looks for what the failed attempt may have
-created (the caller's hidden run marker) and returns it instead of posting twice.
+take a ``recover`` callable: before a retry of a request that may have been done (a 5xx, a lost
+connection) it looks for what the failed attempt may have created (the caller's hidden run marker)
+and returns it instead of posting twice.
 
-With ``retry``, the only importer of PyGithub. Results are plain frozen dataclasses (``values``):
-no lazy PyGithub objects leak out (their attribute reads can make hidden HTTP calls). Each method's docstring names the endpoint it calls.
+With ``retry``, the only importer of PyGithub. Results are plain frozen dataclasses (``values``),
+built from the answer after the retried request (a bug in that parsing is ours, raised as itself):
+no lazy PyGithub objects leak out (their attribute reads can make hidden HTTP calls). Each method's
+docstring names the endpoint it calls.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from github import Auth, GithubException
 from github.Commit import Commit
 
 from ...errors import SourceError
+from ...retry import RetryPolicy
 from . import values
-from .retry import Retrier, RetryPolicy, is_retryable
+from .retry import POLICY, Retrier, classify
 from .values import CheckRunInfo, CommentInfo, IssueCommentInfo, PullInfo, ReviewInfo, ThreadInfo
 
 __all__ = ["DiffTooLarge", "GitHubClient", "RetryPolicy"]
@@ -73,8 +78,9 @@ class GitHubClient:
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        seconds_between_writes: float = 1.0,  # PyGithub's pacing of content-creating requests
     ) -> None:
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or POLICY
         self.base_url = base_url.rstrip("/")
         self._retry = Retrier(self.policy, sleep, random.Random(seed))
         self.waits = self._retry.waits  # every wait taken, for logs and tests
@@ -86,7 +92,7 @@ class GitHubClient:
             retry=None,
             lazy=True,
             seconds_between_requests=None,
-            seconds_between_writes=self.policy.seconds_between_writes or None,
+            seconds_between_writes=seconds_between_writes or None,
             user_agent="reviewbot",
         )
 
@@ -103,22 +109,12 @@ class GitHubClient:
     def pull(self, repo: str, number: int) -> PullInfo:
         """GET /repos/{o}/{r}/pulls/{n}"""
 
-        def get() -> PullInfo:
-            _, d = self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/pulls/{number}")
-            head_repo = (d.get("head") or {}).get("repo") or {}
-            base_repo = (d.get("base") or {}).get("repo") or {}
-            return PullInfo(
-                number=int(d["number"]),
-                title=str(d.get("title") or ""),
-                base_sha=str(d["base"]["sha"]),
-                head_sha=str(d["head"]["sha"]),
-                head_repo=head_repo.get("full_name"),
-                base_repo=str(base_repo.get("full_name") or repo),
-                state=str(d.get("state") or ""),
-                html_url=d.get("html_url"),
-            )
-
-        return self._call(f"pull request {repo}#{number}", get, error=SourceError)
+        _, d = self._call(
+            f"pull request {repo}#{number}",
+            lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/pulls/{number}"),
+            error=SourceError,
+        )
+        return _pull(d, repo)
 
     def _diff(self, url: str, what: str) -> bytes:
         def get() -> bytes:
@@ -162,16 +158,16 @@ class GitHubClient:
     def login(self) -> str | None:
         """GET /user; None for tokens that cannot read it (GITHUB_TOKEN answers 403)."""
 
-        def get() -> str | None:
+        def get() -> Any:
             try:
-                _, d = self._requester().requestJsonAndCheck("GET", "/user")
+                return self._requester().requestJsonAndCheck("GET", "/user")[1]
             except GithubException as exc:
-                if exc.status in (401, 403, 404) and not is_retryable(exc):
+                if exc.status in (401, 403, 404) and classify(exc) is None:
                     return None
                 raise
-            return str(d.get("login")) if isinstance(d, dict) and d.get("login") else None
 
-        return self._call("read the token's user", get)
+        d = self._call("read the token's user", get)
+        return str(d.get("login")) if isinstance(d, dict) and d.get("login") else None
 
     def _pages(
         self, what: str, url: str, key: str | None = None, params: dict[str, Any] | None = None
@@ -201,26 +197,23 @@ class GitHubClient:
     def permission(self, repo: str, user: str) -> str | None:
         """GET /repos/{o}/{r}/collaborators/{user}/permission: ``role_name``; None when not a collaborator (404)"""
 
-        def get() -> str | None:
+        def get() -> Any:
             try:
-                _, d = self._requester().requestJsonAndCheck(
+                return self._requester().requestJsonAndCheck(
                     "GET", f"/repos/{repo}/collaborators/{quote(user, safe='')}/permission"
-                )
+                )[1]
             except GithubException as exc:
                 if exc.status == 404:
                     return None
                 raise
-            return str(d.get("role_name") or d.get("permission") or "none")
 
-        return self._call(f"permission of {user} on {repo}", get, error=SourceError)
+        d = self._call(f"permission of {user} on {repo}", get, error=SourceError)
+        return None if d is None else str(d.get("role_name") or d.get("permission") or "none")
 
     def reviews(self, repo: str, number: int) -> list[ReviewInfo]:
         """GET /repos/{o}/{r}/pulls/{n}/reviews (all pages)"""
-        return [
-            ReviewInfo(int(d["id"]), str(d.get("body") or ""), d.get("commit_id"), str(d.get("state") or ""),
-                       (d.get("user") or {}).get("login"))
-            for d in self._pages(f"reviews of {repo}#{number}", f"/repos/{repo}/pulls/{number}/reviews")
-        ]  # fmt: skip
+        url = f"/repos/{repo}/pulls/{number}/reviews"
+        return [_review(d) for d in self._pages(f"reviews of {repo}#{number}", url)]
 
     def review_comments(self, repo: str, number: int) -> list[CommentInfo]:
         """GET /repos/{o}/{r}/pulls/{n}/comments (all pages)"""
@@ -229,44 +222,33 @@ class GitHubClient:
 
     def issue_comments(self, repo: str, number: int) -> list[IssueCommentInfo]:
         """GET /repos/{o}/{r}/issues/{n}/comments (all pages)"""
-        return [
-            IssueCommentInfo(int(d["id"]), str(d.get("body") or ""), (d.get("user") or {}).get("login"))
-            for d in self._pages(f"comments of {repo}#{number}", f"/repos/{repo}/issues/{number}/comments")
-        ]
+        url = f"/repos/{repo}/issues/{number}/comments"
+        return [_issue_comment(d) for d in self._pages(f"comments of {repo}#{number}", url)]
 
     def check_runs(self, repo: str, sha: str, name: str) -> list[CheckRunInfo]:
         """GET /repos/{o}/{r}/commits/{sha}/check-runs?check_name=NAME"""
         url = f"/repos/{repo}/commits/{sha}/check-runs"
-        return [
-            CheckRunInfo(int(d["id"]), str(d.get("name") or ""), d.get("external_id"), d.get("head_sha"))
-            for d in self._pages(
-                f"check runs of {sha[:7]}", url, key="check_runs", params={"check_name": name}
-            )
-        ]
+        rows = self._pages(f"check runs of {sha[:7]}", url, key="check_runs", params={"check_name": name})
+        return [_check_run(d) for d in rows]
 
     def review_threads(self, repo: str, number: int) -> list[ThreadInfo]:
         """POST /graphql: the PR's review threads (REST cannot see or resolve threads)"""
         owner, name = repo.split("/", 1)
 
-        def get() -> list[ThreadInfo]:
-            out: list[ThreadInfo] = []
-            after = None
-            for _ in range(100):
-                _, d = self._requester().graphql_query(
-                    _THREADS, {"owner": owner, "name": name, "number": number, "after": after}
-                )
-                page = d["data"]["repository"]["pullRequest"]["reviewThreads"]
-                for t in page["nodes"]:
-                    first = (t.get("comments") or {}).get("nodes") or [{}]
-                    author = (first[0].get("author") or {}).get("login")
-                    out.append(ThreadInfo(str(t["id"]), bool(t["isResolved"]), bool(t["isOutdated"]),
-                                          str(first[0].get("body") or ""), author))  # fmt: skip
-                if not page["pageInfo"]["hasNextPage"]:
-                    break
-                after = page["pageInfo"]["endCursor"]
-            return out
-
-        return self._call(f"review threads of {repo}#{number}", get)
+        out: list[ThreadInfo] = []
+        after = None
+        for _ in range(100):  # one retried request per page
+            variables = {"owner": owner, "name": name, "number": number, "after": after}
+            _, d = self._call(
+                f"review threads of {repo}#{number}",
+                lambda variables=variables: self._requester().graphql_query(_THREADS, variables),
+            )
+            page = d["data"]["repository"]["pullRequest"]["reviewThreads"]
+            out.extend(_thread(t) for t in page["nodes"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        return out
 
     def resolve_thread(self, thread_id: str) -> None:
         """POST /graphql: mutation resolveReviewThread (idempotent: resolving twice is harmless)"""
@@ -291,28 +273,24 @@ class GitHubClient:
         pr = self._repo(repo).get_pull(number)
         commit = Commit(self._requester(), {}, {"sha": commit_sha}, completed=True)
 
-        def post() -> ReviewInfo:
-            r = pr.create_review(commit=commit, body=body, event="COMMENT", comments=list(comments))
-            d = r.raw_data
-            return ReviewInfo(int(d["id"]), str(d.get("body") or ""), d.get("commit_id"), str(d.get("state") or ""),
-                              (d.get("user") or {}).get("login"))  # fmt: skip
+        def post() -> dict[str, Any]:
+            return pr.create_review(
+                commit=commit, body=body, event="COMMENT", comments=list(comments)
+            ).raw_data
 
-        return self._call(f"create review on {repo}#{number}", post, recover=recover)
+        return self._call(f"create review on {repo}#{number}", post, recover=recover, parse=_review)
 
     def create_issue_comment(
         self, repo: str, number: int, body: str, recover: Callable[[], IssueCommentInfo | None] | None = None
     ) -> IssueCommentInfo:
         """POST /repos/{o}/{r}/issues/{n}/comments"""
 
-        def post() -> IssueCommentInfo:
-            _, d = self._requester().requestJsonAndCheck(
+        def post() -> dict[str, Any]:
+            return self._requester().requestJsonAndCheck(
                 "POST", f"/repos/{repo}/issues/{number}/comments", input={"body": body}
-            )
-            return IssueCommentInfo(
-                int(d["id"]), str(d.get("body") or ""), (d.get("user") or {}).get("login")
-            )
+            )[1]
 
-        return self._call(f"comment on {repo}#{number}", post, recover=recover)
+        return self._call(f"comment on {repo}#{number}", post, recover=recover, parse=_issue_comment)
 
     def reply_review_comment(
         self, repo: str, number: int, comment_id: int, body: str,
@@ -320,13 +298,14 @@ class GitHubClient:
     ) -> CommentInfo:  # fmt: skip
         """POST /repos/{o}/{r}/pulls/{n}/comments/{id}/replies"""
 
-        def post() -> CommentInfo:
-            _, d = self._requester().requestJsonAndCheck(
+        def post() -> dict[str, Any]:
+            return self._requester().requestJsonAndCheck(
                 "POST", f"/repos/{repo}/pulls/{number}/comments/{comment_id}/replies", input={"body": body}
-            )
-            return _comment(d)
+            )[1]
 
-        return self._call(f"reply to comment {comment_id} on {repo}#{number}", post, recover=recover)
+        return self._call(
+            f"reply to comment {comment_id} on {repo}#{number}", post, recover=recover, parse=_comment
+        )
 
     def edit_issue_comment(self, repo: str, comment_id: int, body: str) -> None:
         """PATCH /repos/{o}/{r}/issues/comments/{id} (idempotent: retried as is)"""
@@ -342,13 +321,11 @@ class GitHubClient:
     ) -> CheckRunInfo:
         """POST /repos/{o}/{r}/check-runs"""
 
-        def post() -> CheckRunInfo:
+        def post() -> dict[str, Any]:
             _, d = self._requester().requestJsonAndCheck("POST", f"/repos/{repo}/check-runs", input=payload)
-            return CheckRunInfo(
-                int(d["id"]), str(d.get("name") or ""), d.get("external_id"), d.get("head_sha")
-            )
+            return d
 
-        return self._call(f"create check run on {repo}", post, recover=recover)
+        return self._call(f"create check run on {repo}", post, recover=recover, parse=_check_run)
 
     def update_check_run(
         self,
@@ -369,11 +346,51 @@ class GitHubClient:
     def annotations_count(self, repo: str, run_id: int) -> int:
         """GET /repos/{o}/{r}/check-runs/{id}: ``output.annotations_count``"""
 
-        def get() -> int:
-            _, d = self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/check-runs/{run_id}")
-            return int(((d or {}).get("output") or {}).get("annotations_count") or 0)
+        _, d = self._call(
+            f"read check run {run_id}",
+            lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/check-runs/{run_id}"),
+        )
+        return int(((d or {}).get("output") or {}).get("annotations_count") or 0)
 
-        return self._call(f"read check run {run_id}", get)
+
+# ------------------------------------------------------------- answers -> values (never retried)
+
+
+def _pull(d: dict[str, Any], repo: str) -> PullInfo:
+    head_repo = (d.get("head") or {}).get("repo") or {}
+    base_repo = (d.get("base") or {}).get("repo") or {}
+    return PullInfo(
+        number=int(d["number"]),
+        title=str(d.get("title") or ""),
+        base_sha=str(d["base"]["sha"]),
+        head_sha=str(d["head"]["sha"]),
+        head_repo=head_repo.get("full_name"),
+        base_repo=str(base_repo.get("full_name") or repo),
+        state=str(d.get("state") or ""),
+        html_url=d.get("html_url"),
+    )
+
+
+def _review(d: dict[str, Any]) -> ReviewInfo:
+    login = (d.get("user") or {}).get("login")
+    return ReviewInfo(
+        int(d["id"]), str(d.get("body") or ""), d.get("commit_id"), str(d.get("state") or ""), login
+    )
+
+
+def _issue_comment(d: dict[str, Any]) -> IssueCommentInfo:
+    return IssueCommentInfo(int(d["id"]), str(d.get("body") or ""), (d.get("user") or {}).get("login"))
+
+
+def _check_run(d: dict[str, Any]) -> CheckRunInfo:
+    return CheckRunInfo(int(d["id"]), str(d.get("name") or ""), d.get("external_id"), d.get("head_sha"))
+
+
+def _thread(t: dict[str, Any]) -> ThreadInfo:
+    first = (t.get("comments") or {}).get("nodes") or [{}]
+    author = (first[0].get("author") or {}).get("login")
+    body = str(first[0].get("body") or "")
+    return ThreadInfo(str(t["id"]), bool(t["isResolved"]), bool(t["isOutdated"]), body, author)
 
 
 def _comment(d: dict[str, Any]) -> CommentInfo:

@@ -1,4 +1,4 @@
-"""Bounded retries of GitHub requests, under one ``RetryPolicy`` (the rules are in ``client``'s docstring).
+"""GitHub's retry rules over the shared ``reviewbot.retry`` (the rules are in ``client``'s docstring).
 
 PyGithub's exception types are read here, so this module and ``client`` are the only importers of
 PyGithub.
@@ -6,31 +6,25 @@ PyGithub.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
 from github import GithubException
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from ... import retry
 from ...errors import PublishError, ReviewbotError
+from ...retry import Retry, RetryPolicy
 
-__all__ = ["RetryPolicy", "Retrier", "describe", "is_retryable", "is_secondary_limit"]
+__all__ = ["POLICY", "Retrier", "classify", "describe", "is_secondary_limit"]
 
 T = TypeVar("T")
 
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 6  # tries per request, the first included
-    budget_s: float = 900.0  # the most seconds one request may spend waiting between tries
-    base_s: float = 2.0  # first back-off for 5xx; doubles each try, full jitter
-    max_backoff_s: float = 60.0
-    secondary_wait_s: float = 60.0  # secondary rate limit without retry-after: at least this
-    seconds_between_writes: float = 1.0  # PyGithub's pacing of content-creating requests
+POLICY = RetryPolicy(attempts=6, base_s=2.0, max_backoff_s=60.0, budget_s=900.0)
+SECONDARY_WAIT_S = 60.0  # a secondary rate limit without retry-after: wait at least this
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -63,41 +57,25 @@ def is_secondary_limit(exc: BaseException) -> bool:
     )
 
 
-def is_retryable(exc: BaseException) -> bool:
+def classify(exc: BaseException) -> Retry | None:
+    """Connection errors and 5xx: retried, and the request may have been done. A rate limit (403 or
+    429): retry-after, else a primary limit's reset, else at least a minute. None for anything else."""
     if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return True
+        return Retry(maybe_done=True)
     if not isinstance(exc, GithubException):
-        return False
+        return None
     if exc.status >= 500:
-        return True
-    if exc.status in (403, 429):
-        primary = _header(exc.headers, "x-ratelimit-remaining") == "0"
-        return primary or is_secondary_limit(exc)
-    return False
-
-
-class _Wait:
-    """tenacity wait: what GitHub asked for, else exponential back-off with full jitter."""
-
-    def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
-        self.policy = policy
-        self.rng = rng
-
-    def __call__(self, state: RetryCallState) -> float:
-        p = self.policy
-        exc = state.outcome.exception() if state.outcome else None
-        backoff = min(p.max_backoff_s, p.base_s * 2 ** (state.attempt_number - 1))
-        jittered = self.rng.uniform(0, backoff)
-        if isinstance(exc, GithubException) and exc.status in (403, 429):
-            after = _header(exc.headers, "retry-after")
-            if after is not None and after.strip().isdigit():
-                return float(after.strip())
-            if _header(exc.headers, "x-ratelimit-remaining") == "0":
-                reset = _header(exc.headers, "x-ratelimit-reset")
-                if reset and reset.isdigit():
-                    return max(1.0, float(reset) - time.time() + 1)
-            return max(p.secondary_wait_s, jittered)
-        return jittered
+        return Retry(maybe_done=True)
+    if exc.status not in (403, 429):
+        return None
+    primary = _header(exc.headers, "x-ratelimit-remaining") == "0"
+    if not (primary or is_secondary_limit(exc)):
+        return None
+    after = retry.retry_after(_header(exc.headers, "retry-after"))
+    reset = _header(exc.headers, "x-ratelimit-reset")
+    if after is None and primary and reset and reset.isdigit():
+        after = max(1.0, float(reset) - time.time() + 1)
+    return Retry(after=after, at_least=SECONDARY_WAIT_S)
 
 
 def describe(exc: BaseException | None) -> str:
@@ -118,60 +96,35 @@ class Retrier:
         self.rng = rng
         self.waits: list[float] = []
 
+    def _sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.sleep(seconds)
+
     def call(
         self,
         what: str,
-        fn: Callable[[], T],
+        send: Callable[[], Any],
         *,
         error: type[ReviewbotError] = PublishError,
         recover: Callable[[], T | None] | None = None,
+        parse: Callable[[Any], T] | None = None,
     ) -> T:
-        attempt = {"n": 0}
-
-        def once() -> T:
-            attempt["n"] += 1
-            if attempt["n"] > 1 and recover is not None:
-                found = recover()  # did the failed attempt succeed after all?
-                if found is not None:
-                    return found
-            return fn()
-
-        def give_up(state: RetryCallState) -> T:
-            exc = state.outcome.exception() if state.outcome else None
-            waited = sum(self.waits[-(state.attempt_number - 1) :]) if state.attempt_number > 1 else 0.0
-            why = describe(exc)
-            raise error(
-                f"GitHub {what}: {why}; gave up after {state.attempt_number} tries and {waited:.0f} s of waiting "
-                f"(limits: {self.policy.attempts} tries, {self.policy.budget_s:g} s)"
-            ) from exc
-
-        budget = self.policy.budget_s
-
-        def over_budget(state: RetryCallState) -> bool:
-            return state.idle_for + (state.upcoming_sleep or 0.0) > budget
-
-        def record(state: RetryCallState) -> None:
-            self.waits.append(state.upcoming_sleep)
-
-        retrying = Retrying(
-            retry=retry_if_exception(is_retryable),
-            wait=_Wait(self.policy, self.rng),
-            stop=stop_after_attempt(self.policy.attempts) | over_budget,
-            sleep=self.sleep,
-            before_sleep=record,
-            retry_error_callback=give_up,
-            reraise=False,
-        )
+        """``parse(send())`` (``reviewbot.retry.call``); a failure of ``send`` becomes ``error`` naming
+        ``what``, the status and the limits."""
+        p = self.policy
         try:
-            return retrying(once)
+            return retry.call(
+                send, classify, policy=p, recover=recover, parse=parse, sleep=self._sleep, rng=self.rng
+            )
+        except retry.GaveUp as gave_up:
+            budget = f", {p.budget_s:g} s" if p.budget_s is not None else ""
+            raise error(
+                f"GitHub {what}: {describe(gave_up.error)}; gave up after {gave_up.tries} tries and "
+                f"{gave_up.waited:.0f} s of waiting (limits: {p.attempts} tries{budget})"
+            ) from gave_up.error
         except GithubException as exc:
             raise error(f"GitHub {what}: {describe(exc)}") from exc
         except (requests.RequestException, OSError) as exc:
             raise error(f"GitHub {what}: {type(exc).__name__}: {exc}"[:400]) from exc
-        except (
-            RuntimeError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ) as exc:  # a redirect PyGithub refuses, an odd answer
+        except (RuntimeError, json.JSONDecodeError) as exc:  # a redirect PyGithub refuses, a body not JSON
             raise error(f"GitHub {what}: unexpected answer ({type(exc).__name__}: {exc})"[:400]) from exc

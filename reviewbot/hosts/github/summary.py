@@ -32,6 +32,7 @@ def summary_body(
     s = result.stats
     routes = Counter(a.finding.route for a in result.anchored)
     lines = [SUMMARY_MARKER, f"<!-- reviewbot:head={head} -->", "## reviewbot", ""]
+    lines += [markdown.walkthrough_section(result, limit=limit // 4), ""]  # the walkthrough opens the summary
     scope = f"the changes since {markdown.code_span(since[:12])}" if since else "the whole pull request"
     lines.append(f"Reviewed {scope} at {markdown.code_span(head[:12])}: {s.files} files, "
                  f"{s.reviewed_items}/{s.work_items} work items reviewed by {markdown.escape(s.backend)}"
@@ -53,5 +54,7 @@ def summary_body(
     for e in errors:
         lines.append(f"- ⚠️ **not done**: {markdown.escape(' '.join(e.split()))}")
     head_text = "\n".join(lines) + "\n\n"
-    rest = markdown.render(result, limit=max(1000, limit - len(head_text) - 16), markers=False)
+    rest = markdown.render(
+        result, limit=max(1000, limit - len(head_text) - 16), markers=False, walkthrough=False
+    )
     return (head_text + rest)[:limit]

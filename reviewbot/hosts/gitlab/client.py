@@ -1,10 +1,11 @@
 """The GitLab REST API as reviewbot uses it: the only importer of python-gitlab.
 
-One method per request, each returning plain frozen values. Retries are bounded and done here, not
-by python-gitlab (its own are switched off on every call):
+One method per request, each returning plain frozen values built from the answer after the retried
+request. Retries are bounded and done through ``reviewbot.retry``, not by python-gitlab (its own are
+switched off on every call):
 
-- 429: wait ``Retry-After`` seconds (at most ``max_wait_s``), else a back-off; the request was not
-  done, so it is sent again.
+- 429: wait ``Retry-After`` (seconds or an HTTP date; at most ``max_wait_s``), else a back-off; the
+  request was not done, so it is sent again.
 - 5xx and connection errors: back off (doubling from ``base_s``). A write (POST, PUT) that may have
   succeeded is not sent again blindly: its ``recover`` callable looks for what it would have made
   (a draft note with this finding's marker, the summary note) and returns it when it is there, so a
@@ -16,27 +17,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
+from ... import retry
 from ...errors import PublishError, ReviewbotError, SourceError
+from ...retry import Retry, RetryPolicy
 from .values import DiscussionInfo, FileDiffInfo, MergeRequestInfo, NoteInfo, VersionInfo
 
-__all__ = ["GitLabClient", "RetryPolicy", "api_root"]
+__all__ = ["POLICY", "GitLabClient", "RetryPolicy", "api_root"]
 
 T = TypeVar("T")
 _NO_RETRY = {"obey_rate_limit": False, "max_retries": 0, "retry_transient_errors": False}
 
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 5  # tries per request, the first included
-    base_s: float = 1.0  # first back-off after a 5xx; doubles each try
-    max_wait_s: float = 120.0  # the longest single wait, Retry-After included
+# back-offs of 1, 2, 4, 8 s without jitter; no single wait, Retry-After included, over two minutes
+POLICY = RetryPolicy(attempts=5, base_s=1.0, max_backoff_s=120.0, jitter=False, max_wait_s=120.0)
 
 
 def api_root(url: str) -> str:
@@ -57,7 +55,7 @@ class GitLabClient:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 60.0,
     ) -> None:
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or POLICY
         self.sleep = sleep
         self._headers: dict[str, str] = {}
         session = requests.Session()
@@ -72,33 +70,40 @@ class GitLabClient:
 
     # ------------------------------------------------------------------------------ retries
 
-    def _call(self, what: str, fn: Callable[[], T], *, write: bool = False,
-              recover: Callable[[], T | None] | None = None) -> T:  # fmt: skip
-        p = self.policy
-        error: Exception | None = None
-        for attempt in range(p.attempts):
-            if attempt and write and recover is not None and error is not None and _maybe_done(error):
-                found = recover()
-                if found is not None:
-                    return found
-            try:
-                return fn()
-            except GitlabError as exc:  # python-gitlab turns HTTP errors into per-operation ones
-                error = exc
-                code = exc.response_code or 0
-                if code == 429:
-                    wait = _seconds(self._headers.get("retry-after"), p.base_s * 2**attempt)
-                elif code >= 500:
-                    wait = p.base_s * 2**attempt
-                else:
-                    detail = f"HTTP {code}: " if code else ""
-                    raise _error(what, write, detail + _text(exc.error_message)) from exc
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                error = exc
-                wait = p.base_s * 2**attempt
-            if attempt + 1 < p.attempts:
-                self.sleep(min(wait, p.max_wait_s))
-        raise _error(what, write, f"gave up after {p.attempts} tries ({_describe(error)})") from error
+    def _classify(self, exc: Exception) -> Retry | None:
+        """429: Retry-After (the request was not done); 5xx and lost connections: back off (it may
+        have been done); anything else is not retried."""
+        if isinstance(exc, GitlabError):  # python-gitlab turns HTTP errors into per-operation ones
+            code = exc.response_code or 0
+            if code == 429:
+                return Retry(after=retry.retry_after(self._headers.get("retry-after")))
+            return Retry(maybe_done=True) if code >= 500 else None
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return Retry(maybe_done=True)
+        return None
+
+    def _call(
+        self,
+        what: str,
+        send: Callable[[], Any],
+        *,
+        write: bool = False,
+        recover: Callable[[], T | None] | None = None,
+        parse: Callable[[Any], T] | None = None,
+    ) -> T:
+        """``parse(send())`` (``reviewbot.retry.call``); a failure becomes ``PublishError`` for a write,
+        ``SourceError`` for a read."""
+        try:
+            return retry.call(
+                send, self._classify, policy=self.policy, recover=recover, parse=parse, sleep=self.sleep
+            )
+        except retry.GaveUp as gave_up:
+            detail = f"gave up after {gave_up.tries} tries ({_describe(gave_up.error)})"
+            raise _error(what, write, detail) from gave_up.error
+        except GitlabError as exc:
+            code = exc.response_code or 0
+            detail = f"HTTP {code}: " if code else ""
+            raise _error(what, write, detail + _text(exc.error_message)) from exc
 
     def _mr(self, project: str | int, iid: int) -> Any:
         return self.gl.projects.get(project, lazy=True).mergerequests.get(iid, lazy=True)
@@ -151,18 +156,18 @@ class GitLabClient:
     def file_at(self, project: str | int, path: str, ref: str) -> str | None:
         """A file's text at ``ref`` (``GET /projects/:id/repository/files/:path/raw``); None when absent."""
 
-        def get() -> str | None:
+        def get() -> Any:
             try:
-                data = self.gl.projects.get(project, lazy=True).files.raw(
+                return self.gl.projects.get(project, lazy=True).files.raw(
                     file_path=path, ref=ref, **_NO_RETRY
                 )
             except GitlabError as exc:
                 if exc.response_code == 404:
                     return None
                 raise
-            return bytes(data).decode("utf-8", "replace")  # type: ignore[arg-type]
 
-        return self._call(f"read {path} at {ref[:12]}", get)
+        data = self._call(f"read {path} at {ref[:12]}", get)
+        return None if data is None else bytes(data).decode("utf-8", "replace")
 
     def notes(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../notes`` (all pages)."""
@@ -206,20 +211,24 @@ class GitLabClient:
         """The user's access level on the project, inherited ones included (``GET /users?username=``,
         then ``GET /projects/:id/members/all/:user_id``); None for an unknown user or a non-member (404)."""
 
-        def get() -> int | None:
+        def get() -> dict[str, Any] | None:
             users = self.gl.users.list(username=username, get_all=False, **_NO_RETRY)
             user = next((u for u in users if u.attributes.get("username") == username), None)
             if user is None:
                 return None
             try:
-                m = self.gl.projects.get(project, lazy=True).members_all.get(user.get_id(), **_NO_RETRY)
+                return (
+                    self.gl.projects.get(project, lazy=True)
+                    .members_all.get(user.get_id(), **_NO_RETRY)
+                    .attributes
+                )
             except GitlabError as exc:
                 if exc.response_code == 404:
                     return None
                 raise
-            return int(m.attributes.get("access_level") or 0)
 
-        return self._call(f"read {username}'s access level", get)
+        member = self._call(f"read {username}'s access level", get)
+        return None if member is None else int(member.get("access_level") or 0)
 
     def open_merge_requests(self, project: str | int) -> list[tuple[int, str]]:
         """``GET /projects/:id/merge_requests?state=opened`` (all pages): (iid, head SHA) of each."""
@@ -237,12 +246,12 @@ class GitLabClient:
     ) -> NoteInfo:
         """``POST .../discussions/:discussion_id/notes``: a note in an existing thread."""
 
-        def post() -> NoteInfo:
+        def post() -> dict[str, Any]:
             d = self._mr(project, iid).discussions.get(discussion, lazy=True)
-            n = d.notes.create({"body": body}, **_NO_RETRY)
-            return NoteInfo(int(n.attributes["id"]), body, _author(n.attributes), False)
+            return d.notes.create({"body": body}, **_NO_RETRY).attributes
 
-        return self._call(f"reply in thread {discussion} of MR !{iid}", post, write=True, recover=recover)
+        what = f"reply in thread {discussion} of MR !{iid}"
+        return self._call(what, post, write=True, recover=recover, parse=lambda a: _note(a, body))
 
     def create_draft(self, project: str | int, iid: int, body: str, position: dict[str, Any] | None,
                      recover: Callable[[], NoteInfo | None]) -> NoteInfo:  # fmt: skip
@@ -251,11 +260,11 @@ class GitLabClient:
         if position is not None:
             data["position"] = position
 
-        def post() -> NoteInfo:
-            n = self._mr(project, iid).draft_notes.create(data, **_NO_RETRY)
-            return NoteInfo(int(n.attributes["id"]), body, None, False)
+        def post() -> dict[str, Any]:
+            return self._mr(project, iid).draft_notes.create(data, **_NO_RETRY).attributes
 
-        return self._call(f"create a draft note on MR !{iid}", post, write=True, recover=recover)
+        what = f"create a draft note on MR !{iid}"
+        return self._call(what, post, write=True, recover=recover, parse=lambda a: _note(a, body))
 
     def publish_drafts(self, project: str | int, iid: int) -> None:
         """``POST .../draft_notes/bulk_publish``: all drafts become threads at once."""
@@ -272,11 +281,11 @@ class GitLabClient:
     ) -> NoteInfo:
         """``POST .../notes``."""
 
-        def post() -> NoteInfo:
-            n = self._mr(project, iid).notes.create({"body": body}, **_NO_RETRY)
-            return NoteInfo(int(n.attributes["id"]), body, _author(n.attributes), False)
+        def post() -> dict[str, Any]:
+            return self._mr(project, iid).notes.create({"body": body}, **_NO_RETRY).attributes
 
-        return self._call(f"create a note on MR !{iid}", post, write=True, recover=recover)
+        what = f"create a note on MR !{iid}"
+        return self._call(what, post, write=True, recover=recover, parse=lambda a: _note(a, body))
 
     def edit_note(self, project: str | int, iid: int, note_id: int, body: str) -> None:
         """``PUT .../notes/:note_id`` (the same PUT twice is harmless)."""
@@ -295,20 +304,6 @@ class GitLabClient:
         )
 
 
-def _maybe_done(exc: BaseException) -> bool:
-    """Whether a failed write may have been done by the server (5xx or a lost connection)."""
-    if isinstance(exc, GitlabError):
-        return (exc.response_code or 0) >= 500
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout))
-
-
-def _seconds(value: str | None, default: float) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default
-
-
 def _text(message: Any) -> str:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
@@ -323,6 +318,10 @@ def _describe(exc: BaseException | None) -> str:
 
 def _error(what: str, write: bool, detail: str) -> ReviewbotError:
     return (PublishError if write else SourceError)(f"GitLab: {what}: {detail}")
+
+
+def _note(attributes: dict[str, Any], body: str) -> NoteInfo:
+    return NoteInfo(int(attributes["id"]), body, _author(attributes), False)
 
 
 def _author(note: dict[str, Any]) -> str | None:

@@ -29,10 +29,9 @@ def _suggestion(f: Finding) -> str | None:
     s = f.suggestion
     if s is None or f.location.side is not Side.RIGHT:
         return None
-    if len(s) > markdown.MAX_SUGGESTION:
-        return f"_A suggestion of {len(s)} characters is not shown (too long)._"
-    if "<!--" in s:
-        return "_The suggestion is not shown: it contains an HTML comment._"
+    withheld = markdown.suggestion_withheld(s)
+    if withheld is not None:
+        return withheld
     info = f"suggestion:-{f.location.line - f.location.first}+0"
     return f"```{info}\n```" if s.strip("\n") == "" else markdown.fence(s, info)
 

@@ -21,6 +21,7 @@ def summary_body(result: Result, *, head: str, threads: int, listed: Sequence[st
     scope = f"the changes since {code(since[:12])}" if since else "the whole merge request"
     model = f" ({markdown.escape(s.model)})" if s.model else ""
     out = [SUMMARY_MARKER, f"<!-- reviewbot:head={head} -->", "## reviewbot", "",
+           markdown.walkthrough_section(result, limit=limit // 4), "",  # the walkthrough opens the summary
            f"Reviewed {scope} at {code(head[:12])}: {s.files} files, {s.reviewed_items}/{s.work_items} work "
            f"items reviewed by {markdown.escape(s.backend)}{model}.",
            f"- threads posted: {threads}; findings listed below: {len(listed)}",
@@ -36,5 +37,7 @@ def summary_body(result: Result, *, head: str, threads: int, listed: Sequence[st
     out += [f"- note: {markdown.escape(' '.join(n.split()))}" for n in notes]
     out += [f"- ⚠️ **not done**: {markdown.escape(' '.join(e.split()))}" for e in errors]
     head_text = "\n".join(out) + "\n\n" + "\n".join(listed) + ("\n\n" if listed else "")
-    rest = markdown.render(result, limit=max(1000, limit - len(head_text) - 16), markers=False)
+    rest = markdown.render(
+        result, limit=max(1000, limit - len(head_text) - 16), markers=False, walkthrough=False
+    )
     return (head_text + rest)[: min(limit, BODY_LIMIT)]

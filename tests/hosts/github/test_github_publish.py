@@ -352,6 +352,19 @@ def test_reads_retry_5xx_then_give_up_with_a_source_error(server) -> None:
         gh.pull(REPO, 1)
 
 
+def test_a_bug_in_our_parsing_is_ours_not_an_unexpected_answer_from_github(server, monkeypatch) -> None:
+    """The answer is read after the retried request: a KeyError there is raised as itself, once."""
+    from reviewbot.hosts.github import client as client_module
+
+    def broken(*args, **kwargs):
+        raise KeyError("head_sha")
+
+    monkeypatch.setattr(client_module, "PullInfo", broken)
+    with pytest.raises(KeyError, match="head_sha"):
+        client(server).pull(REPO, 1)
+    assert server.statuses("GET", r"/pulls/1$") == [200]
+
+
 def test_bodies_stay_under_65536_characters_with_thousands_of_findings(server) -> None:
     lines = [2, 3, 21, 22, 23, 24]
     many = [

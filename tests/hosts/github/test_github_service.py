@@ -14,12 +14,12 @@ from support.github_standin import BOT, GitHubStandIn, close, install_app, set_p
 from reviewbot.config import Secret
 from reviewbot.diff import DiffIndex, anchor_all
 from reviewbot.errors import PublishError, ReviewbotError
-from reviewbot.hosts.github.client import RetryPolicy
 from reviewbot.hosts.github.host import GitHubHost
 from reviewbot.hosts.github.service import GitHubServiceHost, Installations
 from reviewbot.hosts.github.values import AppInstallation
 from reviewbot.model import Finding, Location, Result, Severity, Side, Stats
 from reviewbot.ports import OpenChange, Review, ServiceHost
+from reviewbot.retry import RetryPolicy
 
 REPO = "o/r"
 BASE, HEAD, NEWER = "a" * 40, "b" * 40, "c" * 40
@@ -107,9 +107,11 @@ def test_open_changes_say_which_heads_the_bot_reviewed() -> None:
 
 
 def _installations(server: GitHubStandIn, pem: str, app_id: int = 7) -> Installations:
-    policy = RetryPolicy(attempts=2, budget_s=5, seconds_between_writes=0)
+    policy = RetryPolicy(attempts=2, budget_s=5)
     key = Secret(pem)  # as config gives it: its str() is stars, the key is used unrevealed
-    return Installations(app_id, key, base_url=server.url, policy=policy, sleep=lambda s: None)
+    return Installations(
+        app_id, key, base_url=server.url, policy=policy, sleep=lambda s: None, seconds_between_writes=0
+    )
 
 
 def test_an_app_installation_token_is_made_from_a_signed_jwt_and_cached() -> None:
