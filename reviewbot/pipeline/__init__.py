@@ -75,7 +75,9 @@ def graded(findings: Sequence[Finding], error_confidence: float | None) -> tuple
         return out, []
     rule = (f"at confidence {error_confidence:g} or above" if error_confidence is not None
             else "only when review.error_confidence is set")  # fmt: skip
-    return out, [f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"]
+    return out, [
+        f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"
+    ]
 
 
 def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
@@ -144,6 +146,9 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
                 item = replace(item, question=parts.question)
             return route_item(item, cs, routes, parts.router, budget)
 
+        load = getattr(backend, "load", None)  # a model that loads in this process (the local backend)
+        if pl.items and callable(load):
+            load()  # loads now, and says so, before the first item's progress line
         for out in run_items(pl.items, one, parts.concurrency, parts.progress):
             model_findings.extend(out.findings)
             skipped.extend(out.not_reviewed)
