@@ -237,7 +237,9 @@ def _act(scratch: Scratch, home: Path, server: GitHubStandIn) -> Run:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "ACT", "REVIEWBOT_"))
     }
-    env |= {"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    # the runner's own home and cache; pip's download cache stays this user's (the install is the same)
+    pip_cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    env |= {"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "PIP_CACHE_DIR": pip_cache}
     t0 = time.monotonic()
     proc = subprocess.run(argv, cwd=scratch.repo, env=env, capture_output=True, text=True, timeout=600)
     found = json.loads(scratch.outputs.read_text()) if scratch.outputs.is_file() else {}
