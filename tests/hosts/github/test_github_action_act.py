@@ -160,11 +160,17 @@ runs:
 
 def _tool_cache(home: Path) -> None:
     """act's self-hosted tool cache with this machine's Python in it, so actions/setup-python needs no
-    download: Python/<version>/x64 (a link to the installed Python) and an empty x64.complete."""
+    download: Python/<version>/x64 with bin/python and bin/python3 linked to the installed interpreter
+    (a tool cache's layout: a system Python may have no `python`), and an empty x64.complete."""
     version = ".".join(map(str, sys.version_info[:3]))
     where = home / ".cache" / "act" / "tool_cache" / "Python" / version
-    where.mkdir(parents=True)
-    (where / "x64").symlink_to(sysconfig.get_config_var("prefix") or sys.base_prefix)
+    interpreter = (
+        Path(sysconfig.get_config_var("BINDIR")) / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    )
+    assert interpreter.is_file(), interpreter
+    (where / "x64" / "bin").mkdir(parents=True)
+    for name in ("python", "python3"):
+        (where / "x64" / "bin" / name).symlink_to(interpreter)
     (where / "x64.complete").write_text("")
 
 
