@@ -40,3 +40,26 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
     log = subprocess.run(["git", "-C", str(tmp_path / "inventory"), "log", "--format=%s"],
                          capture_output=True, text=True, check=True).stdout.splitlines()  # fmt: skip
     assert len(log) == 2
+
+
+def test_without_bubblewrap_the_first_line_says_the_changes_tests_will_not_run(tmp_path: Path) -> None:
+    """A machine without bwrap: every command of this one on PATH but bwrap."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for d in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in Path(d).iterdir() if Path(d).is_dir() else ():
+            if tool.name != "bwrap" and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWBOT_")}
+    env |= {"PATH": str(bin_dir), "REVIEWBOT_EXAMPLE_DIR": str(tmp_path / "inventory")}
+    argv = [str(ROOT / "scripts" / "example"), "--backend", "none", "--format", "json", "--no-progress"]
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr
+    first = p.stderr.splitlines()[0]
+    assert first == (
+        "scripts/example: the change's tests will not run: the sandbox cannot start here: "
+        "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    )
+    doc = json.loads(p.stdout)
+    assert not [f for f in doc["findings"] if f["rule"] == "pytest/failed"]
+    assert any("bwrap is not installed" in n for n in doc["notes"]), doc["notes"]

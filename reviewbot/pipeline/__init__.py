@@ -151,6 +151,9 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
                 item = replace(item, question=parts.question)
             return route_item(item, cs, routes, parts.router, budget)
 
+        load = getattr(backend, "load", None)  # a model that loads in this process (the local backend)
+        if pl.items and callable(load):
+            load()  # loads now, and says so, before the first item's progress line
         for out in run_items(pl.items, one, parts.concurrency, parts.progress):
             model_findings.extend(out.findings)
             skipped.extend(out.not_reviewed)

@@ -361,6 +361,21 @@ def _is_new(tree: str, workdir: str, case: TestCase) -> bool:
     )
 
 
+def _extract(tf: tarfile.TarFile, dest: str) -> None:
+    """The archive's files into ``dest``, nothing outside it: tarfile's "data" filter where this
+    Python has one (3.11.4 and later), else its regular files and folders under plain relative names
+    (Debian 12's Python 3.11.2 has no filter)."""
+    if hasattr(tarfile, "data_filter"):
+        tf.extractall(dest, filter="data")
+        return
+    plain = [
+        m
+        for m in tf.getmembers()
+        if (m.isfile() or m.isdir()) and not os.path.isabs(m.name) and ".." not in m.name.split("/")
+    ]
+    tf.extractall(dest, members=plain)
+
+
 def _export(workdir: str, base: str, dest: str, deadline: float) -> str | None:
     """The base revision's files into ``dest`` (``git archive``); None, or why not."""
     tar = dest + ".tar"
@@ -381,7 +396,7 @@ def _export(workdir: str, base: str, dest: str, deadline: float) -> str | None:
     try:
         os.mkdir(dest)
         with tarfile.open(tar) as tf:
-            tf.extractall(dest, filter="data")  # the repository's own paths, nothing outside dest
+            _extract(tf, dest)
     except (OSError, tarfile.TarError) as exc:
         return f"cannot unpack the base revision: {exc}"
     return None

@@ -90,6 +90,20 @@ def test_parallel_items_keep_the_plan_order_and_progress_counts_every_item() -> 
         assert sorted(label for _, _, label in prog[:-1]) == sorted(f"f{i}.py" for i in range(12))
 
 
+def test_a_model_that_loads_in_process_loads_before_the_first_items_progress_line() -> None:
+    events: list[str] = []
+
+    class Loading(FakeBackend):
+        def load(self) -> None:
+            events.append("load")
+
+    parts = Parts(
+        backend=Loading(), route=SlowRoute(), progress=lambda done, total, label: events.append(label)
+    )
+    pipeline_run(Source(diff(2)).load(), parts)
+    assert events == ["load", "f0.py", "f1.py", "done"]
+
+
 def test_a_down_server_stops_the_rest_and_keeps_what_was_reviewed() -> None:
     down = ModelUnavailable(
         "openai backend: POST http://gpu:8000/v1/chat/completions failed after 4 attempts: ConnectError",

@@ -6,8 +6,10 @@ it cannot start; CI installs bubblewrap). The budget and the limits use a script
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from support.sandbox import require_sandbox
 
 from reviewbot.model import ChangeSet, Location, Side
 from reviewbot.runners import change_tests
-from reviewbot.runners.change_tests import ChangeTests
+from reviewbot.runners.change_tests import ChangeTests, _extract
 from reviewbot.runners.policy import SandboxResult
 from reviewbot.runners.pytest_driver import related_tests, sandbox_policy
 from reviewbot.runners.pytest_report import MARK
@@ -188,3 +190,25 @@ def test_a_test_file_the_change_makes_uncollectable_is_a_finding(cs: ChangeSet) 
         "test tests/test_calc.py errors: cannot be collected: NameError: name 'x' is not defined (passes at base)"
     )
     assert by_file["tests/test_new.py"].message.endswith("(a new test)")  # the file is new at head
+
+
+def test_without_tarfiles_data_filter_only_plain_files_are_unpacked(tmp_path, monkeypatch) -> None:
+    """Python before 3.11.4 (Debian 12's 3.11.2) has no extraction filter: the base revision is
+    still unpacked, its regular files and folders only, nothing outside the destination."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in (("pkg/calc.py", b"x = 1\n"), ("../escape.py", b"out\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("pkg/passwd")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(link)
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)  # absent before 3.11.4
+    dest = tmp_path / "base"
+    dest.mkdir()
+    buf.seek(0)
+    with tarfile.open(fileobj=buf) as tf:
+        _extract(tf, str(dest))
+    assert (dest / "pkg" / "calc.py").read_bytes() == b"x = 1\n"
+    assert not (dest / "pkg" / "passwd").exists() and not (tmp_path / "escape.py").exists()
