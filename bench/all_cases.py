@@ -27,7 +27,9 @@ import jsonschema
 
 from reviewbot import compose, config, evaluation, pipeline
 from reviewbot.errors import InputError
+from reviewbot.evaluation.words import count_words, format_words
 from reviewbot.reporters import jsonout
+from reviewbot.routes.review_comment import instructions
 from reviewbot.sources.diff_file import DiffFileSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +75,8 @@ def main() -> None:
                 valid += 1
                 rows.append((case, res.findings, None))
                 entry["findings"] = len(doc["findings"])
+                entry["comments"] = [{"path": f.location.path, "side": str(f.location.side), "line": f.location.line,
+                                      "message": f.message, "said": f.said} for f in res.findings if f.source == "model"]
             except InputError as exc:  # a one-line rejection is an allowed outcome
                 rejected.append((case.id, str(exc)))
                 rows.append((case, (), str(exc)))
@@ -95,6 +99,7 @@ def main() -> None:
     bot = evaluation.score(rows)
     none, every = evaluation.baselines(cases)
     print(evaluation.format_report(bot, none, every, seed=args.seed, limit=args.limit_pairs, n_cases=len(cases), seconds=total))
+    print(format_words(count_words(rows, instructions())))
 
 
 if __name__ == "__main__":

@@ -193,6 +193,7 @@ class Finding:
     route_probability: float | None = None
     confidence: float | None = None
     source: str = "model"  # model | ruff | bandit | ...
+    said: str | None = None  # a model finding: the model's own sentence, before the comment was composed
 
 
 class Mark(StrEnum):
