@@ -26,6 +26,7 @@ class Stmt:
     node: ast.AST  # the statement (or except handler) the line is
     src: str  # the text it was parsed from; segments of it are exact text of the line
     line: str  # the line, stripped
+    part: str = ""  # "params" or "args" when the line is only part of a definition's or call's list
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +36,10 @@ class Said:
     consequence: str | None = None
 
 
-def parse_line(text: str) -> Stmt | None:
-    """One line as a statement, or None when it is not one on its own (part of a longer one)."""
+def parse_line(text: str, partial: bool = False) -> Stmt | None:
+    """One line as a statement, or None when it is not one on its own (part of a longer one).
+    ``partial``: a line that is not a statement may still be read as part of the parameters of a
+    definition or of the arguments of a call that spans several lines."""
     s = text.strip()
     if not s or s.startswith("#"):
         return None
@@ -59,6 +62,13 @@ def parse_line(text: str) -> Stmt | None:
         if s.startswith(("except", "finally")) and isinstance(node, ast.Try):
             node = node.handlers[0] if node.handlers else node
         return Stmt(node, src, s)
+    if partial:
+        for part, src in (("params", f"def _(\n{s}\n): pass"), ("args", f"_(\n{s}\n)")):
+            try:
+                tree = ast.parse(src)
+            except (SyntaxError, ValueError):
+                continue
+            return Stmt(tree.body[0], src, s, part)
     return None
 
 
@@ -92,6 +102,8 @@ def differences(a: ast.AST, b: ast.AST) -> list[tuple[ast.AST, ast.AST]]:
     if _same(a, b):
         return []
     if type(a) is not type(b) or isinstance(a, _WHOLE) or _is_range(a):
+        return [(a, b)]
+    if isinstance(a, ast.ExceptHandler) and isinstance(b, ast.ExceptHandler) and not _same(a.type, b.type):
         return [(a, b)]
     if isinstance(a, ast.BoolOp) and isinstance(b, ast.BoolOp):
         if type(a.op) is not type(b.op) or len(a.values) != len(b.values):
@@ -206,6 +218,25 @@ def describe(a: ast.AST, b: ast.AST, old: Stmt, new: Stmt) -> Said:
         return Said("constant-changed", f"The constant {qa} became {qb}.")
     if isinstance(a, ast.keyword) and isinstance(b, ast.keyword):
         return Said("argument-changed", f"The keyword argument {became}.")
+    if isinstance(a, ast.ExceptHandler) and isinstance(b, ast.ExceptHandler) and a.type and b.type:
+        return Said(
+            "except-changed",
+            f"The exception handler now catches {_q(new, b.type)} instead of {_q(old, a.type)}.",
+        )
+    if isinstance(a, ast.stmt) and isinstance(b, ast.stmt) and type(a) is not type(b):
+        if isinstance(a, ast.Return):
+            return Said(
+                "return-removed",
+                f"The return statement {qa} was replaced by {qb}.",
+                "this line no longer returns",
+            )
+        if isinstance(a, ast.Raise):
+            return Said(
+                "raise-removed",
+                f"The raise statement {qa} was replaced by {qb}.",
+                "this line no longer raises",
+            )
+        return Said("statement-replaced", f"The statement {qa} was replaced by {qb}.")
     return Said(
         "changed", f"{became[0].upper()}{became[1:]}." if not became.startswith("`") else f"{became}."
     )
@@ -317,6 +348,8 @@ def _return(a: ast.Return, b: ast.Return, old: Stmt, new: Stmt, became: str) -> 
     then = None
     if isinstance(b.value, ast.Constant) and not isinstance(a.value, ast.Constant):
         then = f"this statement now returns the constant {_q(new, b.value)} whatever the input"
+    if a.value is not None and b.value is not None:
+        return Said("return-value", f"The return value {_q(old, a.value)} became {_q(new, b.value)}.", then)
     return Said("return-value", f"The return value was replaced: {became}.", then)
 
 
@@ -414,11 +447,15 @@ def alone(stmt: Stmt, removed: bool) -> Said:
     node = stmt.node
     line = quote(stmt.line) if quotable(stmt.line) else None
     if isinstance(node, (ast.Import, ast.ImportFrom)):
-        module, names = _names(node)
-        which = ", ".join(quote(x) for x in sorted(names))
-        state = "no longer imported" if removed else "now imported"
-        where = f" from {quote(module)}" if module else ""
-        return Said(f"import-{verb}", f"{which} {'is' if len(names) == 1 else 'are'} {state}{where}.")
+        return Said(f"import-{verb}", f"The import {line or 'here'} was {verb}.")
+    if stmt.line.startswith("@"):
+        return Said(f"decorator-{verb}", f"The decorator {line or 'here'} was {verb}.")
+    if (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    ):
+        return Said(f"string-{verb}", f"The string {line or 'here'} was {verb}.")
     if stmt.line.startswith("else") and stmt.line.rstrip(":").strip() == "else":
         return Said(f"else-{verb}", f"The `else:` branch was {verb}.")
     if stmt.line.startswith("elif "):

@@ -90,8 +90,8 @@ def _pair_facts(o: Line, n: Line, path: str) -> list[Fact]:
             return [Fact("whitespace", "Only whitespace changed on this line.", o, n)]
         return [Fact("whitespace", "Only whitespace changed on this line.", o, n)]
     if _is_python(path):
-        a, b = parse_line(o.text), parse_line(n.text)
-        if a is not None and b is not None:
+        a, b = parse_line(o.text, partial=True), parse_line(n.text, partial=True)
+        if a is not None and b is not None and a.part == b.part:
             diffs = differences(a.node, b.node)[:MOST_PER_PAIR]
             said = [describe(x, y, a, b) for x, y in diffs]
             return [Fact(s.kind, s.text, o, n, s.consequence) for s in said]

@@ -129,9 +129,19 @@ def ask(
             messages = [
                 *messages,
                 {"role": "assistant", "content": gen.text},
-                {"role": "user", "content": f"That answer is invalid: {error}. Answer again in the required JSON."},
+                {
+                    "role": "user",
+                    "content": f"That answer is invalid: {error}. Answer again in the required JSON.",
+                },
             ]
     return None, error, prompt_tokens, generated
+
+
+def place_line(c: ReviewComment, rows: list[Line]) -> tuple[Line, str | None]:
+    """The changed row a comment lands on: its quoted code, then the nearest change, then the new
+    code that replaced a removed row; and a note when the quote corrected the model's row."""
+    line, note = locate(c, rows)
+    return onto_new_code(snap_to_change(line, rows), rows), note
 
 
 def placed(
@@ -145,10 +155,9 @@ def placed(
 ) -> Finding:
     """The finding of one comment, on the changed line it is about (new code before old); its
     message is the change fact, then the model's sentence when it is grounded (review_comment)."""
-    line, note = locate(c, rows)
+    line, note = place_line(c, rows)
     if note and to_note:
         to_note(note)
-    line = onto_new_code(snap_to_change(line, rows), rows)
     offered = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
     return Finding(
         location=Location(item.path, line.side, line.number),
