@@ -159,10 +159,11 @@ def placed(
     if note and to_note:
         to_note(note)
     offered = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
+    message, fact = compose(item.path, line, rows, c.message, words)
     return Finding(
         location=Location(item.path, line.side, line.number),
         severity=Severity(c.severity),
-        message=compose(item.path, line, rows, c.message, words),
+        message=message,
         rule=f"review/{c.category}",
         route="review",
         category=c.category,
@@ -171,6 +172,7 @@ def placed(
         confidence=confidence,
         source="model",
         said=c.message.strip(),
+        fact=fact,
     )
 
 

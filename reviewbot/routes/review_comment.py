@@ -78,16 +78,19 @@ def fact_text(path: str, line: Line, rows: list[Line]) -> str:
     return f"The line {quote(text) if quotable(text) else ''} was {verb}.".replace("  ", " ")
 
 
-def compose(path: str, line: Line, rows: list[Line], message: str, words: Words | None = None) -> str:
-    """The comment: the fact, then the model's sentence when it is grounded (else counted)."""
-    fact = fact_text(path, line, rows)
+def compose(
+    path: str, line: Line, rows: list[Line], message: str, words: Words | None = None
+) -> tuple[str, str]:
+    """The comment and the fact it opens with: the fact, then the model's sentence when it is
+    grounded (else counted)."""
+    fact = fact_text(path, line, rows) or "This line changed."
     sentence = " ".join(message.split())
     reading = read(sentence, rows, [line], instructions(), path)
     if reading.kept and names_change(sentence, rows, path) and sentence not in fact:
-        return f"{fact} {sentence}".strip() if fact else sentence
+        return f"{fact} {sentence}", fact
     if words is not None and sentence:
         words.sentences_left_out += 1
-    return fact or "This line changed."
+    return fact, fact
 
 
 def suggestion_fits(suggestion: str | None, line: Line, path: str, words: Words | None = None) -> str | None:
