@@ -87,8 +87,8 @@ def _pair_facts(o: Line, n: Line, path: str) -> list[Fact]:
                         n,
                     )
                 ]
-            return [Fact("whitespace", "Only whitespace changed on this line.", o, n)]
-        return [Fact("whitespace", "Only whitespace changed on this line.", o, n)]
+            return [Fact("whitespace", f"Only whitespace changed in {_line_q(n)}.", o, n)]
+        return [Fact("whitespace", f"Only whitespace changed in {_line_q(n)}.", o, n)]
     if _is_python(path):
         a, b = parse_line(o.text, partial=True), parse_line(n.text, partial=True)
         if a is not None and b is not None and a.part == b.part:
@@ -96,14 +96,29 @@ def _pair_facts(o: Line, n: Line, path: str) -> list[Fact]:
             said = [describe(x, y, a, b) for x, y in diffs]
             return [Fact(s.kind, s.text, o, n, s.consequence) for s in said]
     if code_tokens(o.text, path) == code_tokens(n.text, path):
-        return [Fact("comment", "Only a comment changed on this line.", o, n)]
+        change = token_change(o.text, n.text, path)
+        said = (
+            f": {quote(change[0])} became {quote(change[1])}" if change and all(map(quotable, change)) else ""
+        )
+        return [Fact("comment", f"Only the comment changed{said}.", o, n)]
     change = token_change(o.text, n.text, path)
     if change is None:
-        return [Fact("whitespace", "Only whitespace changed on this line.", o, n)]
+        return [Fact("whitespace", f"Only whitespace changed in {_line_q(n)}.", o, n)]
     x, y = change
     if quotable(x) and quotable(y):
         return [Fact("changed", f"{quote(x)} became {quote(y)}.", o, n)]
     return [Fact("changed", "This line was rewritten.", o, n)]
+
+
+def _one(removed: list[Line], added: list[Line]) -> str:
+    """One changed line of a run, quoted: the first added line that is new, else a removed one."""
+    old = {x.text for x in removed}
+    new = {x.text for x in added}
+    first = next((x for x in added if x.text not in old and x.text.strip()), None)
+    if first is not None:
+        return f"one now reads {_line_q(first)}"
+    gone = next((x for x in removed if x.text not in new and x.text.strip()), None)
+    return f"one was {_line_q(gone)}" if gone is not None else "blank lines"
 
 
 def _line_q(ln: Line) -> str:
@@ -145,7 +160,7 @@ def facts_for_run(removed: list[Line], added: list[Line], path: str) -> list[Fac
                 return [
                     Fact(
                         "whitespace",
-                        "Only whitespace changed in these lines; the code is the same.",
+                        f"Only whitespace changed in these lines ({_one(removed, added)}); the code is the same.",
                         anchor_old,
                         anchor_new,
                     )
@@ -155,7 +170,7 @@ def facts_for_run(removed: list[Line], added: list[Line], path: str) -> list[Fac
             return [
                 Fact(
                     "comment",
-                    "Only comments changed in these lines; the code is the same.",
+                    f"Only comments changed in these lines ({_one(removed, added)}); the code is the same.",
                     anchor_old,
                     anchor_new,
                 )

@@ -190,19 +190,19 @@ CASES = [
         ["    # keep in sync", "    x = 1"],
         ["    # keep this in sync", "    x = 1"],
         "comment",
-        "Only comments changed in these lines; the code is the same.",
+        "Only comments changed in these lines (one now reads `# keep this in sync`); the code is the same.",
     ),
     (
         ["    x  = 1"],
         ["    x = 1"],
         "whitespace",
-        "Only whitespace changed in these lines; the code is the same.",
+        "Only whitespace changed in these lines (one now reads `x = 1`); the code is the same.",
     ),
     (
         ["    x = 1  # one"],
         ["    x = 1  # uno"],
         "comment",
-        "Only comments changed in these lines; the code is the same.",
+        "Only comments changed in these lines (one now reads `x = 1  # uno`); the code is the same.",
     ),
     # tokens, for other languages and for lines that are not a statement on their own
     (["  if (a >= b) {"], ["  if (a > b) {"], "changed", "`>=` became `>`."),

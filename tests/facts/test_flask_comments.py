@@ -74,7 +74,7 @@ def true_of(sentence: str, removed: list[str], added: list[str]) -> bool:
 
     if sentence.startswith("Only comments changed"):
         return code(old) == code(new) and old != new
-    if sentence.startswith("Only a comment changed on this line"):
+    if sentence.startswith("Only the comment changed"):
         return any(code(r) == code(a) and r != a for r in removed for a in added)
     if sentence.startswith("Only whitespace changed"):
         return old.split() == new.split() and old != new

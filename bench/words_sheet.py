@@ -1,0 +1,109 @@
+"""The judging sheets of the review's words: before and after the change fact was put first.
+
+    .venv/bin/python bench/all_cases.py --limit-pairs 40 --seed 2 --out /tmp/words.jsonl
+    .venv/bin/python bench/words_sheet.py /tmp/words.jsonl --cases ../shared/data/review-bugs \
+        --out bench/data/words_seed2 [--most 40]
+
+The log of `bench/all_cases.py` holds, for every model comment, the posted message and the model's
+own sentence (`said`): the sentence that the code before this change posted as the whole message
+(the judge, the prompt and the placement are the same, so the comment stands on the same line).
+This script writes one report per case for each side (before/CASE.json, after/CASE.json) and lays
+each out with ../shared/tools/message_sheet.py (its automatic grounding label included), keeping
+the first MOST comments in case order. The reader then fills each entry's `judged` field with U, P,
+N, W or G (docs/benchmarks.md says what each means), and `--tally` counts them:
+
+    .venv/bin/python bench/words_sheet.py --tally bench/data/words_seed2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHEET = ROOT.parent / "shared" / "tools" / "message_sheet.py"
+
+
+def write_reports(log: Path, out: Path, most: int) -> int:
+    taken = 0
+    for side in ("before", "after"):
+        (out / side).mkdir(parents=True, exist_ok=True)
+    for raw in log.read_text().splitlines():
+        entry = json.loads(raw)
+        comments = entry.get("comments", [])
+        if "findings" not in entry:
+            continue
+        keep = comments[: max(0, most - taken)]
+        taken += len(keep)
+        for side, key in (("before", "said"), ("after", "message")):
+            findings = [
+                {
+                    "path": c["path"],
+                    "side": c["side"],
+                    "line": c["line"],
+                    "message": c[key],
+                    "rule": "review/bug",
+                    "suggestion": None,
+                    "confidence": None,
+                }
+                for c in keep
+            ]
+            (out / side / f"{entry['id']}.json").write_text(json.dumps({"findings": findings}, indent=1))
+        if taken >= most:
+            break
+    return taken
+
+
+def tally(folder: Path) -> None:
+    for side in ("before", "after"):
+        entries = json.loads((folder / f"{side}.json").read_text())
+        n = len(entries)
+        bug = [e for e in entries if e["kind"] == "bug"]
+        c = Counter(e["judged"] for e in entries)
+        cb = Counter(e["judged"] for e in bug)
+        up = cb["U"] + cb["P"]
+        print(f"{side}: {n} comments ({len(bug)} on bug cases); judged {dict(sorted(c.items()))}")
+        print(
+            f"  U+P on bug cases: {up}/{len(bug)} ({100 * up / max(1, len(bug)):.0f}%); "
+            f"G: {c['G']}; W+G over all: {c['W'] + c['G']}/{n} ({100 * (c['W'] + c['G']) / max(1, n):.0f}%); "
+            f"grounded (automatic): {sum(e['grounded'] for e in entries)}/{n}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log", type=Path, nargs="?")
+    ap.add_argument("--cases", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--most", type=int, default=40)
+    ap.add_argument("--tally", type=Path)
+    a = ap.parse_args()
+    if a.tally:
+        tally(a.tally)
+        return
+    if a.log is None or a.out is None:
+        ap.error("LOG and --out are needed (or --tally FOLDER)")
+    n = write_reports(a.log, a.out / "reports", a.most)
+    print(f"{n} model comments taken")
+    for side in ("before", "after"):
+        subprocess.run(
+            [
+                sys.executable,
+                str(SHEET),
+                str(a.cases),
+                str(a.out / "reports" / side),
+                "--out",
+                str(a.out / f"{side}.md"),
+                "--json",
+                str(a.out / f"{side}.json"),
+            ],
+            check=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
