@@ -118,9 +118,7 @@ def read(text: str, rows: list[Line], flagged: Iterable[Line], instructions: str
     flagged_ids = set().union(*(identifiers(ln.text) for ln in flagged)) if flagged else set()
     on_change = bool(names & ({t for t in delta if WORD.fullmatch(t)} | flagged_ids))
     if not on_change:
-        ops = {t for t in delta if not WORD.fullmatch(t)}
-        spans = re.findall(r"`([^`]+)`", text)
-        on_change = any(op in s for s in spans for op in ops)
+        on_change = _quotes_a_change(text, delta, path)
     fragment = is_fragment(text)
     copy = copies(text, instructions)
     return Reading(on_change and not fragment and not copy, fragment, copy, quotes_outside(text, rows))
@@ -132,5 +130,12 @@ def names_change(text: str, rows: list[Line], path: str = "") -> bool:
     delta = changed_tokens(rows, path)
     if identifiers(text) & {t for t in delta if WORD.fullmatch(t)}:
         return True
-    ops = {t for t in delta if not WORD.fullmatch(t)}
-    return any(op in s for s in re.findall(r"`([^`]+)`", text) for op in ops)
+    return _quotes_a_change(text, delta, path)
+
+
+def _quotes_a_change(text: str, delta: set[str], path: str) -> bool:
+    """True when a code span of ``text`` holds a token that the change adds or removes (keywords
+    and operators included: a quoted `else:` or `>=` names what changed)."""
+    return any(
+        t in delta for span in re.findall(r"`+\s?([^`]+?)\s?`+", text) for t, _s, _e in tokens(span, path)
+    )

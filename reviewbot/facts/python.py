@@ -237,9 +237,7 @@ def describe(a: ast.AST, b: ast.AST, old: Stmt, new: Stmt) -> Said:
                 "this line no longer raises",
             )
         return Said("statement-replaced", f"The statement {qa} was replaced by {qb}.")
-    return Said(
-        "changed", f"{became[0].upper()}{became[1:]}." if not became.startswith("`") else f"{became}."
-    )
+    return Said("changed", f"The code {became}.")
 
 
 def _compare(a: ast.Compare, b: ast.Compare, became: str) -> Said:

@@ -75,6 +75,9 @@ def _pairs(removed: list[Line], added: list[Line]) -> list[tuple[Line | None, Li
 def _pair_facts(o: Line, n: Line, path: str) -> list[Fact]:
     if o.text == n.text:
         return []
+    if not o.text.strip() or not n.text.strip():  # a line replaced by a blank one: removed (or added)
+        alone = _alone(n if not o.text.strip() else o, path)
+        return [alone] if alone is not None else []
     if _norm(o.text) == _norm(n.text):
         if o.text.strip() == n.text.strip():
             wa, wb = len(o.text) - len(o.text.lstrip()), len(n.text) - len(n.text.lstrip())
@@ -106,7 +109,7 @@ def _pair_facts(o: Line, n: Line, path: str) -> list[Fact]:
         return [Fact("whitespace", f"Only whitespace changed in {_line_q(n)}.", o, n)]
     x, y = change
     if quotable(x) and quotable(y):
-        return [Fact("changed", f"{quote(x)} became {quote(y)}.", o, n)]
+        return [Fact("changed", f"The code {quote(x)} became {quote(y)}.", o, n)]
     return [Fact("changed", "This line was rewritten.", o, n)]
 
 

@@ -84,4 +84,14 @@ def token_change(old: str, new: str, path: str = "") -> tuple[str, str] | None:
             ja, jb = ja + 1, jb + 1
     if ia >= ja or ib >= jb:
         return old.strip(), new.strip()
+    for _ in range(3):  # punctuation alone says little: take in the words around it
+        if any(_WORDISH.match(t) for t, _s, _e in (*a[ia:ja], *b[ib:jb])):
+            break
+        if ia > 0 and ib > 0:
+            ia, ib = ia - 1, ib - 1
+        if ja < len(a) and jb < len(b):
+            ja, jb = ja + 1, jb + 1
     return old[a[ia][1] : a[ja - 1][2]], new[b[ib][1] : b[jb - 1][2]]
+
+
+_WORDISH = re.compile(r"[A-Za-z0-9_$]")

@@ -205,9 +205,9 @@ CASES = [
         "Only comments changed in these lines (one now reads `x = 1  # uno`); the code is the same.",
     ),
     # tokens, for other languages and for lines that are not a statement on their own
-    (["  if (a >= b) {"], ["  if (a > b) {"], "changed", "`>=` became `>`."),
-    (["    total = compute(a,"], ["    total = compute(b,"], "changed", "`a` became `b`."),
-    (["    x = a && b;"], ["    x = a;"], "changed", "`a && b` became `a`."),
+    (["  if (a >= b) {"], ["  if (a > b) {"], "changed", "The code `a >= b` became `a > b`."),
+    (["    total = compute(a,"], ["    total = compute(b,"], "changed", "The code `a` became `b`."),
+    (["    x = a && b;"], ["    x = a;"], "changed", "The code `a && b` became `a`."),
 ]
 
 
@@ -250,4 +250,4 @@ def test_facts_of_a_hunk_and_the_facts_about_one_line() -> None:
 
 def test_a_fact_is_deterministic_and_needs_no_parse() -> None:
     old, new = ["    x = foo(a, b"], ["    x = foo(a, c"]
-    assert run(old, new) == run(old, new) == [("changed", "`b` became `c`.")]
+    assert run(old, new) == run(old, new) == [("changed", "The code `b` became `c`.")]

@@ -133,7 +133,7 @@ def test_model_findings_are_anchored_on_the_diff() -> None:
     assert a.finding.location == Location("pkg/calc.py", Side.RIGHT, 24)
     assert a.hunk == 0 and a.in_added is True
     # the change fact first, then the model's sentence (it names the `-` the change adds)
-    assert a.finding.message == "`len(items)` became `len(items) - 1`. " + MESSAGE
+    assert a.finding.message == "The code `len(items)` became `len(items) - 1`. " + MESSAGE
     assert a.finding.source == "model"
     assert result.findings == (a.finding,)
     assert result.unanchored == ()
