@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--held-out", type=int, metavar="N", help="N pairs not in the eval sample of seed 0, limit 40")
     ap.add_argument("--out", type=Path, default=Path("/tmp/reviewbot-all-cases.jsonl"))
+    ap.add_argument("--from-case", type=int, default=0, metavar="I", help="start at the I-th case of the sample (split a run)")
     args = ap.parse_args()
     schema = json.loads((ROOT / "reviewbot" / "reporters" / "result.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
@@ -61,6 +62,7 @@ def main() -> None:
               f"outside the seed-0/40 eval sample), {len(cases)} cases", flush=True)
     else:
         cases = evaluation.load_cases(args.data, limit=args.limit_pairs, seed=args.seed)
+    cases = cases[args.from_case :]
     rows, walls, valid, crashes, rejected = [], [], 0, [], []
     t_all = time.perf_counter()
     with args.out.open("w") as log:

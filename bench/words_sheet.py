@@ -1,12 +1,16 @@
 """The judging sheets of the review's words: before and after the change fact was put first.
 
     .venv/bin/python bench/all_cases.py --limit-pairs 40 --seed 2 --out /tmp/words.jsonl
-    .venv/bin/python bench/words_sheet.py /tmp/words.jsonl --cases ../shared/data/review-bugs \
+    .venv/bin/python bench/words_sheet.py /tmp/words.jsonl [MORE.jsonl] --cases ../shared/data/review-bugs \
         --out bench/data/words_seed2 [--most 40]
 
 The log of `bench/all_cases.py` holds, for every model comment, the posted message and the model's
 own sentence (`said`): the sentence that the code before this change posted as the whole message
 (the judge, the prompt and the placement are the same, so the comment stands on the same line).
+The after side is composed again from `said` by this checkout's code (routes/review_comment.compose
+over the run of the comment's line with two lines of context on each side, the rows the likelihood
+strategy shows, then the echo guard), so the sheet shows the words of the code as it is now even
+when the log came from an earlier commit of it.
 This script writes one report per case for each side (before/CASE.json, after/CASE.json) and lays
 each out with ../shared/tools/message_sheet.py (its automatic grounding label included), keeping
 the first MOST comments in case order. The reader then fills each entry's `judged` field with U, P,
@@ -24,15 +28,53 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from reviewbot.diff.parse import parse_diff
+from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side
+from reviewbot.pipeline.echo import guard_echoes
+from reviewbot.routes.review_comment import compose
+
 ROOT = Path(__file__).resolve().parents[1]
 SHEET = ROOT.parent / "shared" / "tools" / "message_sheet.py"
 
 
-def write_reports(log: Path, out: Path, most: int) -> int:
+def recompose(diff: str, c: dict) -> str:
+    """The comment this checkout posts for the model sentence ``c["said"]`` at c's line."""
+    files = parse_diff(diff)
+    side = Side(c["side"])
+    for fd in files:
+        if c["path"] not in (fd.new_path, fd.old_path):
+            continue
+        for h in fd.hunks:
+            lines = list(h.lines)
+            line = next((ln for ln in lines if ln.side is side and ln.number == c["line"]), None)
+            if line is None or line.kind is LineKind.CONTEXT:
+                continue
+            i = lines.index(line)
+            lo = hi = i
+            while lo > 0 and lines[lo - 1].kind is not LineKind.CONTEXT:
+                lo -= 1
+            while hi < len(lines) - 1 and lines[hi + 1].kind is not LineKind.CONTEXT:
+                hi += 1
+            rows = lines[max(0, lo - 2) : hi + 3]
+            message, fact = compose(c["path"], line, rows, c["said"] or "")
+            f = Finding(
+                Location(c["path"], side, c["line"]),
+                Severity.WARNING,
+                message,
+                "review/bug",
+                "review",
+                fact=fact,
+            )
+            kept, _notes = guard_echoes([f], ChangeSet(files, "sheet"))
+            return kept[0].message if kept else ""
+    return c["message"]
+
+
+def write_reports(logs: list[Path], out: Path, most: int, cases: Path) -> int:
     taken = 0
     for side in ("before", "after"):
         (out / side).mkdir(parents=True, exist_ok=True)
-    for raw in log.read_text().splitlines():
+    for raw in (line for log in logs for line in log.read_text().splitlines()):
         entry = json.loads(raw)
         comments = entry.get("comments", [])
         if "findings" not in entry:
@@ -76,7 +118,7 @@ def tally(folder: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("log", type=Path, nargs="?")
+    ap.add_argument("log", type=Path, nargs="*")
     ap.add_argument("--cases", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--most", type=int, default=40)
@@ -85,9 +127,9 @@ def main() -> None:
     if a.tally:
         tally(a.tally)
         return
-    if a.log is None or a.out is None:
+    if not a.log or a.out is None:
         ap.error("LOG and --out are needed (or --tally FOLDER)")
-    n = write_reports(a.log, a.out / "reports", a.most)
+    n = write_reports(a.log, a.out / "reports", a.most, a.cases)
     print(f"{n} model comments taken")
     for side in ("before", "after"):
         subprocess.run(

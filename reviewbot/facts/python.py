@@ -347,6 +347,11 @@ def _return(a: ast.Return, b: ast.Return, old: Stmt, new: Stmt, became: str) -> 
     if isinstance(b.value, ast.Constant) and not isinstance(a.value, ast.Constant):
         then = f"this statement now returns the constant {_q(new, b.value)} whatever the input"
     if a.value is not None and b.value is not None:
+        inner = differences(a.value, b.value)
+        if len(inner) == 1:  # a comparison, an operand, a call...: said as what it is, if it has a name
+            said = describe(*inner[0], old, new)
+            if said.kind not in ("changed", "constant-changed"):
+                return said
         return Said("return-value", f"The return value {_q(old, a.value)} became {_q(new, b.value)}.", then)
     return Said("return-value", f"The return value was replaced: {became}.", then)
 
