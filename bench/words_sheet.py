@@ -31,7 +31,7 @@ from pathlib import Path
 from reviewbot.diff.parse import parse_diff
 from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side
 from reviewbot.pipeline.echo import guard_echoes
-from reviewbot.routes.review_comment import compose
+from reviewbot.routes.review_comment import compose, run_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SHEET = ROOT.parent / "shared" / "tools" / "message_sheet.py"
@@ -49,12 +49,9 @@ def recompose(diff: str, c: dict) -> str:
             line = next((ln for ln in lines if ln.side is side and ln.number == c["line"]), None)
             if line is None or line.kind is LineKind.CONTEXT:
                 continue
-            i = lines.index(line)
-            lo = hi = i
-            while lo > 0 and lines[lo - 1].kind is not LineKind.CONTEXT:
-                lo -= 1
-            while hi < len(lines) - 1 and lines[hi + 1].kind is not LineKind.CONTEXT:
-                hi += 1
+            removed, added = run_of(line, lines)
+            at = [lines.index(x) for x in (*removed, *added)]
+            lo, hi = min(at), max(at)
             rows = lines[max(0, lo - 2) : hi + 3]
             message, fact = compose(c["path"], line, rows, c["said"] or "")
             f = Finding(
