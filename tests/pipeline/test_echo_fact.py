@@ -15,20 +15,26 @@ DIFF = (
 FACT = 'The constant `"exclusive"` became `"parameters are mutually exclusive: string one, box fox"`.'
 
 
-def finding(message: str, fact: str = FACT) -> Finding:
-    return Finding(
-        Location("t.py", Side.RIGHT, 1), Severity.WARNING, message, "review/bug", "review", fact=fact
-    )
+def finding(message: str, fact: str = FACT, said: str | None = None) -> Finding:
+    where = Location("t.py", Side.RIGHT, 1)
+    return Finding(where, Severity.WARNING, message, "review/bug", "review", said=said, fact=fact)
 
 
 def test_the_fact_stays_whole_and_an_echoed_model_sentence_goes() -> None:
     cs = ChangeSet(parse_diff(DIFF), "test")
-    echoed = FACT + " Parameters are mutually exclusive."
-    (f,), notes = guard_echoes([finding(echoed)], cs)
-    assert f.message == FACT
+    said = "The test now expects `parameters`. Parameters are mutually exclusive."
+    (f,), notes = guard_echoes([finding(FACT + " " + said, said=said)], cs)
+    assert f.message == FACT + " The test now expects `parameters`."
     assert notes and "repeat the change's own text" in notes[0]
-    (g,), notes = guard_echoes([finding(FACT)], cs)
+    (g,), notes = guard_echoes([finding(FACT, said="The message is wrong now.")], cs)
     assert g.message == FACT and notes == []
+
+
+def test_a_finding_whose_own_sentence_only_echoed_the_change_goes_as_before() -> None:
+    """Whether to comment is decided as before the fact was put first."""
+    cs = ChangeSet(parse_diff(DIFF), "test")
+    out, notes = guard_echoes([finding(FACT, said="Parameters are mutually exclusive.")], cs)
+    assert out == [] and "dropped" in notes[0]
 
 
 def test_without_a_fact_an_echo_alone_still_drops_the_finding() -> None:
