@@ -37,8 +37,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SHEET = ROOT.parent / "shared" / "tools" / "message_sheet.py"
 
 
-def recompose(diff: str, c: dict) -> str:
-    """The comment this checkout posts for the model sentence ``c["said"]`` at c's line."""
+def _guarded(files: list, f: Finding) -> str | None:
+    kept, _notes = guard_echoes([f], ChangeSet(tuple(files), "sheet"))
+    return kept[0].message if kept else None
+
+
+def as_before(diff: str, c: dict) -> str | None:
+    """The comment the code before this change posted: the model's sentence through the echo guard
+    (None: the guard dropped the finding, so there was no comment)."""
+    where = Location(c["path"], Side(c["side"]), c["line"])
+    return _guarded(
+        list(parse_diff(diff)), Finding(where, Severity.WARNING, c["said"] or "", "review/bug", "review")
+    )
+
+
+def recompose(diff: str, c: dict) -> str | None:
+    """The comment this checkout posts for the model sentence ``c["said"]`` at c's line (None: no
+    comment, as before)."""
     files = parse_diff(diff)
     side = Side(c["side"])
     for fd in files:
@@ -51,20 +66,14 @@ def recompose(diff: str, c: dict) -> str:
                 continue
             removed, added = run_of(line, lines)
             at = [lines.index(x) for x in (*removed, *added)]
-            lo, hi = min(at), max(at)
-            rows = lines[max(0, lo - 2) : hi + 3]
+            rows = lines[max(0, min(at) - 2) : max(at) + 3]
             message, fact = compose(c["path"], line, rows, c["said"] or "")
-            f = Finding(
-                Location(c["path"], side, c["line"]),
-                Severity.WARNING,
-                message,
-                "review/bug",
-                "review",
-                fact=fact,
+            where = Location(c["path"], side, c["line"])
+            return _guarded(
+                list(files),
+                Finding(where, Severity.WARNING, message, "review/bug", "review", said=c["said"], fact=fact),
             )
-            kept, _notes = guard_echoes([f], ChangeSet(files, "sheet"))
-            return kept[0].message if kept else ""
-    return c["message"]
+    raise ValueError(f"{c['path']}:{c['line']} is not a changed line of the case's diff")
 
 
 def write_reports(logs: list[Path], out: Path, most: int, cases: Path) -> int:
@@ -76,9 +85,14 @@ def write_reports(logs: list[Path], out: Path, most: int, cases: Path) -> int:
         comments = entry.get("comments", [])
         if "findings" not in entry:
             continue
-        keep = comments[: max(0, most - taken)]
+        diff = (cases / entry["id"] / "change.diff").read_text(encoding="utf-8", errors="replace")
+        keep = []
+        for c in comments:
+            c["before"], c["after"] = as_before(diff, c), recompose(diff, c)
+            if c["before"] is not None and c["after"] is not None and len(keep) < most - taken:
+                keep.append(c)
         taken += len(keep)
-        for side, key in (("before", "said"), ("after", "message")):
+        for side, key in (("before", "before"), ("after", "after")):
             findings = [
                 {
                     "path": c["path"],

@@ -5,6 +5,7 @@ removed or added statements."""
 from __future__ import annotations
 
 import difflib
+import keyword
 from dataclasses import dataclass
 
 from ..model import Hunk, Line, LineKind
@@ -60,6 +61,7 @@ def _pairs(removed: list[Line], added: list[Line]) -> list[tuple[Line | None, Li
             best, best_r = None, 0.5
             for k in range(j, len(new)):
                 r = difflib.SequenceMatcher(None, _norm(o.text), _norm(new[k].text), False).ratio()
+                r += 0.3 if _opener(o.text) and _opener(o.text) == _opener(new[k].text) else 0.0
                 if r > best_r:
                     best, best_r = k, r
             if best is None:
@@ -70,6 +72,12 @@ def _pairs(removed: list[Line], added: list[Line]) -> list[tuple[Line | None, Li
             j = best + 1
         out.extend((None, n) for n in new[j:])
     return out
+
+
+def _opener(text: str) -> str:
+    """The keyword a line opens with, when it is a statement keyword (two such lines pair)."""
+    word = text.split(maxsplit=1)[0] if text.strip() else ""
+    return word if keyword.iskeyword(word) and word not in ("not", "in", "is", "and", "or") else ""
 
 
 def _pair_facts(o: Line, n: Line, path: str) -> list[Fact]:
