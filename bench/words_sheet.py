@@ -13,8 +13,9 @@ strategy shows, then the echo guard), so the sheet shows the words of the code a
 when the log came from an earlier commit of it.
 This script writes one report per case for each side (before/CASE.json, after/CASE.json) and lays
 each out with ../shared/tools/message_sheet.py (its automatic grounding label included), keeping
-the first MOST comments in case order. The reader then fills each entry's `judged` field with U, P,
-N, W or G (docs/benchmarks.md says what each means), and `--tally` counts them:
+the first MOST comments in case order. The reader writes judgments.json beside the sheets
+({"CASE:LINE:SIDE": [before, after, why]}, each label U, P, N, W or G: docs/benchmarks.md says what
+each means), and `--tally` fills each entry's `judged` field from it and counts them:
 
     .venv/bin/python bench/words_sheet.py --tally bench/data/words_seed2
 """
@@ -111,7 +112,19 @@ def write_reports(logs: list[Path], out: Path, most: int, cases: Path) -> int:
     return taken
 
 
+def apply_judgments(folder: Path) -> None:
+    """Fill each entry's `judged` field from judgments.json ({"CASE:LINE:SIDE": [before, after, why]})."""
+    judged = json.loads((folder / "judgments.json").read_text())
+    for i, side in enumerate(("before", "after")):
+        entries = json.loads((folder / f"{side}.json").read_text())
+        for e in entries:
+            e["judged"] = judged[f"{e['case']}:{e['line']}:{e['side']}"][i]
+        (folder / f"{side}.json").write_text(json.dumps(entries, indent=1))
+
+
 def tally(folder: Path) -> None:
+    if (folder / "judgments.json").exists():
+        apply_judgments(folder)
     for side in ("before", "after"):
         entries = json.loads((folder / f"{side}.json").read_text())
         n = len(entries)

@@ -335,6 +335,10 @@ def _call(a: ast.Call, b: ast.Call, old: Stmt, new: Stmt, became: str) -> Said:
             parts.append(f"the keyword argument {', '.join(_q(new, k) for k in added)} was added")
         text = " and ".join(parts)
         return Said("argument-changed", f"In the call to {_q(old, a.func)}, {text}.")
+    values_a = sorted(ast.dump(x) for x in (*a.args, *(k.value for k in a.keywords)))
+    values_b = sorted(ast.dump(x) for x in (*b.args, *(k.value for k in b.keywords)))
+    if values_a == values_b:
+        return Said("argument-changed", f"The same values are passed another way: {became}.")
     if len(a.args) > len(b.args):
         return Said("argument-removed", f"An argument was removed from the call: {became}.")
     if len(a.args) < len(b.args):

@@ -21,6 +21,7 @@ from ..facts.tokens import quotable, quote
 from ..model import Line, LineKind
 
 FACTS_PER_COMMENT = 2
+LAYOUT = ("comment", "whitespace", "indentation")  # kinds of fact that change no code on their line
 INSTRUCTION_TEMPLATES = ("review_system", "review_user", "review_generative_user", "review_check_user")
 
 
@@ -69,6 +70,8 @@ def fact_text(path: str, line: Line, rows: list[Line]) -> str:
     removed, added = run_of(line, rows)
     facts = facts_for_run(removed, added, path)
     chosen = (facts_at(facts, line) or facts)[:FACTS_PER_COMMENT]
+    if chosen and all(f.kind in LAYOUT for f in chosen):  # the line only moved or its comment changed:
+        chosen += [f for f in facts if f.kind not in LAYOUT][:1]  # say what else the run did
     if chosen:
         return " ".join(f.sentence for f in chosen)
     text = line.text.strip()
