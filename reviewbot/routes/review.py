@@ -208,7 +208,9 @@ class ReviewRoute:
         words = Words()
         for v in flagged:
             rows = focus_rows(v)
-            finding, skip, p_tok, g_tok = self._explain(item, rows, confidence_of(v.drop), route_probability, words)
+            finding, skip, p_tok, g_tok = self._explain(
+                item, rows, confidence_of(v.drop), route_probability, words
+            )
             prompt_tokens += p_tok
             generated += g_tok
             if finding is not None and all(f.location != finding.location for f in findings):
@@ -219,7 +221,12 @@ class ReviewRoute:
                             time.perf_counter() - t0, (note, *words.notes()))  # fmt: skip
 
     def _explain(
-        self, item: WorkItem, rows: list[Line], confidence: float, route_probability: float | None, words: Words
+        self,
+        item: WorkItem,
+        rows: list[Line],
+        confidence: float,
+        route_probability: float | None,
+        words: Words,
     ):
         messages = [
             {"role": "system", "content": prompts.render("review_system")},
