@@ -65,6 +65,12 @@ def first_sentence(message: str) -> str:
     return message
 
 
+def inside(quote: str, text: str) -> bool:
+    """``quote`` is in ``text``, where a secret the review redacted ("[redacted]") stands for any text."""
+    pattern = ".+?".join(re.escape(part) for part in quote.split("[redacted]"))
+    return re.search(pattern, text) is not None
+
+
 def true_of(sentence: str, removed: list[str], added: list[str]) -> bool:
     """Whether the sentence states what the diff shows for this run."""
     old, new = "\n".join(removed), "\n".join(added)
@@ -82,18 +88,18 @@ def true_of(sentence: str, removed: list[str], added: list[str]) -> bool:
     if not quotes:
         return False
     if m := re.search(r"`([^`]+)` became `([^`]+)`", sentence):
-        if not (m.group(1) in old and m.group(2) in new and m.group(1) != m.group(2)):
+        if not (inside(m.group(1), old) and inside(m.group(2), new) and m.group(1) != m.group(2)):
             return False
     if m := re.search(r"`([^`]+)` was replaced by `([^`]+)`", sentence):
-        if not (m.group(1) in old and m.group(2) in new):
+        if not (inside(m.group(1), old) and inside(m.group(2), new)):
             return False
     if m := re.search(r"`([^`]+)` (?:\([^)]*\) )?was added\.$", sentence):
-        if not (m.group(1) in new and all(m.group(1) != r.strip() for r in removed)):
+        if not (inside(m.group(1), new) and all(m.group(1) != r.strip() for r in removed)):
             return False
     if m := re.search(r"`([^`]+)` was removed\.$", sentence):
-        if not (m.group(1) in old and all(m.group(1) != a.strip() for a in added)):
+        if not (inside(m.group(1), old) and all(m.group(1) != a.strip() for a in added)):
             return False
-    return all(q in old or q in new for q in quotes)
+    return all(inside(q, old) or inside(q, new) for q in quotes)
 
 
 @pytest.mark.skipif(not DIFF.exists(), reason="the shared data is not next to this checkout")
@@ -111,8 +117,14 @@ def test_a_comment_on_any_changed_line_would_open_with_a_true_fact() -> None:
                 removed, added = table[(fd.path, str(ln.side), ln.number)]
                 assert true_of(first_sentence(message), removed, added), (fd.path, ln.number, message)
                 assert not true_of("The code `xyzzy` became `plugh`.", removed, added)
+                assert not true_of("The code `[redacted]xyzzy` became `plugh`.", removed, added)
                 checked += 1
     assert checked > 60
+    # the failing comment of the model run, whose secret the review had redacted
+    sentence = 'The return statement `return None` was replaced by `app.secret_key = "[redacted]"`; this line no longer returns.'
+    assert true_of(
+        sentence, ["            return None"], ['            app.secret_key = "flask-insecure-default"']
+    )
 
 
 @pytest.mark.model
