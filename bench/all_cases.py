@@ -27,7 +27,9 @@ import jsonschema
 
 from reviewbot import compose, config, evaluation, pipeline
 from reviewbot.errors import InputError
+from reviewbot.evaluation.words import count_words, format_words
 from reviewbot.reporters import jsonout
+from reviewbot.routes.review_comment import instructions
 from reviewbot.sources.diff_file import DiffFileSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +43,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--held-out", type=int, metavar="N", help="N pairs not in the eval sample of seed 0, limit 40")
     ap.add_argument("--out", type=Path, default=Path("/tmp/reviewbot-all-cases.jsonl"))
+    ap.add_argument("--from-case", type=int, default=0, metavar="I", help="start at the I-th case of the sample (split a run)")
     args = ap.parse_args()
     schema = json.loads((ROOT / "reviewbot" / "reporters" / "result.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
@@ -59,6 +62,7 @@ def main() -> None:
               f"outside the seed-0/40 eval sample), {len(cases)} cases", flush=True)
     else:
         cases = evaluation.load_cases(args.data, limit=args.limit_pairs, seed=args.seed)
+    cases = cases[args.from_case :]
     rows, walls, valid, crashes, rejected = [], [], 0, [], []
     t_all = time.perf_counter()
     with args.out.open("w") as log:
@@ -73,6 +77,8 @@ def main() -> None:
                 valid += 1
                 rows.append((case, res.findings, None))
                 entry["findings"] = len(doc["findings"])
+                entry["comments"] = [{"path": f.location.path, "side": str(f.location.side), "line": f.location.line,
+                                      "message": f.message, "said": f.said} for f in res.findings if f.source == "model"]
             except InputError as exc:  # a one-line rejection is an allowed outcome
                 rejected.append((case.id, str(exc)))
                 rows.append((case, (), str(exc)))
@@ -95,6 +101,7 @@ def main() -> None:
     bot = evaluation.score(rows)
     none, every = evaluation.baselines(cases)
     print(evaluation.format_report(bot, none, every, seed=args.seed, limit=args.limit_pairs, n_cases=len(cases), seconds=total))
+    print(format_words(count_words(rows, instructions())))
 
 
 if __name__ == "__main__":

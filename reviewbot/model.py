@@ -193,6 +193,10 @@ class Finding:
     route_probability: float | None = None
     confidence: float | None = None
     source: str = "model"  # model | ruff | bandit | ...
+    said: str | None = None  # a model finding: the model's own sentence, before the comment was composed
+    fact: str = (
+        ""  # a model finding: the change fact its message opens with (the bot's words, not the model's)
+    )
 
 
 class Mark(StrEnum):

@@ -12,7 +12,10 @@ source is the model:
   model carried over) drops the suggestion, so it is never a committable block.
 
 Each removal is counted in a note. Text the model wrote itself, and suggestions that only rework
-the lines they replace, pass.
+the lines they replace, pass. The change fact a model finding opens with (``Finding.fact``) is the
+bot's own account of the change, quoting it on purpose: only the model's words after it are read.
+Whether the finding stays is decided on the model's own sentence (``Finding.said``), as before the
+fact was put first: a finding whose sentence only echoed the change is dropped, fact or not.
 """
 
 from __future__ import annotations
@@ -84,14 +87,20 @@ def guard_echoes(findings: Sequence[Finding], cs: ChangeSet) -> tuple[list[Findi
             out.append(f)
             continue
         change = change or _Change(cs)
-        parts = _split(f.message)
+        fact = f.fact if f.fact and f.message.startswith(f.fact) else ""
+        own = _split(f.said) if fact and f.said else []
+        if own and all(change.echoed(s) for s in own):
+            sentences += len(own)
+            dropped += 1
+            continue
+        parts = _split(f.message[len(fact) :])
         keep = [s for s in parts if not change.echoed(s)]
         sentences += len(parts) - len(keep)
-        if not keep:
+        if not keep and not fact:
             dropped += 1
             continue
         if len(keep) < len(parts):
-            f = replace(f, message=" ".join(s.strip() for s in keep))
+            f = replace(f, message=" ".join([fact, *(s.strip() for s in keep)]).strip())
         if f.suggestion is not None and change.copied_suggestion(f):
             f = replace(f, suggestion=None)
             suggestions += 1

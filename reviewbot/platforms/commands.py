@@ -107,10 +107,13 @@ def cmd_describe(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
 
 def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import dataclasses
     import json
 
     from .. import evaluation, pipeline
     from ..errors import InputError
+    from ..evaluation.words import count_words, format_words
+    from ..routes.review_comment import instructions
     from ..sources.diff_file import DiffFileSource
 
     if args.limit is not None and args.limit < 1:
@@ -147,7 +150,8 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 "findings": [
                     {"path": f.location.path, "side": str(f.location.side), "line": f.location.line,
                      "start_line": f.location.start_line, "severity": str(f.severity), "message": f.message,
-                     "confidence": f.confidence}
+                     "confidence": f.confidence, "rule": f.rule, "source": f.source, "said": f.said,
+                     "suggestion": f.suggestion}
                     for f in findings
                 ],
             }
@@ -156,6 +160,7 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     seconds = time.perf_counter() - t0
     bot = evaluation.score(rows)
     none, every = evaluation.baselines(cases)
+    words = count_words(rows, instructions())
     n_pairs = args.limit
     if args.output is not None:
         write_output(args.output, "".join(json.dumps(r) + "\n" for r in per_case), stdout)
@@ -163,6 +168,7 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         doc = evaluation.to_json(
             bot, none, every, seed=args.seed, limit=n_pairs, n_cases=len(cases), seconds=seconds
         )
+        doc["words"] = dataclasses.asdict(words)
         doc["backend"] = model.name if model else "none"
         doc["model"] = model.model_id if model else None
         stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -172,6 +178,7 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 bot, none, every, seed=args.seed, limit=n_pairs, n_cases=len(cases), seconds=seconds
             )
         )
+        stdout.write(format_words(words))
         stdout.write(
             f"backend: {model.name if model else 'none'} ({model.model_id if model else 'no model'})\n"
         )

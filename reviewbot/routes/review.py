@@ -46,6 +46,7 @@ from .review_answer import (
     review_schema,
     snap_to_change,
 )
+from .review_comment import Words
 from .review_generative import generative_review
 
 __all__ = [
@@ -204,9 +205,12 @@ class ReviewRoute:
             if all(ln.kind is LineKind.ADDED for ln in h.lines)
         ]
         generated = 0
+        words = Words()
         for v in flagged:
             rows = focus_rows(v)
-            finding, skip, p_tok, g_tok = self._explain(item, rows, confidence_of(v.drop), route_probability)
+            finding, skip, p_tok, g_tok = self._explain(
+                item, rows, confidence_of(v.drop), route_probability, words
+            )
             prompt_tokens += p_tok
             generated += g_tok
             if finding is not None and all(f.location != finding.location for f in findings):
@@ -214,9 +218,16 @@ class ReviewRoute:
             if skip is not None:
                 skipped.append(skip)
         return RouteOutcome(tuple(findings), tuple(skipped), prompt_tokens, generated,
-                            time.perf_counter() - t0, (note,))  # fmt: skip
+                            time.perf_counter() - t0, (note, *words.notes()))  # fmt: skip
 
-    def _explain(self, item: WorkItem, rows: list[Line], confidence: float, route_probability: float | None):
+    def _explain(
+        self,
+        item: WorkItem,
+        rows: list[Line],
+        confidence: float,
+        route_probability: float | None,
+        words: Words,
+    ):
         messages = [
             {"role": "system", "content": prompts.render("review_system")},
             {
@@ -230,7 +241,7 @@ class ReviewRoute:
         if out is None:
             where = f"{item.path}:{rows[0].number}"
             return None, Skipped(where, f"model output invalid twice ({error})", stage="route"), prompt_tokens, generated
-        finding = placed(item, out.findings[0], rows, confidence, route_probability)
+        finding = placed(item, out.findings[0], rows, confidence, route_probability, words=words)
         return finding, None, prompt_tokens, generated
 
 

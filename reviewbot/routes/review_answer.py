@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..model import Finding, Line, LineKind, Location, Severity, Side, WorkItem
 from ..ports import Message, ModelBackend
+from .review_comment import Words, compose, run_of, suggestion_fits
 
 MARK = {LineKind.ADDED: "+", LineKind.REMOVED: "-", LineKind.CONTEXT: " "}
 Category = Literal["bug", "security", "error-handling", "performance", "api-misuse"]
@@ -93,15 +94,7 @@ def onto_new_code(line: Line, rows: list[Line]) -> Line:
     pairs with the i-th added row of the same run (or the last one). Pure removals stay LEFT."""
     if line.kind is not LineKind.REMOVED:
         return line
-    i = rows.index(line)
-    lo = hi = i
-    while lo > 0 and rows[lo - 1].kind is not LineKind.CONTEXT:
-        lo -= 1
-    while hi < len(rows) - 1 and rows[hi + 1].kind is not LineKind.CONTEXT:
-        hi += 1
-    run = rows[lo : hi + 1]
-    removed = [ln for ln in run if ln.kind is LineKind.REMOVED]
-    added = [ln for ln in run if ln.kind is LineKind.ADDED]
+    removed, added = run_of(line, rows)
     if not added:
         return line
     return added[min(removed.index(line), len(added) - 1)]
@@ -136,9 +129,19 @@ def ask(
             messages = [
                 *messages,
                 {"role": "assistant", "content": gen.text},
-                {"role": "user", "content": f"That answer is invalid: {error}. Answer again in the required JSON."},
+                {
+                    "role": "user",
+                    "content": f"That answer is invalid: {error}. Answer again in the required JSON.",
+                },
             ]
     return None, error, prompt_tokens, generated
+
+
+def place_line(c: ReviewComment, rows: list[Line]) -> tuple[Line, str | None]:
+    """The changed row a comment lands on: its quoted code, then the nearest change, then the new
+    code that replaced a removed row; and a note when the quote corrected the model's row."""
+    line, note = locate(c, rows)
+    return onto_new_code(snap_to_change(line, rows), rows), note
 
 
 def placed(
@@ -148,24 +151,28 @@ def placed(
     confidence: float | None,
     route_probability: float | None,
     to_note: Callable[[str], None] | None = None,
+    words: Words | None = None,
 ) -> Finding:
-    """The finding of one comment, on the changed line it is about (new code before old)."""
-    line, note = locate(c, rows)
+    """The finding of one comment, on the changed line it is about (new code before old); its
+    message is the change fact, then the model's sentence when it is grounded (review_comment)."""
+    line, note = place_line(c, rows)
     if note and to_note:
         to_note(note)
-    line = onto_new_code(snap_to_change(line, rows), rows)
-    suggestion = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
+    offered = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
+    message, fact = compose(item.path, line, rows, c.message, words)
     return Finding(
         location=Location(item.path, line.side, line.number),
         severity=Severity(c.severity),
-        message=c.message.strip(),
+        message=message,
         rule=f"review/{c.category}",
         route="review",
         category=c.category,
-        suggestion=suggestion,
+        suggestion=suggestion_fits(offered, line, item.path, words),
         route_probability=route_probability,
         confidence=confidence,
         source="model",
+        said=c.message.strip(),
+        fact=fact,
     )
 
 

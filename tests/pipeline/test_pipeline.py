@@ -51,7 +51,7 @@ diff --git a/README.md b/README.md
 +new words
 """
 
-MESSAGE = "The count is off by one: it drops the last item."
+MESSAGE = "The count `len(items) - 1` is off by one: it drops the last item."
 
 
 class FakeSource:
@@ -132,7 +132,9 @@ def test_model_findings_are_anchored_on_the_diff() -> None:
     (a,) = result.anchored
     assert a.finding.location == Location("pkg/calc.py", Side.RIGHT, 24)
     assert a.hunk == 0 and a.in_added is True
-    assert a.finding.message == MESSAGE and a.finding.source == "model"
+    # the change fact first, then the model's sentence (it names the `-` the change adds)
+    assert a.finding.message == "The code `len(items)` became `len(items) - 1`. " + MESSAGE
+    assert a.finding.source == "model"
     assert result.findings == (a.finding,)
     assert result.unanchored == ()
     assert result.stats.backend == "fake" and result.stats.model == "fake"

@@ -60,6 +60,10 @@ def finding(row: int, code: str, confidence: float, message: str = "Divides by o
             "suggestion": None, "confidence": confidence}  # fmt: skip
 
 
+YES = {"confirmed": True, "reason": "The rows show the change doing this."}
+NO = {"confirmed": False, "reason": "The rows do not show this defect."}
+
+
 def route(answers: list[dict], constrained: bool = True, **kw) -> tuple[ReviewRoute, FakeBackend]:
     backend = FakeBackend(texts=[json.dumps(a) for a in answers], constrained=constrained)
     return ReviewRoute(backend, strategy="generative", **kw), backend
@@ -68,7 +72,7 @@ def route(answers: list[dict], constrained: bool = True, **kw) -> tuple[ReviewRo
 def test_new_code_gets_findings_with_their_own_confidence() -> None:
     item, cs = item_of(NEW_FILE)
     r, backend = route([{"findings": [finding(5, "return total / (len(values) - 1)", 0.8),
-                                      finding(2, "total = 0", 0.3, "Starts the total at zero.")]}])  # fmt: skip
+                                      finding(2, "total = 0", 0.3, "Starts the total at zero.")]}, YES])  # fmt: skip
     out = r.run(item, cs)
     (f,) = out.findings  # the 0.3 one is left out, and said so
     assert (f.location.path, f.location.side, f.location.line, f.confidence, f.source) == (
@@ -76,8 +80,7 @@ def test_new_code_gets_findings_with_their_own_confidence() -> None:
     assert out.not_reviewed == ()
     assert "review strategy: generative (review.strategy)" in out.notes
     assert any("under 0.5 confidence are left out" in n for n in out.notes)
-    (kind, payload), = backend.calls
-    assert kind == "generate"
+    assert [kind for kind, _payload in backend.calls] == ["generate", "generate"]  # the finding, its check
 
 
 def test_rows_run_across_hunks_and_a_wrong_row_is_corrected_by_its_quote() -> None:
@@ -86,7 +89,7 @@ def test_rows_run_across_hunks_and_a_wrong_row_is_corrected_by_its_quote() -> No
     assert [ln.text for ln in rows][:3] == ["def first(items):", "    return items[0]", "    return items[1]"]
     assert text.splitlines()[0] == "@@ new line 1" and "@@ new line 10 (in def last(items):)" in text
     assert "R6   n = len(items)" not in text and "R5   " in text  # numbered on, not restarted
-    r, _ = route([{"findings": [finding(1, "n = n + 1", 0.9, "Counts one past the end of the list.")]}])
+    r, _ = route([{"findings": [finding(1, "n = n + 1", 0.9, "Counts one past the end of the list.")]}, YES])
     (f,) = r.run(item, cs).findings
     assert (f.location.side, f.location.line) == (Side.RIGHT, 11)  # the quoted code, not row 1
 
@@ -140,6 +143,8 @@ def test_model_size_from_its_name() -> None:
 
 def _answer(schema):
     props = schema.get("properties", {})
+    if "confirmed" in props:  # the check pass
+        return YES
     if "findings" not in props:  # the backend's own structured-output probe
         return minimal_instance(schema)
     assert "confidence" in schema["$defs"]["GenerativeComment"]["properties"]
@@ -159,3 +164,38 @@ def test_generative_end_to_end_through_an_openai_compatible_server(tmp_path: Pat
     (f,) = doc["findings"]
     assert (f["path"], f["line"], f["severity"], f["confidence"]) == ("pkg/stats.py", 5, "warning", 0.85)
     assert doc["not_reviewed"] == []
+
+
+def test_the_check_pass_drops_what_it_does_not_confirm_end_to_end(tmp_path: Path) -> None:
+    """Two findings through an OpenAI-compatible server; the second, constrained pass re-reads each
+    with its rows and the change facts: the one it rejects is not posted and is counted, the one it
+    confirms is posted with its fact first."""
+    diff = tmp_path / "change.diff"
+    diff.write_text(TWO_HUNKS)
+    server: StandIn
+
+    def answer(schema):
+        props = schema.get("properties", {})
+        if "confirmed" in props:
+            asked = server.requests[-1][3]["messages"][-1]["content"]
+            assert "What the change did, computed exactly from the code:" in asked
+            return NO if "Counts one past" in asked else YES
+        if "findings" not in props:
+            return minimal_instance(schema)
+        first = server.requests[-1][3]["messages"][-1]["content"]
+        assert "- The slice bounds changed" not in first and "The return value `items[0]` became `items[1]`." in first
+        return {"findings": [finding(3, "return items[1]", 0.9, "Returns `items[1]`, the second item, not the first."),
+                             finding(6, "n = n + 1", 0.8, "Counts one past the end of the list.")]}  # fmt: skip
+
+    with StandIn(json_answer=answer, model="Qwen2.5-Coder-7B-Instruct") as server:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
+                     "--format", "json", "--no-progress"], out, err)  # fmt: skip
+        checks = [r for r in server.requests if "confirmed" in json.dumps(r[3])]
+    assert code == 0, err.getvalue()
+    doc = json.loads(out.getvalue())
+    (f,) = doc["findings"]
+    assert (f["path"], f["side"], f["line"]) == ("pkg/calc.py", "RIGHT", 2)
+    assert f["message"] == "The return value `items[0]` became `items[1]`. Returns `items[1]`, the second item, not the first."
+    assert "review: the check pass left out 1 finding(s) it did not confirm on re-reading" in doc["notes"]
+    assert len(checks) == 2

@@ -257,7 +257,9 @@ def test_a_valid_answer_lands_on_the_rows_exact_side_and_line(row, side, line) -
         "pkg/calc.py", side, line, None)  # fmt: skip
     assert fd.severity is Severity.ERROR
     assert fd.rule == "review/bug" and fd.route == "review" and fd.category == "bug" and fd.source == "model"
-    assert fd.message == "The count is off by one: it drops the last item."
+    # the change fact first; the model's sentence names no token the change adds or removes: left out
+    assert fd.message == "The code `len(items)` became `len(items) - 1`."
+    assert fd.said == "The count is off by one: it drops the last item."
     assert fd.route_probability == 0.75
     assert 0.0 < fd.confidence <= 1.0
 

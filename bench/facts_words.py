@@ -1,0 +1,88 @@
+"""Whether the change fact alone reads as grounded, at every changed line a comment could stand on.
+
+    .venv/bin/python bench/facts_words.py --limit 40 --seed 0        # the reviewbot eval sample
+    .venv/bin/python bench/facts_words.py --held-out 100 --seed 1    # bench/all_cases.py's held-out sample
+
+No model: for every changed line of every case's diff, the comment that the review would open with
+there (routes/review_comment.fact_text over the line's hunk) is read by facts/grounding.read as
+`reviewbot eval` reads a posted comment. A model comment is that fact, followed by the model's
+sentence only when that sentence passes a stricter reading, so when every fact reads as grounded,
+every posted model comment does too, wherever the judge puts it. Prints the counts, the kinds of
+fact, and each line whose fact is not grounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+from reviewbot import evaluation
+from reviewbot.diff.parse import parse_diff
+from reviewbot.facts import facts_for_run
+from reviewbot.facts.grounding import read
+from reviewbot.model import LineKind
+from reviewbot.routes.review_comment import fact_text, instructions, run_of
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample(data: Path, limit: int | None, seed: int, held_out: int | None) -> list[evaluation.Case]:
+    if not held_out:
+        return evaluation.load_cases(data, limit=limit, seed=seed)
+    seen = {c.pair for c in evaluation.load_cases(data, limit=40, seed=0)}
+    pool = [c for c in evaluation.load_cases(data, limit=None, seed=seed) if c.pair not in seen]
+    pairs = sorted({c.pair for c in pool})
+    random.Random(seed).shuffle(pairs)
+    keep = set(pairs[:held_out])
+    return [c for c in pool if c.pair in keep]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--held-out", type=int)
+    a = ap.parse_args()
+    cases = sample(a.data, a.limit, a.seed, a.held_out)
+    said = instructions()
+    n = grounded = fragments = copies = 0
+    kinds: Counter[str] = Counter()
+    misses: list[str] = []
+    t0 = time.perf_counter()
+    for case in cases:
+        for fd in parse_diff(case.diff_text()):
+            for h in fd.hunks:
+                rows = list(h.lines)
+                for ln in rows:
+                    if ln.kind is LineKind.CONTEXT:
+                        continue
+                    text = fact_text(fd.path, ln, rows)
+                    r = read(text, rows, [ln], said, fd.path)
+                    n += 1
+                    grounded += r.kept
+                    fragments += r.fragment
+                    copies += r.prompt_copy
+                    removed, added = run_of(ln, rows)
+                    kinds.update(
+                        {f.kind for f in facts_for_run(removed, added, fd.path) if f.about(ln)} or {"(run)"}
+                    )
+                    if not r.kept:
+                        misses.append(f"  {case.id} {fd.path}:{ln.number} {ln.side}: {text}")
+    secs = time.perf_counter() - t0
+    drawn = f"held-out {a.held_out} pairs, seed {a.seed}" if a.held_out else f"limit {a.limit}, seed {a.seed}"
+    print(f"{len(cases)} cases ({drawn}); {n} changed lines; {secs:.1f} s")
+    print(
+        f"the fact at each changed line: grounded {grounded}/{n} ({100 * grounded / max(1, n):.1f}%); "
+        f"fragments {fragments}; prompt copies {copies}"
+    )
+    print("kinds of fact (lines):", ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
+    print(f"not grounded ({len(misses)}):")
+    print("\n".join(misses[:40]))
+
+
+if __name__ == "__main__":
+    main()
