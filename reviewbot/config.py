@@ -31,7 +31,7 @@ from .model import ROUTE_NAMES
 from .suggest import unknown_key
 
 CONFIG_FILE = ".reviewbot.yml"
-BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
+BACKENDS = ("local", "openvino", "openai", "none")  # the fake backend is for tests, built directly
 FORMATS = ("terminal", "json", "sarif", "markdown", "rdjson")
 FAIL_ON = ("error", "warning", "never")
 REVIEW_STRATEGIES = ("auto", "likelihood", "generative")  # routes/review.py says how auto picks

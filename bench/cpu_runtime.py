@@ -1,0 +1,254 @@
+"""The embedded model on OpenVINO (int8 weights, `--backend openvino`) against torch + transformers
+(bfloat16, `--backend local`), on the review's own workload, alternating in one run.
+
+What it does, in one process with both backends loaded:
+1. Reviews the README's sample diff and the first N cases of `reviewbot eval`'s sample
+   (review-bugs, seed 0) with each backend, alternating which goes first per case. A proxy
+   around each backend records every call (the judge's `score`, the router's `choose`, the
+   constrained comment's `generate`) with its seconds and result.
+2. Prints, per verb, the seconds each backend spent and the ratio (torch / openvino), per case
+   the wall times, and the agreement on the calls both made with the same input: the mean
+   absolute difference of the judge's per-token log-probs (nats) and of its hunk means, the
+   routing label agreement, identical constrained comments, whether each comment is valid
+   against its schema, and the findings of each review.
+3. Start-to-ready and peak memory: a fresh subprocess per backend (alternating, `--starts`
+   rounds) imports reviewbot, loads the model (cached conversion), answers one routing choice
+   and reviews the sample diff; it prints its seconds to ready and its peak RSS.
+
+    python bench/cpu_runtime.py [--cases 6] [--seed 0] [--starts 2] [--data ../shared/data/review-bugs]
+
+Needs a venv with both backends' packages (reviewbot[embedded] and openvino, llguidance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+
+from reviewbot import compose, config, evaluation, pipeline
+from reviewbot.sources.diff_file import DiffFileSource
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "examples" / "sample.diff"
+
+
+class Recorder:
+    """A ModelBackend proxy that records each call: verb, input key, seconds, result."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name, self.model_id = inner.name, inner.model_id
+        self.calls: list[tuple[str, str, float, object]] = []
+
+    def _key(self, *parts) -> str:
+        return json.dumps(parts, sort_keys=True, default=str)
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+    def generate(self, messages, *, schema=None, max_tokens=256):
+        t = time.perf_counter()
+        g = self.inner.generate(messages, schema=schema, max_tokens=max_tokens)
+        self.calls.append(
+            ("generate", self._key(messages, schema, max_tokens), time.perf_counter() - t, (g, schema))
+        )
+        return g
+
+    def choose(self, messages, labels):
+        t = time.perf_counter()
+        c = self.inner.choose(messages, labels)
+        self.calls.append(("choose", self._key(messages, labels), time.perf_counter() - t, c))
+        return c
+
+    def score(self, messages, continuation):
+        t = time.perf_counter()
+        s = self.inner.score(messages, continuation)
+        self.calls.append(("score", self._key(messages, continuation), time.perf_counter() - t, s))
+        return s
+
+
+def _backend(name: str):
+    settings = config.load({"backend": name}, os.environ, None)
+    b = compose.backend(settings)
+    t = time.perf_counter()
+    b.load()
+    return settings, b, time.perf_counter() - t
+
+
+def _findings(res) -> list[str]:
+    return sorted(
+        f"{a.finding.location.path}:{a.finding.location.line} {a.finding.rule}" for a in res.anchored
+    )
+
+
+def _review(settings, rec: Recorder, diff: Path):
+    route = compose.route(settings, rec)
+    t = time.perf_counter()
+    res = pipeline.run(
+        DiffFileSource(str(diff)).load(), pipeline.Parts(rec, route, limits=compose.limits(settings))
+    )
+    return res, time.perf_counter() - t
+
+
+def compare(torch_rec: Recorder, ov_rec: Recorder) -> None:
+    def by_key(rec, verb):
+        return {k: r for v, k, _, r in rec.calls if v == verb}
+
+    # scoring
+    ts, os_ = by_key(torch_rec, "score"), by_key(ov_rec, "score")
+    common = [k for k in ts if k in os_ and ts[k] is not None and os_[k] is not None]
+    tok_diffs, mean_diffs, same_offsets = [], [], 0
+    for k in common:
+        a, b = ts[k], os_[k]
+        same_offsets += a.offsets == b.offsets
+        if len(a.logprobs) == len(b.logprobs):
+            tok_diffs += [abs(x - y) for x, y in zip(a.logprobs, b.logprobs)]
+            mean_diffs.append(abs(a.mean - b.mean))
+    print(
+        f"score: {len(common)} calls in common, {same_offsets} with the same tokens; "
+        f"per-token log-prob |diff| mean {statistics.fmean(tok_diffs):.4f} nats "
+        f"(p90 {sorted(tok_diffs)[int(0.9 * (len(tok_diffs) - 1))]:.4f}, {len(tok_diffs)} tokens); "
+        f"hunk mean |diff| mean {statistics.fmean(mean_diffs):.4f}, max {max(mean_diffs):.4f}"
+    )
+    # routing
+    tc, oc = by_key(torch_rec, "choose"), by_key(ov_rec, "choose")
+    common = [k for k in tc if k in oc]
+    if common:
+        same = sum(tc[k].label == oc[k].label for k in common)
+        pdiff = statistics.fmean(abs(tc[k].probability - oc[k].probabilities[tc[k].label]) for k in common)
+        print(
+            f"choose: {len(common)} calls in common, same label {same}/{len(common)}, "
+            f"|p(torch's label)| diff mean {pdiff:.4f}"
+        )
+    # constrained comments
+    tg, og = by_key(torch_rec, "generate"), by_key(ov_rec, "generate")
+    common = [k for k in tg if k in og]
+    same = sum(tg[k][0].text == og[k][0].text for k in common)
+    valid = {"torch": 0, "openvino": 0}
+    for name, recs in (("torch", tg), ("openvino", og)):
+        for g, schema in recs.values():
+            if schema is None:
+                valid[name] += 1
+                continue
+            try:
+                jsonschema.validate(json.loads(g.text), schema)
+                valid[name] += 1
+            except (ValueError, jsonschema.ValidationError):
+                pass
+    print(
+        f"generate: {len(tg)} torch / {len(og)} openvino calls, {len(common)} with the same input, "
+        f"{same} identical texts; valid against their schema: torch {valid['torch']}/{len(tg)}, "
+        f"openvino {valid['openvino']}/{len(og)}"
+    )
+
+
+def verb_seconds(rec: Recorder) -> dict[str, tuple[int, float]]:
+    out: dict[str, tuple[int, float]] = {}
+    for verb, _, seconds, _ in rec.calls:
+        n, s = out.get(verb, (0, 0.0))
+        out[verb] = (n + 1, s + seconds)
+    return out
+
+
+CHILD = """
+import resource, sys, time
+t0 = time.perf_counter()
+import os
+from reviewbot import compose, config, pipeline
+from reviewbot.sources.diff_file import DiffFileSource
+settings = config.load({"backend": sys.argv[1]}, os.environ, None)
+b = compose.backend(settings)
+b.choose([{"role": "user", "content": "Is this a question?"}], ["yes", "no"])
+ready = time.perf_counter() - t0
+route = compose.route(settings, b)
+pipeline.run(DiffFileSource(sys.argv[2]).load(), pipeline.Parts(b, route, limits=compose.limits(settings)))
+print(ready, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+      "torch" in sys.modules)
+"""
+
+
+def starts(rounds: int) -> None:
+    res: dict[str, list[tuple[float, float, float, bool]]] = {"local": [], "openvino": []}
+    for i in range(rounds):
+        for name in ("local", "openvino") if i % 2 == 0 else ("openvino", "local"):
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, name, str(SAMPLE)], capture_output=True, text=True, check=True
+            )
+            ready, total, rss, torch = out.stdout.split()
+            res[name].append((float(ready), float(total), float(rss), torch == "True"))
+    for name, rows in res.items():
+        print(
+            f"{name:>8}: start to ready (import, load, first choice) median "
+            f"{statistics.median(r[0] for r in rows):.2f}s, with the sample review "
+            f"{statistics.median(r[1] for r in rows):.2f}s, peak RSS {max(r[2] for r in rows):.0f} MiB, "
+            f"torch imported: {rows[0][3]}  ({len(rows)} runs)"
+        )
+    lr = statistics.median(r[0] for r in res["local"]) / statistics.median(r[0] for r in res["openvino"])
+    print(f"start-to-ready ratio torch/openvino: {lr:.2f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--starts", type=int, default=2, help="subprocess rounds for start-to-ready and memory")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
+    args = ap.parse_args()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.1f} at start"
+    )
+    if args.starts:
+        starts(args.starts)
+    t_settings, t_backend, t_load = _backend("local")
+    o_settings, o_backend, o_load = _backend("openvino")
+    print(f"in-process load: torch {t_load:.2f}s, openvino {o_load:.2f}s")
+    t_rec, o_rec = Recorder(t_backend), Recorder(o_backend)
+    cases = [SAMPLE]
+    if args.cases:
+        picked = evaluation.load_cases(args.data, limit=max(1, args.cases // 2), seed=args.seed)[: args.cases]
+        cases += [c.diff_path for c in picked]
+    print(f"\n{'case':<34} {'torch s':>8} {'openvino s':>10} {'same findings':>13}")
+    walls = {"torch": 0.0, "openvino": 0.0}
+    same_findings = 0
+    for i, diff in enumerate(cases):
+        order = [("torch", t_settings, t_rec), ("openvino", o_settings, o_rec)]
+        if i % 2:
+            order.reverse()
+        found, secs = {}, {}
+        for name, settings, rec in order:
+            res, secs[name] = _review(settings, rec, diff)
+            found[name] = _findings(res)
+            walls[name] += secs[name]
+        same_findings += found["torch"] == found["openvino"]
+        label = diff.parent.name if diff.name == "change.diff" else diff.name
+        print(
+            f"{label:<34} {secs['torch']:8.2f} {secs['openvino']:10.2f} {str(found['torch'] == found['openvino']):>13}"
+        )
+    print(
+        f"reviews with the same findings: {same_findings}/{len(cases)}; "
+        f"wall total torch {walls['torch']:.1f}s, openvino {walls['openvino']:.1f}s, "
+        f"ratio {walls['torch'] / walls['openvino']:.2f}x\n"
+    )
+    tv, ov = verb_seconds(t_rec), verb_seconds(o_rec)
+    for verb in ("score", "choose", "generate"):
+        tn, tsec = tv.get(verb, (0, 0.0))
+        on, osec = ov.get(verb, (0, 0.0))
+        ratio = f"{tsec / osec:.2f}x" if osec else "-"
+        print(
+            f"{verb:>8}: torch {tn} calls {tsec:.2f}s, openvino {on} calls {osec:.2f}s, torch/openvino {ratio}"
+        )
+    compare(t_rec, o_rec)
+
+
+if __name__ == "__main__":
+    main()
