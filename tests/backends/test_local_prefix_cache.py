@@ -25,7 +25,6 @@ from reviewbot.config import load  # noqa: E402
 pytestmark = pytest.mark.model
 
 
-
 @pytest.fixture(scope="module")
 def backend() -> LocalBackend:
     b = LocalBackend(cache_dir=load({}, os.environ, None).cache)
