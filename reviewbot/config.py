@@ -387,4 +387,8 @@ def load(
         raise ConfigError(
             "backend openai needs a server URL: --base-url, REVIEWBOT_BASE_URL or base_url in the file"
         )
+    if settings.backend == "openvino" and settings.model_dir is not None:
+        raise ConfigError(
+            "backend openvino runs the embedded model only; model_dir needs backend local (transformers)"
+        )
     return settings

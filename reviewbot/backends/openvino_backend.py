@@ -169,7 +169,7 @@ class OpenVINOBackend:
             inputs[f"past_key.{i}"] = np.ascontiguousarray(past[2 * i])
             inputs[f"past_value.{i}"] = np.ascontiguousarray(past[2 * i + 1])
         try:
-            self._request.infer(inputs)
+            self._request.infer(inputs, share_inputs=True)  # numpy arrays read in place, not copied
         except Exception:
             self._kv, self._kv_ids = [], []
             raise
