@@ -41,13 +41,24 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample.diff"
 
 
+def _clocks() -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds (all threads): on a machine that other work
+    loads, the CPU seconds are the steadier measure of what a backend costs."""
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t: tuple[float, float]) -> tuple[float, float]:
+    now = _clocks()
+    return now[0] - t[0], now[1] - t[1]
+
+
 class Recorder:
     """A ModelBackend proxy that records each call: verb, input key, seconds, result."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.name, self.model_id = inner.name, inner.model_id
-        self.calls: list[tuple[str, str, float, object]] = []
+        self.calls: list[tuple[str, str, tuple[float, float], object]] = []
 
     def _key(self, *parts) -> str:
         return json.dumps(parts, sort_keys=True, default=str)
@@ -56,23 +67,21 @@ class Recorder:
         return self.inner.count_tokens(text)
 
     def generate(self, messages, *, schema=None, max_tokens=256):
-        t = time.perf_counter()
+        t = _clocks()
         g = self.inner.generate(messages, schema=schema, max_tokens=max_tokens)
-        self.calls.append(
-            ("generate", self._key(messages, schema, max_tokens), time.perf_counter() - t, (g, schema))
-        )
+        self.calls.append(("generate", self._key(messages, schema, max_tokens), _since(t), (g, schema)))
         return g
 
     def choose(self, messages, labels):
-        t = time.perf_counter()
+        t = _clocks()
         c = self.inner.choose(messages, labels)
-        self.calls.append(("choose", self._key(messages, labels), time.perf_counter() - t, c))
+        self.calls.append(("choose", self._key(messages, labels), _since(t), c))
         return c
 
     def score(self, messages, continuation):
-        t = time.perf_counter()
+        t = _clocks()
         s = self.inner.score(messages, continuation)
-        self.calls.append(("score", self._key(messages, continuation), time.perf_counter() - t, s))
+        self.calls.append(("score", self._key(messages, continuation), _since(t), s))
         return s
 
 
@@ -92,11 +101,11 @@ def _findings(res) -> list[str]:
 
 def _review(settings, rec: Recorder, diff: Path):
     route = compose.route(settings, rec)
-    t = time.perf_counter()
+    t = _clocks()
     res = pipeline.run(
         DiffFileSource(str(diff)).load(), pipeline.Parts(rec, route, limits=compose.limits(settings))
     )
-    return res, time.perf_counter() - t
+    return res, _since(t)
 
 
 def compare(torch_rec: Recorder, ov_rec: Recorder) -> None:
@@ -151,49 +160,57 @@ def compare(torch_rec: Recorder, ov_rec: Recorder) -> None:
     )
 
 
-def verb_seconds(rec: Recorder) -> dict[str, tuple[int, float]]:
-    out: dict[str, tuple[int, float]] = {}
-    for verb, _, seconds, _ in rec.calls:
-        n, s = out.get(verb, (0, 0.0))
-        out[verb] = (n + 1, s + seconds)
+def verb_seconds(rec: Recorder) -> dict[str, tuple[int, float, float]]:
+    """verb -> (calls, wall seconds, CPU seconds)"""
+    out: dict[str, tuple[int, float, float]] = {}
+    for verb, _, (wall, cpu), _ in rec.calls:
+        n, w, c = out.get(verb, (0, 0.0, 0.0))
+        out[verb] = (n + 1, w + wall, c + cpu)
     return out
 
 
 CHILD = """
 import resource, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import os
-from reviewbot import compose, config, pipeline
-from reviewbot.sources.diff_file import DiffFileSource
-settings = config.load({"backend": sys.argv[1]}, os.environ, None)
-b = compose.backend(settings)
+from reviewbot import compose, config
+b = compose.backend(config.load({"backend": sys.argv[1]}, os.environ, None))
 b.choose([{"role": "user", "content": "Is this a question?"}], ["yes", "no"])
-ready = time.perf_counter() - t0
-route = compose.route(settings, b)
-pipeline.run(DiffFileSource(sys.argv[2]).load(), pipeline.Parts(b, route, limits=compose.limits(settings)))
-print(ready, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-      "torch" in sys.modules)
+ready, ready_cpu = time.perf_counter() - t0, time.process_time() - c0
+code = open(sys.argv[2]).read()
+b.score([{"role": "user", "content": "Show the code of this file."}], code)
+schema = {"type": "object", "properties": {"bug": {"type": "boolean"}, "why": {"type": "string"}},
+          "required": ["bug", "why"]}
+b.generate([{"role": "user", "content": "Is there a bug in this code? Answer in JSON.\\n" + code}],
+           schema=schema, max_tokens=24)
+print(ready, ready_cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "torch" in sys.modules)
 """
+# a file of about 1,200 tokens for the child's scoring pass
+SCORED = ROOT / "reviewbot" / "routes" / "review.py"
 
 
 def starts(rounds: int) -> None:
+    """Fresh processes, alternating: start to ready (import, load of the cached model, one routing
+    choice), then one scoring pass over about 1,200 tokens and a constrained answer of at most 24
+    tokens; the peak RSS covers all of it."""
     res: dict[str, list[tuple[float, float, float, bool]]] = {"local": [], "openvino": []}
     for i in range(rounds):
         for name in ("local", "openvino") if i % 2 == 0 else ("openvino", "local"):
             out = subprocess.run(
-                [sys.executable, "-c", CHILD, name, str(SAMPLE)], capture_output=True, text=True, check=True
+                [sys.executable, "-c", CHILD, name, str(SCORED)], capture_output=True, text=True, check=True
             )
-            ready, total, rss, torch = out.stdout.split()
-            res[name].append((float(ready), float(total), float(rss), torch == "True"))
+            ready, ready_cpu, rss, torch = out.stdout.split()
+            res[name].append((float(ready), float(ready_cpu), float(rss), torch == "True"))
     for name, rows in res.items():
         print(
             f"{name:>8}: start to ready (import, load, first choice) median "
-            f"{statistics.median(r[0] for r in rows):.2f}s, with the sample review "
-            f"{statistics.median(r[1] for r in rows):.2f}s, peak RSS {max(r[2] for r in rows):.0f} MiB, "
-            f"torch imported: {rows[0][3]}  ({len(rows)} runs)"
+            f"{statistics.median(r[0] for r in rows):.2f}s wall, {statistics.median(r[1] for r in rows):.2f}s CPU; "
+            f"peak RSS with a scoring pass and a constrained answer {max(r[2] for r in rows):.0f} MiB; "
+            f"torch imported: {rows[0][3]} ({len(rows)} runs)"
         )
-    lr = statistics.median(r[0] for r in res["local"]) / statistics.median(r[0] for r in res["openvino"])
-    print(f"start-to-ready ratio torch/openvino: {lr:.2f}x")
+    for i, what in ((0, "wall"), (1, "CPU")):
+        lr = statistics.median(r[i] for r in res["local"]) / statistics.median(r[i] for r in res["openvino"])
+        print(f"start-to-ready ratio torch/openvino ({what}): {lr:.2f}x")
 
 
 def main() -> None:
@@ -217,8 +234,8 @@ def main() -> None:
     if args.cases:
         picked = evaluation.load_cases(args.data, limit=max(1, args.cases // 2), seed=args.seed)[: args.cases]
         cases += [c.diff_path for c in picked]
-    print(f"\n{'case':<34} {'torch s':>8} {'openvino s':>10} {'same findings':>13}")
-    walls = {"torch": 0.0, "openvino": 0.0}
+    print(f"\n{'case':<34} {'torch s (CPU s)':>16} {'openvino s (CPU s)':>19} {'same findings':>13}")
+    walls = {"torch": [0.0, 0.0], "openvino": [0.0, 0.0]}
     same_findings = 0
     for i, diff in enumerate(cases):
         order = [("torch", t_settings, t_rec), ("openvino", o_settings, o_rec)]
@@ -228,24 +245,28 @@ def main() -> None:
         for name, settings, rec in order:
             res, secs[name] = _review(settings, rec, diff)
             found[name] = _findings(res)
-            walls[name] += secs[name]
+            walls[name][0] += secs[name][0]
+            walls[name][1] += secs[name][1]
         same_findings += found["torch"] == found["openvino"]
         label = diff.parent.name if diff.name == "change.diff" else diff.name
-        print(
-            f"{label:<34} {secs['torch']:8.2f} {secs['openvino']:10.2f} {str(found['torch'] == found['openvino']):>13}"
-        )
+        t, o = secs["torch"], secs["openvino"]
+        same = str(found["torch"] == found["openvino"])
+        print(f"{label:<34} {t[0]:8.1f} ({t[1]:5.1f}) {o[0]:10.1f} ({o[1]:6.1f}) {same:>13}")
+    (tw, tc), (ow, oc) = walls["torch"], walls["openvino"]
     print(
-        f"reviews with the same findings: {same_findings}/{len(cases)}; "
-        f"wall total torch {walls['torch']:.1f}s, openvino {walls['openvino']:.1f}s, "
-        f"ratio {walls['torch'] / walls['openvino']:.2f}x\n"
+        f"reviews with the same findings: {same_findings}/{len(cases)}; total torch {tw:.1f}s wall "
+        f"{tc:.1f}s CPU, openvino {ow:.1f}s wall {oc:.1f}s CPU; torch/openvino {tw / ow:.2f}x wall, "
+        f"{tc / oc:.2f}x CPU\n"
     )
     tv, ov = verb_seconds(t_rec), verb_seconds(o_rec)
     for verb in ("score", "choose", "generate"):
-        tn, tsec = tv.get(verb, (0, 0.0))
-        on, osec = ov.get(verb, (0, 0.0))
-        ratio = f"{tsec / osec:.2f}x" if osec else "-"
+        tn, tw, tc = tv.get(verb, (0, 0.0, 0.0))
+        on, ow, oc = ov.get(verb, (0, 0.0, 0.0))
+        wr = f"{tw / ow:.2f}x" if ow else "-"
+        cr = f"{tc / oc:.2f}x" if oc else "-"
         print(
-            f"{verb:>8}: torch {tn} calls {tsec:.2f}s, openvino {on} calls {osec:.2f}s, torch/openvino {ratio}"
+            f"{verb:>8}: torch {tn} calls {tw:.2f}s wall {tc:.2f}s CPU, openvino {on} calls {ow:.2f}s wall "
+            f"{oc:.2f}s CPU; torch/openvino {wr} wall, {cr} CPU"
         )
     compare(t_rec, o_rec)
 
