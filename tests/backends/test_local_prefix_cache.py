@@ -17,7 +17,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("xgrammar")
 
-from model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
+from support.model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
 
 from reviewbot.backends.local import LocalBackend  # noqa: E402
 from reviewbot.config import load  # noqa: E402

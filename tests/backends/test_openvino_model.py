@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("openvino")
 pytest.importorskip("llguidance")
 
-from model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
+from support.model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
 
 from reviewbot.backends.openvino_backend import OpenVINOBackend  # noqa: E402
 from reviewbot.config import load  # noqa: E402
