@@ -28,7 +28,8 @@ from ..ports import Choice, Generation, Message, Scored
 from . import decoding, embedded, ov_cache
 from .batching import CacheStats
 
-INSTALL_HINT = "pip install 'reviewbot[embedded]'"
+INSTALL_HINT = "pip install 'reviewbot[openvino]'"
+CHUNK = 128  # positions per pass of the model: bounds a scoring pass's (positions, vocab) matrix
 
 
 def strict_schema(schema: Any) -> Any:
@@ -150,39 +151,54 @@ class OpenVINOBackend:
 
     def _run(self, seq: list[int], targets: list[int]) -> tuple[Any, Any, int]:
         """Run `seq` (all tokens so far) reusing the prefix cache; the last len(targets) positions
-        are scored against `targets`. Returns (last logits, target log-probs, tokens reused)."""
+        are scored against `targets`. Returns (last logits, target log-probs, tokens reused).
+
+        The new tokens go through in chunks of CHUNK positions, each continuing from the keys and
+        values of the one before: a chunk's scoring holds a (CHUNK, vocab) matrix at most, not one
+        row per token of a long continuation."""
         import numpy as np
 
-        keep = len(seq) - len(targets)
+        keep = len(seq) - len(targets)  # the positions from `keep` on are scored
         p = 0
         if self.prefix_cache and self._kv_ids:
             limit = min(len(seq) - 1, len(self._kv_ids), keep)
             while p < limit and seq[p] == self._kv_ids[p]:
                 p += 1
-        past = [a[:, :, :p] for a in self._kv] if p else self._empty_kv()
+        kv = [a[:, :, :p] for a in self._kv] if p else self._empty_kv()
         assert self._embed is not None
         q, scale = self._embed
-        new = np.asarray(seq[p:], dtype=np.int64)
-        embeds = (q[new].astype(np.float32) * scale[new].astype(np.float32)).reshape(1, len(new), -1)
-        inputs: dict[str, Any] = {"inputs_embeds": embeds, "targets": np.asarray(targets, dtype=np.int64)}
-        for i in range(self._layers):
-            inputs[f"past_key.{i}"] = np.ascontiguousarray(past[2 * i])
-            inputs[f"past_value.{i}"] = np.ascontiguousarray(past[2 * i + 1])
+        picked: list[Any] = []
+        logits: Any = None
+        r = self._request
         try:
-            self._request.infer(inputs, share_inputs=True)  # numpy arrays read in place, not copied
+            for start in range(p, len(seq), CHUNK):
+                end = min(start + CHUNK, len(seq))
+                new = np.asarray(seq[start:end], dtype=np.int64)
+                embeds = (q[new].astype(np.float32) * scale[new].astype(np.float32)).reshape(1, len(new), -1)
+                scored = targets[max(start, keep) - keep : end - keep] if end > keep else []
+                inputs: dict[str, Any] = {
+                    "inputs_embeds": embeds,
+                    "targets": np.asarray(scored or [0], dtype=np.int64),  # one dummy where none
+                }
+                for i in range(self._layers):
+                    inputs[f"past_key.{i}"] = np.ascontiguousarray(kv[2 * i])
+                    inputs[f"past_value.{i}"] = np.ascontiguousarray(kv[2 * i + 1])
+                r.infer(inputs, share_inputs=True)  # numpy arrays read in place, not copied
+                if scored:
+                    picked.append(r.get_tensor("target_logprobs").data.copy())
+                kv = []
+                for i in range(self._layers):
+                    kv.append(r.get_tensor(f"present_key.{i}").data.copy())
+                    kv.append(r.get_tensor(f"present_value.{i}").data.copy())
+            logits = r.get_tensor("logits").data.copy()
         except Exception:
             self._kv, self._kv_ids = [], []
             raise
-        r = self._request
-        logits = r.get_tensor("logits").data.copy()
-        picked = r.get_tensor("target_logprobs").data.copy()
         if self.prefix_cache:
-            kv = []
-            for i in range(self._layers):
-                kv.append(r.get_tensor(f"present_key.{i}").data.copy())
-                kv.append(r.get_tensor(f"present_value.{i}").data.copy())
             self._kv, self._kv_ids = kv, list(seq)
-        return logits, picked, p
+        else:
+            self._kv, self._kv_ids = [], []
+        return logits, np.concatenate(picked) if picked else np.zeros(0, dtype=np.float32), p
 
     # ------------------------------------------------------------------ verbs
     def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
