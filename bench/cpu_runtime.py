@@ -122,6 +122,9 @@ def compare(torch_rec: Recorder, ov_rec: Recorder) -> None:
         if len(a.logprobs) == len(b.logprobs):
             tok_diffs += [abs(x - y) for x, y in zip(a.logprobs, b.logprobs)]
             mean_diffs.append(abs(a.mean - b.mean))
+    if not tok_diffs:
+        print("score: no calls in common")
+        return
     print(
         f"score: {len(common)} calls in common, {same_offsets} with the same tokens; "
         f"per-token log-prob |diff| mean {statistics.fmean(tok_diffs):.4f} nats "
@@ -213,6 +216,27 @@ def starts(rounds: int) -> None:
         print(f"start-to-ready ratio torch/openvino ({what}): {lr:.2f}x")
 
 
+def summary(t_rec: Recorder, o_rec: Recorder, walls: dict, same_findings: int, reviewed: int) -> None:
+    """The figures so far (printed after each case, so a run cut short still reports)."""
+    (tw, tc), (ow, oc) = walls["torch"], walls["openvino"]
+    print(
+        f"reviews with the same findings: {same_findings}/{reviewed}; total torch {tw:.1f}s wall "
+        f"{tc:.1f}s CPU, openvino {ow:.1f}s wall {oc:.1f}s CPU; torch/openvino {tw / ow:.2f}x wall, "
+        f"{tc / oc:.2f}x CPU\n"
+    )
+    tv, ov = verb_seconds(t_rec), verb_seconds(o_rec)
+    for verb in ("score", "choose", "generate"):
+        tn, tw, tc = tv.get(verb, (0, 0.0, 0.0))
+        on, ow, oc = ov.get(verb, (0, 0.0, 0.0))
+        wr = f"{tw / ow:.2f}x" if ow else "-"
+        cr = f"{tc / oc:.2f}x" if oc else "-"
+        print(
+            f"{verb:>8}: torch {tn} calls {tw:.2f}s wall {tc:.2f}s CPU, openvino {on} calls {ow:.2f}s wall "
+            f"{oc:.2f}s CPU; torch/openvino {wr} wall, {cr} CPU"
+        )
+    compare(t_rec, o_rec)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=6)
@@ -252,23 +276,8 @@ def main() -> None:
         t, o = secs["torch"], secs["openvino"]
         same = str(found["torch"] == found["openvino"])
         print(f"{label:<34} {t[0]:8.1f} ({t[1]:5.1f}) {o[0]:10.1f} ({o[1]:6.1f}) {same:>13}")
-    (tw, tc), (ow, oc) = walls["torch"], walls["openvino"]
-    print(
-        f"reviews with the same findings: {same_findings}/{len(cases)}; total torch {tw:.1f}s wall "
-        f"{tc:.1f}s CPU, openvino {ow:.1f}s wall {oc:.1f}s CPU; torch/openvino {tw / ow:.2f}x wall, "
-        f"{tc / oc:.2f}x CPU\n"
-    )
-    tv, ov = verb_seconds(t_rec), verb_seconds(o_rec)
-    for verb in ("score", "choose", "generate"):
-        tn, tw, tc = tv.get(verb, (0, 0.0, 0.0))
-        on, ow, oc = ov.get(verb, (0, 0.0, 0.0))
-        wr = f"{tw / ow:.2f}x" if ow else "-"
-        cr = f"{tc / oc:.2f}x" if oc else "-"
-        print(
-            f"{verb:>8}: torch {tn} calls {tw:.2f}s wall {tc:.2f}s CPU, openvino {on} calls {ow:.2f}s wall "
-            f"{oc:.2f}s CPU; torch/openvino {wr} wall, {cr} CPU"
-        )
-    compare(t_rec, o_rec)
+        print(f"-- after {i + 1} of {len(cases)} reviews:")
+        summary(t_rec, o_rec, walls, same_findings, i + 1)
 
 
 if __name__ == "__main__":
