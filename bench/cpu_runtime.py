@@ -234,6 +234,13 @@ def summary(t_rec: Recorder, o_rec: Recorder, walls: dict, same_findings: int, r
             f"{verb:>8}: torch {tn} calls {tw:.2f}s wall {tc:.2f}s CPU, openvino {on} calls {ow:.2f}s wall "
             f"{oc:.2f}s CPU; torch/openvino {wr} wall, {cr} CPU"
         )
+    tokens = {
+        name: sum(r[0].generated_tokens for v, _, _, r in rec.calls if v == "generate")
+        for name, rec in (("torch", t_rec), ("openvino", o_rec))
+    }
+    print(
+        f"generated tokens: torch {tokens['torch']}, openvino {tokens['openvino']} (the answers may differ)"
+    )
     compare(t_rec, o_rec)
 
 
