@@ -31,6 +31,10 @@ def backend(settings: Settings, status: Callable[[str], None] | None = None) -> 
             max_retries=settings.model_retries,
             concurrency=concurrency(settings),
         )
+    if settings.backend == "openvino":
+        from .backends.openvino_backend import OpenVINOBackend  # light: openvino imported on first use
+
+        return OpenVINOBackend(cache_dir=settings.cache, threads=settings.threads, status=status)
     from .backends.local import LocalBackend  # light: torch is imported on first use only
 
     return LocalBackend(

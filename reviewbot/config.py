@@ -33,7 +33,7 @@ from .profiles import DEFAULT_KINDS, DEFAULT_OFF
 from .suggest import unknown_key
 
 CONFIG_FILE = ".reviewbot.yml"
-BACKENDS = ("local", "openai", "none")  # the fake backend is for tests, built directly
+BACKENDS = ("local", "openvino", "openai", "none")  # the fake backend is for tests, built directly
 FORMATS = ("terminal", "json", "sarif", "markdown", "rdjson")
 FAIL_ON = ("error", "warning", "never")
 REVIEW_STRATEGIES = ("auto", "likelihood", "generative")  # routes/review.py says how auto picks
@@ -411,5 +411,9 @@ def load(
     if settings.backend == "openai" and not settings.base_url:
         raise ConfigError(
             "backend openai needs a server URL: --base-url, REVIEWBOT_BASE_URL or base_url in the file"
+        )
+    if settings.backend == "openvino" and settings.model_dir is not None:
+        raise ConfigError(
+            "backend openvino runs the embedded model only; model_dir needs backend local (transformers)"
         )
     return settings

@@ -454,6 +454,13 @@ def test_flag_values_of_other_types_pass_through():
     assert load({"min_drop": 1}, {}, None).min_drop == 1.0
 
 
+def test_openvino_backend_runs_the_embedded_model_only() -> None:
+    assert load({"backend": "openvino"}, {}, None).backend == "openvino"
+    assert load({}, {"REVIEWBOT_BACKEND": "openvino"}, None).backend == "openvino"
+    with pytest.raises(ConfigError, match="backend openvino runs the embedded model only"):
+        load({"backend": "openvino", "model_dir": "/m"}, {}, None)
+
+
 def test_openai_backend_needs_a_url_and_keeps_its_key_secret(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="needs a server URL"):
         load({"backend": "openai"}, {}, None)

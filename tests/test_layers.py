@@ -39,6 +39,10 @@ RULES = [
     ("torch", {"reviewbot.backends.local", "reviewbot.knowledge.vectors"}),  # vectors: the MiniLM embedder
     ("transformers", {"reviewbot.backends.local", "reviewbot.knowledge.vectors"}),
     ("xgrammar", {"reviewbot.backends.local"}),
+    # the OpenVINO CPU runtime: its graph, its cache, its backend; llguidance for its JSON schemas
+    ("openvino", {"reviewbot.backends.openvino_backend", "reviewbot.backends.ov_build", "reviewbot.backends.ov_cache"}),
+    ("llguidance", {"reviewbot.backends.openvino_backend"}),
+    ("gguf", {"reviewbot.backends.gguf_read"}),
     ("github", {"reviewbot.hosts.github.client", "reviewbot.hosts.github.retry"}),  # PyGithub
     ("gitlab", {"reviewbot.hosts.gitlab.client"}),  # python-gitlab
 ]

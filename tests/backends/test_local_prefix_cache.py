@@ -17,23 +17,12 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("xgrammar")
 
+from support.model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
+
 from reviewbot.backends.local import LocalBackend  # noqa: E402
 from reviewbot.config import load  # noqa: E402
 
 pytestmark = pytest.mark.model
-
-SYSTEM = {"role": "system", "content": "You review code changes. Pick the job for this change: review or tools."}
-USER = {"role": "user", "content": "diff:\n-    n = len(items)\n+    n = len(items) - 1\nWhich job?"}
-LABELS = ["review", "tools"]
-SCHEMA = {
-    "type": "object",
-    "properties": {"bug": {"type": "boolean"}, "why": {"type": "string"}},
-    "required": ["bug", "why"],
-    "additionalProperties": False,
-}
-ROUTE = [SYSTEM, USER, {"role": "assistant", "content": "review"},
-         {"role": "user", "content": "Is there a bug? Answer in JSON."}]  # fmt: skip
-ASK = [{"role": "user", "content": "Show the code of util.py."}]
 
 
 @pytest.fixture(scope="module")

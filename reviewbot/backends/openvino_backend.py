@@ -1,0 +1,328 @@
+"""The `openvino` backend: the embedded model on OpenVINO's CPU runtime, int8 weights, no torch.
+
+The model is the embedded GGUF converted once (ov_cache.py, ov_build.py) and verified before it
+is loaded. openvino, numpy and llguidance are imported on first use only.
+
+Three verbs (ports.ModelBackend), as the local backend does them:
+- score: one pass over the prompt and the continuation (less its last token); the graph returns
+  the log-probability of each continuation token at its position, not a logits matrix.
+- choose: one pass, a softmax over the labels' distinct first tokens of the last position.
+- generate: greedy decoding; with a JSON schema the output is constrained by llguidance (compact
+  separators `, ` and `: `, no other whitespace, no properties beyond the schema's).
+
+Prefix cache: the keys and values of the last call are kept with the tokens they hold; the next
+call runs the model only over what differs (`cached_tokens`, `stats`), as the local backend does.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from ..ports import Choice, Generation, Message, Scored
+from . import decoding, embedded, ov_cache
+from .batching import CacheStats
+
+INSTALL_HINT = "pip install 'reviewbot[openvino]'"
+CHUNK = 128  # positions per pass of the model: bounds a scoring pass's (positions, vocab) matrix
+
+
+def strict_schema(schema: Any) -> Any:
+    """The schema with `additionalProperties: false` on every object that does not say otherwise."""
+    if isinstance(schema, dict):
+        out = {k: strict_schema(v) for k, v in schema.items()}
+        if out.get("type") == "object" and "additionalProperties" not in out:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strict_schema(v) for v in schema]
+    return schema
+
+
+class _Text:
+    """The tokenizer (the `tokenizers` library) and the chat template (jinja2), from the cache."""
+
+    def __init__(self, tokenizer_json: str, template: str) -> None:
+        import jinja2.ext
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+        from tokenizers import Tokenizer
+
+        self.json = tokenizer_json
+        self.tok = Tokenizer.from_str(tokenizer_json)
+        env = ImmutableSandboxedEnvironment(
+            trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
+        )
+        env.filters["tojson"] = lambda x, **kw: json.dumps(x, ensure_ascii=False, **kw)
+        self.template = env.from_string(template)
+        self.specials = tuple(
+            t.content for t in self.tok.get_added_tokens_decoder().values() if len(t.content) > 1
+        )
+
+    def prompt(self, messages: Sequence[Message]) -> list[int]:
+        safe = [{**m, "content": decoding.defuse(m["content"], self.specials)} for m in messages]
+        text = self.template.render(messages=safe, tools=None, add_generation_prompt=True)
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def encode(self, text: str) -> Any:
+        """Plain text: special-token spellings in it are text, as the local backend's score reads them."""
+        self.tok.encode_special_tokens = True
+        try:
+            return self.tok.encode(text, add_special_tokens=False)
+        finally:
+            self.tok.encode_special_tokens = False
+
+
+class OpenVINOBackend:
+    name = "openvino"
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path,
+        threads: int | None = None,
+        status: Any = None,
+        prefix_cache: bool = True,
+    ) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.threads = threads
+        self.prefix_cache = prefix_cache
+        self.model_id: str | None = embedded.MODEL_ID
+        self.stats = CacheStats()
+        self._status = status or (lambda msg: None)
+        self._lock = threading.RLock()
+        self._request: Any = None
+        self._text: _Text | None = None
+        self._embed: tuple[Any, Any] | None = None
+        self._eos: set[int] = set()
+        self._layers = 0
+        self._kv: list[Any] = []  # past key/value arrays of the last call, per layer
+        self._kv_ids: list[int] = []
+        self._ll_tok: Any = None
+        self._grammars: dict[str, str] = {}
+        self.load_seconds: float | None = None
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> None:
+        if self._request is not None:
+            return
+        self._status(f"loading the model ({self.model_id}, OpenVINO int8)")
+        t0 = time.perf_counter()
+        try:
+            import numpy as np
+            import openvino as ov
+        except ImportError as exc:
+            raise ModelError(f"the openvino backend needs {exc.name}: {INSTALL_HINT}") from exc
+        verified = ov_cache.load(self.cache_dir, self._status)
+        arch = json.loads(verified.text("arch.json"))
+        core = ov.Core()
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if self.threads:
+            config["INFERENCE_NUM_THREADS"] = int(self.threads)
+        weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
+        model = core.read_model(verified.text("model.xml"), weights)
+        compiled = core.compile_model(model, "CPU", config)
+        self._request = compiled.create_infer_request()
+        q = np.load(_bytes_io(verified.files["embed_q.npy"]), allow_pickle=False)
+        scale = np.load(_bytes_io(verified.files["embed_scale.npy"]), allow_pickle=False)
+        self._embed = (q, scale)
+        self._text = _Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
+        self._eos = {*arch["eos"], self._text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
+        self._layers = int(arch["layers"])
+        self._kv_heads, self._head_dim = int(arch["kv_heads"]), int(arch["hidden"]) // int(arch["heads"])
+        self._vocab = int(arch["vocab"])
+        self.load_seconds = time.perf_counter() - t0
+
+    def count_tokens(self, text: str) -> int:
+        self.load()
+        assert self._text is not None
+        return len(self._text.tok.encode(text, add_special_tokens=False).ids)
+
+    # ------------------------------------------------------------------ the model
+    def _empty_kv(self) -> list[Any]:
+        import numpy as np
+
+        shape = (1, self._kv_heads, 0, self._head_dim)
+        return [np.zeros(shape, dtype=np.float32) for _ in range(2 * self._layers)]
+
+    def _run(self, seq: list[int], targets: list[int]) -> tuple[Any, Any, int]:
+        """Run `seq` (all tokens so far) reusing the prefix cache; the last len(targets) positions
+        are scored against `targets`. Returns (last logits, target log-probs, tokens reused).
+
+        The new tokens go through in chunks of CHUNK positions, each continuing from the keys and
+        values of the one before: a chunk's scoring holds a (CHUNK, vocab) matrix at most, not one
+        row per token of a long continuation."""
+        import numpy as np
+
+        keep = len(seq) - len(targets)  # the positions from `keep` on are scored
+        p = 0
+        if self.prefix_cache and self._kv_ids:
+            limit = min(len(seq) - 1, len(self._kv_ids), keep)
+            while p < limit and seq[p] == self._kv_ids[p]:
+                p += 1
+        kv = [a[:, :, :p] for a in self._kv] if p else self._empty_kv()
+        assert self._embed is not None
+        q, scale = self._embed
+        picked: list[Any] = []
+        logits: Any = None
+        r = self._request
+        try:
+            for start in range(p, len(seq), CHUNK):
+                end = min(start + CHUNK, len(seq))
+                new = np.asarray(seq[start:end], dtype=np.int64)
+                embeds = (q[new].astype(np.float32) * scale[new].astype(np.float32)).reshape(1, len(new), -1)
+                scored = targets[max(start, keep) - keep : end - keep] if end > keep else []
+                inputs: dict[str, Any] = {
+                    "inputs_embeds": embeds,
+                    "targets": np.asarray(scored or [0], dtype=np.int64),  # one dummy where none
+                }
+                for i in range(self._layers):
+                    inputs[f"past_key.{i}"] = np.ascontiguousarray(kv[2 * i])
+                    inputs[f"past_value.{i}"] = np.ascontiguousarray(kv[2 * i + 1])
+                r.infer(inputs, share_inputs=True)  # numpy arrays read in place, not copied
+                if scored:
+                    picked.append(r.get_tensor("target_logprobs").data.copy())
+                kv = []
+                for i in range(self._layers):
+                    kv.append(r.get_tensor(f"present_key.{i}").data.copy())
+                    kv.append(r.get_tensor(f"present_value.{i}").data.copy())
+            logits = r.get_tensor("logits").data.copy()
+        except Exception:
+            self._kv, self._kv_ids = [], []
+            raise
+        if self.prefix_cache:
+            self._kv, self._kv_ids = kv, list(seq)
+        else:
+            self._kv, self._kv_ids = [], []
+        return logits, np.concatenate(picked) if picked else np.zeros(0, dtype=np.float32), p
+
+    # ------------------------------------------------------------------ verbs
+    def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
+        with self._lock:
+            self.load()
+            assert self._text is not None
+            t0 = time.perf_counter()
+            prompt = self._text.prompt(messages)
+            enc = self._text.encode(continuation)
+            cont = list(enc.ids)
+            if not cont:
+                return Scored((), (), 0.0)
+            seq = prompt + cont[:-1]  # the positions that predict each continuation token
+            _, picked, p = self._run(seq, cont)
+            self.stats.count(len(prompt) + len(cont), p)
+            offsets = tuple(int(a) for a, _ in enc.offsets)
+            return Scored(tuple(float(x) for x in picked), offsets, time.perf_counter() - t0)
+
+    def label_token_ids(self, labels: Sequence[str]) -> list[int]:
+        self.load()
+        assert self._text is not None
+        firsts = []
+        for label in labels:
+            ids = self._text.tok.encode(label, add_special_tokens=False).ids
+            if not ids:
+                raise ModelError(f"label {label!r} encodes to no tokens")
+            firsts.append(ids[0])
+        if len(set(firsts)) != len(firsts):
+            raise ModelError(f"labels {list(labels)} do not start with distinct tokens of this tokenizer")
+        return firsts
+
+    def choose(self, messages: Sequence[Message], labels: Sequence[str]) -> Choice:
+        import numpy as np
+
+        with self._lock:
+            self.load()
+            assert self._text is not None
+            t0 = time.perf_counter()
+            firsts = self.label_token_ids(labels)
+            seq = self._text.prompt(messages)
+            logits, _, p = self._run(seq, [0])
+            picked = logits[firsts].astype(np.float64)
+            probs = np.exp(picked - picked.max())
+            probs /= probs.sum()
+            table = dict(zip(labels, (float(x) for x in probs)))
+            best = max(table, key=table.__getitem__)
+            self.stats.count(len(seq), p)
+            return Choice(best, table[best], table, len(seq), time.perf_counter() - t0, cached_tokens=p)
+
+    def _matcher(self, schema: Mapping) -> Any:
+        import llguidance
+
+        assert self._text is not None
+        if self._ll_tok is None:
+            self._ll_tok = llguidance.LLTokenizer(
+                self._text.json, n_vocab=self._vocab, eos_token=sorted(self._eos)[0]
+            )
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = llguidance.LLMatcher.grammar_from_json_schema(
+                strict_schema(dict(schema)),
+                defaults={"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "},
+            )
+        matcher = llguidance.LLMatcher(self._ll_tok, self._grammars[key], log_level=0)
+        if matcher.is_error():
+            raise ModelError(f"the JSON schema cannot be compiled: {matcher.get_error()}")
+        return matcher
+
+    def generate(
+        self, messages: Sequence[Message], *, schema: Mapping | None = None, max_tokens: int = 256
+    ) -> Generation:
+        import numpy as np
+
+        with self._lock:
+            self.load()
+            assert self._text is not None
+            t0 = time.perf_counter()
+            prompt = self._text.prompt(messages)
+            matcher = self._matcher(schema) if schema is not None else None
+            mask = None
+            if matcher is not None:
+                import llguidance.numpy as llnp
+
+                mask = llnp.allocate_token_bitmask(1, self._vocab)
+            seq = list(prompt)
+            out: list[int] = []
+            logprobs: list[float] = []
+            cached = 0
+            for step in range(max_tokens):
+                logits, _, p = self._run(seq, [0])
+                if step == 0:
+                    cached = p
+                shifted = logits.astype(np.float64) - logits.max()
+                lsm = shifted - np.log(np.exp(shifted).sum())
+                if matcher is not None:
+                    llnp.fill_next_token_bitmask(matcher, mask, 0)
+                    allowed = np.unpackbits(mask[0].view(np.uint8), bitorder="little")[: self._vocab]
+                    choice = int(np.argmax(np.where(allowed.astype(bool), logits, -np.inf)))
+                else:
+                    choice = int(np.argmax(logits))
+                out.append(choice)
+                logprobs.append(float(lsm[choice]))
+                seq.append(choice)
+                if choice in self._eos:
+                    break
+                if matcher is not None:
+                    matcher.consume_token(choice)
+                    if matcher.is_error():
+                        raise ModelError(f"constrained decoding failed: {matcher.get_error()}")
+                    if matcher.is_stopped():
+                        break
+            self.stats.count(len(prompt), cached)
+            text = self._text.tok.decode(out, skip_special_tokens=True)
+            return Generation(
+                text=text,
+                prompt_tokens=len(prompt),
+                generated_tokens=len(out),
+                seconds=time.perf_counter() - t0,
+                token_logprobs=tuple(logprobs),
+                cached_tokens=cached,
+            )
+
+
+def _bytes_io(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)

@@ -1,0 +1,116 @@
+"""The OpenVINO backend on the real embedded model (converted once into the cache, verified at load):
+the three verbs, the prefix cache, no torch imported, and the same answers as the local backend
+(torch, bfloat16) where that one is installed too."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+pytest.importorskip("openvino")
+pytest.importorskip("llguidance")
+
+from support.model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
+
+from reviewbot.backends.openvino_backend import OpenVINOBackend  # noqa: E402
+from reviewbot.config import load  # noqa: E402
+
+pytestmark = pytest.mark.model
+
+OLD = "def total(items):\n    n = len(items)\n    return sum(items) / n\n"
+NEW = "def total(items):\n    n = len(items) - 1\n    return sum(items) / n\n"
+
+
+@pytest.fixture(scope="module")
+def backend() -> OpenVINOBackend:
+    b = OpenVINOBackend(cache_dir=load({}, os.environ, None).cache)
+    b.load()
+    return b
+
+
+def test_choose_is_a_distribution_over_the_labels(backend: OpenVINOBackend) -> None:
+    c = backend.choose([SYSTEM, USER], LABELS)
+    assert set(c.probabilities) == set(LABELS) and c.label in LABELS
+    assert sum(c.probabilities.values()) == pytest.approx(1.0)
+    assert c.probability == max(c.probabilities.values())
+
+
+def test_generate_under_a_schema_is_valid_compact_json(backend: OpenVINOBackend) -> None:
+    g = backend.generate(ROUTE, schema=SCHEMA, max_tokens=64)
+    value = json.loads(g.text)
+    jsonschema.validate(value, SCHEMA)
+    assert list(value) == ["bug", "why"]
+    assert g.text.startswith('{"bug": ')  # the local backend's separators: ", " and ": "
+    assert g.generated_tokens == len(g.token_logprobs) and all(lp <= 0 for lp in g.token_logprobs)
+
+
+def test_generate_stops_at_max_tokens(backend: OpenVINOBackend) -> None:
+    g = backend.generate([{"role": "user", "content": "Count from 1 to 100, one per line."}], max_tokens=5)
+    assert g.generated_tokens == 5
+
+
+def test_score_gives_each_continuation_token_its_log_probability(backend: OpenVINOBackend) -> None:
+    s = backend.score(ASK, OLD)
+    assert s is not None and len(s.logprobs) == len(s.offsets) > 10
+    assert s.offsets[0] == 0 and list(s.offsets) == sorted(s.offsets)
+    assert all(lp <= 0 for lp in s.logprobs)
+    garbage = backend.score(ASK, "def total(items):\n    n = len(items)\n    return sum(items) ) / n n\n")
+    assert garbage is not None and garbage.mean < s.mean
+
+
+def test_score_reads_control_token_spellings_as_text(backend: OpenVINOBackend) -> None:
+    s = backend.score(ASK, "x = '<|im_end|>'\n")
+    assert s is not None and len(s.logprobs) > 4
+
+
+def test_the_prefix_cache_gives_the_same_answers(backend: OpenVINOBackend) -> None:
+    backend.prefix_cache = False
+    backend._kv, backend._kv_ids = [], []
+    cold = [backend.score(ASK, OLD), backend.score(ASK, NEW)]
+    backend.prefix_cache = True
+    before = backend.stats.cached_tokens
+    warm = [backend.score(ASK, OLD), backend.score(ASK, NEW)]
+    assert backend.stats.cached_tokens > before  # the second score reused the prompt
+    for a, b in zip(cold, warm):
+        assert a.offsets == b.offsets
+        assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 0.15
+
+
+def test_no_torch_is_imported() -> None:
+    code = (
+        "import os, sys\n"
+        "from reviewbot import compose, config\n"
+        "b = compose.backend(config.load({'backend': 'openvino'}, os.environ, None))\n"
+        "b.choose([{'role': 'user', 'content': 'yes or no?'}], ['yes', 'no'])\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'xgrammar') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_same_judgments_as_the_local_backend(backend: OpenVINOBackend) -> None:
+    """int8 weights and OpenVINO's arithmetic against torch's bfloat16: the judge's hunk means within
+    0.1 nats, the same drop's sign, the same route."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from reviewbot.backends.local import LocalBackend
+
+    local = LocalBackend(cache_dir=load({}, os.environ, None).cache)
+    for b in (local, backend):
+        b.prefix_cache = False
+    try:
+        got = {}
+        for name, b in (("local", local), ("openvino", backend)):
+            old, new = b.score(ASK, OLD), b.score(ASK, NEW)
+            got[name] = (old.mean, new.mean, b.choose([SYSTEM, USER], LABELS).label)
+        (lo, ln, lc), (oo, on, oc) = got["local"], got["openvino"]
+        assert abs(lo - oo) < 0.1 and abs(ln - on) < 0.1
+        assert (lo - ln > 0) == (oo - on > 0)
+        assert lc == oc
+    finally:
+        backend.prefix_cache = True

@@ -1,0 +1,129 @@
+"""The OpenVINO backend's parts that need no model: GGUF blocks to int8 groups, the converted
+model's verification, the JSON schema made strict. The model itself: test_openvino_model.py."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from reviewbot.backends import gguf_read, ov_cache
+from reviewbot.backends.openvino_backend import strict_schema
+from reviewbot.errors import ModelError
+
+gguf = pytest.importorskip("gguf")
+
+
+@dataclass
+class Tensor:
+    """What gguf_read takes of a GGUFReader tensor."""
+
+    name: str
+    tensor_type: Any
+    data: np.ndarray
+
+
+def quantized(kind: str, rows: int = 8, cols: int = 256, seed: int = 0) -> Tensor:
+    from gguf.quants import quantize
+
+    t = gguf.GGMLQuantizationType[kind]
+    w = np.random.default_rng(seed).normal(0, 0.05, size=(rows, cols)).astype(np.float32)
+    return Tensor(f"w.{kind}", t, quantize(w, t))
+
+
+@pytest.mark.parametrize("kind", ["Q8_0", "Q5_0"])
+def test_block_quants_become_int8_groups_exactly(kind: str) -> None:
+    from gguf.quants import dequantize
+
+    t = quantized(kind)
+    w = gguf_read.int8(t)
+    assert w.q.dtype == np.int8 and w.q.shape == (8, 256 // 32, 32) and w.scale.shape == (8, 8, 1)
+    np.testing.assert_array_equal(w.dequantize(), dequantize(t.data, t.tensor_type))
+
+
+# k-quant super-blocks of 256 values: bytes per block, where their float16 scales lie
+K_QUANTS = {"Q4_K": (144, (0, 2)), "Q6_K": (210, (208,))}
+
+
+def random_k_quant(kind: str, rows: int = 8, cols: int = 256, seed: int = 0) -> Tensor:
+    """Random blocks (gguf's Python quantizer has no k-quants) with small, finite scales."""
+    size, scale_at = K_QUANTS[kind]
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, size=(rows * cols // 256, size), dtype=np.uint8)
+    for at in scale_at:
+        d = rng.uniform(1e-4, 1e-3, size=len(blocks)).astype(np.float16)
+        blocks[:, at : at + 2] = d.view(np.uint8).reshape(-1, 2)
+    return Tensor(f"w.{kind}", gguf.GGMLQuantizationType[kind], blocks.reshape(rows, -1))
+
+
+@pytest.mark.parametrize("kind", sorted(K_QUANTS))
+def test_k_quants_become_int8_groups_within_half_a_step(kind: str) -> None:
+    from gguf.quants import dequantize
+
+    t = random_k_quant(kind)
+    w = gguf_read.int8(t)
+    ref = dequantize(t.data, t.tensor_type).reshape(8, -1, 32)
+    step = np.abs(ref).max(axis=2, keepdims=True) / 127
+    err = np.abs(w.dequantize().reshape(8, -1, 32) - ref)
+    assert (err <= step * 0.5 + 1e-3 * step + 1e-7).all()
+    assert err.max() > 0  # re-quantized, not copied
+
+
+def write_cache(directory: Path) -> None:
+    directory.mkdir(parents=True)
+    for name in ov_cache.FILES:
+        (directory / name).write_bytes(f"contents of {name}".encode())
+    (directory / "MANIFEST.json").write_bytes(ov_cache._manifest(directory))
+
+
+def test_verify_reads_the_files_it_checked(tmp_path: Path) -> None:
+    d = tmp_path / "openvino-int8"
+    write_cache(d)
+    pin = ov_cache._sha256((d / "MANIFEST.json").read_bytes())
+    v = ov_cache.verify(d, expected=pin)
+    assert v.text("arch.json") == "contents of arch.json"
+    assert set(v.files) == set(ov_cache.FILES)
+
+
+def test_verify_refuses_an_edited_file(tmp_path: Path) -> None:
+    d = tmp_path / "openvino-int8"
+    write_cache(d)
+    pin = ov_cache._sha256((d / "MANIFEST.json").read_bytes())
+    (d / "model.bin").write_bytes(b"other weights")
+    with pytest.raises(ModelError, match="model.bin does not match its manifest"):
+        ov_cache.verify(d, expected=pin)
+
+
+def test_verify_refuses_a_manifest_rewritten_to_match(tmp_path: Path) -> None:
+    """Whoever can write the cache can rewrite the manifest too: the pin outside the cache catches it."""
+    d = tmp_path / "openvino-int8"
+    write_cache(d)
+    pin = ov_cache._sha256((d / "MANIFEST.json").read_bytes())
+    (d / "model.bin").write_bytes(b"other weights")
+    (d / "MANIFEST.json").write_bytes(ov_cache._manifest(d))
+    with pytest.raises(ModelError, match="manifest .* has sha256"):
+        ov_cache.verify(d, expected=pin)
+
+
+def test_the_pinned_digest_is_set() -> None:
+    assert len(ov_cache.CONVERTED_SHA256) == 64
+
+
+def test_strict_schema_closes_objects_that_do_not_say() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {"a": {"type": "string"}}}},
+            "open": {"type": "object", "additionalProperties": True},
+        },
+    }
+    out = strict_schema(schema)
+    assert out["additionalProperties"] is False
+    assert out["properties"]["items"]["items"]["additionalProperties"] is False
+    assert out["properties"]["open"]["additionalProperties"] is True
+    assert "additionalProperties" not in schema  # the caller's schema is not changed
+    assert json.loads(json.dumps(out)) == out
