@@ -56,10 +56,13 @@ def read_generation(
 
 
 def label_token_ids(tok: Any, labels: Sequence[str]) -> list[int]:
-    """Each label's first token id; the labels must start with distinct tokens."""
+    """Each label's first token id; the labels must start with distinct tokens. ``tok`` is a
+    transformers tokenizer (``encode`` gives ids) or a ``tokenizers.Tokenizer`` (``encode`` gives an
+    ``Encoding`` with ``ids``)."""
     firsts = []
     for label in labels:
         ids = tok.encode(label, add_special_tokens=False)
+        ids = getattr(ids, "ids", ids)
         if not ids:
             raise ModelError(f"label {label!r} encodes to no tokens")
         firsts.append(ids[0])

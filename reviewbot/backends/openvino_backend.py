@@ -220,15 +220,7 @@ class OpenVINOBackend:
     def label_token_ids(self, labels: Sequence[str]) -> list[int]:
         self.load()
         assert self._text is not None
-        firsts = []
-        for label in labels:
-            ids = self._text.tok.encode(label, add_special_tokens=False).ids
-            if not ids:
-                raise ModelError(f"label {label!r} encodes to no tokens")
-            firsts.append(ids[0])
-        if len(set(firsts)) != len(firsts):
-            raise ModelError(f"labels {list(labels)} do not start with distinct tokens of this tokenizer")
-        return firsts
+        return decoding.label_token_ids(self._text.tok, labels)
 
     def choose(self, messages: Sequence[Message], labels: Sequence[str]) -> Choice:
         import numpy as np
