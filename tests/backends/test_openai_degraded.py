@@ -66,6 +66,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def answer(schema):
+    if "confirmed" in schema.get("properties", {}):  # the generative strategy's check pass
+        return {"confirmed": True, "reason": "The rows call a helper that nothing defines."}
     if "findings" not in schema.get("properties", {}):  # the backend's structured-output probe
         return minimal_instance(schema)
     finding = {"row": 3, "severity": "error", "category": "bug",

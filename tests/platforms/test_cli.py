@@ -218,7 +218,10 @@ def test_json_findings_carry_every_field(small: Path, fake_model) -> None:
         24,
     )
     # the model said error; a guess is a warning at most by default (pipeline.graded)
-    assert (f["severity"], f["route"], f["rule"], f["message"]) == ("warning", "review", "review/bug", MESSAGE)
+    # the comment is what the change did; the model's sentence names no token the change adds or
+    # removes, so it is left out (not grounded)
+    fact = "The code `len(items)` became `len(items) - 1`."
+    assert (f["severity"], f["route"], f["rule"], f["message"]) == ("warning", "review", "review/bug", fact)
     assert f["suggestion"] == "    n = len(items)" and f["in_added"] is True
     assert doc["stats"]["backend"] == "fake" and doc["stats"]["reviewed_items"] == 1
     assert len(fake_model) == 1
