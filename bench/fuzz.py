@@ -48,7 +48,23 @@ def fuzz_atheris(name: str, seconds: float, runs: int | None) -> None:
     for i, seed in enumerate(getattr(targets, seeds_name)):
         Path(corpus, f"seed{i}").write_bytes(seed.encode() if isinstance(seed, str) else seed)
     limit = [f"-runs={runs}"] if runs is not None else [f"-max_total_time={int(seconds)}"]
-    argv = [sys.argv[0], "-max_len=2048", "-seed=1", "-print_final_stats=1", *limit, corpus]
+    # libFuzzer's memory limit (2 GB) is on the process's peak resident size, which Linux carries
+    # over fork and exec from the parent: under a big parent (a test run with a model loaded) the
+    # limit counts from the peak this process started with
+    import resource
+
+    inherited_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    rss = f"-rss_limit_mb={inherited_mb + 2048}"
+    argv = [
+        sys.argv[0],
+        "-max_len=2048",
+        "-seed=1",
+        "-print_final_stats=1",
+        rss,
+        "-malloc_limit_mb=2048",
+        *limit,
+        corpus,
+    ]
     atheris.Setup(argv, one)
     atheris.Fuzz()
 
