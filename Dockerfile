@@ -22,6 +22,7 @@ RUN apt-get update \
 ENV VIRTUAL_ENV=/opt/reviewbot/venv \
     PATH=/opt/reviewbot/venv/bin:$PATH \
     REVIEWBOT_CACHE_DIR=/opt/reviewbot/cache \
+    XDG_STATE_HOME=/opt/reviewbot/state \
     PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1
 RUN python3 -m venv "$VIRTUAL_ENV" \
@@ -42,7 +43,7 @@ RUN pip install --no-cache-dir ".[embedded,service]" \
  && reviewbot model prepare \
  && useradd --create-home --uid 10001 reviewbot \
  && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR" \
- && chmod -R a+rX "$REVIEWBOT_CACHE_DIR"
+ && chmod -R a+rX "$REVIEWBOT_CACHE_DIR" "$XDG_STATE_HOME"
 
 USER 10001:10001
 WORKDIR /home/reviewbot
