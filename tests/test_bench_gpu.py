@@ -78,5 +78,7 @@ def test_the_quality_run_needs_the_checkpoint_on_disk_and_downloads_nothing(tmp_
     err = capsys.readouterr().err
     assert "no transformers checkpoint at" in err and "nothing is downloaded" in err
     cmd = gpu_quality.eval_command(Path("/d/review-bugs"), Path("/m"), "cuda:0", "generative", 40)
-    assert cmd[1:4] == ["eval", "/d/review-bugs", "--limit"] and cmd[cmd.index("--strategy") + 1] == "generative"
+    assert (
+        cmd[1:4] == ["eval", "/d/review-bugs", "--limit"] and cmd[cmd.index("--strategy") + 1] == "generative"
+    )
     assert cmd[cmd.index("--model-dir") + 1] == "/m" and cmd[cmd.index("--device") + 1] == "cuda:0"

@@ -67,7 +67,9 @@ def test_score_prefers_correct_code(backend: LocalBackend) -> None:
 
 def test_review_of_the_bundled_sample_finds_a_defect_with_the_real_model() -> None:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--diff", str(SAMPLE), "--format", "json", "--no-progress", "--fail-on", "never"], out, err)
+    code = main(
+        ["review", "--diff", str(SAMPLE), "--format", "json", "--no-progress", "--fail-on", "never"], out, err
+    )
     assert code == 0, err.getvalue()
     doc = json.loads(out.getvalue())
     assert doc["stats"]["backend"] == "local"

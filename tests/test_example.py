@@ -26,7 +26,11 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
     assert ("ruff/E722", "inventory/report.py", 25) in rules  # the bare `except:` the change adds
     # the example's own tests, run in the sandbox at head and at base: each planted bug is a failing
     # test, placed on the line of report.py its traceback passes through (issue 13)
-    failed = {(f["line"], f["message"].split(" fails: ")[0]) for f in doc["findings"] if f["rule"] == "pytest/failed"}
+    failed = {
+        (f["line"], f["message"].split(" fails: ")[0])
+        for f in doc["findings"]
+        if f["rule"] == "pytest/failed"
+    }
     assert failed == {
         (15, "test tests/test_report.py::test_average_of_no_counts_is_zero"),  # the removed empty guard
         (19, "test tests/test_report.py::test_low_stock_includes_the_threshold"),  # `<=` became `<`
@@ -34,7 +38,9 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
     }, doc["findings"]
     assert all(f["severity"] == "error" for f in doc["findings"] if f["rule"] == "pytest/failed")
     # on report.py, the change's file: not "shown on the test"
-    assert all(f["message"].endswith("(passes at base)") for f in doc["findings"] if f["rule"] == "pytest/failed")
+    assert all(
+        f["message"].endswith("(passes at base)") for f in doc["findings"] if f["rule"] == "pytest/failed"
+    )
     assert p.returncode == 0  # --fail-on never in scripts/example
     assert doc["stats"]["files"] == 1
     log = subprocess.run(["git", "-C", str(tmp_path / "inventory"), "log", "--format=%s"],

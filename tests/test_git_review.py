@@ -13,14 +13,14 @@ from reviewbot.platforms.cli import main
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"]
 
-OLD = '''import subprocess
+OLD = """import subprocess
 
 
 def run(cmd):
     return subprocess.call(cmd)
-'''
+"""
 
-NEW = '''import os
+NEW = """import os
 import subprocess
 
 
@@ -30,7 +30,7 @@ def run(cmd):
 
 def untouched_twin(cmd):
     return subprocess.call(cmd, shell=True)
-'''
+"""
 
 
 def git(repo: Path, *args: str) -> None:
@@ -58,7 +58,9 @@ def review(repo: Path, *extra: str) -> tuple[int, dict, str]:
 
 def test_linters_report_on_changed_lines_only(repo: Path) -> None:
     # the second shell=True call is added too but we commit it in the base first, so it is unchanged
-    (repo / "tool.py").write_text(OLD + "\n\ndef untouched_twin(cmd):\n    return subprocess.call(cmd, shell=True)\n")
+    (repo / "tool.py").write_text(
+        OLD + "\n\ndef untouched_twin(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+    )
     git(repo, "commit", "-qam", "twin")
     git(repo, "branch", "-f", "main", "HEAD")
     (repo / "tool.py").write_text(NEW)

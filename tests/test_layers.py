@@ -40,7 +40,10 @@ RULES = [
     ("transformers", {"reviewbot.backends.local", "reviewbot.knowledge.vectors"}),
     ("xgrammar", {"reviewbot.backends.local"}),
     # the OpenVINO CPU runtime: its graph, its cache, its backend; llguidance for its JSON schemas
-    ("openvino", {"reviewbot.backends.openvino_backend", "reviewbot.backends.ov_build", "reviewbot.backends.ov_cache"}),
+    (
+        "openvino",
+        {"reviewbot.backends.openvino_backend", "reviewbot.backends.ov_build", "reviewbot.backends.ov_cache"},
+    ),
     ("llguidance", {"reviewbot.backends.openvino_backend"}),
     ("gguf", {"reviewbot.backends.gguf_read"}),
     ("github", {"reviewbot.hosts.github.client", "reviewbot.hosts.github.retry"}),  # PyGithub
@@ -79,7 +82,11 @@ def test_the_bottom_layer_imports_nothing_of_ours_but_itself(layer: str) -> None
 
 def test_routes_never_import_hosts_reporters_or_platforms() -> None:
     for p in (PKG / "routes").glob("*.py"):
-        bad = {i for i in imports(p) if i.startswith(("reviewbot.hosts", "reviewbot.reporters", "reviewbot.platforms"))}
+        bad = {
+            i
+            for i in imports(p)
+            if i.startswith(("reviewbot.hosts", "reviewbot.reporters", "reviewbot.platforms"))
+        }
         assert bad == set(), p.name
 
 
@@ -97,7 +104,11 @@ def _module_names() -> dict[str, Path]:
 
 
 def test_the_pipeline_imports_no_reporter_and_no_runner() -> None:
-    mods = [p for n, p in _module_names().items() if n == "reviewbot.pipeline" or n.startswith("reviewbot.pipeline.")]
+    mods = [
+        p
+        for n, p in _module_names().items()
+        if n == "reviewbot.pipeline" or n.startswith("reviewbot.pipeline.")
+    ]
     assert mods
     for p in mods:
         bad = {i for i in imports(p) if i.startswith(("reviewbot.reporters", "reviewbot.runners"))}
@@ -110,7 +121,9 @@ def _builds_line_set(tree: ast.AST) -> bool:
         if isinstance(node, (ast.SetComp, ast.ListComp, ast.GeneratorExp, ast.DictComp)):
             elt = node.key if isinstance(node, ast.DictComp) else node.elt
             numbers = isinstance(elt, ast.Attribute) and elt.attr in ("new_no", "old_no")
-            over_lines = any(isinstance(g.iter, ast.Attribute) and g.iter.attr == "lines" for g in node.generators)
+            over_lines = any(
+                isinstance(g.iter, ast.Attribute) and g.iter.attr == "lines" for g in node.generators
+            )
             if numbers and over_lines:
                 return True
     return False
@@ -127,7 +140,9 @@ def test_diff_is_the_only_owner_of_line_indexes() -> None:
         if not name(p).startswith("reviewbot.diff.") and _builds_line_set(ast.parse(p.read_text(encoding="utf-8")))
     }  # fmt: skip
     assert owners <= NOT_YET_MOVED
-    assert _builds_line_set(ast.parse((PKG / "diff" / "index.py").read_text(encoding="utf-8")))  # the rule still bites
+    assert _builds_line_set(
+        ast.parse((PKG / "diff" / "index.py").read_text(encoding="utf-8"))
+    )  # the rule still bites
 
 
 def _import_graph() -> dict[str, set[str]]:

@@ -84,14 +84,22 @@ RUFF_UNUSED = finding(
             "same model rule, different meaning",
         ),
         (
-            finding(rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"),
-            finding(rule="pytest/failed", source="pytest", message="test t.py::test_b fails: assert [] == [1]"),
+            finding(
+                rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"
+            ),
+            finding(
+                rule="pytest/failed", source="pytest", message="test t.py::test_b fails: assert [] == [1]"
+            ),
             False,
             "two failing tests on one line: each test is its own check",
         ),
         (
-            finding(rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"),
-            finding(rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"),
+            finding(
+                rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"
+            ),
+            finding(
+                rule="pytest/failed", source="pytest", message="test t.py::test_a fails: ZeroDivisionError"
+            ),
             True,
             "the same failing test twice (the tools route and the change's tests)",
         ),

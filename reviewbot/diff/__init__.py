@@ -1,10 +1,10 @@
 """The diff core: parse unified diffs, the one line index, anchoring, marks, and hosts' positions.
 
-    parse_diff(text) -> tuple[FileDiff, ...]        (parse.py, the only user of unidiff)
-    DiffIndex(files)                                (index.py: is (path, side, line) in it, which hunk)
-    anchor(finding, index) -> Anchored | Unanchored (anchor.py: the host-independent position)
-    mark(finding, index) -> Mark                    (marks.py: added / diff_context / file / outside)
-    github_position, gitlab_position                (render.py: the hosts' renderings of a position)
+parse_diff(text) -> tuple[FileDiff, ...]        (parse.py, the only user of unidiff)
+DiffIndex(files)                                (index.py: is (path, side, line) in it, which hunk)
+anchor(finding, index) -> Anchored | Unanchored (anchor.py: the host-independent position)
+mark(finding, index) -> Mark                    (marks.py: added / diff_context / file / outside)
+github_position, gitlab_position                (render.py: the hosts' renderings of a position)
 """
 
 from reviewbot.diff.anchor import anchor, anchor_all, nearest_changed_line

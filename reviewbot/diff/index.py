@@ -232,8 +232,9 @@ class DiffIndex:
                 found = f
         return found
 
-
-    def excerpt(self, path: str, side: Side, first: int, last: int, around: int = 2) -> list[tuple[Line, bool]]:
+    def excerpt(
+        self, path: str, side: Side, first: int, last: int, around: int = 2
+    ) -> list[tuple[Line, bool]]:
         """The lines of the first hunk that shows ``first-around..last+around`` on ``side``, from the
         first such line to the last, each with whether it is in ``first..last``; [] when none is shown."""
         f = self.file(path)

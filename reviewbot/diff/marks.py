@@ -70,8 +70,6 @@ def filter_to_diff(
     return tuple(kept), hidden
 
 
-def mark_all(
-    items: Iterable[Anchored | Unanchored], index: DiffIndex
-) -> tuple[Anchored | Unanchored, ...]:
+def mark_all(items: Iterable[Anchored | Unanchored], index: DiffIndex) -> tuple[Anchored | Unanchored, ...]:
     """Each item with its finding's mark recorded, in order."""
     return tuple(replace(it, mark=mark(it.finding, index)) for it in items)

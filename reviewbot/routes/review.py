@@ -200,7 +200,9 @@ class ReviewRoute:
         )[: self.max_findings]
         findings: list[Finding] = []
         skipped: list[Skipped] = [
-            Skipped(f"{item.path}:{h.new_start}-{h.new_start + max(h.new_len, 1) - 1}", NEW_CODE, stage="route")
+            Skipped(
+                f"{item.path}:{h.new_start}-{h.new_start + max(h.new_len, 1) - 1}", NEW_CODE, stage="route"
+            )
             for h in item.hunks
             if all(ln.kind is LineKind.ADDED for ln in h.lines)
         ]
@@ -240,7 +242,12 @@ class ReviewRoute:
         )
         if out is None:
             where = f"{item.path}:{rows[0].number}"
-            return None, Skipped(where, f"model output invalid twice ({error})", stage="route"), prompt_tokens, generated
+            return (
+                None,
+                Skipped(where, f"model output invalid twice ({error})", stage="route"),
+                prompt_tokens,
+                generated,
+            )
         finding = placed(item, out.findings[0], rows, confidence, route_probability, words=words)
         return finding, None, prompt_tokens, generated
 

@@ -1,7 +1,7 @@
 """Where a change comes from; each source's ``load()`` returns a ChangeSet (see ``ports.Source``).
 
-    DiffFileSource(path, stdin=None)    a unified diff file, gzip or not, or "-" for stdin
-    GitSource(repo, range_spec=None)    a git range, or this branch against the default branch
+DiffFileSource(path, stdin=None)    a unified diff file, gzip or not, or "-" for stdin
+GitSource(repo, range_spec=None)    a git range, or this branch against the default branch
 """
 
 from reviewbot.sources.diff_file import DiffFileSource

@@ -41,7 +41,11 @@ class DiffFileSource:
     """``path`` is a file name, or ``"-"`` for ``stdin`` (default: the process's binary stdin)."""
 
     def __init__(
-        self, path: str | os.PathLike[str], stdin: BinaryIO | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES
+        self,
+        path: str | os.PathLike[str],
+        stdin: BinaryIO | None = None,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         if max_bytes <= 0:
             raise UsageError(f"max_bytes must be positive, got {max_bytes}")

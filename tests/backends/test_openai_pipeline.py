@@ -72,7 +72,6 @@ def test_server_down_degrades_instead_of_exiting_5(tmp_path: Path) -> None:
     assert any(n.startswith("model degraded: openai backend (m)") for n in doc["notes"])
 
 
-
 def test_wrong_model_name_is_a_one_line_model_error_not_a_silent_review(tmp_path: Path) -> None:
     diff = tmp_path / "change.diff"
     diff.write_text(DIFF)
@@ -81,4 +80,8 @@ def test_wrong_model_name_is_a_one_line_model_error_not_a_silent_review(tmp_path
         code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
                      "--api-model", "no-such-model", "--format", "json", "--no-progress"], out, err)  # fmt: skip
     assert code == 5
-    assert err.getvalue().count("\n") == 1 and "HTTP 404" in err.getvalue() and "does not exist" in err.getvalue()
+    assert (
+        err.getvalue().count("\n") == 1
+        and "HTTP 404" in err.getvalue()
+        and "does not exist" in err.getvalue()
+    )

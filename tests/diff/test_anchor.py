@@ -58,7 +58,9 @@ INDEX = DiffIndex(parse_diff(DIFF))
 R, L = Side.RIGHT, Side.LEFT
 
 
-def finding(path: str, side: Side, line: int, start: int | None = None, suggestion: str | None = "fix()") -> Finding:
+def finding(
+    path: str, side: Side, line: int, start: int | None = None, suggestion: str | None = "fix()"
+) -> Finding:
     return Finding(
         location=Location(path, side, line, start_line=start),
         severity=Severity.WARNING,
@@ -73,13 +75,17 @@ def finding(path: str, side: Side, line: int, start: int | None = None, suggesti
 ANCHORED = [
     pytest.param(("app.py", R, 2, None), (0, R, 2, None, True, True), id="added line"),
     pytest.param(("app.py", R, 1, None), (0, R, 1, None, False, True), id="context line RIGHT"),
-    pytest.param(("app.py", L, 2, None), (0, L, 2, None, False, False), id="removed line LEFT drops suggestion"),
+    pytest.param(
+        ("app.py", L, 2, None), (0, L, 2, None, False, False), id="removed line LEFT drops suggestion"
+    ),
     pytest.param(("app.py", L, 3, None), (0, R, 4, None, False, False), id="LEFT context moves to RIGHT"),
     pytest.param(("app.py", R, 3, 2), (0, R, 3, 2, True, True), id="range of added lines"),
     pytest.param(("app.py", R, 3, 1), (0, R, 3, 1, False, True), id="range with context"),
     pytest.param(("app.py", R, 2, 3), (0, R, 3, 2, True, True), id="reversed range is swapped"),
     pytest.param(("app.py", R, 2, 2), (0, R, 2, None, True, True), id="start == line is one line"),
-    pytest.param(("app.py", R, 22, 5), (1, R, 22, 21, False, False), id="range across hunks shrinks to end hunk"),
+    pytest.param(
+        ("app.py", R, 22, 5), (1, R, 22, 21, False, False), id="range across hunks shrinks to end hunk"
+    ),
     pytest.param(("app.py", R, 24, 22), (1, R, 24, 22, True, True), id="added range in second hunk"),
     pytest.param(("app.py", R, 10, 3), (0, R, 7, 3, False, False), id="end outside: shrink to start hunk"),
     pytest.param(("app.py", L, 22, 21), (1, L, 22, 21, False, False), id="LEFT range of removed lines"),

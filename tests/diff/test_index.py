@@ -33,8 +33,11 @@ HUNKS = st.lists(st.tuples(st.integers(1, 6), OPS), min_size=1, max_size=4).map(
 
 @st.composite
 def gen_files(draw: st.DrawFn) -> tuple[GenFile, ...]:
-    names = draw(st.lists(st.sampled_from(["a.py", "src/b.py", "c d.txt", "e/f/g.rs"]),
-                          min_size=1, max_size=3, unique=True))
+    names = draw(
+        st.lists(
+            st.sampled_from(["a.py", "src/b.py", "c d.txt", "e/f/g.rs"]), min_size=1, max_size=3, unique=True
+        )
+    )
     return tuple(GenFile(n, draw(st.integers(1, 5)), draw(HUNKS)) for n in names)
 
 
@@ -59,7 +62,9 @@ def render(files: tuple[GenFile, ...]) -> str:
 class Truth:
     """Positions computed from the parsed hunks, independently of DiffIndex."""
 
-    right: dict[tuple[str, int], tuple[int, LineKind, int, int]]  # (path, new) -> (hunk, kind, gl_old, gl_new)
+    right: dict[
+        tuple[str, int], tuple[int, LineKind, int, int]
+    ]  # (path, new) -> (hunk, kind, gl_old, gl_new)
     left: dict[tuple[str, int], tuple[int, int, int]]  # (path, old) -> (hunk, gl_old, gl_new)
 
 
@@ -120,8 +125,11 @@ def test_random_diffs_anchor_inside_the_diff(gen: tuple[GenFile, ...], data: st.
     # the parse round-trips the generated hunks
     assert [f.path for f in files] == [g.path for g in gen]
     for f, g in zip(files, gen):
-        assert ["+" if ln.kind is LineKind.ADDED else "-" if ln.kind is LineKind.REMOVED else " "
-                for h in f.hunks for ln in h.lines] == [op for _, ops in g.hunks for op in ops]
+        assert [
+            "+" if ln.kind is LineKind.ADDED else "-" if ln.kind is LineKind.REMOVED else " "
+            for h in f.hunks
+            for ln in h.lines
+        ] == [op for _, ops in g.hunks for op in ops]
     index = DiffIndex(files)
     truth = truth_of(files)
 
@@ -159,8 +167,9 @@ def test_random_diffs_anchor_inside_the_diff(gen: tuple[GenFile, ...], data: st.
         a, b = sorted(data.draw(st.lists(st.sampled_from(numbers), min_size=2, max_size=2, unique=True)))
         loc = Location(f.path, side, b, start_line=a)
         gh = github_position(index, loc)
-        contiguous = all((f.path, n) in (truth.right if side is Side.RIGHT else truth.left)
-                         for n in range(a, b + 1))
+        contiguous = all(
+            (f.path, n) in (truth.right if side is Side.RIGHT else truth.left) for n in range(a, b + 1)
+        )
         if side is Side.RIGHT:
             assert contiguous  # new-side numbers of a hunk are consecutive
         if not contiguous:  # a LEFT range broken by context lines
@@ -176,7 +185,8 @@ def test_random_diffs_anchor_inside_the_diff(gen: tuple[GenFile, ...], data: st.
         check_gitlab_end(gl["line_range"]["end"], f.path, truth)
         end = gl["line_range"]["end"]
         assert {key: gl.get(key) for key in ("old_line", "new_line")} == {
-            key: end.get(key) for key in ("old_line", "new_line")}
+            key: end.get(key) for key in ("old_line", "new_line")
+        }
 
     # random positions: anything the index accepts is in the diff; anything outside gives None
     max_line = max(max(h.old_start + h.old_len, h.new_start + h.new_len) for f in files for h in f.hunks)
@@ -203,11 +213,17 @@ def test_random_diffs_anchor_inside_the_diff(gen: tuple[GenFile, ...], data: st.
 
 
 def test_renamed_file_found_by_old_and_new_path() -> None:
-    text = ("diff --git a/old.py b/new.py\nsimilarity index 90%\nrename from old.py\nrename to new.py\n"
-            "--- a/old.py\n+++ b/new.py\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n")
+    text = (
+        "diff --git a/old.py b/new.py\nsimilarity index 90%\nrename from old.py\nrename to new.py\n"
+        "--- a/old.py\n+++ b/new.py\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
+    )
     index = DiffIndex(parse_diff(text))
     assert index.file("old.py") is index.file("new.py") is not None
-    assert github_position(index, Location("old.py", Side.LEFT, 2)) == {"path": "new.py", "line": 2, "side": "LEFT"}
+    assert github_position(index, Location("old.py", Side.LEFT, 2)) == {
+        "path": "new.py",
+        "line": 2,
+        "side": "LEFT",
+    }
     gl = gitlab_position(index, Location("new.py", Side.RIGHT, 2), **SHAS)
     assert gl is not None
     assert (gl["old_path"], gl["new_path"], gl["new_line"]) == ("old.py", "new.py", 2)
@@ -223,8 +239,10 @@ def test_left_context_is_not_addressable() -> None:
 
 
 def test_added_and_deleted_files_gitlab_paths() -> None:
-    text = ("diff --git a/n.py b/n.py\nnew file mode 100644\n--- /dev/null\n+++ b/n.py\n@@ -0,0 +1,2 @@\n+a\n+b\n"
-            "diff --git a/d.py b/d.py\ndeleted file mode 100644\n--- a/d.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n")
+    text = (
+        "diff --git a/n.py b/n.py\nnew file mode 100644\n--- /dev/null\n+++ b/n.py\n@@ -0,0 +1,2 @@\n+a\n+b\n"
+        "diff --git a/d.py b/d.py\ndeleted file mode 100644\n--- a/d.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
+    )
     index = DiffIndex(parse_diff(text))
     added = gitlab_position(index, Location("n.py", Side.RIGHT, 2, start_line=1), **SHAS)
     assert added is not None
@@ -235,7 +253,11 @@ def test_added_and_deleted_files_gitlab_paths() -> None:
     assert deleted is not None
     assert (deleted["old_path"], deleted["new_path"], deleted["old_line"]) == ("d.py", "d.py", 1)
     assert "new_line" not in deleted
-    assert github_position(index, Location("d.py", Side.LEFT, 1)) == {"path": "d.py", "line": 1, "side": "LEFT"}
+    assert github_position(index, Location("d.py", Side.LEFT, 1)) == {
+        "path": "d.py",
+        "line": 1,
+        "side": "LEFT",
+    }
 
 
 def test_pure_deletion_hunk_does_not_shadow_previous_hunk() -> None:

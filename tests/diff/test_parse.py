@@ -34,9 +34,7 @@ needs_shared = pytest.mark.skipif(SHARED is None, reason=f"shared data not found
 def data_files() -> list[Path]:
     if DIFFS is None:
         return []
-    return sorted(
-        p for p in DIFFS.rglob("*") if p.is_file() and p.name not in ("LICENSE", "SOURCES.txt")
-    )
+    return sorted(p for p in DIFFS.rglob("*") if p.is_file() and p.name not in ("LICENSE", "SOURCES.txt"))
 
 
 def rel(p: Path) -> str:
@@ -172,13 +170,22 @@ def test_lines_match_unidiff_full_parse(path: Path) -> None:
         assert bool(pf.is_binary_file) == f.is_binary
         for uh, h in zip(pf, f.hunks):
             expected = [
-                Line(kinds[ul.line_type], ul.source_line_no, ul.target_line_no,
-                     ul.value.rstrip("\n").removesuffix("\r"))
-                for ul in uh if ul.line_type in kinds
+                Line(
+                    kinds[ul.line_type],
+                    ul.source_line_no,
+                    ul.target_line_no,
+                    ul.value.rstrip("\n").removesuffix("\r"),
+                )
+                for ul in uh
+                if ul.line_type in kinds
             ]
             assert list(h.lines) == expected
             assert (h.old_start, h.old_len, h.new_start, h.new_len) == (
-                uh.source_start, uh.source_length, uh.target_start, uh.target_length)
+                uh.source_start,
+                uh.source_length,
+                uh.target_start,
+                uh.target_length,
+            )
 
 
 @needs_shared
@@ -254,16 +261,20 @@ def test_line_fast_construction_matches_dataclass() -> None:
     assert not hasattr(Line, "__post_init__")
     (f,) = parse_diff("--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n")
     assert f.hunks[0].lines == (
-        Line(LineKind.CONTEXT, 1, 1, "a"), Line(LineKind.REMOVED, 2, None, "b"),
-        Line(LineKind.ADDED, None, 2, "c"))
+        Line(LineKind.CONTEXT, 1, 1, "a"),
+        Line(LineKind.REMOVED, 2, None, "b"),
+        Line(LineKind.ADDED, None, 2, "c"),
+    )
     assert hash(f.hunks[0].lines[0]) == hash(Line(LineKind.CONTEXT, 1, 1, "a"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         f.hunks[0].lines[0].text = "x"  # type: ignore[misc]
 
 
 def test_crlf_and_no_newline_marker() -> None:
-    text = ("--- a/x\r\n+++ b/x\r\n@@ -1,2 +1,2 @@ def f():\r\n a\r\n-b\r\n\\ No newline at end of file\r\n"
-            "+c\r\n\\ No newline at end of file\r\n")
+    text = (
+        "--- a/x\r\n+++ b/x\r\n@@ -1,2 +1,2 @@ def f():\r\n a\r\n-b\r\n\\ No newline at end of file\r\n"
+        "+c\r\n\\ No newline at end of file\r\n"
+    )
     (f,) = parse_diff(text)
     h = f.hunks[0]
     assert h.section == "def f():"
@@ -274,11 +285,16 @@ def test_mode_change_only() -> None:
     text = "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n"
     (f,) = parse_diff(text)
     assert (f.status, f.old_mode, f.new_mode, f.mode_changed, f.hunks) == (
-        FileStatus.MODIFIED, "100644", "100755", True, ())
+        FileStatus.MODIFIED,
+        "100644",
+        "100755",
+        True,
+        (),
+    )
 
 
 def test_copy() -> None:
-    text = ("diff --git a/a.py b/b.py\nsimilarity index 100%\ncopy from a.py\ncopy to b.py\n")
+    text = "diff --git a/a.py b/b.py\nsimilarity index 100%\ncopy from a.py\ncopy to b.py\n"
     (f,) = parse_diff(text)
     assert (f.status, f.old_path, f.new_path, f.similarity) == (FileStatus.COPIED, "a.py", "b.py", 100)
 
@@ -291,7 +307,11 @@ def test_plain_diff_different_names_is_modified() -> None:
 def test_empty_line_is_context() -> None:
     (f,) = parse_diff("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n\n-b\n+c\n")
     assert [ln.kind for ln in f.hunks[0].lines] == [
-        LineKind.CONTEXT, LineKind.CONTEXT, LineKind.REMOVED, LineKind.ADDED]
+        LineKind.CONTEXT,
+        LineKind.CONTEXT,
+        LineKind.REMOVED,
+        LineKind.ADDED,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -355,10 +375,33 @@ def test_fuzz_random_text(text: str) -> None:
 
 
 LINE_ALPHABET = st.sampled_from(
-    ["+", "-", " ", "\\", "@@ -1,2 +1,2 @@", "@@ -0,0 +1 @@", "--- a/f", "+++ b/f", "diff --git a/f b/f",
-     "new file mode 100644", "deleted file mode 100644", "old mode 100644", "new mode 100755",
-     "rename from f", "rename to g", "Binary files a/f and b/f differ", "GIT binary patch", "x", "",
-     "\r", "index 123..456 100644", "similarity index 90%", "*** f", "***************", "1,2c3"]
+    [
+        "+",
+        "-",
+        " ",
+        "\\",
+        "@@ -1,2 +1,2 @@",
+        "@@ -0,0 +1 @@",
+        "--- a/f",
+        "+++ b/f",
+        "diff --git a/f b/f",
+        "new file mode 100644",
+        "deleted file mode 100644",
+        "old mode 100644",
+        "new mode 100755",
+        "rename from f",
+        "rename to g",
+        "Binary files a/f and b/f differ",
+        "GIT binary patch",
+        "x",
+        "",
+        "\r",
+        "index 123..456 100644",
+        "similarity index 90%",
+        "*** f",
+        "***************",
+        "1,2c3",
+    ]
 )
 
 
@@ -369,9 +412,14 @@ def test_fuzz_diff_like_lines(parts: list[tuple[str, str]]) -> None:
 
 
 SMALL_REAL = [
-    "parser/unidiff/git.diff", "parser/unidiff/git_rename.diff", "parser/unidiff/sample0.diff",
-    "parser/unidiff/binary.diff", "parser/whatthepatch/git-bin.patch", "real/flask-pr-5761.diff",
-    "parser/unidiff/git_quoted_filename.diff", "parser/whatthepatch/svn-unified.patch",
+    "parser/unidiff/git.diff",
+    "parser/unidiff/git_rename.diff",
+    "parser/unidiff/sample0.diff",
+    "parser/unidiff/binary.diff",
+    "parser/whatthepatch/git-bin.patch",
+    "real/flask-pr-5761.diff",
+    "parser/unidiff/git_quoted_filename.diff",
+    "parser/whatthepatch/svn-unified.patch",
 ]
 
 
@@ -380,9 +428,14 @@ SMALL_REAL = [
 @given(
     st.sampled_from(SMALL_REAL),
     st.lists(
-        st.tuples(st.sampled_from(["del", "dup", "ins", "flip", "swap"]), st.integers(0, 10_000),
-                  st.text(max_size=6)),
-        min_size=1, max_size=5),
+        st.tuples(
+            st.sampled_from(["del", "dup", "ins", "flip", "swap"]),
+            st.integers(0, 10_000),
+            st.text(max_size=6),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
 )
 def test_fuzz_mutated_real_diffs(key: str, mutations: list[tuple[str, int, str]]) -> None:
     assert DIFFS is not None
@@ -407,6 +460,6 @@ def test_fuzz_mutated_real_diffs(key: str, mutations: list[tuple[str, int, str]]
 
 def test_never_raises_other_errors_on_odd_types() -> None:
     with pytest.raises(DiffError):
-        parse_diff(b"--- a\n" , name="b")  # type: ignore[arg-type]
+        parse_diff(b"--- a\n", name="b")  # type: ignore[arg-type]
     with pytest.raises(DiffError):
         parse_diff_bytes("text", name="s")  # type: ignore[arg-type]

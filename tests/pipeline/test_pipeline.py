@@ -297,7 +297,9 @@ def test_the_changes_tests_run_beside_the_linters_and_their_failures_are_kept() 
     result = run(cs, Parts(backend=None, route=None, tests=tests, lint_mode="added"))
     assert tests.calls == [cs]
     assert [f.message for f in result.findings] == ["test t::x fails"]
-    assert [u.finding.message for u in result.unanchored] == ["test t::y fails"]  # kept, not filtered by lint_mode
+    assert [u.finding.message for u in result.unanchored] == [
+        "test t::y fails"
+    ]  # kept, not filtered by lint_mode
     assert "the change's tests: 1 file(s) run" in result.notes
 
 
@@ -332,12 +334,13 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     )
     router = Router(backend, available=("review", "tools"), calibrate=False)
     result = run(
-        FakeSource(CALC, workdir="/nonexistent").load(), Parts(
+        FakeSource(CALC, workdir="/nonexistent").load(),
+        Parts(
             backend,
             review_route,
             router=router,
             other_routes={"tools": tools},
-        )
+        ),
     )
     (a,) = result.anchored
     assert (a.finding.route, a.finding.route_probability) == ("tools", 0.7)
@@ -348,12 +351,13 @@ def test_the_router_picks_each_items_route_and_its_probability_is_on_every_findi
     tools = FakeRoute([finding(24, message="A linter run through the tools route.", rule="ruff/F401")])
     router = Router(backend, available=("review", "tools"), second_route_margin=0.2, calibrate=False)
     result = run(
-        FakeSource(CALC, workdir="/nonexistent").load(), Parts(
+        FakeSource(CALC, workdir="/nonexistent").load(),
+        Parts(
             backend,
             ReviewRoute(backend),
             router=router,
             other_routes={"tools": tools},
-        )
+        ),
     )
     got = sorted((f.route, f.route_probability) for f in result.findings)
     assert got == [("review", 0.45), ("tools", 0.55)]
@@ -364,7 +368,8 @@ def test_with_review_the_only_route_routing_costs_no_model_call() -> None:
 
     backend = FakeBackend(texts=[answer(4)], scores=scores)
     result = run(
-        FakeSource(CALC).load(), Parts(backend, ReviewRoute(backend), router=Router(backend, available=("review",)))
+        FakeSource(CALC).load(),
+        Parts(backend, ReviewRoute(backend), router=Router(backend, available=("review",))),
     )
     (f,) = result.findings
     assert (f.route, f.route_probability) == ("review", 1.0)
@@ -377,8 +382,14 @@ def test_a_route_that_cannot_take_the_item_falls_back_to_review_and_says_so() ->
     backend = FakeBackend(texts=[answer(4)], scores=scores, choices=[{"review": 0.4, "search": 0.6}])
     search = FakeRoute(skips=[Skipped("calc.py", "search: no external API use on the added lines", "route")])
     router = Router(backend, available=("review", "search"))
-    result = run(FakeSource(CALC).load(), Parts(backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
-    assert [(r.route, r.fallback, r.second) for r in result.routes] == [("search", False, False), ("review", True, False)]
+    result = run(
+        FakeSource(CALC).load(),
+        Parts(backend, ReviewRoute(backend), router=router, other_routes={"search": search}),
+    )
+    assert [(r.route, r.fallback, r.second) for r in result.routes] == [
+        ("search", False, False),
+        ("review", True, False),
+    ]
     assert result.skipped == () and result.stats.reviewed_items == 1  # reviewed after all
     assert any("the search route could not take it" in n for n in result.notes)
     assert [f.route for f in result.findings] == ["review"]
@@ -386,5 +397,8 @@ def test_a_route_that_cannot_take_the_item_falls_back_to_review_and_says_so() ->
     # a pinned route is the user's choice: not replaced
     backend = FakeBackend(texts=[answer(4)], scores=scores)
     router = Router(backend, available=("review", "search"), pins=[("*.py", "search")])
-    result = run(FakeSource(CALC).load(), Parts(backend, ReviewRoute(backend), router=router, other_routes={"search": search}))
+    result = run(
+        FakeSource(CALC).load(),
+        Parts(backend, ReviewRoute(backend), router=router, other_routes={"search": search}),
+    )
     assert [r.route for r in result.routes] == ["search"] and len(result.skipped) == 1

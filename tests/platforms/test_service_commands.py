@@ -117,7 +117,9 @@ def test_commands_run_only_for_writers_and_answer_in_the_thread(github) -> None:
 def test_a_worker_reviews_a_gitlab_job_reading_the_diffs_once(monkeypatch, tmp_path) -> None:
     from support.gitlab_standin import GitLabStandIn, gitlab_files
 
-    diff = b"diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,3 @@\n a = 1\n-b = 2\n+b = 3\n+c = d\n"
+    diff = (
+        b"diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,3 @@\n a = 1\n-b = 2\n+b = 3\n+c = d\n"
+    )
     with GitLabStandIn() as gl:
         gl.add_mr("g/p", 7, base="a" * 40, head=HEAD, files=gitlab_files(diff))
         for k, v in {"GITLAB_TOKEN": gl.token, "REVIEWBOT_GITLAB_URL": gl.url, "REVIEWBOT_BACKEND": "none",
@@ -128,7 +130,9 @@ def test_a_worker_reviews_a_gitlab_job_reading_the_diffs_once(monkeypatch, tmp_p
         assert _main("worker", "--once", "--no-progress")[0] == 0
         [job] = store.jobs()
         assert job.state == "done", job.error
-        assert [n["body"] for n in gl.mrs[("g/p", 7)].notes if HEAD[:7] in n["body"]]  # the summary names the head
+        assert [
+            n["body"] for n in gl.mrs[("g/p", 7)].notes if HEAD[:7] in n["body"]
+        ]  # the summary names the head
         assert len(gl.statuses("GET", r"/versions/\d+$")) == 1  # the version's diffs: read once per job
 
 

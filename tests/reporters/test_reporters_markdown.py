@@ -62,7 +62,14 @@ def test_untrusted_text_is_inert_everywhere(attack) -> None:
     assert markers == ["summary", fingerprint(r.findings[0])]
     outside_code = re.sub(r"(`+).*?\1", "", text, flags=re.DOTALL)
     assert "@octocat" not in outside_code and "@org/team" not in outside_code
-    assert headings(text) == ["reviewbot review", "Walkthrough", "a.py", "Not placed on the diff", "Not reviewed", "Notes"]
+    assert headings(text) == [
+        "reviewbot review",
+        "Walkthrough",
+        "a.py",
+        "Not placed on the diff",
+        "Not reviewed",
+        "Notes",
+    ]
 
 
 def headings(text: str) -> list[str]:

@@ -98,7 +98,9 @@ def scripted_choice(table: Mapping[str, float]):
     return choose
 
 
-def review(repo: Path, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[int, dict, str]:
+def review(
+    repo: Path, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch, *extra: str
+) -> tuple[int, dict, str]:
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     out, err = io.StringIO(), io.StringIO()
@@ -126,7 +128,9 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
     assert (f["path"], f["line"]) == ("calc.py", 2)  # on the changed line the failing test runs through
     assert not any("test_mul" in x["message"] for x in doc["findings"])  # the passing test is not a finding
     assert [c for c, _ in backend.calls] == ["choose", "generate"]
-    assert any(n.startswith("calc.py: tools route called pytest: ") and "1 failed" in n for n in doc["notes"]), doc["notes"]
+    assert any(
+        n.startswith("calc.py: tools route called pytest: ") and "1 failed" in n for n in doc["notes"]
+    ), doc["notes"]
 
 
 @pytest.mark.parametrize(
@@ -139,11 +143,14 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
          "interpreter/test-failed", "IndexError"),
     ],
 )  # fmt: skip
-def test_an_untested_function_gets_a_sandbox_run_test_with_its_real_outcome(tmp_path, monkeypatch, test, rule, says):
+def test_an_untested_function_gets_a_sandbox_run_test_with_its_real_outcome(
+    tmp_path, monkeypatch, test, rule, says
+):
     sandbox_or_skip()
     repo = untested_function_repo(tmp_path / "repo")
     backend = FakeBackend(
-        texts=[json.dumps({"code": test})], choices=scripted_choice({"interpreter": 0.7, "review": 0.2, "tools": 0.1})
+        texts=[json.dumps({"code": test})],
+        choices=scripted_choice({"interpreter": 0.7, "review": 0.2, "tools": 0.1}),
     )
     code, doc, err = review(repo, backend, monkeypatch)
     assert code == 0, err
@@ -169,7 +176,9 @@ def test_the_router_is_not_asked_about_routes_a_bare_diff_cannot_run(tmp_path, m
     backend = FakeBackend(texts=[], choices=choose, scores=lambda m, c: None)
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--diff", str(diff), "--format", "json", "--no-progress", "--fail-on", "never"], out, err)
+    code = main(
+        ["review", "--diff", str(diff), "--format", "json", "--no-progress", "--fail-on", "never"], out, err
+    )
     assert code == 0, err
     # no checkout: neither tools nor interpreter is offered; no question: no repo_qa
     assert offered == [("review", "search")]

@@ -55,7 +55,9 @@ def item_of(diff: str) -> tuple[WorkItem, ChangeSet]:
     return WorkItem("i1", fd.path, fd, fd.hunks, 50, 1.0), cs
 
 
-def finding(row: int, code: str, confidence: float, message: str = "Divides by one less than the count.") -> dict:
+def finding(
+    row: int, code: str, confidence: float, message: str = "Divides by one less than the count."
+) -> dict:
     return {"row": row, "severity": "error", "category": "bug", "message": message, "code": code,
             "suggestion": None, "confidence": confidence}  # fmt: skip
 
@@ -76,7 +78,12 @@ def test_new_code_gets_findings_with_their_own_confidence() -> None:
     out = r.run(item, cs)
     (f,) = out.findings  # the 0.3 one is left out, and said so
     assert (f.location.path, f.location.side, f.location.line, f.confidence, f.source) == (
-        "pkg/stats.py", Side.RIGHT, 5, 0.8, "model")
+        "pkg/stats.py",
+        Side.RIGHT,
+        5,
+        0.8,
+        "model",
+    )
     assert out.not_reviewed == ()
     assert "review strategy: generative (review.strategy)" in out.notes
     assert any("under 0.5 confidence are left out" in n for n in out.notes)
@@ -183,7 +190,10 @@ def test_the_check_pass_drops_what_it_does_not_confirm_end_to_end(tmp_path: Path
         if "findings" not in props:
             return minimal_instance(schema)
         first = server.requests[-1][3]["messages"][-1]["content"]
-        assert "- The slice bounds changed" not in first and "The return value `items[0]` became `items[1]`." in first
+        assert (
+            "- The slice bounds changed" not in first
+            and "The return value `items[0]` became `items[1]`." in first
+        )
         return {"findings": [finding(3, "return items[1]", 0.9, "Returns `items[1]`, the second item, not the first."),
                              finding(6, "n = n + 1", 0.8, "Counts one past the end of the list.")]}  # fmt: skip
 
@@ -196,6 +206,9 @@ def test_the_check_pass_drops_what_it_does_not_confirm_end_to_end(tmp_path: Path
     doc = json.loads(out.getvalue())
     (f,) = doc["findings"]
     assert (f["path"], f["side"], f["line"]) == ("pkg/calc.py", "RIGHT", 2)
-    assert f["message"] == "The return value `items[0]` became `items[1]`. Returns `items[1]`, the second item, not the first."
+    assert (
+        f["message"]
+        == "The return value `items[0]` became `items[1]`. Returns `items[1]`, the second item, not the first."
+    )
     assert "review: the check pass left out 1 finding(s) it did not confirm on re-reading" in doc["notes"]
     assert len(checks) == 2

@@ -20,7 +20,9 @@ def served(tmp_path):
     s.close()
 
 
-@pytest.mark.parametrize("headers", [[], ["-H", f"X-Gitlab-Token: {GL_TOKEN}"]], ids=["anonymous", "gitlab-token"])
+@pytest.mark.parametrize(
+    "headers", [[], ["-H", f"X-Gitlab-Token: {GL_TOKEN}"]], ids=["anonymous", "gitlab-token"]
+)
 def test_schemathesis_finds_no_server_error(served, tmp_path: Path, headers: list[str]) -> None:
     st = shutil.which("st", path=str(Path(sys.executable).parent))
     assert st, "schemathesis is in the dev extra"

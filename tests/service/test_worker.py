@@ -52,7 +52,9 @@ def test_a_worker_that_lost_its_lease_leaves_the_outcome_to_the_next(open_store,
     store = open_store()
     store.enqueue("d1", "github", "o/r", 1, "aaa")
     stalled = Worker(open_store(), lambda job: "reviewed")
-    monkeypatch.setattr(stalled.store, "renew", lambda job, now=None: False)  # as if it stalled past the lease
+    monkeypatch.setattr(
+        stalled.store, "renew", lambda job, now=None: False
+    )  # as if it stalled past the lease
     taken = threading.Event()
 
     def handle(job):

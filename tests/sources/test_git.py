@@ -31,9 +31,23 @@ def _hermetic_git(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def git(repo: Path, *args: str) -> str:
     proc = subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=Test", "-c", "user.email=test@example.invalid",
-         "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-        check=True, capture_output=True, text=True,
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return proc.stdout.strip()
 
@@ -93,7 +107,9 @@ def test_two_commits(repo) -> None:
     files = by_path(cs)
     assert set(files) == {"a.py", "pkg_new_name.py", "gone.txt", "logo.png", "added.py"}
     assert files["a.py"].status is FileStatus.MODIFIED
-    assert [ln.text for h in files["a.py"].hunks for ln in h.lines if ln.kind.value == "added"] == ["    return 2"]
+    assert [ln.text for h in files["a.py"].hunks for ln in h.lines if ln.kind.value == "added"] == [
+        "    return 2"
+    ]
     ren = files["pkg_new_name.py"]
     assert ren.status is FileStatus.RENAMED and ren.old_path == "old_name.py" and ren.similarity
     assert files["gone.txt"].status is FileStatus.DELETED and files["gone.txt"].new_path is None
@@ -256,8 +272,15 @@ def test_unrelated_histories(branched) -> None:
 
 @pytest.mark.parametrize(
     "spec, bad",
-    [("nope..HEAD", "nope"), ("HEAD..nope", "nope"), ("nope", "nope"), ("main...nope", "nope"),
-     ("--output=/tmp/x", "--output=/tmp/x"), ("HEAD~99", "HEAD~99"), ("HEAD^{tree}", "HEAD^{tree}")],
+    [
+        ("nope..HEAD", "nope"),
+        ("HEAD..nope", "nope"),
+        ("nope", "nope"),
+        ("main...nope", "nope"),
+        ("--output=/tmp/x", "--output=/tmp/x"),
+        ("HEAD~99", "HEAD~99"),
+        ("HEAD^{tree}", "HEAD^{tree}"),
+    ],
 )
 def test_bad_revision(branched, spec: str, bad: str) -> None:
     r, _ = branched
@@ -301,10 +324,18 @@ def test_user_configuration_does_not_break_parsing(repo) -> None:
     r, c1, c2 = repo
     expected = GitSource(r, f"{c1}..{c2}").load().files
     for key, value in [
-        ("diff.noprefix", "true"), ("diff.mnemonicPrefix", "true"), ("color.ui", "always"),
-        ("color.diff", "always"), ("diff.external", "false"), ("diff.relative", "true"),
-        ("diff.suppressBlankEmpty", "true"), ("diff.renames", "false"), ("diff.context", "10"),
-        ("core.pager", "false"), ("diff.submodule", "log"), ("core.quotepath", "false"),
+        ("diff.noprefix", "true"),
+        ("diff.mnemonicPrefix", "true"),
+        ("color.ui", "always"),
+        ("color.diff", "always"),
+        ("diff.external", "false"),
+        ("diff.relative", "true"),
+        ("diff.suppressBlankEmpty", "true"),
+        ("diff.renames", "false"),
+        ("diff.context", "10"),
+        ("core.pager", "false"),
+        ("diff.submodule", "log"),
+        ("core.quotepath", "false"),
     ]:
         git(r, "config", key, value)
     git(r, "config", "diff.py.textconv", "false")
@@ -316,8 +347,9 @@ def test_pinned_configuration_is_valid_for_git(repo) -> None:
     r, _, _ = repo
     for item in _CONFIG:
         key, _, value = item.partition("=")
-        proc = subprocess.run(["git", "-C", str(r), "-c", item, "config", "--get", key],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            ["git", "-C", str(r), "-c", item, "config", "--get", key], capture_output=True, text=True
+        )
         assert proc.returncode == 0 and proc.stdout.strip() == value
 
 
@@ -396,15 +428,18 @@ def test_workdir_none_when_head_is_not_checked_out(branched) -> None:
 # ---------------------------------------------------------------------------- a real project
 
 
-@pytest.mark.skipif(not requests_available() or not REQUESTS_DIFF.is_file(),
-                    reason="requests tarballs or reference diff absent")
+@pytest.mark.skipif(
+    not requests_available() or not REQUESTS_DIFF.is_file(),
+    reason="requests tarballs or reference diff absent",
+)
 def test_requests_release_range_matches_the_reference_diff(tmp_path: Path) -> None:
     r = make_requests_repo(tmp_path)
     cs = GitSource(r, "HEAD~1..HEAD").load()
     reference = parse_diff_bytes(REQUESTS_DIFF.read_bytes(), name=REQUESTS_DIFF.name)
     assert {f.path for f in cs.files} == {f.path for f in reference}
     assert {(f.status, f.old_path, f.new_path) for f in cs.files} == {
-        (f.status, f.old_path, f.new_path) for f in reference}
+        (f.status, f.old_path, f.new_path) for f in reference
+    }
     assert cs.workdir == str(r)
     text = cs.read_head("src/requests/api.py")
     assert text is not None and "def request(" in text

@@ -105,7 +105,17 @@ def test_a_cache_or_model_in_the_checkout_is_refused(mr, monkeypatch, variable):
     (planted / "marker.key").write_bytes(b"k" * 32)
     monkeypatch.chdir(repo)
     monkeypatch.setenv(variable, ".reviewbot-cache")
-    argv = ["review", "--post", "--mr", f"{PROJECT}!7", "--checkout", ".", "--backend", "none", "--no-progress"]
+    argv = [
+        "review",
+        "--post",
+        "--mr",
+        f"{PROJECT}!7",
+        "--checkout",
+        ".",
+        "--backend",
+        "none",
+        "--no-progress",
+    ]
     code, out, err = _main("gitlab", *argv)
     assert code == 2 and err.count("\n") == 1, err
     assert "is inside the checkout under review" in err and variable in err
