@@ -9,7 +9,8 @@ import keyword
 from dataclasses import dataclass
 
 from ..model import Hunk, Line, LineKind
-from .python import alone, describe, differences, parse_line
+from .describe import alone, describe
+from .python import differences, parse_line
 from .tokens import code_tokens, quotable, quote, token_change
 
 MOST_PER_PAIR = 2  # a line pair that differs in more places is described by its first two
