@@ -85,11 +85,11 @@ def event_target(path: Path | None) -> Target:
 
 
 def client(settings: Settings, policy: RetryPolicy | None = None, **kw: Any) -> GitHubClient:
-    if settings.github_token is None:
+    if settings.hosts.github.token is None:
         raise UsageError(
             "no GitHub token: set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }})"
         )
-    return GitHubClient(settings.github_token.reveal(), base_url=settings.github_api_url, policy=policy, **kw)
+    return GitHubClient(settings.hosts.github.token.get_secret_value(), base_url=settings.hosts.github.api_url, policy=policy, **kw)
 
 
 def host(
@@ -97,8 +97,8 @@ def host(
 ) -> GitHubHost:
     """The repository's pull requests, posted on as the settings say."""
     options = Options(
-        fail_on=settings.fail_on, fail_on_model=settings.fail_on_model, max_inline=settings.github_max_comments, check_run=check_run,
-        step_summary=settings.github_step_summary, bot_login=settings.github_bot_login,
+        fail_on=settings.fail_on, fail_on_model=settings.fail_on_model, max_inline=settings.hosts.max_inline, check_run=check_run,
+        step_summary=settings.hosts.github.step_summary, bot_login=settings.hosts.bot_login,
     )  # fmt: skip
     return GitHubHost(gh, repo, options, checkout=checkout, signer=marker_signer(settings)[0])
 
@@ -157,7 +157,7 @@ def review_pull(
         sarif_out.write_text(json.dumps(sarif.render(result), ensure_ascii=False) + "\n", encoding="utf-8")
     if not post:
         index = DiffIndex(cs.files)
-        plan = plan_review(items, index, posted=prior.keys, max_inline=settings.github_max_comments)
+        plan = plan_review(items, index, posted=prior.keys, max_inline=settings.hosts.max_inline)
         return Outcome(result, items, None, review_payload(plan, result, cs.head), since, settings)
     only = frozenset(fingerprint(i.finding) for i in items) if inter is not None else None
     if note := marker_signer(settings)[1]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..config import RepoConfig, Settings
@@ -47,13 +46,13 @@ class Clients:
         """The App installation's client when an App is configured and the event named one, else
         the personal token's."""
         s = self.settings
-        if s.github_app_id is not None and installation:
+        if s.hosts.github.app_id is not None and installation:
             if self._installations is None:
                 from ..hosts.github.service import Installations
 
-                key = s.github_app_key()
+                key = s.hosts.github.app_key()
                 assert key is not None, "github_app_key_path is needed with github_app_id"
-                self._installations = Installations(s.github_app_id, key.reveal(), base_url=s.github_api_url)
+                self._installations = Installations(s.hosts.github.app_id, key.get_secret_value(), base_url=s.hosts.github.api_url)
             return self._installations.client(int(installation))
         from . import github as run
 
@@ -63,10 +62,10 @@ class Clients:
         if self._gitlab is None:
             from . import gitlab as run
 
-            if self.settings.gitlab_token is None:
+            if self.settings.hosts.gitlab.token is None:
                 raise UsageError("no GitLab token: set GITLAB_TOKEN (a project or group access token)")
-            env = {"GITLAB_TOKEN": self.settings.gitlab_token.reveal()}
-            self._gitlab = run.client(env, self.settings.service_gitlab_url)
+            env = {"GITLAB_TOKEN": self.settings.hosts.gitlab.token.get_secret_value()}
+            self._gitlab = run.client(env, self.settings.hosts.gitlab.url)
         return self._gitlab
 
 
@@ -80,7 +79,7 @@ def service_host(clients: Clients, host: str, repo: str, installation: int | Non
     from ..hosts.gitlab.host import GitLabHost
     from ..hosts.gitlab.service import GitLabServiceHost
 
-    return GitLabServiceHost(GitLabHost(clients.gitlab(), repo, bot_login=clients.settings.github_bot_login))
+    return GitLabServiceHost(GitLabHost(clients.gitlab(), repo, bot_login=clients.settings.hosts.bot_login))
 
 
 def _reviewer(progress: Any, question: str | None = None) -> Callable[[ChangeSet, Settings], Result]:
@@ -100,7 +99,7 @@ def _github(clients: Clients, configure: Configure, job: Job, arg: dict[str, Any
 
     def settings_of(rc: RepoConfig | None) -> Settings:
         s = configure(rc)
-        return replace(s, route_pins=pins) if pins else s
+        return s.updated({"routes.pin": pins}) if pins else s
 
     out = run.review_pull(
         clients.settings, clients.github(arg.get("installation")), run.Target(job.repo, job.number, head),
@@ -113,7 +112,7 @@ def _gitlab_fetch(clients: Clients, job: Job) -> _Fetched:
     """The merge request's host and its change (the MR, its latest version and its diffs)."""
     from ..hosts.gitlab.host import GitLabHost
 
-    gl_host = GitLabHost(clients.gitlab(), job.repo, bot_login=clients.settings.github_bot_login)
+    gl_host = GitLabHost(clients.gitlab(), job.repo, bot_login=clients.settings.hosts.bot_login)
     return gl_host, gl_host.fetch(job.number)
 
 
@@ -125,8 +124,8 @@ def _gitlab(clients: Clients, configure: Configure, job: Job, progress: Any, *, 
 
     gl_host, change = fetched or _gitlab_fetch(clients, job)
     s = configure(run.base_config(clients.gitlab(), job.repo, change))
-    s = replace(s, route_pins=pins) if pins else s
-    gl_host.max_threads = s.github_max_comments
+    s = s.updated({"routes.pin": pins}) if pins else s
+    gl_host.max_threads = s.hosts.max_inline
     gl_host.signer = marker_signer(s)[0]
     review = _reviewer(progress, question)
     return run.review_mr(gl_host, change, lambda cs: review(cs, s), post=post, incremental=post).result
@@ -152,7 +151,7 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
         return "reviewed"
     cmd = Command(arg["name"], arg.get("arg", ""))
     host = service_host(clients, job.host, job.repo, arg.get("installation"))
-    if not allowed(host, arg.get("user", ""), clients.settings.github_bot_login):
+    if not allowed(host, arg.get("user", ""), clients.settings.hosts.bot_login):
         return "ignored (no write access)"
     if cmd.name == "review":
         review(head=None, post=True)
@@ -217,7 +216,7 @@ def _walkthrough(clients: Clients, configure: Configure, job: Job, arg: dict[str
     skipped = tuple(
         Skipped(f.path, reason)
         for f in cs.files
-        if (reason := skip_reason(f, settings.exclude, settings.include_vendored))
+        if (reason := skip_reason(f, settings.plan.exclude, settings.plan.include_vendored))
     )
     result = Result(cs, (), (), skipped, Stats(files=len(cs.files)))
     return markdown.walkthrough_section(result, limit=LIMIT - 500)

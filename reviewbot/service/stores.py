@@ -32,10 +32,10 @@ class JobStore(Protocol):
 
 def open_store(settings: Settings, *, lease: float = 900.0) -> JobStore:
     """A new connection to the configured store (one per thread: SQLite connections are not shared)."""
-    where = settings.service_store
+    where = settings.service.store
     opts = {
-        "max_attempts": settings.service_max_attempts,
-        "backoff": settings.service_backoff,
+        "max_attempts": settings.service.max_attempts,
+        "backoff": settings.service.backoff,
         "lease": lease,
     }
     if where.startswith(("redis://", "rediss://", "unix://")):

@@ -409,7 +409,7 @@ def test_compose_builds_the_route_with_the_configured_timeout_unless_forbidden()
     settings = load({"backend": "none"}, {}, None)
     routes = compose.other_routes(settings, FakeBackend([]))
     route = routes["interpreter"]
-    assert isinstance(route, InterpreterRoute) and route.timeout == settings.interpreter_timeout
+    assert isinstance(route, InterpreterRoute) and route.timeout == settings.interpreter.timeout
     assert isinstance(route.runner, BubblewrapSandbox)  # no sandbox.allow_unsandboxed: the default sandbox
     forbidden = load({"backend": "none", "route_forbid": ("interpreter",)}, {}, None)
     assert "interpreter" not in compose.other_routes(forbidden, FakeBackend([]))

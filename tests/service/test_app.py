@@ -37,7 +37,7 @@ HERE = Path(__file__).parent
 def settings_for(store: str) -> config.Settings:
     env = {"REVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET, "REVIEWBOT_GITLAB_WEBHOOK_SECRET": GL_TOKEN,
            "REVIEWBOT_SERVICE_STORE": store}  # fmt: skip
-    return config.load({"service_max_body": LIMIT}, env, None)
+    return config.load({"service.max_body": LIMIT}, env, None)
 
 
 def redis_db1(redis_url: str) -> str:
