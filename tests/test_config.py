@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from reviewbot.config import (
     CONFIG_FILE,
+    DEPRECATED,
     ENV_KEYS,
     FILE_KEYS,
     TRUSTED_ONLY,
@@ -581,3 +582,60 @@ def test_the_ruff_rules_by_default_are_the_linters_own() -> None:
     s = Settings()
     assert (s.lint.ruff_select, s.lint.ruff_ignore) == (DEFAULT_RUFF_SELECT, DEFAULT_RUFF_IGNORE)
     assert "E722" in s.lint.ruff_select and "B" in s.lint.ruff_select and "F" in s.lint.ruff_select
+
+
+# ------------------------------------------------------------------------------ deprecated keys
+
+
+@pytest.mark.parametrize("old, new", sorted(DEPRECATED.items()))
+def test_a_deprecated_key_is_its_new_keys_alias_with_a_note_naming_the_new_key(tmp_path, old, new):
+    value = KEY_CASES[new][0]
+    for data in (nest(old, value), {old: value}):
+        values, notes = read_file(write(tmp_path, data))
+        if new in TRUSTED_ONLY:  # ignored under either name, and said so
+            assert values == {} and len(notes) == 1 and old in notes[0] and "cannot set them" in notes[0]
+            continue
+        assert values == {new: KEY_CASES[new][1]}
+        (note,) = notes
+        assert note == f"{tmp_path / CONFIG_FILE}: key {old!r} is deprecated; use {new!r}"
+        s = load({}, {}, tmp_path)
+        assert get(s, new) == KEY_CASES[new][1] and note in s.config_notes
+
+
+def test_a_deprecated_keys_bad_value_is_named_as_written(tmp_path):
+    msg = config_error(write(tmp_path, {"github": {"max_comments": 31}}))
+    assert "'github.max_comments'" in msg and "31" in msg
+
+
+def test_a_key_set_under_both_names_is_an_error(tmp_path):
+    msg = config_error(write(tmp_path, {"github": {"max_comments": 5}, "hosts": {"max_inline": 6}}))
+    assert "'hosts.max_inline'" in msg and "twice" in msg
+
+
+def test_the_new_host_keys_are_as_trusted_only_as_the_old(tmp_path):
+    write(tmp_path, {"hosts": {"bot_login": "mallory", "github": {"api_url": "http://127.0.0.1:9/"}}})
+    s = load({}, {}, tmp_path)
+    assert s.hosts.bot_login is None and s.hosts.github.api_url == "https://api.github.com"
+    (note,) = s.config_notes
+    assert "hosts.bot_login" in note and "hosts.github.api_url" in note
+    env = {"REVIEWBOT_BOT_LOGIN": "reviewbot[bot]", "GITHUB_API_URL": "https://ghe.example/api/v3"}
+    s = load({"max_comments": 4}, env, tmp_path)
+    assert (s.hosts.bot_login, s.hosts.github.api_url, s.hosts.max_inline) == (
+        "reviewbot[bot]",
+        "https://ghe.example/api/v3",
+        4,
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["hosts:\n  github:\n    token: x\n", "hosts.marker_key: k\n", "api_key: k\n"]
+)
+def test_a_secret_has_no_file_key(tmp_path, text):
+    assert "unknown key" in config_error(write(tmp_path, text=text))
+
+
+def test_updated_changes_one_nested_value_and_keeps_the_rest():
+    s = Settings()
+    t = s.updated({"routes.pin": (("docs/*", "search"),), "index.vectors": True})
+    assert t.routes.pin == (("docs/*", "search"),) and t.index.vectors and t.routes.forbid == s.routes.forbid
+    assert s.routes.pin == () and not s.index.vectors  # the original is untouched
