@@ -75,12 +75,9 @@ FLAGS = {
     "device": "model.device",
     "model_concurrency": "model.concurrency",
     "max_comments": "hosts.max_inline",
+    **{name: name for name in ("backend", "model_dir", "base_url", "api_model", "cache_dir", "threads")},
+    **{name: name for name in ("format", "fail_on", "fail_on_model", "color", "progress")},
 }
-FLAGS.update(
-    (name, name)
-    for name in ("backend", "model_dir", "base_url", "api_model", "cache_dir", "threads", "format")
-)
-FLAGS.update((name, name) for name in ("fail_on", "fail_on_model", "color", "progress"))
 
 
 def __getattr__(name: str) -> Any:  # the models import pydantic: only when they are asked for

@@ -43,7 +43,7 @@ def _int(lo: int, hi: int) -> Any:
     return Annotated[int, Strict(), Field(ge=lo, le=hi)]
 
 
-def _seconds(lo: float, hi: float) -> Any:
+def _number(lo: float, hi: float) -> Any:
     return Annotated[float, Strict(), Field(ge=lo, le=hi, allow_inf_nan=False)]
 
 
@@ -105,8 +105,8 @@ class Plan(Section):
 
 class Review(Section):
     strategy: Strategy = "auto"  # routes/review.py: pick_strategy
-    error_confidence: _seconds(0.0, 1.0) | None = None  # a model's finding is an error only from here
-    min_drop: _seconds(0.0, 10.0) = 0.05  # nats/token by which the new code must be less likely
+    error_confidence: _number(0.0, 1.0) | None = None  # a model's finding is an error only from here
+    min_drop: _number(0.0, 10.0) = 0.05  # nats/token by which the new code must be less likely
     max_findings_per_item: _int(1, 10) = 2
     max_new_tokens: _int(16, 4096) = 200
 
@@ -114,17 +114,17 @@ class Review(Section):
 class Routes(Section):  # reviewbot/router.py
     pin: Pins = ()  # (path glob, route): the first match decides
     forbid: tuple[Route, ...] = ()
-    second_margin: _seconds(0.0, 1.0) = 0.0  # run the runner-up too when p(best) - p(runner-up) < this
+    second_margin: _number(0.0, 1.0) = 0.0  # run the runner-up too when p(best) - p(runner-up) < this
     calibrate: Annotated[bool, Strict()] = False  # divide by the labels' priors on a content-free item
 
 
 class Tools(Section):
     allow: tuple[Tool, ...] = TOOLS
-    timeout: _seconds(1, 3600) = 120.0  # seconds per tool run (pytest: per test run)
+    timeout: _number(1, 3600) = 120.0  # seconds per tool run (pytest: per test run)
 
 
 class Interpreter(Section):
-    timeout: _seconds(1, 3600) = 60.0  # seconds for one model-written test in the sandbox
+    timeout: _number(1, 3600) = 60.0  # seconds for one model-written test in the sandbox
 
 
 class Sandbox(Section):
@@ -143,7 +143,7 @@ class Index(Section):
 class Lint(Section):  # runners/linters.py
     linters: tuple[Linter, ...] = LINTERS
     mode: LintMode = "added"
-    timeout: _seconds(1, 3600) = 120.0
+    timeout: _number(1, 3600) = 120.0
     ruff_select: RuleCodes = RUFF_SELECT
     ruff_ignore: RuleCodes = RUFF_IGNORE
     bandit_severity: Literal["low", "medium", "high"] = "medium"  # bandit's checks from this severity
@@ -166,23 +166,23 @@ class RulesOff(Section):  # the rules not shown in each kind of file (and in the
 
 class ModelCalls(Section):  # pipeline/, backends/openai/, backends/local.py
     concurrency: _int(1, 256) | None = None  # work items at once; None: 1 for local, 8 for openai
-    timeout: _seconds(1, 3600) = 60.0  # openai backend: seconds per HTTP request
+    timeout: _number(1, 3600) = 60.0  # openai backend: seconds per HTTP request
     retries: _int(0, 10) = 3  # openai backend: retries of a failed request (jittered backoff)
-    deadline: _seconds(1, 86400) | None = None  # seconds of model work per review; later items not sent
+    deadline: _number(1, 86400) | None = None  # seconds of model work per review; later items not sent
     device: Device = "auto"  # local backend: auto | cpu | cuda | cuda:N
 
 
 class Tests(Section):  # the change's own tests (runners/change_tests.py), beside the linters
     enabled: Annotated[bool, Strict()] = True
-    timeout: _seconds(1, 3600) = 120.0  # seconds for all the test runs of one review, base reruns included
+    timeout: _number(1, 3600) = 120.0  # seconds for all the test runs of one review, base reruns included
 
 
 class Service(Section):  # the webhook service (docs/service.md)
     store: Name = "sqlite"  # sqlite (a file in the cache) or a redis:// URL
     max_body: _int(1024, 1 << 30) = 4 * 1024 * 1024  # bytes; real events are far smaller
     max_attempts: _int(1, 20) = 3  # tries of a job before it is listed as failed
-    backoff: _seconds(0, 86400) = 30.0  # seconds before the first retry; doubled each time
-    reconcile: _seconds(0, 86400) = 600.0  # seconds between reconciler passes; 0: off
+    backoff: _number(0, 86400) = 30.0  # seconds before the first retry; doubled each time
+    reconcile: _number(0, 86400) = 600.0  # seconds between reconciler passes; 0: off
 
 
 class GitHub(Section):  # reviewbot/hosts/github/, docs/github.md

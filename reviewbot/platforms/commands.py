@@ -66,9 +66,7 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import io
 
     buf = io.StringIO()
-    compose.reporter(settings.format, buf, color=bool(color), shown=settings.hosts.max_inline).report(
-        result
-    )
+    compose.reporter(settings.format, buf, color=bool(color), shown=settings.hosts.max_inline).report(result)
     write_output(args.output, buf.getvalue(), stdout)
     return exit_code(result, settings)
 

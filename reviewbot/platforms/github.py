@@ -89,7 +89,12 @@ def client(settings: Settings, policy: RetryPolicy | None = None, **kw: Any) -> 
         raise UsageError(
             "no GitHub token: set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }})"
         )
-    return GitHubClient(settings.hosts.github.token.get_secret_value(), base_url=settings.hosts.github.api_url, policy=policy, **kw)
+    return GitHubClient(
+        settings.hosts.github.token.get_secret_value(),
+        base_url=settings.hosts.github.api_url,
+        policy=policy,
+        **kw,
+    )
 
 
 def host(

@@ -51,8 +51,10 @@ class Clients:
                 from ..hosts.github.service import Installations
 
                 key = s.hosts.github.app_key()
-                assert key is not None, "github_app_key_path is needed with github_app_id"
-                self._installations = Installations(s.hosts.github.app_id, key.get_secret_value(), base_url=s.hosts.github.api_url)
+                assert key is not None, "hosts.github.app_key_path is needed with hosts.github.app_id"
+                self._installations = Installations(
+                    s.hosts.github.app_id, key.get_secret_value(), base_url=s.hosts.github.api_url
+                )
             return self._installations.client(int(installation))
         from . import github as run
 

@@ -74,7 +74,9 @@ def _marker_key(configured: str | None, cache: Path, on_actions: bool) -> tuple[
 def marker_signer(settings: config.Settings) -> tuple[Signer, str | None]:
     """The signer of the bot's hidden markers (one key per process) and a note when earlier runs'
     markers cannot be recognised (``hosts/markers.py``)."""
-    configured = settings.hosts.marker_key.get_secret_value() if settings.hosts.marker_key is not None else None
+    configured = (
+        settings.hosts.marker_key.get_secret_value() if settings.hosts.marker_key is not None else None
+    )
     key, note = _marker_key(configured, settings.cache, os.environ.get("GITHUB_ACTIONS") == "true")
     return Signer(key), note
 

@@ -200,7 +200,9 @@ def create_app(
             body = await bodies.read(request, settings.service.max_body)
         except _Refused as exc:
             return refused("github", exc.status, exc.why)
-        if not verify.github_ok(secret.get_secret_value().encode(), body, request.headers.get("x-hub-signature-256")):
+        if not verify.github_ok(
+            secret.get_secret_value().encode(), body, request.headers.get("x-hub-signature-256")
+        ):
             return refused("github", 401, "bad signature")
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery") or "sha256:" + hashlib.sha256(body).hexdigest()
