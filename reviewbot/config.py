@@ -195,6 +195,7 @@ def parse_text(text: str, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
         raise ConfigError(f"{where}: must be a mapping of keys, got {type(data).__name__}")
     keys = file_keys()
     raw: dict[str, Any] = {}
+    seen: dict[str, str] = {}  # key -> the name the file gave it
     ignored: list[str] = []
     notes: list[str] = []
     for written, value in _flatten(data, (*keys, *DEPRECATED)).items():
@@ -203,8 +204,11 @@ def parse_text(text: str, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
             raise ConfigError(
                 f"{where}: unknown key {_short(repr(written), 80)} ({unknown_key(written, keys)})"
             )
-        if key in raw:
-            raise ConfigError(f"{where}: key {key!r} is set twice (once as {written!r})")
+        if key in seen:
+            raise ConfigError(f"{where}: {seen[key]!r} and {written!r} both set {key!r}; keep one")
+        if value is None:
+            raise ConfigError(f"{where}: key {written!r} has no value")
+        seen[key] = written
         if key in TRUSTED_ONLY:
             ignored.append(written)
             continue

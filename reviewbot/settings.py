@@ -63,8 +63,12 @@ def _path(v: Any) -> Any:
     return Path(os.path.expanduser(v))
 
 
-def _pins(v: Any) -> Any:
-    return tuple(v.items()) if isinstance(v, dict) else v  # a mapping in the file, pairs in Settings
+def _pins(v: Any) -> Any:  # a mapping in the file, pairs in Settings
+    if isinstance(v, dict):
+        return tuple(v.items())
+    if not isinstance(v, tuple):
+        raise ValueError(f"must map path globs to routes ({', '.join(ROUTE_NAMES)})")
+    return v
 
 
 Url = _text(r"^https?://", "an http(s) URL")
