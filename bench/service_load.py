@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.github_standin import GitHubStandIn  # noqa: E402
 from support.service_cluster import Cluster, diff_for, free_port, pull_event  # noqa: E402
 
-from reviewbot.service.stores import open_store  # noqa: E402
+from reviewbot.compose import job_store  # noqa: E402
 
 REPO = "load/r"
 PRS = 50
@@ -134,7 +134,7 @@ def run(store_kind: str, seconds: float, rate: float, faults: bool = True) -> di
                     job = (json.dumps(comment).encode(), f"d-{i}", "issue_comment", None)
                 pool.submit(send, *job)
         sent_for = time.perf_counter() - t0
-        store = open_store(cluster_settings(url))
+        store = job_store(cluster_settings(url))
         t1 = time.perf_counter()
         counts = cluster.wait_idle(store, timeout=600)
         drained = time.perf_counter() - t1

@@ -41,9 +41,9 @@ from starlette.routing import Route
 
 from ..config import Settings
 from . import events, openapi, verify
+from .jobs import JobStore
 from .logs import one_line
 from .metrics import Metrics
-from .stores import JobStore
 
 __all__ = ["BodyLimits", "create_app", "model_ready"]
 

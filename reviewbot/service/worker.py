@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable
 
 from ..errors import ModelError
 from ..ports import ServiceHost
+from .jobs import Job, JobStore
 from .metrics import Metrics
 from .reconcile import reconcile
-from .store import Job
-from .stores import JobStore
 
 __all__ = ["Worker", "reconcile_forever"]
 

@@ -14,7 +14,7 @@ from support.github_standin import GitHubStandIn, set_permission
 from support.service_cluster import diff_for
 
 from reviewbot.platforms.cli import main
-from reviewbot.service.store import Store
+from reviewbot.service.sqlite_jobs import SqliteJobStore
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "o/r"
@@ -61,10 +61,10 @@ def github(monkeypatch, tmp_path):
             monkeypatch.setenv(k, v)
         monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
         monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-        yield gh, Store(str(tmp_path / "jobs.sqlite3"))
+        yield gh, SqliteJobStore(str(tmp_path / "jobs.sqlite3"))
 
 
-def _command(store: Store, delivery: str, user: str, body: str, thread: str | None = None) -> None:
+def _command(store: SqliteJobStore, delivery: str, user: str, body: str, thread: str | None = None) -> None:
     from reviewbot.service.commands import parse
 
     cmd = parse(body)
@@ -125,7 +125,7 @@ def test_a_worker_reviews_a_gitlab_job_reading_the_diffs_once(monkeypatch, tmp_p
         for k, v in {"GITLAB_TOKEN": gl.token, "REVIEWBOT_GITLAB_URL": gl.url, "REVIEWBOT_BACKEND": "none",
                      "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3"}.items():  # fmt: skip
             monkeypatch.setenv(k, v)
-        store = Store(str(tmp_path / "jobs.sqlite3"))
+        store = SqliteJobStore(str(tmp_path / "jobs.sqlite3"))
         store.enqueue("g1", "gitlab", "g/p", 7, HEAD)
         assert _main("worker", "--once", "--no-progress")[0] == 0
         [job] = store.jobs()

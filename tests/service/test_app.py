@@ -22,9 +22,9 @@ import uvicorn
 from conftest import free_port
 
 from reviewbot import config
+from reviewbot.compose import job_store
 from reviewbot.service import verify
 from reviewbot.service.app import BodyLimits, create_app
-from reviewbot.service.stores import open_store
 
 SECRET = "It's a Secret to Everybody"
 GL_TOKEN = "gl-webhook-token"
@@ -48,7 +48,7 @@ def redis_db1(redis_url: str) -> str:
 
 class Served:
     def __init__(self, settings: config.Settings, limits: BodyLimits | None = None) -> None:
-        self.store = open_store(settings)
+        self.store = job_store(settings)
         self.port = free_port()
         app = create_app(settings, self.store, model_check=lambda: True, limits=limits or BodyLimits())
         cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,

@@ -1,12 +1,12 @@
-"""The job store on Redis, for workers on several machines: the same rules as `store.Store`,
-each step one Lua script (atomic on the server); the per-change lease is the cross-machine lock."""
+"""The job store on Redis, for workers on several machines: the rules of `jobs.py`, each step
+one Lua script (atomic on the server); the per-change lease is the cross-machine lock."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from .store import STATES, Job
+from .jobs import STATES, Job
 
 _ENQUEUE = """
 local p = ARGV[1]
@@ -99,7 +99,7 @@ return 1
 """
 
 
-class RedisStore:
+class RedisJobStore:
     """Jobs in Redis under `prefix`; any number of servers and workers share it."""
 
     def __init__(self, url: str, *, max_attempts: int = 3, backoff: float = 5.0, lease: float = 900.0,
