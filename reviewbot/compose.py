@@ -222,10 +222,10 @@ def change_tests(settings: Settings) -> ChangeTests | None:
     what is left of the `tests.timeout` budget."""
     if not settings.tests_enabled:
         return None
-    from .runners.change_tests import ChangeTests
+    from .runners.change_tests import SandboxedChangeTests
     from .runners.pytest_driver import sandbox_policy
 
-    return ChangeTests(
+    return SandboxedChangeTests(
         lambda seconds: code_runner(settings, sandbox_policy(seconds)), timeout=settings.tests_timeout
     )
 

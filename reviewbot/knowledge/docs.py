@@ -35,7 +35,7 @@ from pathlib import Path
 
 from ..ports import Progress
 from .extract import api_entries
-from .store import Hit, Row, Store
+from .search_db import Hit, Row, SearchDb
 from .text import keywords
 
 STDLIB_SKIP = {"test", "tests", "idlelib", "lib2to3", "tkinter", "turtledemo", "ensurepip", "site-packages",
@@ -104,7 +104,7 @@ def _module_name(rel: Path) -> tuple[str, bool] | None:
 
 
 class DocsIndex:
-    def __init__(self, store: Store, env: Environment) -> None:
+    def __init__(self, store: SearchDb, env: Environment) -> None:
         self.store = store
         self.env = env
         self._units: dict[str, Unit] | None = None
@@ -117,7 +117,7 @@ class DocsIndex:
     @classmethod
     def open(cls, cache: Path, env: Environment | None = None) -> DocsIndex:
         env = env or Environment.current()
-        return cls(Store.open(cls.path_for(cache, env), kind="docs"), env)
+        return cls(SearchDb.open(cls.path_for(cache, env), kind="docs"), env)
 
     def close(self) -> None:
         self.store.close()

@@ -27,7 +27,7 @@ from ..plan import VENDORED_DIRS
 from ..ports import Progress
 from ..redact import clean_environ
 from .chunks import chunks
-from .store import Hit, Row, Store
+from .search_db import Hit, Row, SearchDb
 from .text import keywords
 
 TEXT_EXTENSIONS = {
@@ -83,7 +83,7 @@ def list_files(root: Path) -> list[str]:
 
 
 class RepoIndex:
-    def __init__(self, store: Store, root: Path) -> None:
+    def __init__(self, store: SearchDb, root: Path) -> None:
         self.store = store
         self.root = root
 
@@ -96,7 +96,7 @@ class RepoIndex:
     def open(cls, cache: Path, root: Path) -> RepoIndex:
         if not root.is_dir():
             raise InputError(f"{root}: not a folder")
-        return cls(Store.open(cls.path_for(cache, root), kind="repo"), root.resolve())
+        return cls(SearchDb.open(cls.path_for(cache, root), kind="repo"), root.resolve())
 
     def close(self) -> None:
         self.store.close()

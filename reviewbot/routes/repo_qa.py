@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .. import prompts
 from ..errors import ReviewbotError
 from ..knowledge.repo import RepoIndex
-from ..knowledge.store import Hit
+from ..knowledge.search_db import Hit
 from ..knowledge.text import keywords
 from ..model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome

@@ -35,7 +35,7 @@ from .. import prompts
 from ..errors import ReviewbotError
 from ..knowledge.docs import DocsIndex
 from ..knowledge.extract import sentences
-from ..knowledge.store import Hit
+from ..knowledge.search_db import Hit
 from ..knowledge.uses import ApiUse, api_uses
 from ..knowledge.web import SearxNG
 from ..model import ChangeSet, Finding, Location, Severity, Side, Skipped, WorkItem

@@ -1,4 +1,4 @@
-"""The change's own tests (issue 13): run at head in the sandbox, failures checked at base.
+"""The change's own tests: run at head in the sandbox, failures checked at base.
 
 Beside the linters, on every source with a checkout at head (``changeset.workdir``):
 
@@ -45,7 +45,7 @@ from .policy import CodeRunner
 from .pytest_driver import DESELECT, MAX_SELECTION, PytestDriver, related_tests
 from .pytest_report import ON_THE_TEST, TestCase, place, read_text, to_finding
 
-__all__ = ["ChangeTests"]
+__all__ = ["SandboxedChangeTests"]
 
 MAX_FAILURES = 20  # pytest stops after this many failing tests in one file
 _MIN_WEIGHT = 4096  # bytes: the smallest test file's claim on the budget (a large file's share is by size)
@@ -66,9 +66,10 @@ def _count(report: dict[str, Any], key: str) -> int:
         return 0
 
 
-class ChangeTests:
-    """``runner_for(seconds)`` makes the CodeRunner of one run (compose: the bubblewrap sandbox
-    with that wall clock); ``timeout`` is the budget of all the runs of one review together."""
+class SandboxedChangeTests:
+    """`ports.ChangeTests` by pytest in the sandbox. ``runner_for(seconds)`` makes the CodeRunner of
+    one run (compose: the bubblewrap sandbox with that wall clock); ``timeout`` is the budget of all
+    the runs of one review together."""
 
     name = "pytest"
 

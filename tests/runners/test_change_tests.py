@@ -17,7 +17,7 @@ from support.sandbox import require_sandbox
 
 from reviewbot.model import ChangeSet, Location, Side
 from reviewbot.runners import change_tests
-from reviewbot.runners.change_tests import ChangeTests, _extract
+from reviewbot.runners.change_tests import SandboxedChangeTests, _extract
 from reviewbot.runners.policy import SandboxResult
 from reviewbot.runners.pytest_driver import related_tests, sandbox_policy
 from reviewbot.runners.pytest_report import MARK
@@ -79,7 +79,7 @@ def test_the_selection_is_the_changed_tests_then_the_importers(cs: ChangeSet) ->
 def test_a_test_the_change_breaks_is_a_finding_on_the_changed_line(
     cs: ChangeSet, needs_sandbox: None
 ) -> None:
-    out = ChangeTests(sandboxed, timeout=60).run(cs)
+    out = SandboxedChangeTests(sandboxed, timeout=60).run(cs)
     by_test = {f.message.split()[1]: f for f in out.findings}
     assert set(by_test) == {"tests/test_calc.py::test_add", "tests/test_new.py::test_zero"}
     broken = by_test["tests/test_calc.py::test_add"]
@@ -133,7 +133,7 @@ def test_the_budget_names_what_it_did_not_reach_and_blames_nothing_unchecked(
     clock = [0.0]
     monkeypatch.setattr(change_tests.time, "monotonic", lambda: clock[0])
     runner = Scripted(clock, cost=35.0)
-    out = ChangeTests(lambda s: runner, timeout=60).run(cs)
+    out = SandboxedChangeTests(lambda s: runner, timeout=60).run(cs)
     assert [sel for _, sel in runner.runs] == [["tests/test_new.py"], ["tests/test_calc.py"]]
     assert "2 file(s) run" in out.notes[0]
     assert out.findings == ()  # no time was left to run them at base
@@ -146,18 +146,18 @@ def test_the_budget_names_what_it_did_not_reach_and_blames_nothing_unchecked(
 
 def test_at_most_max_files_run(cs: ChangeSet) -> None:
     runner = Scripted([0.0], cost=0.0)
-    out = ChangeTests(lambda s: runner, max_files=1).run(cs)
+    out = SandboxedChangeTests(lambda s: runner, max_files=1).run(cs)
     assert out.notes[1] == (
         "the change's tests: 2 more test file(s) not run (at most 1): tests/test_calc.py, tests/test_web.py"
     )
 
 
 def test_without_a_checkout_or_a_sandbox_nothing_runs(cs: ChangeSet) -> None:
-    no_checkout = ChangeTests(sandboxed).run(ChangeSet(cs.files, "diff file"))
+    no_checkout = SandboxedChangeTests(sandboxed).run(ChangeSet(cs.files, "diff file"))
     assert no_checkout.notes == (
         "the change's tests not run: they need a checkout of the head revision (a git range)",
     )
-    out = ChangeTests(lambda s: BubblewrapSandbox(bwrap="/nonexistent/bwrap")).run(cs)
+    out = SandboxedChangeTests(lambda s: BubblewrapSandbox(bwrap="/nonexistent/bwrap")).run(cs)
     assert out.findings == () and out.notes[0] == (
         "the change's tests not run: pytest needs the sandbox: /nonexistent/bwrap is not installed "
         "(Debian/Ubuntu: apt-get install bubblewrap)"
@@ -181,7 +181,7 @@ class Uncollectable:
 
 def test_a_test_file_the_change_makes_uncollectable_is_a_finding(cs: ChangeSet) -> None:
     assert cs.workdir is not None
-    out = ChangeTests(lambda s: Uncollectable(cs.workdir), max_files=2).run(cs)
+    out = SandboxedChangeTests(lambda s: Uncollectable(cs.workdir), max_files=2).run(cs)
     by_file = {f.message.split()[1]: f for f in out.findings}
     assert set(by_file) == {"tests/test_new.py", "tests/test_calc.py"}
     f = by_file["tests/test_calc.py"]

@@ -1,9 +1,9 @@
 """One SQLite file with an FTS5 table: entries (what a hit shows) and their words (what BM25 ranks).
 
-    store = Store.open(path)                  # creates the schema; InputError when not a usable index
-    store.add(source, [Row(...), ...])        # rows of one source (a package, a file)
-    store.drop(source)                        # its rows go, with their vectors
-    store.search("retry backoff", k=5)        # [Hit(row id, score, Row)], best first (BM25)
+    db = SearchDb.open(path, kind="docs")  # creates the schema; InputError when not a usable index
+    db.add(source, [Row(...), ...])        # rows of one source (a package, a file)
+    db.drop(source)                        # its rows go, with their vectors
+    db.search("retry backoff", k=5)        # [Hit(row id, score, Row)], best first (BM25)
 
 Ranking is FTS5's `bm25()` with the title column (names, headings) weighted 4 to 1 over the body,
 over words made by `text.words` (identifiers split) and the `porter unicode61` tokenizer.
@@ -77,13 +77,15 @@ def _bm25_body(row: Row) -> str:
     return " ".join(words(" ".join((row.signature, row.doc, row.text))))
 
 
-class Store:
+class SearchDb:
+    """The search database of one index (the docs' or a repository's): its entries, words and vectors."""
+
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.db = db
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, kind: str) -> Store:
+    def open(cls, path: Path, *, kind: str) -> SearchDb:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = sqlite3.connect(path, timeout=30)
