@@ -23,7 +23,7 @@ Measured, each after a warm-up:
     python bench/gpu.py [--device cuda:0] [--dtypes bf16,int4] [--decode-tokens 128] [--json out.json]
     python bench/gpu.py --quality /models/Qwen2.5-Coder-7B-Instruct   # review quality (bench/gpu_quality.py)
 
-Anchors (FACTS.md): GLM-4-9B with plain transformers, batch 1, 1K input: 27.8 tok/s on an A100,
+Anchors (published figures): GLM-4-9B with plain transformers, batch 1, 1K input: 27.8 tok/s on an A100,
 44.4 tok/s on an H100; vLLM: about 45 tok/s at batch 8 on an A100 claimed; about 500 tok/s total
 at 8 streams with an 8B model on an A100. Target: 10x the 45 tok/s claim at batch 8 on an H100.
 """

@@ -1,4 +1,4 @@
-"""The review-quality run for a GPU machine (issue 13): `reviewbot eval` on the public review-bugs
+"""The review-quality run for a GPU machine: `reviewbot eval` on the public review-bugs
 set and on review-bugs-newcode (seed 0, 40 pairs each), with a capable model on the local backend
 (`--model-dir`, on CUDA), for each review strategy. `bench/gpu.py --quality DIR` runs it.
 

@@ -1,4 +1,4 @@
-"""A signal for new code under the embedded model (issue 13, build item 2): is a line far less
+"""A signal for new code under the embedded model: is a line far less
 likely than the rest of its own hunk a sign of a bug?
 
 For every hunk of a review-bugs-newcode case (each hunk is a pure insertion) the hunk's text is

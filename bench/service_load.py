@@ -1,4 +1,4 @@
-"""The webhook service under load, with faults (issue 12): `reviewbot serve` and three `reviewbot
+"""The webhook service under load, with faults: `reviewbot serve` and three `reviewbot
 worker` processes against the GitHub stand-in (personal token, `--backend none`), once with the
 SQLite store and once with Redis (a `redis-server` this script starts).
 

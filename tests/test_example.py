@@ -25,7 +25,7 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
     rules = {(f["rule"], f["path"], f["line"]) for f in doc["findings"]}
     assert ("ruff/E722", "inventory/report.py", 25) in rules  # the bare `except:` the change adds
     # the example's own tests, run in the sandbox at head and at base: each planted bug is a failing
-    # test, placed on the line of report.py its traceback passes through (issue 13)
+    # test, placed on the line of report.py its traceback passes through
     failed = {
         (f["line"], f["message"].split(" fails: ")[0])
         for f in doc["findings"]

@@ -1,4 +1,4 @@
-"""Bounded fuzzing of the parsers that read untrusted input (issue 14): the diff parser, the
+"""Bounded fuzzing of the parsers that read untrusted input: the diff parser, the
 configuration loader, the artifact reader and the markdown escaper. Targets: tests/support/fuzz_targets.py;
 a longer run: bench/fuzz.py (figures in docs/benchmarks.md)."""
 

@@ -1,4 +1,4 @@
-"""Secrets in the diff (issue 14, build 5): redacted before any prompt, reported on their line as an
+"""Secrets in the diff: redacted before any prompt, reported on their line as an
 error finding that repeats the value nowhere (message, suggestion, JSON, SARIF, Markdown, terminal)."""
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ def test_json_report_validates_against_the_schema(small: Path) -> None:
 def test_json_findings_carry_every_field(small: Path, fake_model) -> None:
     rc, out, err = review_json(small)
     assert err.startswith("reviewbot: [1/1] pkg/calc.py (") and err.count("\n") == 1  # progress, not a TTY
-    assert rc == 0  # the model's error finding is a guess: by default it does not fail the run (issue 13)
+    assert rc == 0  # the model's error finding is a guess: by default it does not fail the run
     doc = json.loads(out)
     VALIDATOR.validate(doc)
     (f,) = doc["findings"]
@@ -491,7 +491,7 @@ def test_output_relative_to_the_working_directory(tmp_path: Path, small: Path) -
 
 
 def test_review_git_reads_the_configuration_of_the_base_commit_not_the_head(tmp_path) -> None:
-    """Issue 14 hole 1: a change that sets `plan.exclude: ["*"]` and `lint.linters: []` in its own
+    """A change that sets `plan.exclude: ["*"]` and `lint.linters: []` in its own
     `.reviewbot.yml` is still reviewed, with the base commit's file, and the report says which."""
     import subprocess
 

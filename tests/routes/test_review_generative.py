@@ -1,4 +1,4 @@
-"""The generative review strategy (issue 13): the model reads the whole item, new code included,
+"""The generative review strategy: the model reads the whole item, new code included,
 and writes findings with a confidence each; rows, validation and placement are shared with the
 likelihood strategy. End to end through the OpenAI-compatible stand-in with scripted answers."""
 

@@ -188,7 +188,7 @@ def test_hunks_without_an_old_or_new_version_are_not_judged(diff) -> None:
     out, backend = run_route(diff, old=0.0, new=-50.0)
     assert backend.calls == []  # nothing scored, nothing generated
     assert out.findings == ()
-    if diff is NEW_FILE:  # said on the item, not silent (issue 13)
+    if diff is NEW_FILE:  # said on the item, not silent
         (skip,) = out.not_reviewed
         assert skip.path == "new.py:1-3" and skip.reason.startswith("new code (no old version to compare)")
     else:

@@ -290,7 +290,7 @@ def test_failed_cgroup_join_raises_instead_of_running(box, checkout, monkeypatch
     assert not flag.exists()
 
 
-# -- issue 14, hole 2 and 3: .git, whole-sandbox memory, /dev/shm, unix sockets, ptrace -----------
+# -- escapes through .git, whole-sandbox memory, /dev/shm, unix sockets, ptrace ---------------------
 
 
 def test_git_credential_in_the_checkout_is_hidden(box, checkout):

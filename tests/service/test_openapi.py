@@ -1,5 +1,5 @@
 """schemathesis against the running app's OpenAPI description (GET /openapi.json): generated
-requests (headers, bodies, forged signatures) to every operation, and no server error. Issue 12.
+requests (headers, bodies, forged signatures) to every operation, and no server error.
 A second run carries GitLab's real token, so that generated bodies reach the payload parsing."""
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def anchor(data: bytes) -> None:
     for f in files:
         if any(b.old_start < a.old_start + a.old_len or b.new_start < a.new_start + a.new_len
                for a, b in zip(f.hunks, f.hunks[1:])):  # fmt: skip
-            continue  # overlapping or unordered hunks (found by atheris): left to issue 14's follow-up
+            continue  # overlapping or unordered hunks (found by atheris): not checked yet
         top = max([ln.new_no or 0 for h in f.hunks for ln in h.lines]
                   + [ln.old_no or 0 for h in f.hunks for ln in h.lines] + [1])  # fmt: skip
         for i in range(0, len(picks) - 1, 2):

@@ -712,7 +712,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._public_run(run)
 
 
-# ------------------------------------------------------------- the webhook service's endpoints (issue 12)
+# ---------------------------------------------------------------------- the webhook service's endpoints
 # A GitHub App (JWT -> installation token), collaborator permissions, replies in review threads and
 # the list of open pull requests. Set up with ``install_app``, ``set_permission``, ``close``.
 APP_JWT_MAX_S = 600  # GitHub: exp at most 10 minutes after iat

@@ -1,5 +1,5 @@
 """A GitLab stand-in: a real HTTP server on loopback that python-gitlab talks to, enforcing GitLab's
-documented rules for merge request threads (FACTS.md, GitLab's Discussions API).
+documented rules for merge request threads (GitLab's Discussions API).
 
 - A thread's ``position`` must name the latest version's ``base_sha``/``start_sha``/``head_sha``,
   ``position_type: text``, both ``old_path`` and ``new_path``; ``new_line`` only for an added line,
@@ -275,7 +275,7 @@ class GitLabStandIn:
         mr.notes.append(note)
         return note
 
-    # ------------------------------------------------ the webhook service's endpoints (issue 12)
+    # --------------------------------------------------------- the webhook service's endpoints
     # Members (inherited ones included), users by name, open MRs, notes in an existing thread.
     def add_member(self, project: str, username: str, access_level: int) -> None:
         """GitLab's levels: Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50."""

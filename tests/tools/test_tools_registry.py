@@ -334,7 +334,7 @@ def test_parse_report_takes_the_last_mark_and_converts_lines() -> None:
 
 
 def test_a_pr_shellcheckrc_cannot_switch_shellcheck_off(tmp_path: Path) -> None:
-    """Issue 14 hole 6: the change's `.shellcheckrc` (disable=all) is not read (``--norc``)."""
+    """The change's `.shellcheckrc` (disable=all) is not read (``--norc``)."""
     import shutil
 
     if shutil.which("shellcheck") is None:

@@ -1,4 +1,4 @@
-"""Issue 3's acceptance through the CLI: `reviewbot review --git BASE..HEAD` on temporary repositories.
+"""Routed review through the CLI: `reviewbot review --git BASE..HEAD` on temporary repositories.
 
 1. A change that breaks an existing test: the model (scripted here) routes the item to `tools`,
    calls pytest, and the failing test comes back as a finding, run for real in the sandbox.
@@ -114,7 +114,7 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
     repo = broken_test_repo(tmp_path / "repo")
     calls = json.dumps({"calls": [{"name": "pytest", "arguments": {}}], "done": True})
     backend = FakeBackend(texts=[calls], choices=scripted_choice({"tools": 0.8, "review": 0.2}))
-    config = tmp_path / "tools-only.yml"  # issue 13: the change's tests would report the failure first
+    config = tmp_path / "tools-only.yml"  # the change's tests would report the failure first
     config.write_text("tests:\n  enabled: false\n")
     code, doc, err = review(repo, backend, monkeypatch, "--config", str(config))
     assert code == 0, err
