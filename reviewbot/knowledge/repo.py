@@ -31,10 +31,38 @@ from .search_db import Hit, Row, SearchDb
 from .text import keywords
 
 TEXT_EXTENSIONS = {
-    ".py", ".pyi", ".md", ".markdown", ".rst", ".txt", ".cfg", ".toml", ".ini", ".yml", ".yaml",
-    ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".c", ".h", ".cc", ".cpp", ".rb", ".sh",
-    ".sql", ".php", ".kt", ".swift", ".cs", ".html", ".css",
-}  # fmt: skip
+    ".py",
+    ".pyi",
+    ".md",
+    ".markdown",
+    ".rst",
+    ".txt",
+    ".cfg",
+    ".toml",
+    ".ini",
+    ".yml",
+    ".yaml",
+    ".js",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".go",
+    ".rs",
+    ".java",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".rb",
+    ".sh",
+    ".sql",
+    ".php",
+    ".kt",
+    ".swift",
+    ".cs",
+    ".html",
+    ".css",
+}
 TEXT_NAMES = {"README", "LICENSE", "Makefile", "Dockerfile", "HISTORY", "CHANGELOG", "AUTHORS", "NOTICE"}
 MAX_BYTES = 1_000_000
 TEST_WEIGHT = 0.75  # BM25 scores of chunks in test files are scaled by this
@@ -66,8 +94,11 @@ def list_files(root: Path) -> list[str]:
         try:
             out = subprocess.run(
                 ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                capture_output=True, check=True, timeout=120, env=env,
-            ).stdout  # fmt: skip
+                capture_output=True,
+                check=True,
+                timeout=120,
+                env=env,
+            ).stdout
             names = [n for n in out.decode("utf-8", "replace").split("\0") if n]
             return sorted(n for n in dict.fromkeys(names) if _wanted(n) and (root / n).is_file())
         except (OSError, subprocess.SubprocessError):

@@ -27,7 +27,11 @@ TITLE_WEIGHT = 4.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sources(name TEXT PRIMARY KEY, version TEXT NOT NULL, info TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS sources(
+    name TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    info TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS entries(
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -94,8 +98,10 @@ class SearchDb:
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{path}: not a reviewbot index ({exc}); delete it to rebuild") from exc
         if have.get("kind", kind) != kind or have.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
-            raise InputError(f"{path}: a {have.get('kind')} index of schema {have.get('schema')}, "
-                             f"not a {kind} index of schema {SCHEMA_VERSION}; delete it to rebuild")  # fmt: skip
+            raise InputError(
+                f"{path}: a {have.get('kind')} index of schema {have.get('schema')}, "
+                f"not a {kind} index of schema {SCHEMA_VERSION}; delete it to rebuild"
+            )
         db.executemany(
             "INSERT OR IGNORE INTO meta VALUES (?, ?)", [("kind", kind), ("schema", SCHEMA_VERSION)]
         )
@@ -130,9 +136,19 @@ class SearchDb:
             cur = self.db.execute(
                 "INSERT INTO entries(source, kind, name, path, start, end, signature, doc, text, extra)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (source, r.kind, r.name, r.path, r.start, r.end, r.signature, r.doc, r.text,
-                 json.dumps(r.extra) if r.extra else "{}"),
-            )  # fmt: skip
+                (
+                    source,
+                    r.kind,
+                    r.name,
+                    r.path,
+                    r.start,
+                    r.end,
+                    r.signature,
+                    r.doc,
+                    r.text,
+                    json.dumps(r.extra) if r.extra else "{}",
+                ),
+            )
             title = " ".join(words(f"{r.name} {r.title_words}"))
             self.db.execute(
                 "INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)", (cur.lastrowid, title, _bm25_body(r))
@@ -156,8 +172,10 @@ class SearchDb:
         if not terms:
             return []
         q = fts_query(terms)
-        sql = (f"SELECT {self._COLS}, f.rank FROM fts f JOIN entries e ON e.id = f.rowid "
-               f"WHERE fts MATCH ? AND rank MATCH 'bm25({TITLE_WEIGHT}, 1.0)' ORDER BY f.rank LIMIT ?")  # fmt: skip
+        sql = (
+            f"SELECT {self._COLS}, f.rank FROM fts f JOIN entries e ON e.id = f.rowid "
+            f"WHERE fts MATCH ? AND rank MATCH 'bm25({TITLE_WEIGHT}, 1.0)' ORDER BY f.rank LIMIT ?"
+        )
         try:
             rows = self.db.execute(sql, (q, k)).fetchall()
         except sqlite3.OperationalError as exc:

@@ -78,8 +78,11 @@ def graded(findings: Sequence[Finding], error_confidence: float | None) -> tuple
         out.append(f)
     if not lowered:
         return out, []
-    rule = (f"at confidence {error_confidence:g} or above" if error_confidence is not None
-            else "only when review.error_confidence is set")  # fmt: skip
+    rule = (
+        f"at confidence {error_confidence:g} or above"
+        if error_confidence is not None
+        else "only when review.error_confidence is set"
+    )
     return out, [
         f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"
     ]
@@ -124,7 +127,8 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
         got, dropped = filter_to_diff(got, index, parts.lint_mode)
         if dropped:
             notes.append(
-                f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) not shown"
+                f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) "
+                "not shown"
             )
         lint_findings.extend(got)
     if parts.tests is not None and py_paths:

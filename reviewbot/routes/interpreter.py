@@ -2,11 +2,11 @@
 
     InterpreterRoute(backend, runner, timeout=60).run(item, changeset) -> RouteOutcome
 
-1. **Targets** (interpreter_targets.py): the functions, methods and classes of the item's Python file (parsed with ``ast``
-   from the text at head, never imported here) that hold an added line of the item's hunks: new
-   definitions first, then the most changed; at most ``max_functions``. A method is tested
-   through its class; a dunder method or a change in a class body outside its methods targets
-   the class. Nested functions count for the function around them. Test files are not targets.
+1. **Targets** (interpreter_targets.py): the functions, methods and classes of the item's Python file
+   (parsed with ``ast`` from the text at head, never imported here) that hold an added line of the
+   item's hunks: new definitions first, then the most changed; at most ``max_functions``. A method is
+   tested through its class; a dunder method or a change in a class body outside its methods targets the
+   class. Nested functions count for the function around them. Test files are not targets.
 2. **Test**: the model answers ``{"code": <test module>}`` under a JSON schema (constrained on the
    local backend). Our own import lines go first (``from pkg.calc import add``, and a ``sys.path``
    entry for a package under ``src/`` or a plain directory), so the model needs no knowledge of the
@@ -53,7 +53,15 @@ from . import declined
 from .interpreter_run import Verdict, classify, execute
 from .interpreter_targets import ChangedDefinition, header, module_of, targets
 
-__all__ = ["ChangedDefinition", "InterpreterRoute", "TestAnswer", "Verdict", "classify", "module_of", "targets"]
+__all__ = [
+    "ChangedDefinition",
+    "InterpreterRoute",
+    "TestAnswer",
+    "Verdict",
+    "classify",
+    "module_of",
+    "targets",
+]
 
 STAGE = "route"
 MAX_CODE_CHARS = 4000
@@ -124,9 +132,14 @@ class InterpreterRoute:
 
         def done(findings: list[Finding] | tuple = (), skipped: list[Skipped] | tuple = ()) -> RouteOutcome:
             return RouteOutcome(
-                tuple(findings), tuple(skipped), usage[0], usage[1], time.perf_counter() - t0, tuple(notes),
+                tuple(findings),
+                tuple(skipped),
+                usage[0],
+                usage[1],
+                time.perf_counter() - t0,
+                tuple(notes),
                 declined=declined(findings, skipped),
-            )  # fmt: skip
+            )
 
         def skip(reason: str) -> RouteOutcome:
             return done(skipped=[Skipped(item.path, reason, STAGE)])
@@ -240,15 +253,23 @@ class InterpreterRoute:
         shown = "\n\nThe test, as run in the sandbox:\n\n" + _indent(test)
         if verdict.kind == "passed":
             severity, rule, category = Severity.INFO, "interpreter/suggested-test", "test"
-            text = f"suggested test for {where}: it passes against the new code ({verdict.detail}, {verdict.seconds:.1f}s)."
+            text = (
+                f"suggested test for {where}: it passes against the new code "
+                f"({verdict.detail}, {verdict.seconds:.1f}s)."
+            )
         elif verdict.kind in ("failed", "error"):
             severity, rule, category = Severity.WARNING, "interpreter/test-failed", "bug"
             how = "fails" if verdict.kind == "failed" else "errors"
-            text = (f"possible defect in {where}: a test written for it {how} against the new code: "
-                    f"{verdict.detail} (check whether the code or the test is wrong)")  # fmt: skip
+            text = (
+                f"possible defect in {where}: a test written for it {how} against the new code: "
+                f"{verdict.detail} (check whether the code or the test is wrong)"
+            )
         elif verdict.kind == "timed_out":
             severity, rule, category = Severity.WARNING, "interpreter/test-timed-out", "bug"
-            text = f"a test written for {where} {verdict.detail} in the sandbox (an endless loop in the code or in the test?)"
+            text = (
+                f"a test written for {where} {verdict.detail} in the sandbox "
+                "(an endless loop in the code or in the test?)"
+            )
         else:
             severity, rule, category = Severity.WARNING, "interpreter/test-killed", "bug"
             text = f"a test written for {where} was {verdict.detail}"

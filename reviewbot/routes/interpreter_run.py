@@ -40,7 +40,8 @@ def sandbox_policy(timeout: float) -> SandboxPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    kind: str  # passed | failed (an assertion) | error (an exception) | timed_out | killed | model_error | not_run
+    # passed | failed (an assertion) | error (an exception) | timed_out | killed | model_error | not_run
+    kind: str
     detail: str  # the assertion, the error, the reason
     tests: int = 0
     seconds: float = 0.0

@@ -45,8 +45,13 @@ def targets(source: str, added: set[int]) -> list[ChangedDefinition]:
     for node in tree.body:
         if isinstance(node, funcs):
             lo, hi = _span(node)
-            add(node.name, node.name, [n for n in added if lo <= n <= hi], node.lineno in added,
-                _segment(lines, node))  # fmt: skip
+            add(
+                node.name,
+                node.name,
+                [n for n in added if lo <= n <= hi],
+                node.lineno in added,
+                _segment(lines, node),
+            )
         elif isinstance(node, ast.ClassDef):
             lo, hi = _span(node)
             in_class = [n for n in added if lo <= n <= hi]

@@ -102,8 +102,15 @@ return 1
 class RedisJobStore:
     """Jobs in Redis under `prefix`; any number of servers and workers share it."""
 
-    def __init__(self, url: str, *, max_attempts: int = 3, backoff: float = 5.0, lease: float = 900.0,
-                 prefix: str = "reviewbot:"):  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_attempts: int = 3,
+        backoff: float = 5.0,
+        lease: float = 900.0,
+        prefix: str = "reviewbot:",
+    ):
         import redis
 
         self.max_attempts, self.backoff, self.lease, self.prefix = max_attempts, backoff, lease, prefix
@@ -143,8 +150,19 @@ class RedisJobStore:
 
     def get(self, job_id: int) -> Job:
         h = self.r.hgetall(f"{self.prefix}job:{job_id}")
-        return Job(job_id, h["delivery"], h["host"], h["repo"], int(h["number"]), h["head"], h["kind"], h["arg"],
-                   h["state"], int(h["attempts"]), h["error"])  # fmt: skip
+        return Job(
+            job_id,
+            h["delivery"],
+            h["host"],
+            h["repo"],
+            int(h["number"]),
+            h["head"],
+            h["kind"],
+            h["arg"],
+            h["state"],
+            int(h["attempts"]),
+            h["error"],
+        )
 
     def jobs(self, *states: str) -> list[Job]:
         ids = sorted(int(i) for s in states or STATES for i in self.r.smembers(f"{self.prefix}state:{s}"))

@@ -27,6 +27,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_review_head ON jobs(host, repo, number, h
     WHERE kind = 'review' AND state != 'superseded';
 """
 
+
 class SqliteJobStore:
     """Jobs in one SQLite file, shared by the server and any number of worker processes."""
 
@@ -46,12 +47,13 @@ class SqliteJobStore:
         try:
             if kind == "review":
                 db.execute(
-                    "UPDATE jobs SET state='superseded' WHERE host=? AND repo=? AND number=? AND kind='review'"
-                    " AND state='queued' AND head != ?",
+                    "UPDATE jobs SET state='superseded' WHERE host=? AND repo=? AND number=?"
+                    " AND kind='review' AND state='queued' AND head != ?",
                     (host, repo, number, head),
                 )
             cur = db.execute(
-                "INSERT OR IGNORE INTO jobs(delivery, host, repo, number, head, kind, arg) VALUES (?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO jobs(delivery, host, repo, number, head, kind, arg)"
+                " VALUES (?,?,?,?,?,?,?)",
                 (delivery, host, repo, number, head, kind, arg),
             )
             db.execute("COMMIT")
@@ -87,7 +89,8 @@ class SqliteJobStore:
         (its lease ran out and another worker took it, or it was finished)."""
         now = time.time() if now is None else now
         cur = self.db.execute(
-            "UPDATE jobs SET lease_until=? WHERE id=? AND state='running' AND attempts=? AND lease_until >= ?",
+            "UPDATE jobs SET lease_until=?"
+            " WHERE id=? AND state='running' AND attempts=? AND lease_until >= ?",
             (now + self.lease, job.id, job.attempts, now),
         )
         return cur.rowcount == 1
