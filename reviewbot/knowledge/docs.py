@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..ports import Progress
-from .extract import api_entries
+from .extract import ApiEntry, api_entries
 from .search_db import Hit, Row, SearchDb
 from .text import keywords
 
@@ -113,6 +113,18 @@ def _module_name(rel: Path) -> tuple[str, bool] | None:
     if is_pkg:
         parts = parts[:-1]
     return (".".join(parts), is_pkg) if parts else None
+
+
+def _api_row(e: ApiEntry, rel: str, where: dict[str, str]) -> Row:
+    """An entry of a module's documented API as a row; ``where``: its package and version."""
+    extra = {
+        **where,
+        "params": e.params,
+        "varkw": e.varkw,
+        "deprecated": e.deprecated,
+        "param_notes": dict(e.param_notes),
+    }
+    return Row(e.kind, e.name, rel, e.start, e.end, e.signature, e.doc, "", extra)
 
 
 class DocsIndex:
@@ -199,27 +211,7 @@ class DocsIndex:
                 failed += 1
                 continue
             rel = f"{unit.package}:{mod.replace('.', '/')}{'/__init__' if is_pkg else ''}.py"
-            rows = [
-                Row(
-                    e.kind,
-                    e.name,
-                    rel,
-                    e.start,
-                    e.end,
-                    e.signature,
-                    e.doc,
-                    "",
-                    {
-                        "package": unit.package,
-                        "version": unit.version,
-                        "params": e.params,
-                        "varkw": e.varkw,
-                        "deprecated": e.deprecated,
-                        "param_notes": dict(e.param_notes),
-                    },
-                )
-                for e in api.entries
-            ]
+            rows = [_api_row(e, rel, {"package": unit.package, "version": unit.version}) for e in api.entries]
             aliases = [*api.aliases.items(), *((f"{mod}.*", s) for s in api.stars)]
             entries += self.store.add(unit.source, rows, aliases)
         self.store.set_source(unit.source, unit.version, unit.package)
@@ -315,26 +307,7 @@ class DocsIndex:
                     api = api_entries(text, named[0], is_package=named[1])
                 except (SyntaxError, ValueError, RecursionError):
                     continue
-                rows = [
-                    Row(
-                        e.kind,
-                        e.name,
-                        rel,
-                        e.start,
-                        e.end,
-                        e.signature,
-                        e.doc,
-                        "",
-                        {
-                            **base,
-                            "params": e.params,
-                            "varkw": e.varkw,
-                            "deprecated": e.deprecated,
-                            "param_notes": dict(e.param_notes),
-                        },
-                    )
-                    for e in api.entries
-                ]
+                rows = [_api_row(e, rel, base) for e in api.entries]
                 n += self.store.add(source, rows, api.aliases.items())
         self.store.set_source(source, version, str(root))
         self.store.commit()
