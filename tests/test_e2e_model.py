@@ -103,8 +103,11 @@ def test_the_generative_strategy_on_the_real_model_reviews_new_code(tmp_path: Pa
         encoding="utf-8",
     )
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--diff", str(diff), "--format", "json", "--no-progress", "--strategy", "generative"],
-                out, err)  # fmt: skip
+    code = main(
+        ["review", "--diff", str(diff), "--format", "json", "--no-progress", "--strategy", "generative"],
+        out,
+        err,
+    )
     assert code == 0, err.getvalue()
     doc = json.loads(out.getvalue())
     assert "review strategy: generative (review.strategy)" in doc["notes"], doc["notes"]

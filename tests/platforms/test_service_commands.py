@@ -55,9 +55,14 @@ def test_no_webhook_secret_refuses_to_start(monkeypatch) -> None:
 def github(monkeypatch, tmp_path):
     with GitHubStandIn() as gh:
         gh.add_pull(REPO, 1, base="b" * 40, head=HEAD, diff=diff_for(1, HEAD))
-        for k, v in {"GITHUB_TOKEN": gh.token, "GITHUB_API_URL": gh.url, "REVIEWBOT_BACKEND": "none",
-                     "REVIEWBOT_GITHUB_WEBHOOK_SECRET": "s", "REVIEWBOT_CACHE_DIR": str(tmp_path / "cache"),
-                     "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3"}.items():  # fmt: skip
+        for k, v in {
+            "GITHUB_TOKEN": gh.token,
+            "GITHUB_API_URL": gh.url,
+            "REVIEWBOT_BACKEND": "none",
+            "REVIEWBOT_GITHUB_WEBHOOK_SECRET": "s",
+            "REVIEWBOT_CACHE_DIR": str(tmp_path / "cache"),
+            "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3",
+        }.items():
             monkeypatch.setenv(k, v)
         monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
         monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
@@ -122,8 +127,12 @@ def test_a_worker_reviews_a_gitlab_job_reading_the_diffs_once(monkeypatch, tmp_p
     )
     with GitLabStandIn() as gl:
         gl.add_mr("g/p", 7, base="a" * 40, head=HEAD, files=gitlab_files(diff))
-        for k, v in {"GITLAB_TOKEN": gl.token, "REVIEWBOT_GITLAB_URL": gl.url, "REVIEWBOT_BACKEND": "none",
-                     "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3"}.items():  # fmt: skip
+        for k, v in {
+            "GITLAB_TOKEN": gl.token,
+            "REVIEWBOT_GITLAB_URL": gl.url,
+            "REVIEWBOT_BACKEND": "none",
+            "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3",
+        }.items():
             monkeypatch.setenv(k, v)
         store = SqliteJobStore(str(tmp_path / "jobs.sqlite3"))
         store.enqueue("g1", "gitlab", "g/p", 7, HEAD)

@@ -104,8 +104,23 @@ def review(
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--git", "main..feature", "--repo", str(repo), "--format", "json", "--no-progress",
-                 "--fail-on", "never", *extra], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--git",
+            "main..feature",
+            "--repo",
+            str(repo),
+            "--format",
+            "json",
+            "--no-progress",
+            "--fail-on",
+            "never",
+            *extra,
+        ],
+        out,
+        err,
+    )
     return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue()
 
 
@@ -136,13 +151,19 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
 @pytest.mark.parametrize(
     ("test", "rule", "says"),
     [
-        ('def test_initials():\n    assert initials("ada lovelace") == "AL"\n', "interpreter/suggested-test",
-         "it passes against the new code"),
+        (
+            'def test_initials():\n    assert initials("ada lovelace") == "AL"\n',
+            "interpreter/suggested-test",
+            "it passes against the new code",
+        ),
         # two spaces make an empty word: the new code raises IndexError, a real defect of the change
-        ('def test_initials_double_space():\n    assert initials("ada  lovelace") == "AL"\n',
-         "interpreter/test-failed", "IndexError"),
+        (
+            'def test_initials_double_space():\n    assert initials("ada  lovelace") == "AL"\n',
+            "interpreter/test-failed",
+            "IndexError",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_untested_function_gets_a_sandbox_run_test_with_its_real_outcome(
     tmp_path, monkeypatch, test, rule, says
 ):

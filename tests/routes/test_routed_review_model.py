@@ -34,8 +34,22 @@ OUTCOMES = ("passes against", "fails against", "errors against", "in the sandbox
 def review(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--git", "main..feature", "--repo", str(repo), "--format", "json", "--no-progress",
-                 "--fail-on", "never"], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--git",
+            "main..feature",
+            "--repo",
+            str(repo),
+            "--format",
+            "json",
+            "--no-progress",
+            "--fail-on",
+            "never",
+        ],
+        out,
+        err,
+    )
     assert code == 0, err.getvalue()
     return json.loads(out.getvalue())
 

@@ -33,7 +33,10 @@ TEST_CALC = (
     "def test_add():\n    assert add(2, 2) == 4\n\n\n"
     "def test_old_bug():\n    assert add(1, 1) == 3\n"
 )  # test_add breaks with the change; test_old_bug fails before it too
-TEST_WEB = "from pkg import calc\n\n\ndef test_page(httpbin):\n    assert calc\n\n\ndef test_calc():\n    assert calc.add\n"
+TEST_WEB = (
+    "from pkg import calc\n\n\ndef test_page(httpbin):\n    assert calc\n\n\n"
+    "def test_calc():\n    assert calc.add\n"
+)
 TEST_NEW = "from pkg.calc import add\n\n\ndef test_zero():\n    assert add(0, 1) == 1\n"  # new at head, fails
 TEST_OTHER = "def test_unrelated():\n    assert False\n"  # imports nothing changed: not selected
 
@@ -102,7 +105,8 @@ def test_a_test_the_change_breaks_is_a_finding_on_the_changed_line(
     assert "1 deselected: they need fixtures this Python lacks (httpbin)" in first
     assert "1 passed, 3 failed" in first  # test_calc passes; test_page is deselected
     assert rest == [
-        "the change's tests: 1 test(s) fail at base too, not blamed on the change: tests/test_calc.py::test_old_bug"
+        "the change's tests: 1 test(s) fail at base too, not blamed on the change: "
+        "tests/test_calc.py::test_old_bug"
     ]
 
 
@@ -121,8 +125,15 @@ class Scripted:
         selection = list(argv[argv.index("--") + 1 :])
         self.runs.append((str(checkout), selection))
         file = selection[0].split("::")[0]
-        case = {"kind": "failure", "classname": file.removesuffix(".py").replace("/", "."), "name": "test_add",
-                "file": file, "line": "3", "message": "assert 0 == 4", "text": ""}  # fmt: skip
+        case = {
+            "kind": "failure",
+            "classname": file.removesuffix(".py").replace("/", "."),
+            "name": "test_add",
+            "file": file,
+            "line": "3",
+            "message": "assert 0 == 4",
+            "text": "",
+        }
         report = {"exit": 1, "root": "/checkout", "cases": [case], "tests": 1, "failures": 1, "passed": []}
         return SandboxResult(0, f"{MARK}{json.dumps(report)}\n", "", False, None, 0.1)
 
@@ -172,7 +183,10 @@ class Uncollectable:
 
     def run(self, argv, *, checkout, files={}, python=None):  # noqa: B006 - read only
         if str(checkout) == self.head:
-            tail = "ImportError while importing test module\npkg/calc.py:2: in <module>\n    return a - b\nE   NameError: name 'x' is not defined\n"
+            tail = (
+                "ImportError while importing test module\npkg/calc.py:2: in <module>\n    return a - b\n"
+                "E   NameError: name 'x' is not defined\n"
+            )
             report = {"exit": 2, "root": "/checkout", "cases": [], "tests": 0, "tail": tail}
         else:
             report = {"exit": 0, "root": "/checkout", "cases": [], "tests": 2, "passed": []}
@@ -187,7 +201,8 @@ def test_a_test_file_the_change_makes_uncollectable_is_a_finding(cs: ChangeSet) 
     f = by_file["tests/test_calc.py"]
     assert f.location == Location("pkg/calc.py", Side.RIGHT, 2)  # the changed line in the traceback
     assert f.message == (
-        "test tests/test_calc.py errors: cannot be collected: NameError: name 'x' is not defined (passes at base)"
+        "test tests/test_calc.py errors: cannot be collected: NameError: name 'x' is not defined "
+        "(passes at base)"
     )
     assert by_file["tests/test_new.py"].message.endswith("(a new test)")  # the file is new at head
 

@@ -378,8 +378,16 @@ def test_filter_modes(mode, expected):
 def test_every_finding_is_marked_and_the_modes_show_by_the_mark():
     index = DiffIndex(FILES)
     got = [mark(f, index) for f in ALL]
-    assert got == [Mark.FILE, Mark.CONTEXT, Mark.ADDED, Mark.ADDED, Mark.CONTEXT, Mark.OUTSIDE, Mark.ADDED,
-                   Mark.CONTEXT]  # fmt: skip
+    assert got == [
+        Mark.FILE,
+        Mark.CONTEXT,
+        Mark.ADDED,
+        Mark.ADDED,
+        Mark.CONTEXT,
+        Mark.OUTSIDE,
+        Mark.ADDED,
+        Mark.CONTEXT,
+    ]
 
 
 def test_bandit_by_default_reports_medium_and_high_only(tmp_path):

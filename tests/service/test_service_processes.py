@@ -21,8 +21,10 @@ PRS = range(1, 5)
 def _sample_running(store: RedisJobStore, stop: threading.Event, overlaps: list[tuple[int, ...]]) -> int:
     samples = 0
     while not stop.is_set():
-        numbers = [int(store.r.hget(f"{store.prefix}job:{i}", "number") or 0)
-                   for i in store.r.smembers(f"{store.prefix}state:running")]  # fmt: skip
+        numbers = [
+            int(store.r.hget(f"{store.prefix}job:{i}", "number") or 0)
+            for i in store.r.smembers(f"{store.prefix}state:running")
+        ]
         if len(numbers) != len(set(numbers)):
             overlaps.append(tuple(numbers))
         samples += 1
