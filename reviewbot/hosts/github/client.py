@@ -104,14 +104,20 @@ class GitHubClient:
     def _requester(self):
         return self._gh.requester
 
+    def _json(
+        self, verb: str, url: str, params: dict[str, Any] | None = None, payload: dict[str, Any] | None = None
+    ) -> Callable[[], Any]:
+        """The request, for ``_call`` to send: it returns the answer's JSON as it came."""
+        return lambda: self._requester().requestJsonAndCheck(verb, url, parameters=params, input=payload)[1]
+
     # ---------------------------------------------------------------------------------- reads
 
     def pull(self, repo: str, number: int) -> PullInfo:
         """GET /repos/{o}/{r}/pulls/{n}"""
 
-        _, d = self._call(
+        d = self._call(
             f"pull request {repo}#{number}",
-            lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/pulls/{number}"),
+            self._json("GET", f"/repos/{repo}/pulls/{number}"),
             error=SourceError,
         )
         return PullInfo.from_api(d, repo)
@@ -177,11 +183,7 @@ class GitHubClient:
         """Every page of a list (at most 100 pages of 100), each page one retried request."""
         out: list[dict[str, Any]] = []
         for page in range(1, 101):
-            query = {**(params or {}), "per_page": 100, "page": page}
-            _, d = self._call(
-                what,
-                lambda query=query: self._requester().requestJsonAndCheck("GET", url, parameters=query),
-            )
+            d = self._call(what, self._json("GET", url, {**(params or {}), "per_page": 100, "page": page}))
             items = d.get(key, []) if key and isinstance(d, dict) else d
             if not isinstance(items, list):
                 raise PublishError(f"GitHub {what}: unexpected answer from {url} (not a list)")
@@ -289,11 +291,7 @@ class GitHubClient:
     ) -> IssueCommentInfo:
         """POST /repos/{o}/{r}/issues/{n}/comments"""
 
-        def post() -> dict[str, Any]:
-            return self._requester().requestJsonAndCheck(
-                "POST", f"/repos/{repo}/issues/{number}/comments", input={"body": body}
-            )[1]
-
+        post = self._json("POST", f"/repos/{repo}/issues/{number}/comments", payload={"body": body})
         return self._call(
             f"comment on {repo}#{number}", post, recover=recover, parse=IssueCommentInfo.from_api
         )
@@ -308,11 +306,8 @@ class GitHubClient:
     ) -> CommentInfo:
         """POST /repos/{o}/{r}/pulls/{n}/comments/{id}/replies"""
 
-        def post() -> dict[str, Any]:
-            return self._requester().requestJsonAndCheck(
-                "POST", f"/repos/{repo}/pulls/{number}/comments/{comment_id}/replies", input={"body": body}
-            )[1]
-
+        url = f"/repos/{repo}/pulls/{number}/comments/{comment_id}/replies"
+        post = self._json("POST", url, payload={"body": body})
         return self._call(
             f"reply to comment {comment_id} on {repo}#{number}",
             post,
@@ -324,9 +319,7 @@ class GitHubClient:
         """PATCH /repos/{o}/{r}/issues/comments/{id} (idempotent: retried as is)"""
         self._call(
             f"edit comment {comment_id}",
-            lambda: self._requester().requestJsonAndCheck(
-                "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", input={"body": body}
-            ),
+            self._json("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", payload={"body": body}),
         )
 
     def create_check_run(
@@ -334,10 +327,7 @@ class GitHubClient:
     ) -> CheckRunInfo:
         """POST /repos/{o}/{r}/check-runs"""
 
-        def post() -> dict[str, Any]:
-            _, d = self._requester().requestJsonAndCheck("POST", f"/repos/{repo}/check-runs", input=payload)
-            return d
-
+        post = self._json("POST", f"/repos/{repo}/check-runs", payload=payload)
         return self._call(f"create check run on {repo}", post, recover=recover, parse=CheckRunInfo.from_api)
 
     def update_check_run(
@@ -350,19 +340,14 @@ class GitHubClient:
         """PATCH /repos/{o}/{r}/check-runs/{id}: annotations are appended, so pass ``recover`` for them"""
         self._call(
             f"update check run {run_id}",
-            lambda: self._requester().requestJsonAndCheck(
-                "PATCH", f"/repos/{repo}/check-runs/{run_id}", input=payload
-            ),
+            self._json("PATCH", f"/repos/{repo}/check-runs/{run_id}", payload=payload),
             recover=recover,
         )
 
     def annotations_count(self, repo: str, run_id: int) -> int:
         """GET /repos/{o}/{r}/check-runs/{id}: ``output.annotations_count``"""
 
-        _, d = self._call(
-            f"read check run {run_id}",
-            lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/check-runs/{run_id}"),
-        )
+        d = self._call(f"read check run {run_id}", self._json("GET", f"/repos/{repo}/check-runs/{run_id}"))
         return int(((d or {}).get("output") or {}).get("annotations_count") or 0)
 
 
