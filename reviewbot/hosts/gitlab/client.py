@@ -112,6 +112,12 @@ class GitLabClient:
     def _mr(self, project: str | int, iid: int) -> Any:
         return self.gl.projects.get(project, lazy=True).mergerequests.get(iid, lazy=True)
 
+    def _rows(self, what: str, manager: Callable[[], Any], **query: Any) -> list[dict[str, Any]]:
+        """A list's rows, every page (python-gitlab follows them), as the answers' attributes."""
+        return self._call(
+            what, lambda: [o.attributes for o in manager().list(iterator=True, **query, **_NO_RETRY)]
+        )
+
     # -------------------------------------------------------------------------------- reads
 
     def login(self) -> str | None:
@@ -133,10 +139,7 @@ class GitLabClient:
 
     def latest_version(self, project: str | int, iid: int) -> VersionInfo:
         """The newest entry of ``GET .../merge_requests/:iid/versions``: the SHAs positions must name."""
-        rows = self._call(
-            f"read MR !{iid}'s versions",
-            lambda: [v.attributes for v in self._mr(project, iid).diffs.list(get_all=True, **_NO_RETRY)],
-        )
+        rows = self._rows(f"read MR !{iid}'s versions", lambda: self._mr(project, iid).diffs)
         if not rows:
             raise SourceError(f"MR !{iid} has no diff versions yet")
         return VersionInfo.from_api(max(rows, key=lambda r: int(r["id"])))
@@ -166,31 +169,18 @@ class GitLabClient:
 
     def notes(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../notes`` (all pages)."""
-        rows = self._call(
-            f"read MR !{iid}'s notes",
-            lambda: [n.attributes for n in self._mr(project, iid).notes.list(iterator=True, **_NO_RETRY)],
-        )
+        rows = self._rows(f"read MR !{iid}'s notes", lambda: self._mr(project, iid).notes)
         return [NoteInfo.from_api(n) for n in rows]
 
     def discussions(self, project: str | int, iid: int) -> list[DiscussionInfo]:
         """``GET .../discussions`` (all pages): each thread's first note."""
-        rows = self._call(
-            f"read MR !{iid}'s threads",
-            lambda: [
-                d.attributes for d in self._mr(project, iid).discussions.list(iterator=True, **_NO_RETRY)
-            ],
-        )
+        rows = self._rows(f"read MR !{iid}'s threads", lambda: self._mr(project, iid).discussions)
         threads = (DiscussionInfo.from_api(d) for d in rows)
         return [t for t in threads if t is not None]
 
     def drafts(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../draft_notes``: the token's user's unpublished notes."""
-        rows = self._call(
-            f"read MR !{iid}'s draft notes",
-            lambda: [
-                n.attributes for n in self._mr(project, iid).draft_notes.list(iterator=True, **_NO_RETRY)
-            ],
-        )
+        rows = self._rows(f"read MR !{iid}'s draft notes", lambda: self._mr(project, iid).draft_notes)
         return [NoteInfo.from_api(n) for n in rows]
 
     def access_level(self, project: str | int, username: str) -> int | None:
@@ -219,11 +209,8 @@ class GitLabClient:
     def open_merge_requests(self, project: str | int) -> list[tuple[int, str]]:
         """``GET /projects/:id/merge_requests?state=opened`` (all pages): (iid, head SHA) of each."""
 
-        def get() -> list[dict[str, Any]]:
-            mrs = self.gl.projects.get(project, lazy=True).mergerequests
-            return [m.attributes for m in mrs.list(state="opened", iterator=True, **_NO_RETRY)]
-
-        rows = self._call("list open MRs", get)
+        mrs = self.gl.projects.get(project, lazy=True).mergerequests
+        rows = self._rows("list open MRs", lambda: mrs, state="opened")
         return [(int(a["iid"]), str(a.get("sha") or "")) for a in rows]
 
     # ------------------------------------------------------------------------------- writes
