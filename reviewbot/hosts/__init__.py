@@ -1,2 +1,9 @@
-"""Code hosts behind ``ports.Host``, one package per host (``github/``), and what they share
-(``incremental``: re-reviewing only what changed since the last reviewed head)."""
+"""Code hosts behind ``ports.Host``, one package per host (``github/``, ``gitlab/``: its client,
+its values, its positions and suggestion syntax, its posting), and what they share:
+
+bodies.py       the Markdown of one finding (inline comment, listed line) and its hidden markers
+markers.py      the markers' signatures, so only the bot's own are read back
+checkout.py     what a fetch takes from a git checkout: the diff the API refuses, files at head
+incremental.py  re-reviewing only what changed since the last reviewed head
+service.py      what the webhook service's hosts do alike (open changes, a reply's recover)
+"""

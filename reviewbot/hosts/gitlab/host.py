@@ -11,12 +11,14 @@ after the others were done (the summary note says what failed).
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ...diff import DiffIndex
 from ...errors import PublishError
-from ...merge import fingerprint, keys_of
 from ...ports import Change, Prior, Review
+from ..incremental import to_post
 from ..markers import Signer
 from .client import GitLabClient
 from .fetch import GitLabMergeSource
@@ -26,25 +28,29 @@ from .values import NoteInfo, VersionInfo
 __all__ = ["GitLabHost"]
 
 
+@dataclass(eq=False)
 class GitLabHost:
-    name = "gitlab"
-
-    def __init__(self, client: GitLabClient, project: str, *, checkout: Path | None = None,
-                 bot_login: str | None = None, max_threads: int = MAX_THREADS,
-                 signer: Signer | None = None) -> None:  # fmt: skip
-        self.client = client
-        self.signer = signer or Signer()
-        self.project = project
-        self.checkout = checkout
-        self.bot_login = bot_login
-        self.max_threads = max_threads
-        self._versions: dict[int, VersionInfo] = {}
-        self._reviewers: dict[int, GitLabReviewer] = {}
+    name: ClassVar[str] = "gitlab"
+    client: GitLabClient
+    project: str
+    _: KW_ONLY
+    checkout: Path | None = None
+    bot_login: str | None = None
+    max_threads: int = MAX_THREADS
+    signer: Signer = field(default_factory=Signer)
+    _versions: dict[int, VersionInfo] = field(default_factory=dict, init=False, repr=False)
+    _reviewers: dict[int, GitLabReviewer] = field(default_factory=dict, init=False, repr=False)
 
     def reviewer(self, iid: int) -> GitLabReviewer:
         if iid not in self._reviewers:
-            self._reviewers[iid] = GitLabReviewer(self.client, self.project, iid, bot_login=self.bot_login,
-                                                  max_threads=self.max_threads, signer=self.signer)  # fmt: skip
+            self._reviewers[iid] = GitLabReviewer(
+                self.client,
+                self.project,
+                iid,
+                bot_login=self.bot_login,
+                max_threads=self.max_threads,
+                signer=self.signer,
+            )
         return self._reviewers[iid]
 
     def fetch(self, number: int) -> Change:
@@ -63,16 +69,20 @@ class GitLabHost:
 
     def post(self, change: Change, review: Review, prior: Prior) -> Posted:
         index = DiffIndex(change.changeset.files)
-        result = review.result
-        items = [*result.anchored, *result.unanchored]
-        current = keys_of(items, index)
-        if review.only is not None:
-            items = [i for i in items if fingerprint(i.finding) in review.only]
-        summary = NoteInfo(int(prior.summary_id), "", None, False) if prior.summary_id is not None else None
+        items, current = to_post(review, index)
+        summary = None
+        if prior.summary_id is not None:
+            summary = NoteInfo(int(prior.summary_id), "", None, False)
         done = self.reviewer(change.number).publish(
-            result, index, self.version(change), posted=prior.keys, summary=summary, findings=items,
-            current=current, since=review.since,
-        )  # fmt: skip
+            review.result,
+            index,
+            self.version(change),
+            posted=prior.keys,
+            summary=summary,
+            findings=items,
+            current=current,
+            since=review.since,
+        )
         if done.errors:
             raise PublishError("; ".join(done.errors))
         return done
