@@ -127,6 +127,79 @@ def test_a_comment_on_any_changed_line_would_open_with_a_true_fact() -> None:
     )
 
 
+def hunks(diff: str) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
+    """Each changed line of the diff -> every changed line of its hunk (removed lines, added lines)."""
+    out: dict[tuple[str, str, int], tuple[list[str], list[str]]] = {}
+    path, old, new, cur = "", 0, 0, ([], [])
+    for raw in diff.splitlines():
+        if raw.startswith("+++ "):
+            path = raw[4:].removeprefix("b/")
+        elif raw.startswith("@@"):
+            m = re.match(r"@@ -(\d+)(?:,\d+)? \+(\d+)", raw)
+            assert m is not None
+            old, new, cur = int(m.group(1)), int(m.group(2)), ([], [])
+        elif raw.startswith(("---", "diff ", "index ")):
+            continue
+        elif raw.startswith("-"):
+            cur[0].append(raw[1:])
+            out[(path, "LEFT", old)] = cur
+            old += 1
+        elif raw.startswith("+"):
+            cur[1].append(raw[1:])
+            out[(path, "RIGHT", new)] = cur
+            new += 1
+        else:
+            old, new = old + 1, new + 1
+    return out
+
+
+def names_true(message: str, block: tuple[list[str], list[str]], nearby: tuple[list[str], list[str]]) -> bool:
+    """Whether a sentence "In this block of changed lines (or: the changed lines nearby), only the
+    removed lines have `A` and `B` and only the added lines have `C`." holds: each name is in a line
+    of its side of the block (or of the hunk) and in no changed line of the other side of the hunk."""
+    m = re.search(r"In (this block of changed lines|the changed lines nearby), (.*)\.$", message)
+    if m is None:
+        return "only the removed lines have" not in message and "only the added lines have" not in message
+    removed, added = block if m.group(1).startswith("this") else nearby
+    for part in re.split(r" and (?=only the)", m.group(2)):
+        side = re.match(r"only the (removed|added) lines have (.*)", part)
+        if side is None:
+            return False
+        mine, other = (removed, nearby[1]) if side.group(1) == "removed" else (added, nearby[0])
+        for name in re.findall(r"`([^`]+)`", side.group(2)):
+            word = re.escape(name)
+            whole = rf"(?<![\w$]){word}(?![\w$])" if re.fullmatch(r"[\w$]+", name) else word
+            if not any(re.search(whole, x) for x in mine) or any(re.search(whole, x) for x in other):
+                return False
+    return True
+
+
+@pytest.mark.skipif(not DIFF.exists(), reason="the shared data is not next to this checkout")
+def test_a_sentence_that_names_what_changed_near_a_line_is_true_of_the_diff() -> None:
+    """Where a line's own change names nothing that changed (a bracket, a blank line), the comment
+    also names the tokens that only one side has: checked here against the hunk, read separately."""
+    checked = 0
+    for diff in sorted(DIFF.parent.glob("*.diff")):
+        text = diff.read_text()
+        if len(text) > 30_000:  # a comment per line of the larger ones takes minutes; these hold enough
+            continue
+        block_of, hunk_of = runs(text), hunks(text)
+        for fd in parse_diff(text):
+            for h in fd.hunks:
+                rows = list(h.lines)
+                for ln in rows:
+                    if ln.kind is LineKind.CONTEXT:
+                        continue
+                    message, _fact = compose(fd.path, ln, rows, "")
+                    key = (fd.path, str(ln.side), ln.number)
+                    assert names_true(message, block_of[key], hunk_of[key]), (diff.name, key, message)
+                    checked += "only the" in message
+    assert checked > 10
+    assert not names_true(
+        "In this block of changed lines, only the removed lines have `x`.", (["y"], []), (["y"], [])
+    )
+
+
 @pytest.mark.model
 @pytest.mark.skipif(not DIFF.exists(), reason="the shared data is not next to this checkout")
 def test_every_model_comment_on_the_flask_pull_request_opens_with_a_true_fact() -> None:
