@@ -25,8 +25,9 @@ DIFF = (
 )
 
 
-def runs(diff: str) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
-    """Each changed line of the diff -> the run it belongs to (removed lines, added lines)."""
+def runs(diff: str, whole_hunks: bool = False) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
+    """Each changed line of the diff -> the run it belongs to (removed lines, added lines), or with
+    ``whole_hunks`` every changed line of its hunk."""
     out: dict[tuple[str, str, int], tuple[list[str], list[str]]] = {}
     path, old, new, cur = "", 0, 0, None
     for raw in diff.splitlines():
@@ -49,7 +50,7 @@ def runs(diff: str) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
             out[(path, "RIGHT", new)] = cur
             new += 1
         else:
-            cur = None
+            cur = cur if whole_hunks else None
             old, new = old + 1, new + 1
     return out
 
@@ -127,32 +128,6 @@ def test_a_comment_on_any_changed_line_would_open_with_a_true_fact() -> None:
     )
 
 
-def hunks(diff: str) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
-    """Each changed line of the diff -> every changed line of its hunk (removed lines, added lines)."""
-    out: dict[tuple[str, str, int], tuple[list[str], list[str]]] = {}
-    path, old, new, cur = "", 0, 0, ([], [])
-    for raw in diff.splitlines():
-        if raw.startswith("+++ "):
-            path = raw[4:].removeprefix("b/")
-        elif raw.startswith("@@"):
-            m = re.match(r"@@ -(\d+)(?:,\d+)? \+(\d+)", raw)
-            assert m is not None
-            old, new, cur = int(m.group(1)), int(m.group(2)), ([], [])
-        elif raw.startswith(("---", "diff ", "index ")):
-            continue
-        elif raw.startswith("-"):
-            cur[0].append(raw[1:])
-            out[(path, "LEFT", old)] = cur
-            old += 1
-        elif raw.startswith("+"):
-            cur[1].append(raw[1:])
-            out[(path, "RIGHT", new)] = cur
-            new += 1
-        else:
-            old, new = old + 1, new + 1
-    return out
-
-
 def names_true(message: str, block: tuple[list[str], list[str]], nearby: tuple[list[str], list[str]]) -> bool:
     """Whether a sentence "In this block of changed lines (or: the changed lines nearby), only the
     removed lines have `A` and `B` and only the added lines have `C`." holds: each name is in a line
@@ -183,7 +158,7 @@ def test_a_sentence_that_names_what_changed_near_a_line_is_true_of_the_diff() ->
         text = diff.read_text()
         if len(text) > 30_000:  # a comment per line of the larger ones takes minutes; these hold enough
             continue
-        block_of, hunk_of = runs(text), hunks(text)
+        block_of, hunk_of = runs(text), runs(text, whole_hunks=True)
         for fd in parse_diff(text):
             for h in fd.hunks:
                 rows = list(h.lines)
