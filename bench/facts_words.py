@@ -5,11 +5,12 @@
 
 No model: for every changed line of every case's diff, the comment that the review would open with
 there (routes/review_comment.fact_text over the line's hunk, as routes/review_answer.placed
-composes it) is read by facts/grounding.read as `reviewbot eval` reads a posted comment. A model comment is that fact alone (the likelihood
-strategy), or the fact followed by the model's sentence only when that sentence passes a stricter
-reading (the generative one), so when every fact reads as grounded, every posted model comment
-does too, wherever the judge puts it. Prints the counts, the kinds of fact, how many lines also
-name the tokens only one side of the change has, and each line whose fact is not grounded.
+composes it) is read by facts/grounding.read as `reviewbot eval` reads a posted comment. A model
+comment is that fact alone (the likelihood strategy), or the fact followed by the model's sentence
+only when that sentence passes a stricter reading (the generative one), so when every fact reads
+as grounded, every posted model comment does too, wherever the judge puts it. Prints the counts,
+the kinds of fact, how many lines also name the tokens only one side of the change has, and each
+line whose fact is not grounded.
 """
 
 from __future__ import annotations

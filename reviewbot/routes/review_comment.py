@@ -56,8 +56,9 @@ class Words:
             )
         if self.sentences_unchecked:
             out.append(
-                f"review: {self.sentences_unchecked} model sentence(s) left out: under the likelihood strategy "
-                "nothing checks the model's sentence true, so the comment states the change fact alone"
+                f"review: {self.sentences_unchecked} model sentence(s) left out: under the likelihood "
+                "strategy nothing checks the model's sentence true, so the comment states the change "
+                "fact alone"
             )
         if self.suggestions_left_out:
             out.append(
