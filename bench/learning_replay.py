@@ -79,15 +79,13 @@ def split(cases: list[Case], seed: int) -> dict[str, tuple[list[str], list[str]]
 
 
 def review_order(halves: dict[str, tuple[list[str], list[str]]]) -> list[str]:
-    """Pairs in an order that keeps a partial run balanced: round robin over the projects, a
-    history pair then a test pair."""
+    """Pairs in an order that keeps a partial run useful: whole projects, the smallest first, and
+    in each a history pair then a test pair, so that a run stopped early has finished projects
+    and a balanced last one."""
     order: list[str] = []
-    longest = max(len(h) + len(t) for h, t in halves.values())
-    for i in range(longest):
-        for history, test in halves.values():
-            both = history if i % 2 == 0 else test
-            if i // 2 < len(both):
-                order.append(both[i // 2])
+    for history, test in sorted(halves.values(), key=lambda ht: len(ht[0]) + len(ht[1])):
+        for i in range(max(len(history), len(test))):
+            order += [both[i] for both in (history, test) if i < len(both)]
     return order
 
 

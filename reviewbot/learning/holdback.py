@@ -66,3 +66,15 @@ def hold_back(
         else:
             held.append(Held(f, reason))
     return kept, held
+
+
+def summary_lines(held: Sequence[Held]) -> list[str]:
+    """The summary's section on held-back findings: each with where, rule, message and reason."""
+    if not held:
+        return []
+    out = [f"Held back, from what this repository's team taught the bot ({len(held)}):"]
+    for h in held:
+        loc = h.finding.location
+        message = " ".join(h.finding.message.split())
+        out.append(f"- `{loc.path}:{loc.line}` `{h.finding.rule}`: {message} (held back: {h.reason})")
+    return out

@@ -27,7 +27,7 @@ COMMANDS: dict[str, Kind] = {
     "/useful": "useful",
     "/right": "useful",
 }
-_COMMAND = re.compile(r"\s*(/[a-z][a-z-]*)(?=\s|$)", re.IGNORECASE)
+_COMMAND = re.compile(r"\s*(/[a-z][a-z-]*)(?![\w-])", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,153 @@
+"""The team's signals on GitHub: one paginated GraphQL query reads the recent pull requests' review
+threads with their comments, reactions and resolution; the bot's own threads (its signed marker)
+become signals.
+
+- 👍/👎 on the bot's comment (``THUMBS_UP``/``THUMBS_DOWN`` reactions): ``up``/``down`` by the reactor;
+- the thread resolved by a person while GitHub does not mark it outdated (the commented code did not
+  change): ``dismissed`` by the resolver;
+- the thread resolved by the bot because it is outdated and its finding gone (``post.py`` resolves
+  exactly those): ``fixed`` by the pull request's author;
+- a reply that starts with a command (``/wrong``, ``/useful``): that signal by the replier.
+
+Bounded: at most ``max_prs`` pull requests, ``PER_PAGE`` per call, and no new call after
+``seconds``; the limits reached are named in the notes. Who may write to the repository is asked
+once per person (``can_write``) and kept for the reader's life. ``post(query, variables)`` is the
+transport: it sends one GraphQL request and returns the decoded answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .marker import message_of, read_about
+from .signals import Kind, Signal, Subject, command_of
+
+PER_PAGE = (
+    10  # pull requests per call: 10 x 50 threads x 20 comments x 20 reactions stays under GitHub's node limit
+)
+QUERY = """query($owner: String!, $name: String!, $first: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequests(first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        number updatedAt author { login }
+        reviewThreads(first: 50) {
+          nodes {
+            isResolved isOutdated path resolvedBy { login }
+            comments(first: 20) {
+              nodes {
+                body createdAt diffHunk author { login }
+                reactions(first: 20) { nodes { content createdAt user { login } } }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}"""
+REACTIONS: dict[str, Kind] = {"THUMBS_UP": "up", "THUMBS_DOWN": "down"}
+
+
+def _when(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _login(node: dict | None) -> str:
+    return str((node or {}).get("login") or "")
+
+
+def commented_code(diff_hunk: str) -> str:
+    """The commented line: the last line of the comment's diff hunk, without its +/-/space."""
+    lines = [ln for ln in diff_hunk.splitlines() if not ln.startswith("@@")]
+    return lines[-1][1:].strip() if lines else ""
+
+
+@dataclass
+class GitHubSignals:
+    post: Callable[[str, dict[str, Any]], dict[str, Any]]
+    can_write: Callable[[str], bool]  # whether a login may write to the repository
+    is_ours: Callable[[str, int, str], bool]  # (comment body, pull request, author): the bot's own, signed
+    max_prs: int = 50
+    seconds: float = 10.0
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+    _writers: dict[str, bool] = field(default_factory=dict)
+
+    def writer(self, login: str) -> bool:
+        if login not in self._writers:
+            self._writers[login] = bool(login) and self.can_write(login)
+        return self._writers[login]
+
+    def read(self, owner: str, name: str) -> list[Signal]:
+        start = time.monotonic()
+        signals: list[Signal] = []
+        after, seen = None, 0
+        while seen < self.max_prs:
+            if time.monotonic() - start > self.seconds:
+                self.notes.append(
+                    f"signals: stopped at the {self.seconds:g} s limit after {seen} pull requests"
+                )
+                break
+            first = min(PER_PAGE, self.max_prs - seen)
+            answer = self.post(QUERY, {"owner": owner, "name": name, "first": first, "after": after})
+            self.calls += 1
+            if answer.get("errors") or not answer.get("data"):
+                why = (answer.get("errors") or [{}])[0].get("message", "no data")
+                self.notes.append(f"signals: GitHub answered an error ({why}); learning from what was read")
+                break
+            prs = answer["data"]["repository"]["pullRequests"]
+            for pr in prs["nodes"]:
+                signals += self.of_pull_request(pr)
+            seen += len(prs["nodes"])
+            if not prs["pageInfo"]["hasNextPage"]:
+                break
+            after = prs["pageInfo"]["endCursor"]
+        else:
+            self.notes.append(
+                f"signals: read the {self.max_prs} most recently updated pull requests (the limit)"
+            )
+        return signals
+
+    def of_pull_request(self, pr: dict[str, Any]) -> list[Signal]:
+        number, updated, author = int(pr["number"]), _when(pr.get("updatedAt")), _login(pr.get("author"))
+        return [s for t in pr["reviewThreads"]["nodes"] for s in self.of_thread(t, number, author, updated)]
+
+    def of_thread(self, thread: dict[str, Any], number: int, author: str, updated: datetime) -> list[Signal]:
+        """The signals on one review thread, when the bot opened it."""
+        comments = thread["comments"]["nodes"]
+        first = comments[0] if comments else None
+        about = read_about(first["body"]) if first else None
+        bot = _login(first.get("author")) if first else ""
+        if first is None or about is None or not self.is_ours(first["body"], number, bot):
+            return []
+        rule, fact_kind, confidence = about
+        code = commented_code(first.get("diffHunk") or "")
+        subject = Subject(
+            rule, fact_kind, str(thread.get("path") or ""), message_of(first["body"]), code, confidence
+        )
+        out: list[Signal] = []
+
+        def add(kind: Kind, who: str, at: datetime) -> None:
+            out.append(Signal(kind, who, self.writer(who), number, at, subject))
+
+        for r in first["reactions"]["nodes"]:
+            if r["content"] in REACTIONS:
+                add(REACTIONS[r["content"]], _login(r.get("user")), _when(r.get("createdAt")))
+        for reply in comments[1:]:
+            kind = command_of(reply.get("body") or "")
+            if kind is not None:
+                add(kind, _login(reply.get("author")), _when(reply.get("createdAt")))
+        if thread.get("isResolved"):
+            resolver = _login(thread.get("resolvedBy"))
+            if resolver == bot and thread.get("isOutdated"):
+                add("fixed", author, updated)
+            elif resolver != bot and not thread.get("isOutdated"):
+                add("dismissed", resolver, updated)
+        return out
