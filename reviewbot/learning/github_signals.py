@@ -20,11 +20,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .marker import message_of, read_about
-from .signals import Kind, Signal, Subject, command_of
+from .signals import Kind, Signal, Subject, Thread, stamp, thread_signals
 
 PER_PAGE = (
     10  # pull requests per call: 10 x 50 threads x 20 comments x 20 reactions stays under GitHub's node limit
@@ -51,12 +51,6 @@ QUERY = """query($owner: String!, $name: String!, $first: Int!, $after: String) 
   }
 }"""
 REACTIONS: dict[str, Kind] = {"THUMBS_UP": "up", "THUMBS_DOWN": "down"}
-
-
-def _when(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(UTC)
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _login(node: dict | None) -> str:
@@ -116,7 +110,7 @@ class GitHubSignals:
         return signals
 
     def of_pull_request(self, pr: dict[str, Any]) -> list[Signal]:
-        number, updated, author = int(pr["number"]), _when(pr.get("updatedAt")), _login(pr.get("author"))
+        number, updated, author = int(pr["number"]), stamp(pr.get("updatedAt")), _login(pr.get("author"))
         return [s for t in pr["reviewThreads"]["nodes"] for s in self.of_thread(t, number, author, updated)]
 
     def of_thread(self, thread: dict[str, Any], number: int, author: str, updated: datetime) -> list[Signal]:
@@ -132,22 +126,16 @@ class GitHubSignals:
         subject = Subject(
             rule, fact_kind, str(thread.get("path") or ""), message_of(first["body"]), code, confidence
         )
-        out: list[Signal] = []
-
-        def add(kind: Kind, who: str, at: datetime) -> None:
-            out.append(Signal(kind, who, self.writer(who), number, at, subject))
-
-        for r in first["reactions"]["nodes"]:
-            if r["content"] in REACTIONS:
-                add(REACTIONS[r["content"]], _login(r.get("user")), _when(r.get("createdAt")))
-        for reply in comments[1:]:
-            kind = command_of(reply.get("body") or "")
-            if kind is not None:
-                add(kind, _login(reply.get("author")), _when(reply.get("createdAt")))
-        if thread.get("isResolved"):
-            resolver = _login(thread.get("resolvedBy"))
-            if resolver == bot and thread.get("isOutdated"):
-                add("fixed", author, updated)
-            elif resolver != bot and not thread.get("isOutdated"):
-                add("dismissed", resolver, updated)
-        return out
+        verdicts = tuple(
+            (REACTIONS[r["content"]], _login(r.get("user")), stamp(r.get("createdAt")))
+            for r in first["reactions"]["nodes"]
+            if r["content"] in REACTIONS
+        )
+        replies = tuple(
+            (c.get("body") or "", _login(c.get("author")), stamp(c.get("createdAt"))) for c in comments[1:]
+        )
+        resolver = _login(thread.get("resolvedBy")) if thread.get("isResolved") else ""
+        t = Thread(
+            number, subject, bot, author, updated, verdicts, replies, resolver, bool(thread.get("isOutdated"))
+        )
+        return thread_signals(t, self.writer)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 Kind = Literal["up", "down", "dismissed", "fixed", "wrong", "useful"]
@@ -77,3 +77,37 @@ def counted(signals: list[Signal], this_pr: int | None) -> list[Signal]:
         latest[(s.author, s.pr, s.subject, s.kind in REJECTING)] = s
         latest.pop((s.author, s.pr, s.subject, s.kind not in REJECTING), None)
     return list(latest.values())
+
+
+def stamp(text: str | None) -> datetime:
+    """A host's ISO 8601 time ("2026-12-01T10:00:00Z"); now when the host gave none."""
+    if not text:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """One of the bot's threads as a host shows it, in host-independent terms."""
+
+    pr: int
+    subject: Subject
+    bot: str  # the bot's name on the host
+    author: str  # the pull request's author (who pushes the fix)
+    updated: datetime  # the pull request's last update: when a resolution happened, at the latest
+    verdicts: tuple[tuple[Kind, str, datetime], ...]  # reactions: (up|down, who, when)
+    replies: tuple[tuple[str, str, datetime], ...]  # (text, who, when)
+    resolved_by: str  # "" when open
+    changed: bool  # the commented code changed in a later commit
+
+
+def thread_signals(t: Thread, writer) -> list[Signal]:
+    """The signals of one thread: its reactions, its reply commands, and its resolution (by the bot
+    after the code changed: a fix by the author; by a person while it did not: a dismissal).
+    ``writer(name)``: whether that person may write to the repository."""
+    found = [*t.verdicts, *((k, who, at) for text, who, at in t.replies if (k := command_of(text)))]
+    if t.resolved_by == t.bot and t.changed:
+        found.append(("fixed", t.author, t.updated))
+    elif t.resolved_by and t.resolved_by != t.bot and not t.changed:
+        found.append(("dismissed", t.resolved_by, t.updated))
+    return [Signal(kind, who, writer(who), t.pr, at, t.subject) for kind, who, at in found]

@@ -185,6 +185,8 @@ class GitLabStandIn:
         return 200, chunk, headers
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]):
+        if (answer := learning_answer(self, method, path, query)) is not None:
+            return answer
         if (answer := self._service_answer(method, path, query)) is not None:
             return answer
         if path == "/api/v4/user":
@@ -390,3 +392,77 @@ def gitlab_files(diff: bytes) -> list[dict[str, Any]]:
                     "new_file": "\n--- /dev/null" in head, "deleted_file": "\n+++ /dev/null" in head,
                     "renamed_file": "\nrename from " in head, "a_mode": "100644", "b_mode": "100644"})  # fmt: skip
     return out
+
+
+# ------------------------------------------------------------------ the team's verdicts (learning)
+# Award emoji on notes, threads resolved by a person, and the list of every merge request (any
+# state), newest first. Set up with ``award`` and ``resolve_as``.
+AWARD_NAMES = ("thumbsup", "thumbsdown", "tada", "eyes", "heart", "rocket", "laughing", "confused")
+
+
+def _mr_note(
+    standin: GitLabStandIn, project: str, iid: int, note_id: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    mr = standin.mrs[(project, iid)]
+    for d in mr.discussions:
+        for n in d["notes"]:
+            if n["id"] == note_id:
+                return d, n
+    raise KeyError(note_id)
+
+
+def award(standin: GitLabStandIn, project: str, iid: int, note_id: int, username: str, name: str) -> None:
+    """An award emoji on a note (GitLab: 404 for an unknown emoji name, one of each name per user)."""
+    if name not in AWARD_NAMES:
+        raise ValueError(f"not an emoji name the stand-in knows: {name}")
+    _, note = _mr_note(standin, project, iid, note_id)
+    mine = note.setdefault("awards", [])
+    if not any(a["user"]["username"] == username and a["name"] == name for a in mine):
+        standin._next += 1
+        mine.append(
+            {
+                "id": standin._next,
+                "name": name,
+                "user": {"username": username},
+                "created_at": "2026-12-01T10:00:00Z",
+                "awardable_id": note_id,
+                "awardable_type": "Note",
+            }
+        )
+
+
+def resolve_as(standin: GitLabStandIn, project: str, iid: int, note_id: int, username: str) -> None:
+    """The thread that ``note_id`` opens resolved by ``username`` (GitLab marks each resolvable note)."""
+    d, _ = _mr_note(standin, project, iid, note_id)
+    for n in d["notes"]:
+        if n.get("resolvable"):
+            n["resolved"], n["resolved_by"] = True, {"username": username}
+
+
+def learning_answer(standin: GitLabStandIn, method: str, path: str, query: dict[str, str]):
+    """``GET .../merge_requests?state=all`` (newest first: the stand-in keeps no update times and
+    orders by iid) and ``GET .../merge_requests/:iid/notes/:id/award_emoji``; None for the rest."""
+    if method != "GET":
+        return None
+    m = re.match(r"^/api/v4/projects/([^/]+)/merge_requests(?:/(\d+)/notes/(\d+)/award_emoji)?$", path)
+    if not m or (m.group(2) is None and query.get("state") != "all"):
+        return None
+    project = standin.ids.get(unquote(m.group(1)), unquote(m.group(1)))
+    if m.group(2) is not None:
+        try:
+            _, note = _mr_note(standin, project, int(m.group(2)), int(m.group(3)))
+        except KeyError:
+            return 404, {"message": "404 Not found"}, {}
+        return standin._page(list(note.get("awards", [])), path, query)
+    rows = [
+        {
+            "iid": iid,
+            "state": "opened",
+            "sha": mr.versions[-1]["head_commit_sha"],
+            "updated_at": "2026-12-01T12:00:00Z",
+            "author": {"username": f"author{iid}"},
+        }
+        for (p, iid), mr in sorted(standin.mrs.items(), key=lambda t: -t[0][1])
+        if p == project
+    ]
+    return standin._page(rows, path, query)

@@ -1,0 +1,141 @@
+"""The team's signals read from the GitLab stand-in: award emoji, threads resolved by a person or
+by the bot after a new version, reply commands; writers only (Developer or above); the calls it
+takes are counted and bounded."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+import pytest
+
+from reviewbot.hosts.gitlab.render import thread_body
+from reviewbot.hosts.markers import Signer
+from reviewbot.learning import hold_back, learn
+from reviewbot.learning.gitlab_signals import GitLabSignals
+from reviewbot.learning.marker import about_marker
+from reviewbot.learning.signals import Subject
+from reviewbot.model import Finding, Location, Severity, Side
+from tests.support.gitlab_standin import GitLabStandIn, award, resolve_as
+
+PROJECT = "team/lib"
+SIGNER = Signer(b"g" * 32)
+FILES = [
+    {
+        "old_path": "pkg/core.py",
+        "new_path": "pkg/core.py",
+        "diff": "@@ -1,2 +1,2 @@\n def f(n):\n-    if n >= 1:\n+    if n > 1:\n",
+    }
+]
+
+
+def bot_thread(s: GitLabStandIn, iid: int, message: str) -> int:
+    f = Finding(Location("pkg/core.py", Side.RIGHT, 2), Severity.WARNING, message, "review/bug", "review")
+    body = thread_body(f, "a" * 16, "b" * 16) + "\n" + about_marker(f.rule, "comparison-operator", 0.3)
+    mr = s.mrs[(PROJECT, iid)]
+    position = {
+        "position_type": "text",
+        "new_path": "pkg/core.py",
+        "old_path": "pkg/core.py",
+        "new_line": 2,
+        "head_sha": mr.versions[-1]["head_commit_sha"],
+    }
+    note = s._note(mr, SIGNER.for_scope(f"{PROJECT}!{iid}").sign(body), position)
+    mr.discussions.append({"id": f"d{note['id']}", "individual_note": False, "notes": [note]})
+    return note["id"]
+
+
+def reply(s: GitLabStandIn, iid: int, note_id: int, username: str, text: str) -> None:
+    d = next(d for d in s.mrs[(PROJECT, iid)].discussions if d["notes"][0]["id"] == note_id)
+    d["notes"].append(
+        {"id": note_id + 10_000, "body": text, "author": {"username": username}, "resolvable": False}
+    )
+
+
+def reader(s: GitLabStandIn, **kw) -> GitLabSignals:
+    headers = {"PRIVATE-TOKEN": s.token}
+
+    def get(path, params):
+        r = httpx.get(s.url + path, params=params, headers=headers)
+        r.raise_for_status()
+        return r.json(), "next" in r.links
+
+    def can_write(username):
+        users = httpx.get(s.url + "/users", params={"username": username}, headers=headers).json()
+        if not users:
+            return False
+        r = httpx.get(f"{s.url}/projects/1/members/all/{users[0]['id']}", headers=headers)
+        return r.status_code == 200 and r.json()["access_level"] >= 30
+
+    def is_ours(body, iid, author):
+        return author == s.bot and bool(SIGNER.for_scope(f"{PROJECT}!{iid}").findings(body))
+
+    return GitLabSignals(get, can_write, is_ours, code_at=lambda _p: "if n > 1:", **kw)
+
+
+@pytest.fixture
+def standin():
+    with GitLabStandIn() as s:
+        for iid in range(1, 8):
+            s.add_mr(PROJECT, iid, base="b" * 40, head=f"{iid:040x}", files=FILES)
+        s.add_member(PROJECT, "dev", 30)
+        s.add_member(PROJECT, "guest", 10)
+        yield s
+
+
+def test_awards_resolutions_fixes_and_replies_become_signals(standin: GitLabStandIn) -> None:
+    s = standin
+    down = bot_thread(s, 1, "The comparison operator `>=` became `>`.")
+    award(s, PROJECT, 1, down, "dev", "thumbsdown")
+    award(s, PROJECT, 1, down, "dev", "tada")  # not a verdict
+    award(s, PROJECT, 1, down, "guest", "thumbsdown")
+    dismissed = bot_thread(s, 2, "Another comparison.")
+    resolve_as(s, PROJECT, 2, dismissed, "dev")
+    fixed = bot_thread(s, 3, "The test changed.")
+    s.add_version(PROJECT, 3, base="b" * 40, head="c" * 40, files=FILES)
+    resolve_as(s, PROJECT, 3, fixed, s.bot)
+    wrong = bot_thread(s, 4, "A third comparison.")
+    reply(s, 4, wrong, "dev", "/wrong, intended")
+    r = reader(s)
+    got = sorted((x.pr, x.kind, x.author, x.writer) for x in r.read(PROJECT))
+    assert got == [
+        (1, "down", "dev", True),
+        (1, "down", "guest", False),
+        (2, "dismissed", "dev", True),
+        (3, "fixed", "author3", False),
+        (4, "wrong", "dev", True),
+    ]
+    assert r.calls == 1 + 7 + 4  # the list, each merge request's discussions, each bot note's awards
+    assert r.notes == []
+
+
+def test_a_kind_rejected_by_developers_is_held_back_and_guests_change_nothing(standin: GitLabStandIn) -> None:
+    s = standin
+    notes = [(iid, bot_thread(s, iid, f"The operator changed ({iid}).")) for iid in (1, 2, 3)]
+    new = Finding(Location("pkg/core.py", Side.RIGHT, 2), Severity.WARNING, "New.", "review/bug", "review")
+    about = Subject("review/bug", "comparison-operator", "pkg/core.py", "New.", "while k < m:", 0.9)
+
+    def held():
+        learned = learn(reader(s).read(PROJECT), today=date(2026, 12, 6), this_pr=7, base_floor=0.18)
+        return [h.reason for h in hold_back([new], learned, lambda _f: about)[1]]
+
+    for iid, n in notes:
+        award(s, PROJECT, iid, n, "guest", "thumbsdown")
+    assert held() == []
+    for iid, n in notes:
+        award(s, PROJECT, iid, n, "dev", "thumbsdown")
+    assert held() == [
+        "review/bug on comparison-operator in pkg/core.py: writers rejected 3 such comments in #1, #2, #3"
+    ]
+
+
+def test_award_calls_are_bounded(standin: GitLabStandIn) -> None:
+    for iid in range(1, 8):
+        bot_thread(standin, iid, f"Comment {iid}.")
+    r = reader(standin, max_award_calls=3, max_mrs=5)
+    r.read(PROJECT)
+    assert r.calls == 1 + 5 + 3
+    assert r.notes == [
+        "signals: read the 5 most recently updated merge requests (the limit)",
+        "signals: award emoji read for the first 3 notes only",
+    ]
