@@ -139,3 +139,9 @@ def dump(learnings: Learnings) -> str:
         lessons.append(entry)
     doc["lessons"] = lessons
     return HEADER + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def from_base(text: str | None, origin: str) -> Learnings | None:
+    """The committed lessons as the base commit holds them (``text`` read from the base, like the
+    configuration; None when the base has no such file). The change's own copy is never read."""
+    return None if text is None else parse(text, origin)

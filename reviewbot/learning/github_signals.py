@@ -70,12 +70,14 @@ class GitHubSignals:
     is_ours: Callable[[str, int, str], bool]  # (comment body, pull request, author): the bot's own, signed
     max_prs: int = 50
     seconds: float = 10.0
-    calls: int = 0
+    calls: int = 0  # calls that read threads
+    asked: int = 0  # people whose write access was asked (one lookup each, kept for the reader's life)
     notes: list[str] = field(default_factory=list)
     _writers: dict[str, bool] = field(default_factory=dict)
 
     def writer(self, login: str) -> bool:
         if login not in self._writers:
+            self.asked += bool(login)
             self._writers[login] = bool(login) and self.can_write(login)
         return self._writers[login]
 

@@ -45,7 +45,8 @@ class GitLabSignals:
     max_mrs: int = 50
     max_award_calls: int = 200
     seconds: float = 10.0
-    calls: int = 0
+    calls: int = 0  # calls that read threads
+    asked: int = 0  # people whose write access was asked (one lookup each, kept for the reader's life)
     award_calls: int = 0
     notes: list[str] = field(default_factory=list)
     _writers: dict[str, bool] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class GitLabSignals:
 
     def writer(self, username: str) -> bool:
         if username not in self._writers:
+            self.asked += bool(username)
             self._writers[username] = bool(username) and self.can_write(username)
         return self._writers[username]
 

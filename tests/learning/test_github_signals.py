@@ -10,41 +10,23 @@ from datetime import date
 import httpx
 import pytest
 
-from reviewbot.hosts.github.render import comment_body
-from reviewbot.hosts.markers import Signer
 from reviewbot.learning import hold_back, learn
 from reviewbot.learning.github_signals import GitHubSignals
 from reviewbot.learning.holdback import summary_lines
-from reviewbot.learning.marker import about_marker
 from reviewbot.learning.signals import Subject
 from reviewbot.model import Finding, Location, Severity, Side
-from tests.support.github_standin import BOT, GitHubStandIn, react, resolve_as, set_permission
+from tests.support.github_standin import GitHubStandIn, react, resolve_as, set_permission
+from tests.support.learning_threads import github_comment, github_diff, github_reader
 
 REPO = "octo/lib"
-SIGNER = Signer(b"k" * 32)
 
 
-def diff(line: str) -> bytes:
-    return (
-        "diff --git a/pkg/core.py b/pkg/core.py\n--- a/pkg/core.py\n+++ b/pkg/core.py\n"
-        f"@@ -1,2 +1,2 @@\n def f(n):\n-    if n >= 1:\n+{line}\n"
-    ).encode()
+def bot_comment(s: GitHubStandIn, number: int, message: str) -> int:
+    return github_comment(s, REPO, number, message)
 
 
-def bot_comment(s: GitHubStandIn, number: int, message: str, fact_kind: str = "comparison-operator") -> int:
-    f = Finding(
-        Location("pkg/core.py", Side.RIGHT, 2),
-        Severity.WARNING,
-        message,
-        "review/bug",
-        "review",
-        confidence=0.3,
-    )
-    body = (
-        comment_body(f, "0" * 15 + str(number % 10), "1" * 16) + "\n" + about_marker(f.rule, fact_kind, 0.3)
-    )
-    s.add_review_comment(REPO, number, SIGNER.for_scope(f"{REPO}#{number}").sign(body), BOT, "pkg/core.py", 2)
-    return s.review_comments[-1]["id"]
+def reader(s: GitHubStandIn, **kw) -> GitHubSignals:
+    return github_reader(s, REPO, **kw)
 
 
 def reply(s: GitHubStandIn, number: int, to: int, user: str, text: str) -> None:
@@ -59,31 +41,11 @@ def reply(s: GitHubStandIn, number: int, to: int, user: str, text: str) -> None:
     )
 
 
-def reader(s: GitHubStandIn, **kw) -> GitHubSignals:
-    auth = {"Authorization": f"token {s.token}"}
-
-    def post(query, variables):
-        return httpx.post(
-            f"{s.url}/graphql", json={"query": query, "variables": variables}, headers=auth
-        ).json()
-
-    def can_write(login):
-        r = httpx.get(f"{s.url}/repos/{REPO}/collaborators/{login}/permission", headers=auth)
-        return r.status_code == 200 and r.json()["role_name"] in ("admin", "maintain", "write")
-
-    def is_ours(body, number, author):
-        return author == BOT.removesuffix("[bot]") and bool(
-            SIGNER.for_scope(f"{REPO}#{number}").findings(body)
-        )
-
-    return GitHubSignals(post, can_write, is_ours, **kw)
-
-
 @pytest.fixture
 def standin():
     with GitHubStandIn() as s:
         for n in range(1, 8):
-            s.add_pull(REPO, n, base="b" * 40, head=f"{n:040x}", diff=diff("    if n > 1:"))
+            s.add_pull(REPO, n, base="b" * 40, head=f"{n:040x}", diff=github_diff("    if n > 1:"))
         set_permission(s, REPO, "ann", "write")
         set_permission(s, REPO, "rita", "read")
         yield s
@@ -97,7 +59,7 @@ def test_reactions_resolutions_fixes_and_replies_become_signals(standin: GitHubS
     dismissed = bot_comment(s, 2, "The comparison operator `>=` became `>` here.")
     resolve_as(s, dismissed, "ann")
     fixed = bot_comment(s, 3, "The test changed.")
-    s.push(REPO, 3, head="c" * 40, diff=diff("    if n >= 1:"))  # the commented line changed: outdated
+    s.push(REPO, 3, head="c" * 40, diff=github_diff("    if n >= 1:"))  # the commented line changed: outdated
     gql = {
         "query": "mutation($id: ID!) { resolveReviewThread(input: {threadId: $id}) { thread { id } } }",
         "variables": {"id": f"PRRT_{fixed}"},
@@ -171,7 +133,7 @@ def test_a_kind_rejected_by_writers_is_held_with_its_reason_and_outsiders_change
 
 def test_reading_is_bounded_in_pull_requests(standin: GitHubStandIn) -> None:
     for n in range(8, 31):
-        standin.add_pull(REPO, n, base="b" * 40, head=f"{n:040x}", diff=diff("    if n > 1:"))
+        standin.add_pull(REPO, n, base="b" * 40, head=f"{n:040x}", diff=github_diff("    if n > 1:"))
     r = reader(standin, max_prs=25)
     r.read("octo", "lib")
     assert r.calls == 3  # 10 + 10 + 5

@@ -6,43 +6,20 @@ from __future__ import annotations
 
 from datetime import date
 
-import httpx
 import pytest
 
-from reviewbot.hosts.gitlab.render import thread_body
-from reviewbot.hosts.markers import Signer
 from reviewbot.learning import hold_back, learn
 from reviewbot.learning.gitlab_signals import GitLabSignals
-from reviewbot.learning.marker import about_marker
 from reviewbot.learning.signals import Subject
 from reviewbot.model import Finding, Location, Severity, Side
 from tests.support.gitlab_standin import GitLabStandIn, award, resolve_as
+from tests.support.learning_threads import GITLAB_FILES, gitlab_reader, gitlab_thread
 
 PROJECT = "team/lib"
-SIGNER = Signer(b"g" * 32)
-FILES = [
-    {
-        "old_path": "pkg/core.py",
-        "new_path": "pkg/core.py",
-        "diff": "@@ -1,2 +1,2 @@\n def f(n):\n-    if n >= 1:\n+    if n > 1:\n",
-    }
-]
 
 
 def bot_thread(s: GitLabStandIn, iid: int, message: str) -> int:
-    f = Finding(Location("pkg/core.py", Side.RIGHT, 2), Severity.WARNING, message, "review/bug", "review")
-    body = thread_body(f, "a" * 16, "b" * 16) + "\n" + about_marker(f.rule, "comparison-operator", 0.3)
-    mr = s.mrs[(PROJECT, iid)]
-    position = {
-        "position_type": "text",
-        "new_path": "pkg/core.py",
-        "old_path": "pkg/core.py",
-        "new_line": 2,
-        "head_sha": mr.versions[-1]["head_commit_sha"],
-    }
-    note = s._note(mr, SIGNER.for_scope(f"{PROJECT}!{iid}").sign(body), position)
-    mr.discussions.append({"id": f"d{note['id']}", "individual_note": False, "notes": [note]})
-    return note["id"]
+    return gitlab_thread(s, PROJECT, iid, message)
 
 
 def reply(s: GitLabStandIn, iid: int, note_id: int, username: str, text: str) -> None:
@@ -53,31 +30,14 @@ def reply(s: GitLabStandIn, iid: int, note_id: int, username: str, text: str) ->
 
 
 def reader(s: GitLabStandIn, **kw) -> GitLabSignals:
-    headers = {"PRIVATE-TOKEN": s.token}
-
-    def get(path, params):
-        r = httpx.get(s.url + path, params=params, headers=headers)
-        r.raise_for_status()
-        return r.json(), "next" in r.links
-
-    def can_write(username):
-        users = httpx.get(s.url + "/users", params={"username": username}, headers=headers).json()
-        if not users:
-            return False
-        r = httpx.get(f"{s.url}/projects/1/members/all/{users[0]['id']}", headers=headers)
-        return r.status_code == 200 and r.json()["access_level"] >= 30
-
-    def is_ours(body, iid, author):
-        return author == s.bot and bool(SIGNER.for_scope(f"{PROJECT}!{iid}").findings(body))
-
-    return GitLabSignals(get, can_write, is_ours, code_at=lambda _p: "if n > 1:", **kw)
+    return gitlab_reader(s, PROJECT, **kw)
 
 
 @pytest.fixture
 def standin():
     with GitLabStandIn() as s:
         for iid in range(1, 8):
-            s.add_mr(PROJECT, iid, base="b" * 40, head=f"{iid:040x}", files=FILES)
+            s.add_mr(PROJECT, iid, base="b" * 40, head=f"{iid:040x}", files=GITLAB_FILES)
         s.add_member(PROJECT, "dev", 30)
         s.add_member(PROJECT, "guest", 10)
         yield s
@@ -92,7 +52,7 @@ def test_awards_resolutions_fixes_and_replies_become_signals(standin: GitLabStan
     dismissed = bot_thread(s, 2, "Another comparison.")
     resolve_as(s, PROJECT, 2, dismissed, "dev")
     fixed = bot_thread(s, 3, "The test changed.")
-    s.add_version(PROJECT, 3, base="b" * 40, head="c" * 40, files=FILES)
+    s.add_version(PROJECT, 3, base="b" * 40, head="c" * 40, files=GITLAB_FILES)
     resolve_as(s, PROJECT, 3, fixed, s.bot)
     wrong = bot_thread(s, 4, "A third comparison.")
     reply(s, 4, wrong, "dev", "/wrong, intended")

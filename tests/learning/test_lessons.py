@@ -187,3 +187,40 @@ def test_subject_of_a_finding_names_its_change_fact_kind_and_code() -> None:
     assert s == Subject("review/bug", "comparison-operator", "pkg/m.py", "msg", "if n > 1:", 0.4)
     elsewhere = replace(f, location=Location("pkg/m.py", Side.RIGHT, 40))
     assert subject_of(elsewhere, parse_diff(DIFF)).fact_kind == ""
+
+
+def test_signals_are_read_once_per_repository_within_the_cache_time() -> None:
+    from reviewbot.learning.cache import SignalCache
+
+    now = [0.0]
+    reads: list[str] = []
+    cache = SignalCache(ttl=60, clock=lambda: now[0])
+
+    def read(repo):
+        return lambda: reads.append(repo) or [sig("down", 1, subject())]
+
+    assert cache.signals("a/b", read("a/b")) == ([sig("down", 1, subject())], False)
+    assert cache.signals("a/b", read("a/b"))[1] is True
+    assert cache.signals("c/d", read("c/d"))[1] is False
+    now[0] = 61
+    assert cache.signals("a/b", read("a/b"))[1] is False
+    assert reads == ["a/b", "c/d", "a/b"]
+
+
+def test_what_was_learned_is_described() -> None:
+    from reviewbot.learning.describe import describe
+
+    signals = [sig("down", pr, subject(f"m{pr}", f"c{pr}")) for pr in (4, 5, 6)]
+    text = describe(learn(signals, today=TODAY, this_pr=None, base_floor=BASE), "octo/lib")
+    assert text.splitlines() == [
+        "What the team of octo/lib taught the review:",
+        "  (learned from 3 signals of writers on 3 pull requests)",
+        "- hold review/bug on comparison-operator in pkg/core/a.py: rejected 3, acted on 0, in #4, #5, #6; "
+        "expires 2027-05-30",
+        "- 3 marked comments a new finding is compared with: 3 rejected, 0 acted on",
+    ]
+    assert (
+        describe(learn([], today=TODAY, this_pr=None, base_floor=BASE), "o/r")
+        .splitlines()[-1]
+        .startswith("- nothing yet")
+    )
