@@ -195,6 +195,14 @@ def scores_line(name: str, s) -> str:
     )
 
 
+def why_held(reason: str) -> str:
+    if reason.startswith("resembles"):
+        return "resembles comments the team rejected"
+    if reason.startswith("under this repository's judge threshold"):
+        return "under the moved judge threshold"
+    return "a kind writers rejected"
+
+
 VARIANTS = {
     "all that was learned": lambda x: x,
     "resemblance and kinds only": lambda x: replace(x, judge_floor=None),
@@ -257,7 +265,11 @@ def replay(args: argparse.Namespace) -> None:
                     after[name].append((case, kept, error))
                     if name == "all that was learned":
                         for h in held:
-                            held_reasons[f"{case.kind}: {h.reason.split(' in #')[0].split(' (')[0]}"] += 1
+                            held_reasons[f"{case.kind} case: {why_held(h.reason)}"] += 1
+    if not before:
+        raise SystemExit(
+            f"no project has both halves reviewed yet in {args.cache}: run the review step first"
+        )
     s0 = evaluation.score(before)
     print(
         f"\ntest halves: {s0.n_bug} bug + {s0.n_clean} clean cases; intervals: Wilson 95%, detection Newcombe"

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from reviewbot.errors import ConfigError
+from reviewbot.errors import ConfigError, InputError
 from reviewbot.learning import Signal, Subject, learn
 from reviewbot.learning.file import dump, parse
 
@@ -73,3 +73,26 @@ def test_a_bad_file_is_one_line(text: str, error: str) -> None:
         parse(text, "learnings.yml")
     assert str(exc.value).startswith(error)
     assert "\n" not in str(exc.value)
+
+
+def test_the_learn_command_prints_and_writes_the_file_keeping_the_teams_edits(tmp_path) -> None:
+    from reviewbot.learning.command import learn_command
+
+    s = Subject("review/bug", "comparison-operator", "pkg/a.py", "`n >= 1` became `n > 1`.", "if n > 1:", 0.3)
+    signals = [Signal("down", "ann", True, pr, WHEN, s) for pr in (3, 4, 5)]
+    edited = parse(
+        "version: 1\nlessons:\n  - {action: keep, rule: review/bug, path: docs/**, expires: 2027-01-01}\n"
+    )
+    out = tmp_path / ".reviewbot" / "learnings.yml"
+    text = learn_command(
+        signals, "octo/lib", today=date(2026, 12, 6), base_floor=0.18, committed=edited, write=out
+    )
+    assert text.startswith("What the team of octo/lib taught the review:")
+    assert f"written to {out}" in text
+    back = parse(out.read_text())
+    assert [x.path for x in back.lessons][:2] == ["docs/**", "pkg/a.py"]
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    with pytest.raises(InputError, match="cannot write"):
+        learn_command(
+            signals, "o/r", today=date(2026, 12, 6), base_floor=0.18, write=tmp_path / "blocker" / "l.yml"
+        )
