@@ -10,6 +10,7 @@ No evidence, no move.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 from .signals import Signal
@@ -72,3 +73,10 @@ def judge_floor(signals: list[Signal], base: float) -> tuple[float | None, str]:
             max(base - DOWN, 0.0), 4
         ), f"writers acted on {accepted} of the {len(judged)} comments judged"
     return None, ""
+
+
+def route_min_drop(floor: float, scale: float = 0.25) -> float:
+    """The likelihood judge's minimum drop that gives confidence ``floor`` (the inverse of
+    ``routes.review.confidence_of``): where the repository's threshold falls below the configured
+    one, the route must flag down to it (a threshold above is a filter on the kept findings)."""
+    return round(-scale * math.log(1.0 - min(floor, 0.9999)), 6)

@@ -224,3 +224,11 @@ def test_what_was_learned_is_described() -> None:
         .splitlines()[-1]
         .startswith("- nothing yet")
     )
+
+
+def test_the_route_minimum_drop_of_a_threshold_inverts_the_routes_confidence() -> None:
+    from reviewbot.learning.judge import route_min_drop
+    from reviewbot.routes.review import confidence_of
+
+    for drop in (0.01, 0.05, 0.2, 1.0):
+        assert route_min_drop(confidence_of(drop)) == pytest.approx(drop, abs=1e-3)
