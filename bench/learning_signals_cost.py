@@ -25,6 +25,7 @@ from tests.support.learning_threads import (  # noqa: E402
     github_comment,
     github_diff,
     github_reader,
+    gitlab_graphql_reader,
     gitlab_reader,
     gitlab_thread,
 )
@@ -53,7 +54,9 @@ def github(prs: int, threads: int, repeat: int, seconds: float) -> tuple[list, l
         return calls, secs, found
 
 
-def gitlab(prs: int, threads: int, repeat: int, seconds: float) -> tuple[list, list[float], int]:
+def gitlab(
+    prs: int, threads: int, repeat: int, seconds: float, graphql: bool = False
+) -> tuple[list, list[float], int]:
     with GitLabStandIn(page_size=100) as s:
         s.add_member(REPO, "dev", 30)
         for n in range(1, prs + 1):
@@ -66,7 +69,7 @@ def gitlab(prs: int, threads: int, repeat: int, seconds: float) -> tuple[list, l
                     gitlab_resolve(s, REPO, n, note, "dev")
         calls, secs, found = [], [], 0
         for _ in range(repeat):
-            r = gitlab_reader(s, REPO, seconds=seconds)
+            r = (gitlab_graphql_reader if graphql else gitlab_reader)(s, REPO, seconds=seconds)
             t0 = time.perf_counter()
             found = len(r.read(REPO))
             secs.append(time.perf_counter() - t0)
@@ -85,7 +88,15 @@ def main() -> None:
         f"reader time limit {args.seconds:g} s; {args.prs} pull requests, {args.threads} bot threads each (reactions from a writer and an outsider, "
         f"one resolved by a person); {args.repeat} reads each, a fresh reader (no cache) every time"
     )
-    for host, run in (("GitHub (GraphQL)", github), ("GitLab (REST)", gitlab)):
+
+    def gitlab_graphql(*a):
+        return gitlab(*a, graphql=True)
+
+    for host, run in (
+        ("GitHub (GraphQL)", github),
+        ("GitLab (GraphQL)", gitlab_graphql),
+        ("GitLab (REST)", gitlab),
+    ):
         calls, secs, found = run(args.prs, args.threads, args.repeat, args.seconds)
         reads, asked, notes = calls[-1]
         print(

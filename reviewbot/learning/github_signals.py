@@ -17,13 +17,13 @@ transport: it sends one GraphQL request and returns the decoded answer.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from .marker import message_of, read_about
+from .reading import Pages, Post, Writers
 from .signals import Kind, Signal, Subject, Thread, stamp, thread_signals
 
 PER_PAGE = (
@@ -65,7 +65,7 @@ def commented_code(diff_hunk: str) -> str:
 
 @dataclass
 class GitHubSignals:
-    post: Callable[[str, dict[str, Any]], dict[str, Any]]
+    post: Post
     can_write: Callable[[str], bool]  # whether a login may write to the repository
     is_ours: Callable[[str, int, str], bool]  # (comment body, pull request, author): the bot's own, signed
     max_prs: int = 50
@@ -73,42 +73,20 @@ class GitHubSignals:
     calls: int = 0  # calls that read threads
     asked: int = 0  # people whose write access was asked (one lookup each, kept for the reader's life)
     notes: list[str] = field(default_factory=list)
-    _writers: dict[str, bool] = field(default_factory=dict)
 
-    def writer(self, login: str) -> bool:
-        if login not in self._writers:
-            self.asked += bool(login)
-            self._writers[login] = bool(login) and self.can_write(login)
-        return self._writers[login]
+    def __post_init__(self) -> None:
+        self.writer = Writers(self.can_write)
 
     def read(self, owner: str, name: str) -> list[Signal]:
-        start = time.monotonic()
-        signals: list[Signal] = []
-        after, seen = None, 0
-        while seen < self.max_prs:
-            if time.monotonic() - start > self.seconds:
-                self.notes.append(
-                    f"signals: stopped at the {self.seconds:g} s limit after {seen} pull requests"
-                )
-                break
-            first = min(PER_PAGE, self.max_prs - seen)
-            answer = self.post(QUERY, {"owner": owner, "name": name, "first": first, "after": after})
-            self.calls += 1
-            if answer.get("errors") or not answer.get("data"):
-                why = (answer.get("errors") or [{}])[0].get("message", "no data")
-                self.notes.append(f"signals: GitHub answered an error ({why}); learning from what was read")
-                break
-            prs = answer["data"]["repository"]["pullRequests"]
-            for pr in prs["nodes"]:
-                signals += self.of_pull_request(pr)
-            seen += len(prs["nodes"])
-            if not prs["pageInfo"]["hasNextPage"]:
-                break
-            after = prs["pageInfo"]["endCursor"]
-        else:
-            self.notes.append(
-                f"signals: read the {self.max_prs} most recently updated pull requests (the limit)"
-            )
+        def connection(data):
+            return ((data.get("repository") or {}).get("pullRequests")) or None
+
+        pages = Pages(
+            self.post, QUERY, connection, PER_PAGE, self.max_prs, self.seconds, "pull requests", "GitHub"
+        )
+        signals = [s for pr in pages.nodes({"owner": owner, "name": name}) for s in self.of_pull_request(pr)]
+        self.calls, self.asked = self.calls + pages.calls, self.writer.asked
+        self.notes += pages.notes
         return signals
 
     def of_pull_request(self, pr: dict[str, Any]) -> list[Signal]:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .marker import message_of, read_about
+from .reading import Pages, Post, Writers
 from .signals import Kind, Signal, Subject, Thread, stamp, thread_signals
 
 AWARDS: dict[str, Kind] = {"thumbsup": "up", "thumbsdown": "down"}
@@ -49,14 +50,10 @@ class GitLabSignals:
     asked: int = 0  # people whose write access was asked (one lookup each, kept for the reader's life)
     award_calls: int = 0
     notes: list[str] = field(default_factory=list)
-    _writers: dict[str, bool] = field(default_factory=dict)
     _started: float = 0.0
 
-    def writer(self, username: str) -> bool:
-        if username not in self._writers:
-            self.asked += bool(username)
-            self._writers[username] = bool(username) and self.can_write(username)
-        return self._writers[username]
+    def __post_init__(self) -> None:
+        self.writer = Writers(self.can_write)
 
     def _get(self, path: str, params: dict[str, Any]) -> tuple[Any, bool]:
         self.calls += 1
@@ -94,6 +91,7 @@ class GitLabSignals:
                 self.notes.append(f"signals: stopped at the {self.seconds:g} s limit")
                 break
             signals += self.of_merge_request(base, mr)
+        self.asked = self.writer.asked
         return signals
 
     def of_merge_request(self, base: str, mr: dict[str, Any]) -> list[Signal]:
@@ -152,3 +150,100 @@ class GitLabSignals:
         return thread_signals(
             Thread(iid, subject, bot, author, updated, verdicts, replies, resolver, changed), self.writer
         )
+
+
+GRAPHQL = """query($path: ID!, $first: Int!, $after: String) {
+  project(fullPath: $path) {
+    mergeRequests(first: $first, after: $after, sort: UPDATED_DESC) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        iid updatedAt diffHeadSha author { username }
+        discussions(first: 50) {
+          nodes {
+            resolved resolvedBy { username }
+            notes(first: 20) {
+              nodes {
+                body createdAt author { username }
+                position { newPath oldPath newLine diffRefs { headSha } }
+                awardEmoji(first: 20) { nodes { name user { username } } }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}"""
+PER_PAGE = 10
+
+
+@dataclass
+class GitLabGraphQLSignals:
+    """The same signals from GitLab's GraphQL API (``Note.awardEmoji``: GitLab 15.11 and later):
+    one query per ``PER_PAGE`` merge requests, award emoji included. ``post(query, variables)``
+    sends one request to ``/api/graphql`` and returns the decoded answer."""
+
+    post: Post
+    can_write: Callable[[str], bool]
+    is_ours: Callable[[str, int, str], bool]
+    code_at: Callable[[dict[str, Any]], str] = lambda _position: ""
+    max_mrs: int = 50
+    seconds: float = 10.0
+    calls: int = 0
+    asked: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.writer = Writers(self.can_write)
+
+    def read(self, project: str) -> list[Signal]:
+        def connection(data):
+            return (data.get("project") or {}).get("mergeRequests") or None
+
+        pages = Pages(
+            self.post, GRAPHQL, connection, PER_PAGE, self.max_mrs, self.seconds, "merge requests", "GitLab"
+        )
+        signals = [s for mr in pages.nodes({"path": project}) for s in self.of_merge_request(mr)]
+        self.calls, self.asked = self.calls + pages.calls, self.writer.asked
+        self.notes += pages.notes
+        return signals
+
+    def of_merge_request(self, mr: dict[str, Any]) -> list[Signal]:
+        iid, author, head = int(mr["iid"]), _user(mr.get("author")), str(mr.get("diffHeadSha") or "")
+        updated = stamp(mr.get("updatedAt"))
+        out: list[Signal] = []
+        for d in mr["discussions"]["nodes"]:
+            notes = d["notes"]["nodes"]
+            first = notes[0] if notes else None
+            about = read_about(first["body"]) if first else None
+            bot = _user(first.get("author")) if first else ""
+            if first is None or about is None or not self.is_ours(first["body"], iid, bot):
+                continue
+            position = first.get("position") or {}
+            rest = {
+                "new_path": position.get("newPath"),
+                "old_path": position.get("oldPath"),
+                "new_line": position.get("newLine"),
+                "head_sha": (position.get("diffRefs") or {}).get("headSha"),
+            }
+            subject = Subject(
+                about[0],
+                about[1],
+                str(rest["new_path"] or rest["old_path"] or ""),
+                message_of(first["body"]),
+                self.code_at(rest),
+                about[2],
+            )
+            verdicts = tuple(
+                (AWARDS[a["name"]], _user(a.get("user")), updated)
+                for a in first["awardEmoji"]["nodes"]
+                if a.get("name") in AWARDS
+            )
+            replies = tuple(
+                (n.get("body") or "", _user(n.get("author")), stamp(n.get("createdAt"))) for n in notes[1:]
+            )
+            resolver = _user(d.get("resolvedBy")) if d.get("resolved") else ""
+            changed = bool(rest["head_sha"]) and rest["head_sha"] != head
+            t = Thread(iid, subject, bot, author, updated, verdicts, replies, resolver, changed)
+            out += thread_signals(t, self.writer)
+        return out

@@ -13,7 +13,7 @@ from reviewbot.learning.gitlab_signals import GitLabSignals
 from reviewbot.learning.signals import Subject
 from reviewbot.model import Finding, Location, Severity, Side
 from tests.support.gitlab_standin import GitLabStandIn, award, resolve_as
-from tests.support.learning_threads import GITLAB_FILES, gitlab_reader, gitlab_thread
+from tests.support.learning_threads import GITLAB_FILES, gitlab_graphql_reader, gitlab_reader, gitlab_thread
 
 PROJECT = "team/lib"
 
@@ -43,8 +43,8 @@ def standin():
         yield s
 
 
-def test_awards_resolutions_fixes_and_replies_become_signals(standin: GitLabStandIn) -> None:
-    s = standin
+def scenario(s: GitLabStandIn) -> None:
+    """Awards from a developer and a guest, a dismissal, a fix after a new version, a /wrong reply."""
     down = bot_thread(s, 1, "The comparison operator `>=` became `>`.")
     award(s, PROJECT, 1, down, "dev", "thumbsdown")
     award(s, PROJECT, 1, down, "dev", "tada")  # not a verdict
@@ -56,17 +56,46 @@ def test_awards_resolutions_fixes_and_replies_become_signals(standin: GitLabStan
     resolve_as(s, PROJECT, 3, fixed, s.bot)
     wrong = bot_thread(s, 4, "A third comparison.")
     reply(s, 4, wrong, "dev", "/wrong, intended")
-    r = reader(s)
-    got = sorted((x.pr, x.kind, x.author, x.writer) for x in r.read(PROJECT))
-    assert got == [
-        (1, "down", "dev", True),
-        (1, "down", "guest", False),
-        (2, "dismissed", "dev", True),
-        (3, "fixed", "author3", False),
-        (4, "wrong", "dev", True),
-    ]
+
+
+EXPECTED = [
+    (1, "down", "dev", True),
+    (1, "down", "guest", False),
+    (2, "dismissed", "dev", True),
+    (3, "fixed", "author3", False),
+    (4, "wrong", "dev", True),
+]
+
+
+def test_awards_resolutions_fixes_and_replies_become_signals(standin: GitLabStandIn) -> None:
+    scenario(standin)
+    r = reader(standin)
+    assert sorted((x.pr, x.kind, x.author, x.writer) for x in r.read(PROJECT)) == EXPECTED
     assert r.calls == 1 + 7 + 4  # the list, each merge request's discussions, each bot note's awards
     assert r.notes == []
+
+
+def test_the_same_signals_in_one_graphql_call(standin: GitLabStandIn) -> None:
+    scenario(standin)
+    r = gitlab_graphql_reader(standin, PROJECT)
+    got = r.read(PROJECT)
+    assert sorted((x.pr, x.kind, x.author, x.writer) for x in got) == EXPECTED
+    assert r.calls == 1 and r.notes == []
+    assert {x.subject.message for x in got if x.pr == 1} == {"The comparison operator `>=` became `>`."}
+
+
+def test_graphql_reading_is_bounded(standin: GitLabStandIn) -> None:
+    for iid in range(8, 26):
+        standin.add_mr(PROJECT, iid, base="b" * 40, head=f"{iid:040x}", files=GITLAB_FILES)
+    r = gitlab_graphql_reader(standin, PROJECT, max_mrs=15)
+    r.read(PROJECT)
+    assert r.calls == 2 and r.notes == [
+        "signals: read the 15 most recently updated merge requests (the limit)"
+    ]
+    missing = gitlab_graphql_reader(standin, "nobody/nothing")
+    assert missing.read("nobody/nothing") == [] and missing.notes[0].startswith(
+        "signals: GitLab answered an error"
+    )
 
 
 def test_a_kind_rejected_by_developers_is_held_back_and_guests_change_nothing(standin: GitLabStandIn) -> None:

@@ -185,7 +185,7 @@ class GitLabStandIn:
         return 200, chunk, headers
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]):
-        if (answer := learning_answer(self, method, path, query)) is not None:
+        if (answer := learning_answer(self, method, path, query, body)) is not None:
             return answer
         if (answer := self._service_answer(method, path, query)) is not None:
             return answer
@@ -439,9 +439,13 @@ def resolve_as(standin: GitLabStandIn, project: str, iid: int, note_id: int, use
             n["resolved"], n["resolved_by"] = True, {"username": username}
 
 
-def learning_answer(standin: GitLabStandIn, method: str, path: str, query: dict[str, str]):
+def learning_answer(
+    standin: GitLabStandIn, method: str, path: str, query: dict[str, str], body: dict[str, Any] | None = None
+):
     """``GET .../merge_requests?state=all`` (newest first: the stand-in keeps no update times and
     orders by iid) and ``GET .../merge_requests/:iid/notes/:id/award_emoji``; None for the rest."""
+    if method == "POST" and path == "/api/graphql":
+        return 200, merge_request_threads(standin, body or {}), {}
     if method != "GET":
         return None
     m = re.match(r"^/api/v4/projects/([^/]+)/merge_requests(?:/(\d+)/notes/(\d+)/award_emoji)?$", path)
@@ -466,3 +470,67 @@ def learning_answer(standin: GitLabStandIn, method: str, path: str, query: dict[
         if p == project
     ]
     return standin._page(rows, path, query)
+
+
+def _gql_note(note: dict[str, Any]) -> dict[str, Any]:
+    pos = note.get("position")
+    position = None
+    if pos:
+        position = {
+            "newPath": pos.get("new_path"),
+            "oldPath": pos.get("old_path"),
+            "newLine": pos.get("new_line"),
+            "diffRefs": {"headSha": pos.get("head_sha")},
+        }
+    awards = [
+        {"name": a["name"], "user": {"username": a["user"]["username"]}} for a in note.get("awards", [])
+    ]
+    return {
+        "body": note["body"],
+        "createdAt": "2026-12-01T09:00:00Z",
+        "author": {"username": note["author"]["username"]},
+        "position": position,
+        "awardEmoji": {"nodes": awards[:20]},
+    }
+
+
+def merge_request_threads(standin: GitLabStandIn, body: dict[str, Any]) -> dict[str, Any]:
+    """``project(fullPath).mergeRequests(first, after, sort: UPDATED_DESC)`` with each one's
+    discussions, their notes and award emoji (GraphQL; the stand-in orders by iid, newest first,
+    and caps ``first`` at 100 as GitLab does)."""
+    v = body.get("variables") or {}
+    first = v.get("first")
+    if "mergeRequests(" not in str(body.get("query") or ""):
+        return {"errors": [{"message": "the stand-in answers only the merge requests' discussions query"}]}
+    if not isinstance(first, int) or not 1 <= first <= 100:
+        return {"errors": [{"message": "Argument 'first' must be between 1 and 100"}]}
+    project = v.get("path")
+    mrs = sorted(((iid, mr) for (p, iid), mr in standin.mrs.items() if p == project), key=lambda t: -t[0])
+    if not mrs:
+        return {"data": {"project": None}}
+    start = int(v["after"]) if v.get("after") else 0
+    nodes = []
+    for iid, mr in mrs[start : start + first]:
+        threads = []
+        for d in mr.discussions[:50]:
+            top = d["notes"][0]
+            resolver = top.get("resolved_by")
+            threads.append(
+                {
+                    "resolved": bool(top.get("resolved")),
+                    "resolvedBy": resolver,
+                    "notes": {"nodes": [_gql_note(n) for n in d["notes"][:20]]},
+                }
+            )
+        nodes.append(
+            {
+                "iid": str(iid),
+                "updatedAt": "2026-12-01T12:00:00Z",
+                "diffHeadSha": mr.versions[-1]["head_commit_sha"],
+                "author": {"username": f"author{iid}"},
+                "discussions": {"nodes": threads},
+            }
+        )
+    more = start + first < len(mrs)
+    info = {"hasNextPage": more, "endCursor": str(start + first) if more else None}
+    return {"data": {"project": {"mergeRequests": {"pageInfo": info, "nodes": nodes}}}}

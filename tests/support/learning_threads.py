@@ -10,7 +10,7 @@ from reviewbot.hosts.github.render import comment_body
 from reviewbot.hosts.gitlab.render import thread_body
 from reviewbot.hosts.markers import Signer
 from reviewbot.learning.github_signals import GitHubSignals
-from reviewbot.learning.gitlab_signals import GitLabSignals
+from reviewbot.learning.gitlab_signals import GitLabGraphQLSignals, GitLabSignals
 from reviewbot.learning.marker import about_marker
 from reviewbot.model import Finding, Location, Severity, Side
 
@@ -93,13 +93,8 @@ def github_reader(s: GitHubStandIn, repo: str, **kw) -> GitHubSignals:
     return GitHubSignals(post, can_write, is_ours, **kw)
 
 
-def gitlab_reader(s: GitLabStandIn, project: str, **kw) -> GitLabSignals:
+def _gitlab_can_write(s: GitLabStandIn):
     headers = {"PRIVATE-TOKEN": s.token}
-
-    def get(path, params):
-        r = httpx.get(s.url + path, params=params, headers=headers)
-        r.raise_for_status()
-        return r.json(), "next" in r.links
 
     def can_write(username):
         users = httpx.get(s.url + "/users", params={"username": username}, headers=headers).json()
@@ -108,7 +103,35 @@ def gitlab_reader(s: GitLabStandIn, project: str, **kw) -> GitLabSignals:
         r = httpx.get(f"{s.url}/projects/1/members/all/{users[0]['id']}", headers=headers)
         return r.status_code == 200 and r.json()["access_level"] >= 30  # Developer or above
 
-    def is_ours(body, iid, author):
-        return author == s.bot and bool(SIGNER.for_scope(f"{project}!{iid}").findings(body))
+    return can_write
 
-    return GitLabSignals(get, can_write, is_ours, code_at=lambda _p: "if n > 1:", **kw)
+
+def _gitlab_is_ours(s: GitLabStandIn, project: str):
+    return lambda body, iid, author: (
+        author == s.bot and bool(SIGNER.for_scope(f"{project}!{iid}").findings(body))
+    )
+
+
+def gitlab_graphql_reader(s: GitLabStandIn, project: str, **kw) -> GitLabGraphQLSignals:
+    headers = {"PRIVATE-TOKEN": s.token}
+
+    def post(query, variables):
+        url = s.url.removesuffix("/v4") + "/graphql"
+        return httpx.post(url, json={"query": query, "variables": variables}, headers=headers).json()
+
+    return GitLabGraphQLSignals(
+        post, _gitlab_can_write(s), _gitlab_is_ours(s, project), code_at=lambda _p: "if n > 1:", **kw
+    )
+
+
+def gitlab_reader(s: GitLabStandIn, project: str, **kw) -> GitLabSignals:
+    headers = {"PRIVATE-TOKEN": s.token}
+
+    def get(path, params):
+        r = httpx.get(s.url + path, params=params, headers=headers)
+        r.raise_for_status()
+        return r.json(), "next" in r.links
+
+    return GitLabSignals(
+        get, _gitlab_can_write(s), _gitlab_is_ours(s, project), code_at=lambda _p: "if n > 1:", **kw
+    )
