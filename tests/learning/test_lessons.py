@@ -14,6 +14,7 @@ from reviewbot.learning import Signal, Subject, command_of, counted, hold_back, 
 from reviewbot.learning.judge import MAX_UP, judge_floor
 from reviewbot.learning.lessons import DAYS, path_pattern
 from reviewbot.model import Finding, Location, Severity, Side
+from tests.support.learning_threads import PY_CHANGE
 
 TODAY = date(2026, 12, 6)
 WHEN = datetime(2026, 12, 1, tzinfo=UTC)
@@ -167,26 +168,14 @@ def test_path_pattern() -> None:
     assert path_pattern(["a/x.py", "b/y.py"]) == "**"
 
 
-DIFF = """\
-diff --git a/pkg/m.py b/pkg/m.py
---- a/pkg/m.py
-+++ b/pkg/m.py
-@@ -1,3 +1,3 @@
- def f(n):
--    if n >= 1:
-+    if n > 1:
-         return n
-"""
-
-
 def test_subject_of_a_finding_names_its_change_fact_kind_and_code() -> None:
     f = Finding(
         Location("pkg/m.py", Side.RIGHT, 2), Severity.WARNING, "msg", "review/bug", "review", confidence=0.4
     )
-    s = subject_of(f, parse_diff(DIFF))
+    s = subject_of(f, parse_diff(PY_CHANGE))
     assert s == Subject("review/bug", "comparison-operator", "pkg/m.py", "msg", "if n > 1:", 0.4)
     elsewhere = replace(f, location=Location("pkg/m.py", Side.RIGHT, 40))
-    assert subject_of(elsewhere, parse_diff(DIFF)).fact_kind == ""
+    assert subject_of(elsewhere, parse_diff(PY_CHANGE)).fact_kind == ""
 
 
 def test_signals_are_read_once_per_repository_within_the_cache_time() -> None:

@@ -29,6 +29,22 @@ def github_diff(line: str) -> bytes:
     ).encode()
 
 
+# one Python change: line 2 a comparison operator changed, line 4 a return value
+PY_CHANGE = "\n".join(
+    [
+        "diff --git a/pkg/m.py b/pkg/m.py",
+        "--- a/pkg/m.py",
+        "+++ b/pkg/m.py",
+        "@@ -1,4 +1,4 @@",
+        " def f(n):",
+        "-    if n >= 1:",
+        "+    if n > 1:",
+        "         return n",
+        "-    return 0",
+        "+    return None",
+        "",
+    ]
+)
 GITLAB_FILES = [
     {
         "old_path": PATH,
