@@ -23,6 +23,7 @@ validates it, and a bad file is one ``ConfigError`` line that names the place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Literal
 
@@ -141,7 +142,9 @@ def dump(learnings: Learnings) -> str:
     return HEADER + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
 
-def from_base(text: str | None, origin: str) -> Learnings | None:
-    """The committed lessons as the base commit holds them (``text`` read from the base, like the
-    configuration; None when the base has no such file). The change's own copy is never read."""
-    return None if text is None else parse(text, origin)
+def read_committed(file_at: Callable[[str, str], str | None], base: str) -> Learnings | None:
+    """The committed lessons as the base commit holds them (``file_at(path, ref)``: the host's
+    file reader), like the configuration; None when the base has no such file. The change's head
+    is never read: a pull request cannot teach the bot, nor unteach it."""
+    text = file_at(PATH, base)
+    return None if text is None else parse(text, f"{base[:7]}:{PATH} (the pull request's base)")
