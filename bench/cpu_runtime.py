@@ -207,7 +207,8 @@ def starts(rounds: int) -> None:
     for name, rows in res.items():
         print(
             f"{name:>8}: start to ready (import, load, first choice) median "
-            f"{statistics.median(r[0] for r in rows):.2f}s wall, {statistics.median(r[1] for r in rows):.2f}s CPU; "
+            f"{statistics.median(r[0] for r in rows):.2f}s wall, "
+            f"{statistics.median(r[1] for r in rows):.2f}s CPU; "
             f"peak RSS with a scoring pass and a constrained answer {max(r[2] for r in rows):.0f} MiB; "
             f"torch imported: {rows[0][3]} ({len(rows)} runs)"
         )
