@@ -85,8 +85,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="the readers' time limit (default: theirs)")
     args = ap.parse_args()
     print(
-        f"reader time limit {args.seconds:g} s; {args.prs} pull requests, {args.threads} bot threads each (reactions from a writer and an outsider, "
-        f"one resolved by a person); {args.repeat} reads each, a fresh reader (no cache) every time"
+        f"reader time limit {args.seconds:g} s; {args.prs} pull requests, {args.threads} bot threads each "
+        "(reactions from a writer and an outsider, one resolved by a person); "
+        f"{args.repeat} reads each, a fresh reader (no cache) every time"
     )
 
     def gitlab_graphql(*a):

@@ -16,7 +16,10 @@ from tests.support.github_standin import GitHubStandIn
 
 REPO = "octo/lib"
 BASE, HEAD = "b" * 40, "c" * 40
-HOLD = "version: 1\nlessons:\n  - {action: hold, rule: review/bug, fact_kind: return-value, path: '**', expires: 2027-06-01}\n"
+HOLD = (
+    "version: 1\nlessons:\n"
+    "  - {action: hold, rule: review/bug, fact_kind: return-value, path: '**', expires: 2027-06-01}\n"
+)
 
 
 def held_with(standin: GitHubStandIn) -> int:
