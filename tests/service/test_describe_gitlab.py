@@ -11,7 +11,7 @@ import pytest
 from support.gitlab_standin import GitLabStandIn, gitlab_files
 
 from reviewbot.platforms.cli import main
-from reviewbot.service.store import Store
+from reviewbot.service.sqlite_jobs import SqliteJobStore
 
 PROJECT = "g/p"
 HEAD = "cd" * 20
@@ -42,7 +42,7 @@ def gitlab(monkeypatch, tmp_path):
         }
         for k, v in env.items():
             monkeypatch.setenv(k, v)
-        yield gl, Store(str(tmp_path / "jobs.sqlite3"))
+        yield gl, SqliteJobStore(str(tmp_path / "jobs.sqlite3"))
 
 
 def _asked(gl: GitLabStandIn, user: str) -> str:
