@@ -31,8 +31,6 @@ from .values import PullInfo
 
 __all__ = ["GitHubPullSource", "interdiff"]
 
-CHECKOUT_HINT = "review it from a checkout: pass --checkout DIR holding both commits (actions/checkout with fetch-depth: 0)"
-
 
 @dataclass
 class GitHubPullSource:
@@ -57,7 +55,11 @@ class GitHubPullSource:
             self.diff_from = "api"
             git = at_head(self.checkout, pr.head_sha)
         except DiffTooLarge as exc:
-            git = whole_diff(self.checkout, f"{pr.base_sha}...{pr.head_sha}", f"{exc}; {CHECKOUT_HINT}")
+            refused = (
+                f"{exc}; review it from a checkout: pass --checkout DIR holding both commits "
+                "(actions/checkout with fetch-depth: 0)"
+            )
+            git = whole_diff(self.checkout, f"{pr.base_sha}...{pr.head_sha}", refused)
             files, self.diff_from = git.files, "git"
             notes.append("diff from git: GitHub refuses diffs over 20,000 lines or 300 files")
         return changeset(files, name, notes, pr.base_sha, pr.head_sha, git)
