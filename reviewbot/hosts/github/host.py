@@ -8,17 +8,21 @@ host.post(change, Review(result), prior)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ...diff import DiffIndex
-from ...merge import fingerprint, keys_of
+from ...merge import keys_of
+from ...model import FileDiff
 from ...ports import Change, Prior, Review
 from ..markers import Signer
+from ..placement import MAX_INLINE, place, to_post
 from .client import GitHubClient
-from .fetch import GitHubPullSource
-from .plan import MAX_INLINE
+from .fetch import GitHubPullSource, interdiff
 from .post import GitHubReviewer, Posted
+from .review import Bodies, review_payload
 from .values import IssueCommentInfo
 
 __all__ = ["GitHubHost", "Options"]
@@ -39,6 +43,7 @@ class Options:
 
 class GitHubHost:
     name = "github"
+    term = "pull request"
 
     def __init__(
         self,
@@ -72,9 +77,24 @@ class GitHubHost:
         src = GitHubPullSource(self.client, self.repo, number, checkout=self.checkout, event_head=event_head)
         return Change(number, src.load())
 
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self.client.file_text(self.repo, path, ref)
+
     def prior(self, change: Change) -> Prior:
         keys, head, summary = self.reviewer(change.number).previous()
         return Prior(keys, head, str(summary.id) if summary is not None else None)
+
+    def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
+        """GitHub's compare API, else git in the checkout."""
+        head = change.changeset.head
+        assert head is not None
+        return interdiff(self.client, self.repo, since, head, self.checkout)
+
+    def dry_run(self, change: Change, review: Review, prior: Prior) -> dict[str, Any]:
+        """The review ``post`` would create (its body and inline comments), unsigned."""
+        index = DiffIndex(change.changeset.files)
+        plan = place(to_post(review), index, Bodies(), posted=prior.keys, max_inline=self.options.max_inline)
+        return review_payload(plan, change.changeset.head or "")
 
     def post(self, change: Change, review: Review, prior: Prior) -> Posted:
         reviewer = self.reviewer(change.number)
@@ -82,14 +102,11 @@ class GitHubHost:
         cs = change.changeset
         assert cs.head is not None
         index = DiffIndex(cs.files)
-        items = [*result.anchored, *result.unanchored]
-        current = keys_of(items, index)  # everything this run found, posted before or not
-        if review.only is not None:
-            items = [i for i in items if fingerprint(i.finding) in review.only]
+        current = keys_of([*result.anchored, *result.unanchored], index)  # all this run found, posted or not
         summary = None
         if prior.summary_id is not None:  # the bot's own comment: its author is the bot
             summary = IssueCommentInfo(int(prior.summary_id), "", reviewer.bot())
         return reviewer.publish(
             result, index, head=cs.head, posted=prior.keys, summary=summary, since=review.since,
-            findings=items, current=current,
+            findings=to_post(review), current=current,
         )  # fmt: skip

@@ -4,23 +4,29 @@ host = GitLabHost(client, "group/project", checkout=Path("."))
 change = host.fetch(7)
 host.post(change, Review(result), host.prior(change))
 
-``Change.diff_version`` holds the version's id; ``post`` refuses to post when the MR moved on
-(a newer version exists) and says so in ``Posted.stale``; a failed step raises ``PublishError``
-after the others were done (the summary note says what failed).
+``Change.diff_version`` and ``Change.diff_start`` hold the version's id and start SHA (with the
+change's base and head, the three SHAs every position names); ``post`` refuses to post when the MR
+moved on (a newer version exists) and says so in ``Posted.stale``; a failed step raises
+``PublishError`` after the others were done (the summary note says what failed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ...diff import DiffIndex
-from ...errors import PublishError
-from ...merge import fingerprint, keys_of
+from ...errors import PublishError, SourceError
+from ...merge import keys_of
+from ...model import FileDiff
 from ...ports import Change, Prior, Review
+from ...sources.git import GitSource
 from ..markers import Signer
+from ..placement import MAX_INLINE, place, to_post
 from .client import GitLabClient
 from .fetch import GitLabMergeSource
-from .post import MAX_THREADS, GitLabReviewer, Posted
+from .post import Bodies, GitLabReviewer, Posted
 from .values import NoteInfo, VersionInfo
 
 __all__ = ["GitLabHost"]
@@ -28,9 +34,10 @@ __all__ = ["GitLabHost"]
 
 class GitLabHost:
     name = "gitlab"
+    term = "merge request"
 
     def __init__(self, client: GitLabClient, project: str, *, checkout: Path | None = None,
-                 bot_login: str | None = None, max_threads: int = MAX_THREADS,
+                 bot_login: str | None = None, max_threads: int = MAX_INLINE,
                  signer: Signer | None = None) -> None:  # fmt: skip
         self.client = client
         self.signer = signer or Signer()
@@ -38,7 +45,6 @@ class GitLabHost:
         self.checkout = checkout
         self.bot_login = bot_login
         self.max_threads = max_threads
-        self._versions: dict[int, VersionInfo] = {}
         self._reviewers: dict[int, GitLabReviewer] = {}
 
     def reviewer(self, iid: int) -> GitLabReviewer:
@@ -51,26 +57,45 @@ class GitLabHost:
         src = GitLabMergeSource(self.client, self.project, number, checkout=self.checkout)
         cs = src.load()
         assert src.version is not None
-        self._versions[number] = src.version
-        return Change(number, cs, str(src.version.id))
+        return Change(number, cs, str(src.version.id), src.version.start_sha)
 
     def version(self, change: Change) -> VersionInfo:
-        return self._versions[change.number]
+        """The MR's version ``change`` was fetched at: the SHAs its positions name."""
+        cs = change.changeset
+        assert change.diff_version is not None and change.diff_start is not None
+        assert cs.base is not None and cs.head is not None
+        return VersionInfo(int(change.diff_version), cs.base, change.diff_start, cs.head)
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self.client.file_at(self.project, path, ref)
 
     def prior(self, change: Change) -> Prior:
         keys, head, summary = self.reviewer(change.number).previous()
         return Prior(keys, head, str(summary.id) if summary is not None else None)
 
+    def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
+        """From git in the checkout (a CI job's clone); None without one, or when ``since`` is gone."""
+        if self.checkout is None:
+            return None
+        try:
+            return GitSource(self.checkout, f"{since}..{change.changeset.head}").load().files
+        except SourceError:
+            return None
+
+    def dry_run(self, change: Change, review: Review, prior: Prior) -> list[dict[str, Any]]:
+        """The threads ``post`` would open (their position and body), unsigned."""
+        index = DiffIndex(change.changeset.files)
+        bodies = Bodies(self.version(change))
+        plan = place(to_post(review), index, bodies, posted=prior.keys, max_inline=self.max_threads)
+        return [{"position": pos, "body": body} for body, pos in plan.inline]
+
     def post(self, change: Change, review: Review, prior: Prior) -> Posted:
         index = DiffIndex(change.changeset.files)
         result = review.result
-        items = [*result.anchored, *result.unanchored]
-        current = keys_of(items, index)
-        if review.only is not None:
-            items = [i for i in items if fingerprint(i.finding) in review.only]
+        current = keys_of([*result.anchored, *result.unanchored], index)
         summary = NoteInfo(int(prior.summary_id), "", None, False) if prior.summary_id is not None else None
         done = self.reviewer(change.number).publish(
-            result, index, self.version(change), posted=prior.keys, summary=summary, findings=items,
+            result, index, self.version(change), posted=prior.keys, summary=summary, findings=to_post(review),
             current=current, since=review.since,
         )  # fmt: skip
         if done.errors:
