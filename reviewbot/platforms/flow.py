@@ -40,8 +40,9 @@ class Outcome:
 def base_config(host: Host, change: Change) -> RepoConfig:
     """The configuration file as the change's base commit holds it (no file: the defaults)."""
     base = change.changeset.base
-    text = host.file_at(CONFIG_FILE, base) if base else None
-    return RepoConfig(text, f"{str(base)[:7]}:{CONFIG_FILE} (the {host.term}'s base)")
+    if base is None:
+        return RepoConfig(None, f"{CONFIG_FILE} (the {host.term} names no base commit)")
+    return RepoConfig(host.file_at(CONFIG_FILE, base), f"{base[:7]}:{CONFIG_FILE} (the {host.term}'s base)")
 
 
 def review_change(
