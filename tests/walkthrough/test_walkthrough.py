@@ -285,7 +285,14 @@ def test_the_github_and_gitlab_summaries_open_with_the_walkthrough() -> None:
         result, head="a" * 40, term="pull request", plan=plan, posting=(), errors=(), since=None, limit=65_536
     )
     gl = summary_body(
-        result, head="a" * 40, term="merge request", plan=plan, posting=(), errors=(), since=None, limit=100_000
+        result,
+        head="a" * 40,
+        term="merge request",
+        plan=plan,
+        posting=(),
+        errors=(),
+        since=None,
+        limit=100_000,
     )
     for body in (gh, gl):
         lines = body.splitlines()
