@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .model import ChangeSet, Finding, Result, Skipped, WorkItem
+from .model import ChangeSet, FileDiff, Finding, Result, Skipped, WorkItem
 
 Message = Mapping[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
 
@@ -137,6 +137,7 @@ class Change:
     number: int
     changeset: ChangeSet  # its files, base and head
     diff_version: str | None = None  # the host's own id of this diff, where it has one (GitLab's)
+    diff_start: str | None = None  # where the host's diff starts, where it names it (GitLab's start_sha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +172,30 @@ class Posting(Protocol):
 
 
 class Host(Protocol):
-    """A code host: fetch a change, read what the bot posted on it before, post a review on it."""
+    """A code host: fetch a change, read what the bot posted on it before, post a review on it.
+
+    ``platforms/flow.py`` is the one review-and-post flow over it; a host package gives its client,
+    its positions and its comment bodies."""
 
     name: str
+    term: str  # what the host calls a change, for the bot's sentences: "pull request", "merge request"
 
     def fetch(self, number: int) -> Change: ...
 
+    def file_at(self, path: str, ref: str) -> str | None:
+        """A file of the repository at commit ``ref`` (the base's configuration); None when absent."""
+        ...
+
     def prior(self, change: Change) -> Prior: ...
+
+    def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
+        """The files changed from ``since`` (the last reviewed head) to the change's head; None when
+        the host cannot say (a force-push dropped ``since``): then the whole change is reviewed."""
+        ...
+
+    def dry_run(self, change: Change, review: Review, prior: Prior) -> object:
+        """What ``post`` would send for ``review`` (JSON-able), posting nothing."""
+        ...
 
     def post(self, change: Change, review: Review, prior: Prior) -> Posting:
         """Inline comments, a body for the rest, the summary edited in place; a failed step raises

@@ -82,6 +82,7 @@ def test_the_bottom_layer_imports_nothing_of_ours_but_itself(layer: str) -> None
     assert ours <= {
         "reviewbot.model",
         "reviewbot.model.ChangeSet",
+        "reviewbot.model.FileDiff",
         "reviewbot.model.Finding",
         "reviewbot.model.Result",
         "reviewbot.model.Skipped",
@@ -208,3 +209,57 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_no_import_cycle() -> None:
     """Every import of the package, at module level or inside a function."""
     assert _cycles(_import_graph()) == []
+
+
+def _calls(node: ast.AST) -> set[str]:
+    """The names called in ``node``: ``f(...)`` and ``x.f(...)`` both give ``f``."""
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call):
+            f = n.func
+            out.add(f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else "")
+    return out
+
+
+def _function(path: Path, fn: str) -> ast.FunctionDef:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == fn)
+
+
+def test_one_review_flow_over_the_host_port() -> None:
+    """The review-and-post flow is written once, against ``ports.Host``: it names no host, and the
+    GitHub runner, the GitLab job and the service's handlers all run it; none repeats its steps."""
+    mods = _module_names()
+    flow = mods["reviewbot.platforms.flow"]
+    hosts = (
+        "reviewbot.hosts.github",
+        "reviewbot.hosts.gitlab",
+        "reviewbot.platforms.github",
+        "reviewbot.platforms.gitlab",
+    )
+    assert {i for i in imports(flow) if i.startswith(hosts)} == set()
+    assert "reviewbot.ports.Host" in imports(flow)
+    args = _function(flow, "review_change").args.args
+    assert (
+        args[0].arg == "host" and isinstance(args[0].annotation, ast.Name) and args[0].annotation.id == "Host"
+    )
+    text = flow.read_text(encoding="utf-8")
+    assert '"github"' not in text and '"gitlab"' not in text
+    entry_points = [
+        _function(mods["reviewbot.platforms.github"], "review_pull"),
+        _function(mods["reviewbot.platforms.gitlab"], "review_mr"),
+        ast.parse(mods["reviewbot.platforms.service_handlers"].read_text(encoding="utf-8")),
+    ]
+    for node in entry_points:
+        assert "review_change" in _calls(node)
+    steps = {"restrict", "since_filter", "interdiff", "dry_run"}  # the flow's own steps
+    repeats = {
+        n: _calls(ast.parse(p.read_text(encoding="utf-8"))) & steps
+        for n, p in mods.items()
+        if n.startswith("reviewbot.platforms.") and n != "reviewbot.platforms.flow"
+    }
+    assert {n: s for n, s in repeats.items() if s} == {}
+    handlers = mods["reviewbot.platforms.service_handlers"]
+    assert {i for i in imports(handlers) if i.startswith(hosts[:2])} == set()
+    assert '"github"' not in handlers.read_text(encoding="utf-8")
+    assert '"gitlab"' not in handlers.read_text(encoding="utf-8")

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 from reviewbot.diff import DiffIndex
 from reviewbot.diff.parse import parse_diff
-from reviewbot.hosts.github.plan import plan_review
-from reviewbot.hosts.gitlab.post import plan_threads
+from reviewbot.hosts.github.review import Bodies as GitHubBodies
+from reviewbot.hosts.gitlab.post import Bodies as GitLabBodies
 from reviewbot.hosts.gitlab.values import VersionInfo
+from reviewbot.hosts.placement import place
 from reviewbot.model import Anchored, ChangeSet, Finding, Location, Result, Severity, Side, Stats
 from reviewbot.reporters import terminal
 from reviewbot.triage import GROUP_MIN, group, inline, rank_key, split, tier, triage
@@ -105,13 +106,13 @@ def test_the_budget_is_spent_in_rank_order_and_the_rest_is_listed_everywhere() -
     assert text.count("    > ") == 4  # diff context only for the 4 shown in full
 
     index = DiffIndex(FILES)
-    gh = plan_review(reversed(ranked), index, max_inline=4)  # any order in: the host ranks again
-    assert len(gh.comments) == 4 and len(gh.listed) == 5
-    assert "ruff/F821" in gh.comments[0]["body"] and "ruff/F401" in gh.listed[-1]
+    gh = place(reversed(ranked), index, GitHubBodies(), max_inline=4)  # any order in: the host ranks again
+    assert len(gh.inline) == 4 and len(gh.listed) == 5
+    assert "ruff/F821" in gh.inline[0][0] and "ruff/F401" in gh.listed[-1]
     version = VersionInfo(1, "a" * 40, "b" * 40, "c" * 40)
-    gl = plan_threads(list(reversed(ranked)), index, version, max_threads=4)
-    assert len(gl.threads) == 4 and len(gl.listed) == 5
-    assert "ruff/F821" in gl.threads[0][0] and "ruff/F401" in gl.listed[-1]
+    gl = place(list(reversed(ranked)), index, GitLabBodies(version), max_inline=4)
+    assert len(gl.inline) == 4 and len(gl.listed) == 5
+    assert "ruff/F821" in gl.inline[0][0] and "ruff/F401" in gl.listed[-1]
 
 
 def test_style_findings_are_listed_never_inline() -> None:
@@ -122,9 +123,9 @@ def test_style_findings_are_listed_never_inline() -> None:
     assert [a.finding.rule for a in shown] == ["ruff/B006"] and len(rest) == 3
     assert not any(inline(a.finding) for a in rest)
     index = DiffIndex(FILES)
-    gh = plan_review(ranked, index, max_inline=30)
-    assert len(gh.comments) == 1 and len(gh.listed) == 3
+    gh = place(ranked, index, GitHubBodies(), max_inline=30)
+    assert len(gh.inline) == 1 and len(gh.listed) == 3
     version = VersionInfo(1, "a" * 40, "b" * 40, "c" * 40)
-    gl = plan_threads(ranked, index, version, max_threads=30)
-    assert len(gl.threads) == 1 and len(gl.listed) == 3
+    gl = place(ranked, index, GitLabBodies(version), max_inline=30)
+    assert len(gl.inline) == 1 and len(gl.listed) == 3
     assert "3 more, one line each" in terminal.render(_result(ranked), shown=30)

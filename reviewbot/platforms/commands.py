@@ -260,21 +260,21 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .. import pipeline
     from ..hosts.gitlab.host import GitLabHost
     from . import gitlab as run
+    from .flow import base_config
 
     checkout = args.checkout.resolve() if args.checkout else None
     gl = run.client(os.environ, args.api_url)
     target = run.parse_target(args.mr) if args.mr else run.env_target(os.environ)
     gl_host = GitLabHost(gl, target.project, checkout=checkout)
     change = gl_host.fetch(target.iid)
-    settings = settings_for(args, None, repo_config=run.base_config(gl, target.project, change))
+    settings = settings_for(args, None, repo_config=base_config(gl_host, change))
     refuse_inside_checkout(settings, checkout)
-    gl_host.max_threads = settings.hosts.max_inline
     progress = StderrProgress(stderr, settings.progress)
-    gl_host.signer, marker_note = marker_signer(settings)
-    if marker_note:
+    if marker_note := marker_signer(settings)[1]:
         progress.status(marker_note)
     if note := run.base_note(os.environ, change):
         progress.status(note)
+    gl_host = run.host(settings, gl, target.project, checkout=checkout)
     parts = review_parts(settings, progress)
     out = run.review_mr(gl_host, change, lambda cs: pipeline.run(cs, parts), post=args.post, incremental=not args.full,
                         reports={"codequality": args.codequality_out, "sarif": args.sarif_out})  # fmt: skip

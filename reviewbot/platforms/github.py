@@ -16,23 +16,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import CONFIG_FILE, RepoConfig, Settings
-from ..diff import DiffIndex
+from ..config import RepoConfig, Settings
 from ..errors import InputError, PublishError, UsageError
 from ..hosts.github.client import GitHubClient, RetryPolicy
-from ..hosts.github.fetch import interdiff
 from ..hosts.github.host import GitHubHost, Options
-from ..hosts.github.plan import dumps, plan_review, review_payload
-from ..hosts.github.post import Posted
-from ..hosts.incremental import restrict, since_filter
-from ..merge import fingerprint
-from ..model import Anchored, ChangeSet, Result, Stats, Unanchored
-from ..ports import Prior, Review
+from ..hosts.github.review import dumps
+from ..model import ChangeSet, Result, Stats
+from ..ports import Review, ServiceHost
 from ..reporters import jsonout
 from ..reporters.artifact import reanchor, untrusted_findings
+from .flow import Outcome, base_config, review_change
 from .shared import marker_signer
 
 __all__ = [
+    "Connection",
     "Outcome",
     "Target",
     "client",
@@ -108,14 +105,38 @@ def host(
     return GitHubHost(gh, repo, options, checkout=checkout, signer=marker_signer(settings)[0])
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    result: Result
-    items: tuple[Anchored | Unanchored, ...]  # what was (or would be) published
-    posted: Posted | None
-    payload: dict[str, Any] | None  # the dry run's review
-    since: str | None
-    settings: Settings | None = None  # the settings the review ran with (the base's configuration)
+class Connection:
+    """GitHub for the webhook service: the App installation's client when an App is configured and the
+    event named one, else the token's; the installations' clients are kept for the worker's life."""
+
+    name = GitHubHost.name
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._installations: Any = None
+
+    def client(self, installation: int | None) -> GitHubClient:
+        s = self.settings
+        if s.hosts.github.app_id is None or not installation:
+            return client(s)
+        if self._installations is None:
+            from ..hosts.github.service import Installations
+
+            key = s.hosts.github.app_key()
+            assert key is not None, "hosts.github.app_key_path is needed with hosts.github.app_id"
+            github = s.hosts.github
+            self._installations = Installations(
+                github.app_id, key.get_secret_value(), base_url=github.api_url
+            )
+        return self._installations.client(int(installation))
+
+    def host(self, settings: Settings, repo: str, installation: int | None) -> GitHubHost:
+        return host(settings, self.client(installation), repo)
+
+    def service_host(self, repo: str, installation: int | None) -> ServiceHost:
+        from ..hosts.github.service import GitHubServiceHost
+
+        return GitHubServiceHost(self.host(self.settings, repo, installation))
 
 
 def review_pull(
@@ -137,38 +158,33 @@ def review_pull(
     assert target.number is not None
     gh_host = host(settings, gh, target.repo, checkout=checkout, check_run=check_run)
     change = gh_host.fetch(target.number, event_head=target.head)
-    cs = change.changeset
-    assert cs.head is not None
-    if configure is not None and cs.base is not None:
-        origin = f"{cs.base[:7]}:{CONFIG_FILE} (the pull request's base)"
-        settings = configure(RepoConfig(gh.file_text(target.repo, CONFIG_FILE, cs.base), origin))
+    if configure is not None and change.changeset.base is not None:
+        settings = configure(base_config(gh_host, change))
         gh_host = host(settings, gh, target.repo, checkout=checkout, check_run=check_run)
-    prior = gh_host.prior(change) if post or incremental else Prior()
-    inter = None
-    if incremental and prior.head and prior.head != cs.head:
-        inter = interdiff(gh, target.repo, prior.head, cs.head, checkout)
-    result = review(restrict(cs, inter) if inter is not None else cs, settings)
-    items: tuple[Anchored | Unanchored, ...] = (*result.anchored, *result.unanchored)
-    if inter is not None:
-        items = tuple(since_filter(items, inter))
-    since = prior.head if inter is not None else None
-    if findings_out is not None:
-        doc = {"pull": {"repo": target.repo, "number": target.number, "head": cs.head},
-               "report": jsonout.render(result)}  # fmt: skip
-        findings_out.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
-    if sarif_out is not None:  # for code scanning (github/codeql-action/upload-sarif)
-        from ..reporters import sarif
 
-        sarif_out.write_text(json.dumps(sarif.render(result), ensure_ascii=False) + "\n", encoding="utf-8")
-    if not post:
-        index = DiffIndex(cs.files)
-        plan = plan_review(items, index, posted=prior.keys, max_inline=settings.hosts.max_inline)
-        return Outcome(result, items, None, review_payload(plan, result, cs.head), since, settings)
-    only = frozenset(fingerprint(i.finding) for i in items) if inter is not None else None
-    if note := marker_signer(settings)[1]:
-        result = replace(result, notes=(*result.notes, note))
-    done = gh_host.post(change, Review(result, only, since), prior)
-    return Outcome(result, items, done, None, since, settings)
+    def reports(result: Result) -> None:
+        if findings_out is not None:
+            pull = {"repo": target.repo, "number": target.number, "head": change.changeset.head}
+            doc = {"pull": pull, "report": jsonout.render(result)}
+            findings_out.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+        if sarif_out is not None:  # for code scanning (github/codeql-action/upload-sarif)
+            from ..reporters import sarif
+
+            sarif_out.write_text(
+                json.dumps(sarif.render(result), ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+
+    note = marker_signer(settings)[1]
+    out = review_change(
+        gh_host,
+        change,
+        lambda cs: review(cs, settings),
+        post=post,
+        incremental=incremental,
+        reports=reports,
+        note=note,
+    )
+    return replace(out, settings=settings)
 
 
 def publish_artifact(

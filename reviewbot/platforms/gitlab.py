@@ -18,23 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import CONFIG_FILE, RepoConfig
-from ..diff import DiffIndex
-from ..errors import SourceError, UsageError
+from ..config import Settings
+from ..errors import UsageError
 from ..hosts.gitlab.client import GitLabClient
 from ..hosts.gitlab.host import GitLabHost
-from ..hosts.gitlab.post import Posted, plan_threads
-from ..hosts.incremental import restrict, since_filter
-from ..merge import fingerprint
-from ..model import Anchored, ChangeSet, Result, Unanchored
-from ..ports import Change, Prior, Review
-from ..sources.git import GitSource
+from ..model import ChangeSet, Result
+from ..ports import Change, ServiceHost
+from .flow import Outcome, review_change
+from .shared import marker_signer
 
 __all__ = [
-    "Outcome",
+    "Connection",
     "Target",
-    "base_config",
     "client",
+    "host",
     "env_target",
     "exit_code",
     "parse_target",
@@ -79,11 +76,44 @@ def client(environ: Mapping[str, str], api_url: str | None = None, **kw: Any) ->
     return GitLabClient(token, url=url, **kw)
 
 
-def base_config(gl: GitLabClient, project: str, change: Change) -> RepoConfig:
-    """``.reviewbot.yml`` as the MR's base commit holds it (the target branch's, not the head's)."""
-    base = change.changeset.base
-    assert base is not None
-    return RepoConfig(gl.file_at(project, CONFIG_FILE, base), f"{base[:12]}:{CONFIG_FILE}")
+def host(settings: Settings, gl: GitLabClient, project: str, *, checkout: Path | None = None) -> GitLabHost:
+    """The project's merge requests, posted on as the settings say."""
+    return GitLabHost(
+        gl,
+        project,
+        checkout=checkout,
+        bot_login=settings.hosts.bot_login,
+        max_threads=settings.hosts.max_inline,
+        signer=marker_signer(settings)[0],
+    )
+
+
+class Connection:
+    """GitLab for the webhook service: one client (the service's token), kept for the worker's life."""
+
+    name = GitLabHost.name
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: GitLabClient | None = None
+
+    def client(self) -> GitLabClient:
+        if self._client is None:
+            s = self.settings
+            if s.hosts.gitlab.token is None:
+                raise UsageError("no GitLab token: set GITLAB_TOKEN (a project or group access token)")
+            self._client = client(
+                {"GITLAB_TOKEN": s.hosts.gitlab.token.get_secret_value()}, s.hosts.gitlab.url
+            )
+        return self._client
+
+    def host(self, settings: Settings, repo: str, installation: int | None) -> GitLabHost:
+        return host(settings, self.client(), repo)
+
+    def service_host(self, repo: str, installation: int | None) -> ServiceHost:
+        from ..hosts.gitlab.service import GitLabServiceHost
+
+        return GitLabServiceHost(self.host(self.settings, repo, installation))
 
 
 def base_note(environ: Mapping[str, str], change: Change) -> str | None:
@@ -93,23 +123,6 @@ def base_note(environ: Mapping[str, str], change: Change) -> str | None:
         return (f"the pipeline's diff base {ci_base[:12]} is not the MR's latest version's {base[:12]} "
                 "(the target branch moved): reviewing the latest version")  # fmt: skip
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    result: Result
-    posted: Posted | None
-    payload: list[dict[str, Any]] | None  # the dry run's threads
-    since: str | None
-
-
-def _interdiff(checkout: Path | None, since: str, head: str):
-    if checkout is None:
-        return None
-    try:
-        return GitSource(checkout, f"{since}..{head}").load().files
-    except SourceError:
-        return None
 
 
 def review_mr(
@@ -122,25 +135,14 @@ def review_mr(
     reports: Mapping[str, Path | None] = {},
 ) -> Outcome:
     """Review ``change`` and post it (or plan it, for a dry run); ``reports``: codequality/sarif paths."""
-    cs = change.changeset
-    assert cs.head is not None
-    prior = gl_host.prior(change) if post or incremental else Prior()
-    inter = None
-    if incremental and prior.head and prior.head != cs.head:
-        inter = _interdiff(gl_host.checkout, prior.head, cs.head)
-    result = review(restrict(cs, inter) if inter is not None else cs)
-    items: tuple[Anchored | Unanchored, ...] = (*result.anchored, *result.unanchored)
-    if inter is not None:
-        items = tuple(since_filter(items, inter))
-    since = prior.head if inter is not None else None
-    _write_reports(result, reports)
-    if not post:
-        plan = plan_threads(items, DiffIndex(cs.files), gl_host.version(change), posted=prior.keys,
-                            max_threads=gl_host.max_threads)  # fmt: skip
-        payload = [{"position": pos, "body": body} for body, pos in plan.threads]
-        return Outcome(result, None, payload, since)
-    only = frozenset(fingerprint(i.finding) for i in items) if inter is not None else None
-    return Outcome(result, gl_host.post(change, Review(result, only, since), prior), None, since)
+    return review_change(
+        gl_host,
+        change,
+        review,
+        post=post,
+        incremental=incremental,
+        reports=lambda result: _write_reports(result, reports),
+    )
 
 
 def _write_reports(result: Result, reports: Mapping[str, Path | None]) -> None:

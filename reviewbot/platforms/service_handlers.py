@@ -1,87 +1,69 @@
-"""The one place a stored job of the webhook service becomes work, through the existing runners
-(here, in platforms/, because only platforms/ may call them; service/worker.py calls ``run_job``).
+"""The one place a stored job of the webhook service becomes work, through the one review flow
+(here, in platforms/, because only platforms/ may call it; service/worker.py calls ``run_job``).
 
-- a review job: ``platforms.github.review_pull`` / ``platforms.gitlab.review_mr`` with ``post``,
-  the settings remade from the repository's file at the change's base commit (never its head);
+- a review job: ``flow.review_change`` with ``post``, the settings remade from the repository's
+  file at the change's base commit (never its head);
 - a command job: run only when ``commands.allowed`` (write access, asked of the host's API);
   ``/review`` reviews the current head, ``/ask`` and ``/test`` review without posting (with the
   question for the repo_qa route, or every file pinned to the interpreter route) and answer in the
   comment's thread through the ServiceHost; ``/describe`` fetches the change and answers with its
   walkthrough (no model, no review).
 
-The hosts' tokens stay here and in the host clients: the model only ever sees the change.
+Every step goes through ``ports.Host`` and ``ports.ServiceHost``; the job's host names which
+``Connection`` (``platforms/github.py``, ``platforms/gitlab.py``) makes them. The hosts' tokens stay
+in the connections and the host clients: the model only ever sees the change.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..config import RepoConfig, Settings
 from ..errors import UsageError
 from ..model import ChangeSet, Result, Stats
-from ..ports import Change, ServiceHost
+from ..ports import Change, Host, ServiceHost
 from ..service.commands import Command, allowed, answer_text, describe_text
 from ..service.jobs import Job
+from .flow import base_config, review_change
 
 __all__ = ["Clients", "Configure", "run_job", "service_host"]
 
-if TYPE_CHECKING:
-    from ..hosts.gitlab.host import GitLabHost
-
 Configure = Callable[[RepoConfig | None], Settings]  # the service's settings over a repository's file
-_Fetched = tuple["GitLabHost", Change]  # a merge request's host and its change, read once per job
+
+
+class Connection(Protocol):
+    """One code host for the service: its hosts of a repository, made with the given settings."""
+
+    name: str
+
+    def host(self, settings: Settings, repo: str, installation: int | None) -> Host: ...
+
+    def service_host(self, repo: str, installation: int | None) -> ServiceHost: ...
 
 
 class Clients:
-    """The API clients of the hosts, as the service's settings say (kept for the worker's life)."""
+    """The code hosts' connections, as the service's settings say (kept for the worker's life)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._installations: Any = None
-        self._gitlab: Any = None
+        self._connections: dict[str, Connection] | None = None
 
-    def github(self, installation: int | None) -> Any:
-        """The App installation's client when an App is configured and the event named one, else
-        the personal token's."""
-        s = self.settings
-        if s.hosts.github.app_id is not None and installation:
-            if self._installations is None:
-                from ..hosts.github.service import Installations
+    def connection(self, host: str) -> Connection:
+        if self._connections is None:
+            from . import github, gitlab
 
-                key = s.hosts.github.app_key()
-                assert key is not None, "hosts.github.app_key_path is needed with hosts.github.app_id"
-                self._installations = Installations(
-                    s.hosts.github.app_id, key.get_secret_value(), base_url=s.hosts.github.api_url
-                )
-            return self._installations.client(int(installation))
-        from . import github as run
-
-        return run.client(s)
-
-    def gitlab(self) -> Any:
-        if self._gitlab is None:
-            from . import gitlab as run
-
-            if self.settings.hosts.gitlab.token is None:
-                raise UsageError("no GitLab token: set GITLAB_TOKEN (a project or group access token)")
-            env = {"GITLAB_TOKEN": self.settings.hosts.gitlab.token.get_secret_value()}
-            self._gitlab = run.client(env, self.settings.hosts.gitlab.url)
-        return self._gitlab
+            made = (github.Connection(self.settings), gitlab.Connection(self.settings))
+            self._connections = {c.name: c for c in made}
+        if host not in self._connections:
+            raise UsageError(f"no code host named {host!r}")
+        return self._connections[host]
 
 
 def service_host(clients: Clients, host: str, repo: str, installation: int | None = None) -> ServiceHost:
     """The ServiceHost of one repository or project (commands, replies, the reconciler)."""
-    if host == "github":
-        from ..hosts.github.service import GitHubServiceHost
-        from . import github as run
-
-        return GitHubServiceHost(run.host(clients.settings, clients.github(installation), repo))
-    from ..hosts.gitlab.host import GitLabHost
-    from ..hosts.gitlab.service import GitLabServiceHost
-
-    return GitLabServiceHost(GitLabHost(clients.gitlab(), repo, bot_login=clients.settings.hosts.bot_login))
+    return clients.connection(host).service_host(repo, installation)
 
 
 def _reviewer(progress: Any, question: str | None = None) -> Callable[[ChangeSet, Settings], Result]:
@@ -94,127 +76,101 @@ def _reviewer(progress: Any, question: str | None = None) -> Callable[[ChangeSet
     return review
 
 
-def _github(clients: Clients, configure: Configure, job: Job, arg: dict[str, Any], progress: Any,
-            *, head: str | None, post: bool, question: str | None = None,
-            pins: tuple[tuple[str, str], ...] = ()) -> Result:  # fmt: skip
-    from . import github as run
+class _Job:
+    """One job's repository on its host: the change fetched once, its settings from its base."""
 
-    def settings_of(rc: RepoConfig | None) -> Settings:
-        s = configure(rc)
-        return s.updated({"routes.pin": pins}) if pins else s
+    def __init__(self, job: Job, clients: Clients, configure: Configure) -> None:
+        arg: dict[str, Any] = json.loads(job.arg) if job.arg else {}
+        self.job, self.arg, self.configure = job, arg, configure
+        self.settings = clients.settings
+        self.connection = clients.connection(job.host)
+        self.host = self.connection.host(clients.settings, job.repo, arg.get("installation"))
+        self._change: Change | None = None
 
-    out = run.review_pull(
-        clients.settings, clients.github(arg.get("installation")), run.Target(job.repo, job.number, head),
-        _reviewer(progress, question), configure=settings_of, checkout=None, post=post, incremental=post,
-    )  # fmt: skip
-    return out.result
+    def change(self) -> Change:
+        if self._change is None:
+            self._change = self.host.fetch(self.job.number)
+        return self._change
 
+    def configured(self) -> Settings:
+        return self.configure(base_config(self.host, self.change()))
 
-def _gitlab_fetch(clients: Clients, job: Job) -> _Fetched:
-    """The merge request's host and its change (the MR, its latest version and its diffs)."""
-    from ..hosts.gitlab.host import GitLabHost
+    def review(
+        self,
+        progress: Any,
+        *,
+        post: bool,
+        question: str | None = None,
+        pins: tuple[tuple[str, str], ...] = (),
+    ) -> Result:
+        from .shared import marker_signer
 
-    gl_host = GitLabHost(clients.gitlab(), job.repo, bot_login=clients.settings.hosts.bot_login)
-    return gl_host, gl_host.fetch(job.number)
-
-
-def _gitlab(clients: Clients, configure: Configure, job: Job, progress: Any, *, post: bool,
-            question: str | None = None, pins: tuple[tuple[str, str], ...] = (),
-            fetched: _Fetched | None = None) -> Result:  # fmt: skip
-    from . import gitlab as run
-    from .shared import marker_signer
-
-    gl_host, change = fetched or _gitlab_fetch(clients, job)
-    s = configure(run.base_config(clients.gitlab(), job.repo, change))
-    s = s.updated({"routes.pin": pins}) if pins else s
-    gl_host.max_threads = s.hosts.max_inline
-    gl_host.signer = marker_signer(s)[0]
-    review = _reviewer(progress, question)
-    return run.review_mr(gl_host, change, lambda cs: review(cs, s), post=post, incremental=post).result
+        s = self.configured()
+        s = s.updated({"routes.pin": pins}) if pins else s
+        host = self.connection.host(s, self.job.repo, self.arg.get("installation"))
+        review = _reviewer(progress, question)
+        out = review_change(
+            host,
+            self.change(),
+            lambda cs: review(cs, s),
+            post=post,
+            incremental=post,
+            note=marker_signer(s)[1],
+        )
+        return out.result
 
 
 def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> str:
     """Do what ``job`` asks; returns a short word for the log. Errors propagate (the worker retries)."""
-    arg: dict[str, Any] = json.loads(job.arg) if job.arg else {}
-
-    def review(*, head: str | None, post: bool, question: str | None = None,
-               pins: tuple[tuple[str, str], ...] = (), fetched: _Fetched | None = None) -> Result:  # fmt: skip
-        if job.host == "github":
-            return _github(clients, configure, job, arg, progress, head=head, post=post, question=question,
-                           pins=pins)  # fmt: skip
-        return _gitlab(clients, configure, job, progress, post=post, question=question, pins=pins,
-                       fetched=fetched)  # fmt: skip
-
+    work = _Job(job, clients, configure)
+    arg = work.arg
     if job.kind == "review":
-        why, fetched = _not_needed(clients, job, arg)
+        why = _not_needed(work)
         if why:
             return why
-        review(head=job.head or None, post=True, fetched=fetched)
+        work.review(progress, post=True)
         return "reviewed"
     cmd = Command(arg["name"], arg.get("arg", ""))
     host = service_host(clients, job.host, job.repo, arg.get("installation"))
     if not allowed(host, arg.get("user", ""), clients.settings.hosts.bot_login):
         return "ignored (no write access)"
     if cmd.name == "review":
-        review(head=None, post=True)
+        work.review(progress, post=True)
         return "reviewed (/review)"
     if cmd.name == "describe":
-        text = describe_text(cmd, _walkthrough(clients, configure, job, arg), user=arg.get("user"))
+        text = describe_text(cmd, _walkthrough(work), user=arg.get("user"))
         host.reply(job.number, arg.get("thread"), text)
         return "answered /describe"
     if cmd.name == "ask":
-        result = review(head=None, post=False, question=cmd.arg)
+        result = work.review(progress, post=False, question=cmd.arg)
     else:  # /test: every file to the interpreter route (it writes and runs tests in the sandbox)
-        result = review(head=None, post=False, pins=(("*", "interpreter"),))
+        result = work.review(progress, post=False, pins=(("*", "interpreter"),))
     host.reply(job.number, arg.get("thread"), answer_text(cmd, _answer(result), user=arg.get("user")))
     return f"answered /{cmd.name}"
 
 
-def _not_needed(clients: Clients, job: Job, arg: dict[str, Any]) -> tuple[str | None, _Fetched | None]:
+def _not_needed(work: _Job) -> str | None:
     """Why a review job is skipped: its change moved on to a newer head (that head's own job, or the
     reconciler, reviews it), or the bot's summary already names its head (a worker that died after
-    posting, before marking the job done). With it, a merge request already fetched (its diffs are
-    read once per job); a pull request's check reads its head only, and the review fetches the diff."""
-    fetched = None
-    if job.host == "github":
-        from . import github as run
-
-        gh = clients.github(arg.get("installation"))
-        now = gh.pull(job.repo, job.number).head_sha
-        reviewer = run.host(clients.settings, gh, job.repo).reviewer(job.number)
-    else:
-        fetched = _gitlab_fetch(clients, job)
-        now = fetched[1].changeset.head
-        reviewer = fetched[0].reviewer(job.number)
+    posting, before marking the job done). The change is fetched once, for this check and the review."""
+    job = work.job
+    now = work.change().changeset.head
     if job.head and now != job.head:
-        return f"skipped: moved on to {str(now)[:12]}", None
-    if reviewer.previous()[1] == job.head:
-        return "skipped: already reviewed", None
-    return None, fetched
+        return f"skipped: moved on to {str(now)[:12]}"
+    if work.host.prior(work.change()).head == job.head:
+        return "skipped: already reviewed"
+    return None
 
 
-def _walkthrough(clients: Clients, configure: Configure, job: Job, arg: dict[str, Any]) -> str:
+def _walkthrough(work: _Job) -> str:
     """The change's walkthrough as Markdown, with what the base's configuration leaves out."""
-    from ..config import CONFIG_FILE
     from ..model import Skipped
     from ..plan import skip_reason
     from ..reporters import markdown
     from ..service.commands import LIMIT
 
-    if job.host == "github":
-        from . import github as run
-
-        gh = clients.github(arg.get("installation"))
-        cs = run.host(clients.settings, gh, job.repo).fetch(job.number).changeset
-        origin = f"{str(cs.base)[:7]}:{CONFIG_FILE} (the pull request's base)"
-        text = gh.file_text(job.repo, CONFIG_FILE, cs.base) if cs.base else None
-        settings = configure(RepoConfig(text, origin))
-    else:
-        from . import gitlab as run
-
-        _, change = _gitlab_fetch(clients, job)
-        cs = change.changeset
-        settings = configure(run.base_config(clients.gitlab(), job.repo, change))
+    cs = work.change().changeset
+    settings = work.configured()
     skipped = tuple(
         Skipped(f.path, reason)
         for f in cs.files

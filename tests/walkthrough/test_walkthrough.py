@@ -275,25 +275,24 @@ def test_describe_on_bad_input_is_one_line_and_no_traceback(tmp_path: Path) -> N
 
 
 def test_the_github_and_gitlab_summaries_open_with_the_walkthrough() -> None:
-    from reviewbot.hosts.github.plan import ReviewPlan
-    from reviewbot.hosts.github.summary import summary_body as github_summary
-    from reviewbot.hosts.gitlab.summary import summary_body as gitlab_summary
+    from reviewbot.hosts.placement import Plan
+    from reviewbot.hosts.summary import summary_body
 
     cs = _long_change(3)
     result = Result(cs, (), (), (Skipped("vendor/x.py", "vendored tree (vendor/)"),), Stats(files=1))
-    plan = ReviewPlan((), (), 0, 0, ())
-    gh = github_summary(result, head="a" * 40, plan=plan, review=None, errors=(), since=None)
-    gl = gitlab_summary(
+    plan = Plan((), (), 0, 0, ())
+    gh = summary_body(
+        result, head="a" * 40, term="pull request", plan=plan, posting=(), errors=(), since=None, limit=65_536
+    )
+    gl = summary_body(
         result,
         head="a" * 40,
-        threads=0,
-        listed=(),
-        repeated=0,
-        invalid=0,
-        since=None,
-        resolved=0,
-        notes=(),
+        term="merge request",
+        plan=plan,
+        posting=(),
         errors=(),
+        since=None,
+        limit=100_000,
     )
     for body in (gh, gl):
         lines = body.splitlines()

@@ -4,9 +4,9 @@ client.py   the REST and GraphQL endpoints (with retry.py, the only importers of
 values.py   what the endpoints answer, as frozen values
 fetch.py    a pull request as a ChangeSet (the API's diff, git's on 406); the interdiff
 render.py   GitHub's suggestion blocks, the run's marker, the body limit (the rest: hosts/bodies.py)
-plan.py     which findings go inline, which in the review body; the review's body
-summary.py  the summary comment
+review.py   the positions and bodies ``hosts/placement`` plans with; the review's body; the dry run
 checks.py   the check run and its annotations, workflow commands, the job summary
 post.py     posting one Result on one pull request
 host.py     GitHubHost, the ``ports.Host`` of one repository
+service.py  GitHubServiceHost, the ``ports.ServiceHost`` of one repository; App installations
 """

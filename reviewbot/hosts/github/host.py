@@ -8,18 +8,21 @@ host.post(change, Review(result), prior)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import KW_ONLY, asdict, dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ...diff import DiffIndex
+from ...model import FileDiff
 from ...ports import Change, Prior, Review
 from ..incremental import to_post
 from ..markers import Signer
+from ..placement import MAX_INLINE, place
 from .client import GitHubClient
-from .fetch import GitHubPullSource
-from .plan import MAX_INLINE
+from .fetch import GitHubPullSource, interdiff
 from .post import GitHubReviewer, Posted
+from .review import Bodies, review_payload
 from .values import IssueCommentInfo
 
 __all__ = ["GitHubHost", "Options"]
@@ -41,6 +44,7 @@ class Options:
 @dataclass(eq=False)
 class GitHubHost:
     name: ClassVar[str] = "github"
+    term: ClassVar[str] = "pull request"
     client: GitHubClient
     repo: str
     options: Options = Options()
@@ -62,9 +66,25 @@ class GitHubHost:
         src = GitHubPullSource(self.client, self.repo, number, checkout=self.checkout, event_head=event_head)
         return Change(number, src.load())
 
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self.client.file_text(self.repo, path, ref)
+
     def prior(self, change: Change) -> Prior:
         keys, head, summary = self.reviewer(change.number).previous()
         return Prior(keys, head, str(summary.id) if summary is not None else None)
+
+    def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
+        """GitHub's compare API, else git in the checkout."""
+        head = change.changeset.head
+        assert head is not None
+        return interdiff(self.client, self.repo, since, head, self.checkout)
+
+    def dry_run(self, change: Change, review: Review, prior: Prior) -> dict[str, Any]:
+        """The review ``post`` would create (its body and inline comments), unsigned."""
+        index = DiffIndex(change.changeset.files)
+        items, _ = to_post(review, index)
+        plan = place(items, index, Bodies(), posted=prior.keys, max_inline=self.options.max_inline)
+        return review_payload(plan, change.changeset.head or "")
 
     def post(self, change: Change, review: Review, prior: Prior) -> Posted:
         reviewer = self.reviewer(change.number)

@@ -1,18 +1,18 @@
 """Post one Result on one GitHub pull request: one review, a summary comment, a check run, a job summary.
 
-The rules (FACTS.md, GitHub's REST documentation):
+The rules (GitHub's REST documentation):
 
 - One review per run, ``event: COMMENT`` (without ``event`` GitHub leaves it PENDING), ``commit_id``
   = the head SHA reviewed. The bot never approves and never requests changes.
 - Inline comments use ``path``, ``line``, ``side`` and, for ranges, ``start_line``/``start_side``
-  (never the deprecated ``position``); ``plan`` decides which findings go inline, ``render`` writes
-  the bodies, ``checks`` the check run.
+  (never the deprecated ``position``); ``placement`` decides which findings go inline, ``review``
+  and ``render`` write the bodies, ``checks`` the check run.
 - On a re-run, findings whose fingerprint or content key was already posted by the bot are not
   posted again; markers in comments by anyone else, or without a valid signature (``markers``), are
   ignored (they could be forged to hide a finding).
 - When the review's POST fails with a 5xx or a connection error, the retry first lists the reviews
   and takes the one with this run's NONCE if GitHub did create it: no duplicate review.
-- The summary comment is edited in place on every run (``summary``).
+- The summary comment (``hosts/summary``) is edited in place on every run.
 - The bot's unresolved threads that GitHub marked outdated, and whose finding is gone, are resolved.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...diff import DiffIndex
@@ -28,11 +28,12 @@ from ...errors import PublishError, ReviewbotError
 from ...merge import keys_of
 from ...model import Anchored, Result, Unanchored
 from ..markers import Signer
+from ..placement import MAX_INLINE, place
+from ..summary import summary_body
 from .checks import append_step_summary, post_check_run
 from .client import GitHubClient
-from .plan import MAX_INLINE, ReviewPlan, plan_review, review_body
 from .render import BODY_LIMIT, RUN_MARK, SUMMARY_MARKER
-from .summary import summary_body
+from .review import Bodies, comments, review_body
 from .values import CheckRunInfo, IssueCommentInfo, ReviewInfo
 
 __all__ = ["DEFAULT_BOT", "GitHubReviewer", "Posted"]
@@ -139,14 +140,15 @@ class GitHubReviewer:
         if posted is None:
             posted, _, summary = self.previous()
         items = list(findings) if findings is not None else [*result.anchored, *result.unanchored]
-        plan = self._signed(plan_review(items, index, posted=posted, max_inline=self.max_inline))
+        plan = place(items, index, Bodies(), posted=posted, max_inline=self.max_inline)
+        plan = plan.signed(self.signer.sign, BODY_LIMIT - 1)  # before the review body is cut to its limit
         errors: list[str] = []
         review = None
         if not plan.empty:
-            body = review_body(plan, result, self.run, head)
+            body = review_body(plan, self.run, head)
             try:
                 review = self.client.create_review(
-                    self.repo, self.number, commit_sha=head, body=body, comments=plan.comments,
+                    self.repo, self.number, commit_sha=head, body=body, comments=comments(plan),
                     recover=self._find_review,
                 )  # fmt: skip
             except ReviewbotError as exc:
@@ -169,15 +171,23 @@ class GitHubReviewer:
                 )  # fmt: skip
             except ReviewbotError as exc:
                 errors.append(f"the check run is incomplete: {exc}")
+        posting = []
+        if review is not None:
+            posting.append(f"review posted: {len(plan.inline)} inline, {len(plan.listed)} in its body")
+        elif plan.empty:
+            posting.append("no new review: nothing new to say")
+        gone = f"earlier comments resolved (their code changed and the finding is gone): {resolved}"
         text = summary_body(
             result,
             head=head,
+            term="pull request",
             plan=plan,
-            review=review,
+            posting=posting,
             errors=errors,
             since=since,
-            resolved=resolved,
+            resolved=gone if resolved else None,
             notes=notes,
+            limit=BODY_LIMIT,
         )
         text = self.signer.sign(text)[:BODY_LIMIT]  # the head marker is at the top
         summary_info = None
@@ -187,18 +197,12 @@ class GitHubReviewer:
             errors.append(f"the summary comment was not posted: {exc}")
         if self.step_summary is not None:
             append_step_summary(self.step_summary, text)
-        out = Posted(review, len(plan.comments) if review else 0, len(plan.listed) if review else 0,
+        out = Posted(review, len(plan.inline) if review else 0, len(plan.listed) if review else 0,
                      plan.repeated, plan.invalid, summary_info, run_info, n_ann, tuple(errors), since,
                      resolved)  # fmt: skip
         if errors:
             raise PublishError("; ".join(errors))
         return out
-
-    def _signed(self, plan: ReviewPlan) -> ReviewPlan:
-        """``plan`` with its markers signed (before the review body is cut to its limit)."""
-        sign = self.signer.sign
-        comments = tuple({**c, "body": sign(c["body"])[: BODY_LIMIT - 1]} for c in plan.comments)
-        return replace(plan, comments=comments, listed=tuple(sign(x) for x in plan.listed))
 
     def _is_bot(self, login: str | None) -> bool:
         bot = self.bot()

@@ -1,2 +1,3 @@
 """GitLab merge requests behind ``ports.Host``: ``client`` (the only python-gitlab importer),
-``values``, ``fetch``, ``render``, ``summary``, ``post``, ``host``."""
+``values``, ``fetch``, ``render`` (bodies), ``post`` (positions, draft notes, resolving), ``host``,
+``service``."""

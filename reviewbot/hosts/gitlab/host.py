@@ -4,25 +4,30 @@ host = GitLabHost(client, "group/project", checkout=Path("."))
 change = host.fetch(7)
 host.post(change, Review(result), host.prior(change))
 
-``Change.diff_version`` holds the version's id; ``post`` refuses to post when the MR moved on
-(a newer version exists) and says so in ``Posted.stale``; a failed step raises ``PublishError``
-after the others were done (the summary note says what failed).
+``Change.diff_version`` and ``Change.diff_start`` hold the version's id and start SHA (with the
+change's base and head, the three SHAs every position names); ``post`` refuses to post when the MR
+moved on (a newer version exists) and says so in ``Posted.stale``; a failed step raises
+``PublishError`` after the others were done (the summary note says what failed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ...diff import DiffIndex
-from ...errors import PublishError
+from ...errors import PublishError, SourceError
+from ...model import FileDiff
 from ...ports import Change, Prior, Review
+from ...sources.git import GitSource
 from ..incremental import to_post
 from ..markers import Signer
+from ..placement import MAX_INLINE, place
 from .client import GitLabClient
 from .fetch import GitLabMergeSource
-from .post import MAX_THREADS, GitLabReviewer, Posted
+from .post import Bodies, GitLabReviewer, Posted
 from .values import NoteInfo, VersionInfo
 
 __all__ = ["GitLabHost"]
@@ -31,14 +36,14 @@ __all__ = ["GitLabHost"]
 @dataclass(eq=False)
 class GitLabHost:
     name: ClassVar[str] = "gitlab"
+    term: ClassVar[str] = "merge request"
     client: GitLabClient
     project: str
     _: KW_ONLY
     checkout: Path | None = None
     bot_login: str | None = None
-    max_threads: int = MAX_THREADS
+    max_threads: int = MAX_INLINE
     signer: Signer = field(default_factory=Signer)
-    _versions: dict[int, VersionInfo] = field(default_factory=dict, init=False, repr=False)
     _reviewers: dict[int, GitLabReviewer] = field(default_factory=dict, init=False, repr=False)
 
     def reviewer(self, iid: int) -> GitLabReviewer:
@@ -57,15 +62,38 @@ class GitLabHost:
         src = GitLabMergeSource(self.client, self.project, number, checkout=self.checkout)
         cs = src.load()
         assert src.version is not None
-        self._versions[number] = src.version
-        return Change(number, cs, str(src.version.id))
+        return Change(number, cs, str(src.version.id), src.version.start_sha)
 
     def version(self, change: Change) -> VersionInfo:
-        return self._versions[change.number]
+        """The MR's version ``change`` was fetched at: the SHAs its positions name."""
+        cs = change.changeset
+        assert change.diff_version is not None and change.diff_start is not None
+        assert cs.base is not None and cs.head is not None
+        return VersionInfo(int(change.diff_version), cs.base, change.diff_start, cs.head)
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        return self.client.file_at(self.project, path, ref)
 
     def prior(self, change: Change) -> Prior:
         keys, head, summary = self.reviewer(change.number).previous()
         return Prior(keys, head, str(summary.id) if summary is not None else None)
+
+    def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
+        """From git in the checkout (a CI job's clone); None without one, or when ``since`` is gone."""
+        if self.checkout is None:
+            return None
+        try:
+            return GitSource(self.checkout, f"{since}..{change.changeset.head}").load().files
+        except SourceError:
+            return None
+
+    def dry_run(self, change: Change, review: Review, prior: Prior) -> list[dict[str, Any]]:
+        """The threads ``post`` would open (their position and body), unsigned."""
+        index = DiffIndex(change.changeset.files)
+        items, _ = to_post(review, index)
+        bodies = Bodies(self.version(change))
+        plan = place(items, index, bodies, posted=prior.keys, max_inline=self.max_threads)
+        return [{"position": pos, "body": body} for body, pos in plan.inline]
 
     def post(self, change: Change, review: Review, prior: Prior) -> Posted:
         index = DiffIndex(change.changeset.files)

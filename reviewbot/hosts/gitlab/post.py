@@ -14,58 +14,46 @@ summary note edited in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...diff import DiffIndex, gitlab_position
 from ...errors import ReviewbotError
-from ...merge import content_key, fingerprint
-from ...model import Anchored, Result, Unanchored
-from ...triage import inline, rank_key
+from ...model import Anchored, Finding, Location, Result, Unanchored
 from ..markers import Signer
+from ..placement import MAX_INLINE, place
+from ..summary import summary_body
 from .client import GitLabClient
-from .render import SUMMARY_MARKER, listed, thread_body
-from .summary import summary_body
+from .render import BODY_LIMIT, SUMMARY_MARKER, listed, thread_body
 from .values import NoteInfo, VersionInfo
 
-__all__ = ["GitLabReviewer", "MAX_THREADS", "Plan", "Posted", "plan_threads"]
-
-MAX_THREADS = 30
+__all__ = ["Bodies", "GitLabReviewer", "Posted"]
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    threads: tuple[tuple[str, dict[str, Any]], ...]  # (body, position) of each new thread
-    listed: tuple[str, ...]  # summary lines: off the diff, or over the thread limit
-    repeated: int
-    invalid: int
+SUMMARY_LIMIT = 100_000  # the summary note's length (GitLab takes 1,000,000)
 
 
-def plan_threads(findings: Iterable[Anchored | Unanchored], index: DiffIndex, version: VersionInfo, *,
-                 posted: frozenset[str] = frozenset(), max_threads: int = MAX_THREADS) -> Plan:  # fmt: skip
-    """Which findings become threads (with their position), which are listed, which were posted. Pure."""
-    shas = {"base_sha": version.base_sha, "start_sha": version.start_sha, "head_sha": version.head_sha}
-    threads: list[tuple[str, dict[str, Any]]] = []
-    lines: list[str] = []
-    repeated = invalid = 0
-    order = sorted(findings, key=rank_key)  # errors and tests first, style last (triage)
-    for item in order:
-        f = item.finding
-        fp, key = fingerprint(f), content_key(f, index)
-        if fp in posted or key in posted:
-            repeated += 1
-            continue
-        pos = gitlab_position(index, f.location, **shas) if isinstance(item, Anchored) else None
-        if pos is None:
-            invalid += isinstance(item, Anchored)
-            why = item.reason if isinstance(item, Unanchored) else "not on the MR's diff"
-            lines.append(listed(f, fp, key, why))
-        elif len(threads) < max_threads and inline(f):
-            threads.append((thread_body(f, fp, key), pos))
-        else:
-            lines.append(listed(f, fp, key))
-    return Plan(tuple(threads), tuple(lines), repeated, invalid)
+class Bodies:
+    """GitLab's positions (``position`` with the version's SHAs) and bodies, for ``placement.place``."""
+
+    off_diff = "not on the MR's diff"
+
+    def __init__(self, version: VersionInfo) -> None:
+        self.shas = {
+            "base_sha": version.base_sha,
+            "start_sha": version.start_sha,
+            "head_sha": version.head_sha,
+        }
+
+    def position(self, index: DiffIndex, location: Location) -> dict[str, Any] | None:
+        return gitlab_position(index, location, **self.shas)
+
+    def inline(self, f: Finding, fp: str, key: str) -> str:
+        return thread_body(f, fp, key)
+
+    def listed(self, f: Finding, fp: str, key: str, why: str | None = None) -> str:
+        return listed(f, fp, key, why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +74,7 @@ class GitLabReviewer:
     """Posts on one merge request. No request is made until a method is called."""
 
     def __init__(self, client: GitLabClient, project: str, iid: int, *, bot_login: str | None = None,
-                 max_threads: int = MAX_THREADS, signer: Signer | None = None) -> None:  # fmt: skip
+                 max_threads: int = MAX_INLINE, signer: Signer | None = None) -> None:  # fmt: skip
         self.client = client
         self.project = project
         self.iid = iid
@@ -119,21 +107,32 @@ class GitLabReviewer:
         now = self.client.latest_version(self.project, self.iid)
         if now.head_sha != version.head_sha:
             return Posted(0, 0, 0, 0, None, stale=now.head_sha)
-        plan = plan_threads(findings, index, version, posted=posted, max_threads=self.max_threads)
-        plan = replace(plan, threads=tuple((self.signer.sign(b), pos) for b, pos in plan.threads))
-        threads, lines, repeated, invalid = plan.threads, list(plan.listed), plan.repeated, plan.invalid
+        plan = place(findings, index, Bodies(version), posted=posted, max_inline=self.max_threads)
+        plan = plan.signed(self.signer.sign, BODY_LIMIT)
         errors: list[str] = []
-        inline = self._threads(threads, errors)
+        inline = self._threads(plan.inline, errors)
         notes: list[str] = []
         resolved = self._resolve(result, current, notes) if posted else 0
-        text = summary_body(result, head=version.head_sha, threads=inline, listed=lines, repeated=repeated,
-                            invalid=invalid, since=since, resolved=resolved, notes=notes, errors=errors)  # fmt: skip
+        posting = [f"threads posted: {inline}; findings listed below: {len(plan.listed)}"]
+        text = summary_body(
+            result,
+            head=version.head_sha,
+            term="merge request",
+            plan=plan,
+            posting=posting,
+            errors=errors,
+            since=since,
+            listed=plan.listed,
+            resolved=f"earlier threads resolved (the finding is gone): {resolved}" if resolved else None,
+            notes=notes,
+            limit=SUMMARY_LIMIT,
+        )
         note_id = None
         try:
             note_id = self._summary(self.signer.sign(text), summary)
         except ReviewbotError as exc:
             errors.append(f"the summary note was not posted: {exc}")
-        return Posted(inline, len(lines), repeated, invalid, note_id, tuple(errors), resolved)
+        return Posted(inline, len(plan.listed), plan.repeated, plan.invalid, note_id, tuple(errors), resolved)
 
     def _threads(self, threads: Sequence[tuple[str, dict[str, Any]]], errors: list[str]) -> int:
         if not threads:

@@ -8,9 +8,10 @@ from support.github_standin import BOT, GitHubStandIn
 
 from reviewbot.diff import DiffIndex, anchor_all, parse_diff_bytes
 from reviewbot.errors import PublishError
-from reviewbot.hosts.github.plan import plan_review
 from reviewbot.hosts.github.post import GitHubReviewer
 from reviewbot.hosts.github.render import comment_body, suggestion_block
+from reviewbot.hosts.github.review import Bodies
+from reviewbot.hosts.placement import place
 from reviewbot.model import ChangeSet, Finding, Location, Result, Severity, Side, Stats
 
 REPO = "o/r"
@@ -134,8 +135,8 @@ def test_large_diffs_get_406_and_without_a_checkout_a_clear_error(server) -> Non
 def test_at_most_30_inline_the_rest_in_the_body() -> None:
     many = [_f(3, f"finding number {i} about a distinct thing {i * 7}") for i in range(45)]
     result, index = _result(many)
-    plan = plan_review(result.anchored, index)
-    assert len(plan.comments) == 30 and len(plan.listed) == 15
+    plan = place(result.anchored, index, Bodies())
+    assert len(plan.inline) == 30 and len(plan.listed) == 15
 
 
 def test_suggestions_use_longer_fences_and_only_on_right_lines() -> None:
