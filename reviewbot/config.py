@@ -57,7 +57,7 @@ class Secret(str):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    backend: str = "local"
+    backend: str = "openvino"  # the embedded model on OpenVINO's CPU runtime; local: torch + transformers
     model_dir: Path | None = None  # a transformers checkpoint instead of the embedded model
     base_url: str | None = None  # openai backend: an OpenAI-compatible server (vLLM, llama.cpp, ...)
     api_model: str | None = None  # openai backend: the served model's name (default: the first listed)
@@ -407,6 +407,8 @@ def load(
         values[name] = v
     if "color" not in values and environ.get("NO_COLOR"):  # no-color.org: set and not empty
         values["color"] = False
+    if "backend" not in values and values.get("model_dir") is not None:
+        values["backend"] = "local"  # a transformers checkpoint runs on transformers
     settings = replace(Settings(), config_path=path, config_origin=origin, config_notes=notes, **values)
     if settings.backend == "openai" and not settings.base_url:
         raise ConfigError(
