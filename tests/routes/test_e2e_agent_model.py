@@ -35,7 +35,7 @@ def review(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     out, err = io.StringIO(), io.StringIO()
     code = main(["review", "--git", "main..feature", "--repo", str(repo), "--format", "json", "--no-progress",
-                 "--fail-on", "never"], out, err)  # fmt: skip
+                 "--fail-on", "never", "--backend", "local"], out, err)  # fmt: skip
     assert code == 0, err.getvalue()
     return json.loads(out.getvalue())
 

@@ -165,7 +165,7 @@ def test_ask_with_the_embedded_model(requests_repo: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     try:
         code = main(["ask", SAMPLES[0][0], "--repo", str(requests_repo), "--format", "json", "--no-progress",
-                     "--cache-dir", str(cache)], out, err)  # fmt: skip
+                     "--cache-dir", str(cache), "--backend", "local"], out, err)  # fmt: skip
     finally:
         RepoIndex.path_for(cache, requests_repo).unlink(missing_ok=True)
     assert code == 0, err.getvalue()
