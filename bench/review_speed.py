@@ -5,9 +5,11 @@ diff in `../shared/data/diffs/real/`, as "Every real diff through the embedded m
 
 Each review is a fresh `reviewbot` process running this checkout's code (PYTHONPATH), with the
 model already converted in the cache: "warm" as a second run of the README's command is. One
-untimed run per backend first (it converts where the cache has no copy, and fills the OS's file
-cache), then the timed runs, the backends alternating. Printed per run: wall seconds, the model's
-seconds and tokens from the JSON report, findings, and the process's peak RSS (wait4).
+untimed review of examples/sample.diff per backend first (it converts where the cache has no copy,
+and fills the OS's file cache), then the timed runs, the backends alternating. Printed per run: wall seconds, the model's
+seconds and tokens from the JSON report, findings, the process's CPU seconds (its threads and
+the processes it waited for: the steadier figure where other work loads the machine) and its peak
+RSS (wait4).
 
     python bench/review_speed.py                          # openvino (the default backend), both reviews
     python bench/review_speed.py --backends openvino,local --rounds 2
@@ -85,6 +87,7 @@ def run(args: list[str], backend: str, cwd: Path) -> dict:
     stats = doc["stats"]
     return {
         "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,  # its threads and the processes it waited for
         "model": stats["model_seconds"],
         "prompt": stats["prompt_tokens"],
         "generated": stats["generated_tokens"],
@@ -121,24 +124,27 @@ def main() -> None:
             if not REQUESTS.is_file():
                 raise SystemExit(f"review_speed: {REQUESTS} is missing (../shared/data beside the checkout)")
             reviews.append(("requests-v2.25.1..v2.32.3", ["--diff", str(REQUESTS)], args.requests_rounds))
+        print("\nwarm-up, untimed: `review --diff examples/sample.diff` once per backend")
+        for b in backends:
+            w = run(["--diff", str(ROOT / "examples" / "sample.diff")], b, Path(tmp))
+            print(f"  {b}: {w['wall']:.1f} s wall, {w['cpu']:.1f} s CPU")
         for title, review_args, rounds in reviews:
-            print(f"\n== {title}: one untimed run per backend, then {rounds} timed, alternating")
-            for b in backends:
-                w = run(review_args, b, Path(tmp))
-                print(f"  warm-up {b}: {w['wall']:.1f} s wall")
+            print(f"\n== {title}: {rounds} timed run(s) per backend, alternating")
             got: dict[str, list[dict]] = {b: [] for b in backends}
             for r in range(rounds):
                 for b in backends:
                     f = run(review_args, b, Path(tmp))
                     got[b].append(f)
                     print(
-                        f"  round {r + 1} {b}: {f['wall']:.2f} s wall, {f['model']:.2f} s in the model, "
+                        f"  round {r + 1} {b}: {f['wall']:.2f} s wall, {f['cpu']:.2f} s CPU, "
+                        f"{f['model']:.2f} s in the model, "
                         f"{f['prompt']} prompt + {f['generated']} generated tokens, {f['findings']} findings, "
                         f"peak RSS {f['rss_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f}"
                     )
             medians = {b: statistics.median(f["wall"] for f in got[b]) for b in backends}
             for b in backends:
-                print(f"  median {b}: {medians[b]:.2f} s wall")
+                cpu = statistics.median(f["cpu"] for f in got[b])
+                print(f"  median {b}: {medians[b]:.2f} s wall, {cpu:.2f} s CPU")
             for b in backends[1:]:
                 print(f"  {b} / {backends[0]}: {medians[b] / medians[backends[0]]:.2f}x the wall time")
     print(
