@@ -20,6 +20,7 @@ What it does, in one process with both backends loaded:
    peak RSS and whether torch was imported.
 
     python bench/cpu_runtime.py [--cases 6] [--seed 0] [--starts 2] [--data ../shared/data/review-bugs]
+    python bench/cpu_runtime.py --no-reviews        # start-to-ready, peak memory and routing only
 
 One command prints every figure (the summary is repeated after each review, so a run cut short
 still reports). Needs a venv with both backends' packages: `scripts/setup --dev` (the `embedded`
@@ -132,13 +133,13 @@ def compare(torch_rec: Recorder, ov_rec: Recorder) -> None:
             mean_diffs.append(abs(a.mean - b.mean))
     if not tok_diffs:
         print("score: no calls in common")
-        return
-    print(
-        f"score: {len(common)} calls in common, {same_offsets} with the same tokens; "
-        f"per-token log-prob |diff| mean {statistics.fmean(tok_diffs):.4f} nats "
-        f"(p90 {sorted(tok_diffs)[int(0.9 * (len(tok_diffs) - 1))]:.4f}, {len(tok_diffs)} tokens); "
-        f"hunk mean |diff| mean {statistics.fmean(mean_diffs):.4f}, max {max(mean_diffs):.4f}"
-    )
+    else:
+        print(
+            f"score: {len(common)} calls in common, {same_offsets} with the same tokens; "
+            f"per-token log-prob |diff| mean {statistics.fmean(tok_diffs):.4f} nats "
+            f"(p90 {sorted(tok_diffs)[int(0.9 * (len(tok_diffs) - 1))]:.4f}, {len(tok_diffs)} tokens); "
+            f"hunk mean |diff| mean {statistics.fmean(mean_diffs):.4f}, max {max(mean_diffs):.4f}"
+        )
     # routing
     tc, oc = by_key(torch_rec, "choose"), by_key(ov_rec, "choose")
     common = [k for k in tc if k in oc]
@@ -280,6 +281,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--starts", type=int, default=2, help="subprocess rounds for start-to-ready and memory")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
+    ap.add_argument("--no-reviews", action="store_true", help="the start rows and routing only")
     args = ap.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -296,6 +298,9 @@ def main() -> None:
         picked = evaluation.load_cases(args.data, limit=max(1, args.cases // 2), seed=args.seed)[: args.cases]
         cases += [c.diff_path for c in picked]
     routing(t_rec, o_rec, cases)
+    if args.no_reviews:
+        compare(t_rec, o_rec)
+        return
     print(f"\n{'case':<34} {'torch s (CPU s)':>16} {'openvino s (CPU s)':>19} {'same findings':>13}")
     walls = {"torch": [0.0, 0.0], "openvino": [0.0, 0.0]}
     same_findings = 0
