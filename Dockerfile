@@ -25,7 +25,6 @@ ENV VIRTUAL_ENV=/opt/reviewbot/venv \
     XDG_STATE_HOME=/opt/reviewbot/state \
     PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1
-RUN python3 -m venv "$VIRTUAL_ENV"
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -37,12 +36,14 @@ COPY reviewbot ./reviewbot
 # OpenVINO's GPU and NPU plugins, the GPU's kernel cache, the frontends of other model formats
 # (ONNX, TensorFlow, PyTorch, PaddlePaddle, JAX, GGUF), its C headers and its converter tools are
 # removed: the review runs the converted model (OpenVINO's own format, read by its IR frontend) on
-# the CPU plugin only. Once the model is prepared, pip, setuptools and hf-xet (huggingface-hub's
-# download helper; nothing here downloads) go too.
+# the CPU plugin only. Once the model is prepared, pip, setuptools, hf-xet (huggingface-hub's
+# download helper; nothing here downloads) and numpy's own tests go too: in the layer that made the
+# venv, so that they take no room in the image.
 # The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy);
 # readable by all, for a run under another uid.
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir ".[embedded,service]" \
+RUN python3 -m venv "$VIRTUAL_ENV" \
+ && pip install --no-cache-dir ".[embedded,service]" \
  && ov="$(python3 -c 'import os, openvino; print(os.path.dirname(openvino.__file__))')/libs" \
  && rm -f "$ov"/libopenvino_intel_gpu_plugin.so "$ov"/libopenvino_intel_npu_plugin.so "$ov"/cache.json \
  && for f in onnx tensorflow tensorflow_lite paddle pytorch jax gguf; do rm -f "$ov/libopenvino_${f}_frontend.so".*; done \
@@ -50,6 +51,7 @@ RUN pip install --no-cache-dir ".[embedded,service]" \
  && reviewbot model prepare \
  && pip uninstall -y -q hf-xet setuptools \
  && python3 -m pip uninstall -y -q pip \
+ && find "$VIRTUAL_ENV"/lib/python3*/site-packages/numpy -type d -name tests -prune -exec rm -rf {} + \
  && mkdir -p "$XDG_STATE_HOME" \
  && useradd --create-home --uid 10001 reviewbot \
  && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR" \
