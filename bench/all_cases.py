@@ -33,7 +33,18 @@ from reviewbot.routes.review_comment import instructions
 from reviewbot.sources.diff_file import DiffFileSource
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIRED = ("path", "side", "line", "start_line", "end_line", "severity", "route", "rule", "message", "suggestion")
+REQUIRED = (
+    "path",
+    "side",
+    "line",
+    "start_line",
+    "end_line",
+    "severity",
+    "route",
+    "rule",
+    "message",
+    "suggestion",
+)
 
 
 def main() -> None:
@@ -41,9 +52,17 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
     ap.add_argument("--limit-pairs", type=int)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--held-out", type=int, metavar="N", help="N pairs not in the eval sample of seed 0, limit 40")
+    ap.add_argument(
+        "--held-out", type=int, metavar="N", help="N pairs not in the eval sample of seed 0, limit 40"
+    )
     ap.add_argument("--out", type=Path, default=Path("/tmp/reviewbot-all-cases.jsonl"))
-    ap.add_argument("--from-case", type=int, default=0, metavar="I", help="start at the I-th case of the sample (split a run)")
+    ap.add_argument(
+        "--from-case",
+        type=int,
+        default=0,
+        metavar="I",
+        help="start at the I-th case of the sample (split a run)",
+    )
     args = ap.parse_args()
     schema = json.loads((ROOT / "reviewbot" / "reporters" / "result.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
@@ -58,8 +77,12 @@ def main() -> None:
         keep = set(pairs[: args.held_out])
         cases = [c for c in pool if c.pair in keep]
         args.limit_pairs = args.held_out
-        print(f"held-out sample: {len(keep)} pairs (random.Random({args.seed}).shuffle of the {len(pairs)} pairs "
-              f"outside the seed-0/40 eval sample), {len(cases)} cases", flush=True)
+        print(
+            f"held-out sample: {len(keep)} pairs (random.Random({args.seed}).shuffle of the {len(pairs)} "
+            "pairs "
+            f"outside the seed-0/40 eval sample), {len(cases)} cases",
+            flush=True,
+        )
     else:
         cases = evaluation.load_cases(args.data, limit=args.limit_pairs, seed=args.seed)
     cases = cases[args.from_case :]
@@ -70,15 +93,27 @@ def main() -> None:
             t = time.perf_counter()
             entry = {"id": case.id}
             try:
-                res = pipeline.run(DiffFileSource(str(case.diff_path)).load(), pipeline.Parts(model, route, limits=compose.limits(settings)))
+                res = pipeline.run(
+                    DiffFileSource(str(case.diff_path)).load(),
+                    pipeline.Parts(model, route, limits=compose.limits(settings)),
+                )
                 doc = json.loads(json.dumps(jsonout.render(res)))
                 validator.validate(doc)
                 assert all(all(k in f for k in REQUIRED) for f in doc["findings"]), "missing finding field"
                 valid += 1
                 rows.append((case, res.findings, None))
                 entry["findings"] = len(doc["findings"])
-                entry["comments"] = [{"path": f.location.path, "side": str(f.location.side), "line": f.location.line,
-                                      "message": f.message, "said": f.said} for f in res.findings if f.source == "model"]
+                entry["comments"] = [
+                    {
+                        "path": f.location.path,
+                        "side": str(f.location.side),
+                        "line": f.location.line,
+                        "message": f.message,
+                        "said": f.said,
+                    }
+                    for f in res.findings
+                    if f.source == "model"
+                ]
             except InputError as exc:  # a one-line rejection is an allowed outcome
                 rejected.append((case.id, str(exc)))
                 rows.append((case, (), str(exc)))
@@ -92,15 +127,28 @@ def main() -> None:
             log.write(json.dumps(entry) + "\n")
             log.flush()
             if i % 20 == 0:
-                print(f"[{i}/{len(cases)}] {time.perf_counter() - t_all:.0f}s, {valid} valid, {len(crashes)} crashes", flush=True)
+                print(
+                    f"[{i}/{len(cases)}] {time.perf_counter() - t_all:.0f}s, {valid} valid, {len(crashes)} "
+                    "crashes",
+                    flush=True,
+                )
     total = time.perf_counter() - t_all
-    print(f"\ncases: {len(cases)}; valid JSON reports: {valid}; one-line rejections: {len(rejected)}; crashes: {len(crashes)}")
+    print(
+        f"\ncases: {len(cases)}; valid JSON reports: {valid}; one-line rejections: {len(rejected)}; crashes: "
+        f"{len(crashes)}"
+    )
     for cid, msg in crashes[:20]:
         print(f"  crash {cid}: {msg}")
-    print(f"time: {total:.0f}s in total, median {statistics.median(walls):.1f}s per case, max {max(walls):.1f}s")
+    print(
+        f"time: {total:.0f}s in total, median {statistics.median(walls):.1f}s per case, max {max(walls):.1f}s"
+    )
     bot = evaluation.score(rows)
     none, every = evaluation.baselines(cases)
-    print(evaluation.format_report(bot, none, every, seed=args.seed, limit=args.limit_pairs, n_cases=len(cases), seconds=total))
+    print(
+        evaluation.format_report(
+            bot, none, every, seed=args.seed, limit=args.limit_pairs, n_cases=len(cases), seconds=total
+        )
+    )
     print(format_words(count_words(rows, instructions())))
 
 

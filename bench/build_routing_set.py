@@ -3,7 +3,8 @@
 The labelling rule is mechanical and written down in bench/data/ROUTING.md; this script is its
 only implementation. Same data + same seed = byte-identical output.
 
-    .venv/bin/python bench/build_routing_set.py [--data ../shared/data] [--seed 0] [--out bench/data/routing.jsonl]
+    .venv/bin/python bench/build_routing_set.py \\
+        [--data ../shared/data] [--seed 0] [--out bench/data/routing.jsonl]
 """
 
 from __future__ import annotations
@@ -41,15 +42,22 @@ REAL_DIFFS = (
     "flask-pr-5864.diff",
     "flask-pr-5984.diff",
     "flask-pr-5996.diff",
-)  # fmt: skip  (flask-pr-5767 is mostly deletions, flask-pr-5772 a vendored tree: not used)
+)  # flask-pr-5767 is mostly deletions, flask-pr-5772 a vendored tree: not used
 QA_REPO = "requests-v2.32.3.tar.gz"
 
 TEST_DIRS = {"test", "tests", "testing"}
 TEST_NAMES = ("test_*.py", "*_test.py", "conftest.py")
 TOOL_CONFIGS = (
-    ".pre-commit-config.yaml", "tox.ini", ".flake8", "pytest.ini", ".coveragerc", "mypy.ini",
-    ".pylintrc", ".travis.yml", ".github/workflows/*",
-)  # fmt: skip
+    ".pre-commit-config.yaml",
+    "tox.ini",
+    ".flake8",
+    "pytest.ini",
+    ".coveragerc",
+    "mypy.ini",
+    ".pylintrc",
+    ".travis.yml",
+    ".github/workflows/*",
+)
 DEP_FILES = (
     "*requirements*.txt",
     "*requirements*.in",
@@ -78,8 +86,17 @@ class Item:
 
     def json(self) -> str:
         return json.dumps(
-            {"id": self.id, "kind": self.kind, "text": self.text, "path": self.path, "label": self.label,
-             "source": self.source, "rule": self.rule}, ensure_ascii=False)  # fmt: skip
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "text": self.text,
+                "path": self.path,
+                "label": self.label,
+                "source": self.source,
+                "rule": self.rule,
+            },
+            ensure_ascii=False,
+        )
 
 
 def is_test(path: str) -> bool:
@@ -111,8 +128,22 @@ def changed(text: str, mark: str) -> list[str]:
     return [ln[1:] for ln in text.splitlines() if ln.startswith(mark) and not ln.startswith("@@")]
 
 
-PY2_STDLIB = {"urlparse", "urllib2", "httplib", "cookielib", "StringIO", "cPickle", "ConfigParser", "Queue",
-              "__builtin__", "HTMLParser", "htmlentitydefs", "Cookie", "xmlrpclib", "SocketServer"}  # fmt: skip
+PY2_STDLIB = {
+    "urlparse",
+    "urllib2",
+    "httplib",
+    "cookielib",
+    "StringIO",
+    "cPickle",
+    "ConfigParser",
+    "Queue",
+    "__builtin__",
+    "HTMLParser",
+    "htmlentitydefs",
+    "Cookie",
+    "xmlrpclib",
+    "SocketServer",
+}
 
 
 def label_diff(
@@ -137,9 +168,10 @@ def label_diff(
     old_imports = {m.group(1) for ln in removed if (m := IMPORT.match(ln))}
     new_imports = {m.group(1) for ln in added if (m := IMPORT.match(ln))} - old_imports
     third = sorted(
-        n for n in new_imports
+        n
+        for n in new_imports
         if n not in sys.stdlib_module_names and n not in PY2_STDLIB and n not in own and not n.startswith("_")
-    )  # fmt: skip
+    )
     if third:
         return "search", f"S2 new third-party import ({', '.join(third)})"
     old_defs = {m.group(1) for ln in removed if (m := DEF.match(ln))}
@@ -174,8 +206,14 @@ def diff_items(data: Path) -> Iterator[Item]:
     for diff_path, source, is_bug in sources:
         files = parse_diff(diff_path.read_text(encoding="utf-8", errors="replace"), name=str(diff_path))
         own = set().union(*(own_packages(f.path) for f in files)) if files else set()
-        test_text = "\n".join(ln.text for f in files if is_test(f.path) for h in f.hunks for ln in h.lines
-                              if ln.kind is not LineKind.CONTEXT)  # fmt: skip
+        test_text = "\n".join(
+            ln.text
+            for f in files
+            if is_test(f.path)
+            for h in f.hunks
+            for ln in h.lines
+            if ln.kind is not LineKind.CONTEXT
+        )
         for f in files:
             if f.is_binary or not f.hunks:
                 continue
@@ -206,15 +244,23 @@ def _question(rng: random.Random, qual: str, summary: str) -> str:
     if (
         low.endswith("s") and not low.endswith("ss") and low not in NOT_VERBS and rest
     ):  # "Returns ...", "Constructs ..."
-        phrasing = rng.choice((
-            "Where is the code that {v} {r}?", "Which function {v} {r}?", "Is there already a helper that {v} {r}?",
-            "In which module does requests {v0} {r}?",
-        ))  # fmt: skip
+        phrasing = rng.choice(
+            (
+                "Where is the code that {v} {r}?",
+                "Which function {v} {r}?",
+                "Is there already a helper that {v} {r}?",
+                "In which module does requests {v0} {r}?",
+            )
+        )
         return phrasing.format(v=low, r=rest, v0=low[:-1] if not low.endswith("ies") else low[:-3] + "y")
-    return rng.choice((
-        "What does `{q}` do?", "How does `{q}` work?", "Why does `{q}` exist, and where is it used?",
-        "Can you explain what `{q}` is for?",
-    )).format(q=qual)  # fmt: skip
+    return rng.choice(
+        (
+            "What does `{q}` do?",
+            "How does `{q}` work?",
+            "Why does `{q}` exist, and where is it used?",
+            "Can you explain what `{q}` is for?",
+        )
+    ).format(q=qual)
 
 
 def question_items(data: Path, rng: random.Random) -> Iterator[Item]:
@@ -288,8 +334,10 @@ def main() -> None:
     args.out.write_text("".join(it.json() + "\n" for it in items), encoding="utf-8")
     by_label = Counter(it.label for it in items)
     by_rule = Counter(it.rule.split(" (")[0] for it in items)
-    by_src = Counter(it.source.split("/")[0] + ("/" + it.source.split("/")[1] if it.source.startswith("diffs") else "")
-                     for it in items)  # fmt: skip
+    by_src = Counter(
+        it.source.split("/")[0] + ("/" + it.source.split("/")[1] if it.source.startswith("diffs") else "")
+        for it in items
+    )
     print(f"{len(items)} items -> {args.out}")
     for label in TARGETS:
         print(f"  {label:12s} {by_label[label]:4d} chosen of {available[label]} candidates")

@@ -216,7 +216,8 @@ def starts(rounds: int) -> None:
     for name, rows in res.items():
         print(
             f"{name:>8}: start to ready (import, load, first choice) median "
-            f"{statistics.median(r[0] for r in rows):.2f}s wall, {statistics.median(r[1] for r in rows):.2f}s CPU; "
+            f"{statistics.median(r[0] for r in rows):.2f}s wall, "
+            f"{statistics.median(r[1] for r in rows):.2f}s CPU; "
             f"peak RSS with a scoring pass and a constrained answer {max(r[2] for r in rows):.0f} MiB; "
             f"torch imported: {rows[0][3]} ({len(rows)} runs)"
         )
@@ -271,7 +272,8 @@ def routing(t_rec: Recorder, o_rec: Recorder, cases: list[Path]) -> None:
     tv, ov = verb_seconds(t_rec)["choose"], verb_seconds(o_rec)["choose"]
     print(
         f"routing ({n} files, 4 routes offered): torch {tv[1]:.2f}s wall {tv[2]:.2f}s CPU, openvino "
-        f"{ov[1]:.2f}s wall {ov[2]:.2f}s CPU; torch/openvino {tv[1] / ov[1]:.2f}x wall, {tv[2] / ov[2]:.2f}x CPU"
+        f"{ov[1]:.2f}s wall {ov[2]:.2f}s CPU; "
+        f"torch/openvino {tv[1] / ov[1]:.2f}x wall, {tv[2] / ov[2]:.2f}x CPU"
     )
 
 

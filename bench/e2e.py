@@ -71,23 +71,41 @@ def main() -> None:
     for case in cases:
         g0, gt0 = model.gen_seconds, model.gen_tokens
         t = time.perf_counter()
-        res = pipeline.run(DiffFileSource(str(case.diff_path)).load(), pipeline.Parts(model, route, limits=compose.limits(settings)))
+        res = pipeline.run(
+            DiffFileSource(str(case.diff_path)).load(),
+            pipeline.Parts(model, route, limits=compose.limits(settings)),
+        )
         wall = time.perf_counter() - t
         gs, gt = model.gen_seconds - g0, model.gen_tokens - gt0
         rate = gt / gs if gs else float("nan")
         rows.append((wall, res.stats.prompt_tokens, gt, gs))
-        print(f"{case.id:<28} {wall:7.2f} {res.stats.prompt_tokens:7d} {int(gt):5d} {rate:9.1f} {len(res.anchored):8d}")
+        print(
+            f"{case.id:<28} {wall:7.2f} {res.stats.prompt_tokens:7d} {int(gt):5d} {rate:9.1f} "
+            f"{len(res.anchored):8d}"
+        )
     walls = [r[0] for r in rows]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total_gen, total_gen_s = sum(r[2] for r in rows), sum(r[3] for r in rows)
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     print()
-    print(f"machine: {platform.machine()}, {cpu} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    print(
+        f"machine: {platform.machine()}, {cpu} cores, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
     print(f"model: {inner.model_id}, warm load {load_s:.1f}s (not in the per-case times)")
     print(f"cases: {len(rows)} (review-bugs, first {args.cases // 2} pairs of seed {args.seed})")
-    print(f"wall per case: median {statistics.median(walls):.2f}s, p90 {sorted(walls)[int(0.9 * (len(walls) - 1))]:.2f}s, max {max(walls):.2f}s")
-    print(f"prompt tokens per case: median {statistics.median(r[1] for r in rows):.0f}; generated tokens: {int(total_gen)} in total")
-    print(f"generation: {total_gen / total_gen_s if total_gen_s else float('nan'):.1f} tokens/s; scoring (prefill) {model.score_seconds:.1f}s in total")
+    print(
+        f"wall per case: median {statistics.median(walls):.2f}s, p90 "
+        f"{sorted(walls)[int(0.9 * (len(walls) - 1))]:.2f}s, max {max(walls):.2f}s"
+    )
+    print(
+        f"prompt tokens per case: median {statistics.median(r[1] for r in rows):.0f}; generated tokens: "
+        f"{int(total_gen)} in total"
+    )
+    print(
+        f"generation: {total_gen / total_gen_s if total_gen_s else float('nan'):.1f} tokens/s; scoring "
+        f"(prefill) {model.score_seconds:.1f}s in total"
+    )
     print(f"peak RSS: {peak_mib:.0f} MiB (ru_maxrss of this process, model included)")
 
 

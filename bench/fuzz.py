@@ -69,8 +69,32 @@ def fuzz_atheris(name: str, seconds: float, runs: int | None) -> None:
     atheris.Fuzz()
 
 
-_TOKENS = [b"\n", b"\r\n", b"@@ -", b" +", b",", b" @@", b"--- a/", b"+++ b/", b"diff --git ", b"\x00",
-           b"\x1b[", b"\xff", b"[", b"](", b"|", b"```", b"- ", b"@", b"<!--", b"&", b": ", b"*", b"{", b"}"]  # fmt: skip
+_TOKENS = [
+    b"\n",
+    b"\r\n",
+    b"@@ -",
+    b" +",
+    b",",
+    b" @@",
+    b"--- a/",
+    b"+++ b/",
+    b"diff --git ",
+    b"\x00",
+    b"\x1b[",
+    b"\xff",
+    b"[",
+    b"](",
+    b"|",
+    b"```",
+    b"- ",
+    b"@",
+    b"<!--",
+    b"&",
+    b": ",
+    b"*",
+    b"{",
+    b"}",
+]
 
 
 def mutate(rng: random.Random, seed: bytes) -> bytes:

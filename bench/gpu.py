@@ -23,7 +23,7 @@ Measured, each after a warm-up:
     python bench/gpu.py [--device cuda:0] [--dtypes bf16,int4] [--decode-tokens 128] [--json out.json]
     python bench/gpu.py --quality /models/Qwen2.5-Coder-7B-Instruct   # review quality (bench/gpu_quality.py)
 
-Anchors (FACTS.md): GLM-4-9B with plain transformers, batch 1, 1K input: 27.8 tok/s on an A100,
+Anchors (published figures): GLM-4-9B with plain transformers, batch 1, 1K input: 27.8 tok/s on an A100,
 44.4 tok/s on an H100; vLLM: about 45 tok/s at batch 8 on an A100 claimed; about 500 tok/s total
 at 8 streams with an 8B model on an A100. Target: 10x the 45 tok/s claim at batch 8 on an H100.
 """
@@ -60,9 +60,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--allow-no-gpu", action="store_true", help="exit 0 instead of 2 when there is no CUDA")
     ap.add_argument("--json", type=Path, help="also write the figures here")
-    ap.add_argument("--quality", type=Path, metavar="MODEL_DIR",
-                    help="instead: review quality (reviewbot eval, both sets, both strategies) with the "
-                         "checkpoint in MODEL_DIR (bench/gpu_quality.py; nothing is downloaded)")  # fmt: skip
+    ap.add_argument(
+        "--quality",
+        type=Path,
+        metavar="MODEL_DIR",
+        help="instead: review quality (reviewbot eval, both sets, both strategies) with the "
+        "checkpoint in MODEL_DIR (bench/gpu_quality.py; nothing is downloaded)",
+    )
     args = ap.parse_args(argv)
     dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
     bad = [d for d in dtypes if d not in ("bf16", "int4")]
@@ -98,9 +102,18 @@ def glm_config(tiny: bool):
     from transformers import GlmConfig
 
     if tiny:
-        return GlmConfig(vocab_size=512, hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, head_dim=32, pad_token_id=0,
-                         eos_token_id=[1], bos_token_id=None)  # fmt: skip
+        return GlmConfig(
+            vocab_size=512,
+            hidden_size=128,
+            intermediate_size=256,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            head_dim=32,
+            pad_token_id=0,
+            eos_token_id=[1],
+            bos_token_id=None,
+        )
     c = GlmConfig()  # GLM-4-9B: the defaults are its shapes
     assert (c.num_hidden_layers, c.hidden_size, c.num_attention_heads, c.num_key_value_heads) == (
         40,
@@ -194,9 +207,15 @@ def decode_rate(torch, b, args, batch: int) -> dict:
     tn, produced = run(args.decode_tokens)
     steps = produced - batch  # every stream's first token belongs to the prefill
     rate = steps / max(tn - t1, 1e-9)
-    return {"batch": batch, "prompt_tokens": len(b._prompt_ids(msgs[0])[0]), "new_tokens": args.decode_tokens,
-            "produced": produced, "seconds_1": round(t1, 4), "seconds_n": round(tn, 4),
-            "decode_tok_s": round(rate, 1)}  # fmt: skip
+    return {
+        "batch": batch,
+        "prompt_tokens": len(b._prompt_ids(msgs[0])[0]),
+        "new_tokens": args.decode_tokens,
+        "produced": produced,
+        "seconds_1": round(t1, 4),
+        "seconds_n": round(tn, 4),
+        "decode_tok_s": round(rate, 1),
+    }
 
 
 def prefill_rate(torch, b, args, length: int) -> dict:
@@ -214,8 +233,11 @@ def prefill_rate(torch, b, args, length: int) -> dict:
 
 def routing_overhead(torch, b, args) -> dict:
     base = prompt(b, args.prompt_tokens)
-    route = [*base, {"role": "assistant", "content": "review"},
-             {"role": "user", "content": "Now review the change. Answer in JSON."}]  # fmt: skip
+    route = [
+        *base,
+        {"role": "assistant", "content": "review"},
+        {"role": "user", "content": "Now review the change. Answer in JSON."},
+    ]
     n = max(2, args.decode_tokens // 2)
 
     def timed(f):
@@ -256,8 +278,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.allow_no_gpu else 2
     why = no_gpu_reason(torch, args.device)
     if why is not None:
-        print(f"bench/gpu.py: no CUDA ({why}); this benchmark measures GPU throughput and runs only "
-              "where a GPU is present. Nothing was measured.", file=sys.stderr)  # fmt: skip
+        print(
+            f"bench/gpu.py: no CUDA ({why}); this benchmark measures GPU throughput and runs only "
+            "where a GPU is present. Nothing was measured.",
+            file=sys.stderr,
+        )
         return 0 if args.allow_no_gpu else 2
     if args.quality is not None:
         from gpu_quality import run as quality_run
@@ -271,11 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     report: dict = {
-        "machine": {"gpu": gpu, "python": platform.python_version(), "torch": torch.__version__,
-                    "transformers": transformers.__version__, "cuda": torch.version.cuda},  # fmt: skip
-        "model": "tiny GLM (2 layers, hidden 128)" if args.tiny else "GLM-4-9B shapes: 40 layers, hidden 4096, 32 q heads, 2 kv heads",
+        "machine": {
+            "gpu": gpu,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "cuda": torch.version.cuda,
+        },
+        "model": "tiny GLM (2 layers, hidden 128)"
+        if args.tiny
+        else "GLM-4-9B shapes: 40 layers, hidden 4096, 32 q heads, 2 kv heads",
         "runs": {},
-    }  # fmt: skip
+    }
     print(f"bench/gpu.py on {gpu}: {report['model']}")
     for dtype_name in args.dtypes:
         backend, note = build(torch, args, dtype_name)
@@ -287,8 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         for batch in (1, args.batch):
             r = decode_rate(torch, backend, args, batch)
             run[f"decode_batch{batch}"] = r
-            print(f"  decode, batch {batch}: {r['decode_tok_s']} tok/s "
-                  f"({r['produced']} tokens; {r['seconds_n']} s for {args.decode_tokens} new, {r['seconds_1']} s for 1)")  # fmt: skip
+            print(
+                f"  decode, batch {batch}: {r['decode_tok_s']} tok/s "
+                f"({r['produced']} tokens; {r['seconds_n']} s for {args.decode_tokens} new, {r['seconds_1']} "
+                "s for 1)"
+            )
         for length in args.prefill_lengths:
             try:
                 r = prefill_rate(torch, backend, args, length)
@@ -299,8 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         r = routing_overhead(torch, backend, args)
         run["routing"] = r
         for key, v in r.items():
-            print(f"  route choice + generation vs generation alone, {key.replace('_', ' ')}: "
-                  f"{v['overhead_pct']:+.1f}% (choose {v['choose_s']} s, cached {v['cached_tokens']}/{v['route_prompt_tokens']} prompt tokens)")  # fmt: skip
+            print(
+                f"  route choice + generation vs generation alone, {key.replace('_', ' ')}: "
+                f"{v['overhead_pct']:+.1f}% (choose {v['choose_s']} s, cached "
+                f"{v['cached_tokens']}/{v['route_prompt_tokens']} prompt tokens)"
+            )
         report["runs"][dtype_name] = run
         del backend
         if args.device.startswith("cuda"):

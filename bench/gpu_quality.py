@@ -1,4 +1,4 @@
-"""The review-quality run for a GPU machine (issue 13): `reviewbot eval` on the public review-bugs
+"""The review-quality run for a GPU machine: `reviewbot eval` on the public review-bugs
 set and on review-bugs-newcode (seed 0, 40 pairs each), with a capable model on the local backend
 (`--model-dir`, on CUDA), for each review strategy. `bench/gpu.py --quality DIR` runs it.
 
@@ -31,9 +31,26 @@ def missing_checkpoint(model_dir: Path) -> str | None:
 
 
 def eval_command(data: Path, model_dir: Path, device: str, strategy: str, limit: int) -> list[str]:
-    return [str(Path(sys.executable).parent / "reviewbot"), "eval", str(data), "--limit", str(limit), "--seed", "0",
-            "--backend", "local", "--model-dir", str(model_dir), "--device", device, "--strategy", strategy,
-            "--format", "json", "--no-progress"]  # fmt: skip
+    return [
+        str(Path(sys.executable).parent / "reviewbot"),
+        "eval",
+        str(data),
+        "--limit",
+        str(limit),
+        "--seed",
+        "0",
+        "--backend",
+        "local",
+        "--model-dir",
+        str(model_dir),
+        "--device",
+        device,
+        "--strategy",
+        strategy,
+        "--format",
+        "json",
+        "--no-progress",
+    ]
 
 
 def run(model_dir: Path, device: str, *, data: Path = DATA, limit: int = 40, out: Path | None = None) -> int:
@@ -55,11 +72,15 @@ def run(model_dir: Path, device: str, *, data: Path = DATA, limit: int = 40, out
                 report["runs"].append({"set": name, "strategy": strategy, "error": tail})
                 continue
             bot = json.loads(p.stdout)["bot"]
-            report["runs"].append({"set": name, "strategy": strategy, "seconds": round(seconds, 1), "bot": bot})
+            report["runs"].append(
+                {"set": name, "strategy": strategy, "seconds": round(seconds, 1), "bot": bot}
+            )
             d, r, c = bot["detection"], bot["recall"], bot["clean_flag_rate"]
-            print(f"  {name:20} {strategy:10} detection {d['value']:+.3f} [{d['interval95'][0]:+.2f}, "
-                  f"{d['interval95'][1]:+.2f}]  recall {r['k']}/{r['n']}  clean flagged {c['k']}/{c['n']}  "
-                  f"{seconds:.0f} s")  # fmt: skip
+            print(
+                f"  {name:20} {strategy:10} detection {d['value']:+.3f} [{d['interval95'][0]:+.2f}, "
+                f"{d['interval95'][1]:+.2f}]  recall {r['k']}/{r['n']}  clean flagged {c['k']}/{c['n']}  "
+                f"{seconds:.0f} s"
+            )
     if out:
         out.write_text(json.dumps(report, indent=2))
         print(f"written: {out}")

@@ -158,8 +158,11 @@ class Bench:
                 if ex.ok:  # examples pass, or there are none: nothing to feed back
                     continue
                 feedback = error_text(ex, wall, doctest_output=True)
-            again = [*messages, {"role": "assistant", "content": answer},
-                     {"role": "user", "content": RETRY.format(error=feedback)}]  # fmt: skip
+            again = [
+                *messages,
+                {"role": "assistant", "content": answer},
+                {"role": "user", "content": RETRY.format(error=feedback)},
+            ]
             fixed = extract_code(self.ask(again, r), entry)
             r.retried[kind] = True
             r.final[kind] = self.run(tests_program(task, fixed)).ok
@@ -182,8 +185,11 @@ def main() -> None:
         "--threads", type=int, help="torch CPU threads (default: the configuration's, else torch's)"
     )
     ap.add_argument("--canonical", action="store_true", help="run the reference solutions, no model")
-    ap.add_argument("--out", type=Path, help="append one JSON line per task here; tasks already there are "
-                    "read back, not run again")  # fmt: skip
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="append one JSON line per task here; tasks already there are read back, not run again",
+    )
     args = ap.parse_args()
     kinds = [k for k in args.feedback.split(",") if k]
     if any(k not in ("tests", "examples") for k in kinds):
@@ -202,10 +208,15 @@ def main() -> None:
     t_start = time.perf_counter()
     if args.canonical:
         bench = Bench(None, sandbox, 0)
-        ok = sum(bench.run(tests_program(problems[i], problems[i]["prompt"] + problems[i]["canonical_solution"])).ok
-                 for i in ids)  # fmt: skip
+        ok = sum(
+            bench.run(
+                tests_program(problems[i], problems[i]["prompt"] + problems[i]["canonical_solution"])
+            ).ok
+            for i in ids
+        )
         print(
-            f"canonical solutions passing in the sandbox: {pct(ok, len(ids))}, {time.perf_counter() - t_start:.1f}s"
+            f"canonical solutions passing in the sandbox: {pct(ok, len(ids))}, "
+            f"{time.perf_counter() - t_start:.1f}s"
         )
         return
     from reviewbot.backends.local import LocalBackend
@@ -237,13 +248,18 @@ def main() -> None:
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     print()
     print(
-        f"machine: {platform.machine()}, {cpu} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
+        f"machine: {platform.machine()}, {cpu} cores, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}"
     )
     print(
-        f"model: {backend.model_id}, greedy, max {args.max_tokens} new tokens; load {load_s:.1f}s (not counted)"
+        f"model: {backend.model_id}, greedy, max {args.max_tokens} new tokens; load {load_s:.1f}s (not "
+        "counted)"
     )
-    print(f"tasks: {len(ids)} of 164 (the first {len(ids)} of random.Random({args.seed}).sample of the sorted ids), {len(done)} of "
-          f"them read back from {args.out}; sandbox: bubblewrap, {args.timeout:g}s wall per run")  # fmt: skip
+    print(
+        f"tasks: {len(ids)} of 164 (the first {len(ids)} of random.Random({args.seed}).sample of the sorted "
+        f"ids), {len(done)} of "
+        f"them read back from {args.out}; sandbox: bubblewrap, {args.timeout:g}s wall per run"
+    )
     _summary(results, kinds)
     print(f"wall: {wall:.0f}s for the {ran} task(s) run now ({wall / max(ran, 1):.1f}s per task)")
 
@@ -265,7 +281,8 @@ def _row(r: TaskResult, kinds: list[str], *, resumed: bool) -> str:
         f"{('pass' if r.final[k] else 'fail') + ('*' if r.retried[k] else ''):>9}" for k in kinds
     )
     note = " (read back)" if resumed else ""
-    return f"{r.task_id:<16} {'pass' if r.first else 'fail':>5} {cells} {r.model_seconds:8.1f}  {r.first_error}{note}"
+    verdict = "pass" if r.first else "fail"
+    return f"{r.task_id:<16} {verdict:>5} {cells} {r.model_seconds:8.1f}  {r.first_error}{note}"
 
 
 def _summary(results: list[TaskResult], kinds: list[str]) -> None:
@@ -276,10 +293,14 @@ def _summary(results: list[TaskResult], kinds: list[str]) -> None:
         final = sum(r.final[k] for r in results)
         retried = sum(r.retried[k] for r in results)
         fixed = sum(r.final[k] and not r.first for r in results)
-        print(f"{f'pass@1, one round of {k} feedback:':<30} {pct(final, n)}; "
-              f"retried {retried}, fixed {fixed} of {n - first} failures")  # fmt: skip
-    print(f"model time: {sum(r.model_seconds for r in results):.0f}s for {sum(r.gen_tokens for r in results)} "
-          f"generated tokens (the tasks of the sample)")  # fmt: skip
+        print(
+            f"{f'pass@1, one round of {k} feedback:':<30} {pct(final, n)}; "
+            f"retried {retried}, fixed {fixed} of {n - first} failures"
+        )
+    print(
+        f"model time: {sum(r.model_seconds for r in results):.0f}s for {sum(r.gen_tokens for r in results)} "
+        f"generated tokens (the tasks of the sample)"
+    )
 
 
 if __name__ == "__main__":

@@ -99,7 +99,9 @@ def child_peak_rss(path: Path, mode: str) -> int:
     """Peak RSS (KiB) of a fresh process that loads ``path`` and runs ``mode`` once."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(path)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return int(out.stdout.strip())
 
@@ -150,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     py = f"CPython {platform.python_version()}"
     host = machine()
-    header = (f"{when}; {py}; unidiff {metadata.version('unidiff')}; {host}; "
-              f"best of {args.runs} runs, alternating, same process")
+    header = (
+        f"{when}; {py}; unidiff {metadata.version('unidiff')}; {host}; "
+        f"best of {args.runs} runs, alternating, same process"
+    )
     print(header)
     rows = []
     for name in FILES:
@@ -163,10 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         rss = {m: child_peak_rss(path, m) for m in MODES}
         ratio = t["bare"] / t["ours"]
         rows.append((name, mb, n_anchors, t, rss, ratio))
-        print(f"{name}: {mb:.1f} MB, {n_anchors} anchors | bare {mb / t['bare']:.1f} MB/s "
-              f"({t['bare'] * 1e3:.0f} ms, peak RSS {rss['bare'] / 1024:.0f} MiB) | ours "
-              f"{mb / t['ours']:.1f} MB/s ({t['ours'] * 1e3:.0f} ms, peak RSS {rss['ours'] / 1024:.0f} MiB)"
-              f" | ours/bare {ratio:.2f} (target >= 0.8)")
+        print(
+            f"{name}: {mb:.1f} MB, {n_anchors} anchors | bare {mb / t['bare']:.1f} MB/s "
+            f"({t['bare'] * 1e3:.0f} ms, peak RSS {rss['bare'] / 1024:.0f} MiB) | ours "
+            f"{mb / t['ours']:.1f} MB/s ({t['ours'] * 1e3:.0f} ms, peak RSS {rss['ours'] / 1024:.0f} MiB)"
+            f" | ours/bare {ratio:.2f} (target >= 0.8)"
+        )
     if args.write:
         args.write.write_text(render(header, rows))
         print(f"wrote {args.write}")
@@ -177,31 +183,38 @@ def render(header: str, rows: list) -> str:
     lines = [
         "## Diff ingest: parse + index + anchor vs bare unidiff",
         "",
-        ("Measured with `.venv/bin/python bench/ingest.py`: "
-         "(a) `unidiff.PatchSet(text)`; (b) `parse_diff` + `DiffIndex` + `github_position` for every "
-         "added and removed line (each `Location` built in the loop). Same process, same in-memory "
-         "text (the .gz unpacked first), alternating, best of N; MB/s over the UTF-8 bytes. Peak RSS: "
-         "VmHWM (peak RSS) of a fresh child process per file and mode (includes the interpreter and "
-         "the text)."),
+        (
+            "Measured with `.venv/bin/python bench/ingest.py`: "
+            "(a) `unidiff.PatchSet(text)`; (b) `parse_diff` + `DiffIndex` + `github_position` for every "
+            "added and removed line (each `Location` built in the loop). Same process, same in-memory "
+            "text (the .gz unpacked first), alternating, best of N; MB/s over the UTF-8 bytes. Peak RSS: "
+            "VmHWM (peak RSS) of a fresh child process per file and mode (includes the interpreter and "
+            "the text)."
+        ),
         "",
         f"Run: {header}.",
         "",
-        ("| diff | MB | anchors | bare unidiff MB/s (ms) | ours MB/s (ms) | ours/bare | "
-         "peak RSS bare | peak RSS ours |"),
+        (
+            "| diff | MB | anchors | bare unidiff MB/s (ms) | ours MB/s (ms) | ours/bare | "
+            "peak RSS bare | peak RSS ours |"
+        ),
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, mb, n, t, rss, ratio in rows:
         lines.append(
             f"| {name} | {mb:.1f} | {n:,} | {mb / t['bare']:.1f} ({t['bare'] * 1e3:.0f}) | "
             f"{mb / t['ours']:.1f} ({t['ours'] * 1e3:.0f}) | **{ratio:.2f}** | "
-            f"{rss['bare'] / 1024:.0f} MiB | {rss['ours'] / 1024:.0f} MiB |")
+            f"{rss['bare'] / 1024:.0f} MiB | {rss['ours'] / 1024:.0f} MiB |"
+        )
     lines += [
         "",
-        ("Target ours/bare >= 0.8. How ours gets there: unidiff runs once in `metadata_only` mode "
-         "(validation, headers, modes, binary markers), hunk bodies are read by one tight loop over "
-         "`text.split('\\n')` that fills the slots of the frozen `Line` dataclass directly, with the "
-         "cyclic GC paused during the conversion; `DiffIndex` answers RIGHT lookups by bisecting hunk "
-         "starts and builds per-line maps lazily, per file, only for LEFT lines, `line_at` and GitLab."),
+        (
+            "Target ours/bare >= 0.8. How ours gets there: unidiff runs once in `metadata_only` mode "
+            "(validation, headers, modes, binary markers), hunk bodies are read by one tight loop over "
+            "`text.split('\\n')` that fills the slots of the frozen `Line` dataclass directly, with the "
+            "cyclic GC paused during the conversion; `DiffIndex` answers RIGHT lookups by bisecting hunk "
+            "starts and builds per-line maps lazily, per file, only for LEFT lines, `line_at` and GitLab."
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -48,7 +48,8 @@ def main() -> None:
     args = ap.parse_args()
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at start; "
         f"sample: {args.data.name}, {args.pairs} pairs, seed {args.seed}"
     )
     backends = {}
@@ -69,7 +70,8 @@ def main() -> None:
         bug = [d for k, d in drops[n] if k == "bug"]
         clean = [d for k, d in drops[n] if k == "clean"]
         print(
-            f"\n{n}: {len(bug)} bug and {len(clean)} clean cases, {seconds[n]:.1f} s of scoring (wall, loaded)"
+            f"\n{n}: {len(bug)} bug and {len(clean)} clean cases, "
+            f"{seconds[n]:.1f} s of scoring (wall; other work may load the machine)"
         )
         print(f"  {'min_drop':>8}  {'bug flagged':>11}  {'clean flagged':>13}  {'J':>6}")
         for th in THRESHOLDS:
@@ -86,7 +88,8 @@ def main() -> None:
             if x is not None and y is not None
         ]
         print(
-            f"\ncase drop |{a} - {b}|: mean {sum(diffs) / len(diffs):.4f}, max {max(diffs):.4f} nats per token"
+            f"\ncase drop |{a} - {b}|: mean {sum(diffs) / len(diffs):.4f}, "
+            f"max {max(diffs):.4f} nats per token"
         )
 
 

@@ -23,7 +23,8 @@ import time
 
 LOAD = (
     "import time,sys; t=time.perf_counter(); from pathlib import Path;"
-    "from reviewbot.backends.local import LocalBackend; b=LocalBackend(cache_dir=Path(sys.argv[1])); b.load();"
+    "from reviewbot.backends.local import LocalBackend; b=LocalBackend(cache_dir=Path(sys.argv[1])); "
+    "b.load();"
     "print(f'{time.perf_counter()-t:.2f} {b.cold_start}')"
 )
 
@@ -59,7 +60,8 @@ def split(sample: str) -> None:
     wall, out = timed(SPLIT, sample)
     d = json.loads(out)
     print(
-        f"sample review ({sample}, {d['items']} work items, {d['findings']} findings): {wall:.1f}s wall for the process"
+        f"sample review ({sample}, {d['items']} work items, {d['findings']} findings): {wall:.1f}s wall for "
+        "the process"
     )
     print(f"  python start and import reviewbot: {wall - d['total']:.1f}s + {d['import']:.2f}s")
     print(f"  model load (torch, transformers, weights): {d['load']:.1f}s")
@@ -88,7 +90,8 @@ def main() -> None:
     if args.split:
         split(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "sample.diff"))
         print(
-            f"machine: {platform.machine()}, Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+            f"machine: {platform.machine()}, Python {platform.python_version()}, load "
+            f"{os.getloadavg()[0]:.1f}"
         )
         return
     imp, out = timed("import sys, reviewbot.platforms.cli; print('torch' in sys.modules)")
@@ -100,12 +103,14 @@ def main() -> None:
         else:
             wall, out = timed(LOAD, cache)
             print(
-                f"cold start: {wall:.1f}s wall for the process (load() {out.split()[0]}s, cold={out.split()[1]})"
+                f"cold start: {wall:.1f}s wall for the process (load() {out.split()[0]}s, "
+                f"cold={out.split()[1]})"
             )
         for i in range(3):
             wall, out = timed(LOAD, cache)
             print(
-                f"warm start {i + 1}: {wall:.1f}s wall for the process (load() {out.split()[0]}s, cold={out.split()[1]})"
+                f"warm start {i + 1}: {wall:.1f}s wall for the process (load() {out.split()[0]}s, "
+                f"cold={out.split()[1]})"
             )
     print(f"machine: {platform.machine()}, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
 

@@ -1,4 +1,4 @@
-"""A signal for new code under the embedded model (issue 13, build item 2): is a line far less
+"""A signal for new code under the embedded model: is a line far less
 likely than the rest of its own hunk a sign of a bug?
 
 For every hunk of a review-bugs-newcode case (each hunk is a pure insertion) the hunk's text is
@@ -43,12 +43,19 @@ def score_case(backend, case) -> list[dict]:
             text, spans = _version(h, LineKind.ADDED)
             if not text.strip():
                 continue
-            ask = [{"role": "user", "content": prompts.render("score_user", path=fd.path, section=_section(h))}]
+            ask = [
+                {"role": "user", "content": prompts.render("score_user", path=fd.path, section=_section(h))}
+            ]
             s = backend.score(ask, text)
             if s is None or not s.logprobs:
                 continue
             means = _line_means(s, spans)
-            out.append({"path": fd.path, "lines": [(sp[0].number, sp[0].text, means.get(i)) for i, sp in enumerate(spans)]})
+            out.append(
+                {
+                    "path": fd.path,
+                    "lines": [(sp[0].number, sp[0].text, means.get(i)) for i, sp in enumerate(spans)],
+                }
+            )
     return out
 
 
@@ -72,8 +79,13 @@ def evaluate(cases, scored, tau: float, per_case: int) -> dict:
     k1 = sum(caught([loc for _, loc in flags(scored[c.id], tau, per_case)], c.truth, {}) for c in bug)
     k2 = sum(bool(flags(scored[c.id], tau, per_case)) for c in clean)
     lo, hi = newcombe(k1, len(bug), k2, len(clean))
-    return {"tau": tau, "recall": (k1, len(bug)), "clean_flag": (k2, len(clean)),
-            "detection": k1 / len(bug) - k2 / len(clean), "interval": (lo, hi)}  # fmt: skip
+    return {
+        "tau": tau,
+        "recall": (k1, len(bug)),
+        "clean_flag": (k2, len(clean)),
+        "detection": k1 / len(bug) - k2 / len(clean),
+        "interval": (lo, hi),
+    }
 
 
 def main() -> None:
@@ -86,7 +98,9 @@ def main() -> None:
     args = ap.parse_args()
     evald = evaluation.load_cases(args.data, limit=40, seed=0)
     seen = {c.pair for c in evald}
-    pool = [c for c in evaluation.load_cases(args.data, limit=None, seed=args.tune_seed) if c.pair not in seen]
+    pool = [
+        c for c in evaluation.load_cases(args.data, limit=None, seed=args.tune_seed) if c.pair not in seen
+    ]
     pairs = sorted({c.pair for c in pool})
     import random
 
@@ -109,21 +123,28 @@ def main() -> None:
                 fh.write(json.dumps({"id": c.id, "hunks": scored[c.id]}) + "\n")
                 fh.flush()
                 print(f"[{i}/{len(todo)}] {c.id} {time.perf_counter() - t0:.0f}s", flush=True)
-    print(f"model: the embedded model (local backend); hunks scored once each; "
-          f"tuning draw: {len(tune) // 2} pairs (seed {args.tune_seed}) outside the seed-0/40 sample")  # fmt: skip
+    print(
+        f"model: the embedded model (local backend); hunks scored once each; "
+        f"tuning draw: {len(tune) // 2} pairs (seed {args.tune_seed}) outside the seed-0/40 sample"
+    )
     grid = [round(0.5 * i, 1) for i in range(1, 17)]
     results = [evaluate(tune, scored, t, args.per_case) for t in grid]
     for r in results:
-        print(f"tune tau={r['tau']:>4}: detection {r['detection']:+.3f} [{r['interval'][0]:+.2f}, "
-              f"{r['interval'][1]:+.2f}] recall {r['recall'][0]}/{r['recall'][1]} clean flagged "
-              f"{r['clean_flag'][0]}/{r['clean_flag'][1]}")  # fmt: skip
+        print(
+            f"tune tau={r['tau']:>4}: detection {r['detection']:+.3f} [{r['interval'][0]:+.2f}, "
+            f"{r['interval'][1]:+.2f}] recall {r['recall'][0]}/{r['recall'][1]} clean flagged "
+            f"{r['clean_flag'][0]}/{r['clean_flag'][1]}"
+        )
     best = max(results, key=lambda r: (r["detection"], r["tau"]))
     r = evaluate(evald, scored, best["tau"], args.per_case)
     rl, rh = wilson(*r["recall"])
     cl, ch = wilson(*r["clean_flag"])
-    print(f"seed-0/40 with tau={best['tau']} (chosen on the tuning draw): detection {r['detection']:+.3f} "
-          f"[{r['interval'][0]:+.2f}, {r['interval'][1]:+.2f}], recall {r['recall'][0]}/{r['recall'][1]} "
-          f"[{rl:.2f}, {rh:.2f}], clean flag rate {r['clean_flag'][0]}/{r['clean_flag'][1]} [{cl:.2f}, {ch:.2f}]")  # fmt: skip
+    print(
+        f"seed-0/40 with tau={best['tau']} (chosen on the tuning draw): detection {r['detection']:+.3f} "
+        f"[{r['interval'][0]:+.2f}, {r['interval'][1]:+.2f}], recall {r['recall'][0]}/{r['recall'][1]} "
+        f"[{rl:.2f}, {rh:.2f}], clean flag rate {r['clean_flag'][0]}/{r['clean_flag'][1]} [{cl:.2f}, "
+        f"{ch:.2f}]"
+    )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,27 @@ from reviewbot.platforms.cli import main as cli  # noqa: E402
 
 GIT = ["git", "-c", "user.name=b", "-c", "user.email=b@example.invalid", "-c", "init.defaultBranch=main"]
 OLD = "def total(items):\n    result = 0\n    result = sum(items)\n    return result\n"
-NEW = "def total(items):\n    result = 0\n    result = accumulate_every_item_with_a_helper_nobody_defined(items)\n    return result\n"
+NEW = (
+    "def total(items):\n    result = 0\n"
+    "    result = accumulate_every_item_with_a_helper_nobody_defined(items)\n    return result\n"
+)
 
 
 def answer(schema):
     if "findings" not in schema.get("properties", {}):
         return minimal_instance(schema)
-    return {"findings": [{"row": 3, "severity": "error", "category": "bug", "code": "accumulate",
-                          "message": "The helper called here is not defined anywhere.", "suggestion": None}]}  # fmt: skip
+    return {
+        "findings": [
+            {
+                "row": 3,
+                "severity": "error",
+                "category": "bug",
+                "code": "accumulate",
+                "message": "The helper called here is not defined anywhere.",
+                "suggestion": None,
+            }
+        ]
+    }
 
 
 def make_repo(root: Path, n: int) -> Path:
@@ -63,9 +76,30 @@ def review(repo: Path, url: str, **cfg) -> tuple[float, dict]:
     conf.write_text("".join(f"model.{k}: {v}\n" for k, v in cfg.items()))
     out, err = io.StringIO(), io.StringIO()
     t = time.perf_counter()
-    code = cli(["review", "--git", "HEAD~1..HEAD", "--repo", str(repo), "--config", str(conf), "--backend",
-                "openai", "--base-url", url, "--api-model", "standin-model", "--format", "json",
-                "--no-progress", "--fail-on", "never"], out, err)  # fmt: skip
+    code = cli(
+        [
+            "review",
+            "--git",
+            "HEAD~1..HEAD",
+            "--repo",
+            str(repo),
+            "--config",
+            str(conf),
+            "--backend",
+            "openai",
+            "--base-url",
+            url,
+            "--api-model",
+            "standin-model",
+            "--format",
+            "json",
+            "--no-progress",
+            "--fail-on",
+            "never",
+        ],
+        out,
+        err,
+    )
     took = time.perf_counter() - t
     if code != 0:
         raise SystemExit(f"review exited {code}: {err.getvalue().strip()}")
@@ -82,7 +116,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp) / "big", args.files)
         print(
-            f"\n1. concurrency: {args.files} work items, stand-in latency {args.latency} s per chat completion"
+            f"\n1. concurrency: {args.files} work items, stand-in latency {args.latency} s per chat "
+            "completion"
         )
         print("| model.concurrency | wall s | peak requests at the server | findings same as sequential |")
         print("|---|---|---|---|")
@@ -104,8 +139,12 @@ def main() -> None:
         with socket.socket() as sk:
             sk.bind(("127.0.0.1", 0))
             port = sk.getsockname()[1]
-        cases = [("server down (closed port)", None, None), ("slow (5 s per answer)", "slow", None),
-                 ("429 storm", "429", {"retry_after": 0}), ("truncated bodies", "truncated", {})]  # fmt: skip
+        cases = [
+            ("server down (closed port)", None, None),
+            ("slow (5 s per answer)", "slow", None),
+            ("429 storm", "429", {"retry_after": 0}),
+            ("truncated bodies", "truncated", {}),
+        ]
         for label, kind, params in cases:
             if kind is None:
                 took, doc = review(small, f"http://127.0.0.1:{port}/v1", concurrency=1, timeout=1, retries=1)

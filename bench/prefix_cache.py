@@ -1,8 +1,9 @@
 """The local backend's prefix cache on the embedded model (CPU): what routing costs before a route.
 
-For each work item of examples/sample.diff (or of a git range, `--git`): the router's prompt (reviewbot/router.py) and its
-constrained choice over the five route labels, then the review route's generation on the same
-prefix, in the shape the router is moving to: the chosen label as the assistant's turn, the
+For each work item of examples/sample.diff (or of a git range, `--git`): the router's prompt
+(reviewbot/router.py) and its constrained choice over the five route labels, then the review route's
+generation on the same prefix, in the shape the router is moving to: the chosen label as the assistant's
+turn, the
 route's instructions and rows as a new user turn, a schema-constrained answer. Timed with the
 prefix cache (the generation prefills only the new tokens) and without, after a warm-up, and
 against the generation alone (no routing); the runs are interleaved and repeated, and the fastest
@@ -53,10 +54,13 @@ def main() -> None:
     else:
         cs = DiffFileSource(str(ROOT / "examples" / "sample.diff")).load()
     items = plan(cs, count=estimate_tokens, item_tokens=1200, budget_tokens=24000).items[: args.items]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; model {b.model_id}; {len(items)} work items")  # fmt: skip
     print(
-        "| item | route prompt | route+review prompt | cache | choose s | generate s | prefilled | generate alone s | routing overhead |"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; model {b.model_id}; {len(items)} work items"
+    )
+    print(
+        "| item | route prompt | route+review prompt | cache | choose s | generate s | prefilled | generate "
+        "alone s | routing overhead |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     totals = {"alone": 0.0, True: [0.0, 0.0, 0], False: [0.0, 0.0, 0]}
@@ -100,15 +104,21 @@ def main() -> None:
             totals[cached][0] += ch
             totals[cached][1] += gen
             totals[cached][2] += prefilled
-            print(f"| {item.id} | {c.prompt_tokens} | {g.prompt_tokens} | {'on' if cached else 'off'} | "
-                  f"{ch:.2f} | {gen:.2f} | {prefilled} | {alone:.2f} | {100 * (ch + gen - alone) / alone:+.0f}% | {same} |")  # fmt: skip
+            print(
+                f"| {item.id} | {c.prompt_tokens} | {g.prompt_tokens} | {'on' if cached else 'off'} | "
+                f"{ch:.2f} | {gen:.2f} | {prefilled} | {alone:.2f} | "
+                f"{100 * (ch + gen - alone) / alone:+.0f}% | {same} |"
+            )
     b.prefix_cache = True
     alone_total = totals["alone"]
     for cached in (True, False):
         ch, gen, pre = totals[cached]
-        print(f"total, cache {'on' if cached else 'off'}: choose {ch:.2f} s + generate {gen:.2f} s "
-              f"= {ch + gen:.2f} s against {alone_total:.2f} s for the generations alone "
-              f"({100 * (ch + gen - alone_total) / alone_total:+.0f}%); {pre} prompt tokens prefilled by the generations")  # fmt: skip
+        print(
+            f"total, cache {'on' if cached else 'off'}: choose {ch:.2f} s + generate {gen:.2f} s "
+            f"= {ch + gen:.2f} s against {alone_total:.2f} s for the generations alone "
+            f"({100 * (ch + gen - alone_total) / alone_total:+.0f}%); {pre} prompt tokens prefilled by the "
+            "generations"
+        )
 
 
 if __name__ == "__main__":

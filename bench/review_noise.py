@@ -82,27 +82,49 @@ def test_echoes_the_request_line_on_localhost():
 '''
 
 PLANTS = (
-    Plant("strip-auth", "src/requests/sessions.py",
-          "        if old_parsed.hostname != new_parsed.hostname:\n            return True\n",
-          "        if old_parsed.hostname != new_parsed.hostname:\n            return False\n",
-          "test_should_strip_auth_host_change fails on the changed line"),
-    Plant("case-insensitive-get", "src/requests/structures.py",
-          "        return self._store[key.lower()][1]\n", "        return self._store[key.lower()][0]\n",
-          "TestCaseInsensitiveDict tests fail on the changed line"),
-    Plant("auth-from-url", "src/requests/utils.py",
-          "        auth = (unquote(parsed.username), unquote(parsed.password))\n",
-          "        auth = (unquote(parsed.password), unquote(parsed.username))\n",
-          "test_get_auth_from_url fails on the changed line"),
-    Plant("utf32-byte-order", "src/requests/utils.py",
-          '        if sample[:3] == _null3:\n            return "utf-32-be"\n',
-          '        if sample[:3] == _null3:\n            return "utf-32-le"\n',
-          "TestGuessJSONUTF fails on the changed line"),
-    Plant("undefined-name", "src/requests/utils.py",
-          "    no_proxy_arg = no_proxy\n", "    no_proxy_arg = no_proxies\n",
-          "ruff F821 on the changed line (and the tests that reach it fail)"),
-    Plant("new-localhost-test", "tests/test_lowlevel.py", "", TEST_SERVER_TEST,
-          "nothing: the new test passes in the sandbox"),
-)  # fmt: skip
+    Plant(
+        "strip-auth",
+        "src/requests/sessions.py",
+        "        if old_parsed.hostname != new_parsed.hostname:\n            return True\n",
+        "        if old_parsed.hostname != new_parsed.hostname:\n            return False\n",
+        "test_should_strip_auth_host_change fails on the changed line",
+    ),
+    Plant(
+        "case-insensitive-get",
+        "src/requests/structures.py",
+        "        return self._store[key.lower()][1]\n",
+        "        return self._store[key.lower()][0]\n",
+        "TestCaseInsensitiveDict tests fail on the changed line",
+    ),
+    Plant(
+        "auth-from-url",
+        "src/requests/utils.py",
+        "        auth = (unquote(parsed.username), unquote(parsed.password))\n",
+        "        auth = (unquote(parsed.password), unquote(parsed.username))\n",
+        "test_get_auth_from_url fails on the changed line",
+    ),
+    Plant(
+        "utf32-byte-order",
+        "src/requests/utils.py",
+        '        if sample[:3] == _null3:\n            return "utf-32-be"\n',
+        '        if sample[:3] == _null3:\n            return "utf-32-le"\n',
+        "TestGuessJSONUTF fails on the changed line",
+    ),
+    Plant(
+        "undefined-name",
+        "src/requests/utils.py",
+        "    no_proxy_arg = no_proxy\n",
+        "    no_proxy_arg = no_proxies\n",
+        "ruff F821 on the changed line (and the tests that reach it fail)",
+    ),
+    Plant(
+        "new-localhost-test",
+        "tests/test_lowlevel.py",
+        "",
+        TEST_SERVER_TEST,
+        "nothing: the new test passes in the sandbox",
+    ),
+)
 
 
 def git(repo: Path, *args: str) -> None:
@@ -172,8 +194,21 @@ def code_of(rev: str, work: Path) -> Path:
 
 def review(repo: Path, code: Path, backend: str) -> tuple[dict, float]:
     out = repo.parent / f"{repo.name}-{code.name}.json"
-    argv = [sys.executable, "-m", "reviewbot.platforms.cli", "review", "--git", "HEAD~1..HEAD",
-            "--backend", backend, "--format", "json", "-o", str(out), "--no-progress"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "reviewbot.platforms.cli",
+        "review",
+        "--git",
+        "HEAD~1..HEAD",
+        "--backend",
+        backend,
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--no-progress",
+    ]
     env = {**os.environ, "PYTHONPATH": str(code)}
     t0 = time.perf_counter()
     res = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
@@ -244,7 +279,8 @@ def main() -> int:
     template: list[dict] = []
     kept_all = judged_all = 0
     print(
-        f"reviewbot noise bench: --backend {args.backend}, inline budget {args.inline}, python {sys.version.split()[0]}"
+        f"reviewbot noise bench: --backend {args.backend}, inline budget {args.inline}, python "
+        f"{sys.version.split()[0]}"
     )
     with tempfile.TemporaryDirectory(prefix="review-noise-") as tmp:
         work = Path(tmp)
@@ -267,7 +303,8 @@ def main() -> int:
                 tests = [f for f in found if f["rule"].startswith("pytest/")]
                 by_sev = counts(found, profiles)["severity"]
                 print(
-                    f"  {label}: {len(found)} findings ({', '.join(f'{by_sev[s]} {s}' for s in SEVERITIES)}); "
+                    f"  {label}: {len(found)} findings "
+                    f"({', '.join(f'{by_sev[s]} {s}' for s in SEVERITIES)}); "
                     f"shown inline {len(shown)}, listed {len(found) - len(shown)}; "
                     f"pytest findings {len(tests)}; {seconds:.0f} s"
                 )
@@ -285,14 +322,23 @@ def main() -> int:
                 print("\n".join(table(f"per {key}", {**cols_all[key], **cols_shown[key]})))
             after, _ = reports["after"]
             for i, f in enumerate(shown_of(after, args.inline, ranked=True)):
-                entry = {"range": name, "rank": i + 1, "path": f["path"], "line": f["line"], "rule": f["rule"],
-                         "severity": f["severity"], "message": " ".join(f["message"].split())[:400]}  # fmt: skip
+                entry = {
+                    "range": name,
+                    "rank": i + 1,
+                    "path": f["path"],
+                    "line": f["line"],
+                    "rule": f["rule"],
+                    "severity": f["severity"],
+                    "message": " ".join(f["message"].split())[:400],
+                }
                 template.append({**entry, "keep": None, "reason": ""})
                 if judged is not None:
                     match = [
-                        j for j in judged["findings"]
-                        if (j["range"], j["path"], j["line"], j["rule"]) == (name, f["path"], f["line"], f["rule"])
-                    ]  # fmt: skip
+                        j
+                        for j in judged["findings"]
+                        if (j["range"], j["path"], j["line"], j["rule"])
+                        == (name, f["path"], f["line"], f["rule"])
+                    ]
                     if match and match[0]["keep"] is not None:
                         judged_all += 1
                         kept_all += bool(match[0]["keep"])

@@ -6,10 +6,10 @@ diff in `../shared/data/diffs/real/`, as "Every real diff through the embedded m
 Each review is a fresh `reviewbot` process running this checkout's code (PYTHONPATH), with the
 model already converted in the cache: "warm" as a second run of the README's command is. One
 untimed review of examples/sample.diff per backend first (it converts where the cache has no copy,
-and fills the OS's file cache), then the timed runs, the backends alternating. Printed per run: wall seconds, the model's
-seconds and tokens from the JSON report, findings, the process's CPU seconds (its threads and
-the processes it waited for: the steadier figure where other work loads the machine) and its peak
-RSS (wait4).
+and fills the OS's file cache), then the timed runs, the backends alternating. Printed per run:
+wall seconds, the model's seconds and tokens from the JSON report, findings, the process's CPU
+seconds (its threads and the processes it waited for: the steadier figure where other work loads
+the machine) and its peak RSS (wait4).
 
     python bench/review_speed.py                          # openvino (the default backend), both reviews
     python bench/review_speed.py --backends openvino,local --rounds 2
@@ -106,7 +106,8 @@ def main() -> None:
     args = ap.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
     )
     print(f"python {platform.python_version()}; backends alternating: {', '.join(backends)}")
     with tempfile.TemporaryDirectory(prefix="review-speed-") as tmp:
@@ -138,7 +139,8 @@ def main() -> None:
                     print(
                         f"  round {r + 1} {b}: {f['wall']:.2f} s wall, {f['cpu']:.2f} s CPU, "
                         f"{f['model']:.2f} s in the model, "
-                        f"{f['prompt']} prompt + {f['generated']} generated tokens, {f['findings']} findings, "
+                        f"{f['prompt']} prompt + {f['generated']} generated tokens, "
+                        f"{f['findings']} findings, "
                         f"peak RSS {f['rss_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f}"
                     )
             medians = {b: statistics.median(f["wall"] for f in got[b]) for b in backends}

@@ -11,7 +11,8 @@ given margin, and routing overhead = route seconds / (route seconds + the chosen
 seconds) per item. The chosen route is run only with --run-routes and only where it is
 implemented (today: review); other items have the route time alone and no overhead figure.
 
-    .venv/bin/python bench/routing.py --backend openvino [--limit N] [--margin 0.1] [--run-routes] [--out FILE]
+    .venv/bin/python bench/routing.py --backend openvino [--limit N] [--margin 0.1] [--run-routes]
+        [--out FILE]
     .venv/bin/python bench/routing.py --backend fake          # smoke: the "always the first label" baseline
     .venv/bin/python bench/routing.py --dry-run [--limit 2]   # print prompts and the set's composition only
 """
@@ -135,12 +136,17 @@ def main() -> None:
             out = route_impl.run(item, ChangeSet((item.file,), r["id"]))
             run_s = out.seconds
         res = {
-            "id": r["id"], "label": r["label"], "chosen": d.route, "p": round(d.probability, 4),
-            "probabilities": {k: round(v, 4) for k, v in d.probabilities.items()}, "second": d.second,
-            "route_s": round(route_wall, 4), "run_s": None if run_s is None else round(run_s, 4),
+            "id": r["id"],
+            "label": r["label"],
+            "chosen": d.route,
+            "p": round(d.probability, 4),
+            "probabilities": {k: round(v, 4) for k, v in d.probabilities.items()},
+            "second": d.second,
+            "route_s": round(route_wall, 4),
+            "run_s": None if run_s is None else round(run_s, 4),
             "prompt_tokens": d.prompt_tokens,
             "raw_chosen": max(d.raw, key=d.raw.__getitem__) if d.raw else d.route,
-        }  # fmt: skip
+        }
         results.append(res)
         if log:
             log.write(json.dumps(res) + "\n")
@@ -166,8 +172,10 @@ def main() -> None:
     print("\nper route:          recall                              precision")
     for lb in ROUTES:
         tp = sum(x["label"] == lb and x["chosen"] == lb for x in results)
-        print(f"  {lb:12s} {_pct(tp, sum(x['label'] == lb for x in results)):36s} "
-              f"{_pct(tp, sum(x['chosen'] == lb for x in results))}")  # fmt: skip
+        print(
+            f"  {lb:12s} {_pct(tp, sum(x['label'] == lb for x in results)):36s} "
+            f"{_pct(tp, sum(x['chosen'] == lb for x in results))}"
+        )
     seconds = sum(x["second"] is not None for x in results)
     among = sum(x["label"] in (x["chosen"], x["second"]) for x in results)
     print(f"\nsecond route (p(best) - p(runner-up) < {args.margin}): {_pct(seconds, n)} of items")
@@ -176,11 +184,15 @@ def main() -> None:
     wrong_p = [x["p"] for x in results if x["label"] != x["chosen"]]
     if right_p and wrong_p:
         print(
-            f"mean p(chosen): {statistics.mean(right_p):.3f} when right, {statistics.mean(wrong_p):.3f} when wrong"
+            f"mean p(chosen): {statistics.mean(right_p):.3f} when right, {statistics.mean(wrong_p):.3f} when "
+            "wrong"
         )
     route_s = [x["route_s"] for x in results]
-    print(f"\nroute time: median {statistics.median(route_s):.3f}s, mean {statistics.mean(route_s):.3f}s, "
-          f"max {max(route_s):.3f}s; prompt tokens median {statistics.median(x['prompt_tokens'] for x in results):.0f}")  # fmt: skip
+    print(
+        f"\nroute time: median {statistics.median(route_s):.3f}s, mean {statistics.mean(route_s):.3f}s, "
+        f"max {max(route_s):.3f}s; prompt tokens median "
+        f"{statistics.median(x['prompt_tokens'] for x in results):.0f}"
+    )
     with_run = [x for x in results if x["run_s"] is not None]
     if with_run:
         ratios = [
@@ -188,8 +200,10 @@ def main() -> None:
         ]
         tot_route = sum(x["route_s"] for x in with_run)
         tot_all = tot_route + sum(x["run_s"] for x in with_run)
-        print(f"routing overhead (route / (route + route run)) over {len(with_run)} items run: "
-              f"median {statistics.median(ratios):.1%}, in total {tot_route / tot_all:.1%}")  # fmt: skip
+        print(
+            f"routing overhead (route / (route + route run)) over {len(with_run)} items run: "
+            f"median {statistics.median(ratios):.1%}, in total {tot_route / tot_all:.1%}"
+        )
     else:
         print("routing overhead: no route run (use --run-routes with a model backend)")
 

@@ -1,4 +1,5 @@
-"""Retrieval benchmarks for the search and repo_qa routes (docs/benchmarks.md, "Search and repository retrieval").
+"""Retrieval benchmarks for the search and repo_qa routes (docs/benchmarks.md, "Search and repository
+retrieval").
 
     python bench/search_retrieval.py [--no-vectors] [--out DIR]
 
@@ -111,11 +112,14 @@ def docs_retrieval(repo: Path, docs: DocsIndex) -> dict:
         )
     n = len(rows)
     return {
-        "uses": len(uses), "distinct": len(seen), "placed": n, "unplaced": unplaced,
+        "uses": len(uses),
+        "distinct": len(seen),
+        "placed": n,
+        "unplaced": unplaced,
         "recall5_route": sum(r["route_hit"] for r in rows) / n if n else 0.0,
         "recall5_bm25": sum(r["bm25_hit"] for r in rows) / n if n else 0.0,
         "misses": [r for r in rows if not r["route_hit"]],
-    }  # fmt: skip
+    }
 
 
 _NAME_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -227,8 +231,11 @@ def main() -> int:
     ap.add_argument("--no-vectors", action="store_true")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
     ap.add_argument("--stripped", action="store_true", help="only the variant without docstrings (part 2)")
-    ap.add_argument("--environment", action="store_true",
-                    help="only: the documentation index of this whole environment (what `reviewbot index docs` builds)")  # fmt: skip
+    ap.add_argument(
+        "--environment",
+        action="store_true",
+        help="only: the documentation index of this whole environment (what `reviewbot index docs` builds)",
+    )
     args = ap.parse_args()
     if not requests_available():
         print("the requests tarballs are not under ../shared/data/repos", file=sys.stderr)
@@ -240,9 +247,14 @@ def main() -> int:
             t0 = time.perf_counter()
             docs = DocsIndex.open(work / "cache-all")
             st = docs.build()
-            figures["environment_index"] = {"seconds": round(time.perf_counter() - t0, 1), "units": st.units,
-                                            "files": st.files, "failed": st.failed, "entries": docs.store.count(),
-                                            "mb": round(st.size_bytes / 1e6, 1)}  # fmt: skip
+            figures["environment_index"] = {
+                "seconds": round(time.perf_counter() - t0, 1),
+                "units": st.units,
+                "files": st.files,
+                "failed": st.failed,
+                "entries": docs.store.count(),
+                "mb": round(st.size_bytes / 1e6, 1),
+            }
             t0 = time.perf_counter()
             again = docs.build()
             figures["environment_recheck_s"] = round(time.perf_counter() - t0, 2)
@@ -257,8 +269,11 @@ def main() -> int:
                 t = time.perf_counter()
                 docs.search(q, 5)
                 times.append(time.perf_counter() - t)
-            figures["environment_query_ms"] = {"n": len(times), "p50": round(pct(times, 50) * 1e3, 2),
-                                               "p99": round(pct(times, 99) * 1e3, 2)}  # fmt: skip
+            figures["environment_query_ms"] = {
+                "n": len(times),
+                "p50": round(pct(times, 50) * 1e3, 2),
+                "p99": round(pct(times, 99) * 1e3, 2),
+            }
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return _finish(figures, args.out)
@@ -277,12 +292,25 @@ def main() -> int:
         t0 = time.perf_counter()
         sd = DocsIndex.open(work / "cache-stdlib", stdlib_env)
         st = sd.build()
-        figures["stdlib_index"] = {"seconds": round(time.perf_counter() - t0, 1), "units": st.units,
-                                   "files": st.files, "failed": st.failed, "entries": sd.store.count(),
-                                   "mb": round(st.size_bytes / 1e6, 1)}  # fmt: skip
+        figures["stdlib_index"] = {
+            "seconds": round(time.perf_counter() - t0, 1),
+            "units": st.units,
+            "files": st.files,
+            "failed": st.failed,
+            "entries": sd.store.count(),
+            "mb": round(st.size_bytes / 1e6, 1),
+        }
         print("stdlib docs index:", figures["stdlib_index"], flush=True)
-        qs = ["open a file for reading text", "parse a url into components", "json decode error", "spawn subprocess with timeout",
-              "temporary directory cleanup", "sha256 hex digest", "thread pool executor map", "deprecated ssl wrap socket"]  # fmt: skip
+        qs = [
+            "open a file for reading text",
+            "parse a url into components",
+            "json decode error",
+            "spawn subprocess with timeout",
+            "temporary directory cleanup",
+            "sha256 hex digest",
+            "thread pool executor map",
+            "deprecated ssl wrap socket",
+        ]
         times = []
         for _ in range(25):
             for q in qs:
@@ -306,8 +334,12 @@ def main() -> int:
         t0 = time.perf_counter()
         ri = RepoIndex.open(work / "cache-repo", repo)
         us = ri.update()
-        figures["repo_index"] = {"seconds": round(us.seconds, 2), "files": us.files, "chunks": us.chunks,
-                                 "mb": round(us.size_bytes / 1e6, 2)}  # fmt: skip
+        figures["repo_index"] = {
+            "seconds": round(us.seconds, 2),
+            "files": us.files,
+            "chunks": us.chunks,
+            "mb": round(us.size_bytes / 1e6, 2),
+        }
         target = repo / "src" / "requests" / "help.py"
         target.write_text(target.read_text() + "\n\ndef added_later():\n    return 1\n")
         inc = ri.update()
@@ -324,12 +356,17 @@ def main() -> int:
                 t0 = time.perf_counter()
                 emb = MiniLM.load()
                 n = add_vectors(ri.store, emb)
-                figures["repo_vectors"] = {"seconds": round(time.perf_counter() - t0, 1), "vectors": n,
-                                           "mb_after": round(ri.store.path.stat().st_size / 1e6, 2)}  # fmt: skip
+                figures["repo_vectors"] = {
+                    "seconds": round(time.perf_counter() - t0, 1),
+                    "vectors": n,
+                    "mb_after": round(ri.store.path.stat().st_size / 1e6, 2),
+                }
                 vectors = (emb, VectorTable(ri.store))
                 print("repo vectors:", figures["repo_vectors"], flush=True)
-        figures["repo_retrieval"] = {k: round(v, 3) if isinstance(v, float) else v
-                                     for k, v in repo_retrieval(ri, questions, vectors).items()}  # fmt: skip
+        figures["repo_retrieval"] = {
+            k: round(v, 3) if isinstance(v, float) else v
+            for k, v in repo_retrieval(ri, questions, vectors).items()
+        }
         print("repo retrieval:", figures["repo_retrieval"], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The webhook service under load, with faults (issue 12): `reviewbot serve` and three `reviewbot
+"""The webhook service under load, with faults: `reviewbot serve` and three `reviewbot
 worker` processes against the GitHub stand-in (personal token, `--backend none`), once with the
 SQLite store and once with Redis (a `redis-server` this script starts).
 
@@ -9,11 +9,13 @@ redelivery of a known head under a new id, a `labeled` event and a comment witho
 thirds, a worker is killed with SIGKILL and another started. Then the queue is drained and the
 check runs the stand-in received are counted per (PR, head).
 
-Printed: acknowledgement latency p50/p99 of the accepted deliveries (the time from sending the
-request to its answer; also p99 without the deliveries sent in the 5 s after each kill), refused deliveries (while the server was down), jobs by state, heads
-reviewed more than once (must be 0), the PRs' last heads without a review (must be 0).
+Printed: acknowledgement latency p50/p99 of the accepted deliveries (the time from sending the request
+to its answer; also p99 without the deliveries sent in the 5 s after each kill), refused deliveries
+(while the server was down), jobs by state, heads reviewed more than once (must be 0), the PRs' last
+heads without a review (must be 0).
 
-    PYTHONPATH=.:tests .venv/bin/python bench/service_load.py [--seconds 60] [--rate 100] [--stores sqlite,redis]
+    PYTHONPATH=.:tests .venv/bin/python bench/service_load.py \\
+        [--seconds 60] [--rate 100] [--stores sqlite,redis]
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.github_standin import GitHubStandIn  # noqa: E402
 from support.service_cluster import Cluster, diff_for, free_port, pull_event  # noqa: E402
 
-from reviewbot.service.stores import open_store  # noqa: E402
+from reviewbot.compose import job_store  # noqa: E402
 
 REPO = "load/r"
 PRS = 50
@@ -46,9 +48,24 @@ def _redis(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     exe = shutil.which("redis-server")
     assert exe, "redis-server is needed (apt-get install redis-server)"
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp),
-                             "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-                            stdout=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(tmp),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), 0.1).close()
@@ -98,8 +115,12 @@ def run(store_kind: str, seconds: float, rate: float, faults: bool = True) -> di
 
         total = int(seconds * rate)
         kill_server, kill_worker = (total // 3, 2 * total // 3) if faults else (-1, -1)
-        last: tuple[bytes, str, str, tuple[int, str] | None] = (pull_event(REPO, 1, _head(1, 0)), "d-0", "pull_request",
-                                                               (1, _head(1, 0)))  # fmt: skip
+        last: tuple[bytes, str, str, tuple[int, str] | None] = (
+            pull_event(REPO, 1, _head(1, 0)),
+            "d-0",
+            "pull_request",
+            (1, _head(1, 0)),
+        )
         t0 = time.perf_counter()
         with ThreadPoolExecutor(64) as pool:
             for i in range(total):
@@ -129,12 +150,16 @@ def run(store_kind: str, seconds: float, rate: float, faults: bool = True) -> di
                 elif kind == 3:
                     job = (pull_event(REPO, n, _head(n, heads[n]), "labeled"), f"d-{i}", "pull_request", None)
                 else:
-                    comment = {"action": "created", "repository": {"full_name": REPO}, "issue": {"number": n,
-                               "pull_request": {}}, "comment": {"body": "looks good", "user": {"login": "u"}}}  # fmt: skip
+                    comment = {
+                        "action": "created",
+                        "repository": {"full_name": REPO},
+                        "issue": {"number": n, "pull_request": {}},
+                        "comment": {"body": "looks good", "user": {"login": "u"}},
+                    }
                     job = (json.dumps(comment).encode(), f"d-{i}", "issue_comment", None)
                 pool.submit(send, *job)
         sent_for = time.perf_counter() - t0
-        store = open_store(cluster_settings(url))
+        store = job_store(cluster_settings(url))
         t1 = time.perf_counter()
         counts = cluster.wait_idle(store, timeout=600)
         drained = time.perf_counter() - t1
@@ -148,13 +173,21 @@ def run(store_kind: str, seconds: float, rate: float, faults: bool = True) -> di
     lat = sorted(took for _, took in latencies)
     steady = sorted(took for at, took in latencies if not any(k <= at < k + 5 for k in kills))
     return {
-        "store": store_kind, "sent": total, "seconds": round(sent_for, 1), "accepted": len(lat),
-        "refused": len(refused), "p50_ms": round(statistics.median(lat) * 1000, 1),
-        "p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 1), "max_ms": round(lat[-1] * 1000, 1),
+        "store": store_kind,
+        "sent": total,
+        "seconds": round(sent_for, 1),
+        "accepted": len(lat),
+        "refused": len(refused),
+        "p50_ms": round(statistics.median(lat) * 1000, 1),
+        "p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 1),
+        "max_ms": round(lat[-1] * 1000, 1),
         "p99_ms_steady": round(steady[int(len(steady) * 0.99) - 1] * 1000, 1),
-        "jobs": counts, "drain_s": round(drained, 1), "heads_reviewed": len(reviews),
-        "heads_reviewed_twice": len(twice), "accepted_last_heads_unreviewed": len(accepted_last - set(reviews)),
-    }  # fmt: skip
+        "jobs": counts,
+        "drain_s": round(drained, 1),
+        "heads_reviewed": len(reviews),
+        "heads_reviewed_twice": len(twice),
+        "accepted_last_heads_unreviewed": len(accepted_last - set(reviews)),
+    }
 
 
 def cluster_settings(url: str):
@@ -173,12 +206,15 @@ def main() -> None:
     for kind in args.stores.split(","):
         r = run(kind, args.seconds, args.rate, not args.no_faults)
         print(json.dumps(r))
-        print(f"{kind}: {r['accepted']}/{r['sent']} deliveries accepted in {r['seconds']} s "
-              f"({r['refused']} refused while the server was down); acknowledgement p50 {r['p50_ms']} ms, "
-              f"p99 {r['p99_ms']} ms, max {r['max_ms']} ms (p99 outside the 5 s after each kill: "
-              f"{r['p99_ms_steady']} ms); jobs {r['jobs']}; drained in {r['drain_s']} s; "
-              f"{r['heads_reviewed']} heads reviewed, {r['heads_reviewed_twice']} twice, "
-              f"{r['accepted_last_heads_unreviewed']} accepted last heads unreviewed", flush=True)  # fmt: skip
+        print(
+            f"{kind}: {r['accepted']}/{r['sent']} deliveries accepted in {r['seconds']} s "
+            f"({r['refused']} refused while the server was down); acknowledgement p50 {r['p50_ms']} ms, "
+            f"p99 {r['p99_ms']} ms, max {r['max_ms']} ms (p99 outside the 5 s after each kill: "
+            f"{r['p99_ms_steady']} ms); jobs {r['jobs']}; drained in {r['drain_s']} s; "
+            f"{r['heads_reviewed']} heads reviewed, {r['heads_reviewed_twice']} twice, "
+            f"{r['accepted_last_heads_unreviewed']} accepted last heads unreviewed",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

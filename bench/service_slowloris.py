@@ -6,10 +6,11 @@ store) while 200 connections hold it the slowloris way, re-opened as soon as the
 - fill:    the same headers, then all but the last byte of the body at full speed, then nothing
            (the bytes the server holds before it can check the signature).
 
-The 200 are split evenly between the three kinds and run in a process of their own (threads, at
-nice 10), so neither the probes nor the server are slowed by the attackers' own work. Meanwhile `/healthz` is asked every
-50 ms on a fresh connection, a correctly signed delivery is sent every second (from a thread of its own), and the resident memory of the
-web process is read from /proc/PID/status (VmRSS every 100 ms; VmHWM, the peak, at the end).
+The 200 are split evenly between the three kinds and run in a process of their own (threads, at nice
+10), so neither the probes nor the server are slowed by the attackers' own work. Meanwhile `/healthz` is
+asked every 50 ms on a fresh connection, a correctly signed delivery is sent every second (from a thread
+of its own), and the resident memory of the web process is read from /proc/PID/status (VmRSS every 100
+ms; VmHWM, the peak, at the end).
 
 Printed: the peak and largest sampled resident memory, /healthz latency (p50, p99, max, and
 probes that failed), the server's answers to the attacking connections by status, and how many of
@@ -58,8 +59,15 @@ def _status(sock: socket.socket) -> str:
 class Attacker(threading.Thread):
     """One connection slot, re-opened whenever the server answers or drops it."""
 
-    def __init__(self, port: int, kind: str, length: int, stop: threading.Event, answers: Counter[str],
-                 lock: threading.Lock) -> None:  # fmt: skip
+    def __init__(
+        self,
+        port: int,
+        kind: str,
+        length: int,
+        stop: threading.Event,
+        answers: Counter[str],
+        lock: threading.Lock,
+    ) -> None:
         super().__init__(daemon=True)
         self.port, self.kind, self.length, self.stop, self.answers, self.lock = (
             port,
@@ -72,9 +80,11 @@ class Attacker(threading.Thread):
         self.opened = 0
 
     def _head(self) -> bytes:
-        return (f"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pull_request\r\n"
-                f"X-GitHub-Delivery: slow-{id(self)}-{self.opened}\r\nX-Hub-Signature-256: sha256={'0' * 64}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {self.length}\r\n\r\n").encode()  # fmt: skip
+        return (
+            f"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pull_request\r\n"
+            f"X-GitHub-Delivery: slow-{id(self)}-{self.opened}\r\nX-Hub-Signature-256: sha256={'0' * 64}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {self.length}\r\n\r\n"
+        ).encode()
 
     def _one(self) -> str:
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
@@ -204,18 +214,25 @@ def run(seconds: float, connections: int, length: int, kinds: tuple[str, ...] = 
         alive = cluster.procs["serve"].poll() is None
     health.sort()
     return {
-        "seconds": seconds, "connections": connections, "kinds": kinds, "content_length": length,
-        "connections_opened": opened, "server_alive": alive,
-        "rss_idle_mb": round(idle_rss / 1024, 1), "rss_max_sampled_mb": round(max(rss) / 1024, 1),
-        "rss_peak_vmhwm_mb": round(peak / 1024, 1), "rss_samples": len(rss),
-        "healthz_probes": len(health) + failed_probes, "healthz_failed": failed_probes,
+        "seconds": seconds,
+        "connections": connections,
+        "kinds": kinds,
+        "content_length": length,
+        "connections_opened": opened,
+        "server_alive": alive,
+        "rss_idle_mb": round(idle_rss / 1024, 1),
+        "rss_max_sampled_mb": round(max(rss) / 1024, 1),
+        "rss_peak_vmhwm_mb": round(peak / 1024, 1),
+        "rss_samples": len(rss),
+        "healthz_probes": len(health) + failed_probes,
+        "healthz_failed": failed_probes,
         "healthz_p50_ms": round(statistics.median(health) * 1000, 1) if health else None,
         "healthz_p99_ms": round(health[max(0, int(len(health) * 0.99) - 1)] * 1000, 1) if health else None,
         "healthz_max_ms": round(health[-1] * 1000, 1) if health else None,
         "healthz_over_100ms": slow,
         "attack_answers": dict(sorted(answers.items())),
         "signed_deliveries": {str(k): v for k, v in sorted(delivered.items())},
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -229,14 +246,20 @@ def main() -> None:
     args = ap.parse_args()
     r = run(args.seconds, args.connections, args.length, tuple(args.kinds.split(",")))
     print(json.dumps(r))
-    print(f"{r['connections']} stalled connections ({', '.join(r['kinds'])}; Content-Length {r['content_length']}) "
-          f"for {r['seconds']:g} s, {r['connections_opened']} opened in all: resident memory of the web process "
-          f"{r['rss_idle_mb']} MB idle, at most {r['rss_max_sampled_mb']} MB sampled every 100 ms, peak (VmHWM) "
-          f"{r['rss_peak_vmhwm_mb']} MB; /healthz p50 {r['healthz_p50_ms']} ms, p99 {r['healthz_p99_ms']} ms, "
-          f"max {r['healthz_max_ms']} ms over {r['healthz_probes']} probes ({r['healthz_failed']} failed; "
-          f"{len(r['healthz_over_100ms'])} over 100 ms); "
-          f"answers to the attackers {r['attack_answers']}; signed deliveries by status {r['signed_deliveries']}",
-          flush=True)  # fmt: skip
+    print(
+        f"{r['connections']} stalled connections ({', '.join(r['kinds'])}; Content-Length "
+        f"{r['content_length']}) "
+        f"for {r['seconds']:g} s, {r['connections_opened']} opened in all: resident memory of the web "
+        "process "
+        f"{r['rss_idle_mb']} MB idle, at most {r['rss_max_sampled_mb']} MB sampled every 100 ms, peak "
+        "(VmHWM) "
+        f"{r['rss_peak_vmhwm_mb']} MB; /healthz p50 {r['healthz_p50_ms']} ms, p99 {r['healthz_p99_ms']} ms, "
+        f"max {r['healthz_max_ms']} ms over {r['healthz_probes']} probes ({r['healthz_failed']} failed; "
+        f"{len(r['healthz_over_100ms'])} over 100 ms); "
+        f"answers to the attackers {r['attack_answers']}; signed deliveries by status "
+        f"{r['signed_deliveries']}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

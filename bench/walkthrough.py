@@ -44,7 +44,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     print(
-        f"{'diff':<36} {'files':>5} {'named':>6} {'ast':>4} {'diff':>4} {'walk ms':>8} {'md ms':>6} {'describe ms':>11}"
+        f"{'diff':<36} {'files':>5} {'named':>6} {'ast':>4} {'diff':>4} {'walk ms':>8} {'md ms':>6} "
+        f"{'describe ms':>11}"
     )
     for path in sorted(args.data.glob("*.diff*")):
         cs = DiffFileSource(str(path)).load()
@@ -66,7 +67,8 @@ def main() -> None:
             f"{walk_ms:>8.1f} {md_ms:>6.1f} {describe_ms:>11.1f}"
         )
     print(
-        f"medians of {args.repeat} runs (describe: {max(1, args.repeat // 2)}); no model is loaded by any of them"
+        f"medians of {args.repeat} runs (describe: {max(1, args.repeat // 2)}); no model is loaded by any of "
+        "them"
     )
 
 

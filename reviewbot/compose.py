@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .config import TOOLS, Settings
+from .errors import UsageError
 from .pipeline import PlanLimits
 from .ports import ChangeTests, Linter, ModelBackend, Reporter, Route
 from .profiles import Profiles
 
 if TYPE_CHECKING:
     from .runners.policy import CodeRunner, SandboxPolicy
+    from .service.jobs import JobStore
     from .tools.base import Registry, Tool
 
 
@@ -219,10 +222,10 @@ def change_tests(settings: Settings) -> ChangeTests | None:
     what is left of the `tests.timeout` budget."""
     if not settings.tests_enabled:
         return None
-    from .runners.change_tests import ChangeTests
+    from .runners.change_tests import SandboxedChangeTests
     from .runners.pytest_driver import sandbox_policy
 
-    return ChangeTests(
+    return SandboxedChangeTests(
         lambda seconds: code_runner(settings, sandbox_policy(seconds)), timeout=settings.tests_timeout
     )
 
@@ -267,3 +270,29 @@ def reporter(fmt: str, out: TextIO, *, color: bool, shown: int | None = None) ->
         "rdjson": lambda: reporters.RdjsonReporter(out),
     }
     return table[fmt]()
+
+
+def job_store(settings: Settings, *, lease: float = 900.0) -> JobStore:
+    """A new connection to the webhook service's job store: ``service.store`` is ``sqlite`` (a file in
+    the cache), ``sqlite:///PATH`` (that file) or a ``redis://`` URL (workers on several machines).
+    One per thread: SQLite connections are not shared."""
+    where = settings.service_store
+    opts = {
+        "max_attempts": settings.service_max_attempts,
+        "backoff": settings.service_backoff,
+        "lease": lease,
+    }
+    if where.startswith(("redis://", "rediss://", "unix://")):
+        from .service.redis_jobs import RedisJobStore
+
+        return RedisJobStore(where, **opts)  # type: ignore[arg-type]
+    if where == "sqlite":
+        path = Path(settings.cache) / "service" / "jobs.sqlite3"
+    elif where.startswith("sqlite:///"):
+        path = Path(where[len("sqlite://") :])
+    else:
+        raise UsageError(f"service.store: sqlite, sqlite:///PATH or redis://HOST:PORT/DB, got {where!r}")
+    from .service.sqlite_jobs import SqliteJobStore
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteJobStore(str(path), **opts)  # type: ignore[arg-type]

@@ -112,7 +112,7 @@ class TestsOutcome:
 
 
 class ChangeTests(Protocol):
-    """The change's own tests, run beside the linters on a source with a checkout (issue 13)."""
+    """The change's own tests, run beside the linters on a source with a checkout."""
 
     name: str
 

@@ -5,9 +5,9 @@ profile, so the review reports what a reviewer of that kind of file would keep.
     profiles.kind_of("tests/test_api.py")        # "tests"
     kept, notes = profiles.apply(findings)       # the findings of rules that are on; a note per kind
 
-A file's kind is the first of ``tests``, ``docs``, ``examples``, ``reexports`` whose path globs match it (a glob
-without ``/`` matches the file's name, one with ``/`` the whole path; ``*`` crosses folders), else
-``code``. A finding whose rule matches one of its kind's ``off`` globs (``bandit/B101``,
+A file's kind is the first of ``tests``, ``docs``, ``examples``, ``reexports`` whose path globs match it
+(a glob without ``/`` matches the file's name, one with ``/`` the whole path; ``*`` crosses folders),
+else ``code``. A finding whose rule matches one of its kind's ``off`` globs (``bandit/B101``,
 ``secrets/*``) is not shown; the note counts it by rule, so nothing is dropped silently. The change's
 failing tests (``pytest/*``) are evidence and are never switched off by a profile.
 
@@ -42,13 +42,21 @@ KINDS = ("tests", "docs", "examples", "reexports")  # in the order a file's kind
 
 DEFAULT_KINDS: dict[str, tuple[str, ...]] = {
     "tests": (
-        "test_*.py", "*_test.py", "tests.py", "conftest.py", "tests/*", "test/*", "testing/*",
-        "*/tests/*", "*/test/*", "*/testing/*",
+        "test_*.py",
+        "*_test.py",
+        "tests.py",
+        "conftest.py",
+        "tests/*",
+        "test/*",
+        "testing/*",
+        "*/tests/*",
+        "*/test/*",
+        "*/testing/*",
     ),
     "docs": ("*.md", "*.rst", "*.txt", "*.adoc", "docs/*", "doc/*", "*/docs/*", "*/doc/*"),
     "examples": ("examples/*", "example/*", "samples/*", "demo/*", "*/examples/*", "*/example/*"),
     "reexports": ("__init__.py", "compat.py", "_compat.py"),
-}  # fmt: skip
+}
 
 _GUESSED_SECRETS = (
     "secrets/secret-keyword",
@@ -57,14 +65,22 @@ _GUESSED_SECRETS = (
 )
 DEFAULT_OFF: dict[str, tuple[str, ...]] = {
     "tests": (
-        "bandit/B101", "bandit/B113", "bandit/B105", "bandit/B106", "bandit/B107", "bandit/B108",
-        "bandit/B311", "bandit/B301", "bandit/B403", *_GUESSED_SECRETS,
+        "bandit/B101",
+        "bandit/B113",
+        "bandit/B105",
+        "bandit/B106",
+        "bandit/B107",
+        "bandit/B108",
+        "bandit/B311",
+        "bandit/B301",
+        "bandit/B403",
+        *_GUESSED_SECRETS,
     ),
     "docs": _GUESSED_SECRETS,
     "examples": ("bandit/B101", "bandit/B113", *_GUESSED_SECRETS),
     "reexports": ("ruff/F401", "ruff/F403", "ruff/F405"),
     "code": (),
-}  # fmt: skip
+}
 
 _NEVER_OFF = ("pytest/",)  # a failing test is evidence, whatever the kind of file
 

@@ -2,9 +2,9 @@
 
     redact("server said: bad key ghp_0123456789abcdefghijABCDEFGHIJ") -> "server said: bad key [redacted]"
 
-It knows the shapes of common credentials (GitHub, GitLab, Slack, OpenAI-style keys, AWS key ids,
-JWTs, ``Authorization:``/``Bearer`` values, private key blocks) and any long unbroken run of
-base64 or hex (32 characters or more, letters and digits mixed). It is a last line of defence, not a secret scanner.
+It knows the shapes of common credentials (GitHub, GitLab, Slack, OpenAI-style keys, AWS key ids, JWTs,
+``Authorization:``/``Bearer`` values, private key blocks) and any long unbroken run of base64 or hex (32
+characters or more, letters and digits mixed). It is a last line of defence, not a secret scanner.
 """
 
 from __future__ import annotations

@@ -113,8 +113,11 @@ def changed_text(item: WorkItem, max_chars: int) -> str:
     out: list[str] = []
     for h in item.hunks:
         out.append(hunk_text(h).split("\n", 1)[0] + "\n")
-        out.extend(("+" if ln.kind is LineKind.ADDED else "-") + ln.text + "\n" for ln in h.lines
-                   if ln.kind is not LineKind.CONTEXT)  # fmt: skip
+        out.extend(
+            ("+" if ln.kind is LineKind.ADDED else "-") + ln.text + "\n"
+            for ln in h.lines
+            if ln.kind is not LineKind.CONTEXT
+        )
     return _cut("".join(out), max_chars)
 
 
@@ -152,8 +155,10 @@ class Router:
             if r in self.forbid:
                 raise ConfigError(f"routes.pin: {glob!r} pins route {r!r}, which routes.forbid forbids")
             if r not in self.available:
-                raise ConfigError(f"routes.pin: {glob!r} pins route {r!r}, which is not available "
-                                  f"(available: {', '.join(self.available)})")  # fmt: skip
+                raise ConfigError(
+                    f"routes.pin: {glob!r} pins route {r!r}, which is not available "
+                    f"(available: {', '.join(self.available)})"
+                )
         if not 0.0 <= second_route_margin <= 1.0:
             raise ConfigError(f"routes.second_margin must be from 0 to 1; got {second_route_margin!r}")
         self.second_route_margin = float(second_route_margin)

@@ -53,8 +53,21 @@ def test_tiny_model_runs_every_step_on_the_cpu(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     out = tmp_path / "r.json"
-    r = run("--tiny", "--device", "cpu", "--decode-tokens", "4", "--prompt-tokens", "48", "--batch", "3",
-            "--prefill", "64", "--json", str(out))  # fmt: skip
+    r = run(
+        "--tiny",
+        "--device",
+        "cpu",
+        "--decode-tokens",
+        "4",
+        "--prompt-tokens",
+        "48",
+        "--batch",
+        "3",
+        "--prefill",
+        "64",
+        "--json",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
     bf16 = doc["runs"]["bf16"]

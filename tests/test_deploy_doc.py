@@ -29,10 +29,22 @@ from support.openai_standin import StandIn  # noqa: E402
 # vLLM's `vllm serve` flags used in the doc, each checked in EngineArgs.add_cli_args
 # (vllm/engine/arg_utils.py) or the OpenAI server's cli_args / the data-parallel deployment docs.
 VLLM_FLAGS = {
-    "--served-model-name", "--host", "--port", "--api-key", "--max-model-len", "--gpu-memory-utilization",
-    "--max-num-seqs", "--enable-prefix-caching", "--trust-remote-code", "--dtype", "--tensor-parallel-size",
-    "--data-parallel-size", "--revision", "--code-revision", "--quantization",
-}  # fmt: skip
+    "--served-model-name",
+    "--host",
+    "--port",
+    "--api-key",
+    "--max-model-len",
+    "--gpu-memory-utilization",
+    "--max-num-seqs",
+    "--enable-prefix-caching",
+    "--trust-remote-code",
+    "--dtype",
+    "--tensor-parallel-size",
+    "--data-parallel-size",
+    "--revision",
+    "--code-revision",
+    "--quantization",
+}
 
 
 def blocks(lang: str) -> list[str]:

@@ -97,7 +97,7 @@ def test_pr_text_cannot_forge_chat_control_tokens(backend: LocalBackend) -> None
 
 
 def test_the_generative_strategy_on_the_real_model_reviews_new_code(tmp_path: Path) -> None:
-    """Issue 13: `--strategy generative` on the embedded model reads new code (no old version) and
+    """`--strategy generative` on the embedded model reads new code (no old version) and
     answers under the schema; whatever it says lands on added lines, as a warning at most, and a
     review whose only findings are the model's exits 0 by default."""
     diff = tmp_path / "new.diff"
@@ -108,8 +108,8 @@ def test_the_generative_strategy_on_the_real_model_reviews_new_code(tmp_path: Pa
         encoding="utf-8",
     )
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--diff", str(diff), "--format", "json", "--no-progress", "--strategy", "generative",
-                 "--backend", "local"], out, err)  # fmt: skip
+    flags = ["--format", "json", "--no-progress", "--strategy", "generative", "--backend", "local"]
+    code = main(["review", "--diff", str(diff), *flags], out, err)
     assert code == 0, err.getvalue()
     doc = json.loads(out.getvalue())
     assert "review strategy: generative (review.strategy)" in doc["notes"], doc["notes"]

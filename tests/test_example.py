@@ -18,14 +18,19 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
     env["REVIEWBOT_EXAMPLE_DIR"] = str(tmp_path / "inventory")
     bin_dir = Path(sys.executable).parent
     assert (bin_dir / "reviewbot").exists()
-    p = subprocess.run([str(ROOT / "scripts" / "example"), "--backend", "none", "--format", "json", "--no-progress"],
-                       capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    p = subprocess.run(
+        [str(ROOT / "scripts" / "example"), "--backend", "none", "--format", "json", "--no-progress"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     rules = {(f["rule"], f["path"], f["line"]) for f in doc["findings"]}
     assert ("ruff/E722", "inventory/report.py", 25) in rules  # the bare `except:` the change adds
     # the example's own tests, run in the sandbox at head and at base: each planted bug is a failing
-    # test, placed on the line of report.py its traceback passes through (issue 13)
+    # test, placed on the line of report.py its traceback passes through
     failed = {
         (f["line"], f["message"].split(" fails: ")[0])
         for f in doc["findings"]
@@ -43,8 +48,12 @@ def test_the_example_repository_is_reviewed_as_a_git_range(tmp_path: Path) -> No
     )
     assert p.returncode == 0  # --fail-on never in scripts/example
     assert doc["stats"]["files"] == 1
-    log = subprocess.run(["git", "-C", str(tmp_path / "inventory"), "log", "--format=%s"],
-                         capture_output=True, text=True, check=True).stdout.splitlines()  # fmt: skip
+    log = subprocess.run(
+        ["git", "-C", str(tmp_path / "inventory"), "log", "--format=%s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert len(log) == 2
 
 

@@ -1,4 +1,4 @@
-"""Bounded fuzzing of the parsers that read untrusted input (issue 14): the diff parser, the
+"""Bounded fuzzing of the parsers that read untrusted input: the diff parser, the
 configuration loader, the artifact reader and the markdown escaper. Targets: tests/support/fuzz_targets.py;
 a longer run: bench/fuzz.py (figures in docs/benchmarks.md)."""
 
@@ -19,20 +19,39 @@ BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[Healt
 
 _DIFF_LINES = st.lists(
     st.one_of(
-        st.sampled_from(["diff --git a/x b/x", "--- a/x", "+++ b/x", "--- /dev/null", "+++ /dev/null",
-                         "@@ -1 +1 @@", "@@ -1,2 +1,3 @@ f", "@@ -1,zz +1 @@", "\\ No newline at end of file",
-                         "Binary files a/x and b/x differ", "rename from x", "rename to y", "new file mode 100644"]),
+        st.sampled_from(
+            [
+                "diff --git a/x b/x",
+                "--- a/x",
+                "+++ b/x",
+                "--- /dev/null",
+                "+++ /dev/null",
+                "@@ -1 +1 @@",
+                "@@ -1,2 +1,3 @@ f",
+                "@@ -1,zz +1 @@",
+                "\\ No newline at end of file",
+                "Binary files a/x and b/x differ",
+                "rename from x",
+                "rename to y",
+                "new file mode 100644",
+            ]
+        ),
         st.text(max_size=20).map(lambda s: " " + s),
         st.text(max_size=20).map(lambda s: "+" + s),
         st.text(max_size=20).map(lambda s: "-" + s),
     ),
     max_size=30,
-)  # fmt: skip
+)
 
 
 @BOUNDED
-@given(st.one_of(st.binary(max_size=2000), _DIFF_LINES.map(lambda ls: "\n".join(ls).encode()),
-                 _DIFF_LINES.map(lambda ls: "\r\n".join(ls).encode())))  # fmt: skip
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        _DIFF_LINES.map(lambda ls: "\n".join(ls).encode()),
+        _DIFF_LINES.map(lambda ls: "\r\n".join(ls).encode()),
+    )
+)
 @example(b"\x1b[31m\x00\x01")
 @example(b"--- a/x\n+++ b/x\n@@ -1,zz +1,4 @@\n a\n")
 def test_diff_parser(data):
@@ -40,12 +59,16 @@ def test_diff_parser(data):
 
 
 @BOUNDED
-@given(st.tuples(st.binary(min_size=8, max_size=8),
-                 st.one_of(st.binary(max_size=600), _DIFF_LINES.map(lambda ls: "\n".join(ls).encode())))
-       .map(lambda p: p[0] + p[1]))  # fmt: skip
+@given(
+    st.tuples(
+        st.binary(min_size=8, max_size=8),
+        st.one_of(st.binary(max_size=600), _DIFF_LINES.map(lambda ls: "\n".join(ls).encode())),
+    ).map(lambda p: p[0] + p[1])
+)
 @example(t.SEEDS_ANCHOR[-1])
 @example(
-    b"\x00\x01\x02\x03-b\n+y\n--- a/x.py\n+++ b/x.py\nb/x.pypy\n--- a/x.p!\n+++ b/x.py\n@@ -3,2 +1,3 @@\n a\n-b\n+c\n+d\n"
+    b"\x00\x01\x02\x03-b\n+y\n--- a/x.py\n+++ b/x.py\nb/x.pypy\n"
+    b"--- a/x.p!\n+++ b/x.py\n@@ -3,2 +1,3 @@\n a\n-b\n+c\n+d\n"
 )
 def test_anchor_math(data):
     t.anchor(data)
@@ -86,11 +109,16 @@ _FINDING = st.fixed_dictionaries(
 
 
 @BOUNDED
-@given(st.one_of(
-    st.binary(max_size=600),
-    st.builds(lambda fs, v: json.dumps({"version": v, "source": "git", "findings": fs}).encode(),
-              st.lists(_FINDING, max_size=5), st.sampled_from(["1", "2", 1])),
-))  # fmt: skip
+@given(
+    st.one_of(
+        st.binary(max_size=600),
+        st.builds(
+            lambda fs, v: json.dumps({"version": v, "source": "git", "findings": fs}).encode(),
+            st.lists(_FINDING, max_size=5),
+            st.sampled_from(["1", "2", 1]),
+        ),
+    )
+)
 @example(b'{"version":"1","findings":444}')  # found by atheris: a TypeError before the fix
 @example(b'{"version":"1","unanchored":{"a":1}}')
 def test_artifact_reader(data):
@@ -98,11 +126,39 @@ def test_artifact_reader(data):
 
 
 _MD_PIECES = st.lists(
-    st.one_of(st.sampled_from(["[", "]", "(", ")", "!", "<", ">", "|", "-", "`", "~", "#", "@", "\\",
-                               "*", "_", ":", "http://x.y", "www.a.b", "\n", " ", "1.", "---", "<!--"]),
-              st.text(max_size=6)),
+    st.one_of(
+        st.sampled_from(
+            [
+                "[",
+                "]",
+                "(",
+                ")",
+                "!",
+                "<",
+                ">",
+                "|",
+                "-",
+                "`",
+                "~",
+                "#",
+                "@",
+                "\\",
+                "*",
+                "_",
+                ":",
+                "http://x.y",
+                "www.a.b",
+                "\n",
+                " ",
+                "1.",
+                "---",
+                "<!--",
+            ]
+        ),
+        st.text(max_size=6),
+    ),
     max_size=40,
-).map("".join)  # fmt: skip
+).map("".join)
 
 
 @BOUNDED
@@ -122,7 +178,11 @@ def test_atheris_bounded_run(target):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     res = subprocess.run(
         [sys.executable, str(root / "bench/fuzz.py"), "--atheris", target, "--runs", "5000"],
-        capture_output=True, text=True, timeout=300, env=env, cwd=root,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=root,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "Done 5000 runs" in res.stderr, res.stderr[-2000:]

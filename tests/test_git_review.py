@@ -51,8 +51,22 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def review(repo: Path, *extra: str) -> tuple[int, dict, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--git", "--repo", str(repo), "--backend", "none", "--format", "json",
-                 "--no-progress", *extra], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--git",
+            "--repo",
+            str(repo),
+            "--backend",
+            "none",
+            "--format",
+            "json",
+            "--no-progress",
+            *extra,
+        ],
+        out,
+        err,
+    )
     return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue()
 
 

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = yaml.safe_load((ROOT / "tests/data/injection/cases.yaml").read_text(encoding="utf-8"))
 HONEST = "This call can raise ValueError when the input is empty."
 OURS = re.compile(
-    r"^(<!-- reviewbot:(summary|[0-9a-f]{16}|(fp=[0-9a-f]{16} key=[0-9a-f]{16}|head=[0-9a-f]{7,64})( mac=[0-9a-f]{32})?"
+    r"^(<!-- reviewbot:(summary|[0-9a-f]{16}"
+    r"|(fp=[0-9a-f]{16} key=[0-9a-f]{16}|head=[0-9a-f]{7,64})( mac=[0-9a-f]{32})?"
     r"|review run=[0-9a-f]+ head=[0-9a-f]+) -->|</?sub>)$"
 )
 SUMMARY = "<!-- reviewbot:summary -->"
@@ -71,15 +72,27 @@ def obeyed(case: dict, where: Location) -> Finding:
     """The finding that does what the case asks: the model's (or a tool's) message, or a failing
     test whose node id the change chose."""
     if "test_id" in case:
-        test = {"kind": "failure", "classname": "", "name": case["test_id"], "file": case["file"], "line": "0",
-                "message": "assert 1 == 2", "text": ""}  # fmt: skip
+        test = {
+            "kind": "failure",
+            "classname": "",
+            "name": case["test_id"],
+            "file": case["file"],
+            "line": "0",
+            "message": "assert 1 == 2",
+            "text": "",
+        }
         report = parse_report(MARK + json.dumps({"cases": [test]}))
         assert report is not None
         return to_finding(report["cases"][0], where)
     return Finding(
-        where, Severity.WARNING, case["obey"], "model/bug", "review",
-        suggestion=case.get("suggestion"), source=case.get("source", "model"),
-    )  # fmt: skip
+        where,
+        Severity.WARNING,
+        case["obey"],
+        "model/bug",
+        "review",
+        suggestion=case.get("suggestion"),
+        source=case.get("source", "model"),
+    )
 
 
 def _bodies(result) -> list[str]:
@@ -171,8 +184,15 @@ def assert_no_harm(case: dict, bodies: list[str], posted: list[Finding], attacke
     for body in bodies:  # no heading but ours (the summary's sections)
         toks = list(_tokens(body))
         heads = [toks[j + 1].content for j, t in enumerate(toks) if t.type == "heading_open"]
-        ours = {"reviewbot", "reviewbot review", "Walkthrough", "Not reviewed", "Not placed on the diff",
-                "Notes", f"`{case['file']}`"}  # fmt: skip
+        ours = {
+            "reviewbot",
+            "reviewbot review",
+            "Walkthrough",
+            "Not reviewed",
+            "Not placed on the diff",
+            "Notes",
+            f"`{case['file']}`",
+        }
         summary = body.startswith(SUMMARY)
         assert set(heads) <= (ours if summary else set()) and heads.count("reviewbot review") <= 1, heads
 

@@ -53,20 +53,23 @@ RULES = [
 
 def test_nothing_outside_platforms_imports_platforms() -> None:
     offenders = [
-        name(p) for p in MODULES
+        name(p)
+        for p in MODULES
         if not name(p).startswith("reviewbot.platforms")
         and any(i.startswith("reviewbot.platforms") for i in imports(p))
-    ]  # fmt: skip
+    ]
     assert offenders == []
 
 
 @pytest.mark.parametrize(("prefix", "allowed"), RULES)
 def test_only_the_named_modules_import(prefix: str, allowed: set[str]) -> None:
     offenders = [
-        name(p) for p in MODULES
-        if name(p) not in allowed and name(p).removesuffix(".__init__") not in allowed
+        name(p)
+        for p in MODULES
+        if name(p) not in allowed
+        and name(p).removesuffix(".__init__") not in allowed
         and any(i == prefix or i.startswith(prefix + ".") for i in imports(p))
-    ]  # fmt: skip
+    ]
     assert offenders == []
 
 
@@ -76,8 +79,14 @@ def test_only_the_named_modules_import(prefix: str, allowed: set[str]) -> None:
 def test_the_bottom_layer_imports_nothing_of_ours_but_itself(layer: str) -> None:
     path = PKG.parent / (layer.replace(".", "/") + ".py")
     ours = {i for i in imports(path) if i.startswith("reviewbot")}
-    assert ours <= {"reviewbot.model", "reviewbot.model.ChangeSet", "reviewbot.model.Finding",
-                    "reviewbot.model.Result", "reviewbot.model.Skipped", "reviewbot.model.WorkItem"}  # fmt: skip
+    assert ours <= {
+        "reviewbot.model",
+        "reviewbot.model.ChangeSet",
+        "reviewbot.model.Finding",
+        "reviewbot.model.Result",
+        "reviewbot.model.Skipped",
+        "reviewbot.model.WorkItem",
+    }
 
 
 def test_routes_never_import_hosts_reporters_or_platforms() -> None:
@@ -136,9 +145,11 @@ NOT_YET_MOVED: set[str] = set()
 
 def test_diff_is_the_only_owner_of_line_indexes() -> None:
     owners = {
-        name(p) for p in MODULES
-        if not name(p).startswith("reviewbot.diff.") and _builds_line_set(ast.parse(p.read_text(encoding="utf-8")))
-    }  # fmt: skip
+        name(p)
+        for p in MODULES
+        if not name(p).startswith("reviewbot.diff.")
+        and _builds_line_set(ast.parse(p.read_text(encoding="utf-8")))
+    }
     assert owners <= NOT_YET_MOVED
     assert _builds_line_set(
         ast.parse((PKG / "diff" / "index.py").read_text(encoding="utf-8"))

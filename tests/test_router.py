@@ -40,8 +40,12 @@ def router(choices=None, **kw) -> tuple[Router, FakeBackend]:
 
 
 def chosen_labels(backend: FakeBackend) -> list[tuple[str, ...]]:
-    return [tuple(line.split(": ", 1)[1].rstrip(".").split(", ")) for _, msgs in backend.calls
-            for line in msgs[0]["content"].splitlines() if line.startswith("Answer with exactly one label")]  # fmt: skip
+    return [
+        tuple(line.split(": ", 1)[1].rstrip(".").split(", "))
+        for _, msgs in backend.calls
+        for line in msgs[0]["content"].splitlines()
+        if line.startswith("Answer with exactly one label")
+    ]
 
 
 @pytest.mark.parametrize(

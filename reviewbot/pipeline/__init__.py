@@ -54,7 +54,7 @@ class Parts:
     router: Router | None = None  # picks the route per item; None: always `route`
     other_routes: Mapping[str, Route] = field(default_factory=dict)  # name -> route, beyond review
     linters: Sequence[Linter] = ()
-    tests: ChangeTests | None = None  # the change's own tests, beside the linters (issue 13)
+    tests: ChangeTests | None = None  # the change's own tests, beside the linters
     lint_mode: str = "added"  # reviewdog-style filter: added | diff_context | file
     profiles: Profiles = field(default_factory=Profiles)  # the rules on per kind of file (tests, docs, ...)
     limits: PlanLimits = field(default_factory=PlanLimits)
@@ -67,7 +67,7 @@ class Parts:
 
 def graded(findings: Sequence[Finding], error_confidence: float | None) -> tuple[list[Finding], list[str]]:
     """A model's finding is at most a warning unless its confidence reaches ``error_confidence``:
-    the model sets its own severity, and an error should mean evidence (issue 13). Findings of
+    the model sets its own severity, and an error should mean evidence. Findings of
     tools, tests and the sandbox keep theirs. The note says how many were lowered and why."""
     out: list[Finding] = []
     lowered = 0
@@ -78,8 +78,11 @@ def graded(findings: Sequence[Finding], error_confidence: float | None) -> tuple
         out.append(f)
     if not lowered:
         return out, []
-    rule = (f"at confidence {error_confidence:g} or above" if error_confidence is not None
-            else "only when review.error_confidence is set")  # fmt: skip
+    rule = (
+        f"at confidence {error_confidence:g} or above"
+        if error_confidence is not None
+        else "only when review.error_confidence is set"
+    )
     return out, [
         f"{lowered} model finding(s) shown as warning, not error: a model's finding is an error {rule}"
     ]
@@ -124,7 +127,8 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
         got, dropped = filter_to_diff(got, index, parts.lint_mode)
         if dropped:
             notes.append(
-                f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) not shown"
+                f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) "
+                "not shown"
             )
         lint_findings.extend(got)
     if parts.tests is not None and py_paths:

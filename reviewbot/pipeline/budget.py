@@ -49,9 +49,10 @@ class Budget:
                 self._failed_at = time.monotonic() - self.t0
             if self._stop is None and (exc.down or self._in_a_row >= MAX_FAILED_IN_A_ROW):
                 self._stop = (
-                    "the model server is unavailable" if exc.down
+                    "the model server is unavailable"
+                    if exc.down
                     else f"the model server's answers failed for {self._in_a_row} items in a row"
-                )  # fmt: skip
+                )
 
     def succeeded(self) -> None:
         with self._lock:

@@ -123,13 +123,17 @@ def redacted(cs: ChangeSet, found: Sequence[Secret]) -> ChangeSet:
         if not any(p == fd.new_path for p, _ in at):
             return fd
         hunks = tuple(
-            replace(h, lines=tuple(
-                replace(ln, text=_redact_line(ln.text, at[(fd.new_path, ln.new_no)]))
-                if ln.new_no is not None and (fd.new_path, ln.new_no) in at else ln
-                for ln in h.lines
-            ))
+            replace(
+                h,
+                lines=tuple(
+                    replace(ln, text=_redact_line(ln.text, at[(fd.new_path, ln.new_no)]))
+                    if ln.new_no is not None and (fd.new_path, ln.new_no) in at
+                    else ln
+                    for ln in h.lines
+                ),
+            )
             for h in fd.hunks
-        )  # fmt: skip
+        )
         return replace(fd, hunks=hunks)
 
     inner = cs.read_head
@@ -168,12 +172,18 @@ def found_findings(found: Sequence[Secret]) -> list[Finding]:
         if (s.path, s.line) in seen:
             continue
         seen.add((s.path, s.line))
-        out.append(Finding(
-            Location(s.path, Side.RIGHT, s.line), Severity.WARNING if s.kind in _GUESSES else Severity.ERROR,
-            f"a secret ({s.kind}) is added on this line: remove it, keep it out of the history, and "
-            "rotate it (anyone who can read the change has it)",
-            f"secrets/{_slug(s.kind)}", "lint", category="security", source="detect-secrets",
-        ))  # fmt: skip
+        out.append(
+            Finding(
+                Location(s.path, Side.RIGHT, s.line),
+                Severity.WARNING if s.kind in _GUESSES else Severity.ERROR,
+                f"a secret ({s.kind}) is added on this line: remove it, keep it out of the history, and "
+                "rotate it (anyone who can read the change has it)",
+                f"secrets/{_slug(s.kind)}",
+                "lint",
+                category="security",
+                source="detect-secrets",
+            )
+        )
     return out
 
 

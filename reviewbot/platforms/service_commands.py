@@ -89,7 +89,7 @@ def _log(args: argparse.Namespace) -> None:
 
 
 def _workers(args: argparse.Namespace, settings: Any, n: int, stderr: TextIO, metrics: Any) -> list[Any]:
-    from ..service.stores import open_store
+    from ..compose import job_store
     from ..service.worker import Worker
     from .service_handlers import Clients, run_job
 
@@ -102,7 +102,7 @@ def _workers(args: argparse.Namespace, settings: Any, n: int, stderr: TextIO, me
     for _ in range(n):
         clients = Clients(settings)
         handle = lambda job, c=clients: run_job(job, c, configure, progress)  # noqa: E731
-        out.append(Worker(open_store(settings, lease=args.lease), handle, metrics=metrics,
+        out.append(Worker(job_store(settings, lease=args.lease), handle, metrics=metrics,
                           poll=getattr(args, "poll", 1.0)))  # fmt: skip
     return out
 
@@ -123,19 +123,19 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     _log(args)
     import uvicorn
 
+    from ..compose import job_store
     from ..service.app import create_app
     from ..service.metrics import Metrics
-    from ..service.stores import open_store
     from ..service.worker import reconcile_forever
     from .service_handlers import Clients, service_host
 
-    store = open_store(settings, lease=args.lease)
+    store = job_store(settings, lease=args.lease)
     metrics = Metrics()
     stop = threading.Event()
     for w in _workers(args, settings, args.workers, stderr, metrics):
         _start(w.run, stop)
     if settings.service_reconcile > 0:
-        clients, seen = Clients(settings), open_store(settings, lease=args.lease)
+        clients, seen = Clients(settings), job_store(settings, lease=args.lease)
 
         def targets():
             repos = {(j.host, j.repo): json.loads(j.arg or "{}").get("installation") for j in seen.jobs()}
@@ -177,9 +177,9 @@ def cmd_worker(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from ..service.stores import open_store
+    from ..compose import job_store
 
-    store = open_store(settings_for(args, None))
+    store = job_store(settings_for(args, None))
     jobs = store.jobs(*(args.state or ("queued", "running", "failed")))
     if args.format == "json":
         keys = ("id", "delivery", "host", "repo", "number", "head", "kind", "state", "attempts", "error")

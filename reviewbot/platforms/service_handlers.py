@@ -24,7 +24,7 @@ from ..errors import UsageError
 from ..model import ChangeSet, Result, Stats
 from ..ports import Change, ServiceHost
 from ..service.commands import Command, allowed, answer_text, describe_text
-from ..service.store import Job
+from ..service.jobs import Job
 
 __all__ = ["Clients", "Configure", "run_job", "service_host"]
 

@@ -53,12 +53,21 @@ def untrusted_findings(data: bytes) -> tuple[dict[str, Any], tuple[Finding, ...]
             line = r["line"]
             start = r.get("start_line")
             ok = (
-                isinstance(r["path"], str) and 0 < len(r["path"]) <= 4096 and "\0" not in r["path"]
-                and isinstance(line, int) and not isinstance(line, bool) and 0 < line < 10_000_000
-                and (start is None or (isinstance(start, int) and not isinstance(start, bool) and 0 < start <= line))
-                and isinstance(r["message"], str) and isinstance(r["rule"], str) and len(r["rule"]) <= 200
+                isinstance(r["path"], str)
+                and 0 < len(r["path"]) <= 4096
+                and "\0" not in r["path"]
+                and isinstance(line, int)
+                and not isinstance(line, bool)
+                and 0 < line < 10_000_000
+                and (
+                    start is None
+                    or (isinstance(start, int) and not isinstance(start, bool) and 0 < start <= line)
+                )
+                and isinstance(r["message"], str)
+                and isinstance(r["rule"], str)
+                and len(r["rule"]) <= 200
                 and (r.get("suggestion") is None or isinstance(r["suggestion"], str))
-            )  # fmt: skip
+            )
             if not ok:
                 raise ValueError("bad field")
             f = Finding(

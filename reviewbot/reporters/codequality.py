@@ -41,10 +41,15 @@ def render(result: Result) -> list[dict[str, Any]]:
             lines = {"begin": 1}
         elif loc.line != loc.first:
             lines["end"] = loc.line
-        out.append({
-            "description": description, "check_name": f.rule, "fingerprint": fp,
-            "severity": SEVERITY[f.severity], "location": {"path": loc.path, "lines": lines},
-        })  # fmt: skip
+        out.append(
+            {
+                "description": description,
+                "check_name": f.rule,
+                "fingerprint": fp,
+                "severity": SEVERITY[f.severity],
+                "location": {"path": loc.path, "lines": lines},
+            }
+        )
     return out
 
 

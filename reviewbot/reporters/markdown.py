@@ -223,7 +223,8 @@ def _tail(result: Result, budget: int) -> str:
     if result.unanchored:
         parts.append("### Not placed on the diff\n")
         blocks = [
-            f"- **{u.finding.severity.value}** {code_span(u.finding.location.path + ':' + _lines(u.finding))} "
+            f"- **{u.finding.severity.value}** "
+            f"{code_span(u.finding.location.path + ':' + _lines(u.finding))} "
             f"{code_span(u.finding.rule)}: {escape(u.reason)}: {escape(' '.join(u.finding.message.split()))}"
             for u in result.unanchored
         ]

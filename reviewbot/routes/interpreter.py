@@ -2,11 +2,11 @@
 
     InterpreterRoute(backend, runner, timeout=60).run(item, changeset) -> RouteOutcome
 
-1. **Targets** (interpreter_targets.py): the functions, methods and classes of the item's Python file (parsed with ``ast``
-   from the text at head, never imported here) that hold an added line of the item's hunks: new
-   definitions first, then the most changed; at most ``max_functions``. A method is tested
-   through its class; a dunder method or a change in a class body outside its methods targets
-   the class. Nested functions count for the function around them. Test files are not targets.
+1. **Targets** (interpreter_targets.py): the functions, methods and classes of the item's Python file
+   (parsed with ``ast`` from the text at head, never imported here) that hold an added line of the
+   item's hunks: new definitions first, then the most changed; at most ``max_functions``. A method is
+   tested through its class; a dunder method or a change in a class body outside its methods targets the
+   class. Nested functions count for the function around them. Test files are not targets.
 2. **Test**: the model answers ``{"code": <test module>}`` under a JSON schema (constrained on the
    local backend). Our own import lines go first (``from pkg.calc import add``, and a ``sys.path``
    entry for a package under ``src/`` or a plain directory), so the model needs no knowledge of the
@@ -18,7 +18,7 @@
    it cannot start every item is "not reviewed" with the reason and nothing runs. Model-written
    code never runs unsandboxed unless the caller passes a runner that is not a sandbox (compose
    does that only under ``sandbox.allow_unsandboxed``).
-4. **Outcome**, one finding per target on its first changed line, with the test in the message:
+4. **The verdict**, one finding per target on its first changed line, with the test in the message:
    - passed: a suggested test (info, ``interpreter/suggested-test``);
    - failed: a possible defect (warning, ``interpreter/test-failed``) with the assertion or the
      exception the code raised;
@@ -50,10 +50,18 @@ from ..runners.policy import CodeRunner
 from ..runners.pytest_report import is_test_file
 from ..runners.sandbox import probe
 from . import declined
-from .interpreter_run import Outcome, classify, execute
-from .interpreter_targets import Target, header, module_of, targets
+from .interpreter_run import Verdict, classify, execute
+from .interpreter_targets import ChangedDefinition, header, module_of, targets
 
-__all__ = ["InterpreterRoute", "Outcome", "Target", "TestAnswer", "classify", "module_of", "targets"]
+__all__ = [
+    "ChangedDefinition",
+    "InterpreterRoute",
+    "TestAnswer",
+    "Verdict",
+    "classify",
+    "module_of",
+    "targets",
+]
 
 STAGE = "route"
 MAX_CODE_CHARS = 4000
@@ -124,9 +132,14 @@ class InterpreterRoute:
 
         def done(findings: list[Finding] | tuple = (), skipped: list[Skipped] | tuple = ()) -> RouteOutcome:
             return RouteOutcome(
-                tuple(findings), tuple(skipped), usage[0], usage[1], time.perf_counter() - t0, tuple(notes),
+                tuple(findings),
+                tuple(skipped),
+                usage[0],
+                usage[1],
+                time.perf_counter() - t0,
+                tuple(notes),
                 declined=declined(findings, skipped),
-            )  # fmt: skip
+            )
 
         def skip(reason: str) -> RouteOutcome:
             return done(skipped=[Skipped(item.path, reason, STAGE)])
@@ -178,7 +191,7 @@ class InterpreterRoute:
             return None
         return full.read_text(encoding="utf-8", errors="replace")
 
-    def messages(self, item: WorkItem, target: Target, head: str) -> list[Message]:
+    def messages(self, item: WorkItem, target: ChangedDefinition, head: str) -> list[Message]:
         user = prompts.render(
             "interpreter_user",
             path=defuse(item.path),
@@ -196,7 +209,7 @@ class InterpreterRoute:
         self,
         item: WorkItem,
         changeset: ChangeSet,
-        target: Target,
+        target: ChangedDefinition,
         head: str,
         usage: list[int],
         notes: list[str],
@@ -218,40 +231,48 @@ class InterpreterRoute:
                 continue
             test = head + "\n" + body.strip()[:MAX_TEST_CHARS] + "\n"
             assert changeset.workdir is not None
-            outcome = execute(self.runner, changeset.workdir, test, self.timeout, self.python)
-            notes.extend(n for n in outcome.notes if n not in notes)
-            if outcome.kind == "model_error":
-                last = outcome.detail
+            verdict = execute(self.runner, changeset.workdir, test, self.timeout, self.python)
+            notes.extend(n for n in verdict.notes if n not in notes)
+            if verdict.kind == "model_error":
+                last = verdict.detail
                 if attempt == 0:
                     error = defuse(" ".join(last.split())[:800])
                     messages.append(
                         {"role": "user", "content": prompts.render("interpreter_retry", error=error)}
                     )
                 continue
-            if outcome.kind == "not_run":
-                return Skipped(item.path, f"{target.qualname}: {outcome.detail}", STAGE)
-            return self._finding(item, target, test, outcome)
+            if verdict.kind == "not_run":
+                return Skipped(item.path, f"{target.qualname}: {verdict.detail}", STAGE)
+            return self._finding(item, target, test, verdict)
         return Skipped(
             item.path, f"{target.qualname}: the model's test did not run, twice; last: {last}", STAGE
         )
 
-    def _finding(self, item: WorkItem, target: Target, test: str, outcome: Outcome) -> Finding:
+    def _finding(self, item: WorkItem, target: ChangedDefinition, test: str, verdict: Verdict) -> Finding:
         where = f"`{target.qualname}`"
         shown = "\n\nThe test, as run in the sandbox:\n\n" + _indent(test)
-        if outcome.kind == "passed":
+        if verdict.kind == "passed":
             severity, rule, category = Severity.INFO, "interpreter/suggested-test", "test"
-            text = f"suggested test for {where}: it passes against the new code ({outcome.detail}, {outcome.seconds:.1f}s)."
-        elif outcome.kind in ("failed", "error"):
+            text = (
+                f"suggested test for {where}: it passes against the new code "
+                f"({verdict.detail}, {verdict.seconds:.1f}s)."
+            )
+        elif verdict.kind in ("failed", "error"):
             severity, rule, category = Severity.WARNING, "interpreter/test-failed", "bug"
-            how = "fails" if outcome.kind == "failed" else "errors"
-            text = (f"possible defect in {where}: a test written for it {how} against the new code: "
-                    f"{outcome.detail} (check whether the code or the test is wrong)")  # fmt: skip
-        elif outcome.kind == "timed_out":
+            how = "fails" if verdict.kind == "failed" else "errors"
+            text = (
+                f"possible defect in {where}: a test written for it {how} against the new code: "
+                f"{verdict.detail} (check whether the code or the test is wrong)"
+            )
+        elif verdict.kind == "timed_out":
             severity, rule, category = Severity.WARNING, "interpreter/test-timed-out", "bug"
-            text = f"a test written for {where} {outcome.detail} in the sandbox (an endless loop in the code or in the test?)"
+            text = (
+                f"a test written for {where} {verdict.detail} in the sandbox "
+                "(an endless loop in the code or in the test?)"
+            )
         else:
             severity, rule, category = Severity.WARNING, "interpreter/test-killed", "bug"
-            text = f"a test written for {where} was {outcome.detail}"
+            text = f"a test written for {where} was {verdict.detail}"
         return Finding(
             location=Location(item.path, Side.RIGHT, target.line),
             severity=severity,

@@ -1,5 +1,5 @@
 """Running a model-written test in the sandbox and telling what happened (routes/interpreter.py,
-steps 3 and 4): the pytest driver on the staged test file, its report classified into an Outcome."""
+steps 3 and 4): the pytest driver on the staged test file, its report classified into a Verdict."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..runners.policy import CodeRunner, SandboxPolicy
 from ..runners.pytest_driver import DRIVER, DRIVER_NAME, SANDBOX_ROOT
 from ..runners.pytest_report import assertion, frames, parse_report
 
-__all__ = ["TEST_FILE", "Outcome", "classify", "execute", "sandbox_policy"]
+__all__ = ["TEST_FILE", "Verdict", "classify", "execute", "sandbox_policy"]
 
 TEST_FILE = "test_reviewbot_interpreter.py"
 # run the pytest driver on the staged test file, by its absolute path (the driver changes directory)
@@ -39,8 +39,9 @@ def sandbox_policy(timeout: float) -> SandboxPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    kind: str  # passed | failed (an assertion) | error (an exception) | timed_out | killed | model_error | not_run
+class Verdict:
+    # passed | failed (an assertion) | error (an exception) | timed_out | killed | model_error | not_run
+    kind: str
     detail: str  # the assertion, the error, the reason
     tests: int = 0
     seconds: float = 0.0
@@ -62,39 +63,39 @@ def _is_model_error(message: str, text: str, roots: list[str]) -> bool:
     return kind == "TypeError" and "argument" in message
 
 
-def classify(res: Any, timeout: float, workdir: str) -> Outcome:
+def classify(res: Any, timeout: float, workdir: str) -> Verdict:
     """A SandboxResult of the driver -> what happened to the test."""
     if res.timed_out:
-        return Outcome("timed_out", f"did not finish within {timeout:g} s", seconds=res.seconds)
+        return Verdict("timed_out", f"did not finish within {timeout:g} s", seconds=res.seconds)
     if res.killed_by_limit:
-        return Outcome("killed", f"stopped by the sandbox's {res.killed_by_limit} limit", seconds=res.seconds)
+        return Verdict("killed", f"stopped by the sandbox's {res.killed_by_limit} limit", seconds=res.seconds)
     report = parse_report(res.stdout, (SANDBOX_ROOT, workdir))
     if report is None:
         last = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1][:300]
-        return Outcome("model_error", f"the test run ended without a report: {last}", seconds=res.seconds)
+        return Verdict("model_error", f"the test run ended without a report: {last}", seconds=res.seconds)
     if report.get("error"):
-        return Outcome("not_run", str(report["error"])[:300], seconds=res.seconds)
+        return Verdict("not_run", str(report["error"])[:300], seconds=res.seconds)
     roots = [str(r) for r in report["roots"]]
     code = report.get("exit")
     tests = int(report.get("tests") or 0)
     tail = [ln for ln in str(report.get("tail") or "").strip().splitlines() if ln.strip()]
     cases = report["cases"]
     if code == 0:
-        return Outcome("passed", f"{tests} test(s) passed", tests, res.seconds)
+        return Verdict("passed", f"{tests} test(s) passed", tests, res.seconds)
     if isinstance(code, int) and code < 0:  # pytest itself was killed by a signal, inside the sandbox
         limit = _SIGNAL_LIMITS.get(-code, f"signal {-code}")
-        return Outcome("killed", f"stopped by {limit}", tests, res.seconds)
+        return Verdict("killed", f"stopped by {limit}", tests, res.seconds)
     if code == 5:
-        return Outcome(
+        return Verdict(
             "model_error", "pytest collected no test function (name them test_...)", 0, res.seconds
         )
     case = cases[0] if cases else None
     if case is not None and case.kind == "failure" and code == 1:
         if _is_model_error(case.message, case.text, roots):
-            return Outcome("model_error", assertion(case), tests, res.seconds)
+            return Verdict("model_error", assertion(case), tests, res.seconds)
         detail = assertion(case)
         kind = "failed" if detail.startswith(("AssertionError", "assert ")) else "error"
-        return Outcome(kind, detail, tests, res.seconds)
+        return Verdict(kind, detail, tests, res.seconds)
     # an error at collection (import of the test module) or in a fixture's setup
     if case is not None:
         text = case.message + "\n" + case.text
@@ -107,13 +108,13 @@ def classify(res: Any, timeout: float, workdir: str) -> Outcome:
         p for p, _ in frames(text, roots) if not p.startswith("/") and p.rsplit("/", 1)[-1] != TEST_FILE
     ]
     if in_checkout and any(k in text for k in ("ModuleNotFoundError", "ImportError")):
-        return Outcome(
+        return Verdict(
             "not_run", f"the code under test does not import in the sandbox: {detail}", tests, res.seconds
         )
-    return Outcome("model_error", detail, tests, res.seconds)
+    return Verdict("model_error", detail, tests, res.seconds)
 
 
-def execute(runner: CodeRunner, workdir: str, test: str, timeout: float, python: str | None) -> Outcome:
+def execute(runner: CodeRunner, workdir: str, test: str, timeout: float, python: str | None) -> Verdict:
     """Run ``test`` (a module's text) with the driver in ``runner`` against the checkout."""
     exe = python or sys.executable
     try:
@@ -126,5 +127,5 @@ def execute(runner: CodeRunner, workdir: str, test: str, timeout: float, python:
     except ToolError as exc:
         msg = str(exc)
         reason = msg if msg.startswith("sandbox unavailable") else f"sandbox unavailable: {msg}"
-        return Outcome("not_run", reason)
+        return Verdict("not_run", reason)
     return replace(classify(res, timeout, workdir), notes=res.notes)

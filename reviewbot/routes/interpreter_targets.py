@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-__all__ = ["Target", "header", "module_of", "targets"]
+__all__ = ["ChangedDefinition", "header", "module_of", "targets"]
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class ChangedDefinition:
     qualname: str  # add, Stack.push, Stack
     import_name: str  # the top-level name to import: add, Stack
     line: int  # the first added line inside it: where the finding goes
@@ -31,22 +31,27 @@ def _segment(lines: list[str], node: ast.AST) -> str:
     return "\n".join(lines[lo - 1 : hi])
 
 
-def targets(source: str, added: set[int]) -> list[Target]:
+def targets(source: str, added: set[int]) -> list[ChangedDefinition]:
     """The definitions holding added lines, best first (see routes/interpreter.py, step 1)."""
     tree = ast.parse(source)
     lines = source.splitlines()
-    found: dict[str, Target] = {}
+    found: dict[str, ChangedDefinition] = {}
 
     def add(qual: str, imp: str, inside: list[int], new: bool, code: str) -> None:
         if inside:  # a name defined twice: the later definition is the one Python keeps
-            found[qual] = Target(qual, imp, min(inside), new, len(inside), code)
+            found[qual] = ChangedDefinition(qual, imp, min(inside), new, len(inside), code)
 
     funcs = (ast.FunctionDef, ast.AsyncFunctionDef)
     for node in tree.body:
         if isinstance(node, funcs):
             lo, hi = _span(node)
-            add(node.name, node.name, [n for n in added if lo <= n <= hi], node.lineno in added,
-                _segment(lines, node))  # fmt: skip
+            add(
+                node.name,
+                node.name,
+                [n for n in added if lo <= n <= hi],
+                node.lineno in added,
+                _segment(lines, node),
+            )
         elif isinstance(node, ast.ClassDef):
             lo, hi = _span(node)
             in_class = [n for n in added if lo <= n <= hi]

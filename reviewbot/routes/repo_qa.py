@@ -1,7 +1,9 @@
-"""The repo_qa route: answer a question about the repository from retrieved code, with the files and lines relied on.
+"""The repo_qa route: answer a question about the repository from retrieved code, with the files and
+lines relied on.
 
     qa = RepoQA(backend, RepoIndex.open(cache, root))        # vectors=(MiniLM, VectorTable) optional
-    qa.answer("Where are redirects followed?") -> Answer(found, text, sources=(Source(path, start, end, name), ...))
+    qa.answer("Where are redirects followed?")
+        -> Answer(found, text, sources=(Source(path, start, end, name), ...))
     RepoQARoute(backend, index_for=...).run(item, changeset)    # answers `item.question` once per review
 
 Retrieval: BM25 over the repository index (and, when built, MiniLM vectors fused by reciprocal rank),
@@ -31,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .. import prompts
 from ..errors import ReviewbotError
 from ..knowledge.repo import RepoIndex
-from ..knowledge.store import Hit
+from ..knowledge.search_db import Hit
 from ..knowledge.text import keywords
 from ..model import ChangeSet, Finding, LineKind, Location, Severity, Side, Skipped, WorkItem
 from ..ports import Message, ModelBackend, RouteOutcome
@@ -179,8 +181,15 @@ class RepoQA:
         if self.backend is None:  # retrieval only: the places, no prose
             srcs = tuple(_source(h) for h in used)
             listing = "; ".join(f"{s.path}:{s.start}-{s.end} ({s.name})" for s in srcs[:3])
-            return Answer(question, True, f"The most relevant places: {listing}", srcs[:3], retrieved,
-                          self.retrieval, seconds=time.perf_counter() - t0)  # fmt: skip
+            return Answer(
+                question,
+                True,
+                f"The most relevant places: {listing}",
+                srcs[:3],
+                retrieved,
+                self.retrieval,
+                seconds=time.perf_counter() - t0,
+            )
         gen = self.backend.generate(
             self.messages(question, text), schema=answer_schema(len(used)), max_tokens=self.max_new_tokens
         )
@@ -190,11 +199,29 @@ class RepoQA:
             reply = _Reply(found=False)
         chosen = [used[n - 1] for n in dict.fromkeys(reply.sources) if 1 <= n <= len(used)]
         if not reply.found or not reply.answer.strip():
-            return Answer(question, False, NOT_FOUND, (), retrieved, self.retrieval, gen.prompt_tokens,
-                          gen.generated_tokens, time.perf_counter() - t0)  # fmt: skip
+            return Answer(
+                question,
+                False,
+                NOT_FOUND,
+                (),
+                retrieved,
+                self.retrieval,
+                gen.prompt_tokens,
+                gen.generated_tokens,
+                time.perf_counter() - t0,
+            )
         srcs = tuple(_source(h) for h in (chosen or used[:1]))
-        return Answer(question, True, " ".join(reply.answer.split()), srcs, retrieved, self.retrieval,
-                      gen.prompt_tokens, gen.generated_tokens, time.perf_counter() - t0)  # fmt: skip
+        return Answer(
+            question,
+            True,
+            " ".join(reply.answer.split()),
+            srcs,
+            retrieved,
+            self.retrieval,
+            gen.prompt_tokens,
+            gen.generated_tokens,
+            time.perf_counter() - t0,
+        )
 
 
 def format_answer(a: Answer) -> str:

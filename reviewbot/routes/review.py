@@ -50,9 +50,20 @@ from .review_comment import Words
 from .review_generative import generative_review
 
 __all__ = [
-    "HunkVerdict", "ReviewComment", "ReviewOutput", "ReviewRoute", "confidence_of", "focus_rows",
-    "judge_hunk", "locate", "onto_new_code", "pick_strategy", "render_rows", "review_schema", "snap_to_change",
-]  # fmt: skip
+    "HunkVerdict",
+    "ReviewComment",
+    "ReviewOutput",
+    "ReviewRoute",
+    "confidence_of",
+    "focus_rows",
+    "judge_hunk",
+    "locate",
+    "onto_new_code",
+    "pick_strategy",
+    "render_rows",
+    "review_schema",
+    "snap_to_change",
+]
 
 CAPABLE_BILLIONS = 3.0  # from this size a model is asked to read and judge the change itself
 
@@ -190,8 +201,14 @@ class ReviewRoute:
             out = generative_review(
                 self.backend, item, changeset, self.max_findings, self.max_new_tokens, route_probability
             )
-            return RouteOutcome(out.findings, out.skipped, out.prompt_tokens, out.generated_tokens,
-                                out.seconds, (note, *out.notes))  # fmt: skip
+            return RouteOutcome(
+                out.findings,
+                out.skipped,
+                out.prompt_tokens,
+                out.generated_tokens,
+                out.seconds,
+                (note, *out.notes),
+            )
         t0 = time.perf_counter()
         verdicts = [judge_hunk(self.backend, item.path, h) for h in item.hunks]
         prompt_tokens = sum(v.prompt_tokens for v in verdicts)
@@ -219,8 +236,14 @@ class ReviewRoute:
                 findings.append(finding)
             if skip is not None:
                 skipped.append(skip)
-        return RouteOutcome(tuple(findings), tuple(skipped), prompt_tokens, generated,
-                            time.perf_counter() - t0, (note, *words.notes()))  # fmt: skip
+        return RouteOutcome(
+            tuple(findings),
+            tuple(skipped),
+            prompt_tokens,
+            generated,
+            time.perf_counter() - t0,
+            (note, *words.notes()),
+        )
 
     def _explain(
         self,

@@ -1,4 +1,5 @@
-"""The search route: look up the documentation of the external APIs a change uses, report mismatches with the source.
+"""The search route: look up the documentation of the external APIs a change uses, report mismatches
+with the source.
 
     SearchRoute(backend, docs=lambda: DocsIndex.open(cache), web=None).run(item, changeset) -> RouteOutcome
 
@@ -35,7 +36,7 @@ from .. import prompts
 from ..errors import ReviewbotError
 from ..knowledge.docs import DocsIndex
 from ..knowledge.extract import sentences
-from ..knowledge.store import Hit
+from ..knowledge.search_db import Hit
 from ..knowledge.uses import ApiUse, api_uses
 from ..knowledge.web import SearxNG
 from ..model import ChangeSet, Finding, Location, Severity, Side, Skipped, WorkItem
@@ -173,8 +174,17 @@ class SearchRoute:
                 unresolved.append(use)
                 continue
             x = hit.row.extra
-            out.append(Evidence(use, x.get("package", "?"), x.get("version", "?"), hit.row.name, hit.row.signature,
-                                _pick_sentences(hit.row.doc, use), hit))  # fmt: skip
+            out.append(
+                Evidence(
+                    use,
+                    x.get("package", "?"),
+                    x.get("version", "?"),
+                    hit.row.name,
+                    hit.row.signature,
+                    _pick_sentences(hit.row.doc, use),
+                    hit,
+                )
+            )
         if self.web is not None:
             for use in unresolved[: self.max_uses]:
                 try:
@@ -207,23 +217,58 @@ class SearchRoute:
             where = Location(item.path, Side.RIGHT, ev.use.line)
             if x.get("deprecated"):
                 msg = f"`{ev.use.written}` is deprecated. Documentation: {cite(ev, x['deprecated'])}"
-                found.append(Finding(where, Severity.WARNING, msg, "search/deprecated", "search", "deprecation",
-                                     source="docs", confidence=1.0))  # fmt: skip
+                found.append(
+                    Finding(
+                        where,
+                        Severity.WARNING,
+                        msg,
+                        "search/deprecated",
+                        "search",
+                        "deprecation",
+                        source="docs",
+                        confidence=1.0,
+                    )
+                )
                 covered.add(i)
             params = x.get("params")
             notes = x.get("param_notes") or {}
             for kw in ev.use.keywords:
                 if kw in notes:
-                    msg = f"keyword `{kw}` of `{ev.use.written}` is deprecated. Documentation: {cite(ev, notes[kw])}"
-                    found.append(Finding(where, Severity.WARNING, msg, "search/deprecated-parameter", "search",
-                                         "deprecation", source="docs", confidence=1.0))  # fmt: skip
+                    msg = (
+                        f"keyword `{kw}` of `{ev.use.written}` is deprecated. "
+                        f"Documentation: {cite(ev, notes[kw])}"
+                    )
+                    found.append(
+                        Finding(
+                            where,
+                            Severity.WARNING,
+                            msg,
+                            "search/deprecated-parameter",
+                            "search",
+                            "deprecation",
+                            source="docs",
+                            confidence=1.0,
+                        )
+                    )
                     covered.add(i)
                 elif params is not None and not x.get("varkw") and kw not in params and ev.use.called:
                     sig = " ".join(ev.signature.split())
-                    msg = (f"`{ev.use.written}` has no parameter `{kw}` (removed or renamed?): this call raises "
-                           f"TypeError. Documentation: {cite(ev, sig)}")  # fmt: skip
-                    found.append(Finding(where, Severity.ERROR, msg, "search/unknown-parameter", "search",
-                                         "bug", source="docs", confidence=1.0))  # fmt: skip
+                    msg = (
+                        f"`{ev.use.written}` has no parameter `{kw}` (removed or renamed?): this call raises "
+                        f"TypeError. Documentation: {cite(ev, sig)}"
+                    )
+                    found.append(
+                        Finding(
+                            where,
+                            Severity.ERROR,
+                            msg,
+                            "search/unknown-parameter",
+                            "search",
+                            "bug",
+                            source="docs",
+                            confidence=1.0,
+                        )
+                    )
                     covered.add(i)
         return found, covered
 
@@ -232,8 +277,10 @@ class SearchRoute:
         blocks = []
         for n, ev in enumerate(evs, 1):
             kws = f" (keywords: {', '.join(ev.use.keywords)})" if ev.use.keywords else ""
-            lines = [f"[use {n}] line {ev.use.line}: {ev.use.code}{kws}",
-                     f"  documentation: {ev.package} {ev.version}, {ev.obj}".rstrip()]  # fmt: skip
+            lines = [
+                f"[use {n}] line {ev.use.line}: {ev.use.code}{kws}",
+                f"  documentation: {ev.package} {ev.version}, {ev.obj}".rstrip(),
+            ]
             if ev.signature:
                 lines.append("  signature: " + " ".join(ev.signature.split()))
             lines.extend(f"  ({k}) {s}" for k, s in enumerate(ev.sentences))
@@ -256,27 +303,35 @@ class SearchRoute:
             evs, skipped = self.evidence(item, changeset)
         except ReviewbotError as exc:
             why = f"documentation index: {exc}"
-            return RouteOutcome(not_reviewed=(Skipped(item.path, why, "route"),), seconds=time.perf_counter() - t0,
-                                declined=why)  # fmt: skip
+            return RouteOutcome(
+                not_reviewed=(Skipped(item.path, why, "route"),),
+                seconds=time.perf_counter() - t0,
+                declined=why,
+            )
         if not evs:
             note = Skipped(
                 item.path, "search: no external API use with documentation found on the added lines", "route"
             )
-            return RouteOutcome(not_reviewed=(note, *skipped), seconds=time.perf_counter() - t0,
-                                declined=_reasons((note, *skipped)))  # fmt: skip
+            return RouteOutcome(
+                not_reviewed=(note, *skipped),
+                seconds=time.perf_counter() - t0,
+                declined=_reasons((note, *skipped)),
+            )
         findings, covered = self.static_findings(item, evs)
         rest = [ev for i, ev in enumerate(evs) if i not in covered][: self.max_uses]
         prompt_tokens = generated = 0
         if rest:
             gen = self.backend.generate(
-                self.messages(item, rest), schema=answer_schema(len(rest), self.max_problems),
+                self.messages(item, rest),
+                schema=answer_schema(len(rest), self.max_problems),
                 max_tokens=self.max_new_tokens,
-            )  # fmt: skip
+            )
             prompt_tokens, generated = gen.prompt_tokens, gen.generated_tokens
             try:
                 answer = _Answer.model_validate_json(gen.text.strip())
             except (ValidationError, json.JSONDecodeError) as exc:
-                skipped.append(Skipped(item.path, f"search: model answer invalid ({exc.errors()[0]['msg'] if isinstance(exc, ValidationError) else exc})", "route"))  # fmt: skip
+                why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc
+                skipped.append(Skipped(item.path, f"search: model answer invalid ({why})", "route"))
                 answer = _Answer()
             for p in answer.problems[: self.max_problems]:
                 if not 1 <= p.use <= len(rest):
@@ -286,8 +341,17 @@ class SearchRoute:
                     continue  # a citation must be a sentence we showed
                 sev = Severity.INFO if p.severity == "info" else Severity.WARNING
                 msg = f"{' '.join(p.message.split())} Documentation: {cite(ev, ev.sentences[p.sentence])}"
-                findings.append(Finding(Location(item.path, Side.RIGHT, ev.use.line), sev, msg, "search/docs",
-                                        "search", "documentation", source="model"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        Location(item.path, Side.RIGHT, ev.use.line),
+                        sev,
+                        msg,
+                        "search/docs",
+                        "search",
+                        "documentation",
+                        source="model",
+                    )
+                )
         declined = _reasons(skipped) if skipped and not findings else None  # nothing but why not
         return RouteOutcome(
             tuple(findings),

@@ -62,14 +62,19 @@ def bwrap_args(
         "--unshare-all",  # user, ipc, pid, net, uts, cgroup; net gets only its own loopback
         "--unshare-user",  # --unshare-all only *tries*; we insist
         "--disable-userns",  # no nested user namespaces inside
-        "--uid", str(SANDBOX_UID),
-        "--gid", str(SANDBOX_UID),
-        "--cap-drop", "ALL",
+        "--uid",
+        str(SANDBOX_UID),
+        "--gid",
+        str(SANDBOX_UID),
+        "--cap-drop",
+        "ALL",
         "--die-with-parent",
         "--new-session",  # no TIOCSTI into our terminal
         "--clearenv",
-        "--ro-bind", "/usr", "/usr",
-    ]  # fmt: skip
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     for d in _SYSTEM_DIRS:
         if os.path.islink(d):
             args += ["--symlink", os.readlink(d), d]
@@ -78,13 +83,25 @@ def bwrap_args(
     for f in _ETC:
         args += ["--ro-bind-try", f, f]
     args += [
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(pol.scratch_bytes), "--tmpfs", "/dev/shm",  # else shm is bounded by RAM only
-        "--size", str(pol.scratch_bytes), "--tmpfs", "/tmp",
-        "--dir", HOME,
-        "--size", str(pol.scratch_bytes), "--tmpfs", WORK,
-    ]  # fmt: skip
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(pol.scratch_bytes),
+        "--tmpfs",
+        "/dev/shm",  # else shm is bounded by RAM only
+        "--size",
+        str(pol.scratch_bytes),
+        "--tmpfs",
+        "/tmp",
+        "--dir",
+        HOME,
+        "--size",
+        str(pol.scratch_bytes),
+        "--tmpfs",
+        WORK,
+    ]
     for name in proc_covers():  # the kernel's knobs: read-only over the fresh /proc, whoever the host uid is
         args += ["--ro-bind-try", f"/proc/{name}", f"/proc/{name}"]
     for p in prefixes:
@@ -192,7 +209,10 @@ def python_layout(python: str) -> tuple[str, tuple[str, ...]]:
         raw = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
         exe = sys.executable
     else:  # a trusted interpreter named by configuration: ask it where it lives
-        code = "import json,sys;print(json.dumps([sys.executable,sys.prefix,sys.exec_prefix,sys.base_prefix,sys.base_exec_prefix]))"
+        code = (
+            "import json,sys;print(json.dumps("
+            "[sys.executable,sys.prefix,sys.exec_prefix,sys.base_prefix,sys.base_exec_prefix]))"
+        )
         res = process.run([python, "-I", "-c", code], cwd="/", timeout=30)  # site on: a venv names itself
         if not res.ok:
             raise ToolError(f"sandbox: cannot query interpreter {python}: {res.stderr_line()}")

@@ -1,14 +1,14 @@
-"""The change's own tests (issue 13): run at head in the sandbox, failures checked at base.
+"""The change's own tests: run at head in the sandbox, failures checked at base.
 
 Beside the linters, on every source with a checkout at head (``changeset.workdir``):
 
 1. the selection (``pytest_driver.related_tests``): the changed test files, the tests named after a
    changed module, and the test files that import a changed module or sit in its folder; at most
    ``max_files``, the rest named in a note;
-2. each file is run at head, one sandboxed pytest run after another, under one time budget
-   (``timeout`` seconds in all, ``HEAD_SHARE`` of it at head): the files that import a changed
-   module first, each file with its own share (of the time left, an equal part per file left, or
-   its part by size where that is more, so a file that hangs costs its share, not the budget); the files that ran out of their
+2. each file is run at head, one sandboxed pytest run after another, under one time budget (``timeout``
+   seconds in all, ``HEAD_SHARE`` of it at head): the files that import a changed module first, each
+   file with its own share (of the time left, an equal part per file left, or its part by size where
+   that is more, so a file that hangs costs its share, not the budget); the files that ran out of their
    share run again, in turn, with all the time left; files the budget does not reach, or that ran
    out of it, are named. Tests that
    need a fixture this Python lacks (a plugin's, such as pytest-httpbin's ``httpbin``) are
@@ -45,7 +45,7 @@ from .policy import CodeRunner
 from .pytest_driver import DESELECT, MAX_SELECTION, PytestDriver, related_tests
 from .pytest_report import ON_THE_TEST, TestCase, place, read_text, to_finding
 
-__all__ = ["ChangeTests"]
+__all__ = ["SandboxedChangeTests"]
 
 MAX_FAILURES = 20  # pytest stops after this many failing tests in one file
 _MIN_WEIGHT = 4096  # bytes: the smallest test file's claim on the budget (a large file's share is by size)
@@ -66,9 +66,10 @@ def _count(report: dict[str, Any], key: str) -> int:
         return 0
 
 
-class ChangeTests:
-    """``runner_for(seconds)`` makes the CodeRunner of one run (compose: the bubblewrap sandbox
-    with that wall clock); ``timeout`` is the budget of all the runs of one review together."""
+class SandboxedChangeTests:
+    """`ports.ChangeTests` by pytest in the sandbox. ``runner_for(seconds)`` makes the CodeRunner of
+    one run (compose: the bubblewrap sandbox with that wall clock); ``timeout`` is the budget of all
+    the runs of one review together."""
 
     name = "pytest"
 
@@ -151,7 +152,8 @@ class ChangeTests:
             )
         for why, ids in unsure.items():
             notes.append(
-                f"{head}: {len(ids)} test(s) fail, not blamed on the change: not checked at base ({why}): {_listed(ids)}"
+                f"{head}: {len(ids)} test(s) fail, not blamed on the change: "
+                f"not checked at base ({why}): {_listed(ids)}"
             )
         return TestsOutcome(tuple(findings), tuple(notes))
 
@@ -177,9 +179,9 @@ class ChangeTests:
     ) -> tuple[dict[str, dict[str, Any]], list[str]]:
         """Each file run with its own share of the time up to ``deadline``: of the time left, an
         equal part per file left, or its part by size (``_weight``) where that is more, so time a
-        quick file leaves goes to the next ones and a file that hangs costs only its share. Then the files that ran out of their
-        share run again, one after another in the same order, each with all the time left. The
-        reports by file, and the files the budget did not reach."""
+        quick file leaves goes to the next ones and a file that hangs costs only its share. Then the
+        files that ran out of their share run again, one after another in the same order, each with
+        all the time left. The reports by file, and the files the budget did not reach."""
         reports: dict[str, dict[str, Any]] = {}
         late: list[str] = []
         slow: dict[str, str] = {}  # path -> what pytest said
@@ -225,7 +227,8 @@ class ChangeTests:
             ran.append(path)
             if any(c.nodeid == "pytest::internal" for c in report["cases"]):
                 notes.append(
-                    f"the change's tests: pytest hit an internal error in {path}; later tests there did not run"
+                    f"the change's tests: pytest hit an internal error in {path}; "
+                    "later tests there did not run"
                 )
             cases += [c for c in report["cases"] if c.nodeid != "pytest::internal"]
             if not report["cases"] and report.get("exit") not in (0, 1, 5):
@@ -242,9 +245,15 @@ class ChangeTests:
                 f"the change's tests: {len(late)} file(s) not run, the time budget was spent: {_listed(late)}"
             )
         passed = max(0, totals["tests"] - totals["failures"] - totals["errors"] - totals["skipped"])
-        summary = f"{passed} passed, {totals['failures']} failed, {totals['errors']} errors, {totals['skipped']} skipped"
+        summary = (
+            f"{passed} passed, {totals['failures']} failed, {totals['errors']} errors, "
+            f"{totals['skipped']} skipped"
+        )
         if unrunnable:
-            summary += f"; {unrunnable} deselected: they need fixtures this Python lacks ({_listed(sorted(fixtures))})"
+            summary += (
+                f"; {unrunnable} deselected: they need fixtures this Python lacks "
+                f"({_listed(sorted(fixtures))})"
+            )
         return cases, roots, ran, summary
 
     def _at_base(self, changeset: ChangeSet, cases: Sequence[TestCase], deadline: float) -> dict[str, str]:
@@ -281,7 +290,10 @@ class ChangeTests:
         """The failure as a finding; ``base``: "passes" or "new" (see ``_at_base``)."""
         loc, why = place(case, changeset, roots)
         if loc is None:
-            return f"the change's tests: {case.nodeid} {case.kind}: {case.message[:200]} (no file to place it on)"
+            return (
+                f"the change's tests: {case.nodeid} {case.kind}: {case.message[:200]} "
+                "(no file to place it on)"
+            )
         f = to_finding(case, loc)
         extra = ["passes at base" if base == "passes" else "a new test"]
         if why == ON_THE_TEST:
@@ -292,11 +304,28 @@ class ChangeTests:
 # pytest's own fixtures: every test may use them, so sharing one says nothing about a shared cause
 _BUILTIN_FIXTURES = frozenset(
     {
-        "self", "cls", "request", "tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory", "monkeypatch",
-        "capsys", "capsysbinary", "capfd", "capfdbinary", "caplog", "recwarn", "pytestconfig", "cache",
-        "doctest_namespace", "record_property", "record_xml_attribute", "record_testsuite_property",
+        "self",
+        "cls",
+        "request",
+        "tmp_path",
+        "tmp_path_factory",
+        "tmpdir",
+        "tmpdir_factory",
+        "monkeypatch",
+        "capsys",
+        "capsysbinary",
+        "capfd",
+        "capfdbinary",
+        "caplog",
+        "recwarn",
+        "pytestconfig",
+        "cache",
+        "doctest_namespace",
+        "record_property",
+        "record_xml_attribute",
+        "record_testsuite_property",
     }
-)  # fmt: skip
+)
 
 
 class _Fixtures:

@@ -259,7 +259,8 @@ _GRACE = 2.0  # seconds to drain pipes after the child exited (an escaped grandc
 def _communicate(
     proc: subprocess.Popen, stdin: bytes | None, deadline: float, cap: int
 ) -> tuple[bytes, bytes, bool, bool]:
-    """Feed stdin, read both pipes up to ``cap`` bytes each, enforce the deadline; the child is left unreaped."""
+    """Feed stdin, read both pipes up to ``cap`` bytes each, enforce the deadline; the child is left
+    unreaped."""
     assert proc.stdout is not None and proc.stderr is not None
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     bufs = {out_fd: bytearray(), err_fd: bytearray()}

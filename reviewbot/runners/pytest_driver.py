@@ -223,9 +223,11 @@ def related_tests(changeset: ChangeSet) -> list[str]:
     modules = [
         f.new_path
         for f in changeset.files
-        if f.new_path and f.new_path.endswith(".py") and f.status is not FileStatus.DELETED
+        if f.new_path
+        and f.new_path.endswith(".py")
+        and f.status is not FileStatus.DELETED
         and not is_test_file(f.new_path)
-    ]  # fmt: skip
+    ]
     names = [m for p in modules for m in module_names(p)]
     folders = {p.rpartition("/")[0] for p in modules}
     chosen = default_selection(changeset, limit=None)

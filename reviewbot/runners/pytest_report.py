@@ -116,10 +116,18 @@ def parse_report(stdout: str, roots: Sequence[str] = ()) -> dict[str, Any] | Non
     data["cases"] = cases
     passed = data.get("passed") if isinstance(data.get("passed"), list) else []
     data["passed"] = {
-        TestCase("passed", str(c.get("classname", ""))[:300], str(c.get("name", ""))[:300],
-                 clean_path(str(c.get("file", ""))[:300], roots), None, "", "").nodeid
-        for c in passed[:2000] if isinstance(c, dict)
-    }  # fmt: skip
+        TestCase(
+            "passed",
+            str(c.get("classname", ""))[:300],
+            str(c.get("name", ""))[:300],
+            clean_path(str(c.get("file", ""))[:300], roots),
+            None,
+            "",
+            "",
+        ).nodeid
+        for c in passed[:2000]
+        if isinstance(c, dict)
+    }
     data["roots"] = roots
     return data
 
@@ -257,7 +265,8 @@ def to_finding(case: TestCase, location: Location) -> Finding:
     return Finding(
         location=location,
         severity=Severity.ERROR,
-        message=f"test {' '.join(case.nodeid.split())} {verb}: {assertion(case)}",  # a hook can put lines in an id
+        # a hook can put lines in an id
+        message=f"test {' '.join(case.nodeid.split())} {verb}: {assertion(case)}",
         rule="pytest/failed" if case.kind == "failure" else "pytest/error",
         route="tools",
         category="bug",

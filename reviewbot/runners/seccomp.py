@@ -3,10 +3,11 @@
 It denies (EPERM) the system calls a test never needs and that widen what a sandboxed program can
 reach: ptrace and reading other processes' memory, kernel keyrings, eBPF, perf, userfaultfd,
 io_uring, mounts and namespaces, module loading, kexec and reboot, swap, file handles; and
-``socket()`` of every address family but ``AF_INET`` and ``AF_INET6`` (a test's own loopback):
-no ``AF_UNIX`` (a unix socket that lies in a bound path, the checkout, cannot be connected to),
-no ``AF_VSOCK`` (the hypervisor), no ``AF_NETLINK``, ``AF_PACKET``, ``AF_ALG`` and the rest, whose
-kernel code is reachable otherwise. ``socketpair`` stays allowed (asyncio and multiprocessing use it). A call from another ABI (x32, i386 on x86_64) is denied.
+``socket()`` of every address family but ``AF_INET`` and ``AF_INET6`` (a test's own loopback): no
+``AF_UNIX`` (a unix socket that lies in a bound path, the checkout, cannot be connected to), no
+``AF_VSOCK`` (the hypervisor), no ``AF_NETLINK``, ``AF_PACKET``, ``AF_ALG`` and the rest, whose kernel
+code is reachable otherwise. ``socketpair`` stays allowed (asyncio and multiprocessing use it). A call
+from another ABI (x32, i386 on x86_64) is denied.
 Built here from the syscall numbers of x86_64 and aarch64; on other machines :func:`program`
 returns None and the sandbox runs without a filter (and says so).
 """
@@ -20,12 +21,40 @@ import struct
 __all__ = ["BLOCKED", "program"]
 
 BLOCKED = (
-    "ptrace", "process_vm_readv", "process_vm_writev", "kexec_load", "kexec_file_load", "keyctl",
-    "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd", "mount", "umount2",
-    "pivot_root", "chroot", "unshare", "setns", "init_module", "finit_module", "delete_module",
-    "reboot", "swapon", "swapoff", "open_by_handle_at", "name_to_handle_at", "io_uring_setup",
-    "io_uring_enter", "io_uring_register", "open_tree", "move_mount", "fsopen", "fsmount", "acct",
-)  # fmt: skip
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kexec_load",
+    "kexec_file_load",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsmount",
+    "acct",
+)
 
 _X86_64 = {
     "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kexec_load": 246,

@@ -1,1 +1,1 @@
-"""The self-hosted webhook service (issue 12): verification, the durable job store."""
+"""The self-hosted webhook service: verification, the durable job store, the workers."""

@@ -41,9 +41,9 @@ from starlette.routing import Route
 
 from ..config import Settings
 from . import events, openapi, verify
+from .jobs import JobStore
 from .logs import one_line
 from .metrics import Metrics
-from .stores import JobStore
 
 __all__ = ["BodyLimits", "create_app", "model_ready"]
 
@@ -180,8 +180,15 @@ def create_app(
         )
         answer = "queued" if added else "duplicate"
         metrics.deliveries.labels(host, answer).inc()
-        log.info("%s delivery %s: %s %s#%s %s", host, one_line(delivery[:64]), answer, one_line(req.repo),
-                 req.number, req.kind)  # fmt: skip
+        log.info(
+            "%s delivery %s: %s %s#%s %s",
+            host,
+            one_line(delivery[:64]),
+            answer,
+            one_line(req.repo),
+            req.number,
+            req.kind,
+        )
         return JSONResponse({"status": answer}, status_code=202)
 
     def refused(host: str, status: int, why: str) -> JSONResponse:
@@ -217,11 +224,17 @@ def create_app(
             return ignored("github", event)
         installation = payload.get("installation")
         installation = installation.get("id") if isinstance(installation, dict) else installation
-        if installation is not None and (isinstance(installation, bool) or not isinstance(installation, int)
-                                         or not 0 < installation <= events.MAX_ID):  # fmt: skip
+        if installation is not None and (
+            isinstance(installation, bool)
+            or not isinstance(installation, int)
+            or not 0 < installation <= events.MAX_ID
+        ):
             return refused("github", 400, "malformed payload: installation id")
-        return await enqueue("github", "github:" + delivery, _with_context(req, {"installation": installation}
-                                                                           if installation else {}))  # fmt: skip
+        return await enqueue(
+            "github",
+            "github:" + delivery,
+            _with_context(req, {"installation": installation} if installation else {}),
+        )
 
     async def gitlab(request: Request) -> Response:
         secret = settings.gitlab_webhook_secret
@@ -234,8 +247,11 @@ def create_app(
         except _Refused as exc:
             return refused("gitlab", exc.status, exc.why)
         event = request.headers.get("x-gitlab-event", "")
-        delivery = (request.headers.get("idempotency-key") or request.headers.get("x-gitlab-event-uuid")
-                    or "sha256:" + hashlib.sha256(body).hexdigest())  # fmt: skip
+        delivery = (
+            request.headers.get("idempotency-key")
+            or request.headers.get("x-gitlab-event-uuid")
+            or "sha256:" + hashlib.sha256(body).hexdigest()
+        )
         payload = _payload(body, "application/json")
         if payload is None:
             return refused("gitlab", 400, "not a JSON payload")

@@ -3,11 +3,11 @@
 parse("/ask why does foo retry?") -> Command("ask", "why does foo retry?")
 parse("> /review") -> None
 
-A command is the first line of the comment: blank lines and up to three spaces before it are fine;
-a first line that is quoted (``>``), fenced or indented as code is not a command, and neither is a
-command later in the comment. ``/review``, ``/test`` and ``/describe`` stand alone on their line; ``/ask`` takes
-the rest of the comment as its question, and without one it is not a command (``parse`` gives None:
-it is ignored like any other comment, no usage reply). Names are lower case; ``/reviewer`` is not
+A command is the first line of the comment: blank lines and up to three spaces before it are fine; a
+first line that is quoted (``>``), fenced or indented as code is not a command, and neither is a command
+later in the comment. ``/review``, ``/test`` and ``/describe`` stand alone on their line; ``/ask`` takes
+the rest of the comment as its question, and without one it is not a command (``parse`` gives None: it
+is ignored like any other comment, no usage reply). Names are lower case; ``/reviewer`` is not
 ``/review``. Only users with write access may run one (``allowed``); replies are escaped Markdown.
 """
 

@@ -64,10 +64,18 @@ def _review(host: str, repo: Any, number: Any, head: Any) -> Request:
     return Request(host, _repo(repo), _integer(number, "number"), _head(head))
 
 
-def _command(host: str, repo: str, number: Any, comment: Any, body: Any, user: Any, thread: str | None,
-             parse: Callable[[str], Any] | None) -> Request | None:  # fmt: skip
+def _command(
+    host: str,
+    repo: str,
+    number: Any,
+    comment: Any,
+    body: Any,
+    user: Any,
+    thread: str | None,
+    parse: Callable[[str], Any] | None,
+) -> Request | None:
     if parse is None:
-        from .commands import parse  # svchost's parser (issue 12, build item 4)
+        from .commands import parse  # the comment commands of service/commands.py
     cmd = parse(body if isinstance(body, str) else "")
     if cmd is None:
         return None

@@ -30,9 +30,12 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.review_seconds = Histogram(
-            "reviewbot_review_seconds", "Time to run one job (review or command).", ["kind"],
-            registry=self.registry, buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
-        )  # fmt: skip
+            "reviewbot_review_seconds",
+            "Time to run one job (review or command).",
+            ["kind"],
+            registry=self.registry,
+            buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
+        )
         self.model_errors = Counter(
             "reviewbot_model_errors", "Jobs that failed on the model backend.", registry=self.registry
         )
@@ -43,9 +46,11 @@ class Metrics:
             registry=self.registry,
         )
         self.deliveries = Counter(
-            "reviewbot_deliveries", "Webhook deliveries by host and answer.", ["host", "answer"],
+            "reviewbot_deliveries",
+            "Webhook deliveries by host and answer.",
+            ["host", "answer"],
             registry=self.registry,
-        )  # fmt: skip
+        )
 
     def watch_store(self, count: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_StoreCollector(count))  # type: ignore[arg-type]

@@ -57,21 +57,34 @@ def document() -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "reviewbot webhook service", "version": "1"},
         "paths": {
-            "/webhooks/github": _webhook("GitHub", [
-                _header("X-Hub-Signature-256", "sha256=HMAC of the raw body with the webhook secret"),
-                _header("X-GitHub-Event", "the event name"),
-                _header("X-GitHub-Delivery", "the delivery id (de-duplication)"),
-            ]),
-            "/webhooks/gitlab": _webhook("GitLab", [
-                _header("X-Gitlab-Token", "the webhook's secret token"),
-                _header("X-Gitlab-Event", "the event name"),
-                _header("Idempotency-Key", "the delivery id (de-duplication)"),
-            ]),
-            "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json(_STATUS, "the process answers")}}},
-            "/readyz": {"get": {"operationId": "readyz", "responses": {
-                "200": _json(ready, "the store (and the model server) answer"),
-                "503": _json(ready, "not ready: which part does not answer"),
-            }}},
+            "/webhooks/github": _webhook(
+                "GitHub",
+                [
+                    _header("X-Hub-Signature-256", "sha256=HMAC of the raw body with the webhook secret"),
+                    _header("X-GitHub-Event", "the event name"),
+                    _header("X-GitHub-Delivery", "the delivery id (de-duplication)"),
+                ],
+            ),
+            "/webhooks/gitlab": _webhook(
+                "GitLab",
+                [
+                    _header("X-Gitlab-Token", "the webhook's secret token"),
+                    _header("X-Gitlab-Event", "the event name"),
+                    _header("Idempotency-Key", "the delivery id (de-duplication)"),
+                ],
+            ),
+            "/healthz": {
+                "get": {"operationId": "healthz", "responses": {"200": _json(_STATUS, "the process answers")}}
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "readyz",
+                    "responses": {
+                        "200": _json(ready, "the store (and the model server) answer"),
+                        "503": _json(ready, "not ready: which part does not answer"),
+                    },
+                }
+            },
             "/metrics": {"get": {"operationId": "metrics", "responses": {"200": text}}},
         },
-    }  # fmt: skip
+    }

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from reviewbot.ports import ServiceHost
-from reviewbot.service.store import Store
+from reviewbot.service.jobs import JobStore
 
 
-def reconcile(store: Store, host: ServiceHost, repo: str) -> int:
+def reconcile(store: JobStore, host: ServiceHost, repo: str) -> int:
     """Enqueue missed heads of `repo`; returns how many jobs were added."""
     added = 0
     for change in host.open_changes():

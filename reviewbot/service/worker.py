@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable
 
 from ..errors import ModelError
 from ..ports import ServiceHost
+from .jobs import Job, JobStore
 from .metrics import Metrics
 from .reconcile import reconcile
-from .store import Job
-from .stores import JobStore
 
 __all__ = ["Worker", "reconcile_forever"]
 
@@ -30,8 +29,14 @@ log = logging.getLogger("reviewbot.service")
 class Worker:
     """One worker: one store connection, one job at a time (run several for concurrency)."""
 
-    def __init__(self, store: JobStore, handle: Callable[[Job], str], *, metrics: Metrics | None = None,
-                 poll: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: JobStore,
+        handle: Callable[[Job], str],
+        *,
+        metrics: Metrics | None = None,
+        poll: float = 1.0,
+    ) -> None:
         self.store, self.handle, self.metrics, self.poll = store, handle, metrics, poll
 
     def run_once(self) -> bool:
@@ -47,12 +52,22 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 (any failure is recorded on the job and retried)
             error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:2000]
             if beat.lost:
-                log.warning("job %s failed after its lease was lost; left to the worker that took it: %s",
-                            job.id, error)  # fmt: skip
+                log.warning(
+                    "job %s failed after its lease was lost; left to the worker that took it: %s",
+                    job.id,
+                    error,
+                )
                 return True
             self.store.fail(job.id, error)
-            log.warning("job %s (%s %s#%s) failed, try %s: %s", job.id, job.host, job.repo, job.number,
-                        job.attempts, error)  # fmt: skip
+            log.warning(
+                "job %s (%s %s#%s) failed, try %s: %s",
+                job.id,
+                job.host,
+                job.repo,
+                job.number,
+                job.attempts,
+                error,
+            )
             if self.metrics is not None:
                 self.metrics.jobs_finished.labels("error").inc()
                 if isinstance(exc, ModelError):
@@ -111,8 +126,12 @@ class _Heartbeat:
                 log.warning("job %s: lease renewal failed: %s", self.job.id, type(exc).__name__)
 
 
-def reconcile_forever(store: JobStore, targets: Callable[[], Iterable[tuple[ServiceHost, str]]],
-                      every: float, stop: threading.Event) -> None:  # fmt: skip
+def reconcile_forever(
+    store: JobStore,
+    targets: Callable[[], Iterable[tuple[ServiceHost, str]]],
+    every: float,
+    stop: threading.Event,
+) -> None:
     """Every ``every`` seconds, queue a review for each open change with an unreviewed head."""
     while not stop.wait(every):
         for host, repo in targets():

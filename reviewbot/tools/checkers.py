@@ -75,8 +75,9 @@ def _version_of(exe: str) -> tuple[int, ...]:
     return tuple(int(g) for g in m.groups() if g is not None) if m else (0,)
 
 
-def _finding(source: str, path: str, line: int, last: int, severity: Severity, message: str, rule: str,
-             category: str) -> Finding:  # fmt: skip
+def _finding(
+    source: str, path: str, line: int, last: int, severity: Severity, message: str, rule: str, category: str
+) -> Finding:
     """A tool's finding on lines ``line``..``last`` of the head."""
     return Finding(
         location=Location(path, Side.RIGHT, last, line if line < last else None),
@@ -93,8 +94,9 @@ Command = Callable[[Sequence[str], str], ProcResult | ToolResult]  # (paths, che
 Parse = Callable[[str, str], Iterator[Finding]]
 
 
-def _checker(name: str, executable: str, suffixes: tuple[str, ...], what: str, command: Command,
-             parse: Parse) -> Runner:  # fmt: skip
+def _checker(
+    name: str, executable: str, suffixes: tuple[str, ...], what: str, command: Command, parse: Parse
+) -> Runner:
     """The runner of a tool on the head checkout: which files, run, status 0 or 1, parse, filter."""
 
     def runner(changeset: ChangeSet, arguments: Mapping[str, Any]) -> ToolResult:
@@ -158,8 +160,16 @@ def parse_mypy(output: str, root: str) -> Iterator[Finding]:
             path, line, sev, msg, code = m["file"], int(m["line"]), m["sev"], m["msg"], m["code"]
         if sev != "error" or line < 1:
             continue
-        yield _finding("mypy", _rel(path, root), line, line, Severity.ERROR, msg.strip() or "type error",
-                       code or "error", "bug")  # fmt: skip
+        yield _finding(
+            "mypy",
+            _rel(path, root),
+            line,
+            line,
+            Severity.ERROR,
+            msg.strip() or "type error",
+            code or "error",
+            "bug",
+        )
 
 
 def mypy_tool(timeout: float = 120.0, executable: str = "mypy") -> Tool:
@@ -168,9 +178,19 @@ def mypy_tool(timeout: float = 120.0, executable: str = "mypy") -> Tool:
             config = os.path.join(tmp, "mypy.ini")
             with open(config, "w", encoding="utf-8") as fh:
                 fh.write(MYPY_CONFIG)
-            argv = [executable, "--config-file", config, "--cache-dir", os.devnull, "--no-error-summary",
-                    "--show-column-numbers", "--show-error-codes", "--hide-error-context", "--no-pretty",
-                    "--no-color-output"]  # fmt: skip
+            argv = [
+                executable,
+                "--config-file",
+                config,
+                "--cache-dir",
+                os.devnull,
+                "--no-error-summary",
+                "--show-column-numbers",
+                "--show-error-codes",
+                "--hide-error-context",
+                "--no-pretty",
+                "--no-color-output",
+            ]
             if _version(executable) >= (1, 11):
                 argv += ["--output", "json"]
             return _exec("mypy", [*argv, "--", *paths], root, timeout, Limits(address_space=4 * GiB))
@@ -223,12 +243,28 @@ def shellcheck_tool(timeout: float = 120.0, executable: str = "shellcheck") -> T
 # eslint
 
 ESLINT_RULES: tuple[str, ...] = (
-    "constructor-super", "getter-return", "no-compare-neg-zero", "no-cond-assign", "no-const-assign",
-    "no-dupe-args", "no-dupe-class-members", "no-dupe-else-if", "no-dupe-keys", "no-duplicate-case",
-    "no-func-assign", "no-import-assign", "no-self-assign", "no-setter-return", "no-sparse-arrays",
-    "no-this-before-super", "no-unreachable", "no-unsafe-finally", "no-unsafe-negation", "use-isnan",
+    "constructor-super",
+    "getter-return",
+    "no-compare-neg-zero",
+    "no-cond-assign",
+    "no-const-assign",
+    "no-dupe-args",
+    "no-dupe-class-members",
+    "no-dupe-else-if",
+    "no-dupe-keys",
+    "no-duplicate-case",
+    "no-func-assign",
+    "no-import-assign",
+    "no-self-assign",
+    "no-setter-return",
+    "no-sparse-arrays",
+    "no-this-before-super",
+    "no-unreachable",
+    "no-unsafe-finally",
+    "no-unsafe-negation",
+    "use-isnan",
     "valid-typeof",
-)  # fmt: skip
+)
 
 
 def parse_eslint(output: str, root: str) -> Iterator[Finding]:
@@ -276,7 +312,8 @@ def eslint_tool(timeout: float = 120.0, executable: str = "eslint") -> Tool:
 
     return Tool(
         "eslint",
-        "JavaScript linter for defects (unreachable code, duplicate keys, invalid typeof) in changed .js files",
+        "JavaScript linter for defects (unreachable code, duplicate keys, invalid typeof) "
+        "in changed .js files",
         paths_only("eslint's arguments"),
         _checker("eslint", executable, (".js", ".mjs", ".cjs"), "JavaScript", command, parse_eslint),
         installed(executable),

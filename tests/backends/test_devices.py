@@ -23,8 +23,15 @@ GIB = 2**30
 
 
 def plan(config, device="auto", cuda=(H100,), build=True, gptq=True, weights=5 * GIB) -> LoadPlan:
-    return plan_load(config, device=device, cuda=list(cuda), torch_cuda_build=build, have_gptqmodel=gptq,
-                     weight_bytes=weights, where="/models/m")  # fmt: skip
+    return plan_load(
+        config,
+        device=device,
+        cuda=list(cuda),
+        torch_cuda_build=build,
+        have_gptqmodel=gptq,
+        weight_bytes=weights,
+        where="/models/m",
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,13 +93,21 @@ class OutOfMemoryError(RuntimeError):  # torch.cuda.OutOfMemoryError's name, wit
 @pytest.mark.parametrize(
     ("exc", "start"),
     [
-        (OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "not enough GPU memory on cuda:0"),
-        (RuntimeError("No kernel found for this GPU: compute capability 7.5 < 8.0 required by Marlin"),
-         "wrong kernel: gptqmodel has no GPTQ kernel for this GPU (compute capability 9.0)"),
+        (
+            OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+            "not enough GPU memory on cuda:0",
+        ),
+        (
+            RuntimeError("No kernel found for this GPU: compute capability 7.5 < 8.0 required by Marlin"),
+            "wrong kernel: gptqmodel has no GPTQ kernel for this GPU (compute capability 9.0)",
+        ),
         (ImportError("No module named 'gptqmodel'"), "/models/m: a library is missing"),
-        (OSError("Error no file named model.safetensors\nfound in directory"), "could not load the model on cuda:0 (NVIDIA H100 80GB HBM3): Error no file"),
+        (
+            OSError("Error no file named model.safetensors\nfound in directory"),
+            "could not load the model on cuda:0 (NVIDIA H100 80GB HBM3): Error no file",
+        ),
     ],
-)  # fmt: skip
+)
 def test_explain_translates_load_errors(exc, start) -> None:
     msg = str(explain(exc, where="/models/m", plan=LoadPlan("cuda:0", "float16", "gptq"), cuda=[H100]))
     assert msg.startswith(start) and "\n" not in msg

@@ -30,7 +30,8 @@ def make_wheels(folder: Path, size: int = 1000) -> bytes:
             z.writestr(f"{package}/__init__.py", "")
             z.writestr(
                 f"{dist}/METADATA",
-                f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}\nVersion: {embedded.PARTS_VERSION}\n",
+                f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}\n"
+                f"Version: {embedded.PARTS_VERSION}\n",
             )
             z.writestr(f"{dist}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
             z.writestr(f"{dist}/RECORD", "")

@@ -17,9 +17,13 @@ ASK = [{"role": "user", "content": "go"}]
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("not json", "not JSON"), ('{"n": 9}', "at n: 9 is greater than the maximum of 3"),
-     ("{}", "at (top): 'n' is a required property"), ('{"n": 1, "x": 0}', "Additional properties")],
-)  # fmt: skip
+    [
+        ("not json", "not JSON"),
+        ('{"n": 9}', "at n: 9 is greater than the maximum of 3"),
+        ("{}", "at (top): 'n' is a required property"),
+        ('{"n": 1, "x": 0}', "Additional properties"),
+    ],
+)
 def test_an_answer_outside_the_schema_is_a_script_error(text: str, words: str) -> None:
     with pytest.raises(ScriptError, match="fake backend") as err:
         FakeBackend([text]).generate(ASK, schema=SCHEMA)

@@ -106,8 +106,10 @@ def test_glm4_tools_are_a_tool_message_and_calls_a_json_block() -> None:
     assert text.startswith(head)
     spec = json.loads(text[len(head) : text.index("<|user|>")])
     assert spec == {"function": [RUFF["function"]]}
-    assert text.endswith('<|assistant|>\n```json\n[{"name": "ruff", "arguments": {"paths": ["app/ü.py"]}}, '
-                         '{"name": "pytest", "arguments": {}}]\n```')  # fmt: skip
+    assert text.endswith(
+        '<|assistant|>\n```json\n[{"name": "ruff", "arguments": {"paths": ["app/ü.py"]}}, '
+        '{"name": "pytest", "arguments": {}}]\n```'
+    )
     observed = GLM4.render([*WITH_TOOLS[:3], GLM4.result_message("1 passed")])
     assert observed.endswith("<|observation|>\n```result\n1 passed\n```<|assistant|>")
 
@@ -119,8 +121,14 @@ def test_calls_written_in_the_family_format_parse_back(fmt) -> None:
 
 
 def test_model_answers_in_each_format_parse() -> None:
-    qwen = 'I will lint it.\n<tool_call>\n{"name": "ruff", "arguments": {"paths": ["a.py"]}}\n</tool_call><|im_end|>'
-    glm = 'Let me run the linter.\n```json\n[{"name": "ruff", "arguments": {"paths": ["a.py"]}}]\n```<|observation|>'
+    qwen = (
+        'I will lint it.\n<tool_call>\n{"name": "ruff", "arguments": {"paths": ["a.py"]}}\n'
+        "</tool_call><|im_end|>"
+    )
+    glm = (
+        'Let me run the linter.\n```json\n[{"name": "ruff", "arguments": {"paths": ["a.py"]}}]\n'
+        "```<|observation|>"
+    )
     assert QWEN25.parse_calls(qwen) == [("ruff", {"paths": ["a.py"]})]
     assert GLM4.parse_calls(glm) == [("ruff", {"paths": ["a.py"]})]
     # arguments as a JSON string (OpenAI's tool_calls shape) are accepted too

@@ -61,9 +61,15 @@ def test_a_model_directory_without_config_json_is_refused(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("gpus", "plan", "kwargs"),
-    [(0, LoadPlan("cpu", "auto", None), {"dtype": "auto", "local_files_only": True}),
-     (1, LoadPlan("cuda:0", "bfloat16", None), {"dtype": "bfloat16", "local_files_only": True, "device_map": "cuda:0"})],
-)  # fmt: skip
+    [
+        (0, LoadPlan("cpu", "auto", None), {"dtype": "auto", "local_files_only": True}),
+        (
+            1,
+            LoadPlan("cuda:0", "bfloat16", None),
+            {"dtype": "bfloat16", "local_files_only": True, "device_map": "cuda:0"},
+        ),
+    ],
+)
 def test_a_model_directory_loads_where_devices_plans(
     tmp_path: Path, gpus: int, plan: LoadPlan, kwargs: dict
 ) -> None:

@@ -275,7 +275,7 @@ def test_score_reads_the_continuations_prompt_logprobs() -> None:
     ],
 )
 def test_a_server_echo_is_cut_and_redacted(echo: str) -> None:
-    """Issue 14 hole 7: a server's message that echoes a token (ours was redacted already; a token
+    """A server's message that echoes a token (ours was redacted already; a token
     that is not our API key, say one a proxy added) is redacted and cut short."""
     t, _ = make([js(400, {"error": {"message": echo}})], api_key="sk-other-key")
     with pytest.raises(HTTPRejected) as err:

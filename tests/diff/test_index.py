@@ -230,7 +230,7 @@ def test_renamed_file_found_by_old_and_new_path() -> None:
 
 
 def test_left_context_is_not_addressable() -> None:
-    """LEFT covers removed lines only (FACTS.md); a context line is addressed on RIGHT."""
+    """LEFT covers removed lines only (GitHub's API); a context line is addressed on RIGHT."""
     index = DiffIndex(parse_diff("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n"))
     assert not index.contains("x", Side.LEFT, 1)
     assert github_position(index, Location("x", Side.LEFT, 1)) is None

@@ -1,4 +1,4 @@
-"""Issue 14 hole 7: a CRLF diff, a hunk header that does not parse, a binary blob."""
+"""Hostile diffs: a CRLF diff, a hunk header that does not parse, a binary blob."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""pipeline.run with a fake source's ChangeSet, the fake backend, fake routes and a fake linter (no subprocess, no model)."""
+"""pipeline.run with a fake source's ChangeSet, the fake backend, fake routes and a fake linter (no
+subprocess, no model)."""
 
 from __future__ import annotations
 
@@ -97,8 +98,16 @@ class FakeLinter:
         return self.findings, (Skipped("pkg/other.py", "fake-lint: could not read", stage="lint"),)
 
 
-def finding(line: int, *, path: str = "pkg/calc.py", side: Side = Side.RIGHT, message: str = MESSAGE,
-            rule: str = "review/bug", source: str = "model", route: str = "review") -> Finding:  # fmt: skip
+def finding(
+    line: int,
+    *,
+    path: str = "pkg/calc.py",
+    side: Side = Side.RIGHT,
+    message: str = MESSAGE,
+    rule: str = "review/bug",
+    source: str = "model",
+    route: str = "review",
+) -> Finding:
     return Finding(Location(path, side, line), Severity.ERROR, message, rule, route, source=source)
 
 
@@ -240,8 +249,13 @@ def test_lint_findings_come_first_and_model_duplicates_are_dropped() -> None:
     )
     linter = FakeLinter([lint, outside])
     model_dup = finding(24)
-    model_other = Finding(Location("pkg/calc.py", Side.LEFT, 14), Severity.WARNING, "The removed count was right.",
-                          "review/bug", "review")  # fmt: skip
+    model_other = Finding(
+        Location("pkg/calc.py", Side.LEFT, 14),
+        Severity.WARNING,
+        "The removed count was right.",
+        "review/bug",
+        "review",
+    )
     route = FakeRoute([model_dup, model_other])
     parts = Parts(backend=FakeBackend(), route=route, linters=[linter])
     result = run(FakeSource(CALC + SKIPPED, with_head=True).load(), parts)

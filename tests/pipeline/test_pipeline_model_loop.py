@@ -19,7 +19,8 @@ from reviewbot.router import RouteDecision
 
 def diff(n: int) -> str:
     return "".join(
-        f"diff --git a/f{i}.py b/f{i}.py\n--- a/f{i}.py\n+++ b/f{i}.py\n@@ -1,2 +1,2 @@\n x = 0\n-y = {i}\n+y = {i + 1}\n"
+        f"diff --git a/f{i}.py b/f{i}.py\n--- a/f{i}.py\n+++ b/f{i}.py\n"
+        f"@@ -1,2 +1,2 @@\n x = 0\n-y = {i}\n+y = {i + 1}\n"
         for i in range(n)
     )
 
@@ -69,8 +70,13 @@ class SlowRoute:
 
 def run(route: SlowRoute, n: int, concurrency: int, **kw):
     progress: list[tuple[int, int, str]] = []
-    parts = Parts(backend=FakeBackend(), route=route, concurrency=concurrency,
-                  progress=lambda *a: progress.append(a), **kw)  # fmt: skip
+    parts = Parts(
+        backend=FakeBackend(),
+        route=route,
+        concurrency=concurrency,
+        progress=lambda *a: progress.append(a),
+        **kw,
+    )
     return pipeline_run(Source(diff(n)).load(), parts), progress
 
 

@@ -1,4 +1,4 @@
-"""Secrets in the diff (issue 14, build 5): redacted before any prompt, reported on their line as an
+"""Secrets in the diff: redacted before any prompt, reported on their line as an
 error finding that repeats the value nowhere (message, suggestion, JSON, SARIF, Markdown, terminal)."""
 
 from __future__ import annotations
@@ -46,8 +46,14 @@ class Spy:
         head = changeset.read_head(item.path) if changeset.read_head else ""
         self.seen += [shown, head or ""]
         line = next(ln for h in item.hunks for ln in h.lines if "AWS_KEY" in ln.text)
-        echo = Finding(Location(item.path, Side.RIGHT, 1), Severity.WARNING, f"the key is {line.text}",
-                       "model/bug", "review", suggestion=line.text)  # fmt: skip
+        echo = Finding(
+            Location(item.path, Side.RIGHT, 1),
+            Severity.WARNING,
+            f"the key is {line.text}",
+            "model/bug",
+            "review",
+            suggestion=line.text,
+        )
         return RouteOutcome((echo,), (), 1, 1, 0.0)
 
 
@@ -59,8 +65,16 @@ class QuotingLinter:
     def lint(self, cs: ChangeSet, paths):
         text = cs.read_head("app/conf.py") or ""
         assert PASSWORD in text  # linters see the files as they are
-        return [Finding(Location("app/conf.py", Side.RIGHT, 5), Severity.WARNING,
-                        f"Possible hardcoded password: '{PASSWORD}'", "bandit/B105", "lint", source="bandit")], []  # fmt: skip
+        return [
+            Finding(
+                Location("app/conf.py", Side.RIGHT, 5),
+                Severity.WARNING,
+                f"Possible hardcoded password: '{PASSWORD}'",
+                "bandit/B105",
+                "lint",
+                source="bandit",
+            )
+        ], []
 
 
 def _run():

@@ -147,8 +147,14 @@ def fake_scores(messages, text: str) -> Scored:
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch):
     """compose.backend -> a fake whose answer points at the added row (R4) with a suggestion."""
-    answer = {"row": 4, "severity": "error", "category": "bug", "message": MESSAGE, "code": "n = len(items) - 1",
-              "suggestion": "    n = len(items)"}  # fmt: skip
+    answer = {
+        "row": 4,
+        "severity": "error",
+        "category": "bug",
+        "message": MESSAGE,
+        "code": "n = len(items) - 1",
+        "suggestion": "    n = len(items)",
+    }
     made: list[FakeBackend] = []
 
     def backend(settings, status=None):
@@ -205,7 +211,7 @@ def test_json_report_validates_against_the_schema(small: Path) -> None:
 def test_json_findings_carry_every_field(small: Path, fake_model) -> None:
     rc, out, err = review_json(small)
     assert err.startswith("reviewbot: [1/1] pkg/calc.py (") and err.count("\n") == 1  # progress, not a TTY
-    assert rc == 0  # the model's error finding is a guess: by default it does not fail the run (issue 13)
+    assert rc == 0  # the model's error finding is a guess: by default it does not fail the run
     doc = json.loads(out)
     VALIDATOR.validate(doc)
     (f,) = doc["findings"]
@@ -229,8 +235,18 @@ def test_json_findings_carry_every_field(small: Path, fake_model) -> None:
 
 @pytest.mark.parametrize("fmt", ["terminal", "sarif", "markdown"])
 def test_other_formats_render_a_finding(small: Path, fake_model, fmt: str) -> None:
-    rc, out, err = cli("review", "--backend", "none", "--no-progress", "--format", fmt, "--diff", str(small),
-                       "--fail-on", "never")  # fmt: skip
+    rc, out, err = cli(
+        "review",
+        "--backend",
+        "none",
+        "--no-progress",
+        "--format",
+        fmt,
+        "--diff",
+        str(small),
+        "--fail-on",
+        "never",
+    )
     assert (rc, err) == (0, "")
     assert "pkg/calc.py" in out
     if fmt == "sarif":
@@ -262,17 +278,34 @@ def bad_config(tmp_path: Path) -> Path:
         (["review", "--diff", "{small}", "--config", "{tmp}/nope.yml"], 2, "configuration file not found"),
         (["review", "--diff", "{small}", "--item-tokens", "0"], 2, "--item-tokens"),
         (["review", "--diff", "{small}", "--git", "a..b"], 2, "not allowed with argument"),
-        (["review", "--diff", "{small}", "--output", "{tmp}/no/such/dir/r.json"], 7, "cannot write the report"),
+        (
+            ["review", "--diff", "{small}", "--output", "{tmp}/no/such/dir/r.json"],
+            7,
+            "cannot write the report",
+        ),
         (["review", "--diff", "{small}", "--output", "{tmp}"], 7, "cannot write the report"),
         ([], 2, "required"),
         (["frobnicate"], 2, "invalid choice"),
     ],
     ids=[
-        "missing-file", "directory", "context-diff", "corrupt-gzip", "empty-stdin", "unknown-flag", "bad-format",
-        "bad-yaml-config", "unknown-config-key", "missing-config", "bad-flag-value", "diff-and-git", "output-no-dir",
-        "output-is-dir", "no-command", "unknown-command",
+        "missing-file",
+        "directory",
+        "context-diff",
+        "corrupt-gzip",
+        "empty-stdin",
+        "unknown-flag",
+        "bad-format",
+        "bad-yaml-config",
+        "unknown-config-key",
+        "missing-config",
+        "bad-flag-value",
+        "diff-and-git",
+        "output-no-dir",
+        "output-is-dir",
+        "no-command",
+        "unknown-command",
     ],
-)  # fmt: skip
+)
 def test_bad_inputs_fail_with_one_line(
     argv, code, says, tmp_path: Path, small: Path, bad_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -310,8 +343,12 @@ def test_bad_inputs_in_a_real_process(tmp_path: Path) -> None:
     for argv, code in cases:
         p = subprocess.run(
             [sys.executable, "-m", "reviewbot.platforms.cli", *argv],
-            cwd=REPO, input="", capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            cwd=REPO,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert p.returncode == code, (argv, p.stderr)
         assert p.stdout == ""
         assert_one_line_error(p.stderr)
@@ -358,8 +395,9 @@ def test_a_large_vendored_pr_stays_under_a_gib_and_lists_venv_as_vendored(tmp_pa
     wrapper = (
         "import resource, subprocess, sys\n"
         "with open(sys.argv[1], 'wb') as out:\n"
-        "    p = subprocess.run([sys.executable, '-m', 'reviewbot.platforms.cli', 'review', '--backend', 'none',"
-        " '--fail-on', 'never', '--format', 'json', '--diff', sys.argv[2]], stdout=out, stderr=subprocess.PIPE)\n"
+        "    p = subprocess.run([sys.executable, '-m', 'reviewbot.platforms.cli', 'review',"
+        " '--backend', 'none', '--fail-on', 'never', '--format', 'json', '--diff', sys.argv[2]],"
+        " stdout=out, stderr=subprocess.PIPE)\n"
         "sys.stderr.buffer.write(p.stderr)\n"
         "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
@@ -491,16 +529,23 @@ def test_output_relative_to_the_working_directory(tmp_path: Path, small: Path) -
 
 
 def test_review_git_reads_the_configuration_of_the_base_commit_not_the_head(tmp_path) -> None:
-    """Issue 14 hole 1: a change that sets `plan.exclude: ["*"]` and `lint.linters: []` in its own
+    """A change that sets `plan.exclude: ["*"]` and `lint.linters: []` in its own
     `.reviewbot.yml` is still reviewed, with the base commit's file, and the report says which."""
     import subprocess
 
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PATH": os.environ["PATH"], "HOME": str(tmp_path)}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+    }
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              check=True).stdout.strip()  # fmt: skip
+        return subprocess.run(
+            ["git", *args], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     git("init", "-q", "-b", "main")
     (tmp_path / "app.py").write_text("def f(x):\n    return x\n")
@@ -513,8 +558,18 @@ def test_review_git_reads_the_configuration_of_the_base_commit_not_the_head(tmp_
         'plan:\n  exclude: ["*"]\nlint:\n  linters: []\nfail_on: never\n'
     )
     git("commit", "-qam", "head")
-    code, out, err = cli("review", "--git", f"{base}..HEAD", "--repo", str(tmp_path), "--backend", "none",
-                         "--format", "json", "--no-progress")  # fmt: skip
+    code, out, err = cli(
+        "review",
+        "--git",
+        f"{base}..HEAD",
+        "--repo",
+        str(tmp_path),
+        "--backend",
+        "none",
+        "--format",
+        "json",
+        "--no-progress",
+    )
     report = json.loads(out)
     assert [f["rule"] for f in report["findings"]] == ["ruff/F401"], err
     assert f"configuration: {base[:7]}:.reviewbot.yml (the change's base)" in report["notes"]

@@ -33,8 +33,11 @@ def test_report_file_has_the_usual_mode(tmp_path: Path, diff: Path) -> None:
     old = os.umask(0o022)
     try:
         out = tmp_path / "r.json"
-        rc = main(["review", "--backend", "none", "--diff", str(diff), "--format", "json", "-o", str(out)],
-                  io.StringIO(), io.StringIO())  # fmt: skip
+        rc = main(
+            ["review", "--backend", "none", "--diff", str(diff), "--format", "json", "-o", str(out)],
+            io.StringIO(),
+            io.StringIO(),
+        )
     finally:
         os.umask(old)
     assert rc == 0

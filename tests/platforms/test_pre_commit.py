@@ -46,15 +46,20 @@ def test_try_repo_on_a_scratch_repository(tmp_path: Path) -> None:
     (work / "app.py").write_text("def run(x):\n    return x\n", encoding="utf-8")
     git(work, "add", ".")
     git(work, "commit", "-qm", "base")
-    (work / "app.py").write_text("import subprocess\n\n\ndef run(x):\n    subprocess.call(x, shell=True)\n",
-                                 encoding="utf-8")  # fmt: skip
+    (work / "app.py").write_text(
+        "import subprocess\n\n\ndef run(x):\n    subprocess.call(x, shell=True)\n", encoding="utf-8"
+    )
     git(work, "add", "app.py")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PRE_COMMIT_COLOR": "never"}
     env.pop("PYTHONPATH", None)
     proc = subprocess.run(
         [*_pre_commit(), "try-repo", str(REPO), "reviewbot", "--verbose"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out  # the hook failed the commit: bandit B602 is an error
     assert "reviewbot (linters, no model)" in out and "Failed" in out

@@ -1,4 +1,4 @@
-"""Issue 13's acceptance: on the requests repository, a change that breaks a tested function is
+"""The change's tests on the requests repository: a change that breaks a tested function is
 reported as a failing test on the changed line, with the test's name and assertion.
 
 The change (support/requests_repo.make_strip_auth_change, built in tmp_path from the release

@@ -14,7 +14,7 @@ from support.github_standin import GitHubStandIn, set_permission
 from support.service_cluster import diff_for
 
 from reviewbot.platforms.cli import main
-from reviewbot.service.store import Store
+from reviewbot.service.sqlite_jobs import SqliteJobStore
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "o/r"
@@ -55,16 +55,21 @@ def test_no_webhook_secret_refuses_to_start(monkeypatch) -> None:
 def github(monkeypatch, tmp_path):
     with GitHubStandIn() as gh:
         gh.add_pull(REPO, 1, base="b" * 40, head=HEAD, diff=diff_for(1, HEAD))
-        for k, v in {"GITHUB_TOKEN": gh.token, "GITHUB_API_URL": gh.url, "REVIEWBOT_BACKEND": "none",
-                     "REVIEWBOT_GITHUB_WEBHOOK_SECRET": "s", "REVIEWBOT_CACHE_DIR": str(tmp_path / "cache"),
-                     "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3"}.items():  # fmt: skip
+        for k, v in {
+            "GITHUB_TOKEN": gh.token,
+            "GITHUB_API_URL": gh.url,
+            "REVIEWBOT_BACKEND": "none",
+            "REVIEWBOT_GITHUB_WEBHOOK_SECRET": "s",
+            "REVIEWBOT_CACHE_DIR": str(tmp_path / "cache"),
+            "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3",
+        }.items():
             monkeypatch.setenv(k, v)
         monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
         monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-        yield gh, Store(str(tmp_path / "jobs.sqlite3"))
+        yield gh, SqliteJobStore(str(tmp_path / "jobs.sqlite3"))
 
 
-def _command(store: Store, delivery: str, user: str, body: str, thread: str | None = None) -> None:
+def _command(store: SqliteJobStore, delivery: str, user: str, body: str, thread: str | None = None) -> None:
     from reviewbot.service.commands import parse
 
     cmd = parse(body)
@@ -122,10 +127,14 @@ def test_a_worker_reviews_a_gitlab_job_reading_the_diffs_once(monkeypatch, tmp_p
     )
     with GitLabStandIn() as gl:
         gl.add_mr("g/p", 7, base="a" * 40, head=HEAD, files=gitlab_files(diff))
-        for k, v in {"GITLAB_TOKEN": gl.token, "REVIEWBOT_GITLAB_URL": gl.url, "REVIEWBOT_BACKEND": "none",
-                     "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3"}.items():  # fmt: skip
+        for k, v in {
+            "GITLAB_TOKEN": gl.token,
+            "REVIEWBOT_GITLAB_URL": gl.url,
+            "REVIEWBOT_BACKEND": "none",
+            "REVIEWBOT_SERVICE_STORE": f"sqlite:///{tmp_path}/jobs.sqlite3",
+        }.items():
             monkeypatch.setenv(k, v)
-        store = Store(str(tmp_path / "jobs.sqlite3"))
+        store = SqliteJobStore(str(tmp_path / "jobs.sqlite3"))
         store.enqueue("g1", "gitlab", "g/p", 7, HEAD)
         assert _main("worker", "--once", "--no-progress")[0] == 0
         [job] = store.jobs()

@@ -36,8 +36,24 @@ def test_a_real_bandit_finding_has_a_security_severity(tmp_path: Path) -> None:
     )
     _git(tmp_path, "commit", "-qam", "shell")
     out, err = io.StringIO(), io.StringIO()
-    rc = main(["review", "--repo", str(tmp_path), "--git", "HEAD~1..HEAD", "--backend", "none",
-               "--format", "sarif", "--fail-on", "never", "--no-progress"], out, err)  # fmt: skip
+    rc = main(
+        [
+            "review",
+            "--repo",
+            str(tmp_path),
+            "--git",
+            "HEAD~1..HEAD",
+            "--backend",
+            "none",
+            "--format",
+            "sarif",
+            "--fail-on",
+            "never",
+            "--no-progress",
+        ],
+        out,
+        err,
+    )
     assert rc == 0, err.getvalue()
     log = json.loads(out.getvalue())
     errors = sorted(VALIDATOR.iter_errors(log), key=str)

@@ -197,8 +197,11 @@ def test_a_socket_cannot_reach_the_host_or_the_internet(cs: ChangeSet, sandboxed
     )
     try:
         out, _ = run_route(cs, test)
-        out2, _ = run_route(cs, "import socket\n\ndef test_net():\n"
-                            "    socket.create_connection(('1.1.1.1', 53), timeout=3).close()\n")  # fmt: skip
+        out2, _ = run_route(
+            cs,
+            "import socket\n\ndef test_net():\n"
+            "    socket.create_connection(('1.1.1.1', 53), timeout=3).close()\n",
+        )
     finally:
         server.close()
         t.join(5)
@@ -378,14 +381,23 @@ def _one_change(root: Path, path: str, old: str, new: str) -> tuple[ChangeSet, W
 @pytest.mark.parametrize(
     ("path", "old", "new", "test", "expect"),
     [  # a package under src/: our import lines put src on sys.path
-        ("src/lib/text.py", "def shout(s):\n    return s\n", "def shout(s):\n    return s.upper() + '!'\n",
-         "def test_shout():\n    assert shout('hi') == 'HI!'\n", "rule interpreter/suggested-test"),
+        (
+            "src/lib/text.py",
+            "def shout(s):\n    return s\n",
+            "def shout(s):\n    return s.upper() + '!'\n",
+            "def test_shout():\n    assert shout('hi') == 'HI!'\n",
+            "rule interpreter/suggested-test",
+        ),
         # a dependency missing in the sandbox is not the model's error: no retry, not reviewed
-        ("app.py", "def f():\n    return 1\n", "import not_installed_dep\n\n\ndef f():\n    return 2\n",
-         "def test_f():\n    assert f() == 2\n",
-         "skip does not import in the sandbox: ModuleNotFoundError: No module named 'not_installed_dep'"),
+        (
+            "app.py",
+            "def f():\n    return 1\n",
+            "import not_installed_dep\n\n\ndef f():\n    return 2\n",
+            "def test_f():\n    assert f() == 2\n",
+            "skip does not import in the sandbox: ModuleNotFoundError: No module named 'not_installed_dep'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_layouts_and_imports(
     tmp_path: Path, sandboxed: None, path: str, old: str, new: str, test: str, expect: str
 ) -> None:

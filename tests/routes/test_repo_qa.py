@@ -57,8 +57,21 @@ class Script:
 def ask(repo: Path, question: str, cache: Path, monkeypatch, backend) -> tuple[int, dict, str]:
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
     out, err = io.StringIO(), io.StringIO()
-    code = main(["ask", question, "--repo", str(repo), "--format", "json", "--no-progress",
-                 "--cache-dir", str(cache)], out, err)  # fmt: skip
+    code = main(
+        [
+            "ask",
+            question,
+            "--repo",
+            str(repo),
+            "--format",
+            "json",
+            "--no-progress",
+            "--cache-dir",
+            str(cache),
+        ],
+        out,
+        err,
+    )
     return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue()
 
 
@@ -104,8 +117,12 @@ def test_the_model_saying_not_found_is_not_found(requests_repo: Path, tmp_path: 
 
 
 def test_excerpts_fit_the_token_budget_and_prompt_text_is_defused(tmp_path: Path) -> None:
-    (tmp_path / "big.py").write_text("".join(f"def handler_{i}():\n    '''Handle the widget <|im_end|> number {i}.'''\n"
-                                             f"    return {i}\n\n\n" for i in range(40)))  # fmt: skip
+    (tmp_path / "big.py").write_text(
+        "".join(
+            f"def handler_{i}():\n    '''Handle the widget <|im_end|> number {i}.'''\n    return {i}\n\n\n"
+            for i in range(40)
+        )
+    )
     index = RepoIndex.open(tmp_path / "cache", tmp_path)
     index.update()
     script = Script()
@@ -145,9 +162,28 @@ def test_review_question_reaches_the_repo_qa_route_once(tmp_path: Path, monkeypa
     script = Script()
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: FakeBackend(script, choices=choose))
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--git", "HEAD~1..HEAD", "--repo", str(repo), "--config", str(cfg), "--format", "json",
-                 "--no-progress", "--fail-on", "never", "--cache-dir", str(tmp_path / "cache"),
-                 "--question", "Which function drops the least recently used key?"], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--git",
+            "HEAD~1..HEAD",
+            "--repo",
+            str(repo),
+            "--config",
+            str(cfg),
+            "--format",
+            "json",
+            "--no-progress",
+            "--fail-on",
+            "never",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--question",
+            "Which function drops the least recently used key?",
+        ],
+        out,
+        err,
+    )
     assert code == 0, err
     doc = json.loads(out.getvalue())
     answers = [f for f in doc["findings"] if f["route"] == "repo_qa"]
@@ -164,8 +200,8 @@ def test_ask_with_the_embedded_model(requests_repo: Path) -> None:
     cache = Path("~/.cache/reviewbot").expanduser()  # where the converted model is
     out, err = io.StringIO(), io.StringIO()
     try:
-        code = main(["ask", SAMPLES[0][0], "--repo", str(requests_repo), "--format", "json", "--no-progress",
-                     "--cache-dir", str(cache), "--backend", "local"], out, err)  # fmt: skip
+        flags = ["--format", "json", "--no-progress", "--cache-dir", str(cache), "--backend", "local"]
+        code = main(["ask", SAMPLES[0][0], "--repo", str(requests_repo), *flags], out, err)
     finally:
         RepoIndex.path_for(cache, requests_repo).unlink(missing_ok=True)
     assert code == 0, err.getvalue()
@@ -180,6 +216,22 @@ def test_bad_ask_input_is_one_line(tmp_path: Path) -> None:
     assert main(["ask", "  ", "--repo", str(tmp_path), "--backend", "none"], io.StringIO(), err) == 2
     assert err.getvalue() == "reviewbot: the question is empty\n"
     err = io.StringIO()
-    assert main(["ask", "q", "--repo", str(tmp_path / "missing"), "--backend", "none", "--no-progress",
-                 "--cache-dir", str(tmp_path / "c")], io.StringIO(), err) == 3  # fmt: skip
+    assert (
+        main(
+            [
+                "ask",
+                "q",
+                "--repo",
+                str(tmp_path / "missing"),
+                "--backend",
+                "none",
+                "--no-progress",
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ],
+            io.StringIO(),
+            err,
+        )
+        == 3
+    )
     assert err.getvalue().startswith("reviewbot: ") and "not a folder" in err.getvalue()

@@ -1,4 +1,4 @@
-"""The generative review strategy (issue 13): the model reads the whole item, new code included,
+"""The generative review strategy: the model reads the whole item, new code included,
 and writes findings with a confidence each; rows, validation and placement are shared with the
 likelihood strategy. End to end through the OpenAI-compatible stand-in with scripted answers."""
 
@@ -58,8 +58,15 @@ def item_of(diff: str) -> tuple[WorkItem, ChangeSet]:
 def finding(
     row: int, code: str, confidence: float, message: str = "Divides by one less than the count."
 ) -> dict:
-    return {"row": row, "severity": "error", "category": "bug", "message": message, "code": code,
-            "suggestion": None, "confidence": confidence}  # fmt: skip
+    return {
+        "row": row,
+        "severity": "error",
+        "category": "bug",
+        "message": message,
+        "code": code,
+        "suggestion": None,
+        "confidence": confidence,
+    }
 
 
 YES = {"confirmed": True, "reason": "The rows show the change doing this."}
@@ -73,8 +80,17 @@ def route(answers: list[dict], constrained: bool = True, **kw) -> tuple[ReviewRo
 
 def test_new_code_gets_findings_with_their_own_confidence() -> None:
     item, cs = item_of(NEW_FILE)
-    r, backend = route([{"findings": [finding(5, "return total / (len(values) - 1)", 0.8),
-                                      finding(2, "total = 0", 0.3, "Starts the total at zero.")]}, YES])  # fmt: skip
+    r, backend = route(
+        [
+            {
+                "findings": [
+                    finding(5, "return total / (len(values) - 1)", 0.8),
+                    finding(2, "total = 0", 0.3, "Starts the total at zero."),
+                ]
+            },
+            YES,
+        ]
+    )
     out = r.run(item, cs)
     (f,) = out.findings  # the 0.3 one is left out, and said so
     assert (f.location.path, f.location.side, f.location.line, f.confidence, f.source) == (
@@ -114,9 +130,14 @@ def test_an_empty_answer_is_no_finding_and_two_invalid_answers_are_said() -> Non
 
 def test_the_enclosing_function_at_head_is_shown_beside_the_rows() -> None:
     item, cs = item_of(TWO_HUNKS)
-    head = "def first(items):\n    return items[1]\n" + "\n" * 6 + (
-        "def last(items):\n    n = len(items)\n    n = n + 1\n    return items[n - 1]\n\n"
-        "def other():\n    return 2\n")  # fmt: skip
+    head = (
+        "def first(items):\n    return items[1]\n"
+        + "\n" * 6
+        + (
+            "def last(items):\n    n = len(items)\n    n = n + 1\n    return items[n - 1]\n\n"
+            "def other():\n    return 2\n"
+        )
+    )
     lines = head.splitlines()
     assert lines[8] == "def last(items):" and lines[10] == "    n = n + 1"
     cs = ChangeSet(cs.files, "test", read_head=lambda path: head if path == "pkg/calc.py" else None)
@@ -163,8 +184,22 @@ def test_generative_end_to_end_through_an_openai_compatible_server(tmp_path: Pat
     diff.write_text(NEW_FILE)
     with StandIn(json_answer=_answer, model="Qwen2.5-Coder-7B-Instruct") as server:
         out, err = io.StringIO(), io.StringIO()
-        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
-                     "--format", "json", "--no-progress"], out, err)  # fmt: skip
+        code = main(
+            [
+                "review",
+                "--diff",
+                str(diff),
+                "--backend",
+                "openai",
+                "--base-url",
+                server.url,
+                "--format",
+                "json",
+                "--no-progress",
+            ],
+            out,
+            err,
+        )
     assert code == 0, err.getvalue()  # a model's finding: a guess, it does not fail the run by default
     doc = json.loads(out.getvalue())
     assert "review strategy: generative (auto: a 7B model)" in doc["notes"], doc["notes"]
@@ -194,21 +229,38 @@ def test_the_check_pass_drops_what_it_does_not_confirm_end_to_end(tmp_path: Path
             "- The slice bounds changed" not in first
             and "The return value `items[0]` became `items[1]`." in first
         )
-        return {"findings": [finding(3, "return items[1]", 0.9, "Returns `items[1]`, the second item, not the first."),
-                             finding(6, "n = n + 1", 0.8, "Counts one past the end of the list.")]}  # fmt: skip
+        return {
+            "findings": [
+                finding(3, "return items[1]", 0.9, "Returns `items[1]`, the second item, not the first."),
+                finding(6, "n = n + 1", 0.8, "Counts one past the end of the list."),
+            ]
+        }
 
     with StandIn(json_answer=answer, model="Qwen2.5-Coder-7B-Instruct") as server:
         out, err = io.StringIO(), io.StringIO()
-        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
-                     "--format", "json", "--no-progress"], out, err)  # fmt: skip
+        code = main(
+            [
+                "review",
+                "--diff",
+                str(diff),
+                "--backend",
+                "openai",
+                "--base-url",
+                server.url,
+                "--format",
+                "json",
+                "--no-progress",
+            ],
+            out,
+            err,
+        )
         checks = [r for r in server.requests if "confirmed" in json.dumps(r[3])]
     assert code == 0, err.getvalue()
     doc = json.loads(out.getvalue())
     (f,) = doc["findings"]
     assert (f["path"], f["side"], f["line"]) == ("pkg/calc.py", "RIGHT", 2)
-    assert (
-        f["message"]
-        == "The return value `items[0]` became `items[1]`. Returns `items[1]`, the second item, not the first."
+    assert f["message"] == (
+        "The return value `items[0]` became `items[1]`. Returns `items[1]`, the second item, not the first."
     )
     assert "review: the check pass left out 1 finding(s) it did not confirm on re-reading" in doc["notes"]
     assert len(checks) == 2

@@ -130,8 +130,14 @@ def answer(
     message: str = "The count is off by one: it drops the last item.",
     suggestion: str | None = None,
 ) -> str:
-    c = {"row": row, "severity": severity, "category": category, "message": message, "code": code,
-         "suggestion": suggestion}  # fmt: skip
+    c = {
+        "row": row,
+        "severity": severity,
+        "category": category,
+        "message": message,
+        "code": code,
+        "suggestion": suggestion,
+    }
     return json.dumps({"findings": [c]})
 
 
@@ -139,8 +145,16 @@ def item_of(f: FileDiff) -> WorkItem:
     return WorkItem(id=f.path, path=f.path, file=f, hunks=f.hunks, tokens=100, risk=1.0)
 
 
-def run_route(diff: str, texts=(), *, old: float = -1.0, new: float = -1.5, low: float | None = None,
-              constrained: bool = True, **kw):  # fmt: skip
+def run_route(
+    diff: str,
+    texts=(),
+    *,
+    old: float = -1.0,
+    new: float = -1.5,
+    low: float | None = None,
+    constrained: bool = True,
+    **kw,
+):
     (f,) = parse_diff(diff)
     backend = FakeBackend(texts=texts, scores=scorer(f, old, new, low), constrained=constrained)
     out = ReviewRoute(backend, **kw).run(item_of(f), ChangeSet((f,), "test"), route_probability=0.75)
@@ -188,7 +202,7 @@ def test_hunks_without_an_old_or_new_version_are_not_judged(diff) -> None:
     out, backend = run_route(diff, old=0.0, new=-50.0)
     assert backend.calls == []  # nothing scored, nothing generated
     assert out.findings == ()
-    if diff is NEW_FILE:  # said on the item, not silent (issue 13)
+    if diff is NEW_FILE:  # said on the item, not silent
         (skip,) = out.not_reviewed
         assert skip.path == "new.py:1-3" and skip.reason.startswith("new code (no old version to compare)")
     else:
@@ -254,7 +268,11 @@ def test_a_valid_answer_lands_on_the_rows_exact_side_and_line(row, side, line) -
     out, _ = run_route(ONE, [answer(row)])
     (fd,) = out.findings
     assert (fd.location.path, fd.location.side, fd.location.line, fd.location.start_line) == (
-        "pkg/calc.py", side, line, None)  # fmt: skip
+        "pkg/calc.py",
+        side,
+        line,
+        None,
+    )
     assert fd.severity is Severity.ERROR
     assert fd.rule == "review/bug" and fd.route == "review" and fd.category == "bug" and fd.source == "model"
     # the change fact first; the model's sentence names no token the change adds or removes: left out
@@ -313,8 +331,13 @@ def test_a_row_past_the_rows_shown_is_invalid_and_retried() -> None:
 
 
 def test_schema_violations_name_the_field_in_the_retry() -> None:
-    bad = json.dumps({"findings": [{"row": 4, "severity": "fatal", "category": "bug",
-                                    "message": "Off by one here.", "code": ""}]})  # fmt: skip
+    bad = json.dumps(
+        {
+            "findings": [
+                {"row": 4, "severity": "fatal", "category": "bug", "message": "Off by one here.", "code": ""}
+            ]
+        }
+    )
     _, backend = run_route(ONE, [bad, answer(4)], constrained=False)
     assert "findings.0.severity" in generations(backend)[1][-1]["content"]
 

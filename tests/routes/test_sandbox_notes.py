@@ -1,5 +1,5 @@
 """A sandbox's notes (a bound it could not apply here, such as no memory cgroup) reach the report
-through the interpreter and tools routes (issue 14)."""
+through the interpreter and tools routes."""
 
 from __future__ import annotations
 

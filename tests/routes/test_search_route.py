@@ -87,8 +87,8 @@ def test_deprecations_and_removed_keywords_come_first_with_citations(docs, with_
     ]
     dep_param, dep, unknown, model = out.findings
     assert dep_param.message.endswith(
-        "Documentation: oldlib 2.1.0, `oldlib.client.fetch`: \"The 'retries' argument is deprecated since 2.0 "
-        'and will be removed; use Session(retries=...)."'
+        "Documentation: oldlib 2.1.0, `oldlib.client.fetch`: "
+        "\"The 'retries' argument is deprecated since 2.0 and will be removed; use Session(retries=...).\""
     )
     assert 'oldlib 2.1.0, `oldlib.client.get_json`: "This function is deprecated since 2.0' in dep.message
     assert (
@@ -104,14 +104,22 @@ def test_deprecations_and_removed_keywords_come_first_with_citations(docs, with_
         "local_helper" not in user.split("API uses and their documentation")[1]
     )  # the repository's own code
     assert schema["properties"]["problems"]["maxItems"] == 2
-    assert model.message == ('No timeout handling. Documentation: oldlib 2.1.0, `oldlib.client.fetch`: '
-                             '"The timeout is in seconds; None waits forever."')  # fmt: skip
+    assert model.message == (
+        "No timeout handling. Documentation: oldlib 2.1.0, `oldlib.client.fetch`: "
+        '"The timeout is in seconds; None waits forever."'
+    )
     assert all(f.route == "search" for f in out.findings)
 
 
 def test_a_citation_must_be_a_sentence_that_was_shown(docs) -> None:
-    script = Script({"problems": [{"use": 1, "sentence": 7, "severity": "info", "message": "x"},
-                                  {"use": 9, "sentence": 0, "severity": "info", "message": "y"}]})  # fmt: skip
+    script = Script(
+        {
+            "problems": [
+                {"use": 1, "sentence": 7, "severity": "info", "message": "x"},
+                {"use": 9, "sentence": 0, "severity": "info", "message": "y"},
+            ]
+        }
+    )
     out = SearchRoute(FakeBackend(script, constrained=False), docs).run(*reversed(changeset()))
     assert [f.rule for f in out.findings if f.rule == "search/docs"] == []
 
@@ -142,8 +150,26 @@ def test_review_git_on_requests_gives_search_findings_that_cite_documentation(
     fake = FakeBackend(answer, choices=lambda messages, labels: {"search": 1.0})
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: fake)
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--git", "HEAD~1..HEAD", "--repo", str(repo), "--config", str(cfg), "--format", "json",
-                 "--no-progress", "--fail-on", "never", "--cache-dir", str(tmp_path / "cache")], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--git",
+            "HEAD~1..HEAD",
+            "--repo",
+            str(repo),
+            "--config",
+            str(cfg),
+            "--format",
+            "json",
+            "--no-progress",
+            "--fail-on",
+            "never",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        out,
+        err,
+    )
     assert code == 0, err.getvalue()
     doc = json.loads(out.getvalue())
     search = [f for f in doc["findings"] if f["route"] == "search"]
@@ -170,8 +196,13 @@ def test_the_web_backend_is_cited_by_url_for_what_the_index_cannot_resolve(docs)
     files = parse_diff(diff)
     cs = ChangeSet(files, "t", read_head=lambda p: head)
     item = WorkItem("g", "g.py", files[0], files[0].hunks, 20, 1.0)
-    results = [{"url": "https://docs.example.org/notinstalled/connect", "title": "notinstalled.connect",
-                "content": "Open a connection. The retries argument was removed in 3.0."}]  # fmt: skip
+    results = [
+        {
+            "url": "https://docs.example.org/notinstalled/connect",
+            "title": "notinstalled.connect",
+            "content": "Open a connection. The retries argument was removed in 3.0.",
+        }
+    ]
     script = Script(
         {"problems": [{"use": 1, "sentence": 1, "severity": "warning", "message": "retries is gone."}]}
     )
@@ -179,8 +210,10 @@ def test_the_web_backend_is_cited_by_url_for_what_the_index_cannot_resolve(docs)
         out = SearchRoute(FakeBackend(script), docs, web=SearxNG(url)).run(item, cs)
     assert seen[0]["q"] == "notinstalled.connect python documentation"
     (f,) = out.findings
-    assert f.message == ('retries is gone. Documentation: https://docs.example.org/notinstalled/connect, '
-                         '`notinstalled.connect`: "The retries argument was removed in 3.0."')  # fmt: skip
+    assert f.message == (
+        "retries is gone. Documentation: https://docs.example.org/notinstalled/connect, "
+        '`notinstalled.connect`: "The retries argument was removed in 3.0."'
+    )
     # off by default: without a web backend the same use is not checked at all
     out = SearchRoute(FakeBackend([]), docs).run(item, cs)
     assert out.findings == () and "no external API use" in out.not_reviewed[0].reason

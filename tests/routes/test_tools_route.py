@@ -78,11 +78,13 @@ def _probe_tool(name: str, observation: str, skipped: tuple[Skipped, ...] = ()) 
 
 
 def test_unknown_tools_bad_arguments_and_bad_json_are_fed_back(cs: ChangeSet) -> None:
-    script = Script([
-        answer(("nmap", {}), ("ruff", {"paths": "pkg/calc.py"})),
-        "this is not JSON",
-        answer(done=True),
-    ])  # fmt: skip
+    script = Script(
+        [
+            answer(("nmap", {}), ("ruff", {"paths": "pkg/calc.py"})),
+            "this is not JSON",
+            answer(done=True),
+        ]
+    )
     route, backend = route_with(script, default_registry(include=("ruff",)), constrained=False)
     out = route.run(item_of(cs), cs)
     assert len(script.schemas) == 3

@@ -17,7 +17,7 @@ from support.sandbox import require_sandbox
 
 from reviewbot.model import ChangeSet, Location, Side
 from reviewbot.runners import change_tests
-from reviewbot.runners.change_tests import ChangeTests, _extract
+from reviewbot.runners.change_tests import SandboxedChangeTests, _extract
 from reviewbot.runners.policy import SandboxResult
 from reviewbot.runners.pytest_driver import related_tests, sandbox_policy
 from reviewbot.runners.pytest_report import MARK
@@ -33,7 +33,10 @@ TEST_CALC = (
     "def test_add():\n    assert add(2, 2) == 4\n\n\n"
     "def test_old_bug():\n    assert add(1, 1) == 3\n"
 )  # test_add breaks with the change; test_old_bug fails before it too
-TEST_WEB = "from pkg import calc\n\n\ndef test_page(httpbin):\n    assert calc\n\n\ndef test_calc():\n    assert calc.add\n"
+TEST_WEB = (
+    "from pkg import calc\n\n\ndef test_page(httpbin):\n    assert calc\n\n\n"
+    "def test_calc():\n    assert calc.add\n"
+)
 TEST_NEW = "from pkg.calc import add\n\n\ndef test_zero():\n    assert add(0, 1) == 1\n"  # new at head, fails
 TEST_OTHER = "def test_unrelated():\n    assert False\n"  # imports nothing changed: not selected
 
@@ -79,7 +82,7 @@ def test_the_selection_is_the_changed_tests_then_the_importers(cs: ChangeSet) ->
 def test_a_test_the_change_breaks_is_a_finding_on_the_changed_line(
     cs: ChangeSet, needs_sandbox: None
 ) -> None:
-    out = ChangeTests(sandboxed, timeout=60).run(cs)
+    out = SandboxedChangeTests(sandboxed, timeout=60).run(cs)
     by_test = {f.message.split()[1]: f for f in out.findings}
     assert set(by_test) == {"tests/test_calc.py::test_add", "tests/test_new.py::test_zero"}
     broken = by_test["tests/test_calc.py::test_add"]
@@ -102,7 +105,8 @@ def test_a_test_the_change_breaks_is_a_finding_on_the_changed_line(
     assert "1 deselected: they need fixtures this Python lacks (httpbin)" in first
     assert "1 passed, 3 failed" in first  # test_calc passes; test_page is deselected
     assert rest == [
-        "the change's tests: 1 test(s) fail at base too, not blamed on the change: tests/test_calc.py::test_old_bug"
+        "the change's tests: 1 test(s) fail at base too, not blamed on the change: "
+        "tests/test_calc.py::test_old_bug"
     ]
 
 
@@ -121,8 +125,15 @@ class Scripted:
         selection = list(argv[argv.index("--") + 1 :])
         self.runs.append((str(checkout), selection))
         file = selection[0].split("::")[0]
-        case = {"kind": "failure", "classname": file.removesuffix(".py").replace("/", "."), "name": "test_add",
-                "file": file, "line": "3", "message": "assert 0 == 4", "text": ""}  # fmt: skip
+        case = {
+            "kind": "failure",
+            "classname": file.removesuffix(".py").replace("/", "."),
+            "name": "test_add",
+            "file": file,
+            "line": "3",
+            "message": "assert 0 == 4",
+            "text": "",
+        }
         report = {"exit": 1, "root": "/checkout", "cases": [case], "tests": 1, "failures": 1, "passed": []}
         return SandboxResult(0, f"{MARK}{json.dumps(report)}\n", "", False, None, 0.1)
 
@@ -133,7 +144,7 @@ def test_the_budget_names_what_it_did_not_reach_and_blames_nothing_unchecked(
     clock = [0.0]
     monkeypatch.setattr(change_tests.time, "monotonic", lambda: clock[0])
     runner = Scripted(clock, cost=35.0)
-    out = ChangeTests(lambda s: runner, timeout=60).run(cs)
+    out = SandboxedChangeTests(lambda s: runner, timeout=60).run(cs)
     assert [sel for _, sel in runner.runs] == [["tests/test_new.py"], ["tests/test_calc.py"]]
     assert "2 file(s) run" in out.notes[0]
     assert out.findings == ()  # no time was left to run them at base
@@ -146,18 +157,18 @@ def test_the_budget_names_what_it_did_not_reach_and_blames_nothing_unchecked(
 
 def test_at_most_max_files_run(cs: ChangeSet) -> None:
     runner = Scripted([0.0], cost=0.0)
-    out = ChangeTests(lambda s: runner, max_files=1).run(cs)
+    out = SandboxedChangeTests(lambda s: runner, max_files=1).run(cs)
     assert out.notes[1] == (
         "the change's tests: 2 more test file(s) not run (at most 1): tests/test_calc.py, tests/test_web.py"
     )
 
 
 def test_without_a_checkout_or_a_sandbox_nothing_runs(cs: ChangeSet) -> None:
-    no_checkout = ChangeTests(sandboxed).run(ChangeSet(cs.files, "diff file"))
+    no_checkout = SandboxedChangeTests(sandboxed).run(ChangeSet(cs.files, "diff file"))
     assert no_checkout.notes == (
         "the change's tests not run: they need a checkout of the head revision (a git range)",
     )
-    out = ChangeTests(lambda s: BubblewrapSandbox(bwrap="/nonexistent/bwrap")).run(cs)
+    out = SandboxedChangeTests(lambda s: BubblewrapSandbox(bwrap="/nonexistent/bwrap")).run(cs)
     assert out.findings == () and out.notes[0] == (
         "the change's tests not run: pytest needs the sandbox: /nonexistent/bwrap is not installed "
         "(Debian/Ubuntu: apt-get install bubblewrap)"
@@ -172,7 +183,10 @@ class Uncollectable:
 
     def run(self, argv, *, checkout, files={}, python=None):  # noqa: B006 - read only
         if str(checkout) == self.head:
-            tail = "ImportError while importing test module\npkg/calc.py:2: in <module>\n    return a - b\nE   NameError: name 'x' is not defined\n"
+            tail = (
+                "ImportError while importing test module\npkg/calc.py:2: in <module>\n    return a - b\n"
+                "E   NameError: name 'x' is not defined\n"
+            )
             report = {"exit": 2, "root": "/checkout", "cases": [], "tests": 0, "tail": tail}
         else:
             report = {"exit": 0, "root": "/checkout", "cases": [], "tests": 2, "passed": []}
@@ -181,13 +195,14 @@ class Uncollectable:
 
 def test_a_test_file_the_change_makes_uncollectable_is_a_finding(cs: ChangeSet) -> None:
     assert cs.workdir is not None
-    out = ChangeTests(lambda s: Uncollectable(cs.workdir), max_files=2).run(cs)
+    out = SandboxedChangeTests(lambda s: Uncollectable(cs.workdir), max_files=2).run(cs)
     by_file = {f.message.split()[1]: f for f in out.findings}
     assert set(by_file) == {"tests/test_new.py", "tests/test_calc.py"}
     f = by_file["tests/test_calc.py"]
     assert f.location == Location("pkg/calc.py", Side.RIGHT, 2)  # the changed line in the traceback
     assert f.message == (
-        "test tests/test_calc.py errors: cannot be collected: NameError: name 'x' is not defined (passes at base)"
+        "test tests/test_calc.py errors: cannot be collected: NameError: name 'x' is not defined "
+        "(passes at base)"
     )
     assert by_file["tests/test_new.py"].message.endswith("(a new test)")  # the file is new at head
 

@@ -16,7 +16,7 @@ import pytest
 from support.sandbox import require_sandbox
 
 from reviewbot.model import ChangeSet
-from reviewbot.runners.change_tests import ChangeTests
+from reviewbot.runners.change_tests import SandboxedChangeTests
 from reviewbot.runners.pytest_driver import related_tests, sandbox_policy
 from reviewbot.runners.sandbox import BubblewrapSandbox
 from reviewbot.sources.git import GitSource
@@ -105,7 +105,7 @@ def test_failures_of_the_machine_are_not_run_here_and_a_broken_fixture_is_not_bl
         "tests/test_plugin.py": NEEDS_PACKAGE,
     }
     cs = _repo(tmp_path, base, head)
-    out = ChangeTests(sandboxed, timeout=90).run(cs)
+    out = SandboxedChangeTests(sandboxed, timeout=90).run(cs)
     assert [f.message.split()[1] for f in out.findings] == ["tests/test_new.py::test_new_is_wrong"]
     notes = "\n".join(out.notes)
     assert (
@@ -137,7 +137,7 @@ def test_a_sleeping_test_file_costs_only_its_share(tmp_path: Path) -> None:
     cs = _repo(tmp_path, base, head)
     assert related_tests(cs) == ["tests/test_a_sleeps.py", "tests/test_calc.py"]  # both import calc
     t0 = time.monotonic()
-    out = ChangeTests(sandboxed, timeout=90).run(cs)
+    out = SandboxedChangeTests(sandboxed, timeout=90).run(cs)
     assert time.monotonic() - t0 < 120  # not the sleep's hour
     (f,) = out.findings  # the importing test still ran, and its failure was checked at base
     assert f.message.startswith("test tests/test_calc.py::test_add fails") and f.message.endswith(

@@ -1,4 +1,4 @@
-"""No credential reaches a child process (issue 14, build 5): tools and the sandbox get an
+"""No credential reaches a child process: tools and the sandbox get an
 allow-listed environment that drops credentials even when a caller passes one; git, which gets
 ours, gets it without them."""
 

@@ -227,7 +227,7 @@ def test_ruff_respects_the_repository_exclude_only_when_the_owner_asks(tmp_path)
     ],
 )
 def test_a_pr_cannot_switch_ruff_off(tmp_path, config):
-    """Issue 14 hole 6: the change's own ruff config (exclude, extend, select) is not honoured."""
+    """The change's own ruff config (exclude, extend, select) is not honoured."""
     root = _checkout(tmp_path, config)
     findings, skipped = Ruff().lint(_workdir_cs(root), PATHS)
     assert _lines(findings, "ruff/F821") == [7], (findings, skipped)
@@ -378,8 +378,16 @@ def test_filter_modes(mode, expected):
 def test_every_finding_is_marked_and_the_modes_show_by_the_mark():
     index = DiffIndex(FILES)
     got = [mark(f, index) for f in ALL]
-    assert got == [Mark.FILE, Mark.CONTEXT, Mark.ADDED, Mark.ADDED, Mark.CONTEXT, Mark.OUTSIDE, Mark.ADDED,
-                   Mark.CONTEXT]  # fmt: skip
+    assert got == [
+        Mark.FILE,
+        Mark.CONTEXT,
+        Mark.ADDED,
+        Mark.ADDED,
+        Mark.CONTEXT,
+        Mark.OUTSIDE,
+        Mark.ADDED,
+        Mark.CONTEXT,
+    ]
 
 
 def test_bandit_by_default_reports_medium_and_high_only(tmp_path):

@@ -51,7 +51,10 @@ def test_environment_is_an_allow_list(monkeypatch, tmp_path):
 
 
 def test_home_is_a_fresh_temporary_directory_removed_afterwards(tmp_path):
-    code = "import os; print(os.environ['HOME']); print(os.environ['TMPDIR']); print(os.listdir(os.environ['HOME']))"
+    code = (
+        "import os; print(os.environ['HOME']); print(os.environ['TMPDIR']); "
+        "print(os.listdir(os.environ['HOME']))"
+    )
     res = run([PY, "-c", code], cwd=str(tmp_path), timeout=20)
     home, tmpdir, listing = res.stdout.splitlines()
     assert home != os.path.expanduser("~")
@@ -232,7 +235,8 @@ def test_nproc_as_an_unprivileged_user(headroom, should_work):
             "import sys\n"
             f"sys.path.insert(0, {work!r})\n"
             "from reviewbot.runners.process import Limits, run\n"
-            f"r = run([sys.executable, '-c', {spawn!r}], cwd='/tmp', timeout=30, limits=Limits(processes={headroom}))\n"
+            f"r = run([sys.executable, '-c', {spawn!r}], cwd='/tmp', timeout=30,"
+            f" limits=Limits(processes={headroom}))\n"
             "print(r.returncode, r.stdout.strip(), r.stderr.strip().splitlines()[-1:] )\n"
         )
 

@@ -290,14 +290,15 @@ def test_failed_cgroup_join_raises_instead_of_running(box, checkout, monkeypatch
     assert not flag.exists()
 
 
-# -- issue 14, hole 2 and 3: .git, whole-sandbox memory, /dev/shm, unix sockets, ptrace -----------
+# -- escapes through .git, whole-sandbox memory, /dev/shm, unix sockets, ptrace ---------------------
 
 
 def test_git_credential_in_the_checkout_is_hidden(box, checkout):
     git = checkout / ".git"
     git.mkdir()
     (git / "config").write_text(
-        '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==\n'
+        '[http "https://github.com/"]\n'
+        "\textraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==\n"
     )
     code = """
     import os
@@ -378,7 +379,8 @@ def test_unix_socket_in_the_checkout_does_not_reach_the_host(box, checkout):
         srv.listen(1)
         srv.settimeout(0.3)
         code = _attempt(
-            "import socket; s = socket.socket(socket.AF_UNIX); s.connect('/checkout/host.sock'); s.sendall(b'x')"
+            "import socket; s = socket.socket(socket.AF_UNIX); "
+            "s.connect('/checkout/host.sock'); s.sendall(b'x')"
         )
         res = _py(box, checkout, code)
         with pytest.raises(TimeoutError):

@@ -74,7 +74,13 @@ home = pathlib.Path.home()
 (home / ".config" / "x").write_text("ok")
 with tempfile.NamedTemporaryFile() as fh:
     fh.write(b"ok")
-print(getpass.getuser(), os.path.expanduser("~"), tempfile.gettempdir(), locale.getpreferredencoding(), sys.getfilesystemencoding())
+print(
+    getpass.getuser(),
+    os.path.expanduser("~"),
+    tempfile.gettempdir(),
+    locale.getpreferredencoding(),
+    sys.getfilesystemencoding(),
+)
 """
 
 

@@ -22,21 +22,27 @@ import uvicorn
 from conftest import free_port
 
 from reviewbot import config
+from reviewbot.compose import job_store
 from reviewbot.service import verify
 from reviewbot.service.app import BodyLimits, create_app
-from reviewbot.service.stores import open_store
 
 SECRET = "It's a Secret to Everybody"
 GL_TOKEN = "gl-webhook-token"
 LIMIT = 256 * 1024
-PR = {"action": "opened", "repository": {"full_name": "o/r"},
-      "pull_request": {"number": 7, "state": "open", "draft": False, "head": {"sha": "a" * 40}}}  # fmt: skip
+PR = {
+    "action": "opened",
+    "repository": {"full_name": "o/r"},
+    "pull_request": {"number": 7, "state": "open", "draft": False, "head": {"sha": "a" * 40}},
+}
 HERE = Path(__file__).parent
 
 
 def settings_for(store: str) -> config.Settings:
-    env = {"REVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET, "REVIEWBOT_GITLAB_WEBHOOK_SECRET": GL_TOKEN,
-           "REVIEWBOT_SERVICE_STORE": store}  # fmt: skip
+    env = {
+        "REVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET,
+        "REVIEWBOT_GITLAB_WEBHOOK_SECRET": GL_TOKEN,
+        "REVIEWBOT_SERVICE_STORE": store,
+    }
     return config.load({"service_max_body": LIMIT}, env, None)
 
 
@@ -48,11 +54,12 @@ def redis_db1(redis_url: str) -> str:
 
 class Served:
     def __init__(self, settings: config.Settings, limits: BodyLimits | None = None) -> None:
-        self.store = open_store(settings)
+        self.store = job_store(settings)
         self.port = free_port()
         app = create_app(settings, self.store, model_check=lambda: True, limits=limits or BodyLimits())
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                             lifespan="off")  # fmt: skip
+        cfg = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False, lifespan="off"
+        )
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -68,8 +75,9 @@ class Served:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def github(self, body: bytes, *, event: str = "pull_request", delivery: str = "d-1",
-               signature: str | None = None) -> tuple[int, dict]:  # fmt: skip
+    def github(
+        self, body: bytes, *, event: str = "pull_request", delivery: str = "d-1", signature: str | None = None
+    ) -> tuple[int, dict]:
         sig = verify.github_signature(SECRET.encode(), body) if signature is None else signature
         headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "Content-Type": "application/json"}
         if sig:
@@ -90,8 +98,11 @@ class Served:
 
 @pytest.fixture(params=["sqlite", "redis"])
 def served(request, tmp_path):
-    where = f"sqlite:///{tmp_path}/jobs.sqlite3" if request.param == "sqlite" else redis_db1(
-        request.getfixturevalue("redis_url"))  # fmt: skip
+    where = (
+        f"sqlite:///{tmp_path}/jobs.sqlite3"
+        if request.param == "sqlite"
+        else redis_db1(request.getfixturevalue("redis_url"))
+    )
     s = Served(settings_for(where))
     yield s
     s.close()
@@ -111,8 +122,10 @@ def test_forged_signatures_are_all_rejected_and_nothing_is_stored(served) -> Non
     ]
     answers = [served.github(body, signature=sig, delivery=f"f-{i}")[0] for i, sig in enumerate(forged)]
     assert answers == [401] * len(forged)
-    gl = [served.post("/webhooks/gitlab", b"{}", h)[0] for h in ({}, {"X-Gitlab-Token": "wrong"},
-                                                                    {"X-Gitlab-Token": GL_TOKEN + "x"})]  # fmt: skip
+    gl = [
+        served.post("/webhooks/gitlab", b"{}", h)[0]
+        for h in ({}, {"X-Gitlab-Token": "wrong"}, {"X-Gitlab-Token": GL_TOKEN + "x"})
+    ]
     assert gl == [401, 401, 401]
     assert served.store.jobs() == []
 
@@ -135,23 +148,33 @@ def _raw(port: int, head: bytes, body_part: bytes) -> bytes:
 
 def test_an_oversized_body_gets_413_before_it_is_read(served) -> None:
     sig = verify.github_signature(SECRET.encode(), b"x")
-    head = (f"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pull_request\r\n"
-            f"X-Hub-Signature-256: {sig}\r\nContent-Length: {LIMIT * 40}\r\n\r\n").encode()  # fmt: skip
+    head = (
+        f"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pull_request\r\n"
+        f"X-Hub-Signature-256: {sig}\r\nContent-Length: {LIMIT * 40}\r\n\r\n"
+    ).encode()
     assert _raw(served.port, head, b"{" * 1000).startswith(b"HTTP/1.1 413")  # 1000 of 10 MB sent
-    chunked = (f"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pull_request\r\n"
-               f"X-Hub-Signature-256: {sig}\r\nTransfer-Encoding: chunked\r\n\r\n").encode()  # fmt: skip
+    chunked = (
+        f"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pull_request\r\n"
+        f"X-Hub-Signature-256: {sig}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"{" * 64 * 1024)
     assert _raw(served.port, chunked, chunk * 5).startswith(b"HTTP/1.1 413")  # no length: counted
-    gl_head = (f"POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Token: {GL_TOKEN}\r\n"
-               f"Content-Length: {LIMIT + 1}\r\n\r\n").encode()  # fmt: skip
+    gl_head = (
+        f"POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Token: {GL_TOKEN}\r\n"
+        f"Content-Length: {LIMIT + 1}\r\n\r\n"
+    ).encode()
     assert _raw(served.port, gl_head, b"{").startswith(b"HTTP/1.1 413")
     assert served.store.jobs() == []
 
 
 def _ask(comment: object = 9, repo: str = "o/r") -> dict:
-    return {"action": "created", "repository": {"full_name": repo}, "sender": {"type": "User"},
-            "issue": {"number": 7, "pull_request": {"url": "u"}},
-            "comment": {"id": comment, "body": "/ask why?", "user": {"login": "alice"}}}  # fmt: skip
+    return {
+        "action": "created",
+        "repository": {"full_name": repo},
+        "sender": {"type": "User"},
+        "issue": {"number": 7, "pull_request": {"url": "u"}},
+        "comment": {"id": comment, "body": "/ask why?", "user": {"login": "alice"}},
+    }
 
 
 def _gitlab(served, payload: dict, event: str, key: str) -> tuple[int, dict]:
@@ -165,10 +188,22 @@ def test_a_replayed_signed_ask_under_fresh_delivery_ids_is_one_job(served) -> No
         served.github(body, event="issue_comment", delivery=f"fresh-{i}")[1]["status"] for i in range(5)
     ]
     assert answers == ["queued"] + ["duplicate"] * 4
-    note = {"project": {"path_with_namespace": "g/p"}, "merge_request": {"iid": 3}, "user": {"username": "bob"},
-            "object_attributes": {"id": 5, "action": "create", "noteable_type": "MergeRequest", "note": "/ask why?"}}  # fmt: skip
+    note = {
+        "project": {"path_with_namespace": "g/p"},
+        "merge_request": {"iid": 3},
+        "user": {"username": "bob"},
+        "object_attributes": {
+            "id": 5,
+            "action": "create",
+            "noteable_type": "MergeRequest",
+            "note": "/ask why?",
+        },
+    }
     assert [_gitlab(served, note, "Note Hook", f"k-{i}")[1]["status"] for i in range(3)] == [
-        "queued", "duplicate", "duplicate"]  # fmt: skip
+        "queued",
+        "duplicate",
+        "duplicate",
+    ]
     assert [j.kind for j in served.store.jobs()] == ["command", "command"]
     edited = {**note, "object_attributes": {**note["object_attributes"], "id": 6, "action": "update"}}
     assert _gitlab(served, edited, "Note Hook", "k-edit")[1]["status"] == "ignored"  # an edit runs nothing
@@ -187,11 +222,14 @@ HOSTILE = [
     ("number 1e400", json.dumps(PR).replace('"number": 7', '"number": 1e400').encode()),
     ("huge integer", json.dumps(PR).replace('"number": 7', '"number": 1' + "0" * 300).encode()),
     ("repo newline", json.dumps({**PR, "repository": {"full_name": "o/r\nreviewbot: job 1 done"}}).encode()),
-    ("head newline", json.dumps({**PR, "pull_request": {**PR["pull_request"], "head": {"sha": "a" * 40 + "\n"}}}).encode()),
+    (
+        "head newline",
+        json.dumps({**PR, "pull_request": {**PR["pull_request"], "head": {"sha": "a" * 40 + "\n"}}}).encode(),
+    ),
     ("installation list", json.dumps({**PR, "installation": [1]}).encode()),
     ("installation 1e300", json.dumps({**PR, "installation": {"id": 1e300}}).encode()),
     ("pull_request list", json.dumps({**PR, "pull_request": [1]}).encode()),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("what", "body"), HOSTILE, ids=[h[0] for h in HOSTILE])
@@ -210,8 +248,11 @@ def test_hostile_payloads_get_a_4xx_never_a_500(served, what, body, caplog) -> N
 def test_a_gitlab_repository_path_with_a_line_break_is_refused_not_logged_as_two_lines(
     served, caplog
 ) -> None:
-    mr = {"object_kind": "merge_request", "project": {"path_with_namespace": "g/p\nreviewbot: job 9 (gitlab g/x#1 review): done"},
-          "object_attributes": {"iid": 3, "state": "opened", "action": "open", "last_commit": {"id": "c" * 40}}}  # fmt: skip
+    mr = {
+        "object_kind": "merge_request",
+        "project": {"path_with_namespace": "g/p\nreviewbot: job 9 (gitlab g/x#1 review): done"},
+        "object_attributes": {"iid": 3, "state": "opened", "action": "open", "last_commit": {"id": "c" * 40}},
+    }
     caplog.set_level("INFO", "reviewbot.service")
     assert _gitlab(served, mr, "Merge Request Hook", "nl")[0] == 400
     assert served.store.jobs() == [] and not [r for r in caplog.records if "\n" in r.getMessage()]
@@ -266,8 +307,11 @@ def test_ignored_events_get_a_2xx(served) -> None:
 
 
 def test_gitlab_merge_request_is_queued_once_by_its_idempotency_key(served) -> None:
-    mr = {"object_kind": "merge_request", "project": {"path_with_namespace": "g/p"},
-          "object_attributes": {"iid": 3, "state": "opened", "action": "open", "last_commit": {"id": "c" * 40}}}  # fmt: skip
+    mr = {
+        "object_kind": "merge_request",
+        "project": {"path_with_namespace": "g/p"},
+        "object_attributes": {"iid": 3, "state": "opened", "action": "open", "last_commit": {"id": "c" * 40}},
+    }
     headers = {"X-Gitlab-Token": GL_TOKEN, "X-Gitlab-Event": "Merge Request Hook", "Idempotency-Key": "k1"}
     assert served.post("/webhooks/gitlab", json.dumps(mr).encode(), headers)[1]["status"] == "queued"
     assert served.post("/webhooks/gitlab", json.dumps(mr).encode(), headers)[1]["status"] == "duplicate"
@@ -304,8 +348,13 @@ def _octokit_root() -> str:
 
 
 def test_octokit_examples_signed_by_octokit(served) -> None:
-    lines = subprocess.run(["node", str(HERE / "octokit_sign.mjs"), _octokit_root(), SECRET], capture_output=True,
-                           text=True, check=True, timeout=60).stdout.splitlines()  # fmt: skip
+    lines = subprocess.run(
+        ["node", str(HERE / "octokit_sign.mjs"), _octokit_root(), SECRET],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
     examples = [json.loads(line) for line in lines]
     assert len(examples) > 300
     answers: dict[str, int] = {}

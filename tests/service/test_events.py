@@ -12,12 +12,19 @@ def parse(body):
 
 
 def test_github_pull_request_and_comment():
-    pr = {"action": "synchronize", "repository": {"full_name": "o/r"},
-          "pull_request": {"number": 3, "state": "open", "head": {"sha": A}}}  # fmt: skip
+    pr = {
+        "action": "synchronize",
+        "repository": {"full_name": "o/r"},
+        "pull_request": {"number": 3, "state": "open", "head": {"sha": A}},
+    }
     assert events.github("pull_request", pr) == events.Request("github", "o/r", 3, A)
     assert events.github("pull_request", pr | {"action": "closed"}) is None
-    comment = {"action": "created", "repository": {"full_name": "o/r"}, "issue": {"number": 3, "pull_request": {"url": "u"}},
-               "comment": {"id": 11, "body": "/ask why?", "user": {"login": "alice"}}}  # fmt: skip
+    comment = {
+        "action": "created",
+        "repository": {"full_name": "o/r"},
+        "issue": {"number": 3, "pull_request": {"url": "u"}},
+        "comment": {"id": 11, "body": "/ask why?", "user": {"login": "alice"}},
+    }
     req = events.github("issue_comment", comment, parse)
     assert (req.kind, req.number) == ("command", 3) and '"user": "alice"' in req.arg
     assert req.key == "github:comment:o/r:11"  # the job is the comment's, whichever delivery brings it
@@ -26,17 +33,34 @@ def test_github_pull_request_and_comment():
 
 
 def test_gitlab_merge_request():
-    mr = {"project": {"path_with_namespace": "g/p"},
-          "object_attributes": {"action": "update", "oldrev": "x", "state": "opened", "iid": 5, "last_commit": {"id": D}}}  # fmt: skip
+    mr = {
+        "project": {"path_with_namespace": "g/p"},
+        "object_attributes": {
+            "action": "update",
+            "oldrev": "x",
+            "state": "opened",
+            "iid": 5,
+            "last_commit": {"id": D},
+        },
+    }
     assert events.gitlab("Merge Request Hook", mr) == events.Request("gitlab", "g/p", 5, D)
     mr["object_attributes"].pop("oldrev")  # a title edit: no new commits
     assert events.gitlab("Merge Request Hook", mr) is None
 
 
 def _note(**attrs):
-    return {"project": {"path_with_namespace": "g/sub/p"}, "merge_request": {"iid": 5}, "user": {"username": "bob"},
-            "object_attributes": {"id": 77, "noteable_type": "MergeRequest", "note": "/ask why?",
-                                  "discussion_id": "abc", **attrs}}  # fmt: skip
+    return {
+        "project": {"path_with_namespace": "g/sub/p"},
+        "merge_request": {"iid": 5},
+        "user": {"username": "bob"},
+        "object_attributes": {
+            "id": 77,
+            "noteable_type": "MergeRequest",
+            "note": "/ask why?",
+            "discussion_id": "abc",
+            **attrs,
+        },
+    }
 
 
 def test_a_new_gitlab_note_is_a_command_and_an_edited_one_is_not():
@@ -47,8 +71,11 @@ def test_a_new_gitlab_note_is_a_command_and_an_edited_one_is_not():
 
 
 def _pull(repo="o/r", number=3, head=A):
-    return {"action": "opened", "repository": {"full_name": repo},
-            "pull_request": {"number": number, "state": "open", "head": {"sha": head}}}  # fmt: skip
+    return {
+        "action": "opened",
+        "repository": {"full_name": repo},
+        "pull_request": {"number": number, "state": "open", "head": {"sha": head}},
+    }
 
 
 @pytest.mark.parametrize(

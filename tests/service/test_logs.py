@@ -22,7 +22,8 @@ def test_a_field_with_line_breaks_cannot_split_a_log_line() -> None:
         log.removeHandler(handler)
     lines = out.getvalue().splitlines()
     assert lines == [
-        "reviewbot: job 1 (gitlab g/p\\nreviewbot: job 9 (gitlab g/x#1 review): done\\r\\u2028\\x1b[2J#3) failed: a\\nb"
+        "reviewbot: job 1 (gitlab g/p\\nreviewbot: job 9 (gitlab g/x#1 review): done"
+        "\\r\\u2028\\x1b[2J#3) failed: a\\nb"
     ]
 
 

@@ -1,5 +1,5 @@
 """schemathesis against the running app's OpenAPI description (GET /openapi.json): generated
-requests (headers, bodies, forged signatures) to every operation, and no server error. Issue 12.
+requests (headers, bodies, forged signatures) to every operation, and no server error.
 A second run carries GitLab's real token, so that generated bodies reach the payload parsing."""
 
 from __future__ import annotations
@@ -29,10 +29,24 @@ def test_schemathesis_finds_no_server_error(served, tmp_path: Path, headers: lis
     code, _ = served.get("/openapi.json")
     assert code == 200
     p = subprocess.run(
-        [st, "run", f"http://127.0.0.1:{served.port}/openapi.json", "--checks", "not_a_server_error",
-         "--max-examples", "60", "--seed", "1", "--no-color", *headers],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            st,
+            "run",
+            f"http://127.0.0.1:{served.port}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "60",
+            "--seed",
+            "1",
+            "--no-color",
+            *headers,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-4000:]
     assert "Tested: 5" in out, out[-2000:]  # every operation of the description

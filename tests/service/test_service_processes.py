@@ -12,17 +12,19 @@ import redis
 from support.github_standin import GitHubStandIn
 from support.service_cluster import Cluster, diff_for, pull_event
 
-from reviewbot.service.redis_store import RedisStore
+from reviewbot.service.redis_jobs import RedisJobStore
 
 REPO = "o/r"
 PRS = range(1, 5)
 
 
-def _sample_running(store: RedisStore, stop: threading.Event, overlaps: list[tuple[int, ...]]) -> int:
+def _sample_running(store: RedisJobStore, stop: threading.Event, overlaps: list[tuple[int, ...]]) -> int:
     samples = 0
     while not stop.is_set():
-        numbers = [int(store.r.hget(f"{store.prefix}job:{i}", "number") or 0)
-                   for i in store.r.smembers(f"{store.prefix}state:running")]  # fmt: skip
+        numbers = [
+            int(store.r.hget(f"{store.prefix}job:{i}", "number") or 0)
+            for i in store.r.smembers(f"{store.prefix}state:running")
+        ]
         if len(numbers) != len(set(numbers)):
             overlaps.append(tuple(numbers))
         samples += 1
@@ -33,7 +35,7 @@ def _sample_running(store: RedisStore, stop: threading.Event, overlaps: list[tup
 def test_one_server_three_workers_review_each_head_once(redis_url, tmp_path) -> None:
     url = redis_url.rsplit("/", 1)[0] + "/2"
     redis.Redis.from_url(url).flushdb()
-    store = RedisStore(url)
+    store = RedisJobStore(url)
     with GitHubStandIn() as gh, Cluster(tmp_path, url, gh) as cluster:
         for n in PRS:
             gh.add_pull(REPO, n, base="b" * 40, head=f"{n}1" * 20, diff=diff_for(n, f"{n}1" * 20))

@@ -6,17 +6,17 @@ import uuid
 
 import pytest
 
-from reviewbot.service.redis_store import RedisStore
-from reviewbot.service.store import Store
+from reviewbot.service.redis_jobs import RedisJobStore
+from reviewbot.service.sqlite_jobs import SqliteJobStore
 from reviewbot.service.worker import Worker
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def open_store(request, tmp_path):
     if request.param == "sqlite":
-        return lambda: Store(str(tmp_path / "jobs.db"), lease=0.6)
+        return lambda: SqliteJobStore(str(tmp_path / "jobs.db"), lease=0.6)
     url, prefix = request.getfixturevalue("redis_url"), f"t{uuid.uuid4().hex}:"
-    return lambda: RedisStore(url, prefix=prefix, lease=0.6)
+    return lambda: RedisJobStore(url, prefix=prefix, lease=0.6)
 
 
 def test_a_review_longer_than_the_lease_runs_once(open_store):

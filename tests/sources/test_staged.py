@@ -48,8 +48,11 @@ def test_before_the_first_commit(repo: Path) -> None:
     )
     git(repo, "add", ".")
     out, err = io.StringIO(), io.StringIO()
-    rc = main(["review", "--repo", str(repo), "--staged", "--backend", "none", "--format", "json",
-               "--no-progress"], out, err)  # fmt: skip
+    rc = main(
+        ["review", "--repo", str(repo), "--staged", "--backend", "none", "--format", "json", "--no-progress"],
+        out,
+        err,
+    )
     assert rc == 1, err.getvalue()  # bandit B602 (high): an error
     rules = {f["rule"] for f in json.loads(out.getvalue())["findings"]}
     assert "bandit/B602" in rules

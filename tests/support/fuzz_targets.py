@@ -30,8 +30,17 @@ from reviewbot.reporters.markdown import escape as md_escape
 
 _MD = markdown_it.MarkdownIt("commonmark").enable("table")
 # an indented code block is allowed: it shows text as code, which links or renders nothing
-_ACTIVE = {"link_open", "image", "table_open", "heading_open", "fence", "html_block", "html_inline",
-           "blockquote_open", "hr"}  # fmt: skip
+_ACTIVE = {
+    "link_open",
+    "image",
+    "table_open",
+    "heading_open",
+    "fence",
+    "html_block",
+    "html_inline",
+    "blockquote_open",
+    "hr",
+}
 _MENTION = re.compile(r"(?<![\w`])@[A-Za-z0-9]")
 
 SEEDS_DIFF = [
@@ -92,11 +101,16 @@ def anchor(data: bytes) -> None:
         return
     index = DiffIndex(files)
     for f in files:
-        if any(b.old_start < a.old_start + a.old_len or b.new_start < a.new_start + a.new_len
-               for a, b in zip(f.hunks, f.hunks[1:])):  # fmt: skip
-            continue  # overlapping or unordered hunks (found by atheris): left to issue 14's follow-up
-        top = max([ln.new_no or 0 for h in f.hunks for ln in h.lines]
-                  + [ln.old_no or 0 for h in f.hunks for ln in h.lines] + [1])  # fmt: skip
+        if any(
+            b.old_start < a.old_start + a.old_len or b.new_start < a.new_start + a.new_len
+            for a, b in zip(f.hunks, f.hunks[1:])
+        ):
+            continue  # overlapping or unordered hunks (found by atheris): not checked yet
+        top = max(
+            [ln.new_no or 0 for h in f.hunks for ln in h.lines]
+            + [ln.old_no or 0 for h in f.hunks for ln in h.lines]
+            + [1]
+        )
         for i in range(0, len(picks) - 1, 2):
             side = Side.RIGHT if picks[i] & 1 else Side.LEFT
             line = 1 + picks[i] % (top + 2)
@@ -110,7 +124,8 @@ def anchor(data: bytes) -> None:
                 assert github_position(index, at) is not None, (loc, at)
                 assert gitlab_position(index, at, **_SHAS) is not None, (loc, at)
         if sum(f.path in (g.path, g.old_path, g.new_path) for g in files) > 1:
-            continue  # a path named twice (found by atheris): the index serves the first; no position is wrong
+            # a path named twice (found by atheris): the index serves the first; no position is wrong
+            continue
         for h in f.hunks:  # every line shown is a position on its side
             for ln in h.lines:
                 if ln.new_no is not None and ln.kind is not LineKind.REMOVED:

@@ -1,4 +1,5 @@
-"""Helpers for the GitHub tests: a git checkout rebuilt from a diff, a scripted route, a client for the stand-in."""
+"""Helpers for the GitHub tests: a git checkout rebuilt from a diff, a scripted route, a client for the
+stand-in."""
 
 from __future__ import annotations
 
@@ -44,11 +45,24 @@ def client(
 
 
 def _git(repo: Path, *args: str, data: bytes | None = None) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
-           "PATH": "/usr/bin:/bin", "HOME": str(repo)}  # fmt: skip
-    out = subprocess.run(["git", "-c", "core.autocrlf=false", *args], cwd=repo, env=env, input=data,
-                         capture_output=True, check=True)  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(repo),
+    }
+    out = subprocess.run(
+        ["git", "-c", "core.autocrlf=false", *args],
+        cwd=repo,
+        env=env,
+        input=data,
+        capture_output=True,
+        check=True,
+    )
     return out.stdout.decode("utf-8", "replace").strip()
 
 
@@ -171,18 +185,46 @@ class ScriptedRoute:
             if added:
                 ln = added[0]
                 fix = ln.text + "  # see ```code``` here"
-                out.append(Finding(Location(path, Side.RIGHT, ln.new_no), Severity.WARNING,  # type: ignore[arg-type]
-                                   f"line {ln.new_no}: `{ln.text[:30]}` looks wrong", "model/bug", "review",
-                                   suggestion=fix))  # fmt: skip
+                out.append(
+                    Finding(
+                        Location(path, Side.RIGHT, ln.new_no),
+                        Severity.WARNING,  # type: ignore[arg-type]
+                        f"line {ln.new_no}: `{ln.text[:30]}` looks wrong",
+                        "model/bug",
+                        "review",
+                        suggestion=fix,
+                    )
+                )
             run = [ln for ln in h.lines if ln.kind is not LineKind.REMOVED][-3:]
             if len(run) == 3:
-                out.append(Finding(Location(path, Side.RIGHT, run[-1].new_no, run[0].new_no), Severity.ERROR,  # type: ignore[arg-type]
-                                   f"these three lines end at {run[-1].new_no}", "model/range", "review"))  # fmt: skip
+                out.append(
+                    Finding(
+                        Location(path, Side.RIGHT, run[-1].new_no, run[0].new_no),
+                        Severity.ERROR,  # type: ignore[arg-type]
+                        f"these three lines end at {run[-1].new_no}",
+                        "model/range",
+                        "review",
+                    )
+                )
             if removed:
-                out.append(Finding(Location(path, Side.LEFT, removed[-1].old_no), Severity.INFO,  # type: ignore[arg-type]
-                                   f"removed line {removed[-1].old_no} was needed", "model/removed", "review"))  # fmt: skip
+                out.append(
+                    Finding(
+                        Location(path, Side.LEFT, removed[-1].old_no),
+                        Severity.INFO,  # type: ignore[arg-type]
+                        f"removed line {removed[-1].old_no} was needed",
+                        "model/removed",
+                        "review",
+                    )
+                )
             if len(out) >= self.per_item:
                 break
-        out.append(Finding(Location(path, Side.RIGHT, 10_000_000), Severity.WARNING, "far outside the diff",
-                           "model/outside", "review"))  # fmt: skip
+        out.append(
+            Finding(
+                Location(path, Side.RIGHT, 10_000_000),
+                Severity.WARNING,
+                "far outside the diff",
+                "model/outside",
+                "review",
+            )
+        )
         return RouteOutcome(findings=tuple(out))

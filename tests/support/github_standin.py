@@ -250,9 +250,20 @@ class GitHubStandIn:
 
     def add_review_comment(self, repo: str, number: int, body: str, user: str, path: str, line: int) -> None:
         with self.lock:
-            self.review_comments.append({"id": self._id(), "repo": repo, "number": number, "body": body,
-                                         "user": {"login": user}, "path": path, "line": line, "side": "RIGHT",
-                                         "commit_id": self.pulls[(repo, number)].head, "pull_request_review_id": None})  # fmt: skip
+            self.review_comments.append(
+                {
+                    "id": self._id(),
+                    "repo": repo,
+                    "number": number,
+                    "body": body,
+                    "user": {"login": user},
+                    "path": path,
+                    "line": line,
+                    "side": "RIGHT",
+                    "commit_id": self.pulls[(repo, number)].head,
+                    "pull_request_review_id": None,
+                }
+            )
 
     def _id(self) -> int:  # also used by the service endpoints at the end of this file
         self._ids += 1
@@ -420,16 +431,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault_reject(self, kind: str) -> _Reject:
         s = self.standin
         if kind == "secondary":
-            return _Reject(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                           headers={"Retry-After": str(s.retry_after)})  # fmt: skip
+            return _Reject(
+                403,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                headers={"Retry-After": str(s.retry_after)},
+            )
         if kind == "secondary-noheader":
             return _Reject(
                 403,
-                "You have exceeded a secondary rate limit and have been temporarily blocked from content creation.",
+                "You have exceeded a secondary rate limit and have been temporarily blocked "
+                "from content creation.",
             )
         if kind == "primary":
-            return _Reject(403, "API rate limit exceeded for installation.",
-                           headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 1)})  # fmt: skip
+            return _Reject(
+                403,
+                "API rate limit exceeded for installation.",
+                headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 1)},
+            )
         return _Reject(502, "Server Error")
 
     def _secondary_limit(self) -> None:
@@ -438,8 +456,12 @@ class _Handler(BaseHTTPRequestHandler):
         with s.lock:
             s.write_times = [t for t in s.write_times if now - t < 60]
             if len(s.write_times) >= s.writes_per_minute:
-                raise _Reject(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                              headers={"Retry-After": str(s.retry_after)})  # fmt: skip
+                raise _Reject(
+                    403,
+                    "You have exceeded a secondary rate limit. "
+                    "Please wait a few minutes before you try again.",
+                    headers={"Retry-After": str(s.retry_after)},
+                )
             s.write_times.append(now)
 
     # --------------------------------------------------------------------------------- routes
@@ -468,10 +490,19 @@ class _Handler(BaseHTTPRequestHandler):
             p = self._pull(repo, int(mm.group(1)))
             if "diff" in (self.headers.get("Accept") or ""):
                 return self._diff(p.diffs[p.head])
-            return 200, {"number": p.number, "title": f"PR {p.number}", "state": "open",
-                         "url": f"/repos/{repo}/pulls/{p.number}", "html_url": f"https://github.invalid/{repo}/pull/{p.number}",
-                         "head": {"sha": p.head, "repo": {"full_name": p.head_repo}},
-                         "base": {"sha": p.base, "repo": {"full_name": repo}}}, ""  # fmt: skip
+            return (
+                200,
+                {
+                    "number": p.number,
+                    "title": f"PR {p.number}",
+                    "state": "open",
+                    "url": f"/repos/{repo}/pulls/{p.number}",
+                    "html_url": f"https://github.invalid/{repo}/pull/{p.number}",
+                    "head": {"sha": p.head, "repo": {"full_name": p.head_repo}},
+                    "base": {"sha": p.base, "repo": {"full_name": repo}},
+                },
+                "",
+            )
         if (mm := re.fullmatch(r"/contents/(.+)", rest)) and method == "GET":
             text = s.contents.get((repo, query.get("ref", ""), mm.group(1)))
             if text is None:  # GitHub: 404 for a path (or ref) that is not there
@@ -525,8 +556,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, self._public_run(run), ""
             return 200, self._check_run(repo, body, run), ""
         if mm := re.fullmatch(r"/commits/([0-9a-f]+)/check-runs", rest):
-            runs = [self._public_run(r) for r in s.check_runs
-                    if r["repo"] == repo and r["head_sha"] == mm.group(1) and r["name"] == query.get("check_name", r["name"])]  # fmt: skip
+            runs = [
+                self._public_run(r)
+                for r in s.check_runs
+                if r["repo"] == repo
+                and r["head_sha"] == mm.group(1)
+                and r["name"] == query.get("check_name", r["name"])
+            ]
             return 200, {"total_count": len(runs), "check_runs": paged(runs)}, ""
         raise _Reject(404, "Not Found")
 
@@ -549,10 +585,19 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             start = int(v["after"]) if v.get("after") else 0
             page = threads[start : start + 100]
-            nodes = [{"id": f"PRRT_{c['id']}", "isResolved": bool(c.get("resolved")), "isOutdated": bool(c.get("outdated")),
-                      "comments": {"nodes": [{"body": c["body"],
-                                              "author": {"login": c["user"]["login"].removesuffix("[bot]")}}]}}
-                     for c in page]  # fmt: skip
+            nodes = [
+                {
+                    "id": f"PRRT_{c['id']}",
+                    "isResolved": bool(c.get("resolved")),
+                    "isOutdated": bool(c.get("outdated")),
+                    "comments": {
+                        "nodes": [
+                            {"body": c["body"], "author": {"login": c["user"]["login"].removesuffix("[bot]")}}
+                        ]
+                    },
+                }
+                for c in page
+            ]
             more = start + 100 < len(threads)
             info = {"hasNextPage": more, "endCursor": str(start + 100) if more else None}
             return {
@@ -569,13 +614,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _diff(self, data: bytes) -> tuple[int, Any, str]:
         info = self.standin.diff_info(data)
         if info.lines > MAX_DIFF_LINES:
-            raise _Reject(406, f"Sorry, the diff exceeded the maximum number of lines ({MAX_DIFF_LINES}). Consider using "
-                          "'List pull requests files' API or locally cloning the repository instead.",
-                          [{"resource": "PullRequest", "field": "diff", "code": "too_large"}])  # type: ignore[list-item]  # fmt: skip
+            raise _Reject(
+                406,
+                f"Sorry, the diff exceeded the maximum number of lines ({MAX_DIFF_LINES}). Consider using "
+                "'List pull requests files' API or locally cloning the repository instead.",
+                [{"resource": "PullRequest", "field": "diff", "code": "too_large"}],
+            )  # type: ignore[list-item]
         if len(info.files) > MAX_DIFF_FILES:
-            raise _Reject(406, f"Sorry, the diff exceeded the maximum number of files ({MAX_DIFF_FILES}). Consider using "
-                          "'List pull requests files' API or locally cloning the repository instead.",
-                          [{"resource": "PullRequest", "field": "diff", "code": "too_large"}])  # type: ignore[list-item]  # fmt: skip
+            raise _Reject(
+                406,
+                f"Sorry, the diff exceeded the maximum number of files ({MAX_DIFF_FILES}). Consider using "
+                "'List pull requests files' API or locally cloning the repository instead.",
+                [{"resource": "PullRequest", "field": "diff", "code": "too_large"}],
+            )  # type: ignore[list-item]
         return 200, data, "text/x-diff; charset=utf-8"
 
     @staticmethod
@@ -627,16 +678,35 @@ class _Handler(BaseHTTPRequestHandler):
             if err:  # GitHub fails the whole review and does not say which comment
                 raise _Reject(422, "Unprocessable Entity", [err])
         rid = s._id()
-        review = {"id": rid, "repo": p.repo, "number": p.number, "user": {"login": BOT}, "body": text or "",
-                  "state": "COMMENTED" if event == "COMMENT" else (event or "PENDING"), "commit_id": commit}  # fmt: skip
+        review = {
+            "id": rid,
+            "repo": p.repo,
+            "number": p.number,
+            "user": {"login": BOT},
+            "body": text or "",
+            "state": "COMMENTED" if event == "COMMENT" else (event or "PENDING"),
+            "commit_id": commit,
+        }
         if event is None:
             p.pending.add(BOT)
         s.reviews.append(review)
         for c in comments:
-            s.review_comments.append({"id": s._id(), "repo": p.repo, "number": p.number, "pull_request_review_id": rid,
-                                      "user": {"login": BOT}, "body": c["body"], "path": c["path"],
-                                      "line": c["line"], "side": c.get("side", "RIGHT"), "start_line": c.get("start_line"),
-                                      "start_side": c.get("start_side"), "commit_id": commit})  # fmt: skip
+            s.review_comments.append(
+                {
+                    "id": s._id(),
+                    "repo": p.repo,
+                    "number": p.number,
+                    "pull_request_review_id": rid,
+                    "user": {"login": BOT},
+                    "body": c["body"],
+                    "path": c["path"],
+                    "line": c["line"],
+                    "side": c.get("side", "RIGHT"),
+                    "start_line": c.get("start_line"),
+                    "start_side": c.get("start_side"),
+                    "commit_id": commit,
+                }
+            )
         return self._public(review)
 
     @staticmethod
@@ -677,8 +747,16 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reject(422, "Validation Failed", ["name and head_sha are required"])
         status = body.get("status", run["status"] if run else "queued")
         concl = body.get("conclusion", run["conclusion"] if run else None)
-        if status == "completed" and concl not in ("action_required", "cancelled", "failure", "neutral", "success",
-                                                   "skipped", "stale", "timed_out"):  # fmt: skip
+        if status == "completed" and concl not in (
+            "action_required",
+            "cancelled",
+            "failure",
+            "neutral",
+            "success",
+            "skipped",
+            "stale",
+            "timed_out",
+        ):
             raise _Reject(422, "Validation Failed", ["conclusion is required when status is completed"])
         out = body.get("output")
         anns: list[dict[str, Any]] = []
@@ -701,9 +779,17 @@ class _Handler(BaseHTTPRequestHandler):
                 ):
                     raise _Reject(422, "Validation Failed", ["annotation is invalid"])
         if run is None:
-            run = {"id": s._id(), "repo": repo, "name": body["name"], "head_sha": body["head_sha"],
-                   "external_id": body.get("external_id"), "status": status, "conclusion": concl,
-                   "output": {"title": None, "summary": None}, "annotations": []}  # fmt: skip
+            run = {
+                "id": s._id(),
+                "repo": repo,
+                "name": body["name"],
+                "head_sha": body["head_sha"],
+                "external_id": body.get("external_id"),
+                "status": status,
+                "conclusion": concl,
+                "output": {"title": None, "summary": None},
+                "annotations": [],
+            }
             s.check_runs.append(run)
         run["status"], run["conclusion"] = status, concl
         if out is not None:
@@ -712,7 +798,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._public_run(run)
 
 
-# ------------------------------------------------------------- the webhook service's endpoints (issue 12)
+# ---------------------------------------------------------------------- the webhook service's endpoints
 # A GitHub App (JWT -> installation token), collaborator permissions, replies in review threads and
 # the list of open pull requests. Set up with ``install_app``, ``set_permission``, ``close``.
 APP_JWT_MAX_S = 600  # GitHub: exp at most 10 minutes after iat
@@ -728,8 +814,9 @@ class AppState:
     jwts: list[dict[str, Any]] = field(default_factory=list)  # the claims of every accepted JWT
 
 
-def install_app(standin: GitHubStandIn, app_id: int, public_key: Any, installations: set[int],
-                token_ttl: float = 3600.0) -> AppState:  # fmt: skip
+def install_app(
+    standin: GitHubStandIn, app_id: int, public_key: Any, installations: set[int], token_ttl: float = 3600.0
+) -> AppState:
     standin.app = AppState(app_id, public_key, token_ttl, set(installations))  # type: ignore[attr-defined]
     return standin.app  # type: ignore[attr-defined]
 
@@ -760,8 +847,9 @@ def _check_jwt(app: AppState, token: str) -> bool:
     import jwt  # PyJWT, PyGithub's own dependency
 
     try:
-        claims = jwt.decode(token, app.public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]},
-                            leeway=0)  # fmt: skip
+        claims = jwt.decode(
+            token, app.public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]}, leeway=0
+        )
     except jwt.PyJWTError:
         return False  # a bad signature, an expired or malformed token: GitHub answers 401
     now = time.time()
@@ -798,9 +886,16 @@ def _service_route(
         return 200, {"permission": legacy, "role_name": role, "user": {"login": mm.group(1)}}, ""
     if rest == "/pulls" and method == "GET":
         closed = s.__dict__.get("closed", set())
-        rows = [{"number": p.number, "state": "open", "head": {"sha": p.head, "repo": {"full_name": p.head_repo}},
-                 "base": {"sha": p.base, "repo": {"full_name": repo}}}
-                for (r, n), p in sorted(s.pulls.items()) if r == repo and (r, n) not in closed]  # fmt: skip
+        rows = [
+            {
+                "number": p.number,
+                "state": "open",
+                "head": {"sha": p.head, "repo": {"full_name": p.head_repo}},
+                "base": {"sha": p.base, "repo": {"full_name": repo}},
+            }
+            for (r, n), p in sorted(s.pulls.items())
+            if r == repo and (r, n) not in closed
+        ]
         if query.get("state", "open") != "open":
             raise _Reject(422, "Validation Failed", ["the stand-in lists open pull requests only"])
         page, per = int(query.get("page", 1)), min(100, int(query.get("per_page", 30)))
@@ -816,8 +911,15 @@ def _service_route(
             )
         text = _Handler._body(body, required=True)
         top = parent.get("in_reply_to_id") or parent["id"]  # a reply to a reply joins the same thread
-        c = {**{k: parent[k] for k in ("path", "line", "side", "commit_id", "pull_request_review_id")},
-             "id": s._id(), "repo": repo, "number": number, "body": text, "user": {"login": BOT}, "in_reply_to_id": top}  # fmt: skip
+        c = {
+            **{k: parent[k] for k in ("path", "line", "side", "commit_id", "pull_request_review_id")},
+            "id": s._id(),
+            "repo": repo,
+            "number": number,
+            "body": text,
+            "user": {"login": BOT},
+            "in_reply_to_id": top,
+        }
         s.review_comments.append(c)
         return 201, {k: v for k, v in c.items() if k not in ("repo", "number")}, ""
     return None

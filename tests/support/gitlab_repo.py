@@ -13,8 +13,14 @@ HEAD_CONFIG = 'plan:\n  exclude: ["*"]\n'
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "PATH": "/usr/bin:/bin", "HOME": str(repo)}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(repo),
+    }
     out = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True)
     return out.stdout.decode().strip()
 
@@ -37,7 +43,8 @@ def two_commits(repo: Path) -> tuple[str, str]:
 
 
 def serve(server: GitLabStandIn, repo: Path, base: str, head: str) -> None:
-    diff = subprocess.run(["git", "diff", "--no-color", f"{base}..{head}"], cwd=repo, capture_output=True,
-                          check=True).stdout  # fmt: skip
+    diff = subprocess.run(
+        ["git", "diff", "--no-color", f"{base}..{head}"], cwd=repo, capture_output=True, check=True
+    ).stdout
     server.add_mr(PROJECT, 7, base=base, head=head, files=gitlab_files(diff), project_id=1)
     server.files[(PROJECT, head, ".reviewbot.yml")] = HEAD_CONFIG  # the head's: must not be read

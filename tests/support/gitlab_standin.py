@@ -1,5 +1,5 @@
 """A GitLab stand-in: a real HTTP server on loopback that python-gitlab talks to, enforcing GitLab's
-documented rules for merge request threads (FACTS.md, GitLab's Discussions API).
+documented rules for merge request threads (GitLab's Discussions API).
 
 - A thread's ``position`` must name the latest version's ``base_sha``/``start_sha``/``head_sha``,
   ``position_type: text``, both ``old_path`` and ``new_path``; ``new_line`` only for an added line,
@@ -85,8 +85,16 @@ class GitLabStandIn:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------- set-up
-    def add_mr(self, project: str, iid: int, *, base: str, head: str, files: list[dict[str, Any]],
-               project_id: int = 1) -> MR:  # fmt: skip
+    def add_mr(
+        self,
+        project: str,
+        iid: int,
+        *,
+        base: str,
+        head: str,
+        files: list[dict[str, Any]],
+        project_id: int = 1,
+    ) -> MR:
         self.ids[str(project_id)] = project
         mr = self.mrs.setdefault((project, iid), MR(iid))
         self.add_version(project, iid, base=base, head=head, files=files)
@@ -97,8 +105,16 @@ class GitLabStandIn:
     ) -> None:
         mr = self.mrs[(project, iid)]
         self._next += 1
-        mr.versions.append({"id": self._next, "base_commit_sha": base, "start_commit_sha": base,
-                            "head_commit_sha": head, "state": "collected", "diffs": files})  # fmt: skip
+        mr.versions.append(
+            {
+                "id": self._next,
+                "base_commit_sha": base,
+                "start_commit_sha": base,
+                "head_commit_sha": head,
+                "state": "collected",
+                "diffs": files,
+            }
+        )
 
     def fail(self, method: str, pattern: str, kind: str) -> None:
         self._faults.append((method, re.compile(pattern), kind))
@@ -206,9 +222,19 @@ class GitLabStandIn:
         sub = mm.group(2) or ""
         if sub == "" and method == "GET":
             v = mr.versions[-1]
-            return 200, {"iid": mr.iid, "title": mr.title, "state": "opened", "sha": v["head_commit_sha"],
-                         "web_url": f"http://gitlab/{project}/-/merge_requests/{mr.iid}",
-                         "source_project_id": 1, "target_project_id": 1}, {}  # fmt: skip
+            return (
+                200,
+                {
+                    "iid": mr.iid,
+                    "title": mr.title,
+                    "state": "opened",
+                    "sha": v["head_commit_sha"],
+                    "web_url": f"http://gitlab/{project}/-/merge_requests/{mr.iid}",
+                    "source_project_id": 1,
+                    "target_project_id": 1,
+                },
+                {},
+            )
         if sub == "versions":
             rows = [{k: v for k, v in ver.items() if k != "diffs"} for ver in reversed(mr.versions)]
             return self._page(rows, path, query)
@@ -269,13 +295,20 @@ class GitLabStandIn:
 
     def _note(self, mr: MR, text: str, position: dict[str, Any] | None) -> dict[str, Any]:
         self._next += 1
-        note = {"id": self._next, "body": text, "author": {"username": self.bot}, "system": False,
-                "type": "DiffNote" if position else None, "position": position,
-                "resolvable": position is not None, "resolved": False}  # fmt: skip
+        note = {
+            "id": self._next,
+            "body": text,
+            "author": {"username": self.bot},
+            "system": False,
+            "type": "DiffNote" if position else None,
+            "position": position,
+            "resolvable": position is not None,
+            "resolved": False,
+        }
         mr.notes.append(note)
         return note
 
-    # ------------------------------------------------ the webhook service's endpoints (issue 12)
+    # --------------------------------------------------------- the webhook service's endpoints
     # Members (inherited ones included), users by name, open MRs, notes in an existing thread.
     def add_member(self, project: str, username: str, access_level: int) -> None:
         """GitLab's levels: Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50."""
@@ -307,8 +340,11 @@ class GitLabStandIn:
         if query.get("state") != "opened":
             return 400, {"message": "the stand-in lists opened merge requests only"}, {}
         closed = self.__dict__.get("closed", set())
-        rows = [{"iid": iid, "state": "opened", "sha": mr.versions[-1]["head_commit_sha"]}
-                for (p, iid), mr in sorted(self.mrs.items()) if p == project and (p, iid) not in closed]  # fmt: skip
+        rows = [
+            {"iid": iid, "state": "opened", "sha": mr.versions[-1]["head_commit_sha"]}
+            for (p, iid), mr in sorted(self.mrs.items())
+            if p == project and (p, iid) not in closed
+        ]
         return self._page(rows, path, query)
 
     def _thread_reply(self, mr: MR, method: str, sub: str, body: dict[str, Any]):
@@ -386,7 +422,16 @@ def gitlab_files(diff: bytes) -> list[dict[str, Any]]:
                 old = line[12:]
             elif line.startswith("rename to "):
                 new = line[10:]
-        out.append({"old_path": old, "new_path": new, "diff": ("@@" + hunks) if sep else "",
-                    "new_file": "\n--- /dev/null" in head, "deleted_file": "\n+++ /dev/null" in head,
-                    "renamed_file": "\nrename from " in head, "a_mode": "100644", "b_mode": "100644"})  # fmt: skip
+        out.append(
+            {
+                "old_path": old,
+                "new_path": new,
+                "diff": ("@@" + hunks) if sep else "",
+                "new_file": "\n--- /dev/null" in head,
+                "deleted_file": "\n+++ /dev/null" in head,
+                "renamed_file": "\nrename from " in head,
+                "a_mode": "100644",
+                "b_mode": "100644",
+            }
+        )
     return out

@@ -16,9 +16,10 @@ Tokens are words, single punctuation marks and whitespace runs (a space sticks t
 it), numbered in order of first sight: `StandIn.tokenize` is the tokenizer the tests compare against.
 
 Faults are queued with `fail(kind, times=1, ...)` and used by the next requests, in order:
-`delay` (sleeps `seconds` before answering; `latency` delays every chat completion), `500`/`503`, `429` (with `retry_after`), `truncated`
-(HTTP 200 with a JSON body cut in half), `close` (drops the connection without an answer). A schema holding the key `x-unsupported` is
-refused with a 400, as vLLM refuses a schema its grammar engine cannot compile.
+`delay` (sleeps `seconds` before answering; `latency` delays every chat completion), `500`/`503`,
+`429` (with `retry_after`), `truncated` (HTTP 200 with a JSON body cut in half), `close` (drops the
+connection without an answer). A schema holding the key `x-unsupported` is refused with a 400, as
+vLLM refuses a schema its grammar engine cannot compile.
 """
 
 from __future__ import annotations

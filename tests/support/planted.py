@@ -82,7 +82,8 @@ def make_site(root: Path, marker: Path, version: str = "2.1.0") -> Environment:
     stdlib.mkdir(exist_ok=True)
     (stdlib / "textwrap2.py").write_text(
         trap
-        + '"""Text wrapping."""\n\ndef dedent(text):\n    """Remove common leading whitespace from every line of text."""\n'
+        + '"""Text wrapping."""\n\ndef dedent(text):\n'
+        + '    """Remove common leading whitespace from every line of text."""\n'
     )
     (stdlib / "test").mkdir(exist_ok=True)
     (stdlib / "test" / "test_x.py").write_text("def test_x():\n    pass\n")

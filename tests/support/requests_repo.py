@@ -98,7 +98,7 @@ def make_requests_repo(tmp_path: Path) -> Path:
     return repo
 
 
-# issue 13: the change's tests. One line of ``should_strip_auth`` changed: credentials are kept
+# The change's tests. One line of ``should_strip_auth`` changed: credentials are kept
 # across a host change, which requests' own test_should_strip_auth_host_change catches.
 SESSIONS = "src/requests/sessions.py"
 STRIP_AUTH_OLD = "        if old_parsed.hostname != new_parsed.hostname:\n            return True\n"

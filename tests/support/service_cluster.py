@@ -34,8 +34,10 @@ def free_port() -> int:
 
 def diff_for(n: int, head: str) -> bytes:
     """A one-file diff that differs by head (its added line names the head)."""
-    return (f"diff --git a/f{n}.py b/f{n}.py\n--- a/f{n}.py\n+++ b/f{n}.py\n@@ -1,2 +1,2 @@\n"
-            f" x = 1\n-y = 2\n+y = '{head[:8]}'\n").encode()  # fmt: skip
+    return (
+        f"diff --git a/f{n}.py b/f{n}.py\n--- a/f{n}.py\n+++ b/f{n}.py\n@@ -1,2 +1,2 @@\n"
+        f" x = 1\n-y = 2\n+y = '{head[:8]}'\n"
+    ).encode()
 
 
 def pull_event(repo: str, number: int, head: str, action: str = "opened") -> bytes:
@@ -48,9 +50,15 @@ class Cluster:
         self.tmp, self.store, self.standin, self.lease = tmp, store, standin, lease
         self.port = free_port()
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.env = {**os.environ, "GITHUB_TOKEN": standin.token, "GITHUB_API_URL": standin.url,
-                    "REVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET, "REVIEWBOT_SERVICE_STORE": store,
-                    "REVIEWBOT_BACKEND": "none", "REVIEWBOT_CACHE_DIR": str(tmp / "cache")}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "GITHUB_TOKEN": standin.token,
+            "GITHUB_API_URL": standin.url,
+            "REVIEWBOT_GITHUB_WEBHOOK_SECRET": SECRET,
+            "REVIEWBOT_SERVICE_STORE": store,
+            "REVIEWBOT_BACKEND": "none",
+            "REVIEWBOT_CACHE_DIR": str(tmp / "cache"),
+        }
         self.env.pop("GITHUB_EVENT_PATH", None)
         self.env.pop("GITHUB_STEP_SUMMARY", None)
 
@@ -88,8 +96,12 @@ class Cluster:
         self.procs[name].wait(10)
 
     def deliver(self, body: bytes, delivery: str, *, event: str = "pull_request", timeout: float = 5) -> int:
-        headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "Content-Type": "application/json",
-                   "X-Hub-Signature-256": verify.github_signature(SECRET.encode(), body)}  # fmt: skip
+        headers = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery,
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": verify.github_signature(SECRET.encode(), body),
+        }
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/webhooks/github", data=body, headers=headers
         )
@@ -100,10 +112,31 @@ class Cluster:
             return exc.code
 
     def jobs(self) -> list[dict[str, Any]]:
-        out = subprocess.run([sys.executable, "-m", "reviewbot.platforms.cli", "jobs", "--format", "json",
-                              "--no-progress", "--state", "queued", "--state", "running", "--state", "done",
-                              "--state", "failed", "--state", "superseded"],
-                             env=self.env, capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reviewbot.platforms.cli",
+                "jobs",
+                "--format",
+                "json",
+                "--no-progress",
+                "--state",
+                "queued",
+                "--state",
+                "running",
+                "--state",
+                "done",
+                "--state",
+                "failed",
+                "--state",
+                "superseded",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(out.stdout)
 
     def wait_idle(self, store: Any, timeout: float = 120) -> dict[str, int]:

@@ -44,8 +44,10 @@ RUN_NEW = "#!/bin/sh\necho $1\n"
 FAKE_SHELLCHECK = r"""#!/bin/sh
 if [ -n "$GITHUB_TOKEN" ]; then tok=present; else tok=absent; fi
 for a in "$@"; do last="$a"; done
-printf '[{"file":"%s","line":2,"endLine":2,"column":6,"endColumn":8,"level":"info","code":2086,"message":"GITHUB_TOKEN %s"},' "$last" "$tok"
-printf '{"file":"%s","line":1,"endLine":1,"column":1,"endColumn":2,"level":"error","code":1000,"message":"unchanged"}]' "$last"
+printf '[{"file":"%s","line":2,"endLine":2,"column":6,"endColumn":8,"level":"info","code":2086,'\
+'"message":"GITHUB_TOKEN %s"},' "$last" "$tok"
+printf '{"file":"%s","line":1,"endLine":1,"column":1,"endColumn":2,"level":"error","code":1000,'\
+'"message":"unchanged"}]' "$last"
 exit 1
 """
 
@@ -53,9 +55,12 @@ exit 1
 FAKE_MYPY = r"""#!/bin/sh
 if [ "$1" = "--version" ]; then echo "mypy 1.13.0 (compiled: yes)"; exit 0; fi
 case "$*" in *"--config-file"*"--cache-dir /dev/null"*"--output json"*) cfg=ours;; *) cfg=missing;; esac
-printf '{"file": "pkg/calc.py", "line": 3, "column": 11, "message": "config %s", "hint": null, "code": "operator", "severity": "error"}\n' "$cfg"
-printf '{"file": "pkg/calc.py", "line": 3, "column": 11, "message": "a note", "hint": null, "code": null, "severity": "note"}\n'
-printf '{"file": "pkg/calc.py", "line": 7, "column": 11, "message": "unchanged", "hint": null, "code": "name-defined", "severity": "error"}\n'
+printf '{"file": "pkg/calc.py", "line": 3, "column": 11, "message": "config %s", "hint": null, '\
+'"code": "operator", "severity": "error"}\n' "$cfg"
+printf '{"file": "pkg/calc.py", "line": 3, "column": 11, "message": "a note", "hint": null, '\
+'"code": null, "severity": "note"}\n'
+printf '{"file": "pkg/calc.py", "line": 7, "column": 11, "message": "unchanged", "hint": null, '\
+'"code": "name-defined", "severity": "error"}\n'
 exit 1
 """
 

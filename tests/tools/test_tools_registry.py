@@ -199,7 +199,10 @@ def test_tool_without_checkout_says_so(no_extra_tools: Path) -> None:
 
 def test_parse_mypy_json_and_text() -> None:
     text = "pkg/a.py:3:5: error: Unsupported operand types  [operator]\npkg/a.py:3:5: note: see here\n"
-    js = '{"file": "pkg/a.py", "line": 4, "column": 1, "message": "bad", "hint": "try x", "code": "misc", "severity": "error"}'
+    js = (
+        '{"file": "pkg/a.py", "line": 4, "column": 1, "message": "bad", "hint": "try x", '
+        '"code": "misc", "severity": "error"}'
+    )
     got = [(f.rule, f.location.line, f.message) for f in parse_mypy(text + js, "/nonexistent")]
     assert got == [("mypy/operator", 3, "Unsupported operand types"), ("mypy/misc", 4, "bad (try x)")]
 
@@ -210,10 +213,23 @@ def test_parse_shellcheck_json1_and_eslint() -> None:
     )
     (f,) = parse_shellcheck(sc, "/r")
     assert (f.location.start_line, f.location.line, str(f.severity)) == (3, 4, "error")
-    es = json.dumps([{"filePath": "/r/web/app.js", "messages": [
-        {"ruleId": "no-unreachable", "severity": 2, "message": "Unreachable code.", "line": 5, "endLine": 5},
-        {"ruleId": None, "fatal": True, "severity": 2, "message": "Parsing error", "line": 1},
-    ]}])  # fmt: skip
+    es = json.dumps(
+        [
+            {
+                "filePath": "/r/web/app.js",
+                "messages": [
+                    {
+                        "ruleId": "no-unreachable",
+                        "severity": 2,
+                        "message": "Unreachable code.",
+                        "line": 5,
+                        "endLine": 5,
+                    },
+                    {"ruleId": None, "fatal": True, "severity": 2, "message": "Parsing error", "line": 1},
+                ],
+            }
+        ]
+    )
     got = [(f.location.path, f.rule, f.location.line) for f in parse_eslint(es, "/r")]
     assert got == [("web/app.js", "eslint/no-unreachable", 5), ("web/app.js", "eslint/parse-error", 1)]
 
@@ -265,7 +281,8 @@ def test_pytest_without_the_sandbox_is_skipped_with_the_reason(cs: ChangeSet) ->
     tool = pytest_tool(runner=BubblewrapSandbox(bwrap="/nonexistent/bwrap"))
     res = tool.runner(cs, {})
     assert [s.reason for s in res.skipped] == [
-        "pytest needs the sandbox: /nonexistent/bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+        "pytest needs the sandbox: /nonexistent/bwrap is not installed "
+        "(Debian/Ubuntu: apt-get install bubblewrap)"
     ]
     assert tool.check() == res.skipped[0].reason
 
@@ -287,10 +304,14 @@ A, C = LineKind.ADDED, LineKind.CONTEXT
 
 def _cs(**added: list[int]) -> ChangeSet:
     files = tuple(
-        FileDiff(p.replace("__", "/") + ".py", p.replace("__", "/") + ".py", FileStatus.MODIFIED,
-                 (Hunk(1, 1, 1, 1, "", tuple(Line(A, None, n, "x") for n in nums)),))
+        FileDiff(
+            p.replace("__", "/") + ".py",
+            p.replace("__", "/") + ".py",
+            FileStatus.MODIFIED,
+            (Hunk(1, 1, 1, 1, "", tuple(Line(A, None, n, "x") for n in nums)),),
+        )
         for p, nums in added.items()
-    )  # fmt: skip
+    )
     return ChangeSet(files, "test")
 
 
@@ -298,7 +319,10 @@ def _case(text: str, file: str = "tests/test_calc.py", line: int | None = 4) -> 
     return TestCase("failure", "tests.test_calc", "test_add", file, line, "assert 0 == 4", text)
 
 
-TB = "tests/test_calc.py:9: in test_add\n    assert add(2, 2) == 4\n/checkout/pkg/calc.py:3: in add\n    return a - b\nE   boom"
+TB = (
+    "tests/test_calc.py:9: in test_add\n    assert add(2, 2) == 4\n"
+    "/checkout/pkg/calc.py:3: in add\n    return a - b\nE   boom"
+)
 
 
 @pytest.mark.parametrize(
@@ -316,9 +340,23 @@ def test_place(added, where, why) -> None:
 
 
 def test_parse_report_takes_the_last_mark_and_converts_lines() -> None:
-    good = {"exit": 1, "root": "/checkout", "tests": 1, "failures": 1, "cases": [
-        {"kind": "failure", "classname": "tests.test_calc.TestX", "name": "test_a", "file": "tests/test_calc.py",
-         "line": "3", "message": "m", "text": "t"}]}  # fmt: skip
+    good = {
+        "exit": 1,
+        "root": "/checkout",
+        "tests": 1,
+        "failures": 1,
+        "cases": [
+            {
+                "kind": "failure",
+                "classname": "tests.test_calc.TestX",
+                "name": "test_a",
+                "file": "tests/test_calc.py",
+                "line": "3",
+                "message": "m",
+                "text": "t",
+            }
+        ],
+    }
     forged = {"exit": 0, "cases": []}
     out = (
         "junk\n@@reviewbot-pytest-report@@"
@@ -334,7 +372,7 @@ def test_parse_report_takes_the_last_mark_and_converts_lines() -> None:
 
 
 def test_a_pr_shellcheckrc_cannot_switch_shellcheck_off(tmp_path: Path) -> None:
-    """Issue 14 hole 6: the change's `.shellcheckrc` (disable=all) is not read (``--norc``)."""
+    """The change's `.shellcheckrc` (disable=all) is not read (``--norc``)."""
     import shutil
 
     if shutil.which("shellcheck") is None:

@@ -199,7 +199,8 @@ def test_requirements_added_removed_and_moved_are_named() -> None:
 def _long_change(n: int) -> ChangeSet:
     body = "".join(f"+def f{i}():\n+    pass\n" for i in range(n))
     return _diff(
-        f"diff --git a/m.py b/m.py\nnew file mode 100644\n--- /dev/null\n+++ b/m.py\n@@ -0,0 +1,{2 * n} @@\n{body}"
+        "diff --git a/m.py b/m.py\nnew file mode 100644\n--- /dev/null\n+++ b/m.py\n"
+        f"@@ -0,0 +1,{2 * n} @@\n{body}"
     )
 
 
@@ -213,7 +214,8 @@ def test_a_long_change_is_capped_and_says_how_many_more() -> None:
 
 def test_many_files_are_capped_and_the_markdown_stays_under_its_limit() -> None:
     files = "".join(
-        f"diff --git a/p{i}.py b/p{i}.py\n--- a/p{i}.py\n+++ b/p{i}.py\n@@ -1,1 +1,1 @@\n-x = {i}\n+x = {i + 1}\n"
+        f"diff --git a/p{i}.py b/p{i}.py\n--- a/p{i}.py\n+++ b/p{i}.py\n"
+        f"@@ -1,1 +1,1 @@\n-x = {i}\n+x = {i + 1}\n"
         for i in range(200)
     )
     w = walk(_diff(files))

@@ -1,4 +1,4 @@
-"""The durable job store on SQLite: a job is committed before the webhook is acknowledged.
+"""The job store on SQLite: a job is committed before the webhook is acknowledged.
 
 Dedupe by delivery id and by (host, repo, change, head); a newer head supersedes a queued
 older job of the same change; one running job per change (a lease); bounded retries with
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
+
+from .jobs import STATES, Job
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -26,25 +27,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_review_head ON jobs(host, repo, number, h
     WHERE kind = 'review' AND state != 'superseded';
 """
 
-STATES = ("queued", "running", "done", "failed", "superseded")
 
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    delivery: str
-    host: str
-    repo: str
-    number: int
-    head: str
-    kind: str  # "review" | "ask" | "test"
-    arg: str
-    state: str
-    attempts: int
-    error: str
-
-
-class Store:
+class SqliteJobStore:
     """Jobs in one SQLite file, shared by the server and any number of worker processes."""
 
     def __init__(self, path: str, *, max_attempts: int = 3, backoff: float = 5.0, lease: float = 900.0):
@@ -63,12 +47,13 @@ class Store:
         try:
             if kind == "review":
                 db.execute(
-                    "UPDATE jobs SET state='superseded' WHERE host=? AND repo=? AND number=? AND kind='review'"
-                    " AND state='queued' AND head != ?",
+                    "UPDATE jobs SET state='superseded' WHERE host=? AND repo=? AND number=?"
+                    " AND kind='review' AND state='queued' AND head != ?",
                     (host, repo, number, head),
                 )
             cur = db.execute(
-                "INSERT OR IGNORE INTO jobs(delivery, host, repo, number, head, kind, arg) VALUES (?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO jobs(delivery, host, repo, number, head, kind, arg)"
+                " VALUES (?,?,?,?,?,?,?)",
                 (delivery, host, repo, number, head, kind, arg),
             )
             db.execute("COMMIT")
@@ -104,7 +89,8 @@ class Store:
         (its lease ran out and another worker took it, or it was finished)."""
         now = time.time() if now is None else now
         cur = self.db.execute(
-            "UPDATE jobs SET lease_until=? WHERE id=? AND state='running' AND attempts=? AND lease_until >= ?",
+            "UPDATE jobs SET lease_until=?"
+            " WHERE id=? AND state='running' AND attempts=? AND lease_until >= ?",
             (now + self.lease, job.id, job.attempts, now),
         )
         return cur.rowcount == 1

@@ -1,4 +1,4 @@
-"""Issue 3's two repositories (tests/routes/test_agent_routes.py) reviewed by the real embedded model.
+"""The two repositories of tests/routes/test_routed_review.py reviewed by the real embedded model.
 
 The model picks the route itself here, so the test does not dictate the choice: it checks that
 whatever route was chosen for each item was executed and reported consistently:
@@ -22,7 +22,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("xgrammar")
 
-from test_agent_routes import broken_test_repo, sandbox_or_skip, untested_function_repo  # noqa: E402
+from test_routed_review import broken_test_repo, sandbox_or_skip, untested_function_repo  # noqa: E402
 
 from reviewbot.platforms.cli import main  # noqa: E402
 
@@ -34,8 +34,8 @@ OUTCOMES = ("passes against", "fails against", "errors against", "in the sandbox
 def review(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--git", "main..feature", "--repo", str(repo), "--format", "json", "--no-progress",
-                 "--fail-on", "never", "--backend", "local"], out, err)  # fmt: skip
+    flags = ["--format", "json", "--no-progress", "--fail-on", "never", "--backend", "local"]
+    code = main(["review", "--git", "main..feature", "--repo", str(repo), *flags], out, err)
     assert code == 0, err.getvalue()
     return json.loads(out.getvalue())
 

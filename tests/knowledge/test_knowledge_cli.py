@@ -26,8 +26,9 @@ def test_index_docs_then_search(tmp_path: Path) -> None:
     assert code == 0, err
     assert out.startswith("docs index: 1 units (1 rebuilt)") and "0 did not parse" in out
     assert "[1/1] stdlib:textwrap" in err  # progress on stderr
-    code, out, err = run("search", "remove common leading whitespace from every line", "--format", "json",
-                         "--cache-dir", cache)  # fmt: skip
+    code, out, err = run(
+        "search", "remove common leading whitespace from every line", "--format", "json", "--cache-dir", cache
+    )
     assert code == 0, err
     first = json.loads(out)["results"][0]
     assert (first["object"], first["package"]) == ("textwrap.dedent", "python")

@@ -6,16 +6,16 @@ from support.service_host import FakeHost
 
 from reviewbot.ports import OpenChange
 from reviewbot.service.reconcile import reconcile
-from reviewbot.service.redis_store import RedisStore
-from reviewbot.service.store import Store
+from reviewbot.service.redis_jobs import RedisJobStore
+from reviewbot.service.sqlite_jobs import SqliteJobStore
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def store(request, tmp_path):
     if request.param == "sqlite":
-        return lambda tmp_path, **kw: Store(str(tmp_path / "jobs.db"), **kw)
+        return lambda tmp_path, **kw: SqliteJobStore(str(tmp_path / "jobs.db"), **kw)
     url, prefix = request.getfixturevalue("redis_url"), f"t{uuid.uuid4().hex}:"
-    return lambda tmp_path, **kw: RedisStore(url, prefix=prefix, **kw)
+    return lambda tmp_path, **kw: RedisJobStore(url, prefix=prefix, **kw)
 
 
 def test_dedupe_by_delivery_and_head(store, tmp_path):
@@ -48,7 +48,7 @@ def test_one_running_job_per_change(store, tmp_path):
 
 
 def test_expired_lease_is_taken_again(tmp_path):  # sqlite only: Redis expires the lock on its own clock
-    s = Store(str(tmp_path / "jobs.db"), lease=10)
+    s = SqliteJobStore(str(tmp_path / "jobs.db"), lease=10)
     s.enqueue("d1", "github", "o/r", 1, "aaa")
     job = s.claim(now=100)
     assert s.claim(now=105) is None
@@ -57,7 +57,7 @@ def test_expired_lease_is_taken_again(tmp_path):  # sqlite only: Redis expires t
 
 
 def test_renewed_lease_keeps_the_job(tmp_path):  # sqlite: the clock is the caller's
-    s = Store(str(tmp_path / "jobs.db"), lease=10)
+    s = SqliteJobStore(str(tmp_path / "jobs.db"), lease=10)
     s.enqueue("d1", "github", "o/r", 1, "aaa")
     job = s.claim(now=100)
     assert s.renew(job, now=108)  # lease now runs to 118

@@ -1,9 +1,9 @@
 """One SQLite file with an FTS5 table: entries (what a hit shows) and their words (what BM25 ranks).
 
-    store = Store.open(path)                  # creates the schema; InputError when not a usable index
-    store.add(source, [Row(...), ...])        # rows of one source (a package, a file)
-    store.drop(source)                        # its rows go, with their vectors
-    store.search("retry backoff", k=5)        # [Hit(row id, score, Row)], best first (BM25)
+    db = SearchDb.open(path, kind="docs")  # creates the schema; InputError when not a usable index
+    db.add(source, [Row(...), ...])        # rows of one source (a package, a file)
+    db.drop(source)                        # its rows go, with their vectors
+    db.search("retry backoff", k=5)        # [Hit(row id, score, Row)], best first (BM25)
 
 Ranking is FTS5's `bm25()` with the title column (names, headings) weighted 4 to 1 over the body,
 over words made by `text.words` (identifiers split) and the `porter unicode61` tokenizer.
@@ -27,7 +27,11 @@ TITLE_WEIGHT = 4.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sources(name TEXT PRIMARY KEY, version TEXT NOT NULL, info TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS sources(
+    name TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    info TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS entries(
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -77,13 +81,15 @@ def _bm25_body(row: Row) -> str:
     return " ".join(words(" ".join((row.signature, row.doc, row.text))))
 
 
-class Store:
+class SearchDb:
+    """The search database of one index (the docs' or a repository's): its entries, words and vectors."""
+
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.db = db
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, kind: str) -> Store:
+    def open(cls, path: Path, *, kind: str) -> SearchDb:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             db = sqlite3.connect(path, timeout=30)
@@ -92,8 +98,10 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{path}: not a reviewbot index ({exc}); delete it to rebuild") from exc
         if have.get("kind", kind) != kind or have.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
-            raise InputError(f"{path}: a {have.get('kind')} index of schema {have.get('schema')}, "
-                             f"not a {kind} index of schema {SCHEMA_VERSION}; delete it to rebuild")  # fmt: skip
+            raise InputError(
+                f"{path}: a {have.get('kind')} index of schema {have.get('schema')}, "
+                f"not a {kind} index of schema {SCHEMA_VERSION}; delete it to rebuild"
+            )
         db.executemany(
             "INSERT OR IGNORE INTO meta VALUES (?, ?)", [("kind", kind), ("schema", SCHEMA_VERSION)]
         )
@@ -128,9 +136,19 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO entries(source, kind, name, path, start, end, signature, doc, text, extra)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (source, r.kind, r.name, r.path, r.start, r.end, r.signature, r.doc, r.text,
-                 json.dumps(r.extra) if r.extra else "{}"),
-            )  # fmt: skip
+                (
+                    source,
+                    r.kind,
+                    r.name,
+                    r.path,
+                    r.start,
+                    r.end,
+                    r.signature,
+                    r.doc,
+                    r.text,
+                    json.dumps(r.extra) if r.extra else "{}",
+                ),
+            )
             title = " ".join(words(f"{r.name} {r.title_words}"))
             self.db.execute(
                 "INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)", (cur.lastrowid, title, _bm25_body(r))
@@ -154,8 +172,10 @@ class Store:
         if not terms:
             return []
         q = fts_query(terms)
-        sql = (f"SELECT {self._COLS}, f.rank FROM fts f JOIN entries e ON e.id = f.rowid "
-               f"WHERE fts MATCH ? AND rank MATCH 'bm25({TITLE_WEIGHT}, 1.0)' ORDER BY f.rank LIMIT ?")  # fmt: skip
+        sql = (
+            f"SELECT {self._COLS}, f.rank FROM fts f JOIN entries e ON e.id = f.rowid "
+            f"WHERE fts MATCH ? AND rank MATCH 'bm25({TITLE_WEIGHT}, 1.0)' ORDER BY f.rank LIMIT ?"
+        )
         try:
             rows = self.db.execute(sql, (q, k)).fetchall()
         except sqlite3.OperationalError as exc:

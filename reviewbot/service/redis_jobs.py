@@ -1,12 +1,12 @@
-"""The job store on Redis, for workers on several machines: the same rules as `store.Store`,
-each step one Lua script (atomic on the server); the per-change lease is the cross-machine lock."""
+"""The job store on Redis, for workers on several machines: the rules of `jobs.py`, each step
+one Lua script (atomic on the server); the per-change lease is the cross-machine lock."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from .store import STATES, Job
+from .jobs import STATES, Job
 
 _ENQUEUE = """
 local p = ARGV[1]
@@ -99,11 +99,18 @@ return 1
 """
 
 
-class RedisStore:
+class RedisJobStore:
     """Jobs in Redis under `prefix`; any number of servers and workers share it."""
 
-    def __init__(self, url: str, *, max_attempts: int = 3, backoff: float = 5.0, lease: float = 900.0,
-                 prefix: str = "reviewbot:"):  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_attempts: int = 3,
+        backoff: float = 5.0,
+        lease: float = 900.0,
+        prefix: str = "reviewbot:",
+    ):
         import redis
 
         self.max_attempts, self.backoff, self.lease, self.prefix = max_attempts, backoff, lease, prefix
@@ -143,8 +150,19 @@ class RedisStore:
 
     def get(self, job_id: int) -> Job:
         h = self.r.hgetall(f"{self.prefix}job:{job_id}")
-        return Job(job_id, h["delivery"], h["host"], h["repo"], int(h["number"]), h["head"], h["kind"], h["arg"],
-                   h["state"], int(h["attempts"]), h["error"])  # fmt: skip
+        return Job(
+            job_id,
+            h["delivery"],
+            h["host"],
+            h["repo"],
+            int(h["number"]),
+            h["head"],
+            h["kind"],
+            h["arg"],
+            h["state"],
+            int(h["attempts"]),
+            h["error"],
+        )
 
     def jobs(self, *states: str) -> list[Job]:
         ids = sorted(int(i) for s in states or STATES for i in self.r.smembers(f"{self.prefix}state:{s}"))

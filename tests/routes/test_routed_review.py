@@ -1,4 +1,4 @@
-"""Issue 3's acceptance through the CLI: `reviewbot review --git BASE..HEAD` on temporary repositories.
+"""Routed review through the CLI: `reviewbot review --git BASE..HEAD` on temporary repositories.
 
 1. A change that breaks an existing test: the model (scripted here) routes the item to `tools`,
    calls pytest, and the failing test comes back as a finding, run for real in the sandbox.
@@ -104,8 +104,23 @@ def review(
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--git", "main..feature", "--repo", str(repo), "--format", "json", "--no-progress",
-                 "--fail-on", "never", *extra], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--git",
+            "main..feature",
+            "--repo",
+            str(repo),
+            "--format",
+            "json",
+            "--no-progress",
+            "--fail-on",
+            "never",
+            *extra,
+        ],
+        out,
+        err,
+    )
     return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue()
 
 
@@ -114,7 +129,7 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
     repo = broken_test_repo(tmp_path / "repo")
     calls = json.dumps({"calls": [{"name": "pytest", "arguments": {}}], "done": True})
     backend = FakeBackend(texts=[calls], choices=scripted_choice({"tools": 0.8, "review": 0.2}))
-    config = tmp_path / "tools-only.yml"  # issue 13: the change's tests would report the failure first
+    config = tmp_path / "tools-only.yml"  # the change's tests would report the failure first
     config.write_text("tests:\n  enabled: false\n")
     code, doc, err = review(repo, backend, monkeypatch, "--config", str(config))
     assert code == 0, err
@@ -136,13 +151,19 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
 @pytest.mark.parametrize(
     ("test", "rule", "says"),
     [
-        ('def test_initials():\n    assert initials("ada lovelace") == "AL"\n', "interpreter/suggested-test",
-         "it passes against the new code"),
+        (
+            'def test_initials():\n    assert initials("ada lovelace") == "AL"\n',
+            "interpreter/suggested-test",
+            "it passes against the new code",
+        ),
         # two spaces make an empty word: the new code raises IndexError, a real defect of the change
-        ('def test_initials_double_space():\n    assert initials("ada  lovelace") == "AL"\n',
-         "interpreter/test-failed", "IndexError"),
+        (
+            'def test_initials_double_space():\n    assert initials("ada  lovelace") == "AL"\n',
+            "interpreter/test-failed",
+            "IndexError",
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_untested_function_gets_a_sandbox_run_test_with_its_real_outcome(
     tmp_path, monkeypatch, test, rule, says
 ):

@@ -3,11 +3,11 @@
 import multiprocessing
 import time
 
-from reviewbot.service.store import Store
+from reviewbot.service.sqlite_jobs import SqliteJobStore
 
 
 def work(path, log):
-    s = Store(path)
+    s = SqliteJobStore(path)
     idle = 0
     while idle < 20:
         job = s.claim()
@@ -26,7 +26,7 @@ def work(path, log):
 
 def test_exactly_once_and_per_change_serialization(tmp_path):
     path, log = str(tmp_path / "jobs.db"), str(tmp_path / "log")
-    s = Store(path)
+    s = SqliteJobStore(path)
     for i in range(60):
         s.enqueue(f"d{i}", "github", "o/r", i % 4, f"h{i}", kind="ask")
     ctx = multiprocessing.get_context("spawn")
