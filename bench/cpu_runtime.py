@@ -11,13 +11,20 @@ What it does, in one process with both backends loaded:
    absolute difference of the judge's per-token log-probs (nats) and of its hunk means, the
    routing label agreement, identical constrained comments, whether each comment is valid
    against its schema, and the findings of each review.
-3. Start-to-ready and peak memory: a fresh subprocess per backend (alternating, `--starts`
-   rounds) imports reviewbot, loads the model (cached conversion), answers one routing choice
-   and reviews the sample diff; it prints its seconds to ready and its peak RSS.
+3. Routing: bare-diff reviews offer the model one route only, so no routing call is made
+   there; the router's own prompt (`Router.messages`, the four routes a checked-out change is
+   offered) is asked for every file of the same cases, the backends alternating per file.
+4. Start-to-ready and peak memory: a fresh subprocess per backend (alternating, `--starts`
+   rounds) imports reviewbot, loads the model (cached conversion), answers one routing choice,
+   scores about 1,200 tokens and writes a constrained answer; it prints its seconds to ready, its
+   peak RSS and whether torch was imported.
 
     python bench/cpu_runtime.py [--cases 6] [--seed 0] [--starts 2] [--data ../shared/data/review-bugs]
+    python bench/cpu_runtime.py --no-reviews        # start-to-ready, peak memory and routing only
 
-Needs a venv with both backends' packages (reviewbot[embedded] and openvino, llguidance).
+One command prints every figure (the summary is repeated after each review, so a run cut short
+still reports). Needs a venv with both backends' packages: `scripts/setup --dev` (the `embedded`
+extra, OpenVINO, and the `local` extra, torch + transformers).
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from pathlib import Path
 import jsonschema
 
 from reviewbot import compose, config, evaluation, pipeline
+from reviewbot.model import WorkItem
+from reviewbot.router import Router
 from reviewbot.sources.diff_file import DiffFileSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,13 +133,13 @@ def compare(torch_rec: Recorder, ov_rec: Recorder) -> None:
             mean_diffs.append(abs(a.mean - b.mean))
     if not tok_diffs:
         print("score: no calls in common")
-        return
-    print(
-        f"score: {len(common)} calls in common, {same_offsets} with the same tokens; "
-        f"per-token log-prob |diff| mean {statistics.fmean(tok_diffs):.4f} nats "
-        f"(p90 {sorted(tok_diffs)[int(0.9 * (len(tok_diffs) - 1))]:.4f}, {len(tok_diffs)} tokens); "
-        f"hunk mean |diff| mean {statistics.fmean(mean_diffs):.4f}, max {max(mean_diffs):.4f}"
-    )
+    else:
+        print(
+            f"score: {len(common)} calls in common, {same_offsets} with the same tokens; "
+            f"per-token log-prob |diff| mean {statistics.fmean(tok_diffs):.4f} nats "
+            f"(p90 {sorted(tok_diffs)[int(0.9 * (len(tok_diffs) - 1))]:.4f}, {len(tok_diffs)} tokens); "
+            f"hunk mean |diff| mean {statistics.fmean(mean_diffs):.4f}, max {max(mean_diffs):.4f}"
+        )
     # routing
     tc, oc = by_key(torch_rec, "choose"), by_key(ov_rec, "choose")
     common = [k for k in tc if k in oc]
@@ -245,12 +254,36 @@ def summary(t_rec: Recorder, o_rec: Recorder, walls: dict, same_findings: int, r
     compare(t_rec, o_rec)
 
 
+def routing(t_rec: Recorder, o_rec: Recorder, cases: list[Path]) -> None:
+    """The router's choice for every file of the cases, both backends, alternating per file."""
+    labels = ("review", "interpreter", "search", "tools")
+    routers = {name: Router(rec, available=labels) for name, rec in (("torch", t_rec), ("openvino", o_rec))}
+    n = 0
+    for diff in cases:
+        for f in DiffFileSource(str(diff)).load().files:
+            if not f.hunks:
+                continue
+            item = WorkItem(id=f.path, path=f.path, file=f, hunks=f.hunks, tokens=0, risk=0.0, at_head=True)
+            order = ["torch", "openvino"] if n % 2 == 0 else ["openvino", "torch"]
+            for name in order:
+                rec = t_rec if name == "torch" else o_rec
+                rec.choose(routers[name].messages(item), list(labels))
+            n += 1
+    tv, ov = verb_seconds(t_rec)["choose"], verb_seconds(o_rec)["choose"]
+    print(
+        f"routing ({n} files, 4 routes offered): torch {tv[1]:.2f}s wall {tv[2]:.2f}s CPU, openvino "
+        f"{ov[1]:.2f}s wall {ov[2]:.2f}s CPU; "
+        f"torch/openvino {tv[1] / ov[1]:.2f}x wall, {tv[2] / ov[2]:.2f}x CPU"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--starts", type=int, default=2, help="subprocess rounds for start-to-ready and memory")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "review-bugs")
+    ap.add_argument("--no-reviews", action="store_true", help="the start rows and routing only")
     args = ap.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -266,6 +299,10 @@ def main() -> None:
     if args.cases:
         picked = evaluation.load_cases(args.data, limit=max(1, args.cases // 2), seed=args.seed)[: args.cases]
         cases += [c.diff_path for c in picked]
+    routing(t_rec, o_rec, cases)
+    if args.no_reviews:
+        compare(t_rec, o_rec)
+        return
     print(f"\n{'case':<34} {'torch s (CPU s)':>16} {'openvino s (CPU s)':>19} {'same findings':>13}")
     walls = {"torch": [0.0, 0.0], "openvino": [0.0, 0.0]}
     same_findings = 0

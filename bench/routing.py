@@ -11,7 +11,8 @@ given margin, and routing overhead = route seconds / (route seconds + the chosen
 seconds) per item. The chosen route is run only with --run-routes and only where it is
 implemented (today: review); other items have the route time alone and no overhead figure.
 
-    .venv/bin/python bench/routing.py --backend local [--limit N] [--margin 0.1] [--run-routes] [--out FILE]
+    .venv/bin/python bench/routing.py --backend openvino [--limit N] [--margin 0.1] [--run-routes]
+        [--out FILE]
     .venv/bin/python bench/routing.py --backend fake          # smoke: the "always the first label" baseline
     .venv/bin/python bench/routing.py --dry-run [--limit 2]   # print prompts and the set's composition only
 """
@@ -76,7 +77,7 @@ def _pct(k: int, n: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--backend", choices=("local", "openai", "fake"), default="local")
+    ap.add_argument("--backend", choices=("openvino", "local", "openai", "fake"), default="openvino")
     ap.add_argument("--limit", type=int, help="the first N items of each label (for quick runs)")
     ap.add_argument("--margin", type=float, default=0.1, help="routes.second_margin to evaluate")
     ap.add_argument("--run-routes", action="store_true", help="also run the chosen route where implemented")

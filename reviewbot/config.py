@@ -286,6 +286,8 @@ def load(
         values.update(_validated({key: v}, lambda _, flag=flag: flag))
     if "color" not in values and environ.get("NO_COLOR"):  # no-color.org: set and not empty
         values["color"] = False
+    if "backend" not in values and values.get("model_dir") is not None:
+        values["backend"] = "local"  # a transformers checkpoint runs on transformers
     where = {"config_path": path, "config_origin": origin, "config_notes": notes}
     settings = Settings.model_validate(nest(values) | where)
     if settings.backend == "openai" and not settings.base_url:

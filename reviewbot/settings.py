@@ -228,7 +228,7 @@ _WHERE = ("config_path", "config_origin", "config_notes")  # not compared
 class Settings(Section):
     """Everything one run is configured with, loaded by `config.load` and passed down."""
 
-    backend: Backend = "local"
+    backend: Backend = "openvino"  # the embedded model on OpenVINO's CPU runtime; local: torch + transformers
     model_dir: AnyPath | None = None  # a transformers checkpoint instead of the embedded model
     base_url: Url | None = None  # openai backend: an OpenAI-compatible server (vLLM, llama.cpp, ...)
     api_model: Name | None = None  # openai backend: the served model's name (default: the first listed)

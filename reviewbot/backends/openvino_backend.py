@@ -28,7 +28,7 @@ from ..ports import Choice, Generation, Message, Scored
 from . import decoding, embedded, ov_cache
 from .batching import CacheStats
 
-INSTALL_HINT = "pip install 'reviewbot[openvino]'"
+INSTALL_HINT = "pip install 'reviewbot[embedded]'"
 CHUNK = 128  # positions per pass of the model: bounds a scoring pass's (positions, vocab) matrix
 
 

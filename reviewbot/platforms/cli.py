@@ -58,7 +58,11 @@ def settings_args(sp: argparse.ArgumentParser) -> None:
 def model_args(sp: argparse.ArgumentParser) -> None:
     """The flags of the commands that run a model."""
     g = sp.add_argument_group("model")
-    g.add_argument("--backend", choices=config.BACKENDS, help="model backend (default: local)")
+    g.add_argument(
+        "--backend",
+        choices=config.BACKENDS,
+        help="model backend (default: openvino, the embedded model on the CPU; local: torch + transformers)",
+    )
     g.add_argument("--model-dir", type=Path, help="a transformers checkpoint instead of the embedded model")
     g.add_argument(
         "--base-url",

@@ -184,24 +184,28 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def cmd_model(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from ..backends import embedded
+    from ..backends import embedded, ov_cache
 
     settings = settings_for(args, None)
+    # the embedded model as the configured backend runs it: local (torch) or, by default, openvino
+    backend = "local" if settings.backend == "local" else "openvino"
     p = embedded.paths(settings.cache)
+    converted = p.converted if backend == "local" else ov_cache.root(settings.cache)
     if args.action == "info":
+        done = p.converted_marker.is_file() if backend == "local" else (converted / "MANIFEST.json").is_file()
         stdout.write(
             f"model: {embedded.MODEL_ID}\nsha256: {embedded.GGUF_SHA256}\ncache: {p.root}\n"
-            f"converted: {'yes' if p.converted_marker.is_file() else 'no'}\n"
+            f"backend: {backend}\nconverted: {'yes' if done else 'no'}\n"
         )
         return 0
     progress = StderrProgress(stderr, settings.progress)
     model = compose.backend(
-        config.load({"backend": "local", "cache_dir": settings.cache}, {}, None), progress.status
+        config.load({"backend": backend, "cache_dir": settings.cache}, {}, None), progress.status
     )
     assert model is not None
     t0 = time.perf_counter()
     model.load()  # type: ignore[attr-defined]
-    stdout.write(f"model ready in {time.perf_counter() - t0:.1f}s: {p.converted}\n")
+    stdout.write(f"model ready in {time.perf_counter() - t0:.1f}s: {converted}\n")
     return 0
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -91,6 +92,32 @@ def test_no_torch_is_imported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_default_review_of_the_bundled_sample_runs_here_and_finds_the_defect() -> None:
+    """The README's review, no backend named: the OpenVINO backend, in a process that never imports
+    torch, finds a defect in the changed file."""
+    code = (
+        "import io, sys\n"
+        "from reviewbot.platforms.cli import main\n"
+        "out = io.StringIO()\n"
+        "flags = ['--format', 'json', '--no-progress', '--fail-on', 'never']\n"
+        "rc = main(['review', '--diff', sys.argv[1], *flags], out, sys.stderr)\n"
+        "print(out.getvalue())\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'xgrammar') if m in sys.modules))\n"
+        "sys.exit(rc)\n"
+    )
+    sample = Path(__file__).resolve().parents[2] / "examples" / "sample.diff"
+    env = {k: v for k, v in os.environ.items() if k != "REVIEWBOT_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", code, str(sample)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    report, imported = done.stdout.rstrip("\n").rsplit("\n", 1)
+    assert imported == "[]"
+    doc = json.loads(report)
+    assert doc["stats"]["backend"] == "openvino" and doc["stats"]["generated_tokens"] > 0
+    model = [f for f in doc["findings"] if f["route"] == "review" and f["source"] == "model"]
+    assert model, doc
+    assert all(f["path"] == "inventory/report.py" and f["severity"] in ("warning", "error") for f in model)
 
 
 def test_the_same_judgments_as_the_local_backend(backend: OpenVINOBackend) -> None:

@@ -79,4 +79,4 @@ def test_the_broken_function_is_reported_with_the_embedded_model(
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     pytest.importorskip("xgrammar")
-    check(*review(repo, monkeypatch))
+    check(*review(repo, monkeypatch, "--backend", "local"))

@@ -200,21 +200,8 @@ def test_ask_with_the_embedded_model(requests_repo: Path) -> None:
     cache = Path("~/.cache/reviewbot").expanduser()  # where the converted model is
     out, err = io.StringIO(), io.StringIO()
     try:
-        code = main(
-            [
-                "ask",
-                SAMPLES[0][0],
-                "--repo",
-                str(requests_repo),
-                "--format",
-                "json",
-                "--no-progress",
-                "--cache-dir",
-                str(cache),
-            ],
-            out,
-            err,
-        )
+        flags = ["--format", "json", "--no-progress", "--cache-dir", str(cache), "--backend", "local"]
+        code = main(["ask", SAMPLES[0][0], "--repo", str(requests_repo), *flags], out, err)
     finally:
         RepoIndex.path_for(cache, requests_repo).unlink(missing_ok=True)
     assert code == 0, err.getvalue()

@@ -34,22 +34,8 @@ OUTCOMES = ("passes against", "fails against", "errors against", "in the sandbox
 def review(repo: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     out, err = io.StringIO(), io.StringIO()
-    code = main(
-        [
-            "review",
-            "--git",
-            "main..feature",
-            "--repo",
-            str(repo),
-            "--format",
-            "json",
-            "--no-progress",
-            "--fail-on",
-            "never",
-        ],
-        out,
-        err,
-    )
+    flags = ["--format", "json", "--no-progress", "--fail-on", "never", "--backend", "local"]
+    code = main(["review", "--git", "main..feature", "--repo", str(repo), *flags], out, err)
     assert code == 0, err.getvalue()
     return json.loads(out.getvalue())
 

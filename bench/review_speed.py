@@ -1,0 +1,158 @@
+"""Two whole reviews, as a user runs them, timed per backend: the README's first command's review
+(`scripts/example`: the bundled example repository, `review --git HEAD~1..HEAD` with its linters,
+its tests in the sandbox and the model) and `review --diff` of requests v2.25.1..v2.32.3 (the
+diff in `../shared/data/diffs/real/`, as "Every real diff through the embedded model" runs it).
+
+Each review is a fresh `reviewbot` process running this checkout's code (PYTHONPATH), with the
+model already converted in the cache: "warm" as a second run of the README's command is. One
+untimed review of examples/sample.diff per backend first (it converts where the cache has no copy,
+and fills the OS's file cache), then the timed runs, the backends alternating. Printed per run:
+wall seconds, the model's seconds and tokens from the JSON report, findings, the process's CPU
+seconds (its threads and the processes it waited for: the steadier figure where other work loads
+the machine) and its peak RSS (wait4).
+
+    python bench/review_speed.py                          # openvino (the default backend), both reviews
+    python bench/review_speed.py --backends openvino,local --rounds 2
+    python bench/review_speed.py --only readme            # or: --only requests
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUESTS = ROOT.parent / "shared" / "data" / "diffs" / "real" / "requests-v2.25.1..v2.32.3.diff"
+CLI = "from reviewbot.platforms.cli import main; raise SystemExit(main())"
+
+
+def example_repo(where: Path) -> Path:
+    """The repository `scripts/example` reviews: the base tree committed, the change on top."""
+    repo = where / "inventory"
+    shutil.copytree(ROOT / "examples" / "inventory" / "base", repo)
+    ident = ["-c", "user.name=example", "-c", "user.email=example@invalid", "-c", "commit.gpgsign=false"]
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *ident, *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "inventory: the weekly stock report, with tests")
+    git("apply", str(ROOT / "examples" / "inventory" / "change.diff"))
+    git("commit", "-qam", "report: the change")
+    return repo
+
+
+def run(args: list[str], backend: str, cwd: Path) -> dict:
+    """One review in a fresh process: wall seconds, peak RSS, and the JSON report's figures."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    env.pop("REVIEWBOT_BACKEND", None)
+    cmd = [
+        sys.executable,
+        "-c",
+        CLI,
+        "review",
+        *args,
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--no-progress",
+    ]
+    cmd += ["--backend", backend]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read().decode(), err.read().decode()
+    if proc.returncode != 0:
+        raise SystemExit(f"review_speed: {backend} exited {proc.returncode}: {errors.strip()[-400:]}")
+    doc = json.loads(text)
+    stats = doc["stats"]
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,  # its threads and the processes it waited for
+        "model": stats["model_seconds"],
+        "prompt": stats["prompt_tokens"],
+        "generated": stats["generated_tokens"],
+        "findings": len(doc["findings"]),
+        "rss_mib": usage.ru_maxrss / 1024,
+        "backend": stats["backend"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backends", default="openvino", help="comma-separated, alternated (default: openvino)")
+    ap.add_argument("--rounds", type=int, default=3, help="timed runs of the README review per backend")
+    ap.add_argument("--requests-rounds", type=int, default=1, help="timed runs of the requests review")
+    ap.add_argument("--only", choices=("readme", "requests"), help="one of the two reviews only")
+    args = ap.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at start"
+    )
+    print(f"python {platform.python_version()}; backends alternating: {', '.join(backends)}")
+    with tempfile.TemporaryDirectory(prefix="review-speed-") as tmp:
+        reviews = []
+        if args.only in (None, "readme"):
+            repo = example_repo(Path(tmp))
+            reviews.append(
+                (
+                    "README review (scripts/example)",
+                    ["--repo", str(repo), "--git", "HEAD~1..HEAD"],
+                    args.rounds,
+                )
+            )
+        if args.only in (None, "requests"):
+            if not REQUESTS.is_file():
+                raise SystemExit(f"review_speed: {REQUESTS} is missing (../shared/data beside the checkout)")
+            reviews.append(("requests-v2.25.1..v2.32.3", ["--diff", str(REQUESTS)], args.requests_rounds))
+        print("\nwarm-up, untimed: `review --diff examples/sample.diff` once per backend")
+        for b in backends:
+            w = run(["--diff", str(ROOT / "examples" / "sample.diff")], b, Path(tmp))
+            print(f"  {b}: {w['wall']:.1f} s wall, {w['cpu']:.1f} s CPU")
+        for title, review_args, rounds in reviews:
+            print(f"\n== {title}: {rounds} timed run(s) per backend, alternating")
+            got: dict[str, list[dict]] = {b: [] for b in backends}
+            for r in range(rounds):
+                for b in backends:
+                    f = run(review_args, b, Path(tmp))
+                    got[b].append(f)
+                    print(
+                        f"  round {r + 1} {b}: {f['wall']:.2f} s wall, {f['cpu']:.2f} s CPU, "
+                        f"{f['model']:.2f} s in the model, "
+                        f"{f['prompt']} prompt + {f['generated']} generated tokens, "
+                        f"{f['findings']} findings, "
+                        f"peak RSS {f['rss_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f}"
+                    )
+            medians = {b: statistics.median(f["wall"] for f in got[b]) for b in backends}
+            for b in backends:
+                cpu = statistics.median(f["cpu"] for f in got[b])
+                print(f"  median {b}: {medians[b]:.2f} s wall, {cpu:.2f} s CPU")
+            for b in backends[1:]:
+                print(f"  {b} / {backends[0]}: {medians[b] / medians[backends[0]]:.2f}x the wall time")
+    print(
+        f"\nload average at the end {os.getloadavg()[0]:.1f} (other work on this machine skews every figure)"
+    )
+
+
+if __name__ == "__main__":
+    main()
