@@ -56,6 +56,7 @@ def main() -> None:
         "--held-out", type=int, metavar="N", help="N pairs not in the eval sample of seed 0, limit 40"
     )
     ap.add_argument("--out", type=Path, default=Path("/tmp/reviewbot-all-cases.jsonl"))
+    ap.add_argument("--backend", choices=("openvino", "local"), help="default: the default backend's")
     ap.add_argument(
         "--from-case",
         type=int,
@@ -66,9 +67,10 @@ def main() -> None:
     args = ap.parse_args()
     schema = json.loads((ROOT / "reviewbot" / "reporters" / "result.schema.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    settings = config.load({"backend": "local"}, os.environ, None)
+    settings = config.load({"backend": args.backend} if args.backend else {}, os.environ, None)
     model = compose.backend(settings)
     route = compose.route(settings, model)
+    print(f"backend: {settings.backend}", flush=True)
     if args.held_out:
         seen = {c.pair for c in evaluation.load_cases(args.data, limit=40, seed=0)}
         pool = [c for c in evaluation.load_cases(args.data, limit=None, seed=args.seed) if c.pair not in seen]
