@@ -4,11 +4,13 @@
     .venv/bin/python bench/facts_words.py --held-out 100 --seed 1    # bench/all_cases.py's held-out sample
 
 No model: for every changed line of every case's diff, the comment that the review would open with
-there (routes/review_comment.fact_text over the line's hunk) is read by facts/grounding.read as
-`reviewbot eval` reads a posted comment. A model comment is that fact, followed by the model's
-sentence only when that sentence passes a stricter reading, so when every fact reads as grounded,
-every posted model comment does too, wherever the judge puts it. Prints the counts, the kinds of
-fact, and each line whose fact is not grounded.
+there (routes/review_comment.fact_text over the line's hunk, as routes/review_answer.placed
+composes it) is read by facts/grounding.read as `reviewbot eval` reads a posted comment. A model
+comment is that fact alone (the likelihood strategy), or the fact followed by the model's sentence
+only when that sentence passes a stricter reading (the generative one), so when every fact reads
+as grounded, every posted model comment does too, wherever the judge puts it. Prints the counts,
+the kinds of fact, how many lines also name the tokens only one side of the change has, and each
+line whose fact is not grounded.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from reviewbot.model import LineKind
 from reviewbot.routes.review_comment import fact_text, instructions, run_of
 
 ROOT = Path(__file__).resolve().parents[1]
+NAMES = "only the removed lines have", "only the added lines have"
 
 
 def sample(data: Path, limit: int | None, seed: int, held_out: int | None) -> list[evaluation.Case]:
@@ -49,7 +52,7 @@ def main() -> None:
     a = ap.parse_args()
     cases = sample(a.data, a.limit, a.seed, a.held_out)
     said = instructions()
-    n = grounded = fragments = copies = 0
+    n = grounded = fragments = copies = named = 0
     kinds: Counter[str] = Counter()
     misses: list[str] = []
     t0 = time.perf_counter()
@@ -66,6 +69,7 @@ def main() -> None:
                     grounded += r.kept
                     fragments += r.fragment
                     copies += r.prompt_copy
+                    named += any(x in text for x in NAMES)
                     removed, added = run_of(ln, rows)
                     kinds.update(
                         {f.kind for f in facts_for_run(removed, added, fd.path) if f.about(ln)} or {"(run)"}
@@ -80,6 +84,9 @@ def main() -> None:
         f"fragments {fragments}; prompt copies {copies}"
     )
     print("kinds of fact (lines):", ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
+    print(
+        f"lines whose fact also names the tokens only one side has (its own names nothing changed): {named}"
+    )
     print(f"not grounded ({len(misses)}):")
     print("\n".join(misses[:40]))
 

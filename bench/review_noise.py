@@ -19,7 +19,7 @@ Each range is reviewed by the CLI in a subprocess, ``review --git HEAD~1..HEAD -
 with ``--backend none`` (``--backend local`` adds the embedded model: slow on a CPU), from this
 checkout or from ``git archive`` of ``--before`` (PYTHONPATH), with that version's defaults.
 "Shown" is what a pull request would get inline: the first ``--inline`` (30, the default
-``github.max_comments``) findings in the order the host plans them (the "after" version ranks and
+``hosts.max_inline``) findings in the order the host plans them (the "after" version ranks and
 groups them and lists style findings only; the "before" version posted by severity, then path and
 line); "listed" is the rest,
 one line each in the review body or summary. The kind of file (tests, docs, examples, reexports,
@@ -266,7 +266,7 @@ def main() -> int:
         "--before", help="a git revision of reviewbot to compare with (its package, by git archive)"
     )
     ap.add_argument("--backend", default="none", choices=("none", "local"))
-    ap.add_argument("--inline", type=int, default=30, help="inline comments per review (github.max_comments)")
+    ap.add_argument("--inline", type=int, default=30, help="inline comments per review (hosts.max_inline)")
     ap.add_argument("--only", help="review only the ranges whose name contains this")
     ap.add_argument("--template", type=Path, help="write the shown findings (after) here, to judge")
     ap.add_argument("--judged", type=Path, help="a judged sample: print the kept share of the shown findings")

@@ -8,9 +8,9 @@ The log of `bench/all_cases.py` holds, for every model comment, the posted messa
 own sentence (`said`): the sentence that the code before this change posted as the whole message
 (the judge, the prompt and the placement are the same, so the comment stands on the same line).
 The after side is composed again from `said` by this checkout's code (routes/review_comment.compose
-over the run of the comment's line with two lines of context on each side, the rows the likelihood
-strategy shows, then the echo guard), so the sheet shows the words of the code as it is now even
-when the log came from an earlier commit of it.
+over the hunk of the comment's line, as routes/review_answer.placed composes it, then the echo
+guard; as the likelihood strategy does, the model's sentence is left out), so the sheet shows the
+words of the code as it is now even when the log came from an earlier commit.
 This script writes one report per case for each side (before/CASE.json, after/CASE.json) and lays
 each out with ../shared/tools/message_sheet.py (its automatic grounding label included), keeping
 the first MOST comments in case order. The reader writes judgments.json beside the sheets
@@ -32,7 +32,7 @@ from pathlib import Path
 from reviewbot.diff.parse import parse_diff
 from reviewbot.model import ChangeSet, Finding, LineKind, Location, Severity, Side
 from reviewbot.pipeline.echo import guard_echoes
-from reviewbot.routes.review_comment import compose, run_of
+from reviewbot.routes.review_comment import Words, compose
 
 ROOT = Path(__file__).resolve().parents[1]
 SHEET = ROOT.parent / "shared" / "tools" / "message_sheet.py"
@@ -65,10 +65,7 @@ def recompose(diff: str, c: dict) -> str | None:
             line = next((ln for ln in lines if ln.side is side and ln.number == c["line"]), None)
             if line is None or line.kind is LineKind.CONTEXT:
                 continue
-            removed, added = run_of(line, lines)
-            at = [lines.index(x) for x in (*removed, *added)]
-            rows = lines[max(0, min(at) - 2) : max(at) + 3]
-            message, fact = compose(c["path"], line, rows, c["said"] or "")
+            message, fact = compose(c["path"], line, lines, c["said"] or "", Words(model_speaks=False))
             where = Location(c["path"], side, c["line"])
             return _guarded(
                 list(files),

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .config import TOOLS, Settings
+from .config import TOOLS
 from .errors import UsageError
 from .pipeline import PlanLimits
 from .ports import ChangeTests, Linter, ModelBackend, Reporter, Route
@@ -15,6 +15,7 @@ from .profiles import Profiles
 if TYPE_CHECKING:
     from .runners.policy import CodeRunner, SandboxPolicy
     from .service.jobs import JobStore
+    from .settings import Settings
     from .tools.base import Registry, Tool
 
 
@@ -25,13 +26,13 @@ def backend(settings: Settings, status: Callable[[str], None] | None = None) -> 
         from .backends.openai import OpenAIBackend
 
         assert settings.base_url is not None  # config.load checks it
-        key = settings.api_key.reveal() if settings.api_key is not None else None
+        key = settings.api_key.get_secret_value() if settings.api_key is not None else None
         return OpenAIBackend(
             settings.base_url,
             settings.api_model,
             api_key=key,
-            timeout=settings.model_timeout,
-            max_retries=settings.model_retries,
+            timeout=settings.model.timeout,
+            max_retries=settings.model.retries,
             concurrency=concurrency(settings),
         )
     if settings.backend == "openvino":
@@ -45,15 +46,15 @@ def backend(settings: Settings, status: Callable[[str], None] | None = None) -> 
         model_dir=settings.model_dir,
         threads=settings.threads,
         status=status,
-        device=settings.device,
+        device=settings.model.device,
         max_batch=concurrency(settings),  # concurrent work items' generations decoded together
     )
 
 
 def concurrency(settings: Settings) -> int:
     """Work items sent to the model at once: `model.concurrency`, else 8 for a server, 1 locally."""
-    if settings.model_concurrency is not None:
-        return settings.model_concurrency
+    if settings.model.concurrency is not None:
+        return settings.model.concurrency
     return 8 if settings.backend == "openai" else 1
 
 
@@ -64,10 +65,10 @@ def route(settings: Settings, model: ModelBackend | None) -> Route | None:
 
     return ReviewRoute(
         model,
-        strategy=settings.review_strategy,
-        min_drop=settings.min_drop,
-        max_findings=settings.max_findings_per_item,
-        max_new_tokens=settings.max_new_tokens,
+        strategy=settings.review.strategy,
+        min_drop=settings.review.min_drop,
+        max_findings=settings.review.max_findings_per_item,
+        max_new_tokens=settings.review.max_new_tokens,
     )
 
 
@@ -80,7 +81,7 @@ def code_runner(settings: Settings, policy: SandboxPolicy) -> CodeRunner:
     from .runners.policy import SandboxPolicy
     from .runners.sandbox import BubblewrapSandbox, UnsafeLocalRunner
 
-    if not settings.allow_unsandboxed:
+    if not settings.sandbox.allow_unsandboxed:
         return BubblewrapSandbox(policy)
     wall = policy.wall_seconds
     policy = SandboxPolicy(wall_seconds=wall, cpu_seconds=max(1, int(wall)))
@@ -133,7 +134,7 @@ def other_routes(settings: Settings, model: ModelBackend | None) -> dict[str, Ro
         "search": lambda: _search_route(settings, model),
         "repo_qa": lambda: _repo_qa_route(settings, model),
     }
-    return {name: make() for name, make in table.items() if name not in settings.route_forbid}
+    return {name: make() for name, make in table.items() if name not in settings.routes.forbid}
 
 
 def _tools_route(settings: Settings, model: ModelBackend) -> Route:
@@ -141,10 +142,10 @@ def _tools_route(settings: Settings, model: ModelBackend) -> Route:
     from .runners.pytest_driver import sandbox_policy
 
     registry = default_registry(
-        timeout=settings.tool_timeout,
-        test_timeout=settings.tool_timeout,
-        include=settings.tools,
-        runner=code_runner(settings, sandbox_policy(settings.tool_timeout)),
+        timeout=settings.tools.timeout,
+        test_timeout=settings.tools.timeout,
+        include=settings.tools.allow,
+        runner=code_runner(settings, sandbox_policy(settings.tools.timeout)),
     )
     return ToolsRoute(model, registry)
 
@@ -153,7 +154,7 @@ def _interpreter_route(settings: Settings, model: ModelBackend) -> Route:
     from .routes.interpreter import InterpreterRoute
     from .routes.interpreter_run import sandbox_policy
 
-    timeout = settings.interpreter_timeout
+    timeout = settings.interpreter.timeout
     return InterpreterRoute(model, code_runner(settings, sandbox_policy(timeout)), timeout=timeout)
 
 
@@ -162,7 +163,7 @@ def _search_route(settings: Settings, model: ModelBackend) -> Route:
     from .knowledge.web import SearxNG
     from .routes.search import SearchRoute
 
-    web = SearxNG(settings.web_url) if settings.web_url else None
+    web = SearxNG(settings.search.web_url) if settings.search.web_url else None
     return SearchRoute(model, lambda: DocsIndex.open(settings.cache), web=web)
 
 
@@ -174,7 +175,7 @@ def repo_qa(settings: Settings, model: ModelBackend | None, root, progress=None,
     index = RepoIndex.open(settings.cache, root)
     index.update(progress)
     vectors = None
-    if settings.vectors:
+    if settings.index.vectors:
         from .knowledge.vectors import MiniLM, VectorTable, add_vectors
 
         emb = MiniLM.load()
@@ -198,10 +199,10 @@ def router(settings: Settings, model: ModelBackend | None, routes: Mapping[str, 
     return Router(
         model,
         available=("review", *(routes or {})),
-        pins=settings.route_pins,
-        forbid=settings.route_forbid,
-        second_route_margin=settings.route_second_margin,
-        calibrate=settings.route_calibrate,
+        pins=settings.routes.pin,
+        forbid=settings.routes.forbid,
+        second_route_margin=settings.routes.second_margin,
+        calibrate=settings.routes.calibrate,
     )
 
 
@@ -210,23 +211,23 @@ def linters(settings: Settings) -> list[Linter]:
 
     table: dict[str, Callable[[], Linter]] = {
         "ruff": lambda: Ruff(
-            timeout=settings.lint_timeout, select=settings.ruff_select, ignore=settings.ruff_ignore
+            timeout=settings.lint.timeout, select=settings.lint.ruff_select, ignore=settings.lint.ruff_ignore
         ),
-        "bandit": lambda: Bandit(timeout=settings.lint_timeout, severity=settings.bandit_severity),
+        "bandit": lambda: Bandit(timeout=settings.lint.timeout, severity=settings.lint.bandit_severity),
     }
-    return [table[name]() for name in settings.linters]
+    return [table[name]() for name in settings.lint.linters]
 
 
 def change_tests(settings: Settings) -> ChangeTests | None:
     """The change's own tests beside the linters (`tests.enabled`), each run in the sandbox under
     what is left of the `tests.timeout` budget."""
-    if not settings.tests_enabled:
+    if not settings.tests.enabled:
         return None
     from .runners.change_tests import SandboxedChangeTests
     from .runners.pytest_driver import sandbox_policy
 
     return SandboxedChangeTests(
-        lambda seconds: code_runner(settings, sandbox_policy(seconds)), timeout=settings.tests_timeout
+        lambda seconds: code_runner(settings, sandbox_policy(seconds)), timeout=settings.tests.timeout
     )
 
 
@@ -234,27 +235,27 @@ def profiles(settings: Settings) -> Profiles:
     """The rules per kind of file (`file_kinds.*`, `rules_off.*`)."""
     s = settings
     kinds = {
-        "tests": s.kinds_tests,
-        "docs": s.kinds_docs,
-        "examples": s.kinds_examples,
-        "reexports": s.kinds_reexports,
+        "tests": s.file_kinds.tests,
+        "docs": s.file_kinds.docs,
+        "examples": s.file_kinds.examples,
+        "reexports": s.file_kinds.reexports,
     }
     off = {
-        "tests": s.off_tests,
-        "docs": s.off_docs,
-        "examples": s.off_examples,
-        "reexports": s.off_reexports,
-        "code": s.off_code,
+        "tests": s.rules_off.tests,
+        "docs": s.rules_off.docs,
+        "examples": s.rules_off.examples,
+        "reexports": s.rules_off.reexports,
+        "code": s.rules_off.code,
     }
     return Profiles(kinds, off)
 
 
 def limits(settings: Settings) -> PlanLimits:
     return PlanLimits(
-        item_tokens=settings.item_tokens,
-        budget_tokens=settings.budget_tokens,
-        exclude=settings.exclude,
-        include_vendored=settings.include_vendored,
+        item_tokens=settings.plan.item_tokens,
+        budget_tokens=settings.plan.budget_tokens,
+        exclude=settings.plan.exclude,
+        include_vendored=settings.plan.include_vendored,
     )
 
 
@@ -276,10 +277,10 @@ def job_store(settings: Settings, *, lease: float = 900.0) -> JobStore:
     """A new connection to the webhook service's job store: ``service.store`` is ``sqlite`` (a file in
     the cache), ``sqlite:///PATH`` (that file) or a ``redis://`` URL (workers on several machines).
     One per thread: SQLite connections are not shared."""
-    where = settings.service_store
+    where = settings.service.store
     opts = {
-        "max_attempts": settings.service_max_attempts,
-        "backoff": settings.service_backoff,
+        "max_attempts": settings.service.max_attempts,
+        "backoff": settings.service.backoff,
         "lease": lease,
     }
     if where.startswith(("redis://", "rediss://", "unix://")):

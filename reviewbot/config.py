@@ -1,276 +1,130 @@
 """Settings: loaded once from defaults < `.reviewbot.yml` < environment < flags, then passed down.
 
-The only reader of the environment and of configuration files. Every key is validated; an error
-names the key and the file (`ConfigError`, exit 2). The keys: docs/configuration.md.
+The only reader of the environment and of configuration files. Every value is validated by the
+models of `settings.py`; an error names the key and the file, the variable or the flag
+(`ConfigError`, exit 2). The keys: docs/configuration.md. pydantic is imported on the first load,
+not by the command line's help.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config_checks import (
-    boolean,
-    device,
-    drawn_from,
-    globs,
-    integer,
-    nonempty,
-    number,
-    one_of,
-    path,
-    pins,
-    rule_codes,
-    rule_globs,
-    url,
-)
+from .choices import BACKENDS, FAIL_ON, FORMATS, LINT_MODES, LINTERS, REVIEW_STRATEGIES, TOOLS
 from .errors import ConfigError
-from .model import ROUTE_NAMES
-from .profiles import DEFAULT_KINDS, DEFAULT_OFF
 from .suggest import unknown_key
 
+__all__ = ["BACKENDS", "FAIL_ON", "FORMATS", "LINT_MODES", "LINTERS", "REVIEW_STRATEGIES", "TOOLS"]
+__all__ += ["CONFIG_FILE", "DEPRECATED", "ENV_KEYS", "FLAGS", "TRUSTED_ONLY", "RepoConfig", "load"]
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
 CONFIG_FILE = ".reviewbot.yml"
-BACKENDS = ("local", "openvino", "openai", "none")  # the fake backend is for tests, built directly
-FORMATS = ("terminal", "json", "sarif", "markdown", "rdjson")
-FAIL_ON = ("error", "warning", "never")
-REVIEW_STRATEGIES = ("auto", "likelihood", "generative")  # routes/review.py says how auto picks
-LINT_MODES = ("added", "diff_context", "file")
-LINTERS = ("ruff", "bandit")
-TOOLS = ("ruff", "bandit", "mypy", "pytest", "shellcheck", "eslint")  # built by compose.default_registry
 
-
-class Secret(str):
-    """A string that does not show its value when printed or logged."""
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    def __str__(self) -> str:
-        return "**********"
-
-    def reveal(self) -> str:
-        return str.__str__(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    backend: str = "local"
-    model_dir: Path | None = None  # a transformers checkpoint instead of the embedded model
-    base_url: str | None = None  # openai backend: an OpenAI-compatible server (vLLM, llama.cpp, ...)
-    api_model: str | None = None  # openai backend: the served model's name (default: the first listed)
-    api_key: Secret | None = field(default=None, repr=False)  # openai backend: from REVIEWBOT_API_KEY only
-    cache_dir: Path = Path("~/.cache/reviewbot")
-    threads: int | None = None
-    format: str = "terminal"
-    fail_on: str = "error"
-    fail_on_model: bool = False  # a model's finding (a guess) may fail the run too (issue 13)
-    color: bool | None = None  # None: when the output is a terminal and NO_COLOR is unset
-    progress: bool = True
-    # plan
-    item_tokens: int = 1200  # the most diff tokens in one work item
-    budget_tokens: int = 24000  # the most diff tokens sent to the model in one review
-    exclude: tuple[str, ...] = ()  # extra path globs to skip
-    include_vendored: bool = False
-    # review route
-    review_strategy: str = "auto"  # auto | likelihood | generative (routes/review.py: pick_strategy)
-    error_confidence: float | None = None  # a model's finding is an error only at this confidence or above
-    min_drop: float = 0.05  # nats/token by which the new code must be less likely than the old
-    max_findings_per_item: int = 2
-    max_new_tokens: int = 200
-    # router (reviewbot/router.py)
-    route_pins: tuple[tuple[str, str], ...] = ()  # (path glob, route): the first match decides
-    route_forbid: tuple[str, ...] = ()
-    route_second_margin: float = 0.0  # run the runner-up too when p(best) - p(runner-up) < this
-    route_calibrate: bool = False  # divide by the labels' priors on a content-free item (router.py)
-    # tools and interpreter routes
-    tools: tuple[str, ...] = TOOLS  # the allow-list offered to the tools route
-    tool_timeout: float = 120.0  # seconds per tool run (pytest: per test run)
-    interpreter_timeout: float = 60.0  # seconds for one model-written test in the sandbox
-    # run model-written code WITHOUT the sandbox where bubblewrap cannot start (never by default)
-    allow_unsandboxed: bool = False
-    # search and repo_qa routes (reviewbot/knowledge/, docs/search.md)
-    web_url: str | None = None  # a SearxNG instance for the search route's web lookups; off when unset
-    vectors: bool = False  # repo_qa: MiniLM vectors fused with BM25 (needs the `vectors` extra)
-    # linters
-    linters: tuple[str, ...] = LINTERS
-    lint_mode: str = "added"
-    lint_timeout: float = 120.0
-    ruff_select: tuple[str, ...] = ("F", "E9", "E722", "B", "PLE")  # defects, not style (runners/linters.py)
-    ruff_ignore: tuple[str, ...] = ("B904", "B905", "B028", "B009", "B010")
-    bandit_severity: str = "medium"  # bandit's checks of this severity and above (runners/linters.py)
-    # rules per kind of file (reviewbot/profiles.py): which paths are tests, docs, examples, and the
-    # rules not shown in each kind (and in the rest, "code"); not in repr, whose test for leaked secrets
-    # would meet `secrets/secret-keyword`
-    kinds_tests: tuple[str, ...] = DEFAULT_KINDS["tests"]
-    kinds_docs: tuple[str, ...] = DEFAULT_KINDS["docs"]
-    kinds_examples: tuple[str, ...] = DEFAULT_KINDS["examples"]
-    kinds_reexports: tuple[str, ...] = DEFAULT_KINDS["reexports"]
-    off_tests: tuple[str, ...] = field(default=DEFAULT_OFF["tests"], repr=False)
-    off_docs: tuple[str, ...] = field(default=DEFAULT_OFF["docs"], repr=False)
-    off_examples: tuple[str, ...] = field(default=DEFAULT_OFF["examples"], repr=False)
-    off_reexports: tuple[str, ...] = field(default=DEFAULT_OFF["reexports"], repr=False)
-    off_code: tuple[str, ...] = field(default=DEFAULT_OFF["code"], repr=False)
-    # model calls (pipeline/, backends/openai/, backends/local.py)
-    model_concurrency: int | None = None  # work items at once; None: 1 for local, 8 for openai
-    model_timeout: float = 60.0  # openai backend: seconds per HTTP request
-    model_retries: int = 3  # openai backend: retries of a failed request (jittered backoff)
-    model_deadline: float | None = None  # seconds of model work per review; later items not sent
-    device: str = "auto"  # local backend: auto | cpu | cuda | cuda:N
-    # github (reviewbot/hosts/github/, docs/github.md): the token only from GITHUB_TOKEN
-    github_token: Secret | None = field(default=None, repr=False)
-    github_api_url: str = "https://api.github.com"
-    github_event_path: Path | None = None  # $GITHUB_EVENT_PATH: the event that started the workflow
-    github_step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the job summary file
-    github_max_comments: int = 30  # inline comments per review; the rest go in the review body
-    github_bot_login: str | None = None  # whose earlier comments count on re-runs (default: the token's user)
-    # issue 12, the webhook service's auth (reviewbot/hosts/*/service.py): from the environment only
-    github_app_id: int | None = None  # a GitHub App: installation tokens from JWTs signed with its key
-    github_app_key_path: Path | None = None  # the App's private key (PEM), read when the service starts
-    gitlab_token: Secret | None = field(default=None, repr=False)  # a GitLab project or group token
-    # issue 14 (hardening): the key that signs the hidden markers (hosts/markers.py), from the environment only
-    marker_key: Secret | None = field(default=None, repr=False)
-    # the webhook service (issue 12, docs/service.md): the secrets only from the environment
-    service_store: str = "sqlite"  # sqlite (a file in the cache) or a redis:// URL
-    service_max_body: int = 4 * 1024 * 1024  # bytes; real events are far smaller (docs/service.md)
-    service_max_attempts: int = 3  # tries of a job before it is listed as failed
-    service_backoff: float = 30.0  # seconds before the first retry; doubled each time
-    service_reconcile: float = 600.0  # seconds between reconciler passes; 0: off
-    service_gitlab_url: str = "https://gitlab.com/api/v4"  # the GitLab API the workers send the token to
-    github_webhook_secret: Secret | None = field(default=None, repr=False)
-    gitlab_webhook_secret: Secret | None = field(default=None, repr=False)
-    # issue 13: the change's tests (runners/change_tests.py), beside the linters on a git checkout
-    tests_enabled: bool = True
-    tests_timeout: float = 120.0  # seconds for all the test runs of one review, base reruns included
-    # where the settings came from, for messages
-    config_path: Path | None = field(default=None, compare=False)
-    config_origin: str | None = field(default=None, compare=False)  # the file used, for the report
-    config_notes: tuple[str, ...] = field(default=(), compare=False)  # keys of it that were ignored
-
-    @property
-    def cache(self) -> Path:
-        return Path(os.path.expanduser(str(self.cache_dir)))
-
-    def github_app_key(self) -> Secret | None:
-        """The GitHub App's private key, read from ``github_app_key_path`` (issue 12)."""
-        if self.github_app_key_path is None:
-            return None
-        try:
-            return Secret(Path(os.path.expanduser(str(self.github_app_key_path))).read_text())
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read the GitHub App key {self.github_app_key_path}: {exc.strerror}"
-            ) from None
-
-
-# key in the YAML file -> (Settings field, validator)
-_routes, _tools, _linters = drawn_from(ROUTE_NAMES), drawn_from(TOOLS), drawn_from(LINTERS)
-
-
-FILE_KEYS: dict[str, tuple[str, Any]] = {
-    "backend": ("backend", one_of(BACKENDS)),
-    "model_dir": ("model_dir", path),
-    "cache_dir": ("cache_dir", path),
-    "base_url": ("base_url", url),
-    "api_model": ("api_model", nonempty),
-    "threads": ("threads", integer(1, 512)),
-    "fail_on": ("fail_on", one_of(FAIL_ON)),
-    "fail_on_model": ("fail_on_model", boolean),
-    "plan.item_tokens": ("item_tokens", integer(200, 100_000)),
-    "plan.budget_tokens": ("budget_tokens", integer(200, 10_000_000)),
-    "plan.exclude": ("exclude", globs),
-    "plan.include_vendored": ("include_vendored", boolean),
-    "review.min_drop": ("min_drop", number(0.0, 10.0)),
-    "review.error_confidence": ("error_confidence", number(0.0, 1.0)),
-    "review.strategy": ("review_strategy", one_of(REVIEW_STRATEGIES)),
-    "review.max_findings_per_item": ("max_findings_per_item", integer(1, 10)),
-    "review.max_new_tokens": ("max_new_tokens", integer(16, 4096)),
-    "routes.pin": ("route_pins", pins),
-    "routes.forbid": ("route_forbid", _routes),
-    "routes.second_margin": ("route_second_margin", number(0.0, 1.0)),
-    "routes.calibrate": ("route_calibrate", boolean),
-    "tools.allow": ("tools", _tools),
-    "tools.timeout": ("tool_timeout", number(1, 3600)),
-    "interpreter.timeout": ("interpreter_timeout", number(1, 3600)),
-    "sandbox.allow_unsandboxed": ("allow_unsandboxed", boolean),
-    "search.web_url": ("web_url", url),
-    "index.vectors": ("vectors", boolean),
-    "lint.linters": ("linters", _linters),
-    "lint.mode": ("lint_mode", one_of(LINT_MODES)),
-    "lint.timeout": ("lint_timeout", number(1, 3600)),
-    "lint.ruff_select": ("ruff_select", rule_codes),
-    "lint.ruff_ignore": ("ruff_ignore", rule_codes),
-    "lint.bandit_severity": ("bandit_severity", one_of(("low", "medium", "high"))),
-    "file_kinds.tests": ("kinds_tests", globs),
-    "file_kinds.docs": ("kinds_docs", globs),
-    "file_kinds.examples": ("kinds_examples", globs),
-    "file_kinds.reexports": ("kinds_reexports", globs),
-    "rules_off.tests": ("off_tests", rule_globs),
-    "rules_off.docs": ("off_docs", rule_globs),
-    "rules_off.examples": ("off_examples", rule_globs),
-    "rules_off.reexports": ("off_reexports", rule_globs),
-    "rules_off.code": ("off_code", rule_globs),
-    "model.concurrency": ("model_concurrency", integer(1, 256)),
-    "model.timeout": ("model_timeout", number(1, 3600)),
-    "model.retries": ("model_retries", integer(0, 10)),
-    "model.deadline": ("model_deadline", number(1, 86400)),
-    "model.device": ("device", device),
-    "github.api_url": ("github_api_url", url),
-    "github.max_comments": ("github_max_comments", integer(0, 30)),
-    "github.bot_login": ("github_bot_login", nonempty),
-    # the webhook service (issue 12)
-    "service.store": ("service_store", nonempty),
-    "service.max_body": ("service_max_body", integer(1024, 1 << 30)),
-    "service.max_attempts": ("service_max_attempts", integer(1, 20)),
-    "service.backoff": ("service_backoff", number(0, 86400)),
-    "service.reconcile": ("service_reconcile", number(0, 86400)),
-    # issue 13: the change's tests
-    "tests.enabled": ("tests_enabled", boolean),
-    "tests.timeout": ("tests_timeout", number(1, 3600)),
+# old file key -> its new name: still read, with a note that names the new key
+DEPRECATED = {
+    "github.api_url": "hosts.github.api_url",
+    "github.max_comments": "hosts.max_inline",
+    "github.bot_login": "hosts.bot_login",
 }
 
-_FIELD_CHECKS = {name: check for name, check in FILE_KEYS.values()}  # Settings field -> validator
-
-ENV_KEYS: dict[str, tuple[str, Any]] = {
-    "REVIEWBOT_BACKEND": ("backend", one_of(BACKENDS)),
-    "REVIEWBOT_MODEL_DIR": ("model_dir", path),
-    "REVIEWBOT_CACHE_DIR": ("cache_dir", path),
-    "REVIEWBOT_FAIL_ON": ("fail_on", one_of(FAIL_ON)),
-    "REVIEWBOT_BASE_URL": ("base_url", url),
-    "REVIEWBOT_API_KEY": ("api_key", lambda v: Secret(v)),
-    "REVIEWBOT_ALLOW_UNSANDBOXED": (
-        "allow_unsandboxed",
-        lambda v: boolean({"1": True, "true": True}.get(v.lower(), v)),
-    ),
-    "REVIEWBOT_WEB_URL": ("web_url", url),
-    "REVIEWBOT_BOT_LOGIN": ("github_bot_login", nonempty),
+# environment variable -> the setting it sets; the secrets and the service's auth have no file key
+ENV_KEYS: dict[str, str] = {
+    "REVIEWBOT_BACKEND": "backend",
+    "REVIEWBOT_MODEL_DIR": "model_dir",
+    "REVIEWBOT_CACHE_DIR": "cache_dir",
+    "REVIEWBOT_FAIL_ON": "fail_on",
+    "REVIEWBOT_BASE_URL": "base_url",
+    "REVIEWBOT_API_KEY": "api_key",
+    "REVIEWBOT_ALLOW_UNSANDBOXED": "sandbox.allow_unsandboxed",
+    "REVIEWBOT_WEB_URL": "search.web_url",
+    "REVIEWBOT_BOT_LOGIN": "hosts.bot_login",
     # set by GitHub Actions; the token never reaches a model backend (compose passes it to the publisher only)
-    "GITHUB_TOKEN": ("github_token", lambda v: Secret(v)),
-    "GITHUB_API_URL": ("github_api_url", url),
-    "GITHUB_EVENT_PATH": ("github_event_path", path),
-    "GITHUB_STEP_SUMMARY": ("github_step_summary", path),
-    # issue 12: the service's auth; no file key (so no repository can set them), never given to a model
-    "REVIEWBOT_GITHUB_APP_ID": ("github_app_id", lambda v: integer(1, 2**53)(int(v) if v.isdigit() else v)),
-    "REVIEWBOT_GITHUB_APP_KEY_PATH": ("github_app_key_path", path),
-    "GITLAB_TOKEN": ("gitlab_token", lambda v: Secret(v)),
-    # issue 14 (hardening)
-    "REVIEWBOT_MARKER_KEY": ("marker_key", lambda v: Secret(v)),
-    # the webhook service (issue 12)
-    "REVIEWBOT_SERVICE_STORE": ("service_store", nonempty),
-    "REVIEWBOT_GITLAB_URL": ("service_gitlab_url", url),  # no file key: the URL receives GITLAB_TOKEN
-    "REVIEWBOT_GITHUB_WEBHOOK_SECRET": ("github_webhook_secret", lambda v: Secret(v)),
-    "REVIEWBOT_GITLAB_WEBHOOK_SECRET": ("gitlab_webhook_secret", lambda v: Secret(v)),
+    "GITHUB_TOKEN": "hosts.github.token",
+    "GITHUB_API_URL": "hosts.github.api_url",
+    "GITHUB_EVENT_PATH": "hosts.github.event_path",
+    "GITHUB_STEP_SUMMARY": "hosts.github.step_summary",
+    # the service's auth: no file key (so no repository can set them), never given to a model
+    "REVIEWBOT_GITHUB_APP_ID": "hosts.github.app_id",
+    "REVIEWBOT_GITHUB_APP_KEY_PATH": "hosts.github.app_key_path",
+    "GITLAB_TOKEN": "hosts.gitlab.token",
+    "REVIEWBOT_MARKER_KEY": "hosts.marker_key",
+    "REVIEWBOT_SERVICE_STORE": "service.store",
+    "REVIEWBOT_GITLAB_URL": "hosts.gitlab.url",  # no file key: the URL receives GITLAB_TOKEN
+    "REVIEWBOT_GITHUB_WEBHOOK_SECRET": "hosts.github.webhook_secret",
+    "REVIEWBOT_GITLAB_WEBHOOK_SECRET": "hosts.gitlab.webhook_secret",
+}
+
+# the variables whose text is read as another type before it is validated
+ENV_READ: dict[str, Callable[[str], Any]] = {
+    "REVIEWBOT_ALLOW_UNSANDBOXED": lambda v: {"1": True, "true": True}.get(v.lower(), v),
+    "REVIEWBOT_GITHUB_APP_ID": lambda v: int(v) if v.isdigit() else v,
+}
+
+# the command line's names (argparse dests) -> settings; `load` also takes a setting's own path
+FLAGS = {
+    "item_tokens": "plan.item_tokens",
+    "budget_tokens": "plan.budget_tokens",
+    "min_drop": "review.min_drop",
+    "review_strategy": "review.strategy",
+    "device": "model.device",
+    "model_concurrency": "model.concurrency",
+    "max_comments": "hosts.max_inline",
+    **{name: name for name in ("backend", "model_dir", "base_url", "api_model", "cache_dir", "threads")},
+    **{name: name for name in ("format", "fail_on", "fail_on_model", "color", "progress")},
 }
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def __getattr__(name: str) -> Any:  # the models import pydantic: only when they are asked for
+    if name == "Settings":
+        from .settings import Settings
+
+        return Settings
+    if name == "FILE_KEYS":
+        return file_keys()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def file_keys() -> tuple[str, ...]:
+    """The keys a configuration file may name, in the models' order."""
+    from .settings import in_file, leaves
+
+    return tuple(path for path, info in leaves().items() if in_file(info))
+
+
+def _validated(flat: Mapping[str, Any], label: Callable[[str], str]) -> dict[str, Any]:
+    """The typed values of `flat` (setting path -> raw value). ConfigError: `label(path)` and the problem."""
+    from pydantic import ValidationError
+
+    from .settings import Settings, get, nest, problem
+
+    try:
+        settings = Settings.model_validate(nest(dict(flat)))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(part) for part in error["loc"]]
+        key = next((".".join(loc[:n]) for n in range(len(loc), 0, -1) if ".".join(loc[:n]) in flat), "")
+        key = key or next(iter(flat))
+        inner = [part for part in error["loc"][len(key.split(".")) :] if isinstance(part, int)]
+        where = f" item {inner[0] + 1}" if inner else ""
+        raise ConfigError(
+            f"{label(key)}{where} {_short(problem(error))}; got {_short(repr(flat[key]))}"
+        ) from None
+    return {path: get(settings, path) for path in flat}
+
+
+def _flatten(data: Mapping[str, Any], keys: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for k, v in data.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and key not in FILE_KEYS:
-            flat.update(_flatten(v, key + "."))
+        if isinstance(v, dict) and key not in keys:
+            flat.update(_flatten(v, keys, key + "."))
         else:
             flat[key] = v
     return flat
@@ -280,8 +134,18 @@ MAX_FILE_BYTES = 64 * 1024  # a configuration file is small; a larger one is ref
 
 # Keys no configuration file may set (where requests and secrets go, what runs unsandboxed, which
 # model files load): only flags and the environment; in a file they are ignored, with a note.
-TRUSTED_ONLY = frozenset({"model_dir", "cache_dir", "base_url", "sandbox.allow_unsandboxed", "search.web_url",
-                          "github.api_url", "github.bot_login"})  # fmt: skip
+# Their deprecated names (DEPRECATED) are ignored the same way.
+TRUSTED_ONLY = frozenset(
+    {
+        "model_dir",
+        "cache_dir",
+        "base_url",
+        "sandbox.allow_unsandboxed",
+        "search.web_url",
+        "hosts.github.api_url",
+        "hosts.bot_login",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,8 +176,8 @@ def _short(text: str, limit: int = 200) -> str:  # a value shown in an error, cu
 
 
 def parse_text(text: str, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Validated field values from YAML text, and a note on the TRUSTED_ONLY keys it tried to set
-    (ignored). ConfigError names the key and `where`."""
+    """Validated setting values from YAML text, and notes: the TRUSTED_ONLY keys it tried to set
+    (ignored) and the deprecated keys it used. ConfigError names the key and `where`."""
     import yaml
 
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
@@ -329,21 +193,39 @@ def parse_text(text: str, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
         return {}, ()
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a mapping of keys, got {type(data).__name__}")
-    values: dict[str, Any] = {}
+    keys = file_keys()
+    raw: dict[str, Any] = {}
+    seen: dict[str, str] = {}  # key -> the name the file gave it
     ignored: list[str] = []
-    for key, raw in _flatten(data).items():
-        if key not in FILE_KEYS:
-            raise ConfigError(f"{where}: unknown key {_short(repr(key), 80)} ({unknown_key(key, FILE_KEYS)})")
+    notes: list[str] = []
+    for written, value in _flatten(data, (*keys, *DEPRECATED)).items():
+        key = DEPRECATED.get(written, written)
+        if key not in keys:
+            raise ConfigError(
+                f"{where}: unknown key {_short(repr(written), 80)} ({unknown_key(written, keys)})"
+            )
+        if key in seen:
+            raise ConfigError(f"{where}: {seen[key]!r} and {written!r} both set {key!r}; keep one")
+        if value is None:
+            raise ConfigError(f"{where}: key {written!r} has no value")
+        seen[key] = written
         if key in TRUSTED_ONLY:
-            ignored.append(key)
+            ignored.append(written)
             continue
-        name, check = FILE_KEYS[key]
-        try:
-            values[name] = check(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: key {key!r} {_short(str(exc))}") from None
+        if written != key:
+            notes.append(f"{where}: key {written!r} is deprecated; use {key!r}")
+        raw[key] = value
+    values = _validated(raw, lambda key: f"{where}: key {_written(key, data)!r}")
     why = "a configuration file cannot set them (use a flag or the environment)"
-    return values, ((f"{where}: {', '.join(ignored)} ignored: {why}",) if ignored else ())
+    if ignored:
+        notes.insert(0, f"{where}: {', '.join(ignored)} ignored: {why}")
+    return values, tuple(notes)
+
+
+def _written(key: str, data: Mapping[str, Any]) -> str:
+    """The key as the file wrote it: a deprecated name where the file used one."""
+    old = next((old for old, new in DEPRECATED.items() if new == key), None)
+    return old if old is not None and old in _flatten(data, (old,)) else key
 
 
 def read_file(path: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -366,9 +248,11 @@ def load(
     *,
     repo_config: RepoConfig | None = None,
 ) -> Settings:
-    """Defaults < config file < environment < flags (`overrides`: field name -> value, None = unset).
-    The file: `config` (--config), else `repo_config` (the repository's file at the base commit, read
-    by the caller), else `repo_root`'s own file. No file sets the TRUSTED_ONLY keys."""
+    """Defaults < config file < environment < flags (`overrides`: a FLAGS name or a setting's path ->
+    value, None = unset). The file: `config` (--config), else `repo_config` (the repository's file at
+    the base commit, read by the caller), else `repo_root`'s own file. No file sets the TRUSTED_ONLY keys."""
+    from .settings import Settings, leaves, nest
+
     values: dict[str, Any] = {}
     notes: tuple[str, ...] = ()
     path, origin, text = config, None, None
@@ -385,29 +269,25 @@ def load(
         values, notes = parse_text(text, str(origin))
     elif origin is not None:
         origin = f"defaults ({origin}: no file)"
-    for var, (name, check) in ENV_KEYS.items():
+    for var, key in ENV_KEYS.items():
         if environ.get(var):
-            try:
-                values[name] = check(environ[var])
-            except ValueError as exc:
-                raise ConfigError(f"environment variable {var} {exc}") from None
+            raw = ENV_READ.get(var, str)(environ[var])
+            values.update(_validated({key: raw}, lambda _, var=var: f"environment variable {var}"))
     if "cache_dir" not in values and environ.get("XDG_CACHE_HOME"):
         values["cache_dir"] = Path(environ["XDG_CACHE_HOME"]) / "reviewbot"
-    known = {f.name for f in fields(Settings)}
+    known = leaves()
     for name, v in overrides.items():
         if v is None:
             continue
-        if name not in known:
+        key = FLAGS.get(name, name)
+        if key not in known or key.startswith("config_"):
             raise ConfigError(f"unknown setting {name!r}")
-        if name in _FIELD_CHECKS and isinstance(v, (bool, int, float, str)):  # flags: same limits as the file
-            try:
-                v = _FIELD_CHECKS[name](v)
-            except ValueError as exc:
-                raise ConfigError(f"--{name.replace('_', '-')} {exc}") from None
-        values[name] = v
+        flag = f"--{name.replace('_', '-')}" if name in FLAGS else f"setting {name!r}"
+        values.update(_validated({key: v}, lambda _, flag=flag: flag))
     if "color" not in values and environ.get("NO_COLOR"):  # no-color.org: set and not empty
         values["color"] = False
-    settings = replace(Settings(), config_path=path, config_origin=origin, config_notes=notes, **values)
+    where = {"config_path": path, "config_origin": origin, "config_notes": notes}
+    settings = Settings.model_validate(nest(values) | where)
     if settings.backend == "openai" and not settings.base_url:
         raise ConfigError(
             "backend openai needs a server URL: --base-url, REVIEWBOT_BASE_URL or base_url in the file"

@@ -1,83 +1,72 @@
-"""A JSON Schema of `.reviewbot.yml`, generated from the one definition of the file keys
-(`config.FILE_KEYS`, their validators and `Settings`' defaults), for editors to complete and check
-the file. `python -m reviewbot.config_schema > docs/config.schema.json` writes the published copy;
-a test keeps it current."""
+"""A JSON Schema of `.reviewbot.yml`, generated from the settings' models (`settings.py`: their
+types, limits and defaults) and the keys a file may set (`config.file_keys`), for editors to complete
+and check the file. `python -m reviewbot.config_schema > docs/config.schema.json` writes the
+published copy; a test keeps it current. Deprecated keys (`config.DEPRECATED`) are not in it: the
+loader still reads them, and an editor shows them as keys to rename."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
 from . import config
-from .model import ROUTE_NAMES
 
 _TRUSTED_ONLY = "Ignored in a repository's own file: set it with a flag, the environment or --config."
 
 
-def _type(check: Any) -> dict[str, Any]:
-    """The JSON Schema of the values one validator accepts."""
-    made_by = check.__qualname__.split(".")[0]
-    given = inspect.getclosurevars(check).nonlocals
-    if made_by == "one_of":
-        return {"enum": list(given["options"])}
-    if made_by in ("integer", "number"):
-        kind = "integer" if made_by == "integer" else "number"
-        return {"type": kind, "minimum": given["lo"], "maximum": given["hi"]}
-    if made_by == "drawn_from":
-        return {"type": "array", "items": {"enum": list(given["names"])}}
-    simple: dict[str, dict[str, Any]] = {
-        "boolean": {"type": "boolean"},
-        "url": {"type": "string", "pattern": "^https?://"},
-        "nonempty": {"type": "string", "minLength": 1, "pattern": r"\S"},
-        "device": {"type": "string", "pattern": r"^(auto|cpu|cuda|cuda:\d+)$"},
-        "path": {"type": "string", "minLength": 1},
-        "globs": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "rule_codes": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]+[0-9]*$"}},
-        "rule_globs": {
-            "type": "array",
-            "items": {"type": "string", "pattern": "^[a-z0-9-]+/[A-Za-z0-9_*?.-]+$"},
-        },
-        "pins": {"type": "object", "additionalProperties": {"enum": list(ROUTE_NAMES)}},
-    }
-    if made_by not in simple:
-        raise ValueError(f"no JSON Schema for the validator {check.__qualname__}")
-    return dict(simple[made_by])
+def _resolved(node: Any, defs: dict[str, Any]) -> Any:
+    """`node` with its $refs replaced by their definitions, without titles, and `X | None` as X
+    (a file that names a key gives it a value)."""
+    if isinstance(node, list):
+        return [_resolved(x, defs) for x in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _resolved(defs[node["$ref"].rsplit("/", 1)[1]], defs)
+    options = [x for x in node.get("anyOf", ()) if x != {"type": "null"}]
+    if len(options) == 1 and len(node["anyOf"]) == 2:
+        rest = {k: v for k, v in node.items() if k != "anyOf"}
+        return _resolved({**options[0], **rest}, defs)
+    return {k: _resolved(v, defs) for k, v in node.items() if k != "title"}
 
 
-def _defaults() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(config.Settings):
-        value = f.default
-        if value is MISSING or value is None:
-            continue
-        if isinstance(value, tuple):
-            value = list(value)
-        if isinstance(value, Path):
-            continue  # depends on the machine
-        out[f.name] = value
-    return out
+def _default(info: Any) -> Any:
+    value = info.default
+    if value is None or isinstance(value, Path):  # none, or depends on the machine
+        return None
+    if isinstance(value, tuple):
+        return dict(value) if value and isinstance(value[0], tuple) else list(value)
+    return value
 
 
 def schema() -> dict[str, Any]:
-    defaults = _defaults()
+    from .settings import Settings, leaves
+
+    full = Settings.model_json_schema()
+    defs = full.get("$defs", {})
+    fields = leaves()
     top: dict[str, Any] = {}
-    sections: dict[str, dict[str, Any]] = {}
-    for key, (name, check) in config.FILE_KEYS.items():
-        prop = _type(check)
-        if name in defaults and name != "route_pins":  # pins: a mapping in the file, pairs in Settings
-            prop["default"] = defaults[name]
+    sections: dict[str, Any] = {}
+    for key in config.file_keys():
+        node: Any = full
+        for part in key.split("."):
+            node = _resolved(node, defs)["properties"][part]
+        prop = {k: v for k, v in _resolved(node, defs).items() if k != "default"}
+        if (default := _default(fields[key])) is not None:
+            prop["default"] = default
         if key in config.TRUSTED_ONLY:
             prop["description"] = _TRUSTED_ONLY
         top[key] = prop
-        section, dot, leaf = key.partition(".")
-        if dot:
-            sections.setdefault(section, {})[leaf] = prop
+        *heads, leaf = key.split(".")
+        where = sections
+        for head in heads:
+            where = where.setdefault(head, {})
+        if heads:
+            where[leaf] = prop
     for section, props in sections.items():
-        top[section] = {"type": "object", "properties": props, "additionalProperties": False}
+        top[section] = _section(props, top)
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "reviewbot configuration (.reviewbot.yml)",
@@ -87,6 +76,14 @@ def schema() -> dict[str, Any]:
         "properties": dict(sorted(top.items())),
         "additionalProperties": False,
     }
+
+
+def _section(props: dict[str, Any], leaves: dict[str, Any]) -> dict[str, Any]:
+    """A section as the file nests it; one inside another (hosts.github) is a section too."""
+    inner = {
+        k: v if any(v is leaf for leaf in leaves.values()) else _section(v, leaves) for k, v in props.items()
+    }
+    return {"type": "object", "properties": inner, "additionalProperties": False}
 
 
 def dumps() -> str:

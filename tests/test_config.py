@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from reviewbot.config import (
     CONFIG_FILE,
+    DEPRECATED,
     ENV_KEYS,
     FILE_KEYS,
     TRUSTED_ONLY,
@@ -21,6 +22,7 @@ from reviewbot.config import (
     read_file,
 )
 from reviewbot.errors import ConfigError
+from reviewbot.settings import get, leaves
 
 HOME = os.path.expanduser
 
@@ -97,9 +99,9 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "model.retries": (0, 0, 11),
     "model.deadline": (600, 600.0, 0),
     "model.device": ("cuda:1", "cuda:1", "gpu"),
-    "github.api_url": ("https://ghe.example/api/v3", "https://ghe.example/api/v3", "ftp://x"),
-    "github.max_comments": (10, 10, 31),
-    "github.bot_login": ("reviewbot[bot]", "reviewbot[bot]", ""),
+    "hosts.github.api_url": ("https://ghe.example/api/v3", "https://ghe.example/api/v3", "ftp://x"),
+    "hosts.max_inline": (10, 10, 31),
+    "hosts.bot_login": ("reviewbot[bot]", "reviewbot[bot]", ""),
     # the webhook service (issue 12)
     "service.store": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0", ""),
     "service.max_body": (4096, 4096, 10),
@@ -132,6 +134,8 @@ MORE_INVALID: list[tuple[str, Any]] = [
     ("backend", {"name": "local"}),
     ("model_dir", ""),
     ("fail_on", None),
+    ("threads", None),  # an optional setting is not unset by a file
+    ("routes.pin", [["docs/*", "search"]]),  # a mapping, not pairs
 ]
 
 
@@ -144,15 +148,15 @@ def test_key_table_covers_every_file_key():
 def test_every_key_accepts_a_valid_value(tmp_path, key, nested):
     valid, expected, _ = KEY_CASES[key]
     path = write(tmp_path, nest(key, valid) if nested else {key: valid})
-    field = FILE_KEYS[key][0]
+    field = key
     if key in TRUSTED_ONLY:  # issue 14: only flags and the environment set these
         values, (note,) = read_file(path)
         assert values == {} and key in note
-        assert getattr(load({}, {}, None, path), field) == getattr(Settings(), field)
+        assert get(load({}, {}, None, path), field) == get(Settings(), field)
         return
     assert read_file(path) == ({field: expected}, ())
     settings = load({}, {}, None, path)
-    assert getattr(settings, field) == expected
+    assert get(settings, field) == expected
     assert settings.config_path == path
 
 
@@ -174,8 +178,8 @@ def test_every_key_rejects_an_invalid_value_naming_key_and_file(tmp_path, key, b
 def test_nested_yaml_flattens(tmp_path):
     path = write(tmp_path, text="plan:\n  item_tokens: 800\n  exclude: ['a/*']\nreview: {min_drop: 0.2}\n")
     s = load({}, {}, None, path)
-    assert (s.item_tokens, s.exclude, s.min_drop) == (800, ("a/*",), 0.2)
-    assert s.budget_tokens == Settings().budget_tokens  # untouched keys keep their defaults
+    assert (s.plan.item_tokens, s.plan.exclude, s.review.min_drop) == (800, ("a/*",), 0.2)
+    assert s.plan.budget_tokens == Settings().plan.budget_tokens  # untouched keys keep their defaults
 
 
 @pytest.mark.parametrize(
@@ -291,7 +295,7 @@ def test_precedence(tmp_path, file, environ, flags, expected):
     if file:
         write(tmp_path, file)
     s = load(flags, environ, tmp_path)
-    assert (s.fail_on, s.backend, s.item_tokens) == expected
+    assert (s.fail_on, s.backend, s.plan.item_tokens) == expected
 
 
 # (file cache_dir, environment) -> expected cache_dir
@@ -375,7 +379,7 @@ def test_env_values_are_validated_naming_the_variable(var, value):
     ],
 )
 def test_env_values_are_read(var, value, field, expected):
-    assert getattr(load({}, {var: value}, None), field) == expected
+    assert get(load({}, {var: value}, None), field) == expected
 
 
 def test_env_error_wins_over_a_good_flag():
@@ -409,9 +413,11 @@ def test_unknown_override_is_rejected():
 
 def test_settings_is_frozen():
     s = Settings()
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         s.backend = "none"  # type: ignore[misc]
-    with pytest.raises((AttributeError, TypeError)):
+    with pytest.raises(ValidationError, match="frozen"):
+        s.plan.item_tokens = 1  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
         s.extra = 1  # type: ignore[attr-defined]
 
 
@@ -421,15 +427,16 @@ def test_settings_compare_ignores_where_they_came_from(tmp_path):
 
 
 def test_every_file_key_maps_to_a_settings_field():
-    names = {f.name for f in dataclasses.fields(Settings)}
-    assert {field for field, _ in FILE_KEYS.values()} <= names
-    assert {field for field, _ in ENV_KEYS.values()} <= names
+    names = set(leaves())
+    assert set(FILE_KEYS) <= names
+    assert set(ENV_KEYS.values()) <= names
 
 
 # ------------------------------------------------------------------------------ flags
 
 FLAG_BAD = [
     ("item_tokens", 0, "--item-tokens"),
+    ("max_comments", 31, "--max-comments"),
     ("budget_tokens", -5, "--budget-tokens"),
     ("threads", 0, "--threads"),
     ("min_drop", -1.0, "--min-drop"),
@@ -451,7 +458,7 @@ def test_flag_values_of_other_types_pass_through():
         {"cache_dir": Path("/c"), "model_dir": Path("/m"), "format": "json", "progress": False}, {}, None
     )
     assert (s.cache_dir, s.model_dir, s.format, s.progress) == (Path("/c"), Path("/m"), "json", False)
-    assert load({"min_drop": 1}, {}, None).min_drop == 1.0
+    assert load({"min_drop": 1}, {}, None).review.min_drop == 1.0
 
 
 def test_openvino_backend_runs_the_embedded_model_only() -> None:
@@ -470,7 +477,7 @@ def test_openai_backend_needs_a_url_and_keeps_its_key_secret(tmp_path: Path) -> 
         None,
     )
     assert s.base_url == "http://gpu:8000/v1"
-    assert s.api_key is not None and s.api_key.reveal() == "sk-123"
+    assert s.api_key is not None and s.api_key.get_secret_value() == "sk-123"
     assert "sk-123" not in repr(s) and "sk-123" not in str(s.api_key) and "sk-123" not in f"{s.api_key!r}"
 
 
@@ -486,8 +493,10 @@ def test_a_repositorys_own_file_cannot_set_the_trusted_only_keys(tmp_path):
         | {"github": {"api_url": "http://127.0.0.1:9/", "bot_login": "mallory"}},
     )
     s = load({}, {}, tmp_path)
-    assert s.github_api_url == "https://api.github.com" and not s.allow_unsandboxed
-    assert s.base_url is None and s.model_dir is None and s.web_url is None and s.github_bot_login is None
+    assert s.hosts.github.api_url == "https://api.github.com" and not s.sandbox.allow_unsandboxed
+    assert (
+        s.base_url is None and s.model_dir is None and s.search.web_url is None and s.hosts.bot_login is None
+    )
     assert s.cache_dir == Settings().cache_dir
     assert s.fail_on == "never"  # an ordinary key is still honoured
     (note,) = s.config_notes
@@ -500,19 +509,21 @@ def test_a_repositorys_own_file_cannot_set_the_trusted_only_keys(tmp_path):
             yaml.safe_dump({"sandbox": {"allow_unsandboxed": True}}), "main@abc:.reviewbot.yml"
         ),
     )
-    assert not from_base.allow_unsandboxed and from_base.config_origin == "main@abc:.reviewbot.yml"
+    assert not from_base.sandbox.allow_unsandboxed and from_base.config_origin == "main@abc:.reviewbot.yml"
     owner = write(tmp_path, {"sandbox": {"allow_unsandboxed": True}}, name="owner.yml")
-    assert not load({}, {}, tmp_path, owner).allow_unsandboxed  # not from --config's file either
-    assert load({}, {"REVIEWBOT_ALLOW_UNSANDBOXED": "1"}, tmp_path).allow_unsandboxed  # the runner's owner
-    assert load({"allow_unsandboxed": True}, {}, tmp_path).allow_unsandboxed
+    assert not load({}, {}, tmp_path, owner).sandbox.allow_unsandboxed  # not from --config's file either
+    assert load(
+        {}, {"REVIEWBOT_ALLOW_UNSANDBOXED": "1"}, tmp_path
+    ).sandbox.allow_unsandboxed  # the runner's owner
+    assert load({"sandbox.allow_unsandboxed": True}, {}, tmp_path).sandbox.allow_unsandboxed
 
 
 def test_the_base_commits_file_is_used_not_the_checkouts(tmp_path):
     write(tmp_path, {"plan": {"exclude": ["*"]}, "lint": {"linters": []}})  # the head's file
     s = load({}, {}, tmp_path, repo_config=RepoConfig("fail_on: warning\n", "main@abc:.reviewbot.yml"))
-    assert s.exclude == () and s.linters == ("ruff", "bandit") and s.fail_on == "warning"
+    assert s.plan.exclude == () and s.lint.linters == ("ruff", "bandit") and s.fail_on == "warning"
     none = load({}, {}, tmp_path, repo_config=RepoConfig(None, "main@abc:.reviewbot.yml"))
-    assert none.exclude == () and none.config_origin == "defaults (main@abc:.reviewbot.yml: no file)"
+    assert none.plan.exclude == () and none.config_origin == "defaults (main@abc:.reviewbot.yml: no file)"
 
 
 def test_a_yaml_alias_bomb_is_refused_fast_with_a_short_message(tmp_path):
@@ -550,13 +561,16 @@ def test_service_auth_from_the_environment(tmp_path):
         "GITLAB_TOKEN": "glpat-x",
     }
     s = load({}, env, None)
-    assert (s.github_app_id, s.github_app_key_path) == (1234, key)
-    assert s.github_app_key().reveal().endswith("secret\n") and s.gitlab_token.reveal() == "glpat-x"
-    assert "secret" not in repr(s) and "glpat-x" not in repr(s) and "secret" not in str(s.github_app_key())
+    assert (s.hosts.github.app_id, s.hosts.github.app_key_path) == (1234, key)
+    assert s.hosts.github.app_key().get_secret_value().endswith("secret\n")
+    assert s.hosts.gitlab.token.get_secret_value() == "glpat-x"
+    assert (
+        "secret" not in repr(s) and "glpat-x" not in repr(s) and "secret" not in str(s.hosts.github.app_key())
+    )
     with pytest.raises(ConfigError, match="REVIEWBOT_GITHUB_APP_ID"):
         load({}, {"REVIEWBOT_GITHUB_APP_ID": "abc"}, None)
     with pytest.raises(ConfigError, match="cannot read the GitHub App key"):
-        load({}, {"REVIEWBOT_GITHUB_APP_KEY_PATH": str(tmp_path / "none.pem")}, None).github_app_key()
+        load({}, {"REVIEWBOT_GITHUB_APP_KEY_PATH": str(tmp_path / "none.pem")}, None).hosts.github.app_key()
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / ".reviewbot.yml").write_text("github:\n  app_id: 5\n")
@@ -568,5 +582,62 @@ def test_the_ruff_rules_by_default_are_the_linters_own() -> None:
     from reviewbot.runners.linters import DEFAULT_RUFF_IGNORE, DEFAULT_RUFF_SELECT
 
     s = Settings()
-    assert (s.ruff_select, s.ruff_ignore) == (DEFAULT_RUFF_SELECT, DEFAULT_RUFF_IGNORE)
-    assert "E722" in s.ruff_select and "B" in s.ruff_select and "F" in s.ruff_select
+    assert (s.lint.ruff_select, s.lint.ruff_ignore) == (DEFAULT_RUFF_SELECT, DEFAULT_RUFF_IGNORE)
+    assert "E722" in s.lint.ruff_select and "B" in s.lint.ruff_select and "F" in s.lint.ruff_select
+
+
+# ------------------------------------------------------------------------------ deprecated keys
+
+
+@pytest.mark.parametrize("old, new", sorted(DEPRECATED.items()))
+def test_a_deprecated_key_is_its_new_keys_alias_with_a_note_naming_the_new_key(tmp_path, old, new):
+    value = KEY_CASES[new][0]
+    for data in (nest(old, value), {old: value}):
+        values, notes = read_file(write(tmp_path, data))
+        if new in TRUSTED_ONLY:  # ignored under either name, and said so
+            assert values == {} and len(notes) == 1 and old in notes[0] and "cannot set them" in notes[0]
+            continue
+        assert values == {new: KEY_CASES[new][1]}
+        (note,) = notes
+        assert note == f"{tmp_path / CONFIG_FILE}: key {old!r} is deprecated; use {new!r}"
+        s = load({}, {}, tmp_path)
+        assert get(s, new) == KEY_CASES[new][1] and note in s.config_notes
+
+
+def test_a_deprecated_keys_bad_value_is_named_as_written(tmp_path):
+    msg = config_error(write(tmp_path, {"github": {"max_comments": 31}}))
+    assert "'github.max_comments'" in msg and "31" in msg
+
+
+def test_a_key_set_under_both_names_is_an_error(tmp_path):
+    msg = config_error(write(tmp_path, {"github": {"max_comments": 5}, "hosts": {"max_inline": 6}}))
+    assert "'github.max_comments' and 'hosts.max_inline' both set 'hosts.max_inline'" in msg
+
+
+def test_the_new_host_keys_are_as_trusted_only_as_the_old(tmp_path):
+    write(tmp_path, {"hosts": {"bot_login": "mallory", "github": {"api_url": "http://127.0.0.1:9/"}}})
+    s = load({}, {}, tmp_path)
+    assert s.hosts.bot_login is None and s.hosts.github.api_url == "https://api.github.com"
+    (note,) = s.config_notes
+    assert "hosts.bot_login" in note and "hosts.github.api_url" in note
+    env = {"REVIEWBOT_BOT_LOGIN": "reviewbot[bot]", "GITHUB_API_URL": "https://ghe.example/api/v3"}
+    s = load({"max_comments": 4}, env, tmp_path)
+    assert (s.hosts.bot_login, s.hosts.github.api_url, s.hosts.max_inline) == (
+        "reviewbot[bot]",
+        "https://ghe.example/api/v3",
+        4,
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["hosts:\n  github:\n    token: x\n", "hosts.marker_key: k\n", "api_key: k\n"]
+)
+def test_a_secret_has_no_file_key(tmp_path, text):
+    assert "unknown key" in config_error(write(tmp_path, text=text))
+
+
+def test_updated_changes_one_nested_value_and_keeps_the_rest():
+    s = Settings()
+    t = s.updated({"routes.pin": (("docs/*", "search"),), "index.vectors": True})
+    assert t.routes.pin == (("docs/*", "search"),) and t.index.vectors and t.routes.forbid == s.routes.forbid
+    assert s.routes.pin == () and not s.index.vectors  # the original is untouched

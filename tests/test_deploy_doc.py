@@ -121,7 +121,7 @@ def test_yaml_blocks_parse_and_the_config_is_valid(tmp_path: Path) -> None:
     path = tmp_path / ".reviewbot.yml"
     path.write_text(cfg)
     values, _ = read_file(path)
-    assert values["model_concurrency"] == 8 and values["api_model"] == "qwen2.5-coder-7b"
+    assert values["model.concurrency"] == 8 and values["api_model"] == "qwen2.5-coder-7b"
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")

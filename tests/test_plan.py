@@ -445,7 +445,7 @@ def read_real(path: Path) -> ChangeSet:
 @pytest.mark.parametrize("path", real_diffs(), ids=lambda p: p.name)
 def test_plan_on_real_diffs(path):
     cs = read_real(path)
-    kw = dict(item_tokens=DEFAULTS.item_tokens, budget_tokens=DEFAULTS.budget_tokens)
+    kw = dict(item_tokens=DEFAULTS.plan.item_tokens, budget_tokens=DEFAULTS.plan.budget_tokens)
     started = time.perf_counter()
     p = run(cs, **kw)
     elapsed = time.perf_counter() - started
@@ -460,11 +460,11 @@ def test_plan_on_real_diffs(path):
     assert again == p
     assert peak < 64 * 2**20, f"plan peaked at {peak / 2**20:.1f} MiB"
 
-    assert all(w.tokens <= DEFAULTS.item_tokens for w in p.items)
-    assert sum(w.tokens for w in p.items) <= DEFAULTS.budget_tokens
+    assert all(w.tokens <= DEFAULTS.plan.item_tokens for w in p.items)
+    assert sum(w.tokens for w in p.items) <= DEFAULTS.plan.budget_tokens
     risks = [w.risk for w in p.items]
     assert risks == sorted(risks, reverse=True)
-    full = run(cs, item_tokens=DEFAULTS.item_tokens)
+    full = run(cs, item_tokens=DEFAULTS.plan.item_tokens)
     path_of = {w.id: w.path for w in full.items}
     covered = {w.path for w in p.items} | {path_of.get(s.path, s.path) for s in p.skipped}
     assert covered == {f.path for f in cs.files}
@@ -477,7 +477,7 @@ def test_flask_pr_5772_skips_the_committed_venv():
     if not path.is_file():
         pytest.skip(f"{path} not found")
     cs = read_real(path)
-    p = run(cs, item_tokens=DEFAULTS.item_tokens, budget_tokens=DEFAULTS.budget_tokens)
+    p = run(cs, item_tokens=DEFAULTS.plan.item_tokens, budget_tokens=DEFAULTS.plan.budget_tokens)
     assert {w.path for w in p.items} == {"app.py", "README.md", "requirements.txt"}
     assert set(p.reviewable_paths) == {"app.py", "README.md", "requirements.txt"}
     reasons = {s.path: s.reason for s in p.skipped}

@@ -144,7 +144,9 @@ def test_the_pipeline_applies_the_profiles_to_a_real_bandit_run() -> None:
     pytest.importorskip("bandit")
     result = run(
         cs,
-        Parts(backend=None, route=None, linters=compose.linters(load({"bandit_severity": "low"}, {}, None))),
+        Parts(
+            backend=None, route=None, linters=compose.linters(load({"lint.bandit_severity": "low"}, {}, None))
+        ),
     )
     shown = sorted((f.location.path, f.rule) for f in result.findings)
     assert ("client.py", "bandit/B101") in shown and ("client.py", "bandit/B113") in shown

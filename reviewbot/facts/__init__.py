@@ -11,11 +11,12 @@ Every fact quotes code exactly as the diff has it, and states a consequence only
 change implies it without knowing the values (``>=`` became ``>``: equal sides no longer pass).
 
 API: ``facts_for_run(removed, added, path)`` for one run of ``Line``s; ``facts_for_hunk(hunk,
-path)`` for every run of a hunk; ``facts_at(facts, line)`` for the facts about one line.
+path)`` for every run of a hunk; ``facts_at(facts, line)`` for the facts about one line;
+``naming_fact(line, rows, path)`` for the tokens only one side of the change near a line has.
 """
 
 from __future__ import annotations
 
-from .runs import Fact, facts_at, facts_for_hunk, facts_for_run, runs_of
+from .runs import Fact, facts_at, facts_for_hunk, facts_for_run, naming_fact, run_of, runs_of
 
-__all__ = ["Fact", "facts_at", "facts_for_hunk", "facts_for_run", "runs_of"]
+__all__ = ["Fact", "facts_at", "facts_for_hunk", "facts_for_run", "naming_fact", "run_of", "runs_of"]

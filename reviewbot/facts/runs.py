@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import keyword
+import re
 from dataclasses import dataclass
 
 from ..model import Hunk, Line, LineKind
@@ -133,9 +134,17 @@ def _one(removed: list[Line], added: list[Line]) -> str:
     return f"one was {_line_q(gone)}" if gone is not None else "blank lines"
 
 
+LONG_LINE_START = 60  # a line too long to quote whole is quoted up to here, then "…"
+
+
 def _line_q(ln: Line) -> str:
+    """The line quoted exactly; a long one by its start (exact text of it) and "…"."""
     s = ln.text.strip()
-    return quote(s) if quotable(s) else "the line"
+    if quotable(s):
+        return quote(s)
+    start = s.splitlines()[0][:LONG_LINE_START] if s else ""
+    start = start[: start.rfind(" ")] if " " in start[LONG_LINE_START // 2 :] else start
+    return f"{quote(start.rstrip())}…" if start.strip() else "the line"
 
 
 def _alone(ln: Line, path: str) -> Fact | None:
@@ -225,3 +234,85 @@ def facts_for_hunk(h: Hunk, path: str) -> list[Fact]:
 def facts_at(facts: list[Fact], line: Line) -> list[Fact]:
     """The facts about one line (as old or new line of a pair, or alone)."""
     return [f for f in facts if f.about(line)]
+
+
+MOST_NAMED = 3  # tokens named on each side by a naming fact
+
+
+def naming_fact(line: Line, rows: list[Line], path: str) -> Fact | None:
+    """A fact that names what the change adds or removes near ``line``, for a line whose own change
+    names nothing (a bracket, a blank line, a keyword the other side also has): the tokens that
+    only the removed lines (or only the added lines) have. Those of the run of ``line`` come first,
+    and the other side of every changed line of ``rows`` is checked too (a block moved within the
+    hunk adds nothing); else the changed lines of ``rows``; else the run alone. None when no token
+    is only on one side."""
+    removed, added = run_of(line, rows)
+    all_removed = [x for x in rows if x.kind is LineKind.REMOVED]
+    all_added = [x for x in rows if x.kind is LineKind.ADDED]
+    tried = (
+        ("In this block of changed lines", removed, added, all_removed, all_added),
+        ("In the changed lines nearby", all_removed, all_added, all_removed, all_added),
+        ("In this block of changed lines", removed, added, removed, added),
+    )
+    for where, old, new, old_all, new_all in tried:
+        said = _only_on_one_side(old, new, old_all, new_all, path)
+        if said:
+            at = (line, None) if line.kind is LineKind.REMOVED else (None, line)
+            return Fact("names", f"{where}, {said}.", *at)
+    return None
+
+
+def run_of(line: Line, rows: list[Line]) -> tuple[list[Line], list[Line]]:
+    """The run of changed rows that holds ``line``, as (removed, added)."""
+    i = rows.index(line)
+    lo = hi = i
+    while lo > 0 and rows[lo - 1].kind is not LineKind.CONTEXT:
+        lo -= 1
+    while hi < len(rows) - 1 and rows[hi + 1].kind is not LineKind.CONTEXT:
+        hi += 1
+    run = rows[lo : hi + 1]
+    return [x for x in run if x.kind is LineKind.REMOVED], [x for x in run if x.kind is LineKind.ADDED]
+
+
+def _only_on_one_side(
+    removed: list[Line], added: list[Line], all_removed: list[Line], all_added: list[Line], path: str
+) -> str:
+    gone = _only_in(removed, all_added, path)
+    new = _only_in(added, all_removed, path)
+    parts = []
+    if gone:
+        parts.append(f"only the removed lines have {_listed(gone)}")
+    if new:
+        parts.append(f"only the added lines have {_listed(new)}")
+    return " and ".join(parts)
+
+
+def _only_in(side: list[Line], other: list[Line], path: str) -> list[str]:
+    """Tokens of ``side``'s code that no line of ``other`` holds anywhere (not even in a comment or
+    a string), names first, then keywords and operators, then short strings and numbers."""
+    other_text = "\n".join(x.text for x in other)
+    seen: list[str] = []
+    for ln in side:
+        for t in code_tokens(ln.text, path):
+            if t in seen or t in _PUNCTUATION or not quotable(t) or len(t) > MOST_QUOTED_TOKEN:
+                continue
+            bounded = rf"(?<![\w$]){re.escape(t)}(?![\w$])" if _WORD.match(t) else re.escape(t)
+            if not re.search(bounded, other_text):
+                seen.append(t)
+    return sorted(seen, key=_rank)[:MOST_NAMED]
+
+
+MOST_QUOTED_TOKEN = 40
+_PUNCTUATION = {"(", ")", "[", "]", "{", "}", ",", ":", ".", ";", "=", "\\"}
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def _rank(t: str) -> int:
+    if _WORD.match(t):
+        return 1 if keyword.iskeyword(t) or t in ("self", "None", "True", "False") else 0
+    return 2 if not t[0].isalnum() and t[0] not in "\"'`" else 3
+
+
+def _listed(names: list[str]) -> str:
+    q = [quote(x) for x in names]
+    return q[0] if len(q) == 1 else f"{', '.join(q[:-1])} and {q[-1]}"

@@ -84,8 +84,8 @@ def token_change(old: str, new: str, path: str = "") -> tuple[str, str] | None:
             ja, jb = ja + 1, jb + 1
     if ia >= ja or ib >= jb:
         return old.strip(), new.strip()
-    for _ in range(3):  # punctuation alone says little: take in the words around it
-        if any(_WORDISH.match(t) for t, _s, _e in (*a[ia:ja], *b[ib:jb])):
+    for _ in range(3):  # punctuation (or a number both sides share) says little: take in a name
+        if _named(a[ia:ja]) and _named(b[ib:jb]) or _differ_in_value(a[ia:ja], b[ib:jb]):
             break
         if ia > 0 and ib > 0:
             ia, ib = ia - 1, ib - 1
@@ -94,4 +94,15 @@ def token_change(old: str, new: str, path: str = "") -> tuple[str, str] | None:
     return old[a[ia][1] : a[ja - 1][2]], new[b[ib][1] : b[jb - 1][2]]
 
 
-_WORDISH = re.compile(r"[A-Za-z0-9_$]")
+_NAME = re.compile(r"[A-Za-z_$]")
+_VALUE = re.compile(r"[0-9\"'`]")
+
+
+def _named(span: list[tuple[str, int, int]]) -> bool:
+    """The span holds a word (a name or keyword), not only punctuation and numbers."""
+    return any(_NAME.match(t) for t, _s, _e in span)
+
+
+def _differ_in_value(a: list[tuple[str, int, int]], b: list[tuple[str, int, int]]) -> bool:
+    """The spans differ in a number or string (a changed constant is itself what changed)."""
+    return {t for t, _s, _e in a if _VALUE.match(t)} != {t for t, _s, _e in b if _VALUE.match(t)}

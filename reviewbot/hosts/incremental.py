@@ -2,7 +2,7 @@
 
 ``inter`` is the interdiff, the files changed from the last reviewed head to the new one.
 ``restrict`` keeps the files of a change that the interdiff touches; ``since_filter`` keeps the
-findings on code that changed in it.
+findings on code that changed in it; ``to_post`` is what a host posts of an incremental review.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from ..diff import DiffIndex
+from ..merge import fingerprint, keys_of
 from ..model import Anchored, ChangeSet, FileDiff, LineKind, Side, Unanchored
+from ..ports import Review
 
-__all__ = ["restrict", "since_filter"]
+__all__ = ["restrict", "since_filter", "to_post"]
 
 
 def _touched(inter: Sequence[FileDiff]) -> set[str]:
@@ -57,3 +59,13 @@ def since_filter(
         elif loc.path in touched:
             out.append(item)
     return out
+
+
+def to_post(review: Review, index: DiffIndex) -> tuple[list[Anchored | Unanchored], frozenset[str]]:
+    """The findings to post (all, or those ``review.only`` names) and the keys of all the run found,
+    posted before or not (a finding still found keeps its thread open)."""
+    items = [*review.result.anchored, *review.result.unanchored]
+    current = keys_of(items, index)
+    if review.only is not None:
+        items = [i for i in items if fingerprint(i.finding) in review.only]
+    return items, current

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 
 from ..model import Result
 from ..reporters import markdown
+from .bodies import SUMMARY_MARKER, head_marker
 from .placement import Plan
 
-__all__ = ["SUMMARY_MARKER", "summary_body"]
-
-SUMMARY_MARKER = "<!-- reviewbot:summary -->"
+__all__ = ["summary_body"]
 
 
 def summary_body(
@@ -37,7 +36,7 @@ def summary_body(
     ``resolved``: the host's line on the earlier threads it resolved, where it resolved any."""
     s = result.stats
     code = markdown.code_span
-    lines = [SUMMARY_MARKER, f"<!-- reviewbot:head={head} -->", "## reviewbot", ""]
+    lines = [SUMMARY_MARKER, head_marker(head), "## reviewbot", ""]
     lines += [markdown.walkthrough_section(result, limit=limit // 4), ""]  # the walkthrough opens the summary
     scope = f"the changes since {code(since[:12])}" if since else f"the whole {term}"
     model = f" ({markdown.escape(s.model)})" if s.model else ""

@@ -66,9 +66,7 @@ def cmd_review(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import io
 
     buf = io.StringIO()
-    compose.reporter(settings.format, buf, color=bool(color), shown=settings.github_max_comments).report(
-        result
-    )
+    compose.reporter(settings.format, buf, color=bool(color), shown=settings.hosts.max_inline).report(result)
     write_output(args.output, buf.getvalue(), stdout)
     return exit_code(result, settings)
 
@@ -91,7 +89,7 @@ def cmd_describe(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
     skipped = [
         Skipped(f.path, reason)
         for f in cs.files
-        if (reason := skip_reason(f, settings.exclude, settings.include_vendored))
+        if (reason := skip_reason(f, settings.plan.exclude, settings.plan.include_vendored))
     ]
     w = walk(cs, skipped)
     if args.walk_format == "json":
@@ -215,7 +213,7 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     settings = settings_for(args, None)  # flags, environment, --config: enough to reach GitHub
     refuse_inside_checkout(settings, checkout)
     gh = run.client(settings)
-    target = run.parse_target(args.pr) if args.pr else run.event_target(settings.github_event_path)
+    target = run.parse_target(args.pr) if args.pr else run.event_target(settings.hosts.github.event_path)
     if args.action == "publish":
         if args.findings is None:
             raise UsageError("github publish needs --findings FILE")

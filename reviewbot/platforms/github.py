@@ -82,11 +82,16 @@ def event_target(path: Path | None) -> Target:
 
 
 def client(settings: Settings, policy: RetryPolicy | None = None, **kw: Any) -> GitHubClient:
-    if settings.github_token is None:
+    if settings.hosts.github.token is None:
         raise UsageError(
             "no GitHub token: set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }})"
         )
-    return GitHubClient(settings.github_token.reveal(), base_url=settings.github_api_url, policy=policy, **kw)
+    return GitHubClient(
+        settings.hosts.github.token.get_secret_value(),
+        base_url=settings.hosts.github.api_url,
+        policy=policy,
+        **kw,
+    )
 
 
 def host(
@@ -94,8 +99,8 @@ def host(
 ) -> GitHubHost:
     """The repository's pull requests, posted on as the settings say."""
     options = Options(
-        fail_on=settings.fail_on, fail_on_model=settings.fail_on_model, max_inline=settings.github_max_comments, check_run=check_run,
-        step_summary=settings.github_step_summary, bot_login=settings.github_bot_login,
+        fail_on=settings.fail_on, fail_on_model=settings.fail_on_model, max_inline=settings.hosts.max_inline, check_run=check_run,
+        step_summary=settings.hosts.github.step_summary, bot_login=settings.hosts.bot_login,
     )  # fmt: skip
     return GitHubHost(gh, repo, options, checkout=checkout, signer=marker_signer(settings)[0])
 
@@ -111,15 +116,15 @@ class Connection:
         self._installations: Any = None
 
     def client(self, installation: int | None) -> GitHubClient:
-        s = self.settings
-        if s.github_app_id is None or not installation:
-            return client(s)
+        gh = self.settings.hosts.github
+        if gh.app_id is None or not installation:
+            return client(self.settings)
         if self._installations is None:
             from ..hosts.github.service import Installations
 
-            key = s.github_app_key()
-            assert key is not None, "github_app_key_path is needed with github_app_id"
-            self._installations = Installations(s.github_app_id, key.reveal(), base_url=s.github_api_url)
+            key = gh.app_key()
+            assert key is not None, "hosts.github.app_key_path is needed with hosts.github.app_id"
+            self._installations = Installations(gh.app_id, key.get_secret_value(), base_url=gh.api_url)
         return self._installations.client(int(installation))
 
     def host(self, settings: Settings, repo: str, installation: int | None) -> GitHubHost:

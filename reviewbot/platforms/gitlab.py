@@ -82,8 +82,8 @@ def host(settings: Settings, gl: GitLabClient, project: str, *, checkout: Path |
         gl,
         project,
         checkout=checkout,
-        bot_login=settings.github_bot_login,
-        max_threads=settings.github_max_comments,
+        bot_login=settings.hosts.bot_login,
+        max_threads=settings.hosts.max_inline,
         signer=marker_signer(settings)[0],
     )
 
@@ -99,10 +99,10 @@ class Connection:
 
     def client(self) -> GitLabClient:
         if self._client is None:
-            s = self.settings
-            if s.gitlab_token is None:
+            gitlab = self.settings.hosts.gitlab
+            if gitlab.token is None:
                 raise UsageError("no GitLab token: set GITLAB_TOKEN (a project or group access token)")
-            self._client = client({"GITLAB_TOKEN": s.gitlab_token.reveal()}, s.service_gitlab_url)
+            self._client = client({"GITLAB_TOKEN": gitlab.token.get_secret_value()}, gitlab.url)
         return self._client
 
     def host(self, settings: Settings, repo: str, installation: int | None) -> GitLabHost:

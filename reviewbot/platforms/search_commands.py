@@ -77,7 +77,7 @@ def cmd_ask(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError("--budget-tokens must be from 100 to 100000")
     settings = settings_for(args, args.repo.resolve())
     if args.vectors:
-        settings = dataclasses.replace(settings, vectors=True)
+        settings = settings.updated({"index.vectors": True})
     progress = StderrProgress(stderr, settings.progress)
     model = compose.backend(settings, status=progress.status)
     qa = compose.repo_qa(settings, model, args.repo, progress, args.budget_tokens)

@@ -115,7 +115,7 @@ def _start(target: Any, *args: Any) -> threading.Thread:
 
 def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     settings = settings_for(args, None)
-    if settings.github_webhook_secret is None and settings.gitlab_webhook_secret is None:
+    if settings.hosts.github.webhook_secret is None and settings.hosts.gitlab.webhook_secret is None:
         raise UsageError(  # fail closed, before anything listens
             "no webhook secret: set REVIEWBOT_GITHUB_WEBHOOK_SECRET and/or REVIEWBOT_GITLAB_WEBHOOK_SECRET "
             "(the service accepts no unverified delivery)"
@@ -134,14 +134,14 @@ def cmd_serve(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stop = threading.Event()
     for w in _workers(args, settings, args.workers, stderr, metrics):
         _start(w.run, stop)
-    if settings.service_reconcile > 0:
+    if settings.service.reconcile > 0:
         clients, seen = Clients(settings), job_store(settings, lease=args.lease)
 
         def targets():
             repos = {(j.host, j.repo): json.loads(j.arg or "{}").get("installation") for j in seen.jobs()}
             return [(service_host(clients, h, r, inst), r) for (h, r), inst in repos.items()]
 
-        _start(reconcile_forever, seen, targets, settings.service_reconcile, stop)
+        _start(reconcile_forever, seen, targets, settings.service.reconcile, stop)
     app = create_app(settings, store, metrics)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, Protocol
 
 from ..config import RepoConfig, Settings
@@ -107,7 +106,7 @@ class _Job:
         from .shared import marker_signer
 
         s = self.configured()
-        s = replace(s, route_pins=pins) if pins else s
+        s = s.updated({"routes.pin": pins}) if pins else s
         host = self.connection.host(s, self.job.repo, self.arg.get("installation"))
         review = _reviewer(progress, question)
         out = review_change(
@@ -133,7 +132,7 @@ def run_job(job: Job, clients: Clients, configure: Configure, progress: Any) -> 
         return "reviewed"
     cmd = Command(arg["name"], arg.get("arg", ""))
     host = service_host(clients, job.host, job.repo, arg.get("installation"))
-    if not allowed(host, arg.get("user", ""), clients.settings.github_bot_login):
+    if not allowed(host, arg.get("user", ""), clients.settings.hosts.bot_login):
         return "ignored (no write access)"
     if cmd.name == "review":
         work.review(progress, post=True)
@@ -175,7 +174,7 @@ def _walkthrough(work: _Job) -> str:
     skipped = tuple(
         Skipped(f.path, reason)
         for f in cs.files
-        if (reason := skip_reason(f, settings.exclude, settings.include_vendored))
+        if (reason := skip_reason(f, settings.plan.exclude, settings.plan.include_vendored))
     )
     result = Result(cs, (), (), skipped, Stats(files=len(cs.files)))
     return markdown.walkthrough_section(result, limit=LIMIT - 500)

@@ -26,10 +26,9 @@ def settings_for(
     repository's file at the change's base commit), else `repo`'s own file."""
     # the model flags exist only on the commands that run a model
     names = ("backend", "model_dir", "base_url", "api_model", "cache_dir", "threads", "min_drop", "review_strategy", "device",
-             "model_concurrency", "format", "fail_on", "fail_on_model", "item_tokens", "budget_tokens")  # fmt: skip
+             "model_concurrency", "format", "fail_on", "fail_on_model", "item_tokens", "budget_tokens", "max_comments")  # fmt: skip
     overrides = {name: getattr(args, name, None) for name in names}
     overrides["progress"] = False if args.no_progress else None
-    overrides["github_max_comments"] = getattr(args, "max_comments", None)
     if getattr(args, "no_color", False):
         overrides["color"] = False
     return config.load(overrides, os.environ, repo, args.config, repo_config=repo_config)
@@ -60,7 +59,7 @@ def with_config_notes(result: Result, settings: config.Settings) -> Result:
     """The report says which configuration was used, what of it was ignored, and when the sandbox was off."""
     notes = [f"configuration: {settings.config_origin}"] if settings.config_origin else []
     notes.extend(settings.config_notes)
-    if settings.allow_unsandboxed:
+    if settings.sandbox.allow_unsandboxed:
         notes.append(
             "the sandbox is OFF (allow_unsandboxed): model-written code and tests may run on this machine"
         )
@@ -75,7 +74,9 @@ def _marker_key(configured: str | None, cache: Path, on_actions: bool) -> tuple[
 def marker_signer(settings: config.Settings) -> tuple[Signer, str | None]:
     """The signer of the bot's hidden markers (one key per process) and a note when earlier runs'
     markers cannot be recognised (``hosts/markers.py``)."""
-    configured = settings.marker_key.reveal() if settings.marker_key is not None else None
+    configured = (
+        settings.hosts.marker_key.get_secret_value() if settings.hosts.marker_key is not None else None
+    )
     key, note = _marker_key(configured, settings.cache, os.environ.get("GITHUB_ACTIONS") == "true")
     return Signer(key), note
 
@@ -183,12 +184,12 @@ def review_parts(
         other_routes=others,
         linters=compose.linters(settings),
         tests=compose.change_tests(settings),
-        lint_mode=settings.lint_mode,
+        lint_mode=settings.lint.mode,
         profiles=compose.profiles(settings),
         limits=compose.limits(settings),
         progress=progress,
         concurrency=compose.concurrency(settings),
-        model_deadline=settings.model_deadline,
+        model_deadline=settings.model.deadline,
         question=question,
-        error_confidence=settings.error_confidence,
+        error_confidence=settings.review.error_confidence,
     )

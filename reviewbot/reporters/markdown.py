@@ -69,7 +69,7 @@ _TABLE_RULE = re.compile(r"^[\s|:\\-]*-[\s|:\\-]*$")  # a table's delimiter row,
 MAX_MESSAGE = 4_000
 WALKTHROUGH_MIN = 800  # characters: below this a quarter of the limit holds no useful walkthrough
 MAX_SUGGESTION = 8_000
-_ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
+ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
 
 
 def escape(text: str, *, lines: bool = False) -> str:
@@ -149,17 +149,32 @@ def _lines(f: Finding) -> str:
     return f"{loc.first}-{loc.line}" if loc.first != loc.line else str(loc.line)
 
 
+def where(f: Finding) -> str:
+    """The finding's path and lines as a code span, and whether they are removed lines."""
+    removed = " (removed lines)" if f.location.side is Side.LEFT else ""
+    return code_span(f"{f.location.path}:{_lines(f)}") + removed
+
+
+def route(f: Finding) -> str:
+    """The route that found it, escaped, with the router's probability where it gave one."""
+    text = f.route if f.route_probability is None else f"{f.route} ({f.route_probability:.2f})"
+    return escape(text)
+
+
+def message(f: Finding) -> str:
+    """The finding's message, escaped, cut at ``MAX_MESSAGE`` characters with a count of the rest."""
+    text = f.message
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE] + f" ... ({len(f.message) - MAX_MESSAGE} more characters not shown)"
+    return escape(text)
+
+
 def _finding_block(f: Finding, markers: bool) -> str:
     loc = f.location
-    where = code_span(f"{loc.path}:{_lines(f)}") + (" (removed lines)" if loc.side is Side.LEFT else "")
-    route = f.route if f.route_probability is None else f"{f.route} ({f.route_probability:.2f})"
-    message = f.message
-    if len(message) > MAX_MESSAGE:
-        message = message[:MAX_MESSAGE] + f" ... ({len(f.message) - MAX_MESSAGE} more characters not shown)"
     parts = [
-        f"{_ICON[f.severity]} **{f.severity.value}** {where} · {code_span(f.rule)} · route {escape(route)}",
+        f"{ICON[f.severity]} **{f.severity.value}** {where(f)} · {code_span(f.rule)} · route {route(f)}",
         "",
-        escape(message),
+        message(f),
     ]
     if f.suggestion is not None:
         withheld = suggestion_withheld(f.suggestion)

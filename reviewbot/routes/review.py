@@ -224,7 +224,7 @@ class ReviewRoute:
             if all(ln.kind is LineKind.ADDED for ln in h.lines)
         ]
         generated = 0
-        words = Words()
+        words = Words(model_speaks=False)  # the fact alone: see review_comment
         for v in flagged:
             rows = focus_rows(v)
             finding, skip, p_tok, g_tok = self._explain(

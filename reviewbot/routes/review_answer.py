@@ -154,12 +154,13 @@ def placed(
     words: Words | None = None,
 ) -> Finding:
     """The finding of one comment, on the changed line it is about (new code before old); its
-    message is the change fact, then the model's sentence when it is grounded (review_comment)."""
+    message is the change fact (over the line's whole hunk), then the model's sentence when it is
+    grounded and the model speaks (review_comment)."""
     line, note = place_line(c, rows)
     if note and to_note:
         to_note(note)
     offered = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
-    message, fact = compose(item.path, line, rows, c.message, words)
+    message, fact = compose(item.path, line, hunk_of(item, line, rows), c.message, words)
     return Finding(
         location=Location(item.path, line.side, line.number),
         severity=Severity(c.severity),
@@ -174,6 +175,15 @@ def placed(
         said=c.message.strip(),
         fact=fact,
     )
+
+
+def hunk_of(item: WorkItem, line: Line, rows: list[Line]) -> list[Line]:
+    """Every row of the hunk that holds ``line`` (the fact is composed over the whole hunk, as a
+    reader sees it: a block moved within the hunk is not "added"), else the rows shown."""
+    for h in item.hunks:
+        if any(x is line for x in h.lines):
+            return list(h.lines)
+    return rows
 
 
 def _first_error(exc: Exception) -> str:

@@ -6,6 +6,14 @@ the comment stands on, with its consequence where the kind of change implies one
 sentence follows only when it names a token that the change adds or removes, is a full sentence,
 quotes no code that the rows do not hold and copies none of the instructions; otherwise the fact
 stands alone and the notes count the sentences left out.
+
+Grounded is not true: a sentence can name the changed token and still be false ("`counts` is
+incorrectly updated"). Under the likelihood strategy (the embedded 0.5B model's, whose sentences
+were false or beside the point in most of a judged sample, and no better than the fact in the rest)
+nothing checks the sentence, and no rule here can tell a true one from a false one, so the fact
+stands alone there (``Words(model_speaks=False)``) and the notes count the sentences left out.
+The generative strategy keeps grounded sentences: a second pass of its model confirms each
+finding first.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import textwrap
 from dataclasses import dataclass
 
 from .. import prompts
-from ..facts import facts_at, facts_for_run
+from ..facts import facts_at, facts_for_run, naming_fact, run_of
 from ..facts.grounding import names_change, read
 from ..facts.tokens import quotable, quote
 from ..model import Line, LineKind
@@ -34,7 +42,9 @@ def instructions() -> str:
 class Words:
     """What composing the comments of one review left out, for the notes."""
 
+    model_speaks: bool = True  # False: the model's sentence never follows the fact (nothing checks it true)
     sentences_left_out: int = 0
+    sentences_unchecked: int = 0  # left out because the model does not speak (model_speaks=False)
     suggestions_left_out: int = 0
 
     def notes(self) -> tuple[str, ...]:
@@ -44,23 +54,17 @@ class Words:
                 f"review: {self.sentences_left_out} model sentence(s) left out, not grounded in the change "
                 "(the comment states the change fact alone)"
             )
+        if self.sentences_unchecked:
+            out.append(
+                f"review: {self.sentences_unchecked} model sentence(s) left out: under the likelihood "
+                "strategy nothing checks the model's sentence true, so the comment states the change "
+                "fact alone"
+            )
         if self.suggestions_left_out:
             out.append(
                 f"review: {self.suggestions_left_out} suggestion(s) left out, not code that parses there"
             )
         return tuple(out)
-
-
-def run_of(line: Line, rows: list[Line]) -> tuple[list[Line], list[Line]]:
-    """The run of changed rows that holds ``line``, as (removed, added)."""
-    i = rows.index(line)
-    lo = hi = i
-    while lo > 0 and rows[lo - 1].kind is not LineKind.CONTEXT:
-        lo -= 1
-    while hi < len(rows) - 1 and rows[hi + 1].kind is not LineKind.CONTEXT:
-        hi += 1
-    run = rows[lo : hi + 1]
-    return [x for x in run if x.kind is LineKind.REMOVED], [x for x in run if x.kind is LineKind.ADDED]
 
 
 def fact_text(path: str, line: Line, rows: list[Line]) -> str:
@@ -73,21 +77,29 @@ def fact_text(path: str, line: Line, rows: list[Line]) -> str:
     if chosen and all(f.kind in LAYOUT for f in chosen):  # the line only moved or its comment changed:
         chosen += [f for f in facts if f.kind not in LAYOUT][:1]  # say what else the run did
     if chosen:
-        return " ".join(f.sentence for f in chosen)
-    text = line.text.strip()
-    if not text:
-        return "Only blank lines changed here."
-    verb = "removed" if line.kind is LineKind.REMOVED else "added"
-    return f"The line {quote(text) if quotable(text) else ''} was {verb}.".replace("  ", " ")
+        said = " ".join(f.sentence for f in chosen)
+    elif not line.text.strip():
+        said = "Only blank lines changed here."
+    else:
+        verb = "removed" if line.kind is LineKind.REMOVED else "added"
+        said = f"The line {quote(line.text.strip()) if quotable(line.text.strip()) else ''} was {verb}."
+        said = said.replace("  ", " ")
+    if read(said, rows, [line], "", path).grounded:
+        return said
+    named = naming_fact(line, rows, path)  # the line's own change names nothing that changed here
+    return f"{said} {named.sentence}" if named is not None else said
 
 
 def compose(
     path: str, line: Line, rows: list[Line], message: str, words: Words | None = None
 ) -> tuple[str, str]:
     """The comment and the fact it opens with: the fact, then the model's sentence when it is
-    grounded (else counted)."""
+    grounded and the model speaks (else counted)."""
     fact = fact_text(path, line, rows) or "This line changed."
     sentence = " ".join(message.split())
+    if words is not None and not words.model_speaks:
+        words.sentences_unchecked += bool(sentence)
+        return fact, fact
     reading = read(sentence, rows, [line], instructions(), path)
     if reading.kept and names_change(sentence, rows, path) and sentence not in fact:
         return f"{fact} {sentence}", fact

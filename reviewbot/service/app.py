@@ -145,7 +145,7 @@ def model_ready(settings: Settings, timeout: float = 2.0) -> bool:
         return True
     req = urllib.request.Request(settings.base_url.rstrip("/") + "/models")
     if settings.api_key is not None:
-        req.add_header("Authorization", f"Bearer {settings.api_key.reveal()}")
+        req.add_header("Authorization", f"Bearer {settings.api_key.get_secret_value()}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (the configured server)
             return 200 <= resp.status < 300
@@ -200,14 +200,16 @@ def create_app(
         return JSONResponse({"status": "ignored", "event": event[:100]}, status_code=202)
 
     async def github(request: Request) -> Response:
-        secret = settings.github_webhook_secret
+        secret = settings.hosts.github.webhook_secret
         if secret is None:
             return refused("github", 404, "GitHub webhooks are not enabled here")
         try:
-            body = await bodies.read(request, settings.service_max_body)
+            body = await bodies.read(request, settings.service.max_body)
         except _Refused as exc:
             return refused("github", exc.status, exc.why)
-        if not verify.github_ok(secret.reveal().encode(), body, request.headers.get("x-hub-signature-256")):
+        if not verify.github_ok(
+            secret.get_secret_value().encode(), body, request.headers.get("x-hub-signature-256")
+        ):
             return refused("github", 401, "bad signature")
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery") or "sha256:" + hashlib.sha256(body).hexdigest()
@@ -237,13 +239,13 @@ def create_app(
         )
 
     async def gitlab(request: Request) -> Response:
-        secret = settings.gitlab_webhook_secret
+        secret = settings.hosts.gitlab.webhook_secret
         if secret is None:
             return refused("gitlab", 404, "GitLab webhooks are not enabled here")
-        if not verify.gitlab_ok(secret.reveal().encode(), request.headers.get("x-gitlab-token")):
+        if not verify.gitlab_ok(secret.get_secret_value().encode(), request.headers.get("x-gitlab-token")):
             return refused("gitlab", 401, "bad token")
         try:
-            body = await bodies.read(request, settings.service_max_body)
+            body = await bodies.read(request, settings.service.max_body)
         except _Refused as exc:
             return refused("gitlab", exc.status, exc.why)
         event = request.headers.get("x-gitlab-event", "")

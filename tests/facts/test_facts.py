@@ -251,3 +251,11 @@ def test_facts_of_a_hunk_and_the_facts_about_one_line() -> None:
 def test_a_fact_is_deterministic_and_needs_no_parse() -> None:
     old, new = ["    x = foo(a, b"], ["    x = foo(a, c"]
     assert run(old, new) == run(old, new) == [("changed", "The code `b` became `c`.")]
+
+
+def test_a_quote_of_punctuation_takes_in_the_name_beside_it() -> None:
+    old, new = ["    def scale(x, zdelta=0,"], ["    def scale(x, zdelta=0):"]
+    assert run(old, new)[0] == ("changed", "The code `zdelta=0,` became `zdelta=0):`.")
+    old, new = ["    out = build(", "        x, y"], ["    out = build(x, y)"]
+    assert run(old, new)[0] == ("changed", "The code `build(` became `build(x, y)`.")
+    assert run(["    n = f(1, 2"], ["    n = f(1, 3"]) == [("changed", "The code `2` became `3`.")]  # a value

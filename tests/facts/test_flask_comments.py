@@ -25,8 +25,9 @@ DIFF = (
 )
 
 
-def runs(diff: str) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
-    """Each changed line of the diff -> the run it belongs to (removed lines, added lines)."""
+def runs(diff: str, whole_hunks: bool = False) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
+    """Each changed line of the diff -> the run it belongs to (removed lines, added lines), or with
+    ``whole_hunks`` every changed line of its hunk."""
     out: dict[tuple[str, str, int], tuple[list[str], list[str]]] = {}
     path, old, new, cur = "", 0, 0, None
     for raw in diff.splitlines():
@@ -49,7 +50,7 @@ def runs(diff: str) -> dict[tuple[str, str, int], tuple[list[str], list[str]]]:
             out[(path, "RIGHT", new)] = cur
             new += 1
         else:
-            cur = None
+            cur = cur if whole_hunks else None
             old, new = old + 1, new + 1
     return out
 
@@ -124,6 +125,53 @@ def test_a_comment_on_any_changed_line_would_open_with_a_true_fact() -> None:
     sentence = 'The return statement `return None` was replaced by `app.secret_key = "[redacted]"`; this line no longer returns.'
     assert true_of(
         sentence, ["            return None"], ['            app.secret_key = "flask-insecure-default"']
+    )
+
+
+def names_true(message: str, block: tuple[list[str], list[str]], nearby: tuple[list[str], list[str]]) -> bool:
+    """Whether a sentence "In this block of changed lines (or: the changed lines nearby), only the
+    removed lines have `A` and `B` and only the added lines have `C`." holds: each name is in a line
+    of its side of the block (or of the hunk) and in no changed line of the other side of the hunk."""
+    m = re.search(r"In (this block of changed lines|the changed lines nearby), (.*)\.$", message)
+    if m is None:
+        return "only the removed lines have" not in message and "only the added lines have" not in message
+    removed, added = block if m.group(1).startswith("this") else nearby
+    for part in re.split(r" and (?=only the)", m.group(2)):
+        side = re.match(r"only the (removed|added) lines have (.*)", part)
+        if side is None:
+            return False
+        mine, other = (removed, nearby[1]) if side.group(1) == "removed" else (added, nearby[0])
+        for name in re.findall(r"`([^`]+)`", side.group(2)):
+            word = re.escape(name)
+            whole = rf"(?<![\w$]){word}(?![\w$])" if re.fullmatch(r"[\w$]+", name) else word
+            if not any(re.search(whole, x) for x in mine) or any(re.search(whole, x) for x in other):
+                return False
+    return True
+
+
+@pytest.mark.skipif(not DIFF.exists(), reason="the shared data is not next to this checkout")
+def test_a_sentence_that_names_what_changed_near_a_line_is_true_of_the_diff() -> None:
+    """Where a line's own change names nothing that changed (a bracket, a blank line), the comment
+    also names the tokens that only one side has: checked here against the hunk, read separately."""
+    checked = 0
+    for diff in sorted(DIFF.parent.glob("*.diff")):
+        text = diff.read_text()
+        if len(text) > 30_000:  # a comment per line of the larger ones takes minutes; these hold enough
+            continue
+        block_of, hunk_of = runs(text), runs(text, whole_hunks=True)
+        for fd in parse_diff(text):
+            for h in fd.hunks:
+                rows = list(h.lines)
+                for ln in rows:
+                    if ln.kind is LineKind.CONTEXT:
+                        continue
+                    message, _fact = compose(fd.path, ln, rows, "")
+                    key = (fd.path, str(ln.side), ln.number)
+                    assert names_true(message, block_of[key], hunk_of[key]), (diff.name, key, message)
+                    checked += "only the" in message
+    assert checked > 10
+    assert not names_true(
+        "In this block of changed lines, only the removed lines have `x`.", (["y"], []), (["y"], [])
     )
 
 

@@ -115,3 +115,12 @@ def test_bidi_controls_are_removed_and_a_suggestion_holding_one_is_withheld() ->
         assert any("nimda" in b for b in bodies), host
         for body in bodies:
             assert not BIDI.search(body), (host, body)
+
+
+def test_a_long_message_is_cut_the_same_way_on_both_hosts() -> None:
+    """Inline, cut with a count of what is not shown; on a listed line, cut with an ellipsis."""
+    inline, listed = _finding("word " * 2000), _finding("listed " * 500, line=9)
+    for host, bodies in _bodies([inline, listed]).items():
+        comments = [b for b in bodies if b.startswith("🟡 **warning** ·")]  # the inline one
+        assert comments and "more characters not shown)" in comments[0], host
+        assert any(re.search(r"(listed ){100}.* \.\.\. <!-- reviewbot:fp=", b) for b in bodies), host

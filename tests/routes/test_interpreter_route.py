@@ -299,7 +299,7 @@ def test_the_default_runner_is_the_bubblewrap_sandbox() -> None:
     from reviewbot.config import load
 
     route = compose.other_routes(
-        load({"backend": "none", "interpreter_timeout": 7}, {}, None), FakeBackend([])
+        load({"backend": "none", "interpreter.timeout": 7}, {}, None), FakeBackend([])
     )["interpreter"]
     assert isinstance(route.runner, BubblewrapSandbox)
     assert route.runner.policy.wall_seconds == 7 and route.runner.policy.cpu_seconds > 7
@@ -421,9 +421,9 @@ def test_compose_builds_the_route_with_the_configured_timeout_unless_forbidden()
     settings = load({"backend": "none"}, {}, None)
     routes = compose.other_routes(settings, FakeBackend([]))
     route = routes["interpreter"]
-    assert isinstance(route, InterpreterRoute) and route.timeout == settings.interpreter_timeout
+    assert isinstance(route, InterpreterRoute) and route.timeout == settings.interpreter.timeout
     assert isinstance(route.runner, BubblewrapSandbox)  # no sandbox.allow_unsandboxed: the default sandbox
-    forbidden = load({"backend": "none", "route_forbid": ("interpreter",)}, {}, None)
+    forbidden = load({"backend": "none", "routes.forbid": ("interpreter",)}, {}, None)
     assert "interpreter" not in compose.other_routes(forbidden, FakeBackend([]))
 
 

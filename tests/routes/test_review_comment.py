@@ -55,3 +55,30 @@ def test_a_suggestion_is_offered_only_when_it_parses_in_place(
     words = Words()
     assert suggestion_fits(suggestion, NEW, path, words) == (suggestion if offered else None)
     assert words.suggestions_left_out == (0 if offered else 1)
+
+
+def test_under_the_likelihood_strategy_the_fact_stands_alone() -> None:
+    """A grounded sentence can still be false; where nothing checks it, it is left out and counted."""
+    words = Words(model_speaks=False)
+    said = "The function `allowed` now wrongly rejects every value below `limit` with `<`."
+    message, fact = compose("pkg/limits.py", NEW, ROWS, said, words)
+    assert message == fact == FACT
+    assert words.sentences_unchecked == 1 and words.sentences_left_out == 0
+    assert any("likelihood strategy" in n for n in words.notes())
+    message, _fact = compose("pkg/limits.py", NEW, ROWS, said, Words())
+    assert message == f"{FACT} {said}"  # the same sentence where a check may have confirmed it
+
+
+def test_a_line_whose_own_change_names_nothing_states_what_its_block_adds_and_removes() -> None:
+    rows = [
+        Line(LineKind.CONTEXT, 1, 1, "def total(items):"),
+        Line(LineKind.REMOVED, 2, None, "    return sum("),
+        Line(LineKind.REMOVED, 3, None, "        price for price in items"),
+        Line(LineKind.REMOVED, 4, None, "    )"),
+        Line(LineKind.ADDED, None, 2, "    return math.fsum(items)"),
+    ]
+    message, _fact = compose("pkg/cart.py", rows[3], rows, "")
+    assert message == (
+        "The line `)` was removed. In this block of changed lines, only the removed lines have `sum`, "
+        "`price` and `for` and only the added lines have `math` and `fsum`."
+    )

@@ -43,7 +43,7 @@ def settings_for(store: str) -> config.Settings:
         "REVIEWBOT_GITLAB_WEBHOOK_SECRET": GL_TOKEN,
         "REVIEWBOT_SERVICE_STORE": store,
     }
-    return config.load({"service_max_body": LIMIT}, env, None)
+    return config.load({"service.max_body": LIMIT}, env, None)
 
 
 def redis_db1(redis_url: str) -> str:

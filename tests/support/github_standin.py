@@ -572,6 +572,8 @@ class _Handler(BaseHTTPRequestHandler):
         """The two operations reviewbot sends: list review threads, resolve one."""
         s = self.standin
         q, v = str(body.get("query") or ""), body.get("variables") or {}
+        if "pullRequests(" in q:
+            return pull_request_threads(s, v)
         if "resolveReviewThread" in q:
             c = next((c for c in s.review_comments if f"PRRT_{c['id']}" == v.get("id")), None)
             if c is None:
@@ -923,3 +925,95 @@ def _service_route(
         s.review_comments.append(c)
         return 201, {k: v for k, v in c.items() if k not in ("repo", "number")}, ""
     return None
+
+
+# ------------------------------------------------------------------ the team's verdicts (learning)
+# Reactions on review comments, threads resolved by a person, and the one GraphQL query that reads
+# the recent pull requests' review threads with them. Set up with ``react`` and ``resolve_as``.
+GRAPHQL_FIRST_MAX = 100  # GitHub: "first" is 1..100 on every connection
+REACTIONS = ("THUMBS_UP", "THUMBS_DOWN", "LAUGH", "HOORAY", "CONFUSED", "HEART", "ROCKET", "EYES")
+
+
+def react(standin: GitHubStandIn, comment_id: int, user: str, content: str) -> None:
+    """A reaction on a review comment (GitHub: one of each content per user)."""
+    if content not in REACTIONS:
+        raise ValueError(f"not a GitHub reaction content: {content}")
+    with standin.lock:
+        c = next(c for c in standin.review_comments if c["id"] == comment_id)
+        mine = c.setdefault("reactions", [])
+        if not any(r["user"]["login"] == user and r["content"] == content for r in mine):
+            mine.append({"content": content, "user": {"login": user}, "createdAt": "2026-12-01T10:00:00Z"})
+
+
+def resolve_as(standin: GitHubStandIn, comment_id: int, user: str) -> None:
+    """A person resolves the thread that ``comment_id`` opens."""
+    with standin.lock:
+        c = next(c for c in standin.review_comments if c["id"] == comment_id)
+        c["resolved"], c["resolved_by"] = True, user
+
+
+def _first(v: dict[str, Any], name: str = "first") -> int:
+    n = v.get(name)
+    if not isinstance(n, int) or not 1 <= n <= GRAPHQL_FIRST_MAX:
+        raise ValueError(
+            f"Requesting {n} records on the connection exceeds the `first` limit of 100 records."
+        )
+    return n
+
+
+def _thread_node(s: GitHubStandIn, top: dict[str, Any]) -> dict[str, Any]:
+    replies = [c for c in s.review_comments if c.get("in_reply_to_id") == top["id"]]
+    nodes = []
+    for c in [top, *replies]:
+        f = s.diff_info(s.pulls[(c["repo"], c["number"])].diffs[c["commit_id"]]).file(c["path"])
+        line = c.get("line") or c.get("original_line")
+        text = f.right_text.get(line, b"").decode("utf-8", "replace") if f and line else ""
+        nodes.append(
+            {
+                "body": c["body"],
+                "createdAt": "2026-12-01T09:00:00Z",
+                "diffHunk": f"@@ -1 +1 @@\n{text}",
+                "author": {"login": c["user"]["login"].removesuffix("[bot]")},
+                "reactions": {"nodes": list(c.get("reactions", []))},
+            }
+        )
+    resolver = top.get("resolved_by") or (BOT if top.get("resolved") else None)  # the bot's mutation
+    return {
+        "isResolved": bool(top.get("resolved")),
+        "isOutdated": bool(top.get("outdated")),
+        "path": top["path"],
+        "resolvedBy": {"login": resolver.removesuffix("[bot]")} if resolver else None,
+        "comments": {"nodes": nodes},
+    }
+
+
+def pull_request_threads(s: GitHubStandIn, v: dict[str, Any]) -> dict[str, Any]:
+    """``repository.pullRequests(first, after, orderBy: UPDATED_AT DESC)`` with each one's review
+    threads, their comments and reactions. The stand-in orders by number, newest first (it keeps
+    no update times); cursors are opaque offsets."""
+    try:
+        first = _first(v)
+    except ValueError as exc:
+        return {"errors": [{"type": "EXCESSIVE_PAGINATION", "message": str(exc)}]}
+    repo = f"{v.get('owner')}/{v.get('name')}"
+    pulls = sorted((p for (r, _), p in s.pulls.items() if r == repo), key=lambda p: -p.number)
+    start = int(v["after"]) if v.get("after") else 0
+    page = pulls[start : start + first]
+    nodes = [
+        {
+            "number": p.number,
+            "updatedAt": "2026-12-01T12:00:00Z",
+            "author": {"login": f"author{p.number}"},
+            "reviewThreads": {
+                "nodes": [
+                    _thread_node(s, c)
+                    for c in s.comments_of(repo, p.number)
+                    if c.get("in_reply_to_id") is None
+                ][:50]
+            },
+        }
+        for p in page
+    ]
+    more = start + first < len(pulls)
+    info = {"hasNextPage": more, "endCursor": str(start + first) if more else None}
+    return {"data": {"repository": {"pullRequests": {"pageInfo": info, "nodes": nodes}}}}

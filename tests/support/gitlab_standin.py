@@ -201,6 +201,8 @@ class GitLabStandIn:
         return 200, chunk, headers
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]):
+        if (answer := learning_answer(self, method, path, query, body)) is not None:
+            return answer
         if (answer := self._service_answer(method, path, query)) is not None:
             return answer
         if path == "/api/v4/user":
@@ -435,3 +437,145 @@ def gitlab_files(diff: bytes) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# ------------------------------------------------------------------ the team's verdicts (learning)
+# Award emoji on notes, threads resolved by a person, and the list of every merge request (any
+# state), newest first. Set up with ``award`` and ``resolve_as``.
+AWARD_NAMES = ("thumbsup", "thumbsdown", "tada", "eyes", "heart", "rocket", "laughing", "confused")
+
+
+def _mr_note(
+    standin: GitLabStandIn, project: str, iid: int, note_id: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    mr = standin.mrs[(project, iid)]
+    for d in mr.discussions:
+        for n in d["notes"]:
+            if n["id"] == note_id:
+                return d, n
+    raise KeyError(note_id)
+
+
+def award(standin: GitLabStandIn, project: str, iid: int, note_id: int, username: str, name: str) -> None:
+    """An award emoji on a note (GitLab: 404 for an unknown emoji name, one of each name per user)."""
+    if name not in AWARD_NAMES:
+        raise ValueError(f"not an emoji name the stand-in knows: {name}")
+    _, note = _mr_note(standin, project, iid, note_id)
+    mine = note.setdefault("awards", [])
+    if not any(a["user"]["username"] == username and a["name"] == name for a in mine):
+        standin._next += 1
+        mine.append(
+            {
+                "id": standin._next,
+                "name": name,
+                "user": {"username": username},
+                "created_at": "2026-12-01T10:00:00Z",
+                "awardable_id": note_id,
+                "awardable_type": "Note",
+            }
+        )
+
+
+def resolve_as(standin: GitLabStandIn, project: str, iid: int, note_id: int, username: str) -> None:
+    """The thread that ``note_id`` opens resolved by ``username`` (GitLab marks each resolvable note)."""
+    d, _ = _mr_note(standin, project, iid, note_id)
+    for n in d["notes"]:
+        if n.get("resolvable"):
+            n["resolved"], n["resolved_by"] = True, {"username": username}
+
+
+def learning_answer(
+    standin: GitLabStandIn, method: str, path: str, query: dict[str, str], body: dict[str, Any] | None = None
+):
+    """``GET .../merge_requests?state=all`` (newest first: the stand-in keeps no update times and
+    orders by iid) and ``GET .../merge_requests/:iid/notes/:id/award_emoji``; None for the rest."""
+    if method == "POST" and path == "/api/graphql":
+        return 200, merge_request_threads(standin, body or {}), {}
+    if method != "GET":
+        return None
+    m = re.match(r"^/api/v4/projects/([^/]+)/merge_requests(?:/(\d+)/notes/(\d+)/award_emoji)?$", path)
+    if not m or (m.group(2) is None and query.get("state") != "all"):
+        return None
+    project = standin.ids.get(unquote(m.group(1)), unquote(m.group(1)))
+    if m.group(2) is not None:
+        try:
+            _, note = _mr_note(standin, project, int(m.group(2)), int(m.group(3)))
+        except KeyError:
+            return 404, {"message": "404 Not found"}, {}
+        return standin._page(list(note.get("awards", [])), path, query)
+    rows = [
+        {
+            "iid": iid,
+            "state": "opened",
+            "sha": mr.versions[-1]["head_commit_sha"],
+            "updated_at": "2026-12-01T12:00:00Z",
+            "author": {"username": f"author{iid}"},
+        }
+        for (p, iid), mr in sorted(standin.mrs.items(), key=lambda t: -t[0][1])
+        if p == project
+    ]
+    return standin._page(rows, path, query)
+
+
+def _gql_note(note: dict[str, Any]) -> dict[str, Any]:
+    pos = note.get("position")
+    position = None
+    if pos:
+        position = {
+            "newPath": pos.get("new_path"),
+            "oldPath": pos.get("old_path"),
+            "newLine": pos.get("new_line"),
+            "diffRefs": {"headSha": pos.get("head_sha")},
+        }
+    awards = [
+        {"name": a["name"], "user": {"username": a["user"]["username"]}} for a in note.get("awards", [])
+    ]
+    return {
+        "body": note["body"],
+        "createdAt": "2026-12-01T09:00:00Z",
+        "author": {"username": note["author"]["username"]},
+        "position": position,
+        "awardEmoji": {"nodes": awards[:20]},
+    }
+
+
+def merge_request_threads(standin: GitLabStandIn, body: dict[str, Any]) -> dict[str, Any]:
+    """``project(fullPath).mergeRequests(first, after, sort: UPDATED_DESC)`` with each one's
+    discussions, their notes and award emoji (GraphQL; the stand-in orders by iid, newest first,
+    and caps ``first`` at 100 as GitLab does)."""
+    v = body.get("variables") or {}
+    first = v.get("first")
+    if "mergeRequests(" not in str(body.get("query") or ""):
+        return {"errors": [{"message": "the stand-in answers only the merge requests' discussions query"}]}
+    if not isinstance(first, int) or not 1 <= first <= 100:
+        return {"errors": [{"message": "Argument 'first' must be between 1 and 100"}]}
+    project = v.get("path")
+    mrs = sorted(((iid, mr) for (p, iid), mr in standin.mrs.items() if p == project), key=lambda t: -t[0])
+    if not mrs:
+        return {"data": {"project": None}}
+    start = int(v["after"]) if v.get("after") else 0
+    nodes = []
+    for iid, mr in mrs[start : start + first]:
+        threads = []
+        for d in mr.discussions[:50]:
+            top = d["notes"][0]
+            resolver = top.get("resolved_by")
+            threads.append(
+                {
+                    "resolved": bool(top.get("resolved")),
+                    "resolvedBy": resolver,
+                    "notes": {"nodes": [_gql_note(n) for n in d["notes"][:20]]},
+                }
+            )
+        nodes.append(
+            {
+                "iid": str(iid),
+                "updatedAt": "2026-12-01T12:00:00Z",
+                "diffHeadSha": mr.versions[-1]["head_commit_sha"],
+                "author": {"username": f"author{iid}"},
+                "discussions": {"nodes": threads},
+            }
+        )
+    more = start + first < len(mrs)
+    info = {"hasNextPage": more, "endCursor": str(start + first) if more else None}
+    return {"data": {"project": {"mergeRequests": {"pageInfo": info, "nodes": nodes}}}}

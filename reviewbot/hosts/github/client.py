@@ -38,7 +38,7 @@ import github
 from github import Auth, GithubException
 from github.Commit import Commit
 
-from ...errors import SourceError
+from ...errors import PublishError, SourceError
 from ...retry import RetryPolicy
 from . import values
 from .retry import POLICY, Retrier, classify
@@ -104,30 +104,47 @@ class GitHubClient:
     def _requester(self):
         return self._gh.requester
 
+    def _json(
+        self, verb: str, url: str, params: dict[str, Any] | None = None, payload: dict[str, Any] | None = None
+    ) -> Callable[[], Any]:
+        """The request, for ``_call`` to send: it returns the answer's JSON as it came."""
+        return lambda: self._requester().requestJsonAndCheck(verb, url, parameters=params, input=payload)[1]
+
     # ---------------------------------------------------------------------------------- reads
 
     def pull(self, repo: str, number: int) -> PullInfo:
         """GET /repos/{o}/{r}/pulls/{n}"""
 
-        _, d = self._call(
+        d = self._call(
             f"pull request {repo}#{number}",
-            lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/pulls/{number}"),
+            self._json("GET", f"/repos/{repo}/pulls/{number}"),
             error=SourceError,
         )
-        return _pull(d, repo)
+        return PullInfo.from_api(d, repo)
+
+    def _raw(
+        self, what: str, url: str, media: str, params: dict[str, Any] | None = None, answers: int = 0
+    ) -> tuple[int, Any]:
+        """GET ``url`` as ``media``: the status and the body as they came; an error other than
+        ``answers`` (a status the caller reads) raises."""
+
+        def get() -> tuple[int, Any]:
+            status, headers, body = self._requester().requestJson(
+                "GET", url, parameters=params, headers={"Accept": media}
+            )
+            if status >= 400 and status != answers:
+                raise GithubException(status, _json_or_text(body), headers)
+            return status, body
+
+        return self._call(what, get, error=SourceError)
 
     def _diff(self, url: str, what: str) -> bytes:
-        def get() -> bytes:
-            status, headers, body = self._requester().requestJson("GET", url, headers={"Accept": DIFF_MEDIA})
-            if status == 406:
-                raise DiffTooLarge(
-                    f"GitHub refused the diff of {what} (HTTP 406: over 20,000 lines or 300 files)"
-                )
-            if status >= 400:
-                raise GithubException(status, _json_or_text(body), headers)
-            return body.encode("utf-8", errors="surrogateescape") if isinstance(body, str) else bytes(body)
-
-        return self._call(f"diff of {what}", get, error=SourceError)
+        status, body = self._raw(f"diff of {what}", url, DIFF_MEDIA, answers=406)
+        if status == 406:
+            raise DiffTooLarge(
+                f"GitHub refused the diff of {what} (HTTP 406: over 20,000 lines or 300 files)"
+            )
+        return body.encode("utf-8", errors="surrogateescape") if isinstance(body, str) else bytes(body)
 
     def pull_diff(self, repo: str, number: int) -> bytes:
         """GET /repos/{o}/{r}/pulls/{n} with Accept: application/vnd.github.diff (406 -> DiffTooLarge)"""
@@ -139,21 +156,12 @@ class GitHubClient:
 
     def file_text(self, repo: str, path: str, ref: str) -> str | None:
         """GET /repos/{o}/{r}/contents/{path}?ref= as raw text; None when the file is not there (404)."""
-
-        def get() -> str | None:
-            status, headers, body = self._requester().requestJson(
-                "GET",
-                f"/repos/{repo}/contents/{quote(path)}",
-                parameters={"ref": ref},
-                headers={"Accept": RAW_MEDIA},
-            )
-            if status == 404:
-                return None
-            if status >= 400:
-                raise GithubException(status, _json_or_text(body), headers)
-            return body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
-
-        return self._call(f"{path} at {ref[:12]} in {repo}", get, error=SourceError)
+        url = f"/repos/{repo}/contents/{quote(path)}"
+        what = f"{path} at {ref[:12]} in {repo}"
+        status, body = self._raw(what, url, RAW_MEDIA, params={"ref": ref}, answers=404)
+        if status == 404:
+            return None
+        return body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
 
     def login(self) -> str | None:
         """GET /user; None for tokens that cannot read it (GITHUB_TOKEN answers 403)."""
@@ -172,22 +180,17 @@ class GitHubClient:
     def _pages(
         self, what: str, url: str, key: str | None = None, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        def get() -> list[dict[str, Any]]:
-            out: list[dict[str, Any]] = []
-            page = 1
-            while True:
-                _, d = self._requester().requestJsonAndCheck(
-                    "GET", url, parameters={**(params or {}), "per_page": 100, "page": page}
-                )
-                items = d.get(key, []) if key and isinstance(d, dict) else d
-                if not isinstance(items, list):
-                    raise GithubException(500, {"message": f"unexpected answer from {url}"}, None)
-                out.extend(items)
-                if len(items) < 100 or page >= 100:
-                    return out
-                page += 1
-
-        return self._call(what, get)
+        """Every page of a list (at most 100 pages of 100), each page one retried request."""
+        out: list[dict[str, Any]] = []
+        for page in range(1, 101):
+            d = self._call(what, self._json("GET", url, {**(params or {}), "per_page": 100, "page": page}))
+            items = d.get(key, []) if key and isinstance(d, dict) else d
+            if not isinstance(items, list):
+                raise PublishError(f"GitHub {what}: unexpected answer from {url} (not a list)")
+            out.extend(items)
+            if len(items) < 100:
+                break
+        return out
 
     def open_pulls(self, repo: str) -> list[tuple[int, str]]:
         """GET /repos/{o}/{r}/pulls?state=open (all pages): (number, head SHA) of each"""
@@ -195,7 +198,8 @@ class GitHubClient:
         return [(int(d["number"]), str(d["head"]["sha"])) for d in rows]
 
     def permission(self, repo: str, user: str) -> str | None:
-        """GET /repos/{o}/{r}/collaborators/{user}/permission: ``role_name``; None when not a collaborator (404)"""
+        """GET /repos/{o}/{r}/collaborators/{user}/permission: ``role_name``; None for a
+        non-collaborator (404)"""
 
         def get() -> Any:
             try:
@@ -213,23 +217,23 @@ class GitHubClient:
     def reviews(self, repo: str, number: int) -> list[ReviewInfo]:
         """GET /repos/{o}/{r}/pulls/{n}/reviews (all pages)"""
         url = f"/repos/{repo}/pulls/{number}/reviews"
-        return [_review(d) for d in self._pages(f"reviews of {repo}#{number}", url)]
+        return [ReviewInfo.from_api(d) for d in self._pages(f"reviews of {repo}#{number}", url)]
 
     def review_comments(self, repo: str, number: int) -> list[CommentInfo]:
         """GET /repos/{o}/{r}/pulls/{n}/comments (all pages)"""
         url = f"/repos/{repo}/pulls/{number}/comments"
-        return [_comment(d) for d in self._pages(f"review comments of {repo}#{number}", url)]
+        return [CommentInfo.from_api(d) for d in self._pages(f"review comments of {repo}#{number}", url)]
 
     def issue_comments(self, repo: str, number: int) -> list[IssueCommentInfo]:
         """GET /repos/{o}/{r}/issues/{n}/comments (all pages)"""
         url = f"/repos/{repo}/issues/{number}/comments"
-        return [_issue_comment(d) for d in self._pages(f"comments of {repo}#{number}", url)]
+        return [IssueCommentInfo.from_api(d) for d in self._pages(f"comments of {repo}#{number}", url)]
 
     def check_runs(self, repo: str, sha: str, name: str) -> list[CheckRunInfo]:
         """GET /repos/{o}/{r}/commits/{sha}/check-runs?check_name=NAME"""
         url = f"/repos/{repo}/commits/{sha}/check-runs"
         rows = self._pages(f"check runs of {sha[:7]}", url, key="check_runs", params={"check_name": name})
-        return [_check_run(d) for d in rows]
+        return [CheckRunInfo.from_api(d) for d in rows]
 
     def review_threads(self, repo: str, number: int) -> list[ThreadInfo]:
         """POST /graphql: the PR's review threads (REST cannot see or resolve threads)"""
@@ -244,7 +248,7 @@ class GitHubClient:
                 lambda variables=variables: self._requester().graphql_query(_THREADS, variables),
             )
             page = d["data"]["repository"]["pullRequest"]["reviewThreads"]
-            out.extend(_thread(t) for t in page["nodes"])
+            out.extend(ThreadInfo.from_api(t) for t in page["nodes"])
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]
@@ -278,42 +282,44 @@ class GitHubClient:
                 commit=commit, body=body, event="COMMENT", comments=list(comments)
             ).raw_data
 
-        return self._call(f"create review on {repo}#{number}", post, recover=recover, parse=_review)
+        return self._call(
+            f"create review on {repo}#{number}", post, recover=recover, parse=ReviewInfo.from_api
+        )
 
     def create_issue_comment(
         self, repo: str, number: int, body: str, recover: Callable[[], IssueCommentInfo | None] | None = None
     ) -> IssueCommentInfo:
         """POST /repos/{o}/{r}/issues/{n}/comments"""
 
-        def post() -> dict[str, Any]:
-            return self._requester().requestJsonAndCheck(
-                "POST", f"/repos/{repo}/issues/{number}/comments", input={"body": body}
-            )[1]
-
-        return self._call(f"comment on {repo}#{number}", post, recover=recover, parse=_issue_comment)
+        post = self._json("POST", f"/repos/{repo}/issues/{number}/comments", payload={"body": body})
+        return self._call(
+            f"comment on {repo}#{number}", post, recover=recover, parse=IssueCommentInfo.from_api
+        )
 
     def reply_review_comment(
-        self, repo: str, number: int, comment_id: int, body: str,
+        self,
+        repo: str,
+        number: int,
+        comment_id: int,
+        body: str,
         recover: Callable[[], CommentInfo | None] | None = None,
-    ) -> CommentInfo:  # fmt: skip
+    ) -> CommentInfo:
         """POST /repos/{o}/{r}/pulls/{n}/comments/{id}/replies"""
 
-        def post() -> dict[str, Any]:
-            return self._requester().requestJsonAndCheck(
-                "POST", f"/repos/{repo}/pulls/{number}/comments/{comment_id}/replies", input={"body": body}
-            )[1]
-
+        url = f"/repos/{repo}/pulls/{number}/comments/{comment_id}/replies"
+        post = self._json("POST", url, payload={"body": body})
         return self._call(
-            f"reply to comment {comment_id} on {repo}#{number}", post, recover=recover, parse=_comment
+            f"reply to comment {comment_id} on {repo}#{number}",
+            post,
+            recover=recover,
+            parse=CommentInfo.from_api,
         )
 
     def edit_issue_comment(self, repo: str, comment_id: int, body: str) -> None:
         """PATCH /repos/{o}/{r}/issues/comments/{id} (idempotent: retried as is)"""
         self._call(
             f"edit comment {comment_id}",
-            lambda: self._requester().requestJsonAndCheck(
-                "PATCH", f"/repos/{repo}/issues/comments/{comment_id}", input={"body": body}
-            ),
+            self._json("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", payload={"body": body}),
         )
 
     def create_check_run(
@@ -321,11 +327,8 @@ class GitHubClient:
     ) -> CheckRunInfo:
         """POST /repos/{o}/{r}/check-runs"""
 
-        def post() -> dict[str, Any]:
-            _, d = self._requester().requestJsonAndCheck("POST", f"/repos/{repo}/check-runs", input=payload)
-            return d
-
-        return self._call(f"create check run on {repo}", post, recover=recover, parse=_check_run)
+        post = self._json("POST", f"/repos/{repo}/check-runs", payload=payload)
+        return self._call(f"create check run on {repo}", post, recover=recover, parse=CheckRunInfo.from_api)
 
     def update_check_run(
         self,
@@ -337,66 +340,15 @@ class GitHubClient:
         """PATCH /repos/{o}/{r}/check-runs/{id}: annotations are appended, so pass ``recover`` for them"""
         self._call(
             f"update check run {run_id}",
-            lambda: self._requester().requestJsonAndCheck(
-                "PATCH", f"/repos/{repo}/check-runs/{run_id}", input=payload
-            ),
+            self._json("PATCH", f"/repos/{repo}/check-runs/{run_id}", payload=payload),
             recover=recover,
         )
 
     def annotations_count(self, repo: str, run_id: int) -> int:
         """GET /repos/{o}/{r}/check-runs/{id}: ``output.annotations_count``"""
 
-        _, d = self._call(
-            f"read check run {run_id}",
-            lambda: self._requester().requestJsonAndCheck("GET", f"/repos/{repo}/check-runs/{run_id}"),
-        )
+        d = self._call(f"read check run {run_id}", self._json("GET", f"/repos/{repo}/check-runs/{run_id}"))
         return int(((d or {}).get("output") or {}).get("annotations_count") or 0)
-
-
-# ------------------------------------------------------------- answers -> values (never retried)
-
-
-def _pull(d: dict[str, Any], repo: str) -> PullInfo:
-    head_repo = (d.get("head") or {}).get("repo") or {}
-    base_repo = (d.get("base") or {}).get("repo") or {}
-    return PullInfo(
-        number=int(d["number"]),
-        title=str(d.get("title") or ""),
-        base_sha=str(d["base"]["sha"]),
-        head_sha=str(d["head"]["sha"]),
-        head_repo=head_repo.get("full_name"),
-        base_repo=str(base_repo.get("full_name") or repo),
-        state=str(d.get("state") or ""),
-        html_url=d.get("html_url"),
-    )
-
-
-def _review(d: dict[str, Any]) -> ReviewInfo:
-    login = (d.get("user") or {}).get("login")
-    return ReviewInfo(
-        int(d["id"]), str(d.get("body") or ""), d.get("commit_id"), str(d.get("state") or ""), login
-    )
-
-
-def _issue_comment(d: dict[str, Any]) -> IssueCommentInfo:
-    return IssueCommentInfo(int(d["id"]), str(d.get("body") or ""), (d.get("user") or {}).get("login"))
-
-
-def _check_run(d: dict[str, Any]) -> CheckRunInfo:
-    return CheckRunInfo(int(d["id"]), str(d.get("name") or ""), d.get("external_id"), d.get("head_sha"))
-
-
-def _thread(t: dict[str, Any]) -> ThreadInfo:
-    first = (t.get("comments") or {}).get("nodes") or [{}]
-    author = (first[0].get("author") or {}).get("login")
-    body = str(first[0].get("body") or "")
-    return ThreadInfo(str(t["id"]), bool(t["isResolved"]), bool(t["isOutdated"]), body, author)
-
-
-def _comment(d: dict[str, Any]) -> CommentInfo:
-    return CommentInfo(int(d["id"]), str(d.get("body") or ""), str(d.get("path") or ""), d.get("line"),
-                       d.get("side"), d.get("commit_id"), d.get("pull_request_review_id"),
-                       (d.get("user") or {}).get("login"))  # fmt: skip
 
 
 def _auth(token: str | values.AppInstallation) -> Auth.Auth:

@@ -18,35 +18,32 @@ incremental re-reviews (``compare`` API first, git second, None when neither can
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 from ...diff.parse import parse_diff_bytes
 from ...errors import SourceError
 from ...model import ChangeSet, FileDiff
-from ...sources.git import GitSource
+from ..checkout import at_head, changeset, whole_diff
+from ..checkout import interdiff as from_git
 from .client import DiffTooLarge, GitHubClient
 from .values import PullInfo
 
 __all__ = ["GitHubPullSource", "interdiff"]
 
+CHECKOUT_HINT = "review it from a checkout: pass --checkout DIR holding both commits (actions/checkout with fetch-depth: 0)"
 
+
+@dataclass
 class GitHubPullSource:
-    def __init__(
-        self,
-        client: GitHubClient,
-        repo: str,
-        number: int,
-        *,
-        checkout: Path | None = None,
-        event_head: str | None = None,
-    ) -> None:
-        self.client = client
-        self.repo = repo
-        self.number = number
-        self.checkout = checkout
-        self.event_head = event_head
-        self.pull: PullInfo | None = None  # filled by load()
-        self.diff_from: str | None = None  # "api" or "git", after load()
+    client: GitHubClient
+    repo: str
+    number: int
+    _: KW_ONLY
+    checkout: Path | None = None
+    event_head: str | None = None
+    pull: PullInfo | None = field(default=None, init=False)  # filled by load()
+    diff_from: str | None = field(default=None, init=False)  # "api" or "git", after load()
 
     def load(self) -> ChangeSet:
         pr = self.client.pull(self.repo, self.number)
@@ -55,39 +52,15 @@ class GitHubPullSource:
         notes: list[str] = []
         if self.event_head and self.event_head != pr.head_sha:
             notes.append(f"the PR moved on from {self.event_head[:7]} since the event")
-        git: ChangeSet | None = None
         try:
             files = parse_diff_bytes(self.client.pull_diff(self.repo, self.number), name=name)
             self.diff_from = "api"
+            git = at_head(self.checkout, pr.head_sha)
         except DiffTooLarge as exc:
-            if self.checkout is None:
-                raise SourceError(
-                    f"{exc}; review it from a checkout: pass --checkout DIR holding both commits "
-                    "(actions/checkout with fetch-depth: 0)"
-                ) from exc
-            git = GitSource(self.checkout, f"{pr.base_sha}...{pr.head_sha}").load()
-            files = git.files
-            self.diff_from = "git"
+            git = whole_diff(self.checkout, f"{pr.base_sha}...{pr.head_sha}", f"{exc}; {CHECKOUT_HINT}")
+            files, self.diff_from = git.files, "git"
             notes.append("diff from git: GitHub refuses diffs over 20,000 lines or 300 files")
-        if git is None and self.checkout is not None:
-            git = _head_only(self.checkout, pr.head_sha)
-        description = name + (f" ({'; '.join(notes)})" if notes else "")
-        return ChangeSet(
-            files=files,
-            description=description,
-            base=pr.base_sha,
-            head=pr.head_sha,
-            read_head=git.read_head if git is not None else None,
-            workdir=git.workdir if git is not None else None,
-        )
-
-
-def _head_only(checkout: Path, head: str) -> ChangeSet | None:
-    """The head commit in the checkout, for reading files at head; None when it is not there."""
-    try:
-        return GitSource(checkout, f"{head}^!").load()
-    except SourceError:
-        return None
+        return changeset(files, name, notes, pr.base_sha, pr.head_sha, git)
 
 
 def interdiff(
@@ -100,10 +73,4 @@ def interdiff(
         data = client.compare_diff(repo, since, head)
         return parse_diff_bytes(data, name=f"compare {since[:7]}...{head[:7]}") if data.strip() else ()
     except SourceError:
-        pass
-    if checkout is None:
-        return None
-    try:
-        return GitSource(checkout, f"{since}..{head}").load().files
-    except SourceError:
-        return None
+        return from_git(checkout, since, head)

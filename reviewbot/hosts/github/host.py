@@ -9,16 +9,16 @@ host.post(change, Review(result), prior)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ...diff import DiffIndex
-from ...merge import keys_of
 from ...model import FileDiff
 from ...ports import Change, Prior, Review
+from ..incremental import to_post
 from ..markers import Signer
-from ..placement import MAX_INLINE, place, to_post
+from ..placement import MAX_INLINE, place
 from .client import GitHubClient
 from .fetch import GitHubPullSource, interdiff
 from .post import GitHubReviewer, Posted
@@ -30,7 +30,7 @@ __all__ = ["GitHubHost", "Options"]
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """How reviews are posted (``Settings``' github fields)."""
+    """How reviews are posted (``Settings``' github fields): ``GitHubReviewer``'s keywords."""
 
     fail_on: str = "error"
     fail_on_model: bool = False  # a model's guess may fail the check run too
@@ -41,35 +41,24 @@ class Options:
     details_url: str | None = None
 
 
+@dataclass(eq=False)
 class GitHubHost:
-    name = "github"
-    term = "pull request"
-
-    def __init__(
-        self,
-        client: GitHubClient,
-        repo: str,
-        options: Options = Options(),
-        *,
-        checkout: Path | None = None,
-        signer: Signer | None = None,
-    ) -> None:
-        self.client = client
-        self.signer = signer or Signer()
-        self.repo = repo
-        self.options = options
-        self.checkout = checkout
-        self._reviewers: dict[int, GitHubReviewer] = {}
+    name: ClassVar[str] = "github"
+    term: ClassVar[str] = "pull request"
+    client: GitHubClient
+    repo: str
+    options: Options = Options()
+    _: KW_ONLY
+    checkout: Path | None = None
+    signer: Signer = field(default_factory=Signer)
+    _reviewers: dict[int, GitHubReviewer] = field(default_factory=dict, init=False, repr=False)
 
     def reviewer(self, number: int) -> GitHubReviewer:
         """The poster of one pull request (one per number: it holds the run's nonce and the bot's login)."""
         if number not in self._reviewers:
-            o = self.options
-            self._reviewers[number] = GitHubReviewer(
-                self.client, self.repo, number, fail_on=o.fail_on, fail_on_model=o.fail_on_model, max_inline=o.max_inline,
-                check_run=o.check_run, step_summary=o.step_summary, bot_login=o.bot_login,
-                details_url=o.details_url, signer=self.signer,
-            )  # fmt: skip
+            options = asdict(self.options)  # its fields are the reviewer's keywords
+            reviewer = GitHubReviewer(self.client, self.repo, number, signer=self.signer, **options)
+            self._reviewers[number] = reviewer
         return self._reviewers[number]
 
     def fetch(self, number: int, *, event_head: str | None = None) -> Change:
@@ -93,20 +82,26 @@ class GitHubHost:
     def dry_run(self, change: Change, review: Review, prior: Prior) -> dict[str, Any]:
         """The review ``post`` would create (its body and inline comments), unsigned."""
         index = DiffIndex(change.changeset.files)
-        plan = place(to_post(review), index, Bodies(), posted=prior.keys, max_inline=self.options.max_inline)
+        items, _ = to_post(review, index)
+        plan = place(items, index, Bodies(), posted=prior.keys, max_inline=self.options.max_inline)
         return review_payload(plan, change.changeset.head or "")
 
     def post(self, change: Change, review: Review, prior: Prior) -> Posted:
         reviewer = self.reviewer(change.number)
-        result = review.result
         cs = change.changeset
         assert cs.head is not None
         index = DiffIndex(cs.files)
-        current = keys_of([*result.anchored, *result.unanchored], index)  # all this run found, posted or not
+        items, current = to_post(review, index)
         summary = None
         if prior.summary_id is not None:  # the bot's own comment: its author is the bot
             summary = IssueCommentInfo(int(prior.summary_id), "", reviewer.bot())
         return reviewer.publish(
-            result, index, head=cs.head, posted=prior.keys, summary=summary, since=review.since,
-            findings=to_post(review), current=current,
-        )  # fmt: skip
+            review.result,
+            index,
+            head=cs.head,
+            posted=prior.keys,
+            summary=summary,
+            since=review.since,
+            findings=items,
+            current=current,
+        )

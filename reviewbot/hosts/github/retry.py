@@ -10,6 +10,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
@@ -110,11 +111,12 @@ class Retrier:
         parse: Callable[[Any], T] | None = None,
     ) -> T:
         """``parse(send())`` (``reviewbot.retry.call``); a failure of ``send`` becomes ``error`` naming
-        ``what``, the status and the limits."""
+        ``what``, the status and the limits. ``parse`` runs after that, so its errors are raised as
+        they are; what ``recover`` found is returned as it is."""
         p = self.policy
         try:
-            return retry.call(
-                send, classify, policy=p, recover=recover, parse=parse, sleep=self._sleep, rng=self.rng
+            answer = retry.call(
+                send, classify, policy=p, recover=recover, parse=_Answer, sleep=self._sleep, rng=self.rng
             )
         except retry.GaveUp as gave_up:
             budget = f", {p.budget_s:g} s" if p.budget_s is not None else ""
@@ -128,3 +130,13 @@ class Retrier:
             raise error(f"GitHub {what}: {type(exc).__name__}: {exc}"[:400]) from exc
         except (RuntimeError, json.JSONDecodeError) as exc:  # a redirect PyGithub refuses, a body not JSON
             raise error(f"GitHub {what}: unexpected answer ({type(exc).__name__}: {exc})"[:400]) from exc
+        if not isinstance(answer, _Answer):
+            return answer
+        return answer.value if parse is None else parse(answer.value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """An answer as ``send`` gave it, told apart from what ``recover`` found."""
+
+    value: Any

@@ -10,11 +10,9 @@ host.open_changes()                          # open PRs, their heads, whether th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
-from ...ports import OpenChange
+from ..service import ServiceHostBase, posted
 from .client import GitHubClient
 from .host import GitHubHost
 from .values import AppInstallation
@@ -24,40 +22,27 @@ __all__ = ["WRITE_ROLES", "GitHubServiceHost", "Installations"]
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 
 
-class GitHubServiceHost:
+class GitHubServiceHost(ServiceHostBase):
     name = "github"
-
-    def __init__(self, host: GitHubHost) -> None:
-        self.host = host
-        self.client = host.client
-        self.repo = host.repo
+    host: GitHubHost
+    client: GitHubClient
 
     def can_write(self, user: str) -> bool:
         """admin, maintain and write can; triage, read, none and non-collaborators (404) cannot."""
-        return self.client.permission(self.repo, user) in WRITE_ROLES
+        return self.client.permission(self.host.repo, user) in WRITE_ROLES
 
     def reply(self, number: int, thread: str | None, text: str) -> None:
         """In review comment ``thread``'s thread (its top-level comment id), else a PR comment."""
-        bot = self.host.reviewer(number).bot()
+        repo, bot = self.host.repo, self.host.reviewer(number).bot()
         if thread is not None:
-            mine = _mine(partial(self.client.review_comments, self.repo, number), bot, text)
-            self.client.reply_review_comment(self.repo, number, int(thread), text, recover=mine)
+            mine = posted(partial(self.client.review_comments, repo, number), lambda c: c.user, bot, text)
+            self.client.reply_review_comment(repo, number, int(thread), text, recover=mine)
             return
-        mine = _mine(partial(self.client.issue_comments, self.repo, number), bot, text)
-        self.client.create_issue_comment(self.repo, number, text, recover=mine)
+        mine = posted(partial(self.client.issue_comments, repo, number), lambda c: c.user, bot, text)
+        self.client.create_issue_comment(repo, number, text, recover=mine)
 
-    def open_changes(self) -> list[OpenChange]:
-        """Open PRs with their head; reviewed when the bot's summary names that head."""
-        out = []
-        for number, head in self.client.open_pulls(self.repo):
-            _, last, _ = self.host.reviewer(number).previous()
-            out.append(OpenChange(number, head, last == head))
-        return out
-
-
-def _mine(read: Callable[[], list[Any]], bot: str, text: str) -> Callable[[], Any]:
-    """A retried write's check: the bot's comment with this very text, when the failed try made it."""
-    return lambda: next((c for c in read() if c.user == bot and c.body == text), None)
+    def _heads(self) -> list[tuple[int, str]]:
+        return self.client.open_pulls(self.host.repo)
 
 
 class Installations:

@@ -38,7 +38,7 @@ POLICY = RetryPolicy(attempts=5, base_s=1.0, max_backoff_s=120.0, jitter=False, 
 
 
 def api_root(url: str) -> str:
-    """python-gitlab wants the server's root: ``https://gitlab.example.com/api/v4`` -> ``https://gitlab.example.com``."""
+    """The server's root, which python-gitlab wants (``https://h/api/v4`` -> ``https://h``)."""
     url = url.rstrip("/")
     return url[: -len("/api/v4")] if url.endswith("/api/v4") else url
 
@@ -61,9 +61,13 @@ class GitLabClient:
         session = requests.Session()
         session.hooks["response"].append(self._remember)
         self.gl = gitlab.Gitlab(
-            api_root(url), private_token=token, session=session, timeout=timeout,
-            retry_transient_errors=False, per_page=100,
-        )  # fmt: skip
+            api_root(url),
+            private_token=token,
+            session=session,
+            timeout=timeout,
+            retry_transient_errors=False,
+            per_page=100,
+        )
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._headers = {k.lower(): v for k, v in response.headers.items()}
@@ -108,6 +112,12 @@ class GitLabClient:
     def _mr(self, project: str | int, iid: int) -> Any:
         return self.gl.projects.get(project, lazy=True).mergerequests.get(iid, lazy=True)
 
+    def _rows(self, what: str, manager: Callable[[], Any], **query: Any) -> list[dict[str, Any]]:
+        """A list's rows, every page (python-gitlab follows them), as the answers' attributes."""
+        return self._call(
+            what, lambda: [o.attributes for o in manager().list(iterator=True, **query, **_NO_RETRY)]
+        )
+
     # -------------------------------------------------------------------------------- reads
 
     def login(self) -> str | None:
@@ -125,33 +135,21 @@ class GitLabClient:
             f"read MR !{iid}",
             lambda: self.gl.projects.get(project, lazy=True).mergerequests.get(iid, **_NO_RETRY),
         )
-        a = mr.attributes
-        return MergeRequestInfo(int(a["iid"]), str(a.get("title") or ""), str(a.get("state") or ""),
-                                a.get("web_url"), a.get("source_project_id"), a.get("target_project_id"))  # fmt: skip
+        return MergeRequestInfo.from_api(mr.attributes)
 
     def latest_version(self, project: str | int, iid: int) -> VersionInfo:
         """The newest entry of ``GET .../merge_requests/:iid/versions``: the SHAs positions must name."""
-        rows = self._call(
-            f"read MR !{iid}'s versions",
-            lambda: [v.attributes for v in self._mr(project, iid).diffs.list(get_all=True, **_NO_RETRY)],
-        )
+        rows = self._rows(f"read MR !{iid}'s versions", lambda: self._mr(project, iid).diffs)
         if not rows:
             raise SourceError(f"MR !{iid} has no diff versions yet")
-        v = max(rows, key=lambda r: int(r["id"]))
-        return VersionInfo(int(v["id"]), v["base_commit_sha"], v["start_commit_sha"], v["head_commit_sha"])
+        return VersionInfo.from_api(max(rows, key=lambda r: int(r["id"])))
 
     def version_diffs(self, project: str | int, iid: int, version: int) -> tuple[FileDiffInfo, ...]:
         """``GET .../versions/:version_id``: the version's files with their diff text."""
         v = self._call(
             f"read MR !{iid}'s diff", lambda: self._mr(project, iid).diffs.get(version, **_NO_RETRY)
         )
-        out = []
-        for d in v.attributes.get("diffs") or []:
-            out.append(FileDiffInfo(d.get("old_path") or d.get("new_path"), d.get("new_path") or d.get("old_path"),
-                                    str(d.get("diff") or ""), bool(d.get("new_file")), bool(d.get("deleted_file")),
-                                    bool(d.get("renamed_file")), bool(d.get("too_large") or d.get("collapsed")),
-                                    d.get("a_mode"), d.get("b_mode")))  # fmt: skip
-        return tuple(out)
+        return tuple(FileDiffInfo.from_api(d) for d in v.attributes.get("diffs") or [])
 
     def file_at(self, project: str | int, path: str, ref: str) -> str | None:
         """A file's text at ``ref`` (``GET /projects/:id/repository/files/:path/raw``); None when absent."""
@@ -171,41 +169,19 @@ class GitLabClient:
 
     def notes(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../notes`` (all pages)."""
-        rows = self._call(
-            f"read MR !{iid}'s notes",
-            lambda: [n.attributes for n in self._mr(project, iid).notes.list(iterator=True, **_NO_RETRY)],
-        )
-        return [
-            NoteInfo(int(n["id"]), str(n.get("body") or ""), _author(n), bool(n.get("system"))) for n in rows
-        ]
+        rows = self._rows(f"read MR !{iid}'s notes", lambda: self._mr(project, iid).notes)
+        return [NoteInfo.from_api(n) for n in rows]
 
     def discussions(self, project: str | int, iid: int) -> list[DiscussionInfo]:
         """``GET .../discussions`` (all pages): each thread's first note."""
-        rows = self._call(
-            f"read MR !{iid}'s threads",
-            lambda: [
-                d.attributes for d in self._mr(project, iid).discussions.list(iterator=True, **_NO_RETRY)
-            ],
-        )
-        out = []
-        for d in rows:
-            notes = d.get("notes") or []
-            if notes:
-                first = notes[0]
-                out.append(DiscussionInfo(str(d["id"]), str(first.get("body") or ""), _author(first),
-                                          bool(first.get("resolvable")), bool(first.get("resolved")),
-                                          (first.get("position") or {}).get("new_path")))  # fmt: skip
-        return out
+        rows = self._rows(f"read MR !{iid}'s threads", lambda: self._mr(project, iid).discussions)
+        threads = (DiscussionInfo.from_api(d) for d in rows)
+        return [t for t in threads if t is not None]
 
     def drafts(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../draft_notes``: the token's user's unpublished notes."""
-        rows = self._call(
-            f"read MR !{iid}'s draft notes",
-            lambda: [
-                n.attributes for n in self._mr(project, iid).draft_notes.list(iterator=True, **_NO_RETRY)
-            ],
-        )
-        return [NoteInfo(int(n["id"]), str(n.get("note") or ""), None, False) for n in rows]
+        rows = self._rows(f"read MR !{iid}'s draft notes", lambda: self._mr(project, iid).draft_notes)
+        return [NoteInfo.from_api(n) for n in rows]
 
     def access_level(self, project: str | int, username: str) -> int | None:
         """The user's access level on the project, inherited ones included (``GET /users?username=``,
@@ -232,11 +208,9 @@ class GitLabClient:
 
     def open_merge_requests(self, project: str | int) -> list[tuple[int, str]]:
         """``GET /projects/:id/merge_requests?state=opened`` (all pages): (iid, head SHA) of each."""
-        rows = self._call(
-            "list open MRs",
-            lambda: [m.attributes for m in self.gl.projects.get(project, lazy=True).mergerequests.list(
-                state="opened", iterator=True, **_NO_RETRY)],
-        )  # fmt: skip
+
+        mrs = self.gl.projects.get(project, lazy=True).mergerequests
+        rows = self._rows("list open MRs", lambda: mrs, state="opened")
         return [(int(a["iid"]), str(a.get("sha") or "")) for a in rows]
 
     # ------------------------------------------------------------------------------- writes
@@ -251,10 +225,16 @@ class GitLabClient:
             return d.notes.create({"body": body}, **_NO_RETRY).attributes
 
         what = f"reply in thread {discussion} of MR !{iid}"
-        return self._call(what, post, write=True, recover=recover, parse=lambda a: _note(a, body))
+        return self._call(what, post, write=True, recover=recover, parse=lambda a: NoteInfo.from_api(a, body))
 
-    def create_draft(self, project: str | int, iid: int, body: str, position: dict[str, Any] | None,
-                     recover: Callable[[], NoteInfo | None]) -> NoteInfo:  # fmt: skip
+    def create_draft(
+        self,
+        project: str | int,
+        iid: int,
+        body: str,
+        position: dict[str, Any] | None,
+        recover: Callable[[], NoteInfo | None],
+    ) -> NoteInfo:
         """``POST .../draft_notes``: a thread on ``position`` (or a general note), unpublished."""
         data: dict[str, Any] = {"note": body}
         if position is not None:
@@ -264,7 +244,7 @@ class GitLabClient:
             return self._mr(project, iid).draft_notes.create(data, **_NO_RETRY).attributes
 
         what = f"create a draft note on MR !{iid}"
-        return self._call(what, post, write=True, recover=recover, parse=lambda a: _note(a, body))
+        return self._call(what, post, write=True, recover=recover, parse=lambda a: NoteInfo.from_api(a, body))
 
     def publish_drafts(self, project: str | int, iid: int) -> None:
         """``POST .../draft_notes/bulk_publish``: all drafts become threads at once."""
@@ -272,9 +252,12 @@ class GitLabClient:
         def left() -> bool | None:
             return True if not self.drafts(project, iid) else None  # nothing left: it was done
 
-        self._call(f"publish MR !{iid}'s draft notes",
-                   lambda: self._mr(project, iid).draft_notes.bulk_publish(**_NO_RETRY) or True,
-                   write=True, recover=left)  # fmt: skip
+        self._call(
+            f"publish MR !{iid}'s draft notes",
+            lambda: self._mr(project, iid).draft_notes.bulk_publish(**_NO_RETRY) or True,
+            write=True,
+            recover=left,
+        )
 
     def create_note(
         self, project: str | int, iid: int, body: str, recover: Callable[[], NoteInfo | None]
@@ -285,7 +268,7 @@ class GitLabClient:
             return self._mr(project, iid).notes.create({"body": body}, **_NO_RETRY).attributes
 
         what = f"create a note on MR !{iid}"
-        return self._call(what, post, write=True, recover=recover, parse=lambda a: _note(a, body))
+        return self._call(what, post, write=True, recover=recover, parse=lambda a: NoteInfo.from_api(a, body))
 
     def edit_note(self, project: str | int, iid: int, note_id: int, body: str) -> None:
         """``PUT .../notes/:note_id`` (the same PUT twice is harmless)."""
@@ -318,12 +301,3 @@ def _describe(exc: BaseException | None) -> str:
 
 def _error(what: str, write: bool, detail: str) -> ReviewbotError:
     return (PublishError if write else SourceError)(f"GitLab: {what}: {detail}")
-
-
-def _note(attributes: dict[str, Any], body: str) -> NoteInfo:
-    return NoteInfo(int(attributes["id"]), body, _author(attributes), False)
-
-
-def _author(note: dict[str, Any]) -> str | None:
-    author = note.get("author")
-    return author.get("username") if isinstance(author, dict) else None

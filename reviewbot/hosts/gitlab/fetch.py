@@ -13,18 +13,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import suppress
-from dataclasses import replace
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 from ...diff.parse import parse_diff
-from ...errors import SourceError
 from ...model import ChangeSet
-from ...sources.git import GitSource
+from ..checkout import at_head, changeset, whole_diff
 from .client import GitLabClient
 from .values import FileDiffInfo, VersionInfo
 
 __all__ = ["GitLabMergeSource", "unified"]
+
+CHECKOUT_HINT = "review it from a checkout holding both commits (--checkout DIR, GIT_DEPTH: 0)"
 
 
 def unified(files: Iterable[FileDiffInfo]) -> str:
@@ -46,34 +46,29 @@ def unified(files: Iterable[FileDiffInfo]) -> str:
     return "".join(out)
 
 
+@dataclass
 class GitLabMergeSource:
-    def __init__(self, client: GitLabClient, project: str, iid: int, *, checkout: Path | None = None) -> None:
-        self.client, self.project, self.iid, self.checkout = client, project, iid, checkout
-        self.version: VersionInfo | None = None  # filled by load()
-        self.diff_from: str | None = None  # "api" or "git", after load()
+    client: GitLabClient
+    project: str
+    iid: int
+    _: KW_ONLY
+    checkout: Path | None = None
+    version: VersionInfo | None = field(default=None, init=False)  # filled by load()
+    diff_from: str | None = field(default=None, init=False)  # "api" or "git", after load()
 
     def load(self) -> ChangeSet:
         v = self.version = self.client.latest_version(self.project, self.iid)
         name = f"GitLab {self.project}!{self.iid} {v.base_sha[:7]}..{v.head_sha[:7]}"
         diffs = self.client.version_diffs(self.project, self.iid, v.id)
-        git: ChangeSet | None = None
         notes: list[str] = []
         if any(f.collapsed for f in diffs):
-            if self.checkout is None:
-                raise SourceError(
-                    f"{name}: GitLab sent collapsed or too large diffs; review it from a checkout holding both "
-                    "commits (--checkout DIR, GIT_DEPTH: 0)"
-                )
-            git = GitSource(self.checkout, f"{v.base_sha}..{v.head_sha}").load()
-            files = git.files
-            self.diff_from = "git"
+            refused = f"{name}: GitLab sent collapsed or too large diffs; {CHECKOUT_HINT}"
+            git = whole_diff(self.checkout, f"{v.base_sha}..{v.head_sha}", refused)
+            files, self.diff_from = git.files, "git"
             notes.append("diff from git: GitLab collapsed files too large to show")
         else:
             text = unified(diffs)
             files = parse_diff(text, name=name) if text else ()
             self.diff_from = "api"
-            if self.checkout is not None:  # files at head, for the linters
-                with suppress(SourceError):
-                    git = GitSource(self.checkout, f"{v.head_sha}^!").load()
-        cs = ChangeSet(files, name + (f" ({'; '.join(notes)})" if notes else ""), v.base_sha, v.head_sha)
-        return cs if git is None else replace(cs, read_head=git.read_head, workdir=git.workdir)
+            git = at_head(self.checkout, v.head_sha)  # files at head, for the linters
+        return changeset(files, name, notes, v.base_sha, v.head_sha, git)

@@ -13,17 +13,18 @@ moved on (a newer version exists) and says so in ``Posted.stale``; a failed step
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ...diff import DiffIndex
-from ...errors import PublishError, SourceError
-from ...merge import keys_of
+from ...errors import PublishError
 from ...model import FileDiff
 from ...ports import Change, Prior, Review
-from ...sources.git import GitSource
+from ..checkout import interdiff
+from ..incremental import to_post
 from ..markers import Signer
-from ..placement import MAX_INLINE, place, to_post
+from ..placement import MAX_INLINE, place
 from .client import GitLabClient
 from .fetch import GitLabMergeSource
 from .post import Bodies, GitLabReviewer, Posted
@@ -32,25 +33,29 @@ from .values import NoteInfo, VersionInfo
 __all__ = ["GitLabHost"]
 
 
+@dataclass(eq=False)
 class GitLabHost:
-    name = "gitlab"
-    term = "merge request"
-
-    def __init__(self, client: GitLabClient, project: str, *, checkout: Path | None = None,
-                 bot_login: str | None = None, max_threads: int = MAX_INLINE,
-                 signer: Signer | None = None) -> None:  # fmt: skip
-        self.client = client
-        self.signer = signer or Signer()
-        self.project = project
-        self.checkout = checkout
-        self.bot_login = bot_login
-        self.max_threads = max_threads
-        self._reviewers: dict[int, GitLabReviewer] = {}
+    name: ClassVar[str] = "gitlab"
+    term: ClassVar[str] = "merge request"
+    client: GitLabClient
+    project: str
+    _: KW_ONLY
+    checkout: Path | None = None
+    bot_login: str | None = None
+    max_threads: int = MAX_INLINE
+    signer: Signer = field(default_factory=Signer)
+    _reviewers: dict[int, GitLabReviewer] = field(default_factory=dict, init=False, repr=False)
 
     def reviewer(self, iid: int) -> GitLabReviewer:
         if iid not in self._reviewers:
-            self._reviewers[iid] = GitLabReviewer(self.client, self.project, iid, bot_login=self.bot_login,
-                                                  max_threads=self.max_threads, signer=self.signer)  # fmt: skip
+            self._reviewers[iid] = GitLabReviewer(
+                self.client,
+                self.project,
+                iid,
+                bot_login=self.bot_login,
+                max_threads=self.max_threads,
+                signer=self.signer,
+            )
         return self._reviewers[iid]
 
     def fetch(self, number: int) -> Change:
@@ -75,29 +80,34 @@ class GitLabHost:
 
     def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
         """From git in the checkout (a CI job's clone); None without one, or when ``since`` is gone."""
-        if self.checkout is None:
-            return None
-        try:
-            return GitSource(self.checkout, f"{since}..{change.changeset.head}").load().files
-        except SourceError:
-            return None
+        head = change.changeset.head
+        assert head is not None
+        return interdiff(self.checkout, since, head)
 
     def dry_run(self, change: Change, review: Review, prior: Prior) -> list[dict[str, Any]]:
         """The threads ``post`` would open (their position and body), unsigned."""
         index = DiffIndex(change.changeset.files)
         bodies = Bodies(self.version(change))
-        plan = place(to_post(review), index, bodies, posted=prior.keys, max_inline=self.max_threads)
+        items, _ = to_post(review, index)
+        plan = place(items, index, bodies, posted=prior.keys, max_inline=self.max_threads)
         return [{"position": pos, "body": body} for body, pos in plan.inline]
 
     def post(self, change: Change, review: Review, prior: Prior) -> Posted:
         index = DiffIndex(change.changeset.files)
-        result = review.result
-        current = keys_of([*result.anchored, *result.unanchored], index)
-        summary = NoteInfo(int(prior.summary_id), "", None, False) if prior.summary_id is not None else None
+        items, current = to_post(review, index)
+        summary = None
+        if prior.summary_id is not None:
+            summary = NoteInfo(int(prior.summary_id), "", None, False)
         done = self.reviewer(change.number).publish(
-            result, index, self.version(change), posted=prior.keys, summary=summary, findings=to_post(review),
-            current=current, since=review.since,
-        )  # fmt: skip
+            review.result,
+            index,
+            self.version(change),
+            posted=prior.keys,
+            summary=summary,
+            findings=items,
+            current=current,
+            since=review.since,
+        )
         if done.errors:
             raise PublishError("; ".join(done.errors))
         return done

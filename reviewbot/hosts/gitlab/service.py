@@ -8,43 +8,35 @@ host.open_changes()                          # open MRs, their heads, whether th
 
 from __future__ import annotations
 
-from ...ports import OpenChange
+from functools import partial
+
+from ..service import ServiceHostBase, posted
+from .client import GitLabClient
 from .host import GitLabHost
-from .values import NoteInfo
 
 __all__ = ["DEVELOPER", "GitLabServiceHost"]
 
 DEVELOPER = 30  # GitLab's access levels: Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50
 
 
-class GitLabServiceHost:
+class GitLabServiceHost(ServiceHostBase):
     name = "gitlab"
-
-    def __init__(self, host: GitLabHost) -> None:
-        self.host = host
-        self.client = host.client
-        self.project = host.project
+    host: GitLabHost
+    client: GitLabClient
 
     def can_write(self, user: str) -> bool:
-        level = self.client.access_level(self.project, user)
+        """Developer or above, an inherited membership included."""
+        level = self.client.access_level(self.host.project, user)
         return level is not None and level >= DEVELOPER
 
     def reply(self, number: int, thread: str | None, text: str) -> None:
-        bot = self.host.reviewer(number).bot()
-
-        def mine() -> NoteInfo | None:  # a retried POST that had landed
-            return next((n for n in self.client.notes(self.project, number)
-                         if n.author == bot and n.body == text), None)  # fmt: skip
-
+        """A note in MR discussion ``thread``, else a new note on the MR."""
+        project, bot = self.host.project, self.host.reviewer(number).bot()
+        mine = posted(partial(self.client.notes, project, number), lambda n: n.author, bot, text)
         if thread is not None:
-            self.client.reply_in_thread(self.project, number, thread, text, recover=mine)
+            self.client.reply_in_thread(project, number, thread, text, recover=mine)
         else:
-            self.client.create_note(self.project, number, text, recover=mine)
+            self.client.create_note(project, number, text, recover=mine)
 
-    def open_changes(self) -> list[OpenChange]:
-        """Open MRs with their head; reviewed when the bot's summary note names that head."""
-        out = []
-        for iid, head in self.client.open_merge_requests(self.project):
-            _, last, _ = self.host.reviewer(iid).previous()
-            out.append(OpenChange(iid, head, last == head))
-        return out
+    def _heads(self) -> list[tuple[int, str]]:
+        return self.client.open_merge_requests(self.host.project)

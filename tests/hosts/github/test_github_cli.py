@@ -147,7 +147,7 @@ def test_the_token_never_reaches_the_model(pr, monkeypatch, tmp_path) -> None:
 
     server, repo, _, head = pr
     settings = config.load({}, {"GITHUB_TOKEN": server.token, "GITHUB_API_URL": server.url}, None)
-    assert server.token not in repr(settings) and server.token not in str(settings.github_token)
+    assert server.token not in repr(settings) and server.token not in str(settings.hosts.github.token)
     fake = FakeBackend(texts=lambda m, s: '{"comments": []}')
     parts = pipeline.Parts(backend=fake, route=ReviewRoute(fake))
     review_pull(settings, client(settings), Target(REPO, 3, head), lambda cs, s: pipeline.run(cs, parts),

@@ -360,10 +360,26 @@ def test_a_bug_in_our_parsing_is_ours_not_an_unexpected_answer_from_github(serve
     def broken(*args, **kwargs):
         raise KeyError("head_sha")
 
-    monkeypatch.setattr(client_module, "PullInfo", broken)
+    monkeypatch.setattr(client_module.PullInfo, "from_api", broken)
     with pytest.raises(KeyError, match="head_sha"):
         client(server).pull(REPO, 1)
     assert server.statuses("GET", r"/pulls/1$") == [200]
+
+
+def test_no_error_of_our_parsing_is_reported_as_githubs(server, monkeypatch) -> None:
+    """Not even the kinds a failed request raises (a RuntimeError, a body that is not JSON)."""
+    import json
+
+    from reviewbot.hosts.github import client as client_module
+
+    for bug in (RuntimeError("ours"), json.JSONDecodeError("ours", "{", 0)):
+
+        def broken(*args, bug=bug, **kwargs):
+            raise bug
+
+        monkeypatch.setattr(client_module.IssueCommentInfo, "from_api", broken)
+        with pytest.raises(type(bug), match="ours"):
+            client(server).create_issue_comment(REPO, 1, "text")
 
 
 def test_bodies_stay_under_65536_characters_with_thousands_of_findings(server) -> None:

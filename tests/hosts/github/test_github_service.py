@@ -8,10 +8,10 @@ import time
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
 from support.github_helpers import client
 from support.github_standin import BOT, GitHubStandIn, close, install_app, set_permission
 
-from reviewbot.config import Secret
 from reviewbot.diff import DiffIndex, anchor_all
 from reviewbot.errors import PublishError, ReviewbotError
 from reviewbot.hosts.github.host import GitHubHost
@@ -108,9 +108,14 @@ def test_open_changes_say_which_heads_the_bot_reviewed() -> None:
 
 def _installations(server: GitHubStandIn, pem: str, app_id: int = 7) -> Installations:
     policy = RetryPolicy(attempts=2, budget_s=5)
-    key = Secret(pem)  # as config gives it: its str() is stars, the key is used unrevealed
+    key = SecretStr(pem)  # as config gives it; the service hands the App its value
     return Installations(
-        app_id, key, base_url=server.url, policy=policy, sleep=lambda s: None, seconds_between_writes=0
+        app_id,
+        key.get_secret_value(),
+        base_url=server.url,
+        policy=policy,
+        sleep=lambda s: None,
+        seconds_between_writes=0,
     )
 
 

@@ -54,7 +54,7 @@ def test_head_config_that_excludes_everything_does_not_switch_the_review_off(mr,
         (m, p) for m, p, _ in server.log
     }
     assert f"1!7: {len(threads)} threads" in out
-    assert config.load({}, {}, repo).exclude == ("*",), "the head's own file would have excluded it all"
+    assert config.load({}, {}, repo).plan.exclude == ("*",), "the head's own file would have excluded it all"
 
 
 def test_dry_run_prints_the_threads_and_writes_a_code_quality_report(mr, tmp_path):

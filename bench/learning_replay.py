@@ -1,0 +1,307 @@
+"""The replay of learning on review-bugs: does what a team's feedback taught the review make it
+quieter on clean changes without losing the bugs?
+
+For each project with at least 10 bug/clean pairs, the pairs (sorted by name) are shuffled with
+``random.Random(seed)``; the first half is the project's history, the rest its test half. Every
+case is reviewed once with the embedded model, as ``reviewbot review --format json --diff
+CASE/change.diff`` does it (the reviews are kept in a cache file, so a run can be stopped and
+resumed). Then, per project:
+
+- the history's comments get feedback made from the truth: a comment on a truth line of a bug case
+  is a thumbs-up from a writer, and its code is then fixed (a fix signal); any other comment is a
+  thumbs-down from a writer;
+- what that feedback teaches (``reviewbot.learning``) is applied to the test half's findings, as the
+  review applies it: findings that resemble what the team rejected are held back, and the judge's
+  threshold moves within its bounds (a finding whose confidence falls under the moved threshold is
+  not kept, as the route would not have flagged its hunk).
+
+The test half is scored with and without what was learned, with the scorer of ``reviewbot eval``.
+
+    .venv/bin/python bench/learning_replay.py review [--minutes M] [--cache FILE]
+    .venv/bin/python bench/learning_replay.py replay [--cache FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from reviewbot import evaluation  # noqa: E402
+from reviewbot.diff.parse import parse_diff  # noqa: E402
+from reviewbot.evaluation.cases import Case  # noqa: E402
+from reviewbot.evaluation.truth import counts, hits, removal_points  # noqa: E402
+from reviewbot.learning import Signal, Subject, hold_back, learn, subject_of  # noqa: E402
+from reviewbot.model import Finding, Location, Severity, Side  # noqa: E402
+from reviewbot.routes.review import confidence_of  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "review-bugs"
+CACHE = Path("/tmp/reviewbot-learning-replay.jsonl")
+MIN_PAIRS = 10
+MIN_PAIRS = MIN_PAIRS
+MIN_DROP = 0.05  # the likelihood judge's default minimum drop (ReviewRoute.min_drop)
+TODAY = date(2026, 12, 6)
+WHEN = datetime(2026, 12, 1, tzinfo=UTC)  # every history signal: recent, so none has expired
+
+
+def project_of(pair: str) -> str:
+    return pair.rsplit("-", 1)[0]
+
+
+def split(cases: list[Case], seed: int) -> dict[str, tuple[list[str], list[str]]]:
+    """Per project with at least MIN_PAIRS complete pairs: (history pairs, test pairs)."""
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for c in cases:
+        kinds[c.pair].add(c.kind)
+    by_project: dict[str, list[str]] = defaultdict(list)
+    for pair in sorted(p for p, k in kinds.items() if k == {"bug", "clean"}):
+        by_project[project_of(pair)].append(pair)
+    out = {}
+    for project, pairs in sorted(by_project.items()):
+        if len(pairs) < MIN_PAIRS:
+            continue
+        shuffled = list(pairs)
+        random.Random(seed).shuffle(shuffled)
+        half = len(shuffled) // 2
+        out[project] = (shuffled[:half], shuffled[half:])
+    return out
+
+
+def review_order(halves: dict[str, tuple[list[str], list[str]]]) -> list[str]:
+    """Pairs in an order that keeps a partial run useful: whole projects, the smallest first, and
+    in each a history pair then a test pair, so that a run stopped early has finished projects
+    and a balanced last one."""
+    order: list[str] = []
+    for history, test in sorted(halves.values(), key=lambda ht: len(ht[0]) + len(ht[1])):
+        for i in range(max(len(history), len(test))):
+            order += [both[i] for both in (history, test) if i < len(both)]
+    return order
+
+
+def finding_json(f) -> dict:
+    loc = f.location
+    return {
+        "path": loc.path,
+        "side": str(loc.side),
+        "line": loc.line,
+        "start_line": loc.start_line,
+        "severity": str(f.severity),
+        "rule": f.rule,
+        "route": f.route,
+        "category": f.category,
+        "message": f.message,
+        "confidence": f.confidence,
+        "source": f.source,
+        "said": f.said,
+        "fact": f.fact,
+    }
+
+
+def review(args: argparse.Namespace) -> None:
+    from reviewbot import compose, config, pipeline
+    from reviewbot.errors import InputError
+    from reviewbot.sources.diff_file import DiffFileSource
+
+    cases = evaluation.load_cases(args.data)
+    by_id = {c.id: c for c in cases}
+    halves = split(cases, args.seed)
+    done = set()
+    if args.cache.exists():
+        done = {json.loads(x)["id"] for x in args.cache.read_text().splitlines() if x.strip()}
+    todo = [by_id[f"{pair}-{kind}"] for pair in review_order(halves) for kind in ("bug", "clean")]
+    todo = [c for c in todo if c.id not in done]
+    print(f"{len(done)} cases reviewed already in {args.cache}; {len(todo)} to go", flush=True)
+    settings = config.load({"backend": "local"}, os.environ, None)
+    model = compose.backend(settings)
+    route = compose.route(settings, model)
+    parts = pipeline.Parts(model, route, limits=compose.limits(settings))
+    t_all = time.perf_counter()
+    with args.cache.open("a") as log:
+        for i, case in enumerate(todo, 1):
+            if args.minutes and time.perf_counter() - t_all > args.minutes * 60:
+                print(f"stopped after {args.minutes} minutes", flush=True)
+                break
+            t = time.perf_counter()
+            entry: dict = {"id": case.id}
+            try:
+                res = pipeline.run(DiffFileSource(str(case.diff_path)).load(), parts)
+                entry["findings"] = [finding_json(f) for f in res.findings]
+            except InputError as exc:
+                entry["rejected"] = str(exc)
+            entry["seconds"] = round(time.perf_counter() - t, 2)
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            if i % 10 == 0:
+                print(f"[{i}/{len(todo)}] {time.perf_counter() - t_all:.0f}s", flush=True)
+
+
+def finding_of(d: dict) -> Finding:
+    loc = Location(d["path"], Side(d["side"]), d["line"], d["start_line"])
+    return Finding(
+        loc,
+        Severity(d["severity"]),
+        d["message"],
+        d["rule"],
+        d["route"],
+        d["category"],
+        confidence=d["confidence"],
+        source=d["source"],
+        said=d["said"],
+        fact=d["fact"],
+    )
+
+
+def subject_by_files(finding: Finding, files) -> Subject:
+    return subject_of(finding, files)
+
+
+def feedback(case: Case, findings: list[Finding], files, pr: int) -> list[Signal]:
+    """The team's verdicts made from the truth: a comment on a truth line of a bug case is a
+    thumbs-up from a writer and its code is then fixed; any other comment is a thumbs-down."""
+    rmap = removal_points(case.diff_text()) if any(t.side == "old" for t in case.truth) else {}
+    out = []
+    for f in findings:
+        if f.source != "model" or not counts(f):
+            continue
+        subject = subject_of(f, files)
+        if any(hits(f.location, t, rmap) for t in case.truth):
+            out.append(Signal("up", "maintainer", True, pr, WHEN, subject))
+            out.append(Signal("fixed", "maintainer", True, pr, WHEN, subject))
+        else:
+            out.append(Signal("down", "maintainer", True, pr, WHEN, subject))
+    return out
+
+
+def scores_line(name: str, s) -> str:
+    det_lo, det_hi = s.detection_interval
+    r_lo, r_hi = s.recall.interval
+    c_lo, c_hi = s.clean_flag_rate.interval
+    return (
+        f"{name:<24} detection {s.detection:+.3f} [{det_lo:+.2f}, {det_hi:+.2f}]  "
+        f"recall {s.recall.value:.3f} ({s.recall.k}/{s.recall.n}) [{r_lo:.2f}, {r_hi:.2f}]  "
+        f"clean flag rate {s.clean_flag_rate.value:.3f} ({s.clean_flag_rate.k}/{s.clean_flag_rate.n}) "
+        f"[{c_lo:.2f}, {c_hi:.2f}]  findings/clean {s.findings_per_clean:.3f}"
+    )
+
+
+def why_held(reason: str) -> str:
+    if reason.startswith("resembles"):
+        return "resembles comments the team rejected"
+    if reason.startswith("under this repository's judge threshold"):
+        return "under the moved judge threshold"
+    return "a kind writers rejected"
+
+
+VARIANTS = {
+    "all that was learned": lambda x: x,
+    "resemblance and kinds only": lambda x: replace(x, judge_floor=None),
+    "judge threshold only": lambda x: replace(x, lessons=()),
+}
+
+
+def replay(args: argparse.Namespace) -> None:
+    cases = evaluation.load_cases(args.data)
+    by_id = {c.id: c for c in cases}
+    halves = split(cases, args.seed)
+    reviews = {}
+    for row in args.cache.read_text().splitlines():
+        d = json.loads(row)
+        reviews[d["id"]] = None if "rejected" in d else [finding_of(x) for x in d["findings"]]
+    pr_of = {c.id: n for n, c in enumerate(cases, 1)}  # each case is its own pull request
+    base = confidence_of(MIN_DROP)
+    before, after = [], {name: [] for name in VARIANTS}
+    held_reasons: dict[str, int] = defaultdict(int)
+    print(
+        f"review-bugs replay: seed {args.seed}; projects with at least {MIN_PAIRS} pairs; "
+        f"a case counts when it and its twin were reviewed (cache {args.cache})"
+    )
+    for project, (history, test) in halves.items():
+
+        def done(pairs):
+            return [p for p in pairs if f"{p}-bug" in reviews and f"{p}-clean" in reviews]
+
+        history, test = done(history), done(test)
+        if not history or not test:
+            continue
+        signals: list[Signal] = []
+        for pair in history:
+            for kind in ("bug", "clean"):
+                case = by_id[f"{pair}-{kind}"]
+                files = parse_diff(case.diff_text())
+                signals += feedback(case, reviews[case.id] or [], files, pr_of[case.id])
+        learned = learn(signals, today=TODAY, this_pr=None, base_floor=base)
+        holds = sum(x.action == "hold" for x in learned.lessons)
+        kinds = sum(not x.by_resemblance for x in learned.lessons)
+        floor = (
+            "as set" if learned.judge_floor is None else f"{learned.judge_floor:.3f} ({learned.judge_reason})"
+        )
+        print(
+            f"{project}: history {len(history)} pairs, {len(signals)} signals "
+            f"({sum(s.rejects for s in signals)} rejecting); test {len(test)} pairs; "
+            f"learned {len(learned.lessons)} lessons ({holds} hold, {kinds} by kind), judge threshold {floor}"
+        )
+        for pair in test:
+            for kind in ("bug", "clean"):
+                case = by_id[f"{pair}-{kind}"]
+                findings = reviews[case.id]
+                error = "rejected" if findings is None else None
+                before.append((case, findings or [], error))
+                files = parse_diff(case.diff_text())
+                for name, variant in VARIANTS.items():
+                    kept, held = hold_back(
+                        findings or [], variant(learned), partial(subject_by_files, files=files)
+                    )
+                    after[name].append((case, kept, error))
+                    if name == "all that was learned":
+                        for h in held:
+                            held_reasons[f"{case.kind} case: {why_held(h.reason)}"] += 1
+    if not before:
+        raise SystemExit(
+            f"no project has both halves reviewed yet in {args.cache}: run the review step first"
+        )
+    s0 = evaluation.score(before)
+    print(
+        f"\ntest halves: {s0.n_bug} bug + {s0.n_clean} clean cases; intervals: Wilson 95%, detection Newcombe"
+    )
+    print(scores_line("without learning", s0))
+    for name, rows in after.items():
+        print(scores_line(name, evaluation.score(rows)))
+    s1 = evaluation.score(after["all that was learned"])
+    if s0.clean_flag_rate.k:
+        cut = 1 - s1.clean_flag_rate.k / s0.clean_flag_rate.k
+        print(
+            f"\nclean flag rate cut by {cut:.0%} (goal: at least a third); "
+            f"recall change {s1.recall.value - s0.recall.value:+.3f} (goal: down at most 0.05)"
+        )
+    print("held back, by case kind and reason:")
+    for reason, n in sorted(held_reasons.items(), key=lambda t: -t[1]):
+        print(f"  {n:4d}  {reason}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("step", choices=("review", "replay"))
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--minutes", type=float, help="review: stop starting new cases after M minutes")
+    args = ap.parse_args()
+    if args.step == "review":
+        review(args)
+    else:
+        replay(args)
+
+
+if __name__ == "__main__":
+    main()

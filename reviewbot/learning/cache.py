@@ -1,0 +1,31 @@
+"""The signals read for a repository, kept for ``ttl`` seconds: reviews of several pull requests in
+a row (the service, a push to many branches) read the host once. Kept in the process only: a cache
+that a pull request's workflow could write (the Actions cache) must not decide what the review
+holds back, so the Action and the GitLab job read afresh at the start of each review."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .signals import Signal
+
+TTL = 900.0
+
+
+@dataclass
+class SignalCache:
+    ttl: float = TTL
+    clock: Callable[[], float] = time.monotonic
+    _kept: dict[str, tuple[float, tuple[Signal, ...]]] = field(default_factory=dict)
+
+    def signals(self, repository: str, read: Callable[[], list[Signal]]) -> tuple[list[Signal], bool]:
+        """The repository's signals and whether they came from the cache; ``read`` on a miss."""
+        now = self.clock()
+        hit = self._kept.get(repository)
+        if hit is not None and now - hit[0] < self.ttl:
+            return list(hit[1]), True
+        fresh = read()
+        self._kept[repository] = (now, tuple(fresh))
+        return fresh, False
