@@ -8,7 +8,8 @@
   thread, 400). A finding the host cannot place is listed, with why.
 - Findings whose fingerprint or content key an earlier run of the bot posted are not posted again.
 
-The host gives its positions and its bodies (``Bodies``); ``place`` is pure.
+The host gives its positions and its bodies (``Bodies``); ``place`` is pure. What to post of an
+incremental review is ``incremental.to_post``'s.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from typing import Any, Protocol
 from ..diff import DiffIndex
 from ..merge import content_key, fingerprint
 from ..model import Anchored, Finding, Location, Unanchored
-from ..ports import Review
 from ..triage import inline, rank_key
 
-__all__ = ["MAX_INLINE", "Bodies", "Plan", "place", "to_post"]
+__all__ = ["MAX_INLINE", "Bodies", "Plan", "place"]
 
 MAX_INLINE = 30
 
@@ -97,11 +97,3 @@ def place(
             listed.append(bodies.listed(f, fp, key))
         fps.append(fp)
     return Plan(tuple(comments), tuple(listed), repeated, invalid, tuple(fps))
-
-
-def to_post(review: Review) -> list[Anchored | Unanchored]:
-    """The findings of ``review`` to post: all it found, or those an incremental review kept."""
-    items = [*review.result.anchored, *review.result.unanchored]
-    if review.only is None:
-        return items
-    return [i for i in items if fingerprint(i.finding) in review.only]

@@ -14,7 +14,7 @@ from ..reporters import markdown
 from .bodies import SUMMARY_MARKER, head_marker
 from .placement import Plan
 
-__all__ = ["SUMMARY_MARKER", "summary_body"]
+__all__ = ["summary_body"]
 
 
 def summary_body(

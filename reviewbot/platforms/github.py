@@ -116,18 +116,15 @@ class Connection:
         self._installations: Any = None
 
     def client(self, installation: int | None) -> GitHubClient:
-        s = self.settings
-        if s.hosts.github.app_id is None or not installation:
-            return client(s)
+        gh = self.settings.hosts.github
+        if gh.app_id is None or not installation:
+            return client(self.settings)
         if self._installations is None:
             from ..hosts.github.service import Installations
 
-            key = s.hosts.github.app_key()
+            key = gh.app_key()
             assert key is not None, "hosts.github.app_key_path is needed with hosts.github.app_id"
-            github = s.hosts.github
-            self._installations = Installations(
-                github.app_id, key.get_secret_value(), base_url=github.api_url
-            )
+            self._installations = Installations(gh.app_id, key.get_secret_value(), base_url=gh.api_url)
         return self._installations.client(int(installation))
 
     def host(self, settings: Settings, repo: str, installation: int | None) -> GitHubHost:

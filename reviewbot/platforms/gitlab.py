@@ -99,12 +99,10 @@ class Connection:
 
     def client(self) -> GitLabClient:
         if self._client is None:
-            s = self.settings
-            if s.hosts.gitlab.token is None:
+            gitlab = self.settings.hosts.gitlab
+            if gitlab.token is None:
                 raise UsageError("no GitLab token: set GITLAB_TOKEN (a project or group access token)")
-            self._client = client(
-                {"GITLAB_TOKEN": s.hosts.gitlab.token.get_secret_value()}, s.hosts.gitlab.url
-            )
+            self._client = client({"GITLAB_TOKEN": gitlab.token.get_secret_value()}, gitlab.url)
         return self._client
 
     def host(self, settings: Settings, repo: str, installation: int | None) -> GitLabHost:

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from reviewbot.diff import DiffIndex, added_numbers, anchor_all, parse_diff
+from reviewbot.hosts.bodies import SUMMARY_MARKER, marker
+from reviewbot.hosts.incremental import to_post
 from reviewbot.hosts.markers import Signer
-from reviewbot.hosts.placement import place, to_post
-from reviewbot.hosts.summary import SUMMARY_MARKER, summary_body
+from reviewbot.hosts.placement import place
+from reviewbot.hosts.summary import summary_body
 from reviewbot.model import ChangeSet, FileDiff, Finding, Location, Result, Severity, Side, Stats
 from reviewbot.platforms.flow import base_config, review_change
 from reviewbot.ports import Change, Host, Prior, Review
@@ -30,10 +32,10 @@ class Bodies:
         return None if line is None else {"path": location.path, "line": location.line}
 
     def inline(self, f: Finding, fp: str, key: str) -> str:
-        return f"{f.message} <!-- reviewbot:fp={fp} key={key} -->"
+        return f"{f.message} {marker(fp, key)}"
 
     def listed(self, f: Finding, fp: str, key: str, why: str | None = None) -> str:
-        return f"- {f.message} ({why}) <!-- reviewbot:fp={fp} key={key} -->"
+        return f"- {f.message} ({why}) {marker(fp, key)}"
 
 
 class ListHost:
@@ -64,7 +66,8 @@ class ListHost:
 
     def _plan(self, change: Change, review: Review, prior: Prior):
         index = DiffIndex(change.changeset.files)
-        return place(to_post(review), index, Bodies(), posted=prior.keys)
+        items, _ = to_post(review, index)
+        return place(items, index, Bodies(), posted=prior.keys)
 
     def dry_run(self, change: Change, review: Review, prior: Prior) -> list[str]:
         return [body for body, _ in self._plan(change, review, prior).inline]

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...diff import DiffIndex
-from ...errors import PublishError, SourceError
+from ...errors import PublishError
 from ...model import FileDiff
 from ...ports import Change, Prior, Review
-from ...sources.git import GitSource
+from ..checkout import interdiff
 from ..incremental import to_post
 from ..markers import Signer
 from ..placement import MAX_INLINE, place
@@ -80,18 +80,15 @@ class GitLabHost:
 
     def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
         """From git in the checkout (a CI job's clone); None without one, or when ``since`` is gone."""
-        if self.checkout is None:
-            return None
-        try:
-            return GitSource(self.checkout, f"{since}..{change.changeset.head}").load().files
-        except SourceError:
-            return None
+        head = change.changeset.head
+        assert head is not None
+        return interdiff(self.checkout, since, head)
 
     def dry_run(self, change: Change, review: Review, prior: Prior) -> list[dict[str, Any]]:
         """The threads ``post`` would open (their position and body), unsigned."""
         index = DiffIndex(change.changeset.files)
-        items, _ = to_post(review, index)
         bodies = Bodies(self.version(change))
+        items, _ = to_post(review, index)
         plan = place(items, index, bodies, posted=prior.keys, max_inline=self.max_threads)
         return [{"position": pos, "body": body} for body, pos in plan.inline]
 
