@@ -9,8 +9,9 @@ may have done the request anyway (a 5xx, a lost connection). Before a request th
 done is sent again, ``recover`` looks for what it would have made and returns that instead, so a
 POST that succeeded is never made twice.
 
-tenacity runs the loop. A wait is what the server asked for, else an exponential back-off (``base_s`` doubling each try, at
-most ``max_backoff_s``, with full jitter when ``jitter``) never under the ``Retry``'s floor; no wait
+tenacity runs the loop. A wait is what the server asked for, else an exponential back-off (``base_s``
+doubling each try, at most ``max_backoff_s``, with full jitter when ``jitter``) never under the
+``Retry``'s floor; no wait
 is longer than ``max_wait_s``. ``call`` gives up with ``GaveUp`` after ``attempts`` tries, or when
 the next wait would take the call's time (its tries and its waits) past ``budget_s``.
 
@@ -67,7 +68,8 @@ class GaveUp(Exception):
 
 
 def retry_after(value: str | None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (a number or an HTTP date); None when absent or unreadable."""
+    """Seconds a ``Retry-After`` header asks for (a number or an HTTP date); None when absent or
+    unreadable."""
     if not value:
         return None
     value = value.strip()

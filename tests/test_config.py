@@ -271,23 +271,63 @@ def test_no_file_gives_defaults_and_no_config_path(tmp_path):
 # (file, environment, flags) -> the expected (fail_on, backend, item_tokens)
 PRECEDENCE = [
     pytest.param({}, {}, {}, ("error", "openvino", 1200), id="defaults"),
-    pytest.param({"fail_on": "never", "backend": "none", "plan": {"item_tokens": 800}}, {}, {},
-                 ("never", "none", 800), id="file"),
-    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {},
-                 ("warning", "openvino", 1200), id="env-over-file"),
-    pytest.param({"backend": "none"}, {"REVIEWBOT_BACKEND": "local"}, {},
-                 ("error", "local", 1200), id="env-over-file-backend"),
-    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {"fail_on": "error"},
-                 ("error", "openvino", 1200), id="flag-over-env"),
-    pytest.param({"backend": "local"}, {"REVIEWBOT_BACKEND": "local"}, {"backend": "none"},
-                 ("error", "none", 1200), id="flag-over-env-backend"),
-    pytest.param({"plan": {"item_tokens": 800}}, {}, {"item_tokens": 600},
-                 ("error", "openvino", 600), id="flag-over-file"),
-    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": "warning"}, {"fail_on": None, "item_tokens": None},
-                 ("warning", "openvino", 1200), id="unset-flag-keeps-env"),
-    pytest.param({"fail_on": "never"}, {"REVIEWBOT_FAIL_ON": ""}, {},
-                 ("never", "openvino", 1200), id="empty-env-is-unset"),
-]  # fmt: skip
+    pytest.param(
+        {"fail_on": "never", "backend": "none", "plan": {"item_tokens": 800}},
+        {},
+        {},
+        ("never", "none", 800),
+        id="file",
+    ),
+    pytest.param(
+        {"fail_on": "never"},
+        {"REVIEWBOT_FAIL_ON": "warning"},
+        {},
+        ("warning", "openvino", 1200),
+        id="env-over-file",
+    ),
+    pytest.param(
+        {"backend": "none"},
+        {"REVIEWBOT_BACKEND": "local"},
+        {},
+        ("error", "local", 1200),
+        id="env-over-file-backend",
+    ),
+    pytest.param(
+        {"fail_on": "never"},
+        {"REVIEWBOT_FAIL_ON": "warning"},
+        {"fail_on": "error"},
+        ("error", "openvino", 1200),
+        id="flag-over-env",
+    ),
+    pytest.param(
+        {"backend": "local"},
+        {"REVIEWBOT_BACKEND": "local"},
+        {"backend": "none"},
+        ("error", "none", 1200),
+        id="flag-over-env-backend",
+    ),
+    pytest.param(
+        {"plan": {"item_tokens": 800}},
+        {},
+        {"item_tokens": 600},
+        ("error", "openvino", 600),
+        id="flag-over-file",
+    ),
+    pytest.param(
+        {"fail_on": "never"},
+        {"REVIEWBOT_FAIL_ON": "warning"},
+        {"fail_on": None, "item_tokens": None},
+        ("warning", "openvino", 1200),
+        id="unset-flag-keeps-env",
+    ),
+    pytest.param(
+        {"fail_on": "never"},
+        {"REVIEWBOT_FAIL_ON": ""},
+        {},
+        ("never", "openvino", 1200),
+        id="empty-env-is-unset",
+    ),
+]
 
 
 def test_a_checkpoint_without_a_backend_runs_on_transformers(tmp_path) -> None:
@@ -491,9 +531,16 @@ def test_openai_backend_needs_a_url_and_keeps_its_key_secret(tmp_path: Path) -> 
 def test_a_repositorys_own_file_cannot_set_the_trusted_only_keys(tmp_path):
     """Issue 14, hole 1: the reviewed repository's file named the bot's API URL, the model server and
     the sandbox; those keys come only from flags, the environment or --config."""
-    hostile = {"github": {"api_url": "http://127.0.0.1:9/"}, "sandbox": {"allow_unsandboxed": True},
-               "base_url": "http://127.0.0.1:9/v1", "cache_dir": "/tmp/evil", "model_dir": "/tmp/evil",
-               "search": {"web_url": "http://127.0.0.1:9/"}, "github.bot_login": "mallory", "fail_on": "never"}  # fmt: skip
+    hostile = {
+        "github": {"api_url": "http://127.0.0.1:9/"},
+        "sandbox": {"allow_unsandboxed": True},
+        "base_url": "http://127.0.0.1:9/v1",
+        "cache_dir": "/tmp/evil",
+        "model_dir": "/tmp/evil",
+        "search": {"web_url": "http://127.0.0.1:9/"},
+        "github.bot_login": "mallory",
+        "fail_on": "never",
+    }
     write(
         tmp_path,
         {k: v for k, v in hostile.items() if k != "github.bot_login"}

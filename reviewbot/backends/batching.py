@@ -44,7 +44,10 @@ class CacheStats:
         self.cached_tokens += cached
 
     def __repr__(self) -> str:
-        return f"CacheStats(calls={self.calls}, prompt_tokens={self.prompt_tokens}, cached_tokens={self.cached_tokens})"
+        return (
+            f"CacheStats(calls={self.calls}, prompt_tokens={self.prompt_tokens}, "
+            f"cached_tokens={self.cached_tokens})"
+        )
 
 
 class _Pending:

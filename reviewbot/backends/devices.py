@@ -103,8 +103,10 @@ def plan_load(
             f"no CUDA device {index}: torch sees {len(cuda)} ({', '.join(g.name for g in cuda)})"
         )
     if quant is not None and not have_gptqmodel:
-        raise ModelError(f"{where}: {quant.upper()} checkpoints load through gptqmodel, which is not installed: "
-                         f"{INSTALL_GPTQMODEL}")  # fmt: skip
+        raise ModelError(
+            f"{where}: {quant.upper()} checkpoints load through gptqmodel, which is not installed: "
+            f"{INSTALL_GPTQMODEL}"
+        )
     if weight_bytes > gpu.free_bytes:
         raise ModelError(
             f"not enough GPU memory: the weights in {where} take {_gib(weight_bytes)}, "
@@ -129,12 +131,16 @@ def explain(exc: BaseException, *, where: str, plan: LoadPlan | None, cuda: list
     on = f" on cuda:{gpu.index} ({gpu.name})" if gpu else ""
     if type(exc).__name__ == "OutOfMemoryError" or _OOM.search(text):
         free = f", {_gib(gpu.free_bytes)} was free before loading" if gpu else ""
-        return ModelError(f"not enough GPU memory{on}{free}: {first}; lower model.concurrency or "
-                          "review.max_new_tokens, or use a quantized checkpoint")  # fmt: skip
+        return ModelError(
+            f"not enough GPU memory{on}{free}: {first}; lower model.concurrency or "
+            "review.max_new_tokens, or use a quantized checkpoint"
+        )
     if plan is not None and plan.quantization and _KERNEL.search(text):
         cap = f" (compute capability {gpu.capability[0]}.{gpu.capability[1]})" if gpu else ""
-        return ModelError(f"wrong kernel: gptqmodel has no {plan.quantization.upper()} kernel for this GPU{cap} "
-                          f"or this checkpoint's format: {first}")  # fmt: skip
+        return ModelError(
+            f"wrong kernel: gptqmodel has no {plan.quantization.upper()} kernel for this GPU{cap} "
+            f"or this checkpoint's format: {first}"
+        )
     if isinstance(exc, ImportError):
         return ModelError(f"{where}: a library is missing ({first}): {INSTALL_GPTQMODEL}")
     return ModelError(f"could not load the model{on}: {first}")

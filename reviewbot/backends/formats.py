@@ -40,7 +40,8 @@ QWEN_TOOLS_INTRO = (
 )
 QWEN_TOOLS_OUTRO = (
     "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
-    '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}'
+    "<tool_call></tool_call> XML tags:\n<tool_call>\n"
+    '{"name": <function-name>, "arguments": <args-json-object>}'
     "\n</tool_call><|im_end|>\n"
 )
 
@@ -74,7 +75,8 @@ class ChatFormat:
         """How this family's model writes the given calls (for an assistant turn in the history)."""
         if self.name == "qwen2.5":
             return "\n".join(
-                f'<tool_call>\n{{"name": "{_call(c)["name"]}", "arguments": {_tojson(_call(c)["arguments"])}}}\n</tool_call>'
+                f'<tool_call>\n{{"name": "{_call(c)["name"]}", '
+                f'"arguments": {_tojson(_call(c)["arguments"])}}}\n</tool_call>'
                 for c in calls
             )
         body = _tojson([{"name": _call(c)["name"], "arguments": _call(c)["arguments"]} for c in calls])
@@ -155,7 +157,8 @@ def _render_qwen(messages: Chat, tools: Sequence[Mapping] | None, gen: bool) -> 
             for c in m["tool_calls"]:
                 c = _call(c)
                 out.append(
-                    f'\n<tool_call>\n{{"name": "{c["name"]}", "arguments": {_tojson(c["arguments"])}}}\n</tool_call>'
+                    f'\n<tool_call>\n{{"name": "{c["name"]}", '
+                    f'"arguments": {_tojson(c["arguments"])}}}\n</tool_call>'
                 )
             out.append("<|im_end|>\n")
         elif role == "tool":

@@ -128,7 +128,8 @@ class LocalBackend:
             from transformers.utils import logging as hf_logging
         except ImportError as exc:
             raise ModelError(
-                f"the local backend needs torch and transformers ({exc.name} missing): {embedded.INSTALL_HINT}"
+                f"the local backend needs torch and transformers ({exc.name} missing): "
+                f"{embedded.INSTALL_HINT}"
             ) from exc
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
@@ -260,8 +261,14 @@ class LocalBackend:
             self._keep(cache, full)
             self.stats.count(len(seq), p)
             gen = self._generation(out, 0, len(seq), t0)
-            return Generation(gen.text, gen.prompt_tokens, gen.generated_tokens, gen.seconds,
-                              gen.token_logprobs, cached_tokens=p)  # fmt: skip
+            return Generation(
+                gen.text,
+                gen.prompt_tokens,
+                gen.generated_tokens,
+                gen.seconds,
+                gen.token_logprobs,
+                cached_tokens=p,
+            )
 
     def generate_batch(
         self, requests: Sequence[Sequence[Message]], *, schema: Mapping | None = None, max_tokens: int = 256
@@ -283,8 +290,9 @@ class LocalBackend:
             for i, x in enumerate(prompts):
                 ids[i, width - len(x) :] = x
                 mask[i, width - len(x) :] = 1
-            out = self._generate(ids, [schema] * len(prompts) if schema is not None else None, max_tokens,
-                                 None, mask)  # fmt: skip
+            out = self._generate(
+                ids, [schema] * len(prompts) if schema is not None else None, max_tokens, None, mask
+            )
             for x in prompts:
                 self.stats.count(len(x), 0)
             seconds = time.perf_counter() - t0

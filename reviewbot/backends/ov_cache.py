@@ -77,7 +77,8 @@ def verify(directory: Path, expected: str | None = None) -> Verified:
         raise ModelError(f"the converted model has no manifest: {exc}") from exc
     if expected and _sha256(manifest) != expected:
         raise ModelError(
-            f"the converted model's manifest in {directory} has sha256 {_sha256(manifest)}, expected {expected}"
+            f"the converted model's manifest in {directory} has sha256 {_sha256(manifest)}, "
+            f"expected {expected}"
         )
     try:
         listed = json.loads(manifest)["files"]
@@ -109,7 +110,10 @@ def convert(cache_dir: Path, status: Callable[[str], None]) -> Path:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
     }
-    code = "import sys; from pathlib import Path; from reviewbot.backends import ov_cache; ov_cache.convert_here(Path(sys.argv[1]))"
+    code = (
+        "import sys; from pathlib import Path; from reviewbot.backends import ov_cache; "
+        "ov_cache.convert_here(Path(sys.argv[1]))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code, str(cache_dir)], env=env, capture_output=True, text=True
     )

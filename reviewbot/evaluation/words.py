@@ -75,7 +75,8 @@ def format_words(w: WordCounts) -> str:
         f"model comments: {w.comments}; grounded {_pct(w.grounded, w.comments)}; "
         f"fragments {w.fragments}; prompt copies {w.prompt_copies}\n"
         f"  the model's own sentences (before the fact was put first): grounded "
-        f"{_pct(w.said_grounded, w.comments)}; fragments {w.said_fragments}; prompt copies {w.said_prompt_copies}\n"
+        f"{_pct(w.said_grounded, w.comments)}; fragments {w.said_fragments}; "
+        f"prompt copies {w.said_prompt_copies}\n"
         "  grounded: names a token the change adds or removes or an identifier of the flagged row, a full "
         "sentence, quotes only code the hunk holds, copies no 6-word run of the instructions\n"
     )

@@ -181,7 +181,8 @@ def facts_for_run(removed: list[Line], added: list[Line], path: str) -> list[Fac
                 return [
                     Fact(
                         "whitespace",
-                        f"Only whitespace changed in these lines ({_one(removed, added)}); the code is the same.",
+                        f"Only whitespace changed in these lines ({_one(removed, added)}); "
+                        "the code is the same.",
                         anchor_old,
                         anchor_new,
                     )

@@ -1,6 +1,7 @@
 """The `reviewbot` command line.
 
-    reviewbot review [--diff FILE|- | --git [BASE..HEAD] | --staged] [--format terminal|json|sarif|markdown|rdjson] ...
+    reviewbot review [--diff FILE|- | --git [BASE..HEAD] | --staged]
+                     [--format terminal|json|sarif|markdown|rdjson] ...
     reviewbot describe [--diff FILE|- | --git [BASE..HEAD] | --staged] [--format text|json|markdown]
     reviewbot eval CASES_DIR [--limit N] [--seed S] [--format json]
     reviewbot model prepare|info
@@ -71,8 +72,12 @@ def model_args(sp: argparse.ArgumentParser) -> None:
     g.add_argument("--api-model", help="openai backend: the served model's name (default: the first listed)")
     g.add_argument("--threads", type=int, help="CPU threads for the model")
     g.add_argument("--min-drop", type=float, help="review: likelihood drop (nats/token) to comment on")
-    g.add_argument("--strategy", dest="review_strategy", choices=config.REVIEW_STRATEGIES,
-                   help="review: how the model reviews (default auto: by the model's size)")  # fmt: skip
+    g.add_argument(
+        "--strategy",
+        dest="review_strategy",
+        choices=config.REVIEW_STRATEGIES,
+        help="review: how the model reviews (default auto: by the model's size)",
+    )
     g.add_argument("--device", help="local backend: auto, cpu, cuda or cuda:N (default: auto)")
     g.add_argument(
         "--model-concurrency", type=int, help="work items sent to the model at once (openai: 8, local: 1)"
@@ -108,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     r = sub.add_parser(
-        "review", help="review a diff file or a git range (default: this branch)", description=REVIEW,
+        "review",
+        help="review a diff file or a git range (default: this branch)",
+        description=REVIEW,
         epilog=REVIEW_EXAMPLES,
-    )  # fmt: skip
+    )
     change_args(r)
     r.add_argument(
         "--format", choices=config.FORMATS, default="terminal", help="report format (default: terminal)"
@@ -129,10 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(r)
 
     e = sub.add_parser(
-        "eval", help="score the review on a review-bugs case folder",
+        "eval",
+        help="score the review on a review-bugs case folder",
         description="Review each case's diff and score the findings against the known bugs.",
         epilog="example:\n  reviewbot eval path/to/review-bugs --limit 5 --seed 1\n",
-    )  # fmt: skip
+    )
     e.add_argument("cases", type=Path, metavar="CASES_DIR", help="a folder of review-bugs cases")
     e.add_argument("--limit", type=int, help="number of bug/clean PAIRS to sample")
     e.add_argument("--seed", type=int, default=0, help="the random seed of the sample (default: 0)")
@@ -143,19 +151,23 @@ def build_parser() -> argparse.ArgumentParser:
     common(e)
 
     m = sub.add_parser(
-        "model", help="prepare or describe the embedded model",
-        epilog="examples:\n  reviewbot model prepare    # download and convert once\n  reviewbot model info\n",
-    )  # fmt: skip
+        "model",
+        help="prepare or describe the embedded model",
+        epilog=(
+            "examples:\n  reviewbot model prepare    # download and convert once\n  reviewbot model info\n"
+        ),
+    )
     m.add_argument(
         "action", choices=("prepare", "info"), help="prepare: download and convert it; info: where it is"
     )
     settings_args(m)
 
     g = sub.add_parser(
-        "github", help="review a GitHub pull request; post the review with --post (docs/github.md)",
+        "github",
+        help="review a GitHub pull request; post the review with --post (docs/github.md)",
         epilog="examples:\n  reviewbot github review --pr octo/app#12\n"
         "  reviewbot github review --post    # in a workflow: the event's pull request\n",
-    )  # fmt: skip
+    )
     g.add_argument(
         "action", choices=("review", "publish"), help="publish: post an untrusted findings artifact (forks)"
     )
@@ -280,9 +292,10 @@ def _gitlab_parser(sub) -> None:
 
 def _search_parsers(sub) -> None:
     ix = sub.add_parser(
-        "index", help="build the documentation or repository search index",
+        "index",
+        help="build the documentation or repository search index",
         epilog="examples:\n  reviewbot index docs --package requests\n  reviewbot index repo --repo .\n",
-    )  # fmt: skip
+    )
     ix.add_argument(
         "what", choices=("docs", "repo"), help="docs: installed packages' docs; repo: a repository"
     )
@@ -293,9 +306,10 @@ def _search_parsers(sub) -> None:
     ix.add_argument("--vectors", action="store_true", help="repo: also MiniLM vectors (the `vectors` extra)")
     settings_args(ix)
     se = sub.add_parser(
-        "search", help="search the documentation index",
+        "search",
+        help="search the documentation index",
         epilog="example:\n  reviewbot search 'requests timeout' -k 3\n",
-    )  # fmt: skip
+    )
     se.add_argument("query", help="words to look for")
     se.add_argument("-k", type=int, default=5, help="how many entries (default: 5)")
     se.add_argument(
@@ -303,9 +317,10 @@ def _search_parsers(sub) -> None:
     )
     settings_args(se)
     ask = sub.add_parser(
-        "ask", help="answer a question about a repository, with the files it relied on",
+        "ask",
+        help="answer a question about a repository, with the files it relied on",
         epilog="example:\n  reviewbot ask 'where is the config file read?' --repo .\n",
-    )  # fmt: skip
+    )
     ask.add_argument("question", help="the question, in plain words")
     ask.add_argument("--repo", type=Path, default=Path("."), help="the repository (default: .)")
     ask.add_argument(

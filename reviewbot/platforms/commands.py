@@ -146,14 +146,23 @@ def cmd_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 "prompt_tokens": stats.prompt_tokens if stats else 0,
                 "generated_tokens": stats.generated_tokens if stats else 0,
                 "findings": [
-                    {"path": f.location.path, "side": str(f.location.side), "line": f.location.line,
-                     "start_line": f.location.start_line, "severity": str(f.severity), "message": f.message,
-                     "confidence": f.confidence, "rule": f.rule, "source": f.source, "said": f.said,
-                     "suggestion": f.suggestion}
+                    {
+                        "path": f.location.path,
+                        "side": str(f.location.side),
+                        "line": f.location.line,
+                        "start_line": f.location.start_line,
+                        "severity": str(f.severity),
+                        "message": f.message,
+                        "confidence": f.confidence,
+                        "rule": f.rule,
+                        "source": f.source,
+                        "said": f.said,
+                        "suggestion": f.suggestion,
+                    }
                     for f in findings
                 ],
             }
-        )  # fmt: skip
+        )
     progress(len(cases), len(cases), "done")
     seconds = time.perf_counter() - t0
     bot = evaluation.score(rows)
@@ -235,10 +244,18 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             return settings_for(args, None, repo_config=rc)
 
         out = run.review_pull(
-            settings, gh, target, review, configure=configure, checkout=checkout, post=args.post,
-            incremental=not args.full, check_run=not args.no_check_run, findings_out=args.findings_out,
+            settings,
+            gh,
+            target,
+            review,
+            configure=configure,
+            checkout=checkout,
+            post=args.post,
+            incremental=not args.full,
+            check_run=not args.no_check_run,
+            findings_out=args.findings_out,
             sarif_out=args.sarif_out,
-        )  # fmt: skip
+        )
         settings = out.settings or settings
     if getattr(args, "annotate", False):
         from ..hosts.github.checks import workflow_commands
@@ -249,8 +266,8 @@ def cmd_github(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     elif out.posted is not None:
         p = out.posted
         stdout.write(
-            f"reviewbot: {target.repo}: review {p.review.id if p.review else 'not needed'}, {p.inline} inline, "
-            f"{p.listed} in the body, {p.repeated} not repeated, check run "
+            f"reviewbot: {target.repo}: review {p.review.id if p.review else 'not needed'}, "
+            f"{p.inline} inline, {p.listed} in the body, {p.repeated} not repeated, check run "
             f"{p.check_run.id if p.check_run else 'off'} ({p.annotations} annotations)\n"
         )
     return exit_code(out.result, settings)
@@ -280,18 +297,28 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         progress.status(note)
     gl_host = run.host(settings, gl, target.project, checkout=checkout)
     parts = review_parts(settings, progress)
-    out = run.review_mr(gl_host, change, lambda cs: pipeline.run(cs, parts), post=args.post, incremental=not args.full,
-                        reports={"codequality": args.codequality_out, "sarif": args.sarif_out})  # fmt: skip
+    out = run.review_mr(
+        gl_host,
+        change,
+        lambda cs: pipeline.run(cs, parts),
+        post=args.post,
+        incremental=not args.full,
+        reports={"codequality": args.codequality_out, "sarif": args.sarif_out},
+    )
     p = out.posted
     if out.payload is not None:
         stdout.write(json.dumps(out.payload, indent=2, ensure_ascii=False) + "\n")
     elif p is not None and p.stale is not None:
-        stdout.write(f"reviewbot: {target.project}!{target.iid} moved on to {p.stale[:12]} since this review "
-                     "began: nothing posted against the stale version (the new pipeline reviews it)\n")  # fmt: skip
+        stdout.write(
+            f"reviewbot: {target.project}!{target.iid} moved on to {p.stale[:12]} since this review "
+            "began: nothing posted against the stale version (the new pipeline reviews it)\n"
+        )
         return 0
     elif p is not None:
-        stdout.write(f"reviewbot: {target.project}!{target.iid}: {p.inline} threads, {p.listed} listed in the "
-                     f"summary note, {p.repeated} not repeated, {p.resolved} resolved\n")  # fmt: skip
+        stdout.write(
+            f"reviewbot: {target.project}!{target.iid}: {p.inline} threads, {p.listed} listed in the "
+            f"summary note, {p.repeated} not repeated, {p.resolved} resolved\n"
+        )
     return run.exit_code(out.result, settings.fail_on, model_fails=settings.fail_on_model)
 
 

@@ -99,9 +99,13 @@ def host(
 ) -> GitHubHost:
     """The repository's pull requests, posted on as the settings say."""
     options = Options(
-        fail_on=settings.fail_on, fail_on_model=settings.fail_on_model, max_inline=settings.hosts.max_inline, check_run=check_run,
-        step_summary=settings.hosts.github.step_summary, bot_login=settings.hosts.bot_login,
-    )  # fmt: skip
+        fail_on=settings.fail_on,
+        fail_on_model=settings.fail_on_model,
+        max_inline=settings.hosts.max_inline,
+        check_run=check_run,
+        step_summary=settings.hosts.github.step_summary,
+        bot_login=settings.hosts.bot_login,
+    )
     return GitHubHost(gh, repo, options, checkout=checkout, signer=marker_signer(settings)[0])
 
 
@@ -211,8 +215,9 @@ def publish_artifact(
     cs = change.changeset
     if cs.head != trusted.head:
         raise PublishError(
-            f"{trusted.repo}#{number} is at {str(cs.head)[:12]}, not at the head {trusted.head[:12]} that the "
-            "workflow run reviewed: refusing to post (the artifact may name another PR, or the PR moved on)"
+            f"{trusted.repo}#{number} is at {str(cs.head)[:12]}, "
+            f"not at the head {trusted.head[:12]} that the workflow run reviewed: "
+            "refusing to post (the artifact may name another PR, or the PR moved on)"
         )
     base = Result(
         cs,

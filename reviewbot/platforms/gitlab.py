@@ -118,8 +118,10 @@ def base_note(environ: Mapping[str, str], change: Change) -> str | None:
     """A line when the pipeline's ``CI_MERGE_REQUEST_DIFF_BASE_SHA`` is not the latest version's base."""
     ci_base, base = environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"), change.changeset.base
     if ci_base and base and ci_base != base:
-        return (f"the pipeline's diff base {ci_base[:12]} is not the MR's latest version's {base[:12]} "
-                "(the target branch moved): reviewing the latest version")  # fmt: skip
+        return (
+            f"the pipeline's diff base {ci_base[:12]} is not the MR's latest version's {base[:12]} "
+            "(the target branch moved): reviewing the latest version"
+        )
     return None
 
 

@@ -20,14 +20,18 @@ def cmd_index(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         docs = DocsIndex.open(settings.cache)
         st = docs.build(args.package, progress=progress)
         own = f", {docs.add_repository(args.repo)} entries from {args.repo}" if args.repo is not None else ""
-        stdout.write(f"docs index: {st.units} units ({st.rebuilt} rebuilt), {st.entries} entries added{own}, "
-                     f"{st.files} files ({st.failed} did not parse), {st.size_bytes / 1e6:.1f} MB, "
-                     f"{st.seconds:.1f}s: {docs.store.path}\n")  # fmt: skip
+        stdout.write(
+            f"docs index: {st.units} units ({st.rebuilt} rebuilt), {st.entries} entries added{own}, "
+            f"{st.files} files ({st.failed} did not parse), {st.size_bytes / 1e6:.1f} MB, "
+            f"{st.seconds:.1f}s: {docs.store.path}\n"
+        )
         return 0
     repo = RepoIndex.open(settings.cache, args.repo or Path("."))
     rs = repo.update(progress)
-    line = (f"repo index: {rs.files} files ({rs.changed} reindexed, {rs.removed} removed), {rs.chunks} chunks, "
-            f"{rs.size_bytes / 1e6:.1f} MB, {rs.seconds:.1f}s")  # fmt: skip
+    line = (
+        f"repo index: {rs.files} files ({rs.changed} reindexed, {rs.removed} removed), {rs.chunks} chunks, "
+        f"{rs.size_bytes / 1e6:.1f} MB, {rs.seconds:.1f}s"
+    )
     if args.vectors:
         from ..knowledge.vectors import MiniLM, add_vectors
 
@@ -49,10 +53,18 @@ def cmd_search(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not docs.store.sources():
         raise UsageError("the documentation index is empty: run `reviewbot index docs` first")
     hits = docs.search(args.query, args.k)
-    rows = [{"object": h.row.name, "kind": h.row.kind, "package": h.row.extra.get("package"),
-             "version": h.row.extra.get("version"), "signature": h.row.signature,
-             "summary": (h.row.doc.strip().split("\n\n")[0] if h.row.doc else ""), "score": round(h.score, 3)}
-            for h in hits]  # fmt: skip
+    rows = [
+        {
+            "object": h.row.name,
+            "kind": h.row.kind,
+            "package": h.row.extra.get("package"),
+            "version": h.row.extra.get("version"),
+            "signature": h.row.signature,
+            "summary": (h.row.doc.strip().split("\n\n")[0] if h.row.doc else ""),
+            "score": round(h.score, 3),
+        }
+        for h in hits
+    ]
     if args.format == "json":
         stdout.write(json.dumps({"query": args.query, "results": rows}, indent=2) + "\n")
     elif not rows:
@@ -83,9 +95,15 @@ def cmd_ask(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     qa = compose.repo_qa(settings, model, args.repo, progress, args.budget_tokens)
     a = qa.answer(args.question)
     if args.format == "json":
-        doc = {"question": a.question, "found": a.found, "answer": a.text,
-               "sources": [dataclasses.asdict(s) for s in a.sources], "retrieval": a.retrieval,
-               "backend": model.name if model else "none", "seconds": round(a.seconds, 3)}  # fmt: skip
+        doc = {
+            "question": a.question,
+            "found": a.found,
+            "answer": a.text,
+            "sources": [dataclasses.asdict(s) for s in a.sources],
+            "retrieval": a.retrieval,
+            "backend": model.name if model else "none",
+            "seconds": round(a.seconds, 3),
+        }
         stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         stdout.write(format_answer(a) + "\n")

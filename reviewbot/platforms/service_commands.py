@@ -27,9 +27,10 @@ _STATES = ("queued", "running", "done", "failed", "superseded")
 
 def service_parsers(sub: Any, common: Any, settings_args: Any) -> None:
     s = sub.add_parser(
-        "serve", help="the webhook service: receive, verify and queue GitHub and GitLab events",
+        "serve",
+        help="the webhook service: receive, verify and queue GitHub and GitLab events",
         epilog="example:\n  REVIEWBOT_GITHUB_WEBHOOK_SECRET=... reviewbot serve --port 8080\n",
-    )  # fmt: skip
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
     s.add_argument(
@@ -41,9 +42,10 @@ def service_parsers(sub: Any, common: Any, settings_args: Any) -> None:
     _lease(s)
     common(s)
     w = sub.add_parser(
-        "worker", help="run queued webhook jobs (any number, on any machine sharing the store)",
+        "worker",
+        help="run queued webhook jobs (any number, on any machine sharing the store)",
         epilog="example:\n  REVIEWBOT_SERVICE_STORE=redis://queue:6379/0 reviewbot worker --concurrency 2\n",
-    )  # fmt: skip
+    )
     w.add_argument("--concurrency", type=int, default=1, help="jobs run at once by this process (default: 1)")
     w.add_argument("--once", action="store_true", help="run the jobs ready now, then exit")
     w.add_argument("--poll", type=float, default=1.0, help="seconds between looks at an empty queue")
@@ -58,9 +60,14 @@ def service_parsers(sub: Any, common: Any, settings_args: Any) -> None:
 
 def _lease(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--lease", type=float, default=900.0,
-        help="seconds a claimed job is held without a heartbeat before another worker may take it (renewed every third)",
-    )  # fmt: skip
+        "--lease",
+        type=float,
+        default=900.0,
+        help=(
+            "seconds a claimed job is held without a heartbeat before another worker may take it "
+            "(renewed every third)"
+        ),
+    )
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
@@ -102,8 +109,14 @@ def _workers(args: argparse.Namespace, settings: Any, n: int, stderr: TextIO, me
     for _ in range(n):
         clients = Clients(settings)
         handle = lambda job, c=clients: run_job(job, c, configure, progress)  # noqa: E731
-        out.append(Worker(job_store(settings, lease=args.lease), handle, metrics=metrics,
-                          poll=getattr(args, "poll", 1.0)))  # fmt: skip
+        out.append(
+            Worker(
+                job_store(settings, lease=args.lease),
+                handle,
+                metrics=metrics,
+                poll=getattr(args, "poll", 1.0),
+            )
+        )
     return out
 
 

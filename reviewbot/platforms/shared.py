@@ -25,8 +25,24 @@ def settings_for(
     """Flags over the environment over a configuration file: `--config`, else `repo_config` (the
     repository's file at the change's base commit), else `repo`'s own file."""
     # the model flags exist only on the commands that run a model
-    names = ("backend", "model_dir", "base_url", "api_model", "cache_dir", "threads", "min_drop", "review_strategy", "device",
-             "model_concurrency", "format", "fail_on", "fail_on_model", "item_tokens", "budget_tokens", "max_comments")  # fmt: skip
+    names = (
+        "backend",
+        "model_dir",
+        "base_url",
+        "api_model",
+        "cache_dir",
+        "threads",
+        "min_drop",
+        "review_strategy",
+        "device",
+        "model_concurrency",
+        "format",
+        "fail_on",
+        "fail_on_model",
+        "item_tokens",
+        "budget_tokens",
+        "max_comments",
+    )
     overrides = {name: getattr(args, name, None) for name in names}
     overrides["progress"] = False if args.no_progress else None
     if getattr(args, "no_color", False):

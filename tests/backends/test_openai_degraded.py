@@ -70,16 +70,28 @@ def answer(schema):
         return {"confirmed": True, "reason": "The rows call a helper that nothing defines."}
     if "findings" not in schema.get("properties", {}):  # the backend's structured-output probe
         return minimal_instance(schema)
-    finding = {"row": 3, "severity": "error", "category": "bug",
-               "message": "The helper called here is not defined anywhere.",
-               "code": "accumulate_every_single_item", "suggestion": None}  # fmt: skip
+    finding = {
+        "row": 3,
+        "severity": "error",
+        "category": "bug",
+        "message": "The helper called here is not defined anywhere.",
+        "code": "accumulate_every_single_item",
+        "suggestion": None,
+    }
     if "GenerativeComment" in schema.get("$defs", {}):  # review.strategy auto with a server: generative
         finding["confidence"] = 0.9
     return {"findings": [finding]}
 
 
-def review(repo: Path, url: str, *, timeout: float = 1, retries: int = 1, concurrency: int | None = None,
-           deadline: float | None = None) -> tuple[int, dict, str, float]:  # fmt: skip
+def review(
+    repo: Path,
+    url: str,
+    *,
+    timeout: float = 1,
+    retries: int = 1,
+    concurrency: int | None = None,
+    deadline: float | None = None,
+) -> tuple[int, dict, str, float]:
     cfg = repo.parent / "cfg.yml"
     lines = [f"model.timeout: {timeout}", f"model.retries: {retries}"]
     if concurrency is not None:
@@ -89,9 +101,30 @@ def review(repo: Path, url: str, *, timeout: float = 1, retries: int = 1, concur
     cfg.write_text("\n".join(lines) + "\n")
     out, err = io.StringIO(), io.StringIO()
     t0 = time.monotonic()
-    code = main(["review", "--git", "HEAD~1..HEAD", "--repo", str(repo), "--config", str(cfg),
-                 "--backend", "openai", "--base-url", url, "--api-model", "standin-model",
-                 "--format", "json", "--no-progress", "--fail-on", "never"], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--git",
+            "HEAD~1..HEAD",
+            "--repo",
+            str(repo),
+            "--config",
+            str(cfg),
+            "--backend",
+            "openai",
+            "--base-url",
+            url,
+            "--api-model",
+            "standin-model",
+            "--format",
+            "json",
+            "--no-progress",
+            "--fail-on",
+            "never",
+        ],
+        out,
+        err,
+    )
     took = time.monotonic() - t0
     return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue(), took
 

@@ -27,9 +27,18 @@ diff --git a/app/total.py b/app/total.py
 def answer(schema):
     if "findings" not in schema.get("properties", {}):  # the backend's own structured-output probe
         return minimal_instance(schema)
-    return {"findings": [{"row": 3, "severity": "error", "category": "bug",
-                          "message": "The helper called here is not defined anywhere.",
-                          "code": "result = sum(items)", "suggestion": None}]}  # fmt: skip
+    return {
+        "findings": [
+            {
+                "row": 3,
+                "severity": "error",
+                "category": "bug",
+                "message": "The helper called here is not defined anywhere.",
+                "code": "result = sum(items)",
+                "suggestion": None,
+            }
+        ]
+    }
 
 
 def test_review_through_an_openai_compatible_server(tmp_path: Path) -> None:
@@ -37,9 +46,26 @@ def test_review_through_an_openai_compatible_server(tmp_path: Path) -> None:
     diff.write_text(DIFF)
     with StandIn(json_answer=answer) as server:
         out, err = io.StringIO(), io.StringIO()
-        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
-                     "--format", "json", "--no-progress", "--fail-on", "never", "--strategy", "likelihood"],
-                    out, err)  # fmt: skip
+        code = main(
+            [
+                "review",
+                "--diff",
+                str(diff),
+                "--backend",
+                "openai",
+                "--base-url",
+                server.url,
+                "--format",
+                "json",
+                "--no-progress",
+                "--fail-on",
+                "never",
+                "--strategy",
+                "likelihood",
+            ],
+            out,
+            err,
+        )
         assert code == 0, err.getvalue()
         doc = json.loads(out.getvalue())
         assert doc["not_reviewed"] == [], doc["not_reviewed"]
@@ -63,8 +89,24 @@ def test_server_down_degrades_instead_of_exiting_5(tmp_path: Path) -> None:
     diff = tmp_path / "change.diff"
     diff.write_text(DIFF)
     out, err = io.StringIO(), io.StringIO()
-    code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
-                 "--api-model", "m", "--format", "json", "--no-progress"], out, err)  # fmt: skip
+    code = main(
+        [
+            "review",
+            "--diff",
+            str(diff),
+            "--backend",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--api-model",
+            "m",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        out,
+        err,
+    )
     assert code == 0, err.getvalue()
     doc = json.loads(out.getvalue())
     assert [s["stage"] for s in doc["not_reviewed"]] == ["model"]
@@ -77,8 +119,24 @@ def test_wrong_model_name_is_a_one_line_model_error_not_a_silent_review(tmp_path
     diff.write_text(DIFF)
     with StandIn() as server:
         out, err = io.StringIO(), io.StringIO()
-        code = main(["review", "--diff", str(diff), "--backend", "openai", "--base-url", server.url,
-                     "--api-model", "no-such-model", "--format", "json", "--no-progress"], out, err)  # fmt: skip
+        code = main(
+            [
+                "review",
+                "--diff",
+                str(diff),
+                "--backend",
+                "openai",
+                "--base-url",
+                server.url,
+                "--api-model",
+                "no-such-model",
+                "--format",
+                "json",
+                "--no-progress",
+            ],
+            out,
+            err,
+        )
     assert code == 5
     assert (
         err.getvalue().count("\n") == 1

@@ -95,12 +95,26 @@ def test_retry_after_is_honoured() -> None:
 
 FAILED = [
     # (name, replies, max_retries, requests made, words in the message, down)
-    ("503 every time", [js(503, {"error": {"message": "overloaded"}})], 2, 3, ["3 attempts", "HTTP 503", "overloaded"], True),
+    (
+        "503 every time",
+        [js(503, {"error": {"message": "overloaded"}})],
+        2,
+        3,
+        ["3 attempts", "HTTP 503", "overloaded"],
+        True,
+    ),
     ("timeouts", [timeout()], 1, 2, ["2 attempts", "timed out"], True),
     ("refused", [refused()], 0, 1, ["1 attempt", "ConnectError"], True),
     ("malformed every time", [raw(200, "<html>")], 1, 2, ["malformed JSON body (6 bytes)"], False),
-    ("Retry-After beyond the budget", [js(429, **{"Retry-After": "3600"})], 3, 1, ["beyond the time budget"], True),
-]  # fmt: skip
+    (
+        "Retry-After beyond the budget",
+        [js(429, **{"Retry-After": "3600"})],
+        3,
+        1,
+        ["beyond the time budget"],
+        True,
+    ),
+]
 
 
 @pytest.mark.parametrize(

@@ -59,22 +59,23 @@ CASES = [
         ["    if not ok:"],
         ["    if ok:"],
         "negation-dropped",
-        "The negation was dropped: `not ok` became `ok`; the test is inverted: it is now true exactly where it "
-        "was false.",
+        "The negation was dropped: `not ok` became `ok`; the test is inverted: "
+        "it is now true exactly where it was false.",
     ),
     # operands of a condition
     (
         ["    if resp and resp.ok:"],
         ["    if resp:"],
         "operand-dropped",
-        "An operand was dropped from the condition: `resp and resp.ok` became `resp`; the condition no longer "
-        "requires `resp.ok`.",
+        "An operand was dropped from the condition: `resp and resp.ok` became `resp`; "
+        "the condition no longer requires `resp.ok`.",
     ),
     (
         ["    if a or b:"],
         ["    if a:"],
         "operand-dropped",
-        "An operand was dropped from the condition: `a or b` became `a`; `b` no longer makes the condition true.",
+        "An operand was dropped from the condition: `a or b` became `a`; "
+        "`b` no longer makes the condition true.",
     ),
     (
         ["    if a:"],
@@ -144,13 +145,15 @@ CASES = [
         ["    body = await resp.read()"],
         ["    body = resp.read()"],
         "await-dropped",
-        "`await` was dropped: `await resp.read()` became `resp.read()`; `resp.read()` is no longer awaited here.",
+        "`await` was dropped: `await resp.read()` became `resp.read()`; "
+        "`resp.read()` is no longer awaited here.",
     ),
     (
         ["            return None"],
         ['            app.secret_key = "dev"'],
         "return-removed",
-        'The return statement `return None` was replaced by `app.secret_key = "dev"`; this line no longer returns.',
+        'The return statement `return None` was replaced by `app.secret_key = "dev"`; '
+        "this line no longer returns.",
     ),
     (
         ["    except BadSignature:"],

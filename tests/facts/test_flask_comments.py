@@ -121,7 +121,10 @@ def test_a_comment_on_any_changed_line_would_open_with_a_true_fact() -> None:
                 checked += 1
     assert checked > 60
     # the failing comment of the model run, whose secret the review had redacted
-    sentence = 'The return statement `return None` was replaced by `app.secret_key = "[redacted]"`; this line no longer returns.'
+    sentence = (
+        'The return statement `return None` was replaced by `app.secret_key = "[redacted]"`; '
+        "this line no longer returns."
+    )
     assert true_of(
         sentence, ["            return None"], ['            app.secret_key = "flask-insecure-default"']
     )

@@ -67,8 +67,15 @@ def test_a_suggestion_holding_a_credential_is_withheld_on_both_hosts(host) -> No
 
 def test_a_multi_line_test_id_does_not_post_quick_actions() -> None:
     """A conftest hook appends ``\\n/approve\\n/merge\\n`` to a failing test's node id."""
-    case = {"kind": "failure", "classname": "tests.test_app", "name": "test_x\n/approve\n/merge\n",
-            "file": "tests/test_app.py", "line": "3", "message": "assert 1 == 2", "text": ""}  # fmt: skip
+    case = {
+        "kind": "failure",
+        "classname": "tests.test_app",
+        "name": "test_x\n/approve\n/merge\n",
+        "file": "tests/test_app.py",
+        "line": "3",
+        "message": "assert 1 == 2",
+        "text": "",
+    }
     report = parse_report(MARK + json.dumps({"exit": 1, "root": "/checkout", "cases": [case]}))
     assert report is not None
     finding = to_finding(report["cases"][0], Location("app.py", Side.RIGHT, 3))

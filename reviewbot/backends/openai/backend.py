@@ -277,7 +277,8 @@ class OpenAIBackend:
         if total <= 0:
             if ambiguous:
                 raise ModelError(
-                    f"labels {labels} share a first token ({sorted(ambiguous)!r}): give them distinct first tokens"
+                    f"labels {labels} share a first token ({sorted(ambiguous)!r}): "
+                    "give them distinct first tokens"
                 )
             # no logprobs, or no label among the top tokens: fall back on the generated token
             hits = prefix_hits(content(choice), labels)

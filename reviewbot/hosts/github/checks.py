@@ -110,9 +110,11 @@ def post_check_run(
             return True if client.annotations_count(repo, info.id) >= expected else None
 
         client.update_check_run(
-            repo, info.id, {"output": {"title": title[:255], "summary": summary, "annotations": batch}},
+            repo,
+            info.id,
+            {"output": {"title": title[:255], "summary": summary, "annotations": batch}},
             recover=applied,
-        )  # fmt: skip
+        )
         sent = expected
     return info, sent
 

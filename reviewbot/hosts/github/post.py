@@ -148,9 +148,13 @@ class GitHubReviewer:
             body = review_body(plan, self.run, head)
             try:
                 review = self.client.create_review(
-                    self.repo, self.number, commit_sha=head, body=body, comments=comments(plan),
+                    self.repo,
+                    self.number,
+                    commit_sha=head,
+                    body=body,
+                    comments=comments(plan),
                     recover=self._find_review,
-                )  # fmt: skip
+                )
             except ReviewbotError as exc:
                 errors.append(f"the review was not posted: {exc}")
         notes: list[str] = []
@@ -166,9 +170,15 @@ class GitHubReviewer:
         if self.check_run:
             try:
                 run_info, n_ann = post_check_run(
-                    self.client, self.repo, result, head, run=self.run, fail_on=self.fail_on, fail_on_model=self.fail_on_model,
+                    self.client,
+                    self.repo,
+                    result,
+                    head,
+                    run=self.run,
+                    fail_on=self.fail_on,
+                    fail_on_model=self.fail_on_model,
                     details_url=self.details_url,
-                )  # fmt: skip
+                )
             except ReviewbotError as exc:
                 errors.append(f"the check run is incomplete: {exc}")
         posting = []
@@ -197,9 +207,19 @@ class GitHubReviewer:
             errors.append(f"the summary comment was not posted: {exc}")
         if self.step_summary is not None:
             append_step_summary(self.step_summary, text)
-        out = Posted(review, len(plan.inline) if review else 0, len(plan.listed) if review else 0,
-                     plan.repeated, plan.invalid, summary_info, run_info, n_ann, tuple(errors), since,
-                     resolved)  # fmt: skip
+        out = Posted(
+            review,
+            len(plan.inline) if review else 0,
+            len(plan.listed) if review else 0,
+            plan.repeated,
+            plan.invalid,
+            summary_info,
+            run_info,
+            n_ann,
+            tuple(errors),
+            since,
+            resolved,
+        )
         if errors:
             raise PublishError("; ".join(errors))
         return out

@@ -73,8 +73,16 @@ class Posted:
 class GitLabReviewer:
     """Posts on one merge request. No request is made until a method is called."""
 
-    def __init__(self, client: GitLabClient, project: str, iid: int, *, bot_login: str | None = None,
-                 max_threads: int = MAX_INLINE, signer: Signer | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: GitLabClient,
+        project: str,
+        iid: int,
+        *,
+        bot_login: str | None = None,
+        max_threads: int = MAX_INLINE,
+        signer: Signer | None = None,
+    ) -> None:
         self.client = client
         self.project = project
         self.iid = iid
@@ -101,9 +109,18 @@ class GitLabReviewer:
                 summary = n
         return frozenset(seen), (self.signer.head(summary.body) if summary is not None else None), summary
 
-    def publish(self, result: Result, index: DiffIndex, version: VersionInfo, *, posted: frozenset[str],
-                summary: NoteInfo | None, findings: Sequence[Anchored | Unanchored], current: frozenset[str],
-                since: str | None = None) -> Posted:  # fmt: skip
+    def publish(
+        self,
+        result: Result,
+        index: DiffIndex,
+        version: VersionInfo,
+        *,
+        posted: frozenset[str],
+        summary: NoteInfo | None,
+        findings: Sequence[Anchored | Unanchored],
+        current: frozenset[str],
+        since: str | None = None,
+    ) -> Posted:
         now = self.client.latest_version(self.project, self.iid)
         if now.head_sha != version.head_sha:
             return Posted(0, 0, 0, 0, None, stale=now.head_sha)
@@ -188,7 +205,15 @@ class GitLabReviewer:
 
         def recover() -> NoteInfo | None:
             notes = self.client.notes(self.project, self.iid)
-            return next((n for n in notes if n.author == bot and n.body.startswith(SUMMARY_MARKER)
-                         and self.signer.head(n.body) is not None), None)  # fmt: skip
+            return next(
+                (
+                    n
+                    for n in notes
+                    if n.author == bot
+                    and n.body.startswith(SUMMARY_MARKER)
+                    and self.signer.head(n.body) is not None
+                ),
+                None,
+            )
 
         return self.client.create_note(self.project, self.iid, text, recover).id

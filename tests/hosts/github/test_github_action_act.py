@@ -154,7 +154,9 @@ runs:
       env:
         REF: ${{ inputs.ref }}
         ORIGIN: %s
-      run: git clone -q --no-checkout "$ORIGIN" "$GITHUB_WORKSPACE" && git -C "$GITHUB_WORKSPACE" checkout -q --detach "$REF"
+      run: >-
+        git clone -q --no-checkout "$ORIGIN" "$GITHUB_WORKSPACE"
+        && git -C "$GITHUB_WORKSPACE" checkout -q --detach "$REF"
 """
 
 

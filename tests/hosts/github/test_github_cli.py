@@ -1,4 +1,5 @@
-"""`reviewbot github review|publish` end to end: a real git checkout, ruff's findings, the stand-in as GitHub."""
+"""`reviewbot github review|publish` end to end: a real git checkout, ruff's findings, the stand-in as
+GitHub."""
 
 from __future__ import annotations
 
@@ -17,8 +18,14 @@ REPO = "o/r"
 
 
 def _git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "PATH": "/usr/bin:/bin", "HOME": str(repo)}  # fmt: skip
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(repo),
+    }
     return subprocess.run(
         ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -62,8 +69,18 @@ def test_review_and_post_from_the_actions_event(pr, monkeypatch, tmp_path) -> No
     server, repo, _, head = pr
     event = {"repository": {"full_name": REPO}, "pull_request": {"number": 3, "head": {"sha": head}}}
     _env(monkeypatch, server, tmp_path, event)
-    code, out, err = _main("github", "review", "--post", "--backend", "none", "--checkout", str(repo), "--no-progress",
-                           "--fail-on", "error")  # fmt: skip
+    code, out, err = _main(
+        "github",
+        "review",
+        "--post",
+        "--backend",
+        "none",
+        "--checkout",
+        str(repo),
+        "--no-progress",
+        "--fail-on",
+        "error",
+    )
     assert "review" in out and err == ""
     assert code == 1  # bandit's shell=True is an error: the check fails too
     assert len(server.reviews) == 1 and server.rejections == []
@@ -77,8 +94,19 @@ def test_review_and_post_from_the_actions_event(pr, monkeypatch, tmp_path) -> No
 def test_dry_run_prints_the_review_and_writes_nothing(pr, monkeypatch, tmp_path) -> None:
     server, repo, _, head = pr
     _env(monkeypatch, server, tmp_path)
-    code, out, _ = _main("github", "review", "--pr", f"{REPO}#3", "--backend", "none", "--checkout", str(repo),
-                         "--no-progress", "--fail-on", "never")  # fmt: skip
+    code, out, _ = _main(
+        "github",
+        "review",
+        "--pr",
+        f"{REPO}#3",
+        "--backend",
+        "none",
+        "--checkout",
+        str(repo),
+        "--no-progress",
+        "--fail-on",
+        "never",
+    )
     payload = json.loads(out)
     assert (
         code == 0 and payload["event"] == "COMMENT" and payload["commit_id"] == head and payload["comments"]
@@ -90,8 +118,20 @@ def test_dry_run_prints_the_review_and_writes_nothing(pr, monkeypatch, tmp_path)
 def test_annotate_prints_workflow_commands(pr, monkeypatch, tmp_path) -> None:
     server, repo, _, _ = pr
     _env(monkeypatch, server, tmp_path)
-    code, out, _ = _main("github", "review", "--pr", f"{REPO}#3", "--backend", "none", "--checkout", str(repo),
-                         "--no-progress", "--fail-on", "never", "--annotate")  # fmt: skip
+    code, out, _ = _main(
+        "github",
+        "review",
+        "--pr",
+        f"{REPO}#3",
+        "--backend",
+        "none",
+        "--checkout",
+        str(repo),
+        "--no-progress",
+        "--fail-on",
+        "never",
+        "--annotate",
+    )
     lines = out.splitlines()
     assert code == 0 and lines and all(x.startswith(("::error ", "::warning ", "::notice ")) for x in lines)
     assert any("title=ruff/F401::" in x for x in lines) and server.statuses("POST") == []
@@ -114,16 +154,37 @@ def test_fork_artifact_then_trusted_publish(pr, monkeypatch, tmp_path) -> None:
     _env(monkeypatch, server, tmp_path)
     artifact = tmp_path / "findings.json"
     sarif = tmp_path / "review.sarif"
-    code, _, _ = _main("github", "review", "--pr", f"{REPO}#3", "--backend", "none", "--checkout", str(repo),
-                       "--no-progress", "--no-check-run", "--findings-out", str(artifact), "--fail-on", "never",
-                       "--sarif-out", str(sarif))  # fmt: skip
+    code, _, _ = _main(
+        "github",
+        "review",
+        "--pr",
+        f"{REPO}#3",
+        "--backend",
+        "none",
+        "--checkout",
+        str(repo),
+        "--no-progress",
+        "--no-check-run",
+        "--findings-out",
+        str(artifact),
+        "--fail-on",
+        "never",
+        "--sarif-out",
+        str(sarif),
+    )
     assert code == 0 and server.statuses("POST") == []  # the unprivileged job posts nothing
     results = json.loads(sarif.read_text())["runs"][0]["results"]
     assert "ruff/F401" in {r["ruleId"] for r in results}
     doc = json.loads(artifact.read_text())
     # the fork tampers with its artifact: a line outside the diff, a forged marker, another head
-    doc["report"]["findings"].append({**doc["report"]["findings"][0], "line": 4000, "start_line": None,
-                                      "message": "x <!-- reviewbot:summary --> @org/team"})  # fmt: skip
+    doc["report"]["findings"].append(
+        {
+            **doc["report"]["findings"][0],
+            "line": 4000,
+            "start_line": None,
+            "message": "x <!-- reviewbot:summary --> @org/team",
+        }
+    )
     artifact.write_text(json.dumps(doc))
     event = {"repository": {"full_name": REPO}, "workflow_run": {"head_sha": head, "pull_requests": []}}
     _env(monkeypatch, server, tmp_path, event)
@@ -150,8 +211,14 @@ def test_the_token_never_reaches_the_model(pr, monkeypatch, tmp_path) -> None:
     assert server.token not in repr(settings) and server.token not in str(settings.hosts.github.token)
     fake = FakeBackend(texts=lambda m, s: '{"comments": []}')
     parts = pipeline.Parts(backend=fake, route=ReviewRoute(fake))
-    review_pull(settings, client(settings), Target(REPO, 3, head), lambda cs, s: pipeline.run(cs, parts),
-                checkout=repo, post=False)  # fmt: skip
+    review_pull(
+        settings,
+        client(settings),
+        Target(REPO, 3, head),
+        lambda cs, s: pipeline.run(cs, parts),
+        checkout=repo,
+        post=False,
+    )
     assert fake.calls, "the model was asked"
     assert server.token not in json.dumps([c[1] for c in fake.calls], default=str)
 
@@ -180,8 +247,19 @@ def test_a_pr_that_switches_its_own_review_off_is_reviewed_with_the_base_configu
         server.contents[(REPO, base, ".reviewbot.yml")] = "fail_on: warning\n"
         server.contents[(REPO, head, ".reviewbot.yml")] = (repo / ".reviewbot.yml").read_text()
         _env(monkeypatch, server, tmp_path)
-        code, out, _ = _main("github", "review", "--pr", f"{REPO}#3", "--backend", "none", "--checkout",
-                             str(repo), "--no-progress", "--findings-out", str(tmp_path / "f.json"))  # fmt: skip
+        code, out, _ = _main(
+            "github",
+            "review",
+            "--pr",
+            f"{REPO}#3",
+            "--backend",
+            "none",
+            "--checkout",
+            str(repo),
+            "--no-progress",
+            "--findings-out",
+            str(tmp_path / "f.json"),
+        )
     payload = json.loads(out)
     assert any(c["path"] == "app.py" for c in payload["comments"]), "the linters ran on app.py"
     notes = json.loads((tmp_path / "f.json").read_text())["report"]["notes"]

@@ -23,8 +23,10 @@ DIFF = b"""diff --git a/app.py b/app.py
 
 
 def _result(change, lines: list[int]) -> Result:
-    findings = [Finding(Location("app.py", Side.RIGHT, n), Severity.WARNING, f"bad {n}", "model/bug", "review")
-                for n in lines]  # fmt: skip
+    findings = [
+        Finding(Location("app.py", Side.RIGHT, n), Severity.WARNING, f"bad {n}", "model/bug", "review")
+        for n in lines
+    ]
     a, u = anchor_all(findings, DiffIndex(change.changeset.files))
     return Result(change.changeset, a, u, (), Stats())
 

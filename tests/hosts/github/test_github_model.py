@@ -25,8 +25,22 @@ def test_the_embedded_model_reviews_a_pull_request_and_github_accepts_it(monkeyp
         monkeypatch.setenv("GITHUB_TOKEN", server.token)
         monkeypatch.setenv("GITHUB_API_URL", server.url)
         out, err = io.StringIO(), io.StringIO()
-        code = main(["github", "review", "--pr", "o/r#5", "--post", "--backend", "local", "--no-progress",
-                     "--fail-on", "never"], stdout=out, stderr=err)  # fmt: skip
+        code = main(
+            [
+                "github",
+                "review",
+                "--pr",
+                "o/r#5",
+                "--post",
+                "--backend",
+                "local",
+                "--no-progress",
+                "--fail-on",
+                "never",
+            ],
+            stdout=out,
+            stderr=err,
+        )
         assert code == 0, err.getvalue()
         assert server.rejections == [] and 422 not in server.statuses()
         summary = server.issue_comments[0]["body"]

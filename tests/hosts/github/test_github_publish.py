@@ -103,8 +103,10 @@ def test_the_standin_refuses_what_github_refuses(server, comment) -> None:
 
 
 def test_the_standin_accepts_valid_anchors_and_keeps_pending_reviews_pending(server) -> None:
-    ok = [{"path": "app.py", "line": 2, "side": "LEFT", "body": "x"},
-          {"path": "app.py", "line": 3, "side": "RIGHT", "start_line": 1, "start_side": "RIGHT", "body": "y"}]  # fmt: skip
+    ok = [
+        {"path": "app.py", "line": 2, "side": "LEFT", "body": "x"},
+        {"path": "app.py", "line": 3, "side": "RIGHT", "start_line": 1, "start_side": "RIGHT", "body": "y"},
+    ]
     assert _post(server, ok).state == "COMMENTED"
     gh = client(server, attempts=1)
     pr = gh._repo(REPO).get_pull(1)
@@ -178,8 +180,12 @@ def test_pyGithubs_own_retry_would_have_duplicated_it(server) -> None:
     import github
 
     server.fail("POST", r"/pulls/1/reviews$", "502-after")
-    gh = github.Github(auth=github.Auth.Token(server.token), base_url=server.url,
-                       retry=github.GithubRetry(backoff_factor=0), seconds_between_writes=None)  # fmt: skip
+    gh = github.Github(
+        auth=github.Auth.Token(server.token),
+        base_url=server.url,
+        retry=github.GithubRetry(backoff_factor=0),
+        seconds_between_writes=None,
+    )
     gh.get_repo(REPO, lazy=True).get_pull(1).create_review(body="x", event="COMMENT")
     assert len(server.reviews) == 2
 
@@ -290,8 +296,14 @@ def test_fixed_findings_resolve_their_threads_and_others_stay(server) -> None:
 
     settings = config.load({}, {}, None)
     gh = client(server)
-    review_pull(settings, gh, Target(REPO, 1), review([_f(3, "re is unused"), _f(23, "c is unused")]),
-                checkout=None, post=True)  # fmt: skip
+    review_pull(
+        settings,
+        gh,
+        Target(REPO, 1),
+        review([_f(3, "re is unused"), _f(23, "c is unused")]),
+        checkout=None,
+        post=True,
+    )
     server.add_review_comment(REPO, 1, "a human's note", "alice", "app.py", 3)
     head2 = "c" * 40
     _push(
@@ -402,8 +414,10 @@ def test_workflow_commands_escape_untrusted_text_and_keep_to_10_per_level() -> N
     evil = "100% bad\r\n::add-mask::x\n::error file=y::forged"
     result, _ = _result([_f(3, evil), *[_f(23, f"w{i}", sev=Severity.WARNING) for i in range(12)]])
     lines = workflow_commands(result)
-    assert lines[0] == ("::warning file=app.py,line=3,endLine=3,title=model/bug::"
-                        "100%25 bad%0D%0A::add-mask::x%0A::error file=y::forged")  # fmt: skip
+    assert lines[0] == (
+        "::warning file=app.py,line=3,endLine=3,title=model/bug::"
+        "100%25 bad%0D%0A::add-mask::x%0A::error file=y::forged"
+    )
     assert len(lines) == 10 and all("\n" not in x and "\r" not in x for x in lines)
     rule = _f(3, "m")
     from dataclasses import replace as _replace

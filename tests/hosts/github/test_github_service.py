@@ -23,7 +23,10 @@ from reviewbot.retry import RetryPolicy
 
 REPO = "o/r"
 BASE, HEAD, NEWER = "a" * 40, "b" * 40, "c" * 40
-DIFF = b"diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,3 @@\n import os\n+import json\n x = 1\n"
+DIFF = (
+    b"diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n"
+    b"@@ -1,2 +1,3 @@\n import os\n+import json\n x = 1\n"
+)
 
 
 def _service(server: GitHubStandIn) -> GitHubServiceHost:
@@ -50,8 +53,13 @@ def test_write_access_comes_from_the_collaborator_permission() -> None:
             set_permission(server, REPO, user, role)
         host: ServiceHost = _service(server)
         assert {u: host.can_write(u) for u in ("ad", "ma", "wr", "tr", "re", "stranger")} == {
-            "ad": True, "ma": True, "wr": True, "tr": False, "re": False, "stranger": False,
-        }  # fmt: skip
+            "ad": True,
+            "ma": True,
+            "wr": True,
+            "tr": False,
+            "re": False,
+            "stranger": False,
+        }
         asked = [p for m, p, _ in server.log if p.endswith("/permission")]
         assert len(asked) == 6 and server.statuses("GET", "stranger/permission") == [404]
 

@@ -80,8 +80,13 @@ def test_least_permissions_and_no_pwn_request(path: Path) -> None:
     assert "pull_request_target" not in events
     perms = doc.get("permissions")
     assert isinstance(perms, dict), "every workflow names its permissions"
-    allowed = {"contents": {"read"}, "pull-requests": {"write"}, "checks": {"write"}, "actions": {"read"},
-               "security-events": {"write"}}  # fmt: skip
+    allowed = {
+        "contents": {"read"},
+        "pull-requests": {"write"},
+        "checks": {"write"},
+        "actions": {"read"},
+        "security-events": {"write"},
+    }
     for k, v in perms.items():
         assert v in allowed.get(k, set()), f"{k}: {v}"
     writes = {k for k, v in perms.items() if v == "write"}
@@ -119,8 +124,11 @@ def test_only_the_host_wrapper_imports_pygithub() -> None:
     offenders = []
     for p in pkg.rglob("*.py"):
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])  # fmt: skip
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            )
             if any(n == "github" or n.startswith("github.") for n in names):
                 offenders.append(p.relative_to(ROOT).as_posix())
     assert sorted(set(offenders)) == ["reviewbot/hosts/github/client.py", "reviewbot/hosts/github/retry.py"]

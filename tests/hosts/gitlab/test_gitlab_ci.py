@@ -28,8 +28,11 @@ def _tool(name: str) -> str:
 
 
 def test_template_validates_against_gitlabs_schema():
-    proc = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(TEMPLATE)],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -47,9 +50,16 @@ def test_the_included_job_reviews_a_merge_request_for_real(tmp_path):
     wrapper.chmod(0o755)
     with GitLabStandIn() as server:
         serve(server, repo, base, head)
-        variables = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "7",
-                     "CI_MERGE_REQUEST_PROJECT_ID": "1", "CI_API_V4_URL": server.url, "GITLAB_TOKEN": server.token,
-                     "CI_MERGE_REQUEST_DIFF_BASE_SHA": base, "REVIEWBOT_BACKEND": "none", "REVIEWBOT_FAIL_ON": "never"}  # fmt: skip
+        variables = {
+            "CI_PIPELINE_SOURCE": "merge_request_event",
+            "CI_MERGE_REQUEST_IID": "7",
+            "CI_MERGE_REQUEST_PROJECT_ID": "1",
+            "CI_API_V4_URL": server.url,
+            "GITLAB_TOKEN": server.token,
+            "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
+            "REVIEWBOT_BACKEND": "none",
+            "REVIEWBOT_FAIL_ON": "never",
+        }
         variables["CI_BUILDS_DIR"] = str(tmp_path / "builds")  # where the template keeps its cache
         argv = [_tool("gitlab-ci-local"), "--force-shell-executor"]
         for k, v in variables.items():

@@ -42,8 +42,18 @@ def test_head_config_that_excludes_everything_does_not_switch_the_review_off(mr,
     server, repo, base, head = mr
     monkeypatch.setenv("CI_MERGE_REQUEST_PROJECT_ID", "1")
     monkeypatch.setenv("CI_MERGE_REQUEST_IID", "7")
-    code, out, err = _main("gitlab", "review", "--post", "--checkout", str(repo), "--backend", "none",
-                           "--no-progress", "--fail-on", "never")  # fmt: skip
+    code, out, err = _main(
+        "gitlab",
+        "review",
+        "--post",
+        "--checkout",
+        str(repo),
+        "--backend",
+        "none",
+        "--no-progress",
+        "--fail-on",
+        "never",
+    )
     assert code == 0, err
     threads = server.threads(PROJECT, 7)
     assert not any("F401" in t["notes"][0]["body"] for t in threads)  # style: in the summary, not a thread
@@ -60,8 +70,21 @@ def test_head_config_that_excludes_everything_does_not_switch_the_review_off(mr,
 def test_dry_run_prints_the_threads_and_writes_a_code_quality_report(mr, tmp_path):
     server, repo, base, head = mr
     cq = tmp_path / "gl-code-quality-report.json"
-    code, out, err = _main("gitlab", "review", "--mr", f"{PROJECT}!7", "--checkout", str(repo), "--backend", "none",
-                           "--no-progress", "--codequality-out", str(cq), "--fail-on", "never")  # fmt: skip
+    code, out, err = _main(
+        "gitlab",
+        "review",
+        "--mr",
+        f"{PROJECT}!7",
+        "--checkout",
+        str(repo),
+        "--backend",
+        "none",
+        "--no-progress",
+        "--codequality-out",
+        str(cq),
+        "--fail-on",
+        "never",
+    )
     assert code == 0, err
     threads = json.loads(out)
     assert threads and all(t["position"]["head_sha"] == head for t in threads)

@@ -52,16 +52,27 @@ def _pos(**kw):
         (_pos(new_line=9), False),  # outside the diff
         ({**_pos(new_line=2), "head_sha": "c" * 40}, False),  # not the latest version's SHAs
         ({**_pos(new_line=2), "old_path": None}, False),
-        (_pos(old_line=4, new_line=4, line_range={"start": {"line_code": "x_3_3", "type": "old", "old_line": 3, "new_line": 3},
-                                                  "end": {"line_code": "x_4_4", "type": "old", "old_line": 4, "new_line": 4}}), False),
+        (
+            _pos(
+                old_line=4,
+                new_line=4,
+                line_range={
+                    "start": {"line_code": "x_3_3", "type": "old", "old_line": 3, "new_line": 3},
+                    "end": {"line_code": "x_4_4", "type": "old", "old_line": 4, "new_line": 4},
+                },
+            ),
+            False,
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_standin_refuses_what_gitlab_refuses(served, pos, ok):
     assert (served.check(served.mrs[("g/p", 1)], pos) is None) is ok
 
 
-@pytest.mark.parametrize(("side", "line", "first"), [(Side.RIGHT, 2, None), (Side.LEFT, 2, None),
-                                                     (Side.RIGHT, 4, 2), (Side.RIGHT, 3, 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("side", "line", "first"),
+    [(Side.RIGHT, 2, None), (Side.LEFT, 2, None), (Side.RIGHT, 4, 2), (Side.RIGHT, 3, 1)],
+)
 def test_computed_positions_are_taken(served, side, line, first):
     index = DiffIndex(GitLabHost(client(served), "g/p").fetch(1).changeset.files)
     pos = gitlab_position(index, Location("m.py", side, line, first), **SHAS)
@@ -130,8 +141,11 @@ def test_collapsed_diffs_come_from_git(tmp_path):
 
 def test_code_quality_report_follows_gitlabs_format(served):
     cs = GitLabHost(client(served), "g/p").fetch(1).changeset
-    findings = [_finding(), Finding(Location("m.py", Side.LEFT, 2), Severity.INFO, "old b", "ruff/X1", "ruff"),
-                Finding(Location("m.py", Side.RIGHT, 4, 2), Severity.WARNING, "range", "model/r", "model")]  # fmt: skip
+    findings = [
+        _finding(),
+        Finding(Location("m.py", Side.LEFT, 2), Severity.INFO, "old b", "ruff/X1", "ruff"),
+        Finding(Location("m.py", Side.RIGHT, 4, 2), Severity.WARNING, "range", "model/r", "model"),
+    ]
     doc = codequality.render(_result(cs, findings))
     Draft202012Validator(CODE_QUALITY).validate(doc)
     assert len({i["fingerprint"] for i in doc}) == 3

@@ -38,8 +38,15 @@ def test_developer_and_above_can_write(served):
     got = {
         u: host.can_write(u) for u in ("guest", "reporter", "dev", "maint", "owner", "elsewhere", "nobody")
     }
-    assert got == {"guest": False, "reporter": False, "dev": True, "maint": True, "owner": True,
-                   "elsewhere": False, "nobody": False}  # fmt: skip
+    assert got == {
+        "guest": False,
+        "reporter": False,
+        "dev": True,
+        "maint": True,
+        "owner": True,
+        "elsewhere": False,
+        "nobody": False,
+    }
     assert 404 in served.statuses("GET", r"/members/all/")  # a user of the server, not of this project
 
 
