@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..diff import DiffIndex
 from ..merge import fingerprint, keys_of
 from ..model import Anchored, ChangeSet, FileDiff, LineKind, Side, Unanchored
-from ..ports import Review
+from ..ports import Change, Prior, Review
 
 __all__ = ["restrict", "since_filter", "to_post"]
 
@@ -69,3 +70,17 @@ def to_post(review: Review, index: DiffIndex) -> tuple[list[Anchored | Unanchore
     if review.only is not None:
         items = [i for i in items if fingerprint(i.finding) in review.only]
     return items, current
+
+
+def prior_of(previous: tuple[frozenset[str], str | None, Any]) -> Prior:
+    """The port's ``Prior`` from what a host's reviewer read back: the keys posted before, the last
+    reviewed head and the summary comment (any value with an ``id``), if there is one."""
+    keys, head, summary = previous
+    return Prior(keys, head, str(summary.id) if summary is not None else None)
+
+
+def head_of(change: Change) -> str:
+    """The head commit of a fetched change (every host's fetch sets it)."""
+    head = change.changeset.head
+    assert head is not None
+    return head

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from ...diff import DiffIndex
 from ...model import FileDiff
 from ...ports import Change, Prior, Review
-from ..incremental import to_post
+from ..incremental import head_of, prior_of, to_post
 from ..markers import Signer
 from ..placement import MAX_INLINE, place
 from .client import GitHubClient
@@ -70,14 +70,11 @@ class GitHubHost:
         return self.client.file_text(self.repo, path, ref)
 
     def prior(self, change: Change) -> Prior:
-        keys, head, summary = self.reviewer(change.number).previous()
-        return Prior(keys, head, str(summary.id) if summary is not None else None)
+        return prior_of(self.reviewer(change.number).previous())
 
     def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
         """GitHub's compare API, else git in the checkout."""
-        head = change.changeset.head
-        assert head is not None
-        return interdiff(self.client, self.repo, since, head, self.checkout)
+        return interdiff(self.client, self.repo, since, head_of(change), self.checkout)
 
     def dry_run(self, change: Change, review: Review, prior: Prior) -> dict[str, Any]:
         """The review ``post`` would create (its body and inline comments), unsigned."""

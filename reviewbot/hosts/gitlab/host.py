@@ -22,7 +22,7 @@ from ...errors import PublishError
 from ...model import FileDiff
 from ...ports import Change, Prior, Review
 from ..checkout import interdiff
-from ..incremental import to_post
+from ..incremental import head_of, prior_of, to_post
 from ..markers import Signer
 from ..placement import MAX_INLINE, place
 from .client import GitLabClient
@@ -75,14 +75,11 @@ class GitLabHost:
         return self.client.file_at(self.project, path, ref)
 
     def prior(self, change: Change) -> Prior:
-        keys, head, summary = self.reviewer(change.number).previous()
-        return Prior(keys, head, str(summary.id) if summary is not None else None)
+        return prior_of(self.reviewer(change.number).previous())
 
     def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:
         """From git in the checkout (a CI job's clone); None without one, or when ``since`` is gone."""
-        head = change.changeset.head
-        assert head is not None
-        return interdiff(self.checkout, since, head)
+        return interdiff(self.checkout, since, head_of(change))
 
     def dry_run(self, change: Change, review: Review, prior: Prior) -> list[dict[str, Any]]:
         """The threads ``post`` would open (their position and body), unsigned."""
