@@ -141,8 +141,9 @@ def test_model_findings_are_anchored_on_the_diff() -> None:
     (a,) = result.anchored
     assert a.finding.location == Location("pkg/calc.py", Side.RIGHT, 24)
     assert a.hunk == 0 and a.in_added is True
-    # the change fact first, then the model's sentence (it names the `-` the change adds)
-    assert a.finding.message == "The code `len(items)` became `len(items) - 1`. " + MESSAGE
+    # the likelihood strategy posts the change fact alone; the model's sentence is kept as said, unposted
+    assert a.finding.message == "The code `len(items)` became `len(items) - 1`."
+    assert a.finding.said == MESSAGE
     assert a.finding.source == "model"
     assert result.findings == (a.finding,)
     assert result.unanchored == ()
