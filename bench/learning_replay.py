@@ -17,8 +17,8 @@ resumed). Then, per project:
 
 The test half is scored with and without what was learned, with the scorer of ``reviewbot eval``.
 
-    .venv/bin/python bench/learning_replay.py review [--minutes M] [--cache FILE]
-    .venv/bin/python bench/learning_replay.py replay [--cache FILE]
+    .venv/bin/python bench/learning_replay.py review [--backend openvino|local] [--minutes M] [--cache FILE]
+    .venv/bin/python bench/learning_replay.py replay [--backend openvino|local] [--cache FILE]
 """
 
 from __future__ import annotations
@@ -47,9 +47,8 @@ from reviewbot.model import Finding, Location, Severity, Side  # noqa: E402
 from reviewbot.routes.review import confidence_of  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "review-bugs"
-CACHE = Path("/tmp/reviewbot-learning-replay.jsonl")
+CACHE = "/tmp/reviewbot-learning-replay-{backend}.jsonl"  # one cache per backend: never mixed
 MIN_PAIRS = 10
-MIN_PAIRS = MIN_PAIRS
 MIN_DROP = 0.05  # the likelihood judge's default minimum drop (ReviewRoute.min_drop)
 TODAY = date(2026, 12, 6)
 WHEN = datetime(2026, 12, 1, tzinfo=UTC)  # every history signal: recent, so none has expired
@@ -122,8 +121,9 @@ def review(args: argparse.Namespace) -> None:
     todo = [by_id[f"{pair}-{kind}"] for pair in review_order(halves) for kind in ("bug", "clean")]
     todo = [c for c in todo if c.id not in done]
     print(f"{len(done)} cases reviewed already in {args.cache}; {len(todo)} to go", flush=True)
-    settings = config.load({"backend": "local"}, os.environ, None)
+    settings = config.load({"backend": args.backend}, os.environ, None)
     model = compose.backend(settings)
+    print(f"backend: {settings.backend}", flush=True)
     route = compose.route(settings, model)
     parts = pipeline.Parts(model, route, limits=compose.limits(settings))
     t_all = time.perf_counter()
@@ -294,9 +294,12 @@ def main() -> None:
     ap.add_argument("step", choices=("review", "replay"))
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--backend", choices=("openvino", "local"), default="openvino", help="default: openvino")
+    ap.add_argument("--cache", type=Path, help=f"default: {CACHE}")
     ap.add_argument("--minutes", type=float, help="review: stop starting new cases after M minutes")
     args = ap.parse_args()
+    if args.cache is None:
+        args.cache = Path(CACHE.format(backend=args.backend))
     if args.step == "review":
         review(args)
     else:
