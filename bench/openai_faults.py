@@ -13,24 +13,20 @@
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
 import platform
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from support.cli_json import review_git_openai  # noqa: E402
 from support.openai_standin import StandIn, minimal_instance  # noqa: E402
-
-from reviewbot.platforms.cli import main as cli  # noqa: E402
 
 GIT = ["git", "-c", "user.name=b", "-c", "user.email=b@example.invalid", "-c", "init.defaultBranch=main"]
 OLD = "def total(items):\n    result = 0\n    result = sum(items)\n    return result\n"
@@ -72,38 +68,10 @@ def make_repo(root: Path, n: int) -> Path:
 
 
 def review(repo: Path, url: str, **cfg) -> tuple[float, dict]:
-    conf = repo.parent / f"cfg{time.monotonic_ns()}.yml"
-    conf.write_text("".join(f"model.{k}: {v}\n" for k, v in cfg.items()))
-    out, err = io.StringIO(), io.StringIO()
-    t = time.perf_counter()
-    code = cli(
-        [
-            "review",
-            "--git",
-            "HEAD~1..HEAD",
-            "--repo",
-            str(repo),
-            "--config",
-            str(conf),
-            "--backend",
-            "openai",
-            "--base-url",
-            url,
-            "--api-model",
-            "standin-model",
-            "--format",
-            "json",
-            "--no-progress",
-            "--fail-on",
-            "never",
-        ],
-        out,
-        err,
-    )
-    took = time.perf_counter() - t
+    code, doc, err, took = review_git_openai(repo, url, **cfg)
     if code != 0:
-        raise SystemExit(f"review exited {code}: {err.getvalue().strip()}")
-    return took, json.loads(out.getvalue())
+        raise SystemExit(f"review exited {code}: {err.strip()}")
+    return took, doc
 
 
 def main() -> None:

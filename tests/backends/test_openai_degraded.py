@@ -8,17 +8,13 @@ the report is the same as a sequential run's.
 
 from __future__ import annotations
 
-import io
-import json
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from support.cli_json import review_git_openai
 from support.openai_standin import StandIn, minimal_instance
-
-from reviewbot.platforms.cli import main
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"]
 
@@ -92,41 +88,8 @@ def review(
     concurrency: int | None = None,
     deadline: float | None = None,
 ) -> tuple[int, dict, str, float]:
-    cfg = repo.parent / "cfg.yml"
-    lines = [f"model.timeout: {timeout}", f"model.retries: {retries}"]
-    if concurrency is not None:
-        lines.append(f"model.concurrency: {concurrency}")
-    if deadline is not None:
-        lines.append(f"model.deadline: {deadline}")
-    cfg.write_text("\n".join(lines) + "\n")
-    out, err = io.StringIO(), io.StringIO()
-    t0 = time.monotonic()
-    code = main(
-        [
-            "review",
-            "--git",
-            "HEAD~1..HEAD",
-            "--repo",
-            str(repo),
-            "--config",
-            str(cfg),
-            "--backend",
-            "openai",
-            "--base-url",
-            url,
-            "--api-model",
-            "standin-model",
-            "--format",
-            "json",
-            "--no-progress",
-            "--fail-on",
-            "never",
-        ],
-        out,
-        err,
-    )
-    took = time.monotonic() - t0
-    return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue(), took
+    model = {"timeout": timeout, "retries": retries, "concurrency": concurrency, "deadline": deadline}
+    return review_git_openai(repo, url, **{k: v for k, v in model.items() if v is not None})
 
 
 def items_of(doc: dict) -> tuple[int, list[dict]]:

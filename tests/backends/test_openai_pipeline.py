@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
+from support.cli_json import review_diff
 from support.openai_standin import StandIn, minimal_instance
-
-from reviewbot.platforms.cli import main
 
 DIFF = """\
 diff --git a/app/total.py b/app/total.py
@@ -42,32 +39,20 @@ def answer(schema):
 
 
 def test_review_through_an_openai_compatible_server(tmp_path: Path) -> None:
-    diff = tmp_path / "change.diff"
-    diff.write_text(DIFF)
     with StandIn(json_answer=answer) as server:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(
-            [
-                "review",
-                "--diff",
-                str(diff),
-                "--backend",
-                "openai",
-                "--base-url",
-                server.url,
-                "--format",
-                "json",
-                "--no-progress",
-                "--fail-on",
-                "never",
-                "--strategy",
-                "likelihood",
-            ],
-            out,
-            err,
+        code, doc, err = review_diff(
+            tmp_path,
+            DIFF,
+            "--backend",
+            "openai",
+            "--base-url",
+            server.url,
+            "--fail-on",
+            "never",
+            "--strategy",
+            "likelihood",
         )
-        assert code == 0, err.getvalue()
-        doc = json.loads(out.getvalue())
+        assert code == 0, err
         assert doc["not_reviewed"] == [], doc["not_reviewed"]
         paths = server.paths()
     assert "review strategy: likelihood (review.strategy)" in doc["notes"]
@@ -86,60 +71,19 @@ def test_review_through_an_openai_compatible_server(tmp_path: Path) -> None:
 def test_server_down_degrades_instead_of_exiting_5(tmp_path: Path) -> None:
     """A server that stays down no longer ends the review: the items are listed as not reviewed
     and a note says what happened (tests/backends/test_openai_degraded.py covers each fault)."""
-    diff = tmp_path / "change.diff"
-    diff.write_text(DIFF)
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        [
-            "review",
-            "--diff",
-            str(diff),
-            "--backend",
-            "openai",
-            "--base-url",
-            "http://127.0.0.1:9/v1",
-            "--api-model",
-            "m",
-            "--format",
-            "json",
-            "--no-progress",
-        ],
-        out,
-        err,
+    code, doc, err = review_diff(
+        tmp_path, DIFF, "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--api-model", "m"
     )
-    assert code == 0, err.getvalue()
-    doc = json.loads(out.getvalue())
+    assert code == 0, err
     assert [s["stage"] for s in doc["not_reviewed"]] == ["model"]
     assert "ConnectError" in doc["not_reviewed"][0]["reason"]
     assert any(n.startswith("model degraded: openai backend (m)") for n in doc["notes"])
 
 
 def test_wrong_model_name_is_a_one_line_model_error_not_a_silent_review(tmp_path: Path) -> None:
-    diff = tmp_path / "change.diff"
-    diff.write_text(DIFF)
     with StandIn() as server:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(
-            [
-                "review",
-                "--diff",
-                str(diff),
-                "--backend",
-                "openai",
-                "--base-url",
-                server.url,
-                "--api-model",
-                "no-such-model",
-                "--format",
-                "json",
-                "--no-progress",
-            ],
-            out,
-            err,
+        code, _, err = review_diff(
+            tmp_path, DIFF, "--backend", "openai", "--base-url", server.url, "--api-model", "no-such-model"
         )
     assert code == 5
-    assert (
-        err.getvalue().count("\n") == 1
-        and "HTTP 404" in err.getvalue()
-        and "does not exist" in err.getvalue()
-    )
+    assert err.count("\n") == 1 and "HTTP 404" in err and "does not exist" in err

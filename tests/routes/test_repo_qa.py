@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.cli_json import review_last_commit, run_json
 from support.requests_repo import make_requests_repo, requests_available  # noqa: E402
 
 from reviewbot import compose  # noqa: E402
@@ -56,23 +57,7 @@ class Script:
 
 def ask(repo: Path, question: str, cache: Path, monkeypatch, backend) -> tuple[int, dict, str]:
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        [
-            "ask",
-            question,
-            "--repo",
-            str(repo),
-            "--format",
-            "json",
-            "--no-progress",
-            "--cache-dir",
-            str(cache),
-        ],
-        out,
-        err,
-    )
-    return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue()
+    return run_json("ask", question, "--repo", str(repo), "--cache-dir", str(cache))
 
 
 @needs_requests
@@ -161,31 +146,15 @@ def test_review_question_reaches_the_repo_qa_route_once(tmp_path: Path, monkeypa
 
     script = Script()
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: FakeBackend(script, choices=choose))
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        [
-            "review",
-            "--git",
-            "HEAD~1..HEAD",
-            "--repo",
-            str(repo),
-            "--config",
-            str(cfg),
-            "--format",
-            "json",
-            "--no-progress",
-            "--fail-on",
-            "never",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--question",
-            "Which function drops the least recently used key?",
-        ],
-        out,
-        err,
+    code, doc, err = review_last_commit(
+        repo,
+        cfg,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--question",
+        "Which function drops the least recently used key?",
     )
     assert code == 0, err
-    doc = json.loads(out.getvalue())
     answers = [f for f in doc["findings"] if f["route"] == "repo_qa"]
     assert len(answers) == 1 and len(script.seen) == 1  # two items, answered once
     assert "Sources: pkg/cache.py:1-3" in answers[0]["message"]

@@ -4,17 +4,16 @@ likelihood strategy. End to end through the OpenAI-compatible stand-in with scri
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
+from support.cli_json import review_diff
 from support.openai_standin import StandIn, minimal_instance
 
 from reviewbot.backends.fake import FakeBackend
 from reviewbot.diff.parse import parse_diff
 from reviewbot.model import ChangeSet, Side, WorkItem
-from reviewbot.platforms.cli import main
 from reviewbot.routes.review import ReviewRoute, model_billions, pick_strategy
 from reviewbot.routes.review_generative import enclosing_code, item_rows
 
@@ -180,28 +179,9 @@ def _answer(schema):
 
 
 def test_generative_end_to_end_through_an_openai_compatible_server(tmp_path: Path) -> None:
-    diff = tmp_path / "change.diff"
-    diff.write_text(NEW_FILE)
     with StandIn(json_answer=_answer, model="Qwen2.5-Coder-7B-Instruct") as server:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(
-            [
-                "review",
-                "--diff",
-                str(diff),
-                "--backend",
-                "openai",
-                "--base-url",
-                server.url,
-                "--format",
-                "json",
-                "--no-progress",
-            ],
-            out,
-            err,
-        )
-    assert code == 0, err.getvalue()  # a model's finding: a guess, it does not fail the run by default
-    doc = json.loads(out.getvalue())
+        code, doc, err = review_diff(tmp_path, NEW_FILE, "--backend", "openai", "--base-url", server.url)
+    assert code == 0, err  # a model's finding: a guess, it does not fail the run by default
     assert "review strategy: generative (auto: a 7B model)" in doc["notes"], doc["notes"]
     (f,) = doc["findings"]
     assert (f["path"], f["line"], f["severity"], f["confidence"]) == ("pkg/stats.py", 5, "warning", 0.85)
@@ -212,8 +192,6 @@ def test_the_check_pass_drops_what_it_does_not_confirm_end_to_end(tmp_path: Path
     """Two findings through an OpenAI-compatible server; the second, constrained pass re-reads each
     with its rows and the change facts: the one it rejects is not posted and is counted, the one it
     confirms is posted with its fact first."""
-    diff = tmp_path / "change.diff"
-    diff.write_text(TWO_HUNKS)
     server: StandIn
 
     def answer(schema):
@@ -237,26 +215,9 @@ def test_the_check_pass_drops_what_it_does_not_confirm_end_to_end(tmp_path: Path
         }
 
     with StandIn(json_answer=answer, model="Qwen2.5-Coder-7B-Instruct") as server:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(
-            [
-                "review",
-                "--diff",
-                str(diff),
-                "--backend",
-                "openai",
-                "--base-url",
-                server.url,
-                "--format",
-                "json",
-                "--no-progress",
-            ],
-            out,
-            err,
-        )
+        code, doc, err = review_diff(tmp_path, TWO_HUNKS, "--backend", "openai", "--base-url", server.url)
         checks = [r for r in server.requests if "confirmed" in json.dumps(r[3])]
-    assert code == 0, err.getvalue()
-    doc = json.loads(out.getvalue())
+    assert code == 0, err
     (f,) = doc["findings"]
     assert (f["path"], f["side"], f["line"]) == ("pkg/calc.py", "RIGHT", 2)
     assert f["message"] == (

@@ -12,7 +12,6 @@ with the real embedded model.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -20,10 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from support.cli_json import review_diff, run_json
 
 from reviewbot import compose
 from reviewbot.backends.fake import FakeBackend
-from reviewbot.platforms.cli import main
 from reviewbot.runners.sandbox import BubblewrapSandbox
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"]
@@ -103,25 +102,7 @@ def review(
 ) -> tuple[int, dict, str]:
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        [
-            "review",
-            "--git",
-            "main..feature",
-            "--repo",
-            str(repo),
-            "--format",
-            "json",
-            "--no-progress",
-            "--fail-on",
-            "never",
-            *extra,
-        ],
-        out,
-        err,
-    )
-    return code, (json.loads(out.getvalue()) if out.getvalue() else {}), err.getvalue()
+    return run_json("review", "--git", "main..feature", "--repo", str(repo), "--fail-on", "never", *extra)
 
 
 def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_path, monkeypatch):
@@ -186,8 +167,6 @@ def test_an_untested_function_gets_a_sandbox_run_test_with_its_real_outcome(
 
 def test_the_router_is_not_asked_about_routes_a_bare_diff_cannot_run(tmp_path, monkeypatch):
     repo = broken_test_repo(tmp_path / "repo")
-    diff = tmp_path / "change.diff"
-    diff.write_text(git(repo, "diff", "main..feature"))
     offered: list[tuple[str, ...]] = []
 
     def choose(messages, labels):
@@ -196,11 +175,8 @@ def test_the_router_is_not_asked_about_routes_a_bare_diff_cannot_run(tmp_path, m
 
     backend = FakeBackend(texts=[], choices=choose, scores=lambda m, c: None)
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: backend)
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        ["review", "--diff", str(diff), "--format", "json", "--no-progress", "--fail-on", "never"], out, err
-    )
+    code, doc, err = review_diff(tmp_path, git(repo, "diff", "main..feature"), "--fail-on", "never")
     assert code == 0, err
     # no checkout: neither tools nor interpreter is offered; no question: no repo_qa
     assert offered == [("review", "search")]
-    assert [r["route"] for r in json.loads(out.getvalue())["routes"]] == ["review"]
+    assert [r["route"] for r in doc["routes"]] == ["review"]

@@ -3,11 +3,11 @@ keywords, the model's check with cited sentences), and `reviewbot review --git` 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
+from support.cli_json import review_last_commit
 from support.planted import make_site  # noqa: E402
 from support.requests_repo import make_requests_repo, requests_available  # noqa: E402
 
@@ -16,7 +16,6 @@ from reviewbot.backends.fake import FakeBackend  # noqa: E402
 from reviewbot.diff import parse_diff  # noqa: E402
 from reviewbot.knowledge.docs import DocsIndex  # noqa: E402
 from reviewbot.model import ChangeSet, WorkItem  # noqa: E402
-from reviewbot.platforms.cli import main  # noqa: E402
 from reviewbot.routes.search import SearchRoute  # noqa: E402
 
 HEAD = """\
@@ -149,29 +148,8 @@ def test_review_git_on_requests_gives_search_findings_that_cite_documentation(
 
     fake = FakeBackend(answer, choices=lambda messages, labels: {"search": 1.0})
     monkeypatch.setattr(compose, "backend", lambda settings, status=None: fake)
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        [
-            "review",
-            "--git",
-            "HEAD~1..HEAD",
-            "--repo",
-            str(repo),
-            "--config",
-            str(cfg),
-            "--format",
-            "json",
-            "--no-progress",
-            "--fail-on",
-            "never",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-        ],
-        out,
-        err,
-    )
-    assert code == 0, err.getvalue()
-    doc = json.loads(out.getvalue())
+    code, doc, err = review_last_commit(repo, cfg, "--cache-dir", str(tmp_path / "cache"))
+    assert code == 0, err
     search = [f for f in doc["findings"] if f["route"] == "search"]
     assert search, doc["not_reviewed"]
     for f in search:

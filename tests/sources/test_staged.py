@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from support.cli_json import run_json
 
 from reviewbot.platforms.cli import main
 from reviewbot.sources.staged import StagedSource
@@ -47,14 +47,9 @@ def test_before_the_first_commit(repo: Path) -> None:
         "import subprocess\n\n\ndef run(x):\n    subprocess.call(x, shell=True)\n", encoding="utf-8"
     )
     git(repo, "add", ".")
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(
-        ["review", "--repo", str(repo), "--staged", "--backend", "none", "--format", "json", "--no-progress"],
-        out,
-        err,
-    )
-    assert rc == 1, err.getvalue()  # bandit B602 (high): an error
-    rules = {f["rule"] for f in json.loads(out.getvalue())["findings"]}
+    rc, doc, err = run_json("review", "--repo", str(repo), "--staged", "--backend", "none")
+    assert rc == 1, err  # bandit B602 (high): an error
+    rules = {f["rule"] for f in doc["findings"]}
     assert "bandit/B602" in rules
 
 
