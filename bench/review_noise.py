@@ -35,7 +35,6 @@ import argparse
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -47,13 +46,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.requests_repo import NEW_TARBALL as NEW  # noqa: E402
+from support.requests_repo import OLD_TARBALL as OLD  # noqa: E402
+from support.requests_repo import git, make_release_repo  # noqa: E402
 
 from reviewbot.profiles import Profiles  # noqa: E402 - after the path is set
 from reviewbot.triage import STYLE_RULES  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "repos"
-OLD, NEW = SHARED / "requests-v2.25.1.tar.gz", SHARED / "requests-v2.32.3.tar.gz"
-GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false"]
+SHARED = OLD.parent
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -127,47 +129,12 @@ PLANTS = (
 )
 
 
-def git(repo: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, env=env)
-
-
-def unpack(tarball: Path, dest: Path) -> None:
-    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-        with tarfile.open(tarball) as tf:
-            tf.extractall(tmp, filter="tar")
-        (top,) = Path(tmp).iterdir()
-        for item in top.iterdir():
-            shutil.move(str(item), dest / item.name)
-
-
-def clear(repo: Path) -> None:
-    for item in repo.iterdir():
-        if item.name != ".git":
-            shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
-
-
 def release_range(work: Path) -> Path:
-    repo = work / "requests-release"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    unpack(OLD, repo)
-    git(repo, "add", "-A", "-f")
-    git(repo, "commit", "-q", "--no-verify", "-m", "v2.25.1")
-    clear(repo)
-    unpack(NEW, repo)
-    git(repo, "add", "-A", "-f")
-    git(repo, "commit", "-q", "--no-verify", "-m", "v2.32.3")
-    return repo
+    return make_release_repo(work / "requests-release", OLD, NEW)
 
 
 def planted_range(work: Path, plant: Plant) -> Path:
-    repo = work / f"requests-{plant.name}"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    unpack(NEW, repo)
-    git(repo, "add", "-A", "-f")
-    git(repo, "commit", "-q", "--no-verify", "-m", "v2.32.3")
+    repo = make_release_repo(work / f"requests-{plant.name}", NEW)
     path = repo / plant.path
     text = path.read_text(encoding="utf-8")
     if plant.old:

@@ -27,6 +27,8 @@ __all__ = [
     "OLD_TARBALL",
     "REQUESTS_DIFF",
     "SESSIONS",
+    "git",
+    "make_release_repo",
     "make_requests_repo",
     "make_strip_auth_change",
     "requests_available",
@@ -37,7 +39,8 @@ def requests_available() -> bool:
     return OLD_TARBALL.is_file() and NEW_TARBALL.is_file()
 
 
-def _git(repo: Path, *args: str) -> None:
+def git(repo: Path, *args: str) -> None:
+    """git in `repo` with a fixed identity, and the user's and the machine's configuration off."""
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
     for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         env.pop(k, None)
@@ -77,25 +80,30 @@ def _extract(tarball: Path, dest: Path) -> None:
     shutil.rmtree(staging)
 
 
+def make_release_repo(repo: Path, *tarballs: Path) -> Path:
+    """``repo``, created: one commit per release tarball in the order given, each holding exactly that
+    release's tree, its message the version (``v2.32.3``)."""
+    repo.mkdir()
+    git(repo, "init", "-q")
+    for i, tarball in enumerate(tarballs):
+        if i:
+            for item in repo.iterdir():
+                if item.name == ".git":
+                    continue
+                if item.is_dir() and not item.is_symlink():
+                    shutil.rmtree(item)
+                else:
+                    item.unlink()
+        _extract(tarball, repo)
+        git(repo, "add", "-A", "-f")
+        version = tarball.name.removeprefix("requests-").removesuffix(".tar.gz")
+        git(repo, "commit", "-q", "--no-verify", "-m", version)
+    return repo
+
+
 def make_requests_repo(tmp_path: Path) -> Path:
     """``tmp_path/requests``: commit 1 is v2.25.1, commit 2 (HEAD, branch main) is v2.32.3."""
-    repo = tmp_path / "requests"
-    repo.mkdir()
-    _git(repo, "init", "-q")
-    _extract(OLD_TARBALL, repo)
-    _git(repo, "add", "-A", "-f")
-    _git(repo, "commit", "-q", "--no-verify", "-m", "v2.25.1")
-    for item in repo.iterdir():
-        if item.name == ".git":
-            continue
-        if item.is_dir() and not item.is_symlink():
-            shutil.rmtree(item)
-        else:
-            item.unlink()
-    _extract(NEW_TARBALL, repo)
-    _git(repo, "add", "-A", "-f")
-    _git(repo, "commit", "-q", "--no-verify", "-m", "v2.32.3")
-    return repo
+    return make_release_repo(tmp_path / "requests", OLD_TARBALL, NEW_TARBALL)
 
 
 # The change's tests. One line of ``should_strip_auth`` changed: credentials are kept
@@ -108,15 +116,10 @@ STRIP_AUTH_NEW = "        if old_parsed.hostname != new_parsed.hostname:\n      
 def make_strip_auth_change(tmp_path: Path) -> Path:
     """``tmp_path/requests``: commit 1 (HEAD~1) is v2.32.3, commit 2 (HEAD) keeps credentials
     across a host change in ``SessionRedirectMixin.should_strip_auth``."""
-    repo = tmp_path / "requests"
-    repo.mkdir()
-    _git(repo, "init", "-q")
-    _extract(NEW_TARBALL, repo)
-    _git(repo, "add", "-A", "-f")
-    _git(repo, "commit", "-q", "--no-verify", "-m", "v2.32.3")
+    repo = make_release_repo(tmp_path / "requests", NEW_TARBALL)
     path = repo / SESSIONS
     text = path.read_text(encoding="utf-8")
     assert STRIP_AUTH_OLD in text
     path.write_text(text.replace(STRIP_AUTH_OLD, STRIP_AUTH_NEW, 1), encoding="utf-8")
-    _git(repo, "commit", "-q", "--no-verify", "-am", "keep the Authorization header on redirects")
+    git(repo, "commit", "-q", "--no-verify", "-am", "keep the Authorization header on redirects")
     return repo
