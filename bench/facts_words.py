@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.changed_lines import changed_lines
+
 from reviewbot import evaluation
-from reviewbot.diff.parse import parse_diff
 from reviewbot.facts import facts_for_run
 from reviewbot.facts.grounding import read
-from reviewbot.model import LineKind
 from reviewbot.routes.review_comment import fact_text, instructions, run_of
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = "only the removed lines have", "only the added lines have"
 
 
@@ -57,25 +61,18 @@ def main() -> None:
     misses: list[str] = []
     t0 = time.perf_counter()
     for case in cases:
-        for fd in parse_diff(case.diff_text()):
-            for h in fd.hunks:
-                rows = list(h.lines)
-                for ln in rows:
-                    if ln.kind is LineKind.CONTEXT:
-                        continue
-                    text = fact_text(fd.path, ln, rows)
-                    r = read(text, rows, [ln], said, fd.path)
-                    n += 1
-                    grounded += r.kept
-                    fragments += r.fragment
-                    copies += r.prompt_copy
-                    named += any(x in text for x in NAMES)
-                    removed, added = run_of(ln, rows)
-                    kinds.update(
-                        {f.kind for f in facts_for_run(removed, added, fd.path) if f.about(ln)} or {"(run)"}
-                    )
-                    if not r.kept:
-                        misses.append(f"  {case.id} {fd.path}:{ln.number} {ln.side}: {text}")
+        for fd, ln, rows in changed_lines(case.diff_text()):
+            text = fact_text(fd.path, ln, rows)
+            r = read(text, rows, [ln], said, fd.path)
+            n += 1
+            grounded += r.kept
+            fragments += r.fragment
+            copies += r.prompt_copy
+            named += any(x in text for x in NAMES)
+            removed, added = run_of(ln, rows)
+            kinds.update({f.kind for f in facts_for_run(removed, added, fd.path) if f.about(ln)} or {"(run)"})
+            if not r.kept:
+                misses.append(f"  {case.id} {fd.path}:{ln.number} {ln.side}: {text}")
     secs = time.perf_counter() - t0
     drawn = f"held-out {a.held_out} pairs, seed {a.seed}" if a.held_out else f"limit {a.limit}, seed {a.seed}"
     print(f"{len(cases)} cases ({drawn}); {n} changed lines; {secs:.1f} s")

@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("openvino")  # the default backend's runtime
 pytest.importorskip("llguidance")
 
-from reviewbot.diff.parse import parse_diff  # noqa: E402
-from reviewbot.model import LineKind  # noqa: E402
+from support.changed_lines import changed_lines  # noqa: E402
+
 from reviewbot.platforms.cli import main  # noqa: E402
 from reviewbot.routes.review_comment import compose  # noqa: E402
 
@@ -107,18 +107,13 @@ def test_a_comment_on_any_changed_line_would_open_with_a_true_fact() -> None:
     """Without the model: wherever the judge puts a comment, its first sentence is the fact."""
     table = runs(DIFF.read_text())
     checked = 0
-    for fd in parse_diff(DIFF.read_text()):
-        for h in fd.hunks:
-            rows = list(h.lines)
-            for ln in rows:
-                if ln.kind is LineKind.CONTEXT:
-                    continue
-                message, _fact = compose(fd.path, ln, rows, "File:")
-                removed, added = table[(fd.path, str(ln.side), ln.number)]
-                assert true_of(first_sentence(message), removed, added), (fd.path, ln.number, message)
-                assert not true_of("The code `xyzzy` became `plugh`.", removed, added)
-                assert not true_of("The code `[redacted]xyzzy` became `plugh`.", removed, added)
-                checked += 1
+    for fd, ln, rows in changed_lines(DIFF.read_text()):
+        message, _fact = compose(fd.path, ln, rows, "File:")
+        removed, added = table[(fd.path, str(ln.side), ln.number)]
+        assert true_of(first_sentence(message), removed, added), (fd.path, ln.number, message)
+        assert not true_of("The code `xyzzy` became `plugh`.", removed, added)
+        assert not true_of("The code `[redacted]xyzzy` became `plugh`.", removed, added)
+        checked += 1
     assert checked > 60
     # the failing comment of the model run, whose secret the review had redacted
     sentence = (
@@ -161,16 +156,11 @@ def test_a_sentence_that_names_what_changed_near_a_line_is_true_of_the_diff() ->
         if len(text) > 30_000:  # a comment per line of the larger ones takes minutes; these hold enough
             continue
         block_of, hunk_of = runs(text), runs(text, whole_hunks=True)
-        for fd in parse_diff(text):
-            for h in fd.hunks:
-                rows = list(h.lines)
-                for ln in rows:
-                    if ln.kind is LineKind.CONTEXT:
-                        continue
-                    message, _fact = compose(fd.path, ln, rows, "")
-                    key = (fd.path, str(ln.side), ln.number)
-                    assert names_true(message, block_of[key], hunk_of[key]), (diff.name, key, message)
-                    checked += "only the" in message
+        for fd, ln, rows in changed_lines(text):
+            message, _fact = compose(fd.path, ln, rows, "")
+            key = (fd.path, str(ln.side), ln.number)
+            assert names_true(message, block_of[key], hunk_of[key]), (diff.name, key, message)
+            checked += "only the" in message
     assert checked > 10
     assert not names_true(
         "In this block of changed lines, only the removed lines have `x`.", (["y"], []), (["y"], [])
