@@ -44,7 +44,7 @@ from typing import TextIO
 from ..merge import fingerprint
 from ..model import Finding, Result, Severity, Side
 from ..redact import redact
-from .terminal import stats_line, summary
+from .terminal import file_order, stats_line, summary
 
 LIMIT = 65_536
 MARKER = "<!-- reviewbot:{} -->"
@@ -199,14 +199,6 @@ def _fit(blocks: list[str], budget: int, more: str) -> list[str]:
     return out
 
 
-def _file_order(result: Result) -> list[str]:
-    order = [fd.path for fd in result.changeset.files]
-    for f in result.findings:
-        if f.location.path not in order:
-            order.append(f.location.path)
-    return order
-
-
 def _header(result: Result, markers: bool) -> str:
     lines = [MARKER.format("summary")] if markers else []
     lines += [
@@ -223,7 +215,7 @@ def _header(result: Result, markers: bool) -> str:
         counts[f.severity] += 1
     if by_path:
         lines += ["", "| file | errors | warnings | info |", "| --- | ---: | ---: | ---: |"]
-        for path in _file_order(result):
+        for path in file_order(result):
             c = by_path.get(path)
             if c:
                 cells = [c[Severity.ERROR], c[Severity.WARNING], c[Severity.INFO]]
@@ -287,7 +279,7 @@ def render(result: Result, *, limit: int = LIMIT, markers: bool = True, walkthro
     for f in result.findings:
         by_path.setdefault(f.location.path, []).append(f)
     blocks: list[str] = []
-    for path in _file_order(result):
+    for path in file_order(result):
         findings = sorted(by_path.get(path, []), key=lambda f: (f.location.line, f.location.side.value))
         for i, f in enumerate(findings):
             block = _finding_block(f, markers)

@@ -99,7 +99,8 @@ def _finding(result: Result, f: Finding, paint: _Paint) -> list[str]:
     return out
 
 
-def _file_order(result: Result) -> list[str]:
+def file_order(result: Result) -> list[str]:
+    """The changed files in the change's order, then any other file a finding names."""
     order = [fd.path for fd in result.changeset.files]
     for f in result.findings:
         if f.location.path not in order:
@@ -148,7 +149,7 @@ def render(result: Result, *, color: bool = False, shown: int | None = None) -> 
     by_path: dict[str, list[Finding]] = {}
     for f in full:
         by_path.setdefault(f.location.path, []).append(f)
-    for path in _file_order(result):
+    for path in file_order(result):
         findings = by_path.get(path)
         if not findings:
             continue
