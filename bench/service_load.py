@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,43 +33,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from support.github_standin import GitHubStandIn  # noqa: E402
-from support.service_cluster import Cluster, diff_for, free_port, pull_event  # noqa: E402
+from support.redis_server import start_redis  # noqa: E402
+from support.service_cluster import Cluster, diff_for, pull_event  # noqa: E402
 
 from reviewbot.compose import job_store  # noqa: E402
 
 REPO = "load/r"
 PRS = 50
-
-
-def _redis(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    exe = shutil.which("redis-server")
-    assert exe, "redis-server is needed (apt-get install redis-server)"
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(tmp),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def _head(pr: int, k: int) -> str:
@@ -84,7 +51,7 @@ def run(store_kind: str, seconds: float, rate: float, faults: bool = True) -> di
     redis_proc = None
     url = f"sqlite:///{tmp}/jobs.sqlite3"
     if store_kind == "redis":
-        redis_proc, url = _redis(tmp)
+        redis_proc, url = start_redis(tmp)
     gh = GitHubStandIn(writes_per_minute=10**9)
     with gh, Cluster(tmp, url, gh, lease=10) as cluster:
         for n in range(1, PRS + 1):

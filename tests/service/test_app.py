@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 import uvicorn
-from conftest import free_port
+from support.service_cluster import free_port
 
 from reviewbot import config
 from reviewbot.compose import job_store
