@@ -131,6 +131,23 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) and _depth(doc) <= MAX_DEPTH else None
 
 
+def _request_of(
+    translate: Callable[[str, dict[str, Any]], events.Request | None],
+    event: str,
+    payload: dict[str, Any] | None,
+) -> events.Request | None:
+    """The host's event as a job to queue, or None for an event that asks for nothing; a payload that
+    is not JSON, or not of the event's shape, is refused (400)."""
+    if payload is None:
+        raise _Refused(400, "not a JSON payload")
+    try:
+        return translate(event, payload)
+    except events.Malformed as exc:
+        raise _Refused(400, f"malformed payload: {exc}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _Refused(400, "malformed payload") from exc
+
+
 def _with_context(req: events.Request, context: dict[str, Any]) -> events.Request:
     """Add what the worker needs to reach the host (the App installation) to the job's argument."""
     if not context:
@@ -214,14 +231,10 @@ def create_app(
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery") or "sha256:" + hashlib.sha256(body).hexdigest()
         payload = _payload(body, request.headers.get("content-type", ""))
-        if payload is None:
-            return refused("github", 400, "not a JSON payload")
         try:
-            req = events.github(event, payload)
-        except events.Malformed as exc:
-            return refused("github", 400, f"malformed payload: {exc}")
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return refused("github", 400, "malformed payload")
+            req = _request_of(events.github, event, payload)
+        except _Refused as exc:
+            return refused("github", exc.status, exc.why)
         if req is None:
             return ignored("github", event)
         installation = payload.get("installation")
@@ -254,15 +267,10 @@ def create_app(
             or request.headers.get("x-gitlab-event-uuid")
             or "sha256:" + hashlib.sha256(body).hexdigest()
         )
-        payload = _payload(body, "application/json")
-        if payload is None:
-            return refused("gitlab", 400, "not a JSON payload")
         try:
-            req = events.gitlab(event, payload)
-        except events.Malformed as exc:
-            return refused("gitlab", 400, f"malformed payload: {exc}")
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return refused("gitlab", 400, "malformed payload")
+            req = _request_of(events.gitlab, event, _payload(body, "application/json"))
+        except _Refused as exc:
+            return refused("gitlab", exc.status, exc.why)
         if req is None:
             return ignored("gitlab", event)
         return await enqueue("gitlab", "gitlab:" + delivery, req)
