@@ -61,6 +61,32 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
 
 
+def build_index(cache: Path, env: Environment | None = None) -> tuple[DocsIndex, dict]:
+    """A documentation index built from nothing in `cache`, and its figures: the seconds it took
+    (opening included), units, files, failures, entries and megabytes."""
+    t0 = time.perf_counter()
+    docs = DocsIndex.open(cache, env)
+    st = docs.build()
+    return docs, {
+        "seconds": round(time.perf_counter() - t0, 1),
+        "units": st.units,
+        "files": st.files,
+        "failed": st.failed,
+        "entries": docs.store.count(),
+        "mb": round(st.size_bytes / 1e6, 1),
+    }
+
+
+def query_ms(docs: DocsIndex, queries: list[str]) -> dict:
+    """The queries one after another, five hits each: how many, and the p50 and p99 in milliseconds."""
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        docs.search(q, 5)
+        times.append(time.perf_counter() - t)
+    return {"n": len(times), "p50": round(pct(times, 50) * 1e3, 2), "p99": round(pct(times, 99) * 1e3, 2)}
+
+
 def oracle(name: str) -> str | None:
     """Where Python says `name` is defined (importing the installed package: the bench only)."""
     parts = name.split(".")
@@ -244,36 +270,21 @@ def main() -> int:
     figures: dict = {}
     if args.environment:
         try:
-            t0 = time.perf_counter()
-            docs = DocsIndex.open(work / "cache-all")
-            st = docs.build()
-            figures["environment_index"] = {
-                "seconds": round(time.perf_counter() - t0, 1),
-                "units": st.units,
-                "files": st.files,
-                "failed": st.failed,
-                "entries": docs.store.count(),
-                "mb": round(st.size_bytes / 1e6, 1),
-            }
+            docs, figures["environment_index"] = build_index(work / "cache-all")
             t0 = time.perf_counter()
             again = docs.build()
             figures["environment_recheck_s"] = round(time.perf_counter() - t0, 2)
             assert again.rebuilt == 0
-            times = []
-            for q in [
-                "retry backoff factor",
-                "tensor reshape contiguous",
-                "tokenizer padding side",
-                "parse yaml safely",
-            ] * 25:
-                t = time.perf_counter()
-                docs.search(q, 5)
-                times.append(time.perf_counter() - t)
-            figures["environment_query_ms"] = {
-                "n": len(times),
-                "p50": round(pct(times, 50) * 1e3, 2),
-                "p99": round(pct(times, 99) * 1e3, 2),
-            }
+            figures["environment_query_ms"] = query_ms(
+                docs,
+                [
+                    "retry backoff factor",
+                    "tensor reshape contiguous",
+                    "tokenizer padding side",
+                    "parse yaml safely",
+                ]
+                * 25,
+            )
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return _finish(figures, args.out)
@@ -289,17 +300,7 @@ def main() -> int:
         # 3a. standard library documentation index, from nothing
         cur = Environment.current()
         stdlib_env = Environment(cur.python, cur.stdlib, ())
-        t0 = time.perf_counter()
-        sd = DocsIndex.open(work / "cache-stdlib", stdlib_env)
-        st = sd.build()
-        figures["stdlib_index"] = {
-            "seconds": round(time.perf_counter() - t0, 1),
-            "units": st.units,
-            "files": st.files,
-            "failed": st.failed,
-            "entries": sd.store.count(),
-            "mb": round(st.size_bytes / 1e6, 1),
-        }
+        sd, figures["stdlib_index"] = build_index(work / "cache-stdlib", stdlib_env)
         print("stdlib docs index:", figures["stdlib_index"], flush=True)
         qs = [
             "open a file for reading text",
@@ -311,17 +312,7 @@ def main() -> int:
             "thread pool executor map",
             "deprecated ssl wrap socket",
         ]
-        times = []
-        for _ in range(25):
-            for q in qs:
-                t = time.perf_counter()
-                sd.search(q, 5)
-                times.append(time.perf_counter() - t)
-        figures["stdlib_query_ms"] = {
-            "n": len(times),
-            "p50": round(pct(times, 50) * 1e3, 2),
-            "p99": round(pct(times, 99) * 1e3, 2),
-        }
+        figures["stdlib_query_ms"] = query_ms(sd, qs * 25)
         print("stdlib docs query:", figures["stdlib_query_ms"], flush=True)
         # 1. documentation retrieval over the real environment (packages indexed as the route needs them)
         docs = DocsIndex.open(work / "cache-env")
