@@ -7,15 +7,14 @@ REVIEWBOT_REQUIRE_SANDBOX=1 (CI) an unavailable sandbox is a failure.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import socket
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 import pytest
+from support.sandbox import require_sandbox
 from support.tools_repo import git, write
 
 from reviewbot.backends.fake import FakeBackend
@@ -41,19 +40,11 @@ def mean(xs):
 MEAN_LINE = 5  # `def mean(xs):` at head, an added line
 
 
-@functools.cache
-def _unavailable() -> str | None:
-    return BubblewrapSandbox().probe()
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def sandboxed() -> None:
-    """Skips where bwrap cannot start; with REVIEWBOT_REQUIRE_SANDBOX=1 (CI) that is a failure."""
-    reason = _unavailable()
-    if reason is not None and os.environ.get("REVIEWBOT_REQUIRE_SANDBOX") == "1":
-        pytest.fail(f"REVIEWBOT_REQUIRE_SANDBOX=1 but the sandbox is unavailable: {reason}")
-    if reason is not None:
-        pytest.skip(f"sandbox unavailable here: {reason}")
+    """Skips where bwrap cannot start; with REVIEWBOT_REQUIRE_SANDBOX=1 (CI) that is a failure (the
+    sandbox is probed once for the module)."""
+    require_sandbox()
 
 
 @pytest.fixture(scope="module")

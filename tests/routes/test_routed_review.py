@@ -13,17 +13,16 @@ with the real embedded model.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 from support.cli_json import review_diff, run_json
+from support.sandbox import require_sandbox
 
 from reviewbot import compose
 from reviewbot.backends.fake import FakeBackend
-from reviewbot.runners.sandbox import BubblewrapSandbox
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"]
 
@@ -43,14 +42,6 @@ TEXT_NEW = TEXT + (
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True, text=True).stdout
-
-
-def sandbox_or_skip() -> None:
-    reason = BubblewrapSandbox().probe()
-    if reason is not None:
-        if os.environ.get("REVIEWBOT_REQUIRE_SANDBOX") == "1":
-            pytest.fail(f"REVIEWBOT_REQUIRE_SANDBOX=1 but the sandbox is unavailable: {reason}")
-        pytest.skip(f"the sandbox cannot start here: {reason}")
 
 
 def broken_test_repo(root: Path) -> Path:
@@ -106,7 +97,7 @@ def review(
 
 
 def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_path, monkeypatch):
-    sandbox_or_skip()
+    require_sandbox()
     repo = broken_test_repo(tmp_path / "repo")
     calls = json.dumps({"calls": [{"name": "pytest", "arguments": {}}], "done": True})
     backend = FakeBackend(texts=[calls], choices=scripted_choice({"tools": 0.8, "review": 0.2}))
@@ -148,7 +139,7 @@ def test_a_change_that_breaks_a_test_is_reported_through_the_tools_route(tmp_pat
 def test_an_untested_function_gets_a_sandbox_run_test_with_its_real_outcome(
     tmp_path, monkeypatch, test, rule, says
 ):
-    sandbox_or_skip()
+    require_sandbox()
     repo = untested_function_repo(tmp_path / "repo")
     backend = FakeBackend(
         texts=[json.dumps({"code": test})],

@@ -22,7 +22,8 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("xgrammar")
 
-from test_routed_review import broken_test_repo, sandbox_or_skip, untested_function_repo  # noqa: E402
+from support.sandbox import require_sandbox  # noqa: E402
+from test_routed_review import broken_test_repo, untested_function_repo  # noqa: E402
 
 from reviewbot.platforms.cli import main  # noqa: E402
 
@@ -67,14 +68,14 @@ def check_consistent(doc: dict, changed: str) -> list[str]:
 
 
 def test_the_model_routes_a_test_breaking_change_and_its_choice_is_carried_out(tmp_path, monkeypatch):
-    sandbox_or_skip()
+    require_sandbox()
     doc = review(broken_test_repo(tmp_path / "repo"), monkeypatch)
     routes = check_consistent(doc, "calc.py")
     print("routes chosen:", routes, [r["probability"] for r in doc["routes"]])
 
 
 def test_the_model_routes_an_untested_function_and_its_choice_is_carried_out(tmp_path, monkeypatch):
-    sandbox_or_skip()
+    require_sandbox()
     doc = review(untested_function_repo(tmp_path / "repo"), monkeypatch)
     routes = check_consistent(doc, "text.py")
     print("routes chosen:", routes, [r["probability"] for r in doc["routes"]])
