@@ -8,6 +8,7 @@
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
     reviewbot gitlab review [--mr GROUP/PROJECT!IID] [--post] ...       (docs/gitlab.md)
     reviewbot serve|worker|jobs ...                                      (docs/service.md)
+    reviewbot learn --repo OWNER/NAME | --project GROUP/NAME [--write]   (docs/learning.md)
 
 Errors print one line, `reviewbot: <what went wrong>`, and exit with the error's code
 (errors.py); findings at or above `--fail-on` exit 1. Importing this module loads no model
@@ -27,6 +28,7 @@ from .. import __version__, config
 from ..errors import ReviewbotError, UsageError
 from ..suggest import suggest_flag
 from .commands import cmd_describe, cmd_eval, cmd_github, cmd_gitlab, cmd_model, cmd_review
+from .learn_commands import cmd_learn, learn_parser
 from .search_commands import cmd_ask, cmd_index, cmd_search
 from .service_commands import cmd_jobs, cmd_serve, cmd_worker, service_parsers
 
@@ -207,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     _describe_parser(sub)
     _search_parsers(sub)
     service_parsers(sub, common, settings_args)  # serve, worker, jobs (docs/service.md)
+    learn_parser(sub, settings_args)  # learn (docs/learning.md)
     return p
 
 
@@ -339,6 +342,7 @@ COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github"
 COMMANDS.update(gitlab=cmd_gitlab, describe=cmd_describe)
 COMMANDS.update(index=cmd_index, search=cmd_search, ask=cmd_ask)
 COMMANDS.update(serve=cmd_serve, worker=cmd_worker, jobs=cmd_jobs)
+COMMANDS.update(learn=cmd_learn)
 
 
 def main(

@@ -78,6 +78,7 @@ class GitLabStandIn:
         self.mrs: dict[tuple[str, int], MR] = {}
         self.files: dict[tuple[str, str, str], str] = {}
         self.ids: dict[str, str] = {}  # numeric project id -> path
+        self.default_branches: dict[str, str] = {}  # project path -> its default branch ("main" when not set)
         self.rejections: list[dict[str, Any]] = []
         self.log: list[tuple[str, str, int]] = []
         self._faults: list[tuple[str, re.Pattern[str], str]] = []
@@ -207,6 +208,8 @@ class GitLabStandIn:
             return answer
         if path == "/api/v4/user":
             return 200, {"id": 1, "username": self.bot}, {}
+        if (answer := self._project(method, path)) is not None:
+            return answer
         m = re.match(r"^/api/v4/projects/([^/]+)/(.*)$", path)
         if not m:
             return 404, {"message": "404 Not Found"}, {}
@@ -247,6 +250,27 @@ class GitLabStandIn:
         if (answer := self._thread_reply(mr, method, sub, body)) is not None:
             return answer
         return self._notes(mr, method, sub, path, query, body)
+
+    def _project(self, method: str, path: str):
+        """``GET /projects/:id`` (the path, URL-encoded, or the numeric id); GitLab answers 404 for
+        a project that is not there or that the token cannot see."""
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)", path)
+        if method != "GET" or m is None:
+            return None
+        project = self.ids.get(unquote(m.group(1)), unquote(m.group(1)))
+        known = {p for p, _ in self.mrs} | {p for p, _, _ in self.files} | set(self.default_branches)
+        if project not in known:
+            return 404, {"message": "404 Project Not Found"}, {}
+        number = next((int(i) for i, p in self.ids.items() if p == project), 1)
+        return (
+            200,
+            {
+                "id": number,
+                "path_with_namespace": project,
+                "default_branch": self.default_branches.get(project, "main"),
+            },
+            {},
+        )
 
     def _notes(self, mr: MR, method: str, sub: str, path: str, query: dict[str, str], body: dict[str, Any]):
         if sub == "notes" and method == "GET":
