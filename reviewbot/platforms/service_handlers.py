@@ -26,7 +26,7 @@ from ..model import ChangeSet, Result, Stats
 from ..ports import Change, Host, ServiceHost
 from ..service.commands import Command, allowed, answer_text, describe_text
 from ..service.jobs import Job
-from .flow import base_config, review_change
+from .flow import base_config, learning_of, review_change
 
 __all__ = ["Clients", "Configure", "run_job", "service_host"]
 
@@ -44,11 +44,15 @@ class Connection(Protocol):
 
 
 class Clients:
-    """The code hosts' connections, as the service's settings say (kept for the worker's life)."""
+    """The code hosts' connections, as the service's settings say, and the repositories' learning
+    signals (``learning.cache``): both kept for the worker's life."""
 
     def __init__(self, settings: Settings) -> None:
+        from ..learning.cache import SignalCache
+
         self.settings = settings
         self._connections: dict[str, Connection] | None = None
+        self.signals = SignalCache()  # the repositories' signals, in this process only (never a PR's)
 
     def connection(self, host: str) -> Connection:
         if self._connections is None:
@@ -83,6 +87,7 @@ class _Job:
         arg: dict[str, Any] = json.loads(job.arg) if job.arg else {}
         self.job, self.arg, self.configure = job, arg, configure
         self.settings = clients.settings
+        self.signals = clients.signals
         self.connection = clients.connection(job.host)
         self.host = self.connection.host(clients.settings, job.repo, arg.get("installation"))
         self._change: Change | None = None
@@ -116,6 +121,9 @@ class _Job:
             post=post,
             incremental=post,
             note=marker_signer(s)[1],
+            learning=learning_of(
+                s, review, cache=self.signals, repository=f"{self.job.host}:{self.job.repo}"
+            ),
         )
         return out.result
 
