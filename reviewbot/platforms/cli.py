@@ -7,8 +7,8 @@
     reviewbot model prepare|info
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
     reviewbot gitlab review [--mr GROUP/PROJECT!IID] [--post] ...       (docs/gitlab.md)
-    reviewbot serve|worker|jobs ...                                      (docs/service.md)
     reviewbot learn --repo OWNER/NAME | --project GROUP/NAME [--write]   (docs/learning.md)
+    reviewbot serve|worker|jobs ...                                      (docs/service.md)
 
 Errors print one line, `reviewbot: <what went wrong>`, and exit with the error's code
 (errors.py); findings at or above `--fail-on` exit 1. Importing this module loads no model
@@ -206,10 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fail-on-model", action="store_true", default=None, help=_MODEL_FAILS)
     common(g)
     _gitlab_parser(sub)
+    learn_parser(sub, settings_args)
     _describe_parser(sub)
     _search_parsers(sub)
     service_parsers(sub, common, settings_args)  # serve, worker, jobs (docs/service.md)
-    learn_parser(sub, settings_args)  # learn (docs/learning.md)
     return p
 
 
@@ -339,10 +339,9 @@ def _search_parsers(sub) -> None:
 
 
 COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github": cmd_github}
-COMMANDS.update(gitlab=cmd_gitlab, describe=cmd_describe)
+COMMANDS.update(gitlab=cmd_gitlab, describe=cmd_describe, learn=cmd_learn)
 COMMANDS.update(index=cmd_index, search=cmd_search, ask=cmd_ask)
 COMMANDS.update(serve=cmd_serve, worker=cmd_worker, jobs=cmd_jobs)
-COMMANDS.update(learn=cmd_learn)
 
 
 def main(

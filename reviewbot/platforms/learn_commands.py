@@ -108,7 +108,7 @@ def _checked(args: argparse.Namespace) -> tuple[str, str]:
             raise UsageError(f"--repo wants OWNER/NAME, got {args.repo!r}")
         return "github", args.repo
     if not GITLAB_PROJECT.fullmatch(args.project):
-        raise UsageError(f"--project wants GROUP/NAME (subgroups allowed), got {args.project!r}")
+        raise UsageError(f"--project wants GROUP/NAME, got {args.project!r}")
     return "gitlab", args.project
 
 
@@ -159,8 +159,6 @@ def cmd_learn(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _learn(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from ..learning.command import learn_command
     from ..learning.file import PATH, parse
-    from ..model import ChangeSet
-    from ..ports import Change
     from ..routes.review import confidence_of
 
     host_name, repo = _checked(args)
@@ -187,8 +185,7 @@ def _learn(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     seconds = args.seconds or settings.learning.seconds
     progress = StderrProgress(stderr, settings.progress)
     progress.status(f"reading the signals of {repo}'s {limit} most recently updated {host.term}s")
-    nothing = Change(0, ChangeSet((), f"{repo} (reviewbot learn: no change under review)"))
-    signals, read_notes = host.signals(nothing, limit, seconds)
+    signals, read_notes = host.signals(None, limit, seconds)  # the repository alone: no change left out
     notes += read_notes
     if not signals:
         notes.append(NO_SIGNALS)

@@ -22,12 +22,12 @@ from typing import Any, Protocol
 
 from ..config import RepoConfig, Settings
 from ..errors import UsageError
-from ..learning.cache import CachedSignals, SignalCache
+from ..learning.cache import SignalCache
 from ..model import ChangeSet, Result, Stats
 from ..ports import Change, Host, ServiceHost
 from ..service.commands import Command, allowed, answer_text, describe_text
 from ..service.jobs import Job
-from .flow import base_config, review_change
+from .flow import base_config, learning_of, review_change
 
 __all__ = ["Clients", "Configure", "run_job", "service_host"]
 
@@ -112,7 +112,6 @@ class _Job:
         s = self.configured()
         s = s.updated({"routes.pin": pins}) if pins else s
         host = self.connection.host(s, self.job.repo, self.arg.get("installation"))
-        host = CachedSignals(host, self.signals, f"{self.job.host} {self.job.repo}")
         review = _reviewer(progress, question)
         out = review_change(
             host,
@@ -121,6 +120,9 @@ class _Job:
             post=post,
             incremental=post,
             note=marker_signer(s)[1],
+            learning=learning_of(
+                s, review, cache=self.signals, repository=f"{self.job.host}:{self.job.repo}"
+            ),
         )
         return out.result
 

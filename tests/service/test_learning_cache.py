@@ -59,7 +59,7 @@ def test_two_reviews_of_a_github_repository_read_its_signals_once(monkeypatch, t
         assert {(j.number, j.state, j.error) for j in store.jobs()} == {(4, "done", ""), (5, "done", "")}
         assert len(reads) == 1  # one GraphQL query (5 pull requests fit one page) for both reviews
         summaries = [c["body"] for c in gh.issue_comments]
-        assert len(summaries) == 2 and ["signals: as read" in b for b in summaries] == [False, True]
+        assert len(summaries) == 2 and ["as this worker read them" in b for b in summaries] == [False, True]
         assert len([p for _, p, _ in gh.log if p.endswith("/ann/permission")]) == 1  # asked once
         store.enqueue("d5b", "github", REPO, 5, heads[5], "command", '{"name": "review", "user": "ann"}')
         assert _worker_once() == 0  # another worker process: its own cache, read afresh
@@ -102,11 +102,11 @@ def test_one_cache_for_the_workers_of_a_process(workers: int) -> None:
     def read():
         reads.append(1)
         time.sleep(0.05)  # a read takes a while: the other workers ask meanwhile
-        return [], ("read",)
+        return []
 
     def work():
         started.wait()
-        cache.read("github o/r", read)
+        cache.signals("github:o/r", read)
 
     threads = [threading.Thread(target=work) for _ in range(workers)]
     for t in threads:

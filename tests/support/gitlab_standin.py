@@ -297,6 +297,7 @@ class GitLabStandIn:
                 return 403, {"message": "403 Forbidden"}, {}
             for n in d["notes"]:
                 n["resolved"] = bool(body.get("resolved", query.get("resolved") == "true"))
+                n["resolved_by"] = {"username": self.bot} if n["resolved"] else None  # the token's user
             return 200, d, {}
         if sub == "draft_notes" and method == "GET":
             return self._page(mr.drafts, path, query)

@@ -263,6 +263,12 @@ class GitHubClient:
             after = page["pageInfo"]["endCursor"]
         return out
 
+    def graphql(self, query: str, variables: dict[str, Any], what: str = "GraphQL query") -> dict[str, Any]:
+        """POST /graphql: one retried query; its decoded answer (``data``). An answer with errors
+        raises ``SourceError`` naming ``what``."""
+        _, d = self._call(what, lambda: self._requester().graphql_query(query, variables), error=SourceError)
+        return d
+
     def resolve_thread(self, thread_id: str) -> None:
         """POST /graphql: mutation resolveReviewThread (idempotent: resolving twice is harmless)"""
         self._call(

@@ -182,6 +182,16 @@ class GitLabClient:
         data = self._call(f"read {path} at {ref[:12]}", get)
         return None if data is None else bytes(data).decode("utf-8", "replace")
 
+    def page(self, path: str, params: dict[str, Any], what: str) -> tuple[Any, bool]:
+        """One page of a REST list (``GET /projects/...``, retried): its decoded rows and whether
+        GitLab links a next page."""
+
+        def get() -> tuple[Any, bool]:
+            r = self.gl.http_request("get", path, query_data=params, **_NO_RETRY)
+            return r.json(), "next" in r.links
+
+        return self._call(what, get)
+
     def notes(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../notes`` (all pages)."""
         rows = self._rows(f"read MR !{iid}'s notes", lambda: self._mr(project, iid).notes)
