@@ -77,9 +77,26 @@ def test_the_bots_comment_says_what_it_is_about_and_marks_resolutions_fixes_are_
         "github": "signals: 1 GraphQL calls, 2 write-access lookups",
         # the merge requests, each one's discussions, the award emoji of the bot's 3 threads; the
         # commented line at each thread's version (3 heads)
-        "gitlab": "signals: 9 calls for threads and award emoji, 3 file reads, 2 access-level lookups",
+        "gitlab": "signals: 1 GraphQL calls, 3 file reads, 2 access-level lookups",
     }
     assert notes[-1] == cost[site.name]
+
+
+@pytest.mark.parametrize("site", ["gitlab"], indirect=True)
+def test_a_gitlab_older_than_15_11_is_read_over_rest(site: Site) -> None:
+    """GitLab's GraphQL API before 15.11 has no award emoji on notes: the REST API is read."""
+    site.down_on_two("ann")
+    site.s.__dict__["before_15_11"] = True
+    host = site.host()
+    found, notes = host.signals(host.fetch(3), 50, 10.0)
+    assert sorted((s.pr, s.kind, s.author) for s in found) == [(1, "down", "ann"), (2, "down", "ann")]
+    assert notes == (
+        "signals: GitLab answered an error (Field 'awardEmoji' doesn't exist on type 'Note'); "
+        "learning from what was read",
+        "signals: read over the REST API instead",
+        # the merge requests, each one's discussions, the award emoji of the bot's 2 threads
+        "signals: 8 REST calls for threads and award emoji, 2 file reads, 1 access-level lookups",
+    )
 
 
 def test_a_kind_writers_rejected_is_held_back_with_its_reason_in_the_summary(site: Site) -> None:

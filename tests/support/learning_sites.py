@@ -171,4 +171,4 @@ class GitLabSite(Site):
         return GitLabHost(GitLabClient(self.s.token, url=self.s.url), self.repo, signer=signer())
 
     def signal_reads(self) -> int:
-        return sum(p.endswith(("/merge_requests", "/award_emoji")) for _, p, _ in self.s.log)
+        return sum(p.endswith(("/graphql", "/merge_requests", "/award_emoji")) for _, p, _ in self.s.log)
