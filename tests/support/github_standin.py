@@ -586,6 +586,7 @@ class _Handler(BaseHTTPRequestHandler):
         s = self.standin
         q, v = str(body.get("query") or ""), body.get("variables") or {}
         if "pullRequests(" in q:
+            s.__dict__["thread_reads"] = s.__dict__.get("thread_reads", 0) + 1  # the learning signals' query
             return pull_request_threads(s, v)
         if "resolveReviewThread" in q:
             c = next((c for c in s.review_comments if f"PRRT_{c['id']}" == v.get("id")), None)

@@ -572,6 +572,9 @@ def merge_request_threads(standin: GitLabStandIn, body: dict[str, Any]) -> dict[
     first = v.get("first")
     if "mergeRequests(" not in str(body.get("query") or ""):
         return {"errors": [{"message": "the stand-in answers only the merge requests' discussions query"}]}
+    if standin.__dict__.get("before_15_11") and "awardEmoji" in str(body.get("query")):
+        # GitLab before 15.11 has no Note.awardEmoji: the whole query is refused, with HTTP 200
+        return {"errors": [{"message": "Field 'awardEmoji' doesn't exist on type 'Note'"}]}
     if not isinstance(first, int) or not 1 <= first <= 100:
         return {"errors": [{"message": "Argument 'first' must be between 1 and 100"}]}
     project = v.get("path")

@@ -182,6 +182,17 @@ class GitLabClient:
         data = self._call(f"read {path} at {ref[:12]}", get)
         return None if data is None else bytes(data).decode("utf-8", "replace")
 
+    def graphql(self, query: str, variables: dict[str, Any], what: str = "GraphQL query") -> dict[str, Any]:
+        """``POST /api/graphql``: one retried query; the decoded answer, its ``errors`` included
+        (GitLab answers them with HTTP 200)."""
+
+        def post() -> dict[str, Any]:
+            url = f"{self.gl.url}/api/graphql"
+            payload = {"query": query, "variables": variables}
+            return self.gl.http_request("post", url, post_data=payload, **_NO_RETRY).json()
+
+        return self._call(what, post)
+
     def page(self, path: str, params: dict[str, Any], what: str) -> tuple[Any, bool]:
         """One page of a REST list (``GET /projects/...``, retried): its decoded rows and whether
         GitLab links a next page."""

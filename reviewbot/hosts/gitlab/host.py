@@ -86,8 +86,10 @@ class GitLabHost:
         self, change: Change | None, limit: int, seconds: float
     ) -> tuple[list[Signal], tuple[str, ...]]:
         """The team's verdicts on the bot's signed threads of the ``limit`` most recently updated
-        merge requests (their discussions and award emoji, over REST), read for at most ``seconds``."""
-        from ...learning.gitlab_signals import GitLabSignals
+        merge requests, read for at most ``seconds``: one GraphQL query per 10 merge requests (their
+        discussions with award emoji, GitLab 15.11 and later); where GraphQL answers an error before
+        anything was read (an older server), the REST API (one call per thread for its emoji)."""
+        from ...learning.gitlab_signals import GitLabGraphQLSignals, GitLabSignals
 
         bot = self.reviewer(change.number if change is not None else 0).bot()  # 0: no change (learn)
         lines: dict[tuple[str, str], list[str]] = {}
@@ -105,16 +107,32 @@ class GitLabHost:
             text = lines[(path, sha)]
             return text[line - 1].strip() if 0 < line <= len(text) else ""
 
-        def get(path: str, params: dict[str, Any]) -> tuple[Any, bool]:
-            return self.client.page(path, params, f"read the signals of {self.project}")
-
-        reader = GitLabSignals(get, self.can_write, is_ours, code_at, max_mrs=limit, seconds=seconds)
-        found = reader.read(self.project)
-        cost = (
-            f"signals: {reader.calls} calls for threads and award emoji, {len(lines)} file reads, "
-            f"{reader.asked} access-level lookups"
+        what = f"read the signals of {self.project}"
+        graphql = GitLabGraphQLSignals(
+            lambda query, variables: self.client.graphql(query, variables, what),
+            self.can_write,
+            is_ours,
+            code_at,
+            max_mrs=limit,
+            seconds=seconds,
         )
-        return found, (*reader.notes, cost)
+        found = graphql.read(self.project)
+        files = f"{len(lines)} file reads, {graphql.asked} access-level lookups"
+        failed = [n for n in graphql.notes if "answered an error" in n]
+        if found or not failed or graphql.calls > 1:
+            return found, (*graphql.notes, f"signals: {graphql.calls} GraphQL calls, {files}")
+        rest = GitLabSignals(
+            lambda path, params: self.client.page(path, params, what),
+            self.can_write,
+            is_ours,
+            code_at,
+            max_mrs=limit,
+            seconds=seconds,
+        )
+        found = rest.read(self.project)
+        files = f"{len(lines)} file reads, {rest.asked} access-level lookups"
+        cost = f"signals: {rest.calls} REST calls for threads and award emoji, {files}"
+        return found, (*failed, "signals: read over the REST API instead", *rest.notes, cost)
 
     def prior(self, change: Change) -> Prior:
         return prior_of(self.reviewer(change.number).previous())
