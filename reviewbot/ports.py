@@ -186,6 +186,15 @@ class Host(Protocol):
         """A file of the repository at commit ``ref`` (the base's configuration); None when absent."""
         ...
 
+    def signals(
+        self, change: Change | None, limit: int, seconds: float
+    ) -> tuple[Sequence[object], tuple[str, ...]]:
+        """The team's verdicts on the bot's earlier comments in the repository (``learning.Signal``s),
+        from the ``limit`` most recently updated changes, read for at most ``seconds``; and the notes
+        on the reading (the limits reached, its cost). ``change``: the one under review, None for
+        the repository alone. Raises ReviewbotError when the host fails."""
+        ...
+
     def prior(self, change: Change) -> Prior: ...
 
     def interdiff(self, change: Change, since: str) -> Sequence[FileDiff] | None:

@@ -181,6 +181,12 @@ class Tests(Section):  # the change's own tests (runners/change_tests.py), besid
     timeout: _number(1, 3600) = 120.0  # seconds for all the test runs of one review, base reruns included
 
 
+class Learning(Section):  # reviewbot/learning/: what the team's verdicts on earlier comments teach
+    enabled: Annotated[bool, Strict()] = True
+    pull_requests: _int(1, 100) = 50  # the most recently updated pull (merge) requests read for signals
+    seconds: _number(1, 600) = 10.0  # no new call for signals after this many seconds
+
+
 class Service(Section):  # the webhook service (docs/service.md)
     store: Name = "sqlite"  # sqlite (a file in the cache) or a redis:// URL
     max_body: _int(1024, 1 << 30) = 4 * 1024 * 1024  # bytes; real events are far smaller
@@ -254,6 +260,7 @@ class Settings(Section):
     rules_off: RulesOff = Field(RulesOff(), repr=False)
     model: ModelCalls = ModelCalls()
     tests: Tests = Tests()
+    learning: Learning = Learning()
     service: Service = Service()
     hosts: Hosts = Hosts()
     # where the settings came from, for messages

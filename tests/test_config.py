@@ -111,6 +111,9 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     # issue 13: the change's tests
     "tests.enabled": (False, False, "no"),
     "tests.timeout": (30, 30.0, 0),
+    "learning.enabled": (False, False, "off"),
+    "learning.pull_requests": (20, 20, 101),
+    "learning.seconds": (5, 5.0, 0),
 }
 
 # more invalid values: wrong types that Python would otherwise accept (bool is an int, ...)

@@ -7,6 +7,8 @@
   one bad position makes a host refuse the comment (GitHub the whole review, HTTP 422; GitLab the
   thread, 400). A finding the host cannot place is listed, with why.
 - Findings whose fingerprint or content key an earlier run of the bot posted are not posted again.
+- Every inline comment ends with what it is about (``learning.apply.about_for``: rule, change fact
+  kind, confidence), so that a later review learns from the team's verdict on it.
 
 The host gives its positions and its bodies (``Bodies``); ``place`` is pure. What to post of an
 incremental review is ``incremental.to_post``'s.
@@ -19,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..diff import DiffIndex
+from ..learning.apply import about_for
 from ..merge import content_key, fingerprint
 from ..model import Anchored, Finding, Location, Unanchored
 from ..triage import inline, rank_key
@@ -92,7 +95,7 @@ def place(
             why = item.reason if isinstance(item, Unanchored) else bodies.off_diff
             listed.append(bodies.listed(f, fp, key, why))
         elif len(comments) < max_inline and inline(f):
-            comments.append((bodies.inline(f, fp, key), pos))
+            comments.append((f"{bodies.inline(f, fp, key)}\n{about_for(f, index.files)}", pos))
         else:
             listed.append(bodies.listed(f, fp, key))
         fps.append(fp)

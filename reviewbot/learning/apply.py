@@ -11,6 +11,7 @@ from functools import partial
 
 from ..model import FileDiff, Finding, Result
 from .holdback import Held, hold_back, summary_lines
+from .judge import bounded
 from .learn import combine, learn
 from .lessons import Learnings
 from .marker import about_marker
@@ -22,9 +23,15 @@ def prepare(
     signals: list[Signal], committed: Learnings | None, *, this_pr: int | None, today: date, base_floor: float
 ) -> Learnings:
     """What this review of pull request ``this_pr`` uses: the committed lessons that have not
-    expired, then what the signals of the other pull requests teach."""
+    expired, then what the signals of the other pull requests teach; the judge's threshold held
+    within ``judge.bounded`` of the configured ``base_floor``, whoever set it."""
     active = committed.active(today) if committed is not None else None
-    return combine(active, learn(signals, today=today, this_pr=this_pr, base_floor=base_floor))
+    out = combine(active, learn(signals, today=today, this_pr=this_pr, base_floor=base_floor))
+    if out.judge_floor is None or bounded(out.judge_floor, base_floor) == out.judge_floor:
+        return out
+    floor = bounded(out.judge_floor, base_floor)
+    why = f"{out.judge_reason}; {out.judge_floor:.2f} held to {floor:.2f}, the bound of a repository's move"
+    return replace(out, judge_floor=floor, judge_reason=why)
 
 
 def hold_back_result(result: Result, learnings: Learnings) -> tuple[Result, list[Held]]:

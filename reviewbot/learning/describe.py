@@ -21,10 +21,13 @@ def describe(learnings: Learnings, repository: str) -> str:
     kinds = [x for x in learnings.lessons if not x.by_resemblance]
     like = [x for x in learnings.lessons if x.by_resemblance]
     for x in kinds:
-        lines.append(
-            f"- {x.action} {x.rule} on {x.fact_kind or 'any line'} in {x.path}: rejected {x.rejected}, "
-            f"acted on {x.accepted}, in {_prs(x.pull_requests)}; expires {x.expires}"
+        evidence = (
+            f"rejected {x.rejected}, acted on {x.accepted}, in {_prs(x.pull_requests)}"
+            if x.pull_requests
+            else "no pull request recorded (written by hand)"
         )
+        kind = f"{x.rule} on {x.fact_kind or 'any line'} in {x.path}"
+        lines.append(f"- {x.action} {kind}: {evidence}; expires {x.expires}")
     held = sum(x.action == "hold" for x in like)
     if like:
         lines.append(

@@ -120,6 +120,12 @@ def parse(text: str, where: str = PATH) -> Learnings:
 def dump(learnings: Learnings) -> str:
     import yaml
 
+    return HEADER + yaml.safe_dump(as_doc(learnings), sort_keys=False, allow_unicode=True, width=100)
+
+
+def as_doc(learnings: Learnings) -> dict:
+    """The file's content as data (``expires`` a ``date``): what ``dump`` writes, and what
+    ``reviewbot learn --format json`` prints."""
     doc: dict = {"version": 1}
     if learnings.judge_floor is not None:
         doc["judge"] = {"min_confidence": learnings.judge_floor, "reason": learnings.judge_reason}
@@ -139,7 +145,7 @@ def dump(learnings: Learnings) -> str:
             entry |= {"message": x.message, "code": x.code}
         lessons.append(entry)
     doc["lessons"] = lessons
-    return HEADER + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return doc
 
 
 def read_committed(file_at: Callable[[str, str], str | None], base: str) -> Learnings | None:

@@ -75,6 +75,12 @@ def judge_floor(signals: list[Signal], base: float) -> tuple[float | None, str]:
     return None, ""
 
 
+def bounded(floor: float, base: float) -> float:
+    """``floor`` held within the bounds a repository may move the threshold (a committed file's
+    included): at most ``DOWN`` under the configured ``base`` and ``MAX_UP`` over it."""
+    return round(min(max(floor, base - DOWN, 0.0), base + MAX_UP), 4)
+
+
 def route_min_drop(floor: float, scale: float = 0.25) -> float:
     """The likelihood judge's minimum drop that gives confidence ``floor`` (the inverse of
     ``routes.review.confidence_of``): where the repository's threshold falls below the configured

@@ -7,6 +7,7 @@
     reviewbot model prepare|info
     reviewbot github review|publish [--pr OWNER/REPO#N] [--post] ...   (docs/github.md)
     reviewbot gitlab review [--mr GROUP/PROJECT!IID] [--post] ...       (docs/gitlab.md)
+    reviewbot learn --repo OWNER/NAME | --project GROUP/NAME [--write]   (docs/learning.md)
     reviewbot serve|worker|jobs ...                                      (docs/service.md)
 
 Errors print one line, `reviewbot: <what went wrong>`, and exit with the error's code
@@ -27,6 +28,7 @@ from .. import __version__, config
 from ..errors import ReviewbotError, UsageError
 from ..suggest import suggest_flag
 from .commands import cmd_describe, cmd_eval, cmd_github, cmd_gitlab, cmd_model, cmd_review
+from .learn_commands import cmd_learn, learn_parser
 from .search_commands import cmd_ask, cmd_index, cmd_search
 from .service_commands import cmd_jobs, cmd_serve, cmd_worker, service_parsers
 
@@ -204,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fail-on-model", action="store_true", default=None, help=_MODEL_FAILS)
     common(g)
     _gitlab_parser(sub)
+    learn_parser(sub, settings_args)
     _describe_parser(sub)
     _search_parsers(sub)
     service_parsers(sub, common, settings_args)  # serve, worker, jobs (docs/service.md)
@@ -336,7 +339,7 @@ def _search_parsers(sub) -> None:
 
 
 COMMANDS = {"review": cmd_review, "eval": cmd_eval, "model": cmd_model, "github": cmd_github}
-COMMANDS.update(gitlab=cmd_gitlab, describe=cmd_describe)
+COMMANDS.update(gitlab=cmd_gitlab, describe=cmd_describe, learn=cmd_learn)
 COMMANDS.update(index=cmd_index, search=cmd_search, ask=cmd_ask)
 COMMANDS.update(serve=cmd_serve, worker=cmd_worker, jobs=cmd_jobs)
 

@@ -281,7 +281,7 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .. import pipeline
     from ..hosts.gitlab.host import GitLabHost
     from . import gitlab as run
-    from .flow import base_config
+    from .flow import base_config, learning_of
 
     checkout = args.checkout.resolve() if args.checkout else None
     gl = run.client(os.environ, args.api_url)
@@ -304,6 +304,7 @@ def cmd_gitlab(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         post=args.post,
         incremental=not args.full,
         reports={"codequality": args.codequality_out, "sarif": args.sarif_out},
+        learning=learning_of(settings, lambda cs, s: pipeline.run(cs, review_parts(s, progress))),
     )
     p = out.posted
     if out.payload is not None:

@@ -25,7 +25,7 @@ from ..model import ChangeSet, Result, Stats
 from ..ports import Review, ServiceHost
 from ..reporters import jsonout
 from ..reporters.artifact import reanchor, untrusted_findings
-from .flow import Outcome, base_config, review_change
+from .flow import Outcome, base_config, learning_of, review_change
 from .shared import marker_signer
 
 __all__ = [
@@ -184,6 +184,7 @@ def review_pull(
         incremental=incremental,
         reports=reports,
         note=note,
+        learning=learning_of(settings, review),
     )
     return replace(out, settings=settings)
 

@@ -24,7 +24,7 @@ from ..hosts.gitlab.client import GitLabClient
 from ..hosts.gitlab.host import GitLabHost
 from ..model import ChangeSet, Result
 from ..ports import Change, ServiceHost
-from .flow import Outcome, review_change
+from .flow import Learning, Outcome, review_change
 from .shared import marker_signer
 
 __all__ = [
@@ -133,8 +133,10 @@ def review_mr(
     post: bool,
     incremental: bool = True,
     reports: Mapping[str, Path | None] = {},
+    learning: Learning | None = None,
 ) -> Outcome:
-    """Review ``change`` and post it (or plan it, for a dry run); ``reports``: codequality/sarif paths."""
+    """Review ``change`` and post it (or plan it, for a dry run); ``reports``: codequality/sarif paths;
+    ``learning``: what the team taught, applied (``flow.learning_of``)."""
     return review_change(
         gl_host,
         change,
@@ -142,6 +144,7 @@ def review_mr(
         post=post,
         incremental=incremental,
         reports=lambda result: _write_reports(result, reports),
+        learning=learning,
     )
 
 

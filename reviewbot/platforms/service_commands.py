@@ -97,6 +97,7 @@ def _log(args: argparse.Namespace) -> None:
 
 def _workers(args: argparse.Namespace, settings: Any, n: int, stderr: TextIO, metrics: Any) -> list[Any]:
     from ..compose import job_store
+    from ..learning.cache import SignalCache
     from ..service.worker import Worker
     from .service_handlers import Clients, run_job
 
@@ -106,8 +107,9 @@ def _workers(args: argparse.Namespace, settings: Any, n: int, stderr: TextIO, me
         return settings_for(args, None, repo_config=rc)
 
     out = []
+    signals = SignalCache()  # one per worker process: its workers read a repository's signals once
     for _ in range(n):
-        clients = Clients(settings)
+        clients = Clients(settings, signals)
         handle = lambda job, c=clients: run_job(job, c, configure, progress)  # noqa: E731
         out.append(
             Worker(

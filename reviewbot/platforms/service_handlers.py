@@ -22,11 +22,12 @@ from typing import Any, Protocol
 
 from ..config import RepoConfig, Settings
 from ..errors import UsageError
+from ..learning.cache import SignalCache
 from ..model import ChangeSet, Result, Stats
 from ..ports import Change, Host, ServiceHost
 from ..service.commands import Command, allowed, answer_text, describe_text
 from ..service.jobs import Job
-from .flow import base_config, review_change
+from .flow import base_config, learning_of, review_change
 
 __all__ = ["Clients", "Configure", "run_job", "service_host"]
 
@@ -44,10 +45,13 @@ class Connection(Protocol):
 
 
 class Clients:
-    """The code hosts' connections, as the service's settings say (kept for the worker's life)."""
+    """The code hosts' connections, as the service's settings say (kept for the worker's life), and
+    the repositories' signals read for learning (``signals``: one cache per worker process, shared
+    by its workers, in its memory only)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, signals: SignalCache | None = None) -> None:
         self.settings = settings
+        self.signals = signals if signals is not None else SignalCache()
         self._connections: dict[str, Connection] | None = None
 
     def connection(self, host: str) -> Connection:
@@ -82,7 +86,7 @@ class _Job:
     def __init__(self, job: Job, clients: Clients, configure: Configure) -> None:
         arg: dict[str, Any] = json.loads(job.arg) if job.arg else {}
         self.job, self.arg, self.configure = job, arg, configure
-        self.settings = clients.settings
+        self.settings, self.signals = clients.settings, clients.signals
         self.connection = clients.connection(job.host)
         self.host = self.connection.host(clients.settings, job.repo, arg.get("installation"))
         self._change: Change | None = None
@@ -116,6 +120,9 @@ class _Job:
             post=post,
             incremental=post,
             note=marker_signer(s)[1],
+            learning=learning_of(
+                s, review, cache=self.signals, repository=f"{self.job.host}:{self.job.repo}"
+            ),
         )
         return out.result
 

@@ -195,6 +195,7 @@ class GitHubStandIn:
         self.lock = threading.RLock()
         self.pulls: dict[tuple[str, int], Pull] = {}
         self.contents: dict[tuple[str, str, str], str] = {}  # (repo, ref, path) -> text, for GET .../contents
+        self.default_branches: dict[str, str] = {}  # repo -> its default branch ("main" when not set)
         self.compares: dict[tuple[str, str, str], bytes] = {}
         self.reviews: list[dict[str, Any]] = []
         self.review_comments: list[dict[str, Any]] = []
@@ -485,7 +486,19 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reject(404, "Not Found")
         repo, rest = m.group(1), m.group(2) or ""
         if rest == "" and method == "GET":
-            return 200, {"full_name": repo, "name": repo.split("/")[1], "url": f"/repos/{repo}"}, ""
+            known = {r for r, _ in s.pulls} | {r for r, _, _ in s.contents} | set(s.default_branches)
+            if repo not in known:  # GitHub: 404 for a repository that is not there or not visible
+                raise _Reject(404, "Not Found")
+            return (
+                200,
+                {
+                    "full_name": repo,
+                    "name": repo.split("/")[1],
+                    "url": f"/repos/{repo}",
+                    "default_branch": s.default_branches.get(repo, "main"),
+                },
+                "",
+            )
         if mm := re.fullmatch(r"/pulls/(\d+)", rest):
             p = self._pull(repo, int(mm.group(1)))
             if "diff" in (self.headers.get("Accept") or ""):
@@ -573,6 +586,7 @@ class _Handler(BaseHTTPRequestHandler):
         s = self.standin
         q, v = str(body.get("query") or ""), body.get("variables") or {}
         if "pullRequests(" in q:
+            s.__dict__["thread_reads"] = s.__dict__.get("thread_reads", 0) + 1  # the learning signals' query
             return pull_request_threads(s, v)
         if "resolveReviewThread" in q:
             c = next((c for c in s.review_comments if f"PRRT_{c['id']}" == v.get("id")), None)

@@ -78,6 +78,7 @@ class GitLabStandIn:
         self.mrs: dict[tuple[str, int], MR] = {}
         self.files: dict[tuple[str, str, str], str] = {}
         self.ids: dict[str, str] = {}  # numeric project id -> path
+        self.default_branches: dict[str, str] = {}  # project path -> its default branch ("main" when not set)
         self.rejections: list[dict[str, Any]] = []
         self.log: list[tuple[str, str, int]] = []
         self._faults: list[tuple[str, re.Pattern[str], str]] = []
@@ -207,6 +208,8 @@ class GitLabStandIn:
             return answer
         if path == "/api/v4/user":
             return 200, {"id": 1, "username": self.bot}, {}
+        if (answer := self._project(method, path)) is not None:
+            return answer
         m = re.match(r"^/api/v4/projects/([^/]+)/(.*)$", path)
         if not m:
             return 404, {"message": "404 Not Found"}, {}
@@ -248,6 +251,27 @@ class GitLabStandIn:
             return answer
         return self._notes(mr, method, sub, path, query, body)
 
+    def _project(self, method: str, path: str):
+        """``GET /projects/:id`` (the path, URL-encoded, or the numeric id); GitLab answers 404 for
+        a project that is not there or that the token cannot see."""
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)", path)
+        if method != "GET" or m is None:
+            return None
+        project = self.ids.get(unquote(m.group(1)), unquote(m.group(1)))
+        known = {p for p, _ in self.mrs} | {p for p, _, _ in self.files} | set(self.default_branches)
+        if project not in known:
+            return 404, {"message": "404 Project Not Found"}, {}
+        number = next((int(i) for i, p in self.ids.items() if p == project), 1)
+        return (
+            200,
+            {
+                "id": number,
+                "path_with_namespace": project,
+                "default_branch": self.default_branches.get(project, "main"),
+            },
+            {},
+        )
+
     def _notes(self, mr: MR, method: str, sub: str, path: str, query: dict[str, str], body: dict[str, Any]):
         if sub == "notes" and method == "GET":
             return self._page(list(reversed(mr.notes)), path, query)
@@ -273,6 +297,7 @@ class GitLabStandIn:
                 return 403, {"message": "403 Forbidden"}, {}
             for n in d["notes"]:
                 n["resolved"] = bool(body.get("resolved", query.get("resolved") == "true"))
+                n["resolved_by"] = {"username": self.bot} if n["resolved"] else None  # the token's user
             return 200, d, {}
         if sub == "draft_notes" and method == "GET":
             return self._page(mr.drafts, path, query)
@@ -547,6 +572,9 @@ def merge_request_threads(standin: GitLabStandIn, body: dict[str, Any]) -> dict[
     first = v.get("first")
     if "mergeRequests(" not in str(body.get("query") or ""):
         return {"errors": [{"message": "the stand-in answers only the merge requests' discussions query"}]}
+    if standin.__dict__.get("before_15_11") and "awardEmoji" in str(body.get("query")):
+        # GitLab before 15.11 has no Note.awardEmoji: the whole query is refused, with HTTP 200
+        return {"errors": [{"message": "Field 'awardEmoji' doesn't exist on type 'Note'"}]}
     if not isinstance(first, int) or not 1 <= first <= 100:
         return {"errors": [{"message": "Argument 'first' must be between 1 and 100"}]}
     project = v.get("path")

@@ -61,15 +61,20 @@ def finding(message: str) -> Finding:
 
 
 def github_comment(
-    s: GitHubStandIn, repo: str, number: int, message: str, fact_kind: str = "comparison-operator"
+    s: GitHubStandIn,
+    repo: str,
+    number: int,
+    message: str,
+    fact_kind: str = "comparison-operator",
+    signer: Signer = SIGNER,
 ) -> int:
     f = finding(message)
     body = comment_body(f, f"{number:016x}", "1" * 16) + "\n" + about_marker(f.rule, fact_kind, f.confidence)
-    s.add_review_comment(repo, number, SIGNER.for_scope(f"{repo}#{number}").sign(body), BOT, PATH, 2)
+    s.add_review_comment(repo, number, signer.for_scope(f"{repo}#{number}").sign(body), BOT, PATH, 2)
     return s.review_comments[-1]["id"]
 
 
-def gitlab_thread(s: GitLabStandIn, project: str, iid: int, message: str) -> int:
+def gitlab_thread(s: GitLabStandIn, project: str, iid: int, message: str, signer: Signer = SIGNER) -> int:
     f = finding(message)
     body = (
         thread_body(f, f"{iid:016x}", "b" * 16)
@@ -84,7 +89,7 @@ def gitlab_thread(s: GitLabStandIn, project: str, iid: int, message: str) -> int
         "new_line": 2,
         "head_sha": mr.versions[-1]["head_commit_sha"],
     }
-    note = s._note(mr, SIGNER.for_scope(f"{project}!{iid}").sign(body), position)
+    note = s._note(mr, signer.for_scope(f"{project}!{iid}").sign(body), position)
     mr.discussions.append({"id": f"d{note['id']}", "individual_note": False, "notes": [note]})
     return note["id"]
 

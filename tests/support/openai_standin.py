@@ -59,6 +59,24 @@ ROLES = {"system", "user", "assistant", "tool"}
 _TOKEN = re.compile(r" ?\w+| ?[^\w\s]|\s+")
 
 
+def review_answer(
+    *findings: Mapping[str, Any], reason: str = "The rows show it."
+) -> Callable[[Mapping], Any]:
+    """A ``json_answer`` for a review: ``findings`` under the review's schema, every finding
+    confirmed by the generative strategy's check pass, a minimal instance for anything else (the
+    backend's structured-output probe)."""
+
+    def answer(schema: Mapping) -> Any:
+        props = schema.get("properties", {})
+        if "confirmed" in props:
+            return {"confirmed": True, "reason": reason}
+        if "findings" not in props:
+            return minimal_instance(schema)
+        return {"findings": [dict(f) for f in findings]}
+
+    return answer
+
+
 def minimal_instance(schema: Mapping) -> Any:
     """A small value that conforms to a (simple) JSON schema."""
     if "const" in schema:

@@ -197,22 +197,31 @@ class GitHubClient:
         rows = self._pages(f"open pull requests of {repo}", f"/repos/{repo}/pulls", params={"state": "open"})
         return [(int(d["number"]), str(d["head"]["sha"])) for d in rows]
 
-    def permission(self, repo: str, user: str) -> str | None:
-        """GET /repos/{o}/{r}/collaborators/{user}/permission: ``role_name``; None for a
-        non-collaborator (404)"""
+    def _json_or_none(self, what: str, url: str) -> Any:
+        """GET ``url``'s JSON; None when GitHub answers 404."""
 
         def get() -> Any:
             try:
-                return self._requester().requestJsonAndCheck(
-                    "GET", f"/repos/{repo}/collaborators/{quote(user, safe='')}/permission"
-                )[1]
+                return self._requester().requestJsonAndCheck("GET", url)[1]
             except GithubException as exc:
                 if exc.status == 404:
                     return None
                 raise
 
-        d = self._call(f"permission of {user} on {repo}", get, error=SourceError)
+        return self._call(what, get, error=SourceError)
+
+    def permission(self, repo: str, user: str) -> str | None:
+        """GET /repos/{o}/{r}/collaborators/{user}/permission: ``role_name``; None for a
+        non-collaborator (404)"""
+        url = f"/repos/{repo}/collaborators/{quote(user, safe='')}/permission"
+        d = self._json_or_none(f"permission of {user} on {repo}", url)
         return None if d is None else str(d.get("role_name") or d.get("permission") or "none")
+
+    def default_branch(self, repo: str) -> str | None:
+        """GET /repos/{o}/{r}: the repository's default branch ("" for an empty repository); None
+        when there is no such repository or the token cannot see it (404)"""
+        d = self._json_or_none(f"repository {repo}", f"/repos/{repo}")
+        return None if d is None else str(d.get("default_branch") or "")
 
     def reviews(self, repo: str, number: int) -> list[ReviewInfo]:
         """GET /repos/{o}/{r}/pulls/{n}/reviews (all pages)"""
@@ -253,6 +262,12 @@ class GitHubClient:
                 break
             after = page["pageInfo"]["endCursor"]
         return out
+
+    def graphql(self, query: str, variables: dict[str, Any], what: str = "GraphQL query") -> dict[str, Any]:
+        """POST /graphql: one retried query; its decoded answer (``data``). An answer with errors
+        raises ``SourceError`` naming ``what``."""
+        _, d = self._call(what, lambda: self._requester().graphql_query(query, variables), error=SourceError)
+        return d
 
     def resolve_thread(self, thread_id: str) -> None:
         """POST /graphql: mutation resolveReviewThread (idempotent: resolving twice is harmless)"""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...diff import DiffIndex
+from ...learning.signals import Signal
 from ...model import FileDiff
 from ...ports import Change, Prior, Review
 from ..incremental import head_of, prior_of, to_post
@@ -25,7 +26,9 @@ from .post import GitHubReviewer, Posted
 from .review import Bodies, review_payload
 from .values import IssueCommentInfo
 
-__all__ = ["GitHubHost", "Options"]
+__all__ = ["WRITE_ROLES", "GitHubHost", "Options"]
+
+WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,34 @@ class GitHubHost:
 
     def file_at(self, path: str, ref: str) -> str | None:
         return self.client.file_text(self.repo, path, ref)
+
+    def can_write(self, user: str) -> bool:
+        """admin, maintain and write can; triage, read, none and non-collaborators (404) cannot."""
+        return self.client.permission(self.repo, user) in WRITE_ROLES
+
+    def signals(
+        self, change: Change | None, limit: int, seconds: float
+    ) -> tuple[list[Signal], tuple[str, ...]]:
+        """The team's verdicts on the bot's signed comments of the ``limit`` most recently updated
+        pull requests (one GraphQL call per ten), read for at most ``seconds``."""
+        from ...learning.github_signals import GitHubSignals
+
+        reviewer = self.reviewer(change.number if change is not None else 0)  # 0: no change (learn)
+        reviewer.bot()  # the login its comments are by, asked once
+
+        def is_ours(body: str, number: int, author: str) -> bool:
+            return reviewer._is_bot(author) and bool(
+                self.signer.for_scope(f"{self.repo}#{number}").findings(body)
+            )
+
+        def post(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+            return self.client.graphql(query, variables, f"signals of {self.repo}")
+
+        reader = GitHubSignals(post, self.can_write, is_ours, max_prs=limit, seconds=seconds)
+        owner, name = self.repo.split("/", 1)
+        found = reader.read(owner, name)
+        cost = f"signals: {reader.calls} GraphQL calls, {reader.asked} write-access lookups"
+        return found, (*reader.notes, cost)
 
     def prior(self, change: Change) -> Prior:
         return prior_of(self.reviewer(change.number).previous())

@@ -14,12 +14,10 @@ from functools import partial
 
 from ..service import ServiceHostBase, posted
 from .client import GitHubClient
-from .host import GitHubHost
+from .host import WRITE_ROLES, GitHubHost
 from .values import AppInstallation
 
 __all__ = ["WRITE_ROLES", "GitHubServiceHost", "Installations"]
-
-WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 
 
 class GitHubServiceHost(ServiceHostBase):
@@ -28,8 +26,8 @@ class GitHubServiceHost(ServiceHostBase):
     client: GitHubClient
 
     def can_write(self, user: str) -> bool:
-        """admin, maintain and write can; triage, read, none and non-collaborators (404) cannot."""
-        return self.client.permission(self.host.repo, user) in WRITE_ROLES
+        """Asked of the host (its write roles), one API call."""
+        return self.host.can_write(user)
 
     def reply(self, number: int, thread: str | None, text: str) -> None:
         """In review comment ``thread``'s thread (its top-level comment id), else a PR comment."""

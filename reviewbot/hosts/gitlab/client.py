@@ -129,6 +129,21 @@ class GitLabClient:
 
         return self._call("read the token's user", get)
 
+    def default_branch(self, project: str | int) -> str | None:
+        """The project's default branch (``GET /projects/:id``; "" for an empty repository); None
+        when there is no such project or the token cannot see it (404)."""
+
+        def get() -> dict[str, Any] | None:
+            try:
+                return self.gl.projects.get(project, **_NO_RETRY).attributes
+            except GitlabError as exc:
+                if exc.response_code == 404:
+                    return None
+                raise
+
+        d = self._call(f"read project {project}", get)
+        return None if d is None else str(d.get("default_branch") or "")
+
     def merge_request(self, project: str | int, iid: int) -> MergeRequestInfo:
         """``GET /projects/:id/merge_requests/:iid``."""
         mr = self._call(
@@ -166,6 +181,27 @@ class GitLabClient:
 
         data = self._call(f"read {path} at {ref[:12]}", get)
         return None if data is None else bytes(data).decode("utf-8", "replace")
+
+    def graphql(self, query: str, variables: dict[str, Any], what: str = "GraphQL query") -> dict[str, Any]:
+        """``POST /api/graphql``: one retried query; the decoded answer, its ``errors`` included
+        (GitLab answers them with HTTP 200)."""
+
+        def post() -> dict[str, Any]:
+            url = f"{self.gl.url}/api/graphql"
+            payload = {"query": query, "variables": variables}
+            return self.gl.http_request("post", url, post_data=payload, **_NO_RETRY).json()
+
+        return self._call(what, post)
+
+    def page(self, path: str, params: dict[str, Any], what: str) -> tuple[Any, bool]:
+        """One page of a REST list (``GET /projects/...``, retried): its decoded rows and whether
+        GitLab links a next page."""
+
+        def get() -> tuple[Any, bool]:
+            r = self.gl.http_request("get", path, query_data=params, **_NO_RETRY)
+            return r.json(), "next" in r.links
+
+        return self._call(what, get)
 
     def notes(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../notes`` (all pages)."""

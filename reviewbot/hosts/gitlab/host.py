@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from ...diff import DiffIndex
 from ...errors import PublishError
+from ...learning.signals import Signal
 from ...model import FileDiff
 from ...ports import Change, Prior, Review
 from ..checkout import interdiff
@@ -30,7 +31,9 @@ from .fetch import GitLabMergeSource
 from .post import Bodies, GitLabReviewer, Posted
 from .values import NoteInfo, VersionInfo
 
-__all__ = ["GitLabHost"]
+__all__ = ["DEVELOPER", "GitLabHost"]
+
+DEVELOPER = 30  # GitLab's access levels: Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50
 
 
 @dataclass(eq=False)
@@ -73,6 +76,63 @@ class GitLabHost:
 
     def file_at(self, path: str, ref: str) -> str | None:
         return self.client.file_at(self.project, path, ref)
+
+    def can_write(self, user: str) -> bool:
+        """Developer or above, an inherited membership included."""
+        level = self.client.access_level(self.project, user)
+        return level is not None and level >= DEVELOPER
+
+    def signals(
+        self, change: Change | None, limit: int, seconds: float
+    ) -> tuple[list[Signal], tuple[str, ...]]:
+        """The team's verdicts on the bot's signed threads of the ``limit`` most recently updated
+        merge requests, read for at most ``seconds``: one GraphQL query per 10 merge requests (their
+        discussions with award emoji, GitLab 15.11 and later); where GraphQL answers an error before
+        anything was read (an older server), the REST API (one call per thread for its emoji)."""
+        from ...learning.gitlab_signals import GitLabGraphQLSignals, GitLabSignals
+
+        bot = self.reviewer(change.number if change is not None else 0).bot()  # 0: no change (learn)
+        lines: dict[tuple[str, str], list[str]] = {}
+
+        def is_ours(body: str, iid: int, author: str) -> bool:
+            return author == bot and bool(self.signer.for_scope(f"{self.project}!{iid}").findings(body))
+
+        def code_at(position: dict[str, Any]) -> str:
+            """The commented line as the thread's version holds it (each file version read once)."""
+            path, sha, line = position.get("new_path"), position.get("head_sha"), position.get("new_line")
+            if not (path and sha and isinstance(line, int)):
+                return ""
+            if (path, sha) not in lines:
+                lines[(path, sha)] = (self.client.file_at(self.project, path, sha) or "").splitlines()
+            text = lines[(path, sha)]
+            return text[line - 1].strip() if 0 < line <= len(text) else ""
+
+        what = f"read the signals of {self.project}"
+        graphql = GitLabGraphQLSignals(
+            lambda query, variables: self.client.graphql(query, variables, what),
+            self.can_write,
+            is_ours,
+            code_at,
+            max_mrs=limit,
+            seconds=seconds,
+        )
+        found = graphql.read(self.project)
+        files = f"{len(lines)} file reads, {graphql.asked} access-level lookups"
+        failed = [n for n in graphql.notes if "answered an error" in n]
+        if found or not failed or graphql.calls > 1:
+            return found, (*graphql.notes, f"signals: {graphql.calls} GraphQL calls, {files}")
+        rest = GitLabSignals(
+            lambda path, params: self.client.page(path, params, what),
+            self.can_write,
+            is_ours,
+            code_at,
+            max_mrs=limit,
+            seconds=seconds,
+        )
+        found = rest.read(self.project)
+        files = f"{len(lines)} file reads, {rest.asked} access-level lookups"
+        cost = f"signals: {rest.calls} REST calls for threads and award emoji, {files}"
+        return found, (*failed, "signals: read over the REST API instead", *rest.notes, cost)
 
     def prior(self, change: Change) -> Prior:
         return prior_of(self.reviewer(change.number).previous())

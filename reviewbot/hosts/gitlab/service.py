@@ -12,11 +12,9 @@ from functools import partial
 
 from ..service import ServiceHostBase, posted
 from .client import GitLabClient
-from .host import GitLabHost
+from .host import DEVELOPER, GitLabHost
 
 __all__ = ["DEVELOPER", "GitLabServiceHost"]
-
-DEVELOPER = 30  # GitLab's access levels: Guest 10, Reporter 20, Developer 30, Maintainer 40, Owner 50
 
 
 class GitLabServiceHost(ServiceHostBase):
@@ -25,9 +23,8 @@ class GitLabServiceHost(ServiceHostBase):
     client: GitLabClient
 
     def can_write(self, user: str) -> bool:
-        """Developer or above, an inherited membership included."""
-        level = self.client.access_level(self.host.project, user)
-        return level is not None and level >= DEVELOPER
+        """Asked of the host (its write roles), one API call."""
+        return self.host.can_write(user)
 
     def reply(self, number: int, thread: str | None, text: str) -> None:
         """A note in MR discussion ``thread``, else a new note on the MR."""

@@ -50,6 +50,12 @@ def pr(tmp_path):
         yield server, repo, base, head
 
 
+def _writes(server) -> list[int]:
+    """POSTs but GraphQL queries (the team's signals are read with one); no thread was resolved."""
+    assert not any(c.get("resolved") for c in server.review_comments)
+    return server.statuses("POST", r"^(?!/graphql$)")
+
+
 def _env(monkeypatch, server, tmp_path, event: dict | None = None):
     monkeypatch.setenv("GITHUB_TOKEN", server.token)
     monkeypatch.setenv("GITHUB_API_URL", server.url)
@@ -112,7 +118,8 @@ def test_dry_run_prints_the_review_and_writes_nothing(pr, monkeypatch, tmp_path)
         code == 0 and payload["event"] == "COMMENT" and payload["commit_id"] == head and payload["comments"]
     )
     assert all("position" not in c for c in payload["comments"])
-    assert server.statuses("POST") == [] and server.statuses("PATCH") == []
+    assert _writes(server) == [] and server.statuses("PATCH") == []
+    assert server.statuses("POST", r"^/graphql$") == [200]  # the one query reading the team's signals
 
 
 def test_annotate_prints_workflow_commands(pr, monkeypatch, tmp_path) -> None:
@@ -134,7 +141,7 @@ def test_annotate_prints_workflow_commands(pr, monkeypatch, tmp_path) -> None:
     )
     lines = out.splitlines()
     assert code == 0 and lines and all(x.startswith(("::error ", "::warning ", "::notice ")) for x in lines)
-    assert any("title=ruff/F401::" in x for x in lines) and server.statuses("POST") == []
+    assert any("title=ruff/F401::" in x for x in lines) and _writes(server) == []
 
 
 def test_errors_are_one_line(pr, monkeypatch, tmp_path) -> None:
@@ -172,7 +179,7 @@ def test_fork_artifact_then_trusted_publish(pr, monkeypatch, tmp_path) -> None:
         "--sarif-out",
         str(sarif),
     )
-    assert code == 0 and server.statuses("POST") == []  # the unprivileged job posts nothing
+    assert code == 0 and _writes(server) == []  # the unprivileged job posts nothing
     results = json.loads(sarif.read_text())["runs"][0]["results"]
     assert "ruff/F401" in {r["ruleId"] for r in results}
     doc = json.loads(artifact.read_text())
