@@ -48,7 +48,7 @@ CONVERTED_SHA256 = "2f67ed9b2418b1a99a9b862c79f2b78f16ea2235ef53f430cee93b5b6390
 class Verified:
     """The converted model's files, read and checked: name -> bytes."""
 
-    files: dict[str, bytes]
+    files: dict[str, bytearray]  # writable: the runtime reads the weights in place, without a copy
 
     def text(self, name: str) -> str:
         return self.files[name].decode("utf-8")
@@ -67,9 +67,19 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verify(directory: Path, expected: str | None = None) -> Verified:
-    """Read the converted model's files and check them against its manifest, and the manifest
-    against `expected` (default: the pinned `CONVERTED_SHA256`). ModelError on any mismatch."""
+def _read(path: Path) -> bytearray:
+    """A file's bytes, read once into a buffer of their own (no second copy of the 0.5 GB weights)."""
+    with open(path, "rb") as fh:
+        data = bytearray(os.fstat(fh.fileno()).st_size)
+        if fh.readinto(data) != len(data) or fh.read(1):
+            raise OSError(f"{path.name} changed while it was read")
+    return data
+
+
+def verify(directory: Path, expected: str | None = None, names: tuple[str, ...] = FILES) -> Verified:
+    """Read the converted model's files (``names``: some of them) and check them against its
+    manifest, and the manifest against `expected` (default: the pinned `CONVERTED_SHA256`).
+    ModelError on any mismatch."""
     expected = CONVERTED_SHA256 if expected is None else expected
     try:
         manifest = (directory / "MANIFEST.json").read_bytes()
@@ -85,9 +95,9 @@ def verify(directory: Path, expected: str | None = None) -> Verified:
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the converted model's manifest in {directory} is not valid: {exc}") from exc
     files: dict[str, bytes] = {}
-    for name in FILES:
+    for name in names:
         try:
-            data = (directory / name).read_bytes()
+            data = _read(directory / name)
         except OSError as exc:
             raise ModelError(f"the converted model's file {name} cannot be read: {exc}") from exc
         if listed.get(name) != _sha256(data):
@@ -157,13 +167,17 @@ def convert_here(cache_dir: Path) -> Path:
     return target
 
 
-def load(cache_dir: Path, status: Callable[[str], None]) -> Verified:
-    """The verified converted model, converting it first where the cache has none (or a bad one)."""
+TEXT_FILES = ("tokenizer.json", "chat_template.jinja")  # what counting tokens and prompts need
+
+
+def load(cache_dir: Path, status: Callable[[str], None], names: tuple[str, ...] = FILES) -> Verified:
+    """The verified converted model (``names``: some of its files), converting it first where the
+    cache has none (or a bad one)."""
     target = root(cache_dir)
     if (target / "MANIFEST.json").is_file():
         try:
-            return verify(target)
+            return verify(target, names=names)
         except ModelError as exc:
             status(f"the cached conversion is not the expected one ({exc}); converting again")
     convert(cache_dir, status)
-    return verify(target)
+    return verify(target, names=names)

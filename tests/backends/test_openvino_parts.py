@@ -127,3 +127,14 @@ def test_strict_schema_closes_objects_that_do_not_say() -> None:
     assert out["properties"]["open"]["additionalProperties"] is True
     assert "additionalProperties" not in schema  # the caller's schema is not changed
     assert json.loads(json.dumps(out)) == out
+
+
+def test_verify_reads_only_the_files_named_and_still_checks_them(tmp_path: Path) -> None:
+    d = tmp_path / "openvino-int8"
+    write_cache(d)
+    pin = ov_cache._sha256((d / "MANIFEST.json").read_bytes())
+    v = ov_cache.verify(d, expected=pin, names=ov_cache.TEXT_FILES)
+    assert set(v.files) == set(ov_cache.TEXT_FILES)
+    (d / "tokenizer.json").write_bytes(b"another tokenizer")
+    with pytest.raises(ModelError, match="tokenizer.json does not match its manifest"):
+        ov_cache.verify(d, expected=pin, names=ov_cache.TEXT_FILES)
