@@ -101,6 +101,9 @@ class OpenVINOBackend:
         self.stats = CacheStats()
         self._status = status or (lambda msg: None)
         self._lock = threading.RLock()
+        self._text_lock = threading.Lock()  # the tokenizer loads apart: planning needs it alone
+        self._loader: threading.Thread | None = None
+        self._load_error: Exception | None = None
         self._request: Any = None
         self._text: _Text | None = None
         self._weights: Any = None
@@ -116,14 +119,36 @@ class OpenVINOBackend:
     # ------------------------------------------------------------------ loading
     def _load_text(self) -> _Text:
         """The tokenizer and the chat template alone (their files verified): what planning needs."""
-        if self._text is None:
-            verified = ov_cache.load(self.cache_dir, self._status, names=ov_cache.TEXT_FILES)
-            self._text = _Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
-        return self._text
+        with self._text_lock:
+            if self._text is None:
+                verified = ov_cache.load(self.cache_dir, self._status, names=ov_cache.TEXT_FILES)
+                self._text = _Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
+            return self._text
+
+    def load_in_background(self) -> None:
+        """Start loading the model (verify, compile) in a thread of its own, while the caller plans;
+        the first verb (or `load`) waits for it, and raises what it raised."""
+        with self._lock:
+            if self._request is not None or self._loader is not None:
+                return
+            self._loader = threading.Thread(target=self._load_aside, name="reviewbot-model-load", daemon=True)
+            self._loader.start()
+
+    def _load_aside(self) -> None:
+        try:
+            self.load()
+        except Exception as exc:  # noqa: BLE001 (raised again in the thread that needs the model)
+            self._load_error = exc
 
     def load(self) -> None:
-        if self._request is not None:
-            return
+        with self._lock:
+            if self._request is not None:
+                return
+            if self._load_error is not None:
+                raise self._load_error
+            self._load()
+
+    def _load(self) -> None:
         self._status(f"loading the model ({self.model_id}, OpenVINO int8)")
         t0 = time.perf_counter()
         try:
@@ -142,16 +167,15 @@ class OpenVINOBackend:
         weights = ov.Tensor(self._weights, shared_memory=True)
         model = core.read_model(verified.text("model.xml"), weights)
         compiled = core.compile_model(model, "CPU", config)
-        self._request = compiled.create_infer_request()
         q = np.load(_bytes_io(verified.files["embed_q.npy"]), allow_pickle=False)
         scale = np.load(_bytes_io(verified.files["embed_scale.npy"]), allow_pickle=False)
         self._embed = (q, scale)
-        if self._text is None:
-            self._text = _Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
-        self._eos = {*arch["eos"], self._text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
+        text = self._load_text()
+        self._eos = {*arch["eos"], text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
         self._layers = int(arch["layers"])
         self._kv_heads, self._head_dim = int(arch["kv_heads"]), int(arch["hidden"]) // int(arch["heads"])
         self._vocab = int(arch["vocab"])
+        self._request = compiled.create_infer_request()  # last: the model is ready
         self.load_seconds = time.perf_counter() - t0
 
     def count_tokens(self, text: str) -> int:

@@ -93,6 +93,9 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
     """Review the change ``cs`` with ``parts``. ``started``: the ``time.perf_counter()`` at which the
     caller began loading the change, so that the report's total time counts the loading too."""
     t0 = time.perf_counter() if started is None else started
+    preload = getattr(parts.backend, "load_in_background", None)
+    if callable(preload) and cs.files:
+        preload()  # a model that loads in this process: it loads while the change is planned
     found = scan(cs)  # before anything of the change reaches a route or a prompt
     as_is, cs = cs, redacted(cs, found)
     backend = parts.backend

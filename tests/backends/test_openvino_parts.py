@@ -4,6 +4,8 @@ model's verification, the JSON schema made strict. The model itself: test_openvi
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +140,42 @@ def test_verify_reads_only_the_files_named_and_still_checks_them(tmp_path: Path)
     (d / "tokenizer.json").write_bytes(b"another tokenizer")
     with pytest.raises(ModelError, match="tokenizer.json does not match its manifest"):
         ov_cache.verify(d, expected=pin, names=ov_cache.TEXT_FILES)
+
+
+def test_a_model_loading_in_the_background_is_waited_for_once(tmp_path: Path) -> None:
+    from reviewbot.backends.openvino_backend import OpenVINOBackend
+
+    b = OpenVINOBackend(cache_dir=tmp_path)
+    loads: list[str] = []
+
+    def slow_load() -> None:
+        loads.append(threading.current_thread().name)
+        time.sleep(0.3)
+        b._request = object()
+
+    b._load = slow_load  # type: ignore[method-assign]
+    b.load_in_background()
+    b.load_in_background()  # already under way: no second thread
+    while not loads:  # the thread has started loading (and holds the model's lock)
+        time.sleep(0.01)
+    b.load()  # waits for the thread's load, does not load again
+    assert loads == ["reviewbot-model-load"] and b._request is not None
+
+
+def test_a_background_load_that_fails_raises_where_the_model_is_needed(tmp_path: Path) -> None:
+    from reviewbot.backends.openvino_backend import OpenVINOBackend
+
+    b = OpenVINOBackend(cache_dir=tmp_path)
+    loads: list[str] = []
+
+    def failing_load() -> None:
+        loads.append("load")
+        raise ModelError("converting the embedded model failed: no space left")
+
+    b._load = failing_load  # type: ignore[method-assign]
+    b.load_in_background()
+    assert b._loader is not None
+    b._loader.join()
+    with pytest.raises(ModelError, match="no space left"):
+        b.load()
+    assert loads == ["load"]  # not tried a second time
