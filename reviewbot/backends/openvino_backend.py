@@ -106,7 +106,6 @@ class OpenVINOBackend:
         self._load_error: Exception | None = None
         self._request: Any = None
         self._text: _Text | None = None
-        self._weights: Any = None
         self._embed: tuple[Any, Any] | None = None
         self._eos: set[int] = set()
         self._layers = 0
@@ -162,9 +161,7 @@ class OpenVINOBackend:
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = int(self.threads)
-        # the verified bytes themselves, not a copy (kept for as long as the model may read them)
-        self._weights = np.frombuffer(verified.files["model.bin"], dtype=np.uint8)
-        weights = ov.Tensor(self._weights, shared_memory=True)
+        weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
         model = core.read_model(verified.text("model.xml"), weights)
         compiled = core.compile_model(model, "CPU", config)
         q = np.load(_bytes_io(verified.files["embed_q.npy"]), allow_pickle=False)

@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ CONVERTED_SHA256 = "2f67ed9b2418b1a99a9b862c79f2b78f16ea2235ef53f430cee93b5b6390
 class Verified:
     """The converted model's files, read and checked: name -> bytes."""
 
-    files: dict[str, bytearray]  # writable: the runtime reads the weights in place, without a copy
+    files: dict[str, bytes]
 
     def text(self, name: str) -> str:
         return self.files[name].decode("utf-8")
@@ -65,15 +66,6 @@ def _manifest(directory: Path) -> bytes:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _read(path: Path) -> bytearray:
-    """A file's bytes, read once into a buffer of their own (no second copy of the 0.5 GB weights)."""
-    with open(path, "rb") as fh:
-        data = bytearray(os.fstat(fh.fileno()).st_size)
-        if fh.readinto(data) != len(data) or fh.read(1):
-            raise OSError(f"{path.name} changed while it was read")
-    return data
 
 
 def verify(directory: Path, expected: str | None = None, names: tuple[str, ...] = FILES) -> Verified:
@@ -97,7 +89,7 @@ def verify(directory: Path, expected: str | None = None, names: tuple[str, ...] 
     files: dict[str, bytes] = {}
     for name in names:
         try:
-            data = _read(directory / name)
+            data = (directory / name).read_bytes()
         except OSError as exc:
             raise ModelError(f"the converted model's file {name} cannot be read: {exc}") from exc
         if listed.get(name) != _sha256(data):
@@ -167,17 +159,28 @@ def convert_here(cache_dir: Path) -> Path:
     return target
 
 
+_CONVERTING = threading.Lock()
 TEXT_FILES = ("tokenizer.json", "chat_template.jinja")  # what counting tokens and prompts need
 
 
 def load(cache_dir: Path, status: Callable[[str], None], names: tuple[str, ...] = FILES) -> Verified:
     """The verified converted model (``names``: some of its files), converting it first where the
-    cache has none (or a bad one)."""
+    cache has none (or a bad one). Threads that need it at once (the tokenizer while planning, the
+    model loading beside) convert it once, one after the other."""
     target = root(cache_dir)
+    bad: ModelError | None = None
     if (target / "MANIFEST.json").is_file():
         try:
             return verify(target, names=names)
         except ModelError as exc:
-            status(f"the cached conversion is not the expected one ({exc}); converting again")
-    convert(cache_dir, status)
-    return verify(target, names=names)
+            bad = exc
+    with _CONVERTING:
+        if (target / "MANIFEST.json").is_file():
+            try:
+                return verify(target, names=names)  # converted by another thread meanwhile
+            except ModelError as exc:
+                bad = exc
+        if bad is not None:
+            status(f"the cached conversion is not the expected one ({bad}); converting again")
+        convert(cache_dir, status)
+        return verify(target, names=names)

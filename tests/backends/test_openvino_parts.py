@@ -179,3 +179,39 @@ def test_a_background_load_that_fails_raises_where_the_model_is_needed(tmp_path:
     with pytest.raises(ModelError, match="no space left"):
         b.load()
     assert loads == ["load"]  # not tried a second time
+
+
+def test_two_threads_that_need_the_model_at_once_convert_it_once(tmp_path: Path, monkeypatch) -> None:
+    """The tokenizer (planning) and the model (loading beside it) ask for an empty cache together."""
+    target = ov_cache.root(tmp_path)
+    probe = tmp_path / "probe"
+    write_cache(probe)
+    monkeypatch.setattr(
+        ov_cache, "CONVERTED_SHA256", ov_cache._sha256((probe / "MANIFEST.json").read_bytes())
+    )
+    converts: list[str] = []
+
+    def convert(cache_dir: Path, status) -> Path:
+        converts.append(threading.current_thread().name)
+        time.sleep(0.3)  # long enough for the other thread to find no cache too
+        write_cache(target)
+        return target
+
+    monkeypatch.setattr(ov_cache, "convert", convert)
+    got: dict[str, ov_cache.Verified] = {}
+
+    def need(names: tuple[str, ...]) -> None:
+        got[threading.current_thread().name] = ov_cache.load(tmp_path, lambda s: None, names=names)
+
+    threads = [
+        threading.Thread(target=need, args=(ov_cache.TEXT_FILES,), name="plan"),
+        threading.Thread(target=need, args=(ov_cache.FILES,), name="load"),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(converts) == 1
+    assert set(got["plan"].files) == set(ov_cache.TEXT_FILES) and set(got["load"].files) == set(
+        ov_cache.FILES
+    )
