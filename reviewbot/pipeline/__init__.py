@@ -1,10 +1,11 @@
 """run(cs, parts) -> Result: plan -> routes and linters -> merge -> mark and anchor. Knows only Protocols.
 
 Linters run on every reviewable Python file whenever the files at head can be read (a git
-source), and the change's own tests (``Parts.tests``) beside them; the model reviews the planned
-work items. Their findings are merged (tools first, so a model finding that repeats a tool's is
-dropped) and placed on exact diff positions; findings that
-cannot be placed are kept, with the reason, for the reporters to decide. Rules a file's kind has
+source), and the change's own tests (``Parts.tests``) after them, in a thread of the review's own
+while the model reviews the planned work items (both are mostly subprocesses; a model that loads
+in this process starts loading while the change is planned). Their findings are merged (tools
+first, so a model finding that repeats a tool's is dropped) and placed on exact diff positions;
+findings that cannot be placed are kept, with the reason, for the reporters to decide. Rules a file's kind has
 switched off (``profiles``) are left out and counted; the rest is grouped and ranked (``triage``):
 the Result's findings are in the order a reviewer should read them. Every finding, a linter's
 or the model's, is marked on the diff (``diff.marks``: added / diff_context / file / outside);
