@@ -320,7 +320,9 @@ class OpenVINOBackend:
             seq = list(prompt)
             out: list[int] = []
             logprobs: list[float] = []
-            logits, _, cached = self._run(seq, [0])
+            logits, cached = None, 0
+            if max_tokens > 0:
+                logits, _, cached = self._run(seq, [0])
             while len(out) < max_tokens:
                 shifted = logits.astype(np.float64) - logits.max()
                 lsm = shifted - np.log(np.exp(shifted).sum())
