@@ -143,8 +143,9 @@ class OpenVINOBackend:
         with self._lock:
             if self._request is not None:
                 return
-            if self._load_error is not None:
-                raise self._load_error
+            if self._load_error is not None:  # raised once: the next call tries again
+                error, self._load_error, self._loader = self._load_error, None, None
+                raise error
             self._load()
 
     def _load(self) -> None:

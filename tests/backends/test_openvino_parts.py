@@ -179,6 +179,9 @@ def test_a_background_load_that_fails_raises_where_the_model_is_needed(tmp_path:
     with pytest.raises(ModelError, match="no space left"):
         b.load()
     assert loads == ["load"]  # not tried a second time
+    with pytest.raises(ModelError, match="no space left"):
+        b.load()  # a later call (a long-lived worker's next review) tries again
+    assert loads == ["load", "load"]
 
 
 def test_two_threads_that_need_the_model_at_once_convert_it_once(tmp_path: Path, monkeypatch) -> None:
