@@ -9,7 +9,13 @@ untimed review of examples/sample.diff per backend first (it converts where the 
 and fills the OS's file cache), then the timed runs, the backends alternating. Printed per run:
 wall seconds, the model's seconds and tokens from the JSON report, findings, the process's CPU
 seconds (its threads and the processes it waited for: the steadier figure where other work loads
-the machine) and its peak RSS (wait4).
+the machine) and its peak RSS (wait4); then where the time went, per phase (`phases`): the review
+process times its own steps (this script's `--child` mode wraps them), each phase's wall seconds
+and CPU seconds: for the main thread's phases the process's (all its threads: the model's too)
+while it ran, for the linters and the change's tests, which run in a thread beside the model (their
+wall overlaps the model's phases), that thread's own. The CPU of the linters' processes is in the
+process's total; that of the sandboxed pytest processes is in neither (they are not this
+process's waited-for children).
 
     python bench/review_speed.py                          # openvino (the default backend), both reviews
     python bench/review_speed.py --backends openvino,local --rounds 2
@@ -32,7 +38,82 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = ROOT.parent / "shared" / "data" / "diffs" / "real" / "requests-v2.25.1..v2.32.3.diff"
-CLI = "from reviewbot.platforms.cli import main; raise SystemExit(main())"
+PHASES = (  # (label, module, attribute): the review's steps, in the order they start
+    ("imports", "", ""),
+    ("change and settings", "reviewbot.platforms.commands", "load_change"),
+    ("change and settings", "reviewbot.platforms.commands", "settings_for"),
+    ("parts", "reviewbot.platforms.commands", "review_parts"),
+    ("plan (tokenizer)", "reviewbot.pipeline", "plan"),
+    ("linters", "reviewbot.runners.linters", "Ruff.lint"),
+    ("linters", "reviewbot.runners.linters", "Bandit.lint"),
+    ("change's tests (sandbox)", "reviewbot.runners.change_tests", "SandboxedChangeTests.run"),
+    ("model load", "reviewbot.backends.openvino_backend", "OpenVINOBackend._load"),
+    ("model load", "reviewbot.backends.local", "LocalBackend.load"),
+    ("routing", "reviewbot.router", "Router.route"),
+    ("judging (scores)", "reviewbot.routes.review", "judge_hunk"),
+    ("comment (generation)", "reviewbot.routes.review", "ReviewRoute._explain"),
+    ("report", "reviewbot.platforms.commands", "write_output"),
+)
+
+
+def child(phases_out: str, argv: list[str]) -> int:
+    """`--child`: one review (the CLI's `main(argv)`), its phases timed; written as JSON."""
+    import functools
+    import importlib
+    import threading
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    from reviewbot.platforms.cli import main as cli_main
+
+    rows: list[dict] = [
+        {"phase": "imports", "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "start": 0.0}
+    ]
+    lock = threading.Lock()
+
+    def timed(label: str, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            # the main thread's phases: the process's CPU (the model's threads too); a phase in
+            # another thread (the linters', the tests'): that thread's own
+            cpu = (
+                time.process_time
+                if threading.current_thread() is threading.main_thread()
+                else time.thread_time
+            )
+            w, c = time.perf_counter(), cpu()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                row = {"phase": label, "wall": time.perf_counter() - w, "cpu": cpu() - c}
+                row["start"] = w - t0
+                with lock:
+                    rows.append(row)
+
+        return wrapper
+
+    for label, module, attr in PHASES[1:]:
+        try:
+            owner = importlib.import_module(module)
+        except ImportError:
+            continue  # a backend this venv lacks
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        setattr(owner, name, timed(label, getattr(owner, name)))
+    code = cli_main(argv)
+    rows.append({"phase": "total", "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0})
+    Path(phases_out).write_text(json.dumps(rows))
+    return code
+
+
+def split(rows: list[dict]) -> str:
+    """The phases of one run, summed per label, in the order they started."""
+    sums: dict[str, list[float]] = {}
+    for r in sorted(rows, key=lambda r: r.get("start", 1e9)):
+        s = sums.setdefault(r["phase"], [0.0, 0.0])
+        s[0] += r["wall"]
+        s[1] += r["cpu"]
+    return "; ".join(f"{k} {w:.2f}/{c:.2f}" for k, (w, c) in sums.items())
 
 
 def example_repo(where: Path) -> Path:
@@ -59,10 +140,13 @@ def run(args: list[str], backend: str, cwd: Path) -> dict:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.pop("REVIEWBOT_BACKEND", None)
+    phases = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
+    phases.close()
     cmd = [
         sys.executable,
-        "-c",
-        CLI,
+        str(Path(__file__).resolve()),
+        "--child",
+        phases.name,
         "review",
         *args,
         "--format",
@@ -85,6 +169,8 @@ def run(args: list[str], backend: str, cwd: Path) -> dict:
         raise SystemExit(f"review_speed: {backend} exited {proc.returncode}: {errors.strip()[-400:]}")
     doc = json.loads(text)
     stats = doc["stats"]
+    rows = json.loads(Path(phases.name).read_text())
+    os.unlink(phases.name)
     return {
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,  # its threads and the processes it waited for
@@ -94,10 +180,13 @@ def run(args: list[str], backend: str, cwd: Path) -> dict:
         "findings": len(doc["findings"]),
         "rss_mib": usage.ru_maxrss / 1024,
         "backend": stats["backend"],
+        "phases": split(rows),
     }
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        raise SystemExit(child(sys.argv[2], sys.argv[3:]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backends", default="openvino", help="comma-separated, alternated (default: openvino)")
     ap.add_argument("--rounds", type=int, default=3, help="timed runs of the README review per backend")
@@ -143,6 +232,7 @@ def main() -> None:
                         f"{f['findings']} findings, "
                         f"peak RSS {f['rss_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f}"
                     )
+                    print(f"    phases (wall/CPU s): {f['phases']}")
             medians = {b: statistics.median(f["wall"] for f in got[b]) for b in backends}
             for b in backends:
                 cpu = statistics.median(f["cpu"] for f in got[b])

@@ -17,6 +17,7 @@ call runs the model only over what differs (`cached_tokens`, `stats`), as the lo
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,9 @@ from .batching import CacheStats
 
 INSTALL_HINT = "pip install 'reviewbot[embedded]'"
 CHUNK = 128  # positions per pass of the model: bounds a scoring pass's (positions, vocab) matrix
+DRAFT = 8  # tokens guessed ahead in one decoding pass (a pass of 9 positions costs about 1.4 of one)
+LOOKUP = 3  # tokens just generated that, found in the prompt, make what followed them there the guess
+SURE = math.log(0.7)  # a guess is taken where the model gives it more (it is then the greedy pick)
 
 
 def strict_schema(schema: Any) -> Any:
@@ -87,14 +91,19 @@ class OpenVINOBackend:
         threads: int | None = None,
         status: Any = None,
         prefix_cache: bool = True,
+        draft: int = DRAFT,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.threads = threads
         self.prefix_cache = prefix_cache
+        self.draft = draft  # tokens guessed ahead while decoding (0: one token per pass)
         self.model_id: str | None = embedded.MODEL_ID
         self.stats = CacheStats()
         self._status = status or (lambda msg: None)
         self._lock = threading.RLock()
+        self._text_lock = threading.Lock()  # the tokenizer loads apart: planning needs it alone
+        self._loader: threading.Thread | None = None
+        self._load_error: Exception | None = None
         self._request: Any = None
         self._text: _Text | None = None
         self._embed: tuple[Any, Any] | None = None
@@ -107,9 +116,39 @@ class OpenVINOBackend:
         self.load_seconds: float | None = None
 
     # ------------------------------------------------------------------ loading
+    def _load_text(self) -> _Text:
+        """The tokenizer and the chat template alone (their files verified): what planning needs."""
+        with self._text_lock:
+            if self._text is None:
+                verified = ov_cache.load(self.cache_dir, self._status, names=ov_cache.TEXT_FILES)
+                self._text = _Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
+            return self._text
+
+    def load_in_background(self) -> None:
+        """Start loading the model (verify, compile) in a thread of its own, while the caller plans;
+        the first verb (or `load`) waits for it, and raises what it raised."""
+        with self._lock:
+            if self._request is not None or self._loader is not None:
+                return
+            self._loader = threading.Thread(target=self._load_aside, name="reviewbot-model-load", daemon=True)
+            self._loader.start()
+
+    def _load_aside(self) -> None:
+        try:
+            self.load()
+        except Exception as exc:  # noqa: BLE001 (raised again in the thread that needs the model)
+            self._load_error = exc
+
     def load(self) -> None:
-        if self._request is not None:
-            return
+        with self._lock:
+            if self._request is not None:
+                return
+            if self._load_error is not None:  # raised once: the next call tries again
+                error, self._load_error, self._loader = self._load_error, None, None
+                raise error
+            self._load()
+
+    def _load(self) -> None:
         self._status(f"loading the model ({self.model_id}, OpenVINO int8)")
         t0 = time.perf_counter()
         try:
@@ -126,21 +165,19 @@ class OpenVINOBackend:
         weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
         model = core.read_model(verified.text("model.xml"), weights)
         compiled = core.compile_model(model, "CPU", config)
-        self._request = compiled.create_infer_request()
         q = np.load(_bytes_io(verified.files["embed_q.npy"]), allow_pickle=False)
         scale = np.load(_bytes_io(verified.files["embed_scale.npy"]), allow_pickle=False)
         self._embed = (q, scale)
-        self._text = _Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
-        self._eos = {*arch["eos"], self._text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
+        text = self._load_text()
+        self._eos = {*arch["eos"], text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
         self._layers = int(arch["layers"])
         self._kv_heads, self._head_dim = int(arch["kv_heads"]), int(arch["hidden"]) // int(arch["heads"])
         self._vocab = int(arch["vocab"])
+        self._request = compiled.create_infer_request()  # last: the model is ready
         self.load_seconds = time.perf_counter() - t0
 
     def count_tokens(self, text: str) -> int:
-        self.load()
-        assert self._text is not None
-        return len(self._text.tok.encode(text, add_special_tokens=False).ids)
+        return len(self._load_text().tok.encode(text, add_special_tokens=False).ids)
 
     # ------------------------------------------------------------------ the model
     def _empty_kv(self) -> list[Any]:
@@ -262,6 +299,12 @@ class OpenVINOBackend:
     def generate(
         self, messages: Sequence[Message], *, schema: Mapping | None = None, max_tokens: int = 256
     ) -> Generation:
+        """Greedy decoding, a token at a time as the model picks it; where the next tokens can be
+        guessed (``_draft``) they go through the model in one pass with the token picked, and each
+        guess is taken, up to the first that is not, only where it is the token the model would
+        pick there: the only token the grammar allows, or one it allows that the model gives more
+        than ``SURE`` of its probability (then no other token can have more). The same tokens, in
+        fewer passes of the model."""
         import numpy as np
 
         with self._lock:
@@ -278,11 +321,10 @@ class OpenVINOBackend:
             seq = list(prompt)
             out: list[int] = []
             logprobs: list[float] = []
-            cached = 0
-            for step in range(max_tokens):
-                logits, _, p = self._run(seq, [0])
-                if step == 0:
-                    cached = p
+            logits, cached = None, 0
+            if max_tokens > 0:
+                logits, _, cached = self._run(seq, [0])
+            while len(out) < max_tokens:
                 shifted = logits.astype(np.float64) - logits.max()
                 lsm = shifted - np.log(np.exp(shifted).sum())
                 if matcher is not None:
@@ -302,6 +344,38 @@ class OpenVINOBackend:
                         raise ModelError(f"constrained decoding failed: {matcher.get_error()}")
                     if matcher.is_stopped():
                         break
+                if len(out) >= max_tokens:
+                    break
+                draft = self._draft(seq, len(prompt), matcher, max_tokens - len(out))
+                if not draft:
+                    logits, _, _ = self._run(seq, [0])
+                    continue
+                # the positions of `choice` and the guesses: each scores the next guess, the last
+                # one's logits are the next step's
+                logits, picked, _ = self._run(seq + draft, [*draft, 0])
+                taken = 0
+                for token, lp in zip(draft, picked):
+                    if matcher is not None:
+                        llnp.fill_next_token_bitmask(matcher, mask, 0)
+                        allowed = np.unpackbits(mask[0].view(np.uint8), bitorder="little")[: self._vocab]
+                        forced = allowed[token] and int(allowed.sum()) == 1  # the grammar's only token
+                        if not (forced or (allowed[token] and lp > SURE)):
+                            break
+                        matcher.consume_token(token)
+                        if matcher.is_error():
+                            raise ModelError(f"constrained decoding failed: {matcher.get_error()}")
+                    elif lp <= SURE:
+                        break
+                    taken += 1
+                    out.append(token)
+                    logprobs.append(float(lp))
+                    seq.append(token)
+                    if matcher is not None and matcher.is_stopped():
+                        break
+                if matcher is not None and matcher.is_stopped():
+                    break
+                if taken < len(draft):  # the model's logits after the last token taken
+                    logits, _, _ = self._run(seq, [0])
             self.stats.count(len(prompt), cached)
             text = self._text.tok.decode(out, skip_special_tokens=True)
             return Generation(
@@ -312,6 +386,30 @@ class OpenVINOBackend:
                 token_logprobs=tuple(logprobs),
                 cached_tokens=cached,
             )
+
+    def _draft(self, seq: list[int], prompt_len: int, matcher: Any, room: int) -> list[int]:
+        """Tokens that will likely come next: those the grammar forces from here (the JSON's keys
+        and punctuation), else what followed the last ``LOOKUP`` tokens where they occur in the
+        prompt (a quoted row); at most ``self.draft`` and ``room``, none the grammar refuses, no EOS."""
+        draft: list[int] = []
+        if self.draft <= 0:
+            return draft
+        if matcher is not None:
+            draft = list(matcher.compute_ff_tokens())
+        if not draft and len(seq) - prompt_len >= LOOKUP:
+            tail = seq[-LOOKUP:]
+            for i in range(prompt_len - LOOKUP, -1, -1):  # the latest occurrence in the prompt
+                if seq[i : i + LOOKUP] == tail:
+                    draft = seq[i + LOOKUP : min(i + LOOKUP + self.draft, prompt_len)]
+                    break
+        draft = draft[: min(self.draft, room)]
+        for i, token in enumerate(draft):
+            if token in self._eos:
+                draft = draft[:i]
+                break
+        if matcher is not None and draft:
+            draft = draft[: matcher.validate_tokens(draft)]
+        return draft
 
 
 def _bytes_io(data: bytes) -> Any:

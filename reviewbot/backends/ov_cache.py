@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,9 +68,10 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verify(directory: Path, expected: str | None = None) -> Verified:
-    """Read the converted model's files and check them against its manifest, and the manifest
-    against `expected` (default: the pinned `CONVERTED_SHA256`). ModelError on any mismatch."""
+def verify(directory: Path, expected: str | None = None, names: tuple[str, ...] = FILES) -> Verified:
+    """Read the converted model's files (``names``: some of them) and check them against its
+    manifest, and the manifest against `expected` (default: the pinned `CONVERTED_SHA256`).
+    ModelError on any mismatch."""
     expected = CONVERTED_SHA256 if expected is None else expected
     try:
         manifest = (directory / "MANIFEST.json").read_bytes()
@@ -85,7 +87,7 @@ def verify(directory: Path, expected: str | None = None) -> Verified:
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the converted model's manifest in {directory} is not valid: {exc}") from exc
     files: dict[str, bytes] = {}
-    for name in FILES:
+    for name in names:
         try:
             data = (directory / name).read_bytes()
         except OSError as exc:
@@ -157,13 +159,28 @@ def convert_here(cache_dir: Path) -> Path:
     return target
 
 
-def load(cache_dir: Path, status: Callable[[str], None]) -> Verified:
-    """The verified converted model, converting it first where the cache has none (or a bad one)."""
+_CONVERTING = threading.Lock()
+TEXT_FILES = ("tokenizer.json", "chat_template.jinja")  # what counting tokens and prompts need
+
+
+def load(cache_dir: Path, status: Callable[[str], None], names: tuple[str, ...] = FILES) -> Verified:
+    """The verified converted model (``names``: some of its files), converting it first where the
+    cache has none (or a bad one). Threads that need it at once (the tokenizer while planning, the
+    model loading beside) convert it once, one after the other."""
     target = root(cache_dir)
+    bad: ModelError | None = None
     if (target / "MANIFEST.json").is_file():
         try:
-            return verify(target)
+            return verify(target, names=names)
         except ModelError as exc:
-            status(f"the cached conversion is not the expected one ({exc}); converting again")
-    convert(cache_dir, status)
-    return verify(target)
+            bad = exc
+    with _CONVERTING:
+        if (target / "MANIFEST.json").is_file():
+            try:
+                return verify(target, names=names)  # converted by another thread meanwhile
+            except ModelError as exc:
+                bad = exc
+        if bad is not None:
+            status(f"the cached conversion is not the expected one ({bad}); converting again")
+        convert(cache_dir, status)
+        return verify(target, names=names)

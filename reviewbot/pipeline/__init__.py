@@ -1,10 +1,11 @@
 """run(cs, parts) -> Result: plan -> routes and linters -> merge -> mark and anchor. Knows only Protocols.
 
 Linters run on every reviewable Python file whenever the files at head can be read (a git
-source), and the change's own tests (``Parts.tests``) beside them; the model reviews the planned
-work items. Their findings are merged (tools first, so a model finding that repeats a tool's is
-dropped) and placed on exact diff positions; findings that
-cannot be placed are kept, with the reason, for the reporters to decide. Rules a file's kind has
+source), and the change's own tests (``Parts.tests``) after them, in a thread of the review's own
+while the model reviews the planned work items (both are mostly subprocesses; a model that loads
+in this process starts loading while the change is planned). Their findings are merged (tools
+first, so a model finding that repeats a tool's is dropped) and placed on exact diff positions;
+findings that cannot be placed are kept, with the reason, for the reporters to decide. Rules a file's kind has
 switched off (``profiles``) are left out and counted; the rest is grouped and ranked (``triage``):
 the Result's findings are in the order a reviewer should read them. Every finding, a linter's
 or the model's, is marked on the diff (``diff.marks``: added / diff_context / file / outside);
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ..diff import DiffIndex, anchor_all, filter_to_diff, mark_all
@@ -92,6 +94,9 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
     """Review the change ``cs`` with ``parts``. ``started``: the ``time.perf_counter()`` at which the
     caller began loading the change, so that the report's total time counts the loading too."""
     t0 = time.perf_counter() if started is None else started
+    preload = getattr(parts.backend, "load_in_background", None)
+    if callable(preload) and cs.files:
+        preload()  # a model that loads in this process: it loads while the change is planned
     found = scan(cs)  # before anything of the change reaches a route or a prompt
     as_is, cs = cs, redacted(cs, found)
     backend = parts.backend
@@ -121,53 +126,33 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
             f"linters ({names}) not run: a bare diff has no files at head; review a git range for them"
         )
         linters = ()
-    for linter in linters:
-        got, lint_skips = linter.lint(as_is, py_paths)  # the files as they are: linters reach no model
-        skipped.extend(lint_skips)
-        got, dropped = filter_to_diff(got, index, parts.lint_mode)
-        if dropped:
-            notes.append(
-                f"{linter.name}: {dropped} finding(s) outside the changed lines ({parts.lint_mode} mode) "
-                "not shown"
-            )
-        lint_findings.extend(got)
-    if parts.tests is not None and py_paths:
-        ran = parts.tests.run(as_is)  # in the sandbox, on the files as they are
-        lint_findings.extend(ran.findings)  # evidence, kept wherever it lands (its message says where)
-        notes.extend(ran.notes)
-
+    tests = parts.tests if py_paths else None
+    # linters and the change's tests are subprocesses: they run while the model works (a thread of
+    # this review's own, waited for before the result is made, also when the model side fails)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reviewbot-checks") as pool:
+        checking = pool.submit(_checks, as_is, py_paths, linters, tests, index, parts.lint_mode)
+        model = _model_side(cs, pl, parts)
+    checked = checking.result()
+    lint_findings.extend(checked.findings)
+    skipped.extend(checked.skipped)
+    notes.extend(checked.notes)
     model_findings: list[Finding] = []
     prompt_tokens = generated = 0
     model_seconds = 0.0
     reviewed = 0
     runs: list[RouteRun] = []
-    if backend is None or parts.route is None:
-        for item in pl.items:
-            skipped.append(Skipped(item.id, "not sent to a model (backend none)", stage="model"))
-        if pl.items:
-            notes.append("no model was used (backend none): linters and the plan only")
-    else:
-        budget = Budget(parts.model_deadline)
-        routes = {"review": parts.route, **parts.other_routes}
-
-        def one(item: WorkItem) -> ItemOutcome:
-            if parts.question:  # asked about the change: every item carries it (repo_qa answers)
-                item = replace(item, question=parts.question)
-            return route_item(item, cs, routes, parts.router, budget)
-
-        load = getattr(backend, "load", None)  # a model that loads in this process (the local backend)
-        if pl.items and callable(load):
-            load()  # loads now, and says so, before the first item's progress line
-        for out in run_items(pl.items, one, parts.concurrency, parts.progress):
-            model_findings.extend(out.findings)
-            skipped.extend(out.not_reviewed)
-            prompt_tokens += out.prompt_tokens
-            generated += out.generated_tokens
-            model_seconds += out.seconds
-            reviewed += 1 if out.reviewed else 0
-            runs.extend(out.runs)
-            notes.extend(n for n in out.notes if n not in notes)  # a sandbox note once, not per item
-        notes.extend(budget.notes(backend))
+    skipped.extend(model.skipped)
+    notes.extend(model.notes)
+    for out in model.outcomes:
+        model_findings.extend(out.findings)
+        skipped.extend(out.not_reviewed)
+        prompt_tokens += out.prompt_tokens
+        generated += out.generated_tokens
+        model_seconds += out.seconds
+        reviewed += 1 if out.reviewed else 0
+        runs.extend(out.runs)
+        notes.extend(n for n in out.notes if n not in notes)  # a sandbox note once, not per item
+    notes.extend(model.budget_notes)
 
     model_findings, echo_notes = guard_echoes(model_findings, cs)  # the change cannot speak as the bot
     notes.extend(echo_notes)
@@ -192,3 +177,72 @@ def run(cs: ChangeSet, parts: Parts, *, started: float | None = None) -> Result:
         model=backend.model_id if backend is not None else None,
     )
     return Result(cs, tuple(anchored), tuple(unanchored), tuple(skipped), stats, tuple(notes), tuple(runs))
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What the linters and the change's tests found, in the order they ran."""
+
+    findings: list[Finding]
+    skipped: list[Skipped]
+    notes: list[str]
+
+
+def _checks(
+    as_is: ChangeSet,
+    py_paths: list[str],
+    linters: Sequence[Linter],
+    tests: ChangeTests | None,
+    index: DiffIndex,
+    lint_mode: str,
+) -> _Checked:
+    """The linters, then the change's tests, on the files as they are (neither reaches a model)."""
+    out = _Checked([], [], [])
+    for linter in linters:
+        got, lint_skips = linter.lint(as_is, py_paths)
+        out.skipped.extend(lint_skips)
+        got, dropped = filter_to_diff(got, index, lint_mode)
+        if dropped:
+            out.notes.append(
+                f"{linter.name}: {dropped} finding(s) outside the changed lines ({lint_mode} mode) not shown"
+            )
+        out.findings.extend(got)
+    if tests is not None:
+        ran = tests.run(as_is)  # in the sandbox, on the files as they are
+        out.findings.extend(ran.findings)  # evidence, kept wherever it lands (its message says where)
+        out.notes.extend(ran.notes)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelSide:
+    """The model's work on the plan's items: each item's outcome in the plan's order."""
+
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # items not sent (no model)
+    notes: list[str] = field(default_factory=list)
+    budget_notes: list[str] = field(default_factory=list)
+
+
+def _model_side(cs: ChangeSet, pl: Plan, parts: Parts) -> _ModelSide:
+    backend = parts.backend
+    if backend is None or parts.route is None:
+        side = _ModelSide(
+            skipped=[Skipped(i.id, "not sent to a model (backend none)", stage="model") for i in pl.items]
+        )
+        if pl.items:
+            side.notes.append("no model was used (backend none): linters and the plan only")
+        return side
+    budget = Budget(parts.model_deadline)
+    routes = {"review": parts.route, **parts.other_routes}
+
+    def one(item: WorkItem) -> ItemOutcome:
+        if parts.question:  # asked about the change: every item carries it (repo_qa answers)
+            item = replace(item, question=parts.question)
+        return route_item(item, cs, routes, parts.router, budget)
+
+    load = getattr(backend, "load", None)  # a model that loads in this process (the local backend)
+    if pl.items and callable(load):
+        load()  # loads now, and says so, before the first item's progress line
+    outcomes = list(run_items(pl.items, one, parts.concurrency, parts.progress))
+    return _ModelSide(outcomes=outcomes, budget_notes=list(budget.notes(backend)))

@@ -18,7 +18,7 @@ pytest.importorskip("llguidance")
 
 from support.model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
 
-from reviewbot.backends.openvino_backend import OpenVINOBackend  # noqa: E402
+from reviewbot.backends.openvino_backend import DRAFT, OpenVINOBackend  # noqa: E402
 from reviewbot.config import load  # noqa: E402
 
 pytestmark = pytest.mark.model
@@ -141,3 +141,43 @@ def test_the_same_judgments_as_the_local_backend(backend: OpenVINOBackend) -> No
         assert lc == oc
     finally:
         backend.prefix_cache = True
+
+
+def test_guessed_tokens_decode_the_same_text_in_fewer_passes(backend: OpenVINOBackend) -> None:
+    """Decoding with guesses (the grammar's forced tokens, a row copied from the prompt) gives the
+    tokens that one token per pass gives, with their log-probabilities, in fewer passes."""
+    from reviewbot import prompts
+    from reviewbot.routes.review_answer import review_schema
+
+    rows = "\n".join(
+        [
+            "R1   def low_stock(counts, threshold=5):",
+            "R2 -     return sorted(sku for sku, n in counts.items() if n <= threshold)",
+            "R3 +     return sorted(sku for sku, n in counts.items() if n < threshold)",
+        ]
+    )
+    messages = [
+        {"role": "system", "content": prompts.render("review_system")},
+        {"role": "user", "content": prompts.render("review_user", path="inventory/report.py", rows=rows)},
+    ]
+    passes = []
+    run = backend._run
+
+    def counted(seq, targets):
+        passes.append(len(targets))
+        return run(seq, targets)
+
+    backend._run = counted  # type: ignore[method-assign]
+    try:
+        backend.draft = 0
+        one = backend.generate(messages, schema=review_schema(3, 1), max_tokens=160)
+        one_passes = len(passes)
+        backend.draft = DRAFT
+        guessed = backend.generate(messages, schema=review_schema(3, 1), max_tokens=160)
+    finally:
+        del backend._run
+        backend.draft = DRAFT
+    assert guessed.text == one.text and guessed.generated_tokens == one.generated_tokens
+    assert max(abs(a - b) for a, b in zip(guessed.token_logprobs, one.token_logprobs)) < 0.05
+    assert one_passes == one.generated_tokens  # one token per pass (the first pass reads the prompt)
+    assert len(passes) - one_passes < 0.75 * one_passes

@@ -4,6 +4,8 @@ model's verification, the JSON schema made strict. The model itself: test_openvi
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,3 +129,92 @@ def test_strict_schema_closes_objects_that_do_not_say() -> None:
     assert out["properties"]["open"]["additionalProperties"] is True
     assert "additionalProperties" not in schema  # the caller's schema is not changed
     assert json.loads(json.dumps(out)) == out
+
+
+def test_verify_reads_only_the_files_named_and_still_checks_them(tmp_path: Path) -> None:
+    d = tmp_path / "openvino-int8"
+    write_cache(d)
+    pin = ov_cache._sha256((d / "MANIFEST.json").read_bytes())
+    v = ov_cache.verify(d, expected=pin, names=ov_cache.TEXT_FILES)
+    assert set(v.files) == set(ov_cache.TEXT_FILES)
+    (d / "tokenizer.json").write_bytes(b"another tokenizer")
+    with pytest.raises(ModelError, match="tokenizer.json does not match its manifest"):
+        ov_cache.verify(d, expected=pin, names=ov_cache.TEXT_FILES)
+
+
+def test_a_model_loading_in_the_background_is_waited_for_once(tmp_path: Path) -> None:
+    from reviewbot.backends.openvino_backend import OpenVINOBackend
+
+    b = OpenVINOBackend(cache_dir=tmp_path)
+    loads: list[str] = []
+
+    def slow_load() -> None:
+        loads.append(threading.current_thread().name)
+        time.sleep(0.3)
+        b._request = object()
+
+    b._load = slow_load  # type: ignore[method-assign]
+    b.load_in_background()
+    b.load_in_background()  # already under way: no second thread
+    while not loads:  # the thread has started loading (and holds the model's lock)
+        time.sleep(0.01)
+    b.load()  # waits for the thread's load, does not load again
+    assert loads == ["reviewbot-model-load"] and b._request is not None
+
+
+def test_a_background_load_that_fails_raises_where_the_model_is_needed(tmp_path: Path) -> None:
+    from reviewbot.backends.openvino_backend import OpenVINOBackend
+
+    b = OpenVINOBackend(cache_dir=tmp_path)
+    loads: list[str] = []
+
+    def failing_load() -> None:
+        loads.append("load")
+        raise ModelError("converting the embedded model failed: no space left")
+
+    b._load = failing_load  # type: ignore[method-assign]
+    b.load_in_background()
+    assert b._loader is not None
+    b._loader.join()
+    with pytest.raises(ModelError, match="no space left"):
+        b.load()
+    assert loads == ["load"]  # not tried a second time
+    with pytest.raises(ModelError, match="no space left"):
+        b.load()  # a later call (a long-lived worker's next review) tries again
+    assert loads == ["load", "load"]
+
+
+def test_two_threads_that_need_the_model_at_once_convert_it_once(tmp_path: Path, monkeypatch) -> None:
+    """The tokenizer (planning) and the model (loading beside it) ask for an empty cache together."""
+    target = ov_cache.root(tmp_path)
+    probe = tmp_path / "probe"
+    write_cache(probe)
+    monkeypatch.setattr(
+        ov_cache, "CONVERTED_SHA256", ov_cache._sha256((probe / "MANIFEST.json").read_bytes())
+    )
+    converts: list[str] = []
+
+    def convert(cache_dir: Path, status) -> Path:
+        converts.append(threading.current_thread().name)
+        time.sleep(0.3)  # long enough for the other thread to find no cache too
+        write_cache(target)
+        return target
+
+    monkeypatch.setattr(ov_cache, "convert", convert)
+    got: dict[str, ov_cache.Verified] = {}
+
+    def need(names: tuple[str, ...]) -> None:
+        got[threading.current_thread().name] = ov_cache.load(tmp_path, lambda s: None, names=names)
+
+    threads = [
+        threading.Thread(target=need, args=(ov_cache.TEXT_FILES,), name="plan"),
+        threading.Thread(target=need, args=(ov_cache.FILES,), name="load"),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(converts) == 1
+    assert set(got["plan"].files) == set(ov_cache.TEXT_FILES) and set(got["load"].files) == set(
+        ov_cache.FILES
+    )

@@ -4,8 +4,10 @@ subprocess, no model)."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 
+import pytest
 from support.samples import CALC
 
 from reviewbot.backends.fake import FakeBackend
@@ -417,3 +419,49 @@ def test_a_route_that_cannot_take_the_item_falls_back_to_review_and_says_so() ->
         Parts(backend, ReviewRoute(backend), router=router, other_routes={"search": search}),
     )
     assert [r.route for r in result.routes] == ["search"] and len(result.skipped) == 1
+
+
+class RouteThatSignals(FakeRoute):
+    """A route that says when the model side has started, and can fail."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.fail = fail
+
+    def run(self, item: WorkItem, changeset: ChangeSet) -> RouteOutcome:
+        self.started.set()
+        if self.fail:
+            raise RuntimeError("the model side failed")
+        return RouteOutcome((), (), 10, 5, 0.5, notes=("the route's note",))
+
+
+class TestsThatWaitForTheModel(FakeTests):
+    """The change's tests, which finish only once the model side has started (or 10 s have passed)."""
+
+    def __init__(self, route: RouteThatSignals) -> None:
+        super().__init__()
+        self.route = route
+        self.saw_the_model_start = False
+
+    def run(self, changeset: ChangeSet) -> TestsOutcome:
+        self.saw_the_model_start = self.route.started.wait(10)
+        return super().run(changeset)
+
+
+def test_the_changes_tests_run_while_the_model_reviews_and_their_notes_come_first() -> None:
+    route = RouteThatSignals()
+    tests = TestsThatWaitForTheModel(route)
+    cs = FakeSource(CALC, with_head=True).load()
+    result = run(cs, Parts(backend=FakeBackend(), route=route, tests=tests, linters=[FakeLinter()]))
+    assert tests.saw_the_model_start  # run one after the other, the tests would have waited 10 s alone
+    notes = list(result.notes)
+    assert notes.index("the change's tests: 1 file(s) run") < notes.index("the route's note")
+
+
+def test_a_failing_model_side_waits_for_the_changes_tests() -> None:
+    route = RouteThatSignals(fail=True)
+    tests = TestsThatWaitForTheModel(route)
+    with pytest.raises(RuntimeError, match="the model side failed"):
+        run(FakeSource(CALC, with_head=True).load(), Parts(backend=FakeBackend(), route=route, tests=tests))
+    assert tests.calls and tests.saw_the_model_start  # finished before run() returned
