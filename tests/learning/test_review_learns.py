@@ -99,6 +99,19 @@ def test_a_gitlab_older_than_15_11_is_read_over_rest(site: Site) -> None:
     )
 
 
+@pytest.mark.parametrize("site", ["gitlab"], indirect=True)
+def test_signals_that_cannot_be_read_are_a_note_and_the_review_is_posted(site: Site) -> None:
+    site.down_on_two("ann")
+    site.put(BASE, ".reviewbot.yml", "learning:\n  seconds: 1\n")  # the read's retries stop within 1 s
+    for _ in range(5):
+        site.s.fail("POST", r"^/api/graphql$", "500")
+    site.review(3)
+    text = site.summary(3)
+    assert len(site.inline(3)) == 1 and "Held back" not in text
+    assert "learning: the team's signals could not be read (GitLab" in text
+    assert "nothing learned from them" in text
+
+
 def test_a_kind_writers_rejected_is_held_back_with_its_reason_in_the_summary(site: Site) -> None:
     site.down_on_two("ann")
     site.review(3)
