@@ -170,14 +170,7 @@ class GitLabClient:
         data = self._call(f"read {path} at {ref[:12]}", get)
         return None if data is None else bytes(data).decode("utf-8", "replace")
 
-    def graphql(
-        self,
-        query: str,
-        variables: dict[str, Any],
-        what: str = "GraphQL query",
-        *,
-        budget_s: float | None = None,
-    ) -> dict[str, Any]:
+    def graphql(self, query: str, variables: dict[str, Any], what: str, budget_s: float | None = None) -> Any:
         """``POST /api/graphql``: one retried query (its tries and waits within ``budget_s`` when
         given); the decoded answer, its ``errors`` included (GitLab answers them with HTTP 200)."""
 
