@@ -15,10 +15,11 @@ from support.learning_sites import BASE, KEY, GitHubSite, GitLabSite, Site, head
 from support.openai_standin import StandIn
 
 from reviewbot.learning.cache import SignalCache
+from reviewbot.learning.judge import bounded, route_min_drop
 from reviewbot.learning.marker import read_about
 from reviewbot.model import ChangeSet, Result, Stats
 from reviewbot.platforms.cli import main
-from reviewbot.platforms.flow import learning_of, review_change
+from reviewbot.platforms.flow import learned, learning_of, review_change
 from reviewbot.settings import Settings
 
 LEARNED = ".reviewbot/learnings.yml"
@@ -97,6 +98,19 @@ def test_a_gitlab_older_than_15_11_is_read_over_rest(site: Site) -> None:
         # the merge requests, each one's discussions, the award emoji of the bot's 2 threads
         "signals: 8 REST calls for threads and award emoji, 2 file reads, 1 access-level lookups",
     )
+
+
+@pytest.mark.parametrize("site", ["gitlab"], indirect=True)
+def test_signals_that_cannot_be_read_are_a_note_and_the_review_is_posted(site: Site) -> None:
+    site.down_on_two("ann")
+    site.put(BASE, ".reviewbot.yml", "learning:\n  seconds: 1\n")  # the read's retries stop within 1 s
+    for _ in range(5):
+        site.s.fail("POST", r"^/api/graphql$", "500")
+    site.review(3)
+    text = site.summary(3)
+    assert len(site.inline(3)) == 1 and "Held back" not in text
+    assert "learning: the team's signals could not be read (GitLab" in text
+    assert "nothing learned from them" in text
 
 
 def test_a_kind_writers_rejected_is_held_back_with_its_reason_in_the_summary(site: Site) -> None:
@@ -186,3 +200,26 @@ def test_learn_refuses_bad_input_in_one_line(argv, says) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert main(argv, out, err) == 2
     assert says in err.getvalue() and err.getvalue().count("\n") == 1 and out.getvalue() == ""
+
+
+@pytest.mark.parametrize("site", ["github"], indirect=True)
+def test_the_judges_threshold_moves_the_route_only_within_its_bounds(site: Site) -> None:
+    """A committed threshold under the configured one lowers the likelihood judge's min_drop, held
+    to the bound (0.05 under); one far over it is held to 0.3 over and filters, never lowers."""
+    host = site.host()
+    drops: list[float] = []
+
+    def record(cs: ChangeSet, settings: Settings) -> Result:
+        drops.append(settings.review.min_drop)
+        return Result(cs, (), (), (), Stats(files=len(cs.files), backend="none"))
+
+    learning = learning_of(Settings(), record)
+    assert learning is not None and learning.base_floor == pytest.approx(0.1813)
+    for floor in ("0.0", "0.99"):
+        site.put(BASE, LEARNED, f"version: 1\njudge: {{min_confidence: {floor}}}\n")
+        review_change(host, host.fetch(1), learning.lowered(0.05), post=False, learning=learning)
+    bound = bounded(0.0, learning.base_floor)
+    assert bound == pytest.approx(0.1313) and drops == [route_min_drop(bound), 0.05]
+    learnings, _ = learned(host, host.fetch(1), learning)
+    assert learnings.judge_floor == pytest.approx(0.4813)
+    assert learnings.judge_reason.endswith("0.99 held to 0.48, the bound of a repository's move")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -263,10 +264,23 @@ class GitHubClient:
             after = page["pageInfo"]["endCursor"]
         return out
 
-    def graphql(self, query: str, variables: dict[str, Any], what: str = "GraphQL query") -> dict[str, Any]:
+    def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        what: str = "GraphQL query",
+        *,
+        budget_s: float | None = None,
+    ) -> dict[str, Any]:
         """POST /graphql: one retried query; its decoded answer (``data``). An answer with errors
-        raises ``SourceError`` naming ``what``."""
-        _, d = self._call(what, lambda: self._requester().graphql_query(query, variables), error=SourceError)
+        raises ``SourceError`` naming ``what``. ``budget_s``: the call's tries and waits stop there
+        (a read bounded in time), instead of the client's budget."""
+        call = self._call
+        if budget_s is not None:
+            bounded = Retrier(replace(self.policy, budget_s=budget_s), self._retry.sleep, self._retry.rng)
+            bounded.waits = self.waits
+            call = bounded.call
+        _, d = call(what, lambda: self._requester().graphql_query(query, variables), error=SourceError)
         return d
 
     def resolve_thread(self, thread_id: str) -> None:

@@ -92,7 +92,7 @@ class GitHubHost:
             )
 
         def post(query: str, variables: dict[str, Any]) -> dict[str, Any]:
-            return self.client.graphql(query, variables, f"signals of {self.repo}")
+            return self.client.graphql(query, variables, f"signals of {self.repo}", budget_s=seconds)
 
         reader = GitHubSignals(post, self.can_write, is_ours, max_prs=limit, seconds=seconds)
         owner, name = self.repo.split("/", 1)

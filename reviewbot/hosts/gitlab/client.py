@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import gitlab
@@ -94,12 +95,14 @@ class GitLabClient:
         write: bool = False,
         recover: Callable[[], T | None] | None = None,
         parse: Callable[[Any], T] | None = None,
+        budget_s: float | None = None,
     ) -> T:
         """``parse(send())`` (``reviewbot.retry.call``); a failure becomes ``PublishError`` for a write,
-        ``SourceError`` for a read."""
+        ``SourceError`` for a read. ``budget_s``: the tries and waits stop there (a bounded read)."""
+        policy = self.policy if budget_s is None else replace(self.policy, budget_s=budget_s)
         try:
             return retry.call(
-                send, self._classify, policy=self.policy, recover=recover, parse=parse, sleep=self.sleep
+                send, self._classify, policy=policy, recover=recover, parse=parse, sleep=self.sleep
             )
         except retry.GaveUp as gave_up:
             detail = f"gave up after {gave_up.tries} tries ({_describe(gave_up.error)})"
@@ -182,26 +185,28 @@ class GitLabClient:
         data = self._call(f"read {path} at {ref[:12]}", get)
         return None if data is None else bytes(data).decode("utf-8", "replace")
 
-    def graphql(self, query: str, variables: dict[str, Any], what: str = "GraphQL query") -> dict[str, Any]:
-        """``POST /api/graphql``: one retried query; the decoded answer, its ``errors`` included
-        (GitLab answers them with HTTP 200)."""
+    def graphql(self, query: str, variables: dict[str, Any], what: str, budget_s: float | None = None) -> Any:
+        """``POST /api/graphql``: one retried query (its tries and waits within ``budget_s`` when
+        given); the decoded answer, its ``errors`` included (GitLab answers them with HTTP 200)."""
 
         def post() -> dict[str, Any]:
             url = f"{self.gl.url}/api/graphql"
             payload = {"query": query, "variables": variables}
             return self.gl.http_request("post", url, post_data=payload, **_NO_RETRY).json()
 
-        return self._call(what, post)
+        return self._call(what, post, budget_s=budget_s)
 
-    def page(self, path: str, params: dict[str, Any], what: str) -> tuple[Any, bool]:
-        """One page of a REST list (``GET /projects/...``, retried): its decoded rows and whether
-        GitLab links a next page."""
+    def page(
+        self, path: str, params: dict[str, Any], what: str, *, budget_s: float | None = None
+    ) -> tuple[Any, bool]:
+        """One page of a REST list (``GET /projects/...``, retried within ``budget_s`` when given):
+        its decoded rows and whether GitLab links a next page."""
 
         def get() -> tuple[Any, bool]:
             r = self.gl.http_request("get", path, query_data=params, **_NO_RETRY)
             return r.json(), "next" in r.links
 
-        return self._call(what, get)
+        return self._call(what, get, budget_s=budget_s)
 
     def notes(self, project: str | int, iid: int) -> list[NoteInfo]:
         """``GET .../notes`` (all pages)."""

@@ -109,7 +109,7 @@ class GitLabHost:
 
         what = f"read the signals of {self.project}"
         graphql = GitLabGraphQLSignals(
-            lambda query, variables: self.client.graphql(query, variables, what),
+            lambda query, variables: self.client.graphql(query, variables, what, budget_s=seconds),
             self.can_write,
             is_ours,
             code_at,
@@ -122,7 +122,7 @@ class GitLabHost:
         if found or not failed or graphql.calls > 1:
             return found, (*graphql.notes, f"signals: {graphql.calls} GraphQL calls, {files}")
         rest = GitLabSignals(
-            lambda path, params: self.client.page(path, params, what),
+            lambda path, params: self.client.page(path, params, what, budget_s=seconds),
             self.can_write,
             is_ours,
             code_at,

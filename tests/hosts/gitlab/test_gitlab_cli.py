@@ -89,7 +89,9 @@ def test_dry_run_prints_the_threads_and_writes_a_code_quality_report(mr, tmp_pat
     threads = json.loads(out)
     assert threads and all(t["position"]["head_sha"] == head for t in threads)
     assert all(server.check(server.mrs[(PROJECT, 7)], t["position"]) is None for t in threads)
-    assert server.statuses("POST") == []
+    # the one POST is the GraphQL query reading the team's signals: nothing written
+    assert server.statuses("POST", r"^(?!/api/graphql$)") == [] and server.statuses("PUT") == []
+    assert server.statuses("POST", r"^/api/graphql$") == [200]
     assert {i["location"]["path"] for i in json.loads(cq.read_text())} == {"app.py"}
 
 
