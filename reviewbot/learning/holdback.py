@@ -76,5 +76,7 @@ def summary_lines(held: Sequence[Held]) -> list[str]:
     for h in held:
         loc = h.finding.location
         message = " ".join(h.finding.message.split())
-        out.append(f"- `{loc.path}:{loc.line}` `{h.finding.rule}`: {message} (held back: {h.reason})")
+        out.append(
+            f"`{loc.path}:{loc.line}` `{h.finding.rule}`: {message} (held back: {h.reason})"
+        )  # a note: a bullet of its own
     return out

@@ -61,7 +61,7 @@ def test_held_back_findings_leave_the_result_and_are_listed_with_their_reasons()
     assert out.findings == (ret, lint)
     assert [h.finding for h in held] == [compare]
     assert out.notes[-1] == (
-        "- `pkg/m.py:2` `review/bug`: The comparison changed. (held back: review/bug on "
+        "`pkg/m.py:2` `review/bug`: The comparison changed. (held back: review/bug on "
         "comparison-operator in pkg/**: writers rejected 3 such comments in #11, #12, #13)"
     )
     same = prepare(signals, None, this_pr=12, today=date(2026, 12, 6), base_floor=0.18)  # only 2 other PRs

@@ -126,7 +126,7 @@ def test_a_kind_rejected_by_writers_is_held_with_its_reason_and_outsiders_change
     assert kept == []
     assert summary_lines(held) == [
         "Held back, from what this repository's team taught the bot (1):",
-        "- `pkg/core.py:2` `review/bug`: A new comment on a comparison. (held back: review/bug on "
+        "`pkg/core.py:2` `review/bug`: A new comment on a comparison. (held back: review/bug on "
         "comparison-operator in pkg/core.py: writers rejected 3 such comments in #1, #2, #3)",
     ]
 

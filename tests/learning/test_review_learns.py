@@ -75,10 +75,10 @@ def test_the_bots_comment_says_what_it_is_about_and_marks_resolutions_fixes_are_
     ]
     assert {(s.subject.path, s.subject.code) for s in found} == {("pkg/m.py", "if n > 1:")}
     cost = {
-        "github": "signals: 1 GraphQL calls, 2 write-access lookups",
+        "github": "signals: 1 GraphQL call(s), 2 write-access lookups",
         # the merge requests, each one's discussions, the award emoji of the bot's 3 threads; the
         # commented line at each thread's version (3 heads)
-        "gitlab": "signals: 1 GraphQL calls, 3 file reads, 2 access-level lookups",
+        "gitlab": "signals: 1 GraphQL call(s), 3 file reads, 2 access-level lookups",
     }
     assert notes[-1] == cost[site.name]
 

@@ -97,7 +97,7 @@ class GitHubHost:
         reader = GitHubSignals(post, self.can_write, is_ours, max_prs=limit, seconds=seconds)
         owner, name = self.repo.split("/", 1)
         found = reader.read(owner, name)
-        cost = f"signals: {reader.calls} GraphQL calls, {reader.asked} write-access lookups"
+        cost = f"signals: {reader.calls} GraphQL call(s), {reader.asked} write-access lookups"
         return found, (*reader.notes, cost)
 
     def prior(self, change: Change) -> Prior:

@@ -120,7 +120,7 @@ class GitLabHost:
         files = f"{len(lines)} file reads, {graphql.asked} access-level lookups"
         failed = [n for n in graphql.notes if "answered an error" in n]
         if found or not failed or graphql.calls > 1:
-            return found, (*graphql.notes, f"signals: {graphql.calls} GraphQL calls, {files}")
+            return found, (*graphql.notes, f"signals: {graphql.calls} GraphQL call(s), {files}")
         rest = GitLabSignals(
             lambda path, params: self.client.page(path, params, what, budget_s=seconds),
             self.can_write,
