@@ -42,7 +42,8 @@ from reviewbot import evaluation  # noqa: E402
 from reviewbot.diff.parse import parse_diff  # noqa: E402
 from reviewbot.evaluation.cases import Case  # noqa: E402
 from reviewbot.evaluation.truth import counts, hits, removal_points  # noqa: E402
-from reviewbot.learning import Signal, Subject, hold_back, learn, subject_of  # noqa: E402
+from reviewbot.learning import Signal, Subject, hold_back, subject_of  # noqa: E402
+from reviewbot.learning.apply import prepare  # noqa: E402
 from reviewbot.model import Finding, Location, Severity, Side  # noqa: E402
 from reviewbot.routes.review import confidence_of  # noqa: E402
 
@@ -240,7 +241,7 @@ def replay(args: argparse.Namespace) -> None:
                 case = by_id[f"{pair}-{kind}"]
                 files = parse_diff(case.diff_text())
                 signals += feedback(case, reviews[case.id] or [], files, pr_of[case.id])
-        learned = learn(signals, today=TODAY, this_pr=None, base_floor=base)
+        learned = prepare(signals, None, this_pr=None, today=TODAY, base_floor=base)  # as the review does
         holds = sum(x.action == "hold" for x in learned.lessons)
         kinds = sum(not x.by_resemblance for x in learned.lessons)
         floor = (
