@@ -38,7 +38,8 @@ HONEST = "This call can raise ValueError when the input is empty."
 OURS = re.compile(
     r"^(<!-- reviewbot:(summary|[0-9a-f]{16}"
     r"|(fp=[0-9a-f]{16} key=[0-9a-f]{16}|head=[0-9a-f]{7,64})( mac=[0-9a-f]{32})?"
-    r"|review run=[0-9a-f]+ head=[0-9a-f]+) -->|</?sub>)$"
+    r"|review run=[0-9a-f]+ head=[0-9a-f]+"
+    r"|about rule=[\w./-]+ fact=[\w-]* confidence=(\d\.\d{1,4}|-)) -->|</?sub>)$"
 )
 SUMMARY = "<!-- reviewbot:summary -->"
 _WORD = re.compile(r"[a-z0-9@_']+")

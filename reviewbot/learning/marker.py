@@ -12,7 +12,10 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
 def about_marker(rule: str, fact_kind: str, confidence: float | None) -> str:
+    """The marker; a character the reader's pattern does not take (one that could end the HTML
+    comment, say) becomes ``_``, so the marker is always one comment that ``read_about`` reads."""
     conf = "-" if confidence is None else f"{confidence:.4f}"
+    rule, fact_kind = re.sub(r"[^\w./-]", "_", rule) or "_", re.sub(r"[^\w-]", "_", fact_kind)
     return f"<!-- reviewbot:about rule={rule} fact={fact_kind} confidence={conf} -->"
 
 

@@ -14,8 +14,8 @@ what GitHub refuses:
 - check runs: 422 above 50 annotations in one request, for a summary over 65,535 characters, for an
   annotation without its required fields; PATCH appends annotations.
 - issue comments: 65,536 characters; only the author may edit.
-- secondary rate limits: more than ``writes_per_minute`` content-creating requests a minute get 403
-  with ``retry-after`` and GitHub's message.
+- secondary rate limits: more than ``writes_per_minute`` content-creating requests a minute (POST and
+  PATCH; a GraphQL query is a read, a mutation a write) get 403 with ``retry-after`` and GitHub's message.
 - faults, injected by tests: ``fail(method, path_regex, kind, times)`` with kind ``502-after`` (the
   write is done, then 502: a retry would duplicate it), ``502``, ``secondary`` (403 + retry-after),
   ``secondary-noheader`` (403 with the message only), ``primary`` (403, x-ratelimit-remaining 0).
@@ -387,10 +387,12 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self._fault(method, path)
             if fault in ("secondary", "secondary-noheader", "primary", "502"):
                 raise self._fault_reject(fault)
-            write = method in ("POST", "PATCH")
+            body = json.loads(raw) if raw else {}
+            # a GraphQL query reads (GitHub's secondary limit on content creation counts mutations)
+            read = path == "/graphql" and not str(body.get("query", "")).lstrip().startswith("mutation")
+            write = method in ("POST", "PATCH") and not read
             if write:
                 self._secondary_limit()
-            body = json.loads(raw) if raw else {}
             with s.lock:
                 status, payload, ctype = self._route(method, path, query, body)
             if write and (
