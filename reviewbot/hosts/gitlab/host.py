@@ -108,13 +108,12 @@ class GitLabHost:
             return text[line - 1].strip() if 0 < line <= len(text) else ""
 
         what = f"read the signals of {self.project}"
+        judged = (self.can_write, is_ours, code_at)  # who may teach, whose comments, the code then
+        bounds = {"max_mrs": limit, "seconds": seconds}
         graphql = GitLabGraphQLSignals(
             lambda query, variables: self.client.graphql(query, variables, what, budget_s=seconds),
-            self.can_write,
-            is_ours,
-            code_at,
-            max_mrs=limit,
-            seconds=seconds,
+            *judged,
+            **bounds,
         )
         found = graphql.read(self.project)
         files = f"{len(lines)} file reads, {graphql.asked} access-level lookups"
@@ -122,12 +121,7 @@ class GitLabHost:
         if found or not failed or graphql.calls > 1:
             return found, (*graphql.notes, f"signals: {graphql.calls} GraphQL call(s), {files}")
         rest = GitLabSignals(
-            lambda path, params: self.client.page(path, params, what, budget_s=seconds),
-            self.can_write,
-            is_ours,
-            code_at,
-            max_mrs=limit,
-            seconds=seconds,
+            lambda path, params: self.client.page(path, params, what, budget_s=seconds), *judged, **bounds
         )
         found = rest.read(self.project)
         files = f"{len(lines)} file reads, {rest.asked} access-level lookups"
