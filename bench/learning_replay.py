@@ -16,6 +16,10 @@ resumed). Then, per project:
   not kept, as the route would not have flagged its hunk).
 
 The test half is scored with and without what was learned, with the scorer of ``reviewbot eval``.
+Two more figures show what this data allows: the oracle bound (per project, the threshold within
+the judge's bound chosen on the test half itself, the combination that quiets the most clean cases
+with at most 0.05 x the bug cases' catches lost: an upper bound for any threshold learning, not a
+result) and the history's verdicts by change fact kind (what a kind lesson could learn from).
 
     .venv/bin/python bench/learning_replay.py review [--backend openvino|local] [--minutes M] [--cache FILE]
     .venv/bin/python bench/learning_replay.py replay [--backend openvino|local] [--cache FILE]
@@ -44,6 +48,9 @@ from reviewbot.evaluation.cases import Case  # noqa: E402
 from reviewbot.evaluation.truth import counts, hits, removal_points  # noqa: E402
 from reviewbot.learning import Signal, Subject, hold_back, subject_of  # noqa: E402
 from reviewbot.learning.apply import prepare  # noqa: E402
+from reviewbot.learning.judge import MAX_UP  # noqa: E402
+from reviewbot.learning.lessons import KIND_SHARE, MIN_KIND  # noqa: E402
+from reviewbot.learning.lessons import MIN_PRS as KIND_PRS  # noqa: E402
 from reviewbot.model import Finding, Location, Severity, Side  # noqa: E402
 from reviewbot.routes.review import confidence_of  # noqa: E402
 
@@ -51,6 +58,7 @@ DATA = ROOT.parent / "shared" / "data" / "review-bugs"
 CACHE = "/tmp/reviewbot-learning-replay-{backend}.jsonl"  # one cache per backend: never mixed
 MIN_PAIRS = 10
 MIN_DROP = 0.05  # the likelihood judge's default minimum drop (ReviewRoute.min_drop)
+RECALL_LOSS = 0.05  # the goal: recall down at most this much
 TODAY = date(2026, 12, 6)
 WHEN = datetime(2026, 12, 1, tzinfo=UTC)  # every history signal: recent, so none has expired
 
@@ -167,21 +175,91 @@ def subject_by_files(finding: Finding, files) -> Subject:
     return subject_of(finding, files)
 
 
+def truth_hit(case: Case):
+    """Whether a finding catches a truth line of ``case``, by ``reviewbot eval``'s rule."""
+    rmap = removal_points(case.diff_text()) if any(t.side == "old" for t in case.truth) else {}
+    return lambda f: any(hits(f.location, t, rmap) for t in case.truth)
+
+
 def feedback(case: Case, findings: list[Finding], files, pr: int) -> list[Signal]:
     """The team's verdicts made from the truth: a comment on a truth line of a bug case is a
     thumbs-up from a writer and its code is then fixed; any other comment is a thumbs-down."""
-    rmap = removal_points(case.diff_text()) if any(t.side == "old" for t in case.truth) else {}
+    on_truth = truth_hit(case)
     out = []
     for f in findings:
         if f.source != "model" or not counts(f):
             continue
         subject = subject_of(f, files)
-        if any(hits(f.location, t, rmap) for t in case.truth):
+        if on_truth(f):
             out.append(Signal("up", "maintainer", True, pr, WHEN, subject))
             out.append(Signal("fixed", "maintainer", True, pr, WHEN, subject))
         else:
             out.append(Signal("down", "maintainer", True, pr, WHEN, subject))
     return out
+
+
+def outcomes(rows: list[tuple[Case, list[Finding]]], base: float) -> list[tuple[float, int, int]]:
+    """(threshold, clean cases no longer flagged, bug cases no longer caught) of one project's test
+    half, for every threshold within the bound that changes what is kept: a model finding is kept
+    when its confidence is at least the threshold, whatever else learning does."""
+    confs = {f.confidence for _, fs in rows for f in fs if f.source == "model" and f.confidence is not None}
+    cap = round(base + MAX_UP, 4)
+    out = []
+    for t in sorted({base, cap} | {c for c in confs if base < c <= cap}):
+        cut = lost = 0
+        for case, fs in rows:
+            kept = [f for f in fs if f.source != "model" or f.confidence is None or f.confidence >= t]
+            if case.kind == "clean":
+                cut += any(counts(f) for f in fs) and not any(counts(f) for f in kept)
+            else:
+                lost += caught(case, fs) and not caught(case, kept)
+        out.append((t, cut, lost))
+    return out
+
+
+def caught(case: Case, findings: list[Finding]) -> bool:
+    on_truth = truth_hit(case)
+    return any(counts(f) and on_truth(f) for f in findings)
+
+
+def oracle(by_project: dict[str, list[tuple[Case, list[Finding]]]], base: float, budget: int):
+    """The most clean cases per-project thresholds can quiet with at most ``budget`` bug catches
+    lost in all, each threshold chosen on the test half itself (every combination, by a knapsack
+    over the lost catches): (clean cut, catches lost, {project: threshold})."""
+    best: dict[int, tuple[int, dict[str, float]]] = {0: (0, {})}  # catches lost -> (clean cut, choice)
+    for project, rows in by_project.items():
+        step: dict[int, tuple[int, dict[str, float]]] = {}
+        for lost0, (cut0, chosen) in best.items():
+            for t, cut, lost in outcomes(rows, base):
+                n = lost0 + lost
+                if n <= budget and (n not in step or cut0 + cut > step[n][0]):
+                    step[n] = (cut0 + cut, {**chosen, project: t})
+        best = step
+    lost, (cut, chosen) = max(best.items(), key=lambda kv: (kv[1][0], -kv[0]))
+    return cut, lost, chosen
+
+
+def kind_table(signals: dict[str, list[Signal]]) -> list[str]:
+    """The history's verdicts per change fact kind, all projects together: what a kind lesson
+    could learn from."""
+    up: dict[str, int] = defaultdict(int)
+    down: dict[str, int] = defaultdict(int)
+    most: dict[str, int] = defaultdict(int)  # the most thumbs-downs of the kind in one project
+    for project_signals in signals.values():
+        here: dict[str, int] = defaultdict(int)
+        for s in project_signals:
+            kind = s.subject.fact_kind or "(no fact)"
+            up[kind] += s.kind == "up"
+            down[kind] += s.kind == "down"
+            here[kind] += s.kind == "down"
+        for kind, n in here.items():
+            most[kind] = max(most[kind], n)
+    lines = [
+        f"  {'change fact kind':<22} {'thumbs-up':>9} {'thumbs-down':>11}  most thumbs-down in one project"
+    ]
+    for kind in sorted(up.keys() | down.keys(), key=lambda k: (-(up[k] + down[k]), k)):
+        lines.append(f"  {kind:<22} {up[kind]:>9} {down[kind]:>11}  {most[kind]}")
+    return lines
 
 
 def scores_line(name: str, s) -> str:
@@ -223,6 +301,8 @@ def replay(args: argparse.Namespace) -> None:
     base = confidence_of(MIN_DROP)
     before, after = [], {name: [] for name in VARIANTS}
     held_reasons: dict[str, int] = defaultdict(int)
+    history_signals: dict[str, list[Signal]] = {}
+    test_rows: dict[str, list[tuple[Case, list[Finding]]]] = defaultdict(list)
     print(
         f"review-bugs replay: seed {args.seed}; projects with at least {MIN_PAIRS} pairs; "
         f"a case counts when it and its twin were reviewed (cache {args.cache})"
@@ -241,6 +321,7 @@ def replay(args: argparse.Namespace) -> None:
                 case = by_id[f"{pair}-{kind}"]
                 files = parse_diff(case.diff_text())
                 signals += feedback(case, reviews[case.id] or [], files, pr_of[case.id])
+        history_signals[project] = signals
         learned = prepare(signals, None, this_pr=None, today=TODAY, base_floor=base)  # as the review does
         holds = sum(x.action == "hold" for x in learned.lessons)
         kinds = sum(not x.by_resemblance for x in learned.lessons)
@@ -258,6 +339,7 @@ def replay(args: argparse.Namespace) -> None:
                 findings = reviews[case.id]
                 error = "rejected" if findings is None else None
                 before.append((case, findings or [], error))
+                test_rows[project].append((case, findings or []))
                 files = parse_diff(case.diff_text())
                 for name, variant in VARIANTS.items():
                     kept, held = hold_back(
@@ -288,6 +370,29 @@ def replay(args: argparse.Namespace) -> None:
     print("held back, by case kind and reason:")
     for reason, n in sorted(held_reasons.items(), key=lambda t: -t[1]):
         print(f"  {n:4d}  {reason}")
+    budget = int(RECALL_LOSS * s0.n_bug)
+    cut, lost, chosen = oracle(test_rows, base, budget)
+    print(
+        f"\nan oracle choosing each project's threshold on the test half itself: "
+        f"clean {s0.clean_flag_rate.k - cut}/{s0.n_clean}, recall {s0.recall.k - lost}/{s0.n_bug}"
+    )
+    print(
+        f"  (the most clean cases any per-project thresholds within the bound (at most {MAX_UP} over "
+        f"{base:.3f}) quiet with at most {budget} bug catches lost, every combination tried; thresholds: "
+        + ", ".join(f"{p} {t:.3f}" for p, t in chosen.items())
+        + ")"
+    )
+    print(
+        "  it is an upper bound for any threshold learning, not a result: it looks at the very "
+        "cases it is scored on, which no history can."
+    )
+    print(
+        f"\nthe history's verdicts by change fact kind, all projects together (a kind lesson needs "
+        f"{MIN_KIND} thumbs-down in one project, on {KIND_PRS} pull requests, and {KIND_SHARE:.0%} "
+        "of the kind's verdicts there):"
+    )
+    for line in kind_table(history_signals):
+        print(line)
 
 
 def main() -> None:

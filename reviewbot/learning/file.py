@@ -7,7 +7,7 @@ validates it, and a bad file is one ``ConfigError`` line that names the place.
     version: 1
     judge:                       # optional: the judge's minimum confidence in this repository
       min_confidence: 0.42
-      reason: writers rejected 9 of the 10 comments under confidence 0.42 (in #3, #5, #8)
+      reason: writers rejected 9 and acted on 1 of the comments under confidence 0.42 (rejected in #3, #5, #8)
     lessons:
       - action: hold             # hold: held back, with the reason; keep: never held by resemblance
         rule: review/bug

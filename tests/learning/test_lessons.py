@@ -11,7 +11,7 @@ import pytest
 
 from reviewbot.diff.parse import parse_diff
 from reviewbot.learning import Signal, Subject, command_of, counted, hold_back, learn, subject_of
-from reviewbot.learning.judge import MAX_UP, judge_floor
+from reviewbot.learning.judge import LAMBDA, MAX_UP, MIN_BELOW, MIN_COMMENTS, MIN_PRS, judge_floor
 from reviewbot.learning.lessons import DAYS, path_pattern
 from reviewbot.model import Finding, Location, Severity, Side
 from tests.support.learning_threads import PY_CHANGE
@@ -128,13 +128,24 @@ def test_signals_expire() -> None:
     assert learned.lessons and not learned.active(TODAY + timedelta(days=DAYS + 1)).lessons
 
 
+def judged(verdicts: str, confidences: list[float], first_pr: int = 1) -> list[Signal]:
+    """One judged comment per character, each on a pull request of its own from ``first_pr``:
+    ``-`` rejected (👎), ``+`` acted on (👍), at the confidence given."""
+    assert len(verdicts) == len(confidences)
+    return [
+        sig("down" if v == "-" else "up", pr, subject(f"m{pr}", f"c{pr}", confidence=c))
+        for pr, (v, c) in enumerate(zip(verdicts, confidences, strict=True), first_pr)
+    ]
+
+
 def test_the_judge_threshold_moves_within_bounds_and_only_on_evidence() -> None:
     low = [sig("down", pr, subject(f"m{pr}", f"c{pr}", confidence=0.2 + pr / 100)) for pr in range(1, 9)]
     high = [sig("up", pr, subject(f"m{pr}", f"c{pr}", confidence=0.6 + pr / 100)) for pr in range(20, 24)]
     floor, why = judge_floor(low + high, BASE)
     assert floor == pytest.approx(BASE + MAX_UP)  # bounded: the accepted comments start at 0.80
-    assert why.startswith(
-        "writers rejected 8 of the 8 comments under confidence 0.48 (in #1, #2, #3, #4, #5 and 3"
+    assert why == (
+        "writers rejected 8 and acted on 0 of the comments under confidence 0.48 "
+        "(rejected in #1, #2, #3, #4, #5 and 3 more)"
     )
     near = [replace(s, subject=replace(s.subject, confidence=s.subject.confidence - 0.4)) for s in high]
     assert judge_floor(low + near, BASE)[0] == pytest.approx(0.40)  # just under the first accepted one
@@ -144,6 +155,69 @@ def test_the_judge_threshold_moves_within_bounds_and_only_on_evidence() -> None:
         for pr in range(1, 12)
     ]
     assert judge_floor(mixed, BASE) == (None, "")
+
+
+def test_the_threshold_rises_over_a_few_acted_on_comments_when_rejections_outweigh_them() -> None:
+    """7 rejected and 2 acted on under 0.40: 7 - LAMBDA x 2 > 0, so it rises over both."""
+    assert LAMBDA * 2 < 7 <= LAMBDA * 3
+    below = judged("--++-----", [0.20, 0.22, 0.24, 0.26, 0.28, 0.30, 0.32, 0.34, 0.36])
+    above = judged("++-+", [0.40, 0.41, 0.42, 0.44], first_pr=10)
+    floor, why = judge_floor(below + above, BASE)
+    assert floor == pytest.approx(0.40)
+    assert why == (
+        "writers rejected 7 and acted on 2 of the comments under confidence 0.40 "
+        "(rejected in #1, #2, #5, #6, #7 and 2 more)"
+    )
+    # one more acted-on comment under it and the trade no longer pays: 7 - LAMBDA x 3 <= 0
+    assert judge_floor(below + judged("+", [0.21], first_pr=14) + above, BASE) == (None, "")
+
+
+def test_acted_on_comments_keep_the_threshold_under_them() -> None:
+    """Rejected comments above two acted-on ones do not pull the threshold over them: it stops at
+    the first acted-on comment, where the gain is highest."""
+    signals = judged("-----++--+", [0.20, 0.21, 0.22, 0.23, 0.24, 0.30, 0.31, 0.33, 0.34, 0.70])
+    floor, why = judge_floor(signals, BASE)
+    assert floor == pytest.approx(0.30)
+    assert why.startswith("writers rejected 5 and acted on 0 of the comments under confidence 0.30 ")
+    kept, held = hold_back(
+        [finding("a", confidence=0.29), finding("b", confidence=0.30), finding("c", confidence=0.35)],
+        learn(signals, today=TODAY, this_pr=None, base_floor=BASE),
+        lambda f: subject(f.message, "x", kind="k", confidence=f.confidence),
+    )
+    assert [f.message for f in kept] == ["b", "c"] and [h.finding.message for h in held] == ["a"]
+
+
+def test_a_rise_needs_its_evidence() -> None:
+    """MIN_BELOW rejected comments under the threshold, from MIN_PRS pull requests, and at least
+    MIN_COMMENTS judged ones in all: short of any, no move however clear the rest."""
+    assert (MIN_BELOW, MIN_PRS, MIN_COMMENTS) == (4, 3, 8)
+    accepted_above = judged("++++++", [0.80, 0.81, 0.82, 0.83, 0.84, 0.85], first_pr=20)
+    four = judged("----", [0.21, 0.22, 0.23, 0.24])
+    assert judge_floor(four + accepted_above, BASE)[0] == pytest.approx(BASE + MAX_UP)
+    assert judge_floor(four[:3] + accepted_above, BASE) == (None, "")  # 3 rejected under it
+    two_prs = [replace(s, pr=1 + i % 2) for i, s in enumerate(four)]
+    assert judge_floor(two_prs + accepted_above, BASE) == (None, "")  # rejected on 2 pull requests
+    assert judge_floor(four + accepted_above[:3], BASE) == (None, "")  # 7 judged comments
+
+
+def test_the_threshold_rises_at_most_max_up_and_never_splits_a_tie() -> None:
+    """Rejected comments far over the bound: the threshold stops at the bound and the reason counts
+    only the comments under it; comments of one confidence are all under it or all over it."""
+    signals = judged("-" * 9 + "+", [0.2 + pr / 20 for pr in range(1, 10)] + [0.9])
+    floor, why = judge_floor(signals, BASE)
+    assert floor == pytest.approx(BASE + MAX_UP)
+    under = sum(0.2 + pr / 20 < floor for pr in range(1, 10))
+    assert under == 5 and why.startswith(f"writers rejected {under} and acted on 0 of the comments under ")
+    # a tie of confidences is wholly under the threshold or wholly over it
+    rejected_under = judged("----", [0.21, 0.22, 0.23, 0.24])
+    tie = judged("+----", [0.30] * 5, first_pr=5)
+    floor, why = judge_floor(rejected_under + tie + judged("+", [0.9], first_pr=10), BASE)
+    assert floor == pytest.approx(BASE + MAX_UP)  # over the tie: 8 - LAMBDA > 4
+    assert why.startswith("writers rejected 8 and acted on 1 of the comments under confidence 0.48 ")
+    tie = judged("++--", [0.30] * 4, first_pr=5)
+    floor, why = judge_floor(rejected_under + tie + judged("+", [0.9], first_pr=10), BASE)
+    assert floor == pytest.approx(0.30)  # under the tie: 6 - 2 x LAMBDA < 4
+    assert why.startswith("writers rejected 4 and acted on 0 of the comments under confidence 0.30 ")
 
 
 def test_model_findings_under_the_moved_threshold_are_held_with_the_reason() -> None:
@@ -158,7 +232,7 @@ def test_model_findings_under_the_moved_threshold_are_held_with_the_reason() -> 
     assert kept == [sure, lint]
     assert [h.finding for h in held] == [weak]
     assert held[0].reason.startswith(
-        "under this repository's judge threshold 0.48 (writers rejected 8 of the 8"
+        "under this repository's judge threshold 0.48 (writers rejected 8 and acted on 0 of the comments"
     )
 
 
