@@ -12,6 +12,10 @@ Three verbs (ports.ModelBackend), as the local backend does them:
 
 Prefix cache: the keys and values of the last call are kept with the tokens they hold; the next
 call runs the model only over what differs (`cached_tokens`, `stats`), as the local backend does.
+
+Loading: the decoder's files are verified and compiled while a second thread verifies and reads
+the embedding rows and builds the tokenizers (the chat template's and the grammar's): hashing and
+reading use one core, compiling both, so the two overlap.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from . import decoding, embedded, ov_cache
 from .batching import CacheStats
 
 INSTALL_HINT = "pip install 'reviewbot[embedded]'"
-CHUNK = 128  # positions per pass of the model: bounds a scoring pass's (positions, vocab) matrix
+CHUNK = 128  # scored positions per pass of the model: bounds a scoring pass's (positions, vocab) matrix
+PREFILL = 512  # positions per pass where none is scored: fewer, larger matrix products
+MODEL_FILES = ("model.xml", "model.bin", "arch.json")  # the decoder; the rest loads beside it
+ASIDE_FILES = ("embed_q.npy", "embed_scale.npy")
 DRAFT = 8  # tokens guessed ahead in one decoding pass (a pass of 9 positions costs about 1.4 of one)
 LOOKUP = 3  # tokens just generated that, found in the prompt, make what followed them there the guess
 SURE = math.log(0.7)  # a guess is taken where the model gives it more (it is then the greedy pick)
@@ -112,6 +119,7 @@ class OpenVINOBackend:
         self._kv: list[Any] = []  # past key/value arrays of the last call, per layer
         self._kv_ids: list[int] = []
         self._ll_tok: Any = None
+        self._grammar_lock = threading.Lock()
         self._grammars: dict[str, str] = {}
         self.load_seconds: float | None = None
 
@@ -156,7 +164,8 @@ class OpenVINOBackend:
             import openvino as ov
         except ImportError as exc:
             raise ModelError(f"the openvino backend needs {exc.name}: {INSTALL_HINT}") from exc
-        verified = ov_cache.load(self.cache_dir, self._status)
+        aside = _Aside(self._load_beside)
+        verified = ov_cache.load(self.cache_dir, self._status, names=MODEL_FILES)
         arch = json.loads(verified.text("arch.json"))
         core = ov.Core()
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
@@ -165,16 +174,42 @@ class OpenVINOBackend:
         weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
         model = core.read_model(verified.text("model.xml"), weights)
         compiled = core.compile_model(model, "CPU", config)
-        q = np.load(_bytes_io(verified.files["embed_q.npy"]), allow_pickle=False)
-        scale = np.load(_bytes_io(verified.files["embed_scale.npy"]), allow_pickle=False)
-        self._embed = (q, scale)
+        self._embed = aside.result()
         text = self._load_text()
-        self._eos = {*arch["eos"], text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
+        self._eos = _eos_of(arch, text)
         self._layers = int(arch["layers"])
         self._kv_heads, self._head_dim = int(arch["kv_heads"]), int(arch["hidden"]) // int(arch["heads"])
         self._vocab = int(arch["vocab"])
         self._request = compiled.create_infer_request()  # last: the model is ready
         self.load_seconds = time.perf_counter() - t0
+
+    def _load_beside(self) -> tuple[Any, Any]:
+        """What loads beside the decoder: the embedding rows (verified), the tokenizer and, where
+        llguidance is installed, the grammar's tokenizer (built once, about 0.7 s)."""
+        import numpy as np
+
+        verified = ov_cache.load(self.cache_dir, self._status, names=(*ASIDE_FILES, "arch.json"))
+        q = np.load(_bytes_io(verified.files["embed_q.npy"]), allow_pickle=False)
+        scale = np.load(_bytes_io(verified.files["embed_scale.npy"]), allow_pickle=False)
+        arch = json.loads(verified.text("arch.json"))
+        text = self._load_text()
+        try:
+            self._grammar_tokenizer(int(arch["vocab"]), _eos_of(arch, text))
+        except ImportError:  # constrained decoding says so when it is asked for
+            pass
+        return q, scale
+
+    def _grammar_tokenizer(self, vocab: int, eos: set[int]) -> Any:
+        """llguidance's view of the tokenizer, built once."""
+        import llguidance
+
+        with self._grammar_lock:
+            if self._ll_tok is None:
+                assert self._text is not None
+                self._ll_tok = llguidance.LLTokenizer(
+                    self._text.json, n_vocab=vocab, eos_token=sorted(eos)[0]
+                )
+            return self._ll_tok
 
     def count_tokens(self, text: str) -> int:
         return len(self._load_text().tok.encode(text, add_special_tokens=False).ids)
@@ -190,9 +225,10 @@ class OpenVINOBackend:
         """Run `seq` (all tokens so far) reusing the prefix cache; the last len(targets) positions
         are scored against `targets`. Returns (last logits, target log-probs, tokens reused).
 
-        The new tokens go through in chunks of CHUNK positions, each continuing from the keys and
-        values of the one before: a chunk's scoring holds a (CHUNK, vocab) matrix at most, not one
-        row per token of a long continuation."""
+        The new tokens go through in chunks, each continuing from the keys and values of the one
+        before: up to PREFILL positions where none is scored, and at most CHUNK scored positions
+        in a chunk, so that a chunk's scoring holds a (CHUNK, vocab) matrix at most, not one row
+        per token of a long continuation."""
         import numpy as np
 
         keep = len(seq) - len(targets)  # the positions from `keep` on are scored
@@ -208,8 +244,11 @@ class OpenVINOBackend:
         logits: Any = None
         r = self._request
         try:
-            for start in range(p, len(seq), CHUNK):
-                end = min(start + CHUNK, len(seq))
+            start = p
+            while start < len(seq):
+                end = min(start + PREFILL, len(seq))
+                if end > keep:  # scored positions in this chunk: CHUNK at most
+                    end = min(end, max(start, keep) + CHUNK)
                 new = np.asarray(seq[start:end], dtype=np.int64)
                 embeds = (q[new].astype(np.float32) * scale[new].astype(np.float32)).reshape(1, len(new), -1)
                 scored = targets[max(start, keep) - keep : end - keep] if end > keep else []
@@ -227,6 +266,7 @@ class OpenVINOBackend:
                 for i in range(self._layers):
                     kv.append(r.get_tensor(f"present_key.{i}").data.copy())
                     kv.append(r.get_tensor(f"present_value.{i}").data.copy())
+                start = end
             logits = r.get_tensor("logits").data.copy()
         except Exception:
             self._kv, self._kv_ids = [], []
@@ -281,17 +321,14 @@ class OpenVINOBackend:
         import llguidance
 
         assert self._text is not None
-        if self._ll_tok is None:
-            self._ll_tok = llguidance.LLTokenizer(
-                self._text.json, n_vocab=self._vocab, eos_token=sorted(self._eos)[0]
-            )
+        ll_tok = self._grammar_tokenizer(self._vocab, self._eos)
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
             self._grammars[key] = llguidance.LLMatcher.grammar_from_json_schema(
                 strict_schema(dict(schema)),
                 defaults={"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "},
             )
-        matcher = llguidance.LLMatcher(self._ll_tok, self._grammars[key], log_level=0)
+        matcher = llguidance.LLMatcher(ll_tok, self._grammars[key], log_level=0)
         if matcher.is_error():
             raise ModelError(f"the JSON schema cannot be compiled: {matcher.get_error()}")
         return matcher
@@ -410,6 +447,35 @@ class OpenVINOBackend:
         if matcher is not None and draft:
             draft = draft[: matcher.validate_tokens(draft)]
         return draft
+
+
+def _eos_of(arch: Mapping[str, Any], text: _Text) -> set[int]:
+    """The tokens that end an answer: the model's EOS and the chat template's end of turn."""
+    return {*arch["eos"], text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
+
+
+class _Aside:
+    """A function run in a thread of its own; `result` waits for it and raises what it raised."""
+
+    def __init__(self, fn: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(fn,), name="reviewbot-model-aside", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, fn: Any) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # noqa: BLE001 (raised again in the thread that waits)
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _bytes_io(data: bytes) -> Any:

@@ -18,6 +18,7 @@ pytest.importorskip("llguidance")
 
 from support.model_chats import ASK, LABELS, ROUTE, SCHEMA, SYSTEM, USER  # noqa: E402
 
+from reviewbot.backends import openvino_backend  # noqa: E402
 from reviewbot.backends.openvino_backend import DRAFT, OpenVINOBackend  # noqa: E402
 from reviewbot.config import load  # noqa: E402
 
@@ -80,6 +81,23 @@ def test_the_prefix_cache_gives_the_same_answers(backend: OpenVINOBackend) -> No
     for a, b in zip(cold, warm):
         assert a.offsets == b.offsets
         assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 0.15
+
+
+def test_scoring_in_small_chunks_gives_the_same_log_probabilities(
+    backend: OpenVINOBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prompt goes through in passes of PREFILL positions, the scored positions in passes of
+    CHUNK at most: how a sequence is cut into passes does not change what it scores."""
+    long = OLD * 6  # a continuation longer than the small CHUNK below
+    backend.prefix_cache = False
+    whole = backend.score(ASK, long)
+    monkeypatch.setattr(openvino_backend, "PREFILL", 7)
+    monkeypatch.setattr(openvino_backend, "CHUNK", 5)
+    cut = backend.score(ASK, long)
+    backend.prefix_cache = True
+    assert whole is not None and cut is not None
+    assert whole.offsets == cut.offsets and len(cut.logprobs) > 5 * 5
+    assert max(abs(x - y) for x, y in zip(whole.logprobs, cut.logprobs)) < 0.15
 
 
 def test_no_torch_is_imported() -> None:
