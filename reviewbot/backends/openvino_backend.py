@@ -14,8 +14,9 @@ Prefix cache: the keys and values of the last call are kept with the tokens they
 call runs the model only over what differs (`cached_tokens`, `stats`), as the local backend does.
 
 Loading: the decoder's files are verified and compiled while a second thread verifies and reads
-the embedding rows and builds the tokenizers (the chat template's and the grammar's): hashing and
-reading use one core, compiling both, so the two overlap.
+the embedding rows and a third builds the grammar's tokenizer for constrained answers: hashing and
+reading use one core, compiling both, so they overlap, and the model is ready without waiting for
+the grammar.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ class OpenVINOBackend:
             import openvino as ov
         except ImportError as exc:
             raise ModelError(f"the openvino backend needs {exc.name}: {INSTALL_HINT}") from exc
+        threading.Thread(target=self._prepare_grammar, name="reviewbot-grammar", daemon=True).start()
         aside = _Aside(self._load_beside)
         verified = ov_cache.load(self.cache_dir, self._status, names=MODEL_FILES)
         arch = json.loads(verified.text("arch.json"))
@@ -184,20 +186,25 @@ class OpenVINOBackend:
         self.load_seconds = time.perf_counter() - t0
 
     def _load_beside(self) -> tuple[Any, Any]:
-        """What loads beside the decoder: the embedding rows (verified), the tokenizer and, where
-        llguidance is installed, the grammar's tokenizer (built once, about 0.7 s)."""
+        """The embedding rows, verified: what the decoder's first pass needs beside it."""
         import numpy as np
 
-        verified = ov_cache.load(self.cache_dir, self._status, names=(*ASIDE_FILES, "arch.json"))
+        verified = ov_cache.load(self.cache_dir, self._status, names=ASIDE_FILES)
         q = np.load(_bytes_io(verified.files["embed_q.npy"]), allow_pickle=False)
         scale = np.load(_bytes_io(verified.files["embed_scale.npy"]), allow_pickle=False)
-        arch = json.loads(verified.text("arch.json"))
-        text = self._load_text()
-        try:
-            self._grammar_tokenizer(int(arch["vocab"]), _eos_of(arch, text))
-        except ImportError:  # constrained decoding says so when it is asked for
-            pass
         return q, scale
+
+    def _prepare_grammar(self) -> None:
+        """Build llguidance's tokenizer (about 0.7 s of one core) while the model loads, so that the
+        first constrained answer does not wait for it; a failure here is left to that answer to
+        raise (``_matcher`` builds it then)."""
+        try:
+            arch = json.loads(
+                ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json")
+            )
+            self._grammar_tokenizer(int(arch["vocab"]), _eos_of(arch, self._load_text()))
+        except Exception:  # noqa: BLE001, S110 (raised where the grammar is needed)
+            pass
 
     def _grammar_tokenizer(self, vocab: int, eos: set[int]) -> Any:
         """llguidance's view of the tokenizer, built once."""
