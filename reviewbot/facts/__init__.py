@@ -17,6 +17,15 @@ path)`` for every run of a hunk; ``facts_at(facts, line)`` for the facts about o
 
 from __future__ import annotations
 
-from .runs import Fact, facts_at, facts_for_hunk, facts_for_run, naming_fact, run_of, runs_of
+from .runs import Fact, changes_no_code, facts_at, facts_for_hunk, facts_for_run, naming_fact, run_of, runs_of
 
-__all__ = ["Fact", "facts_at", "facts_for_hunk", "facts_for_run", "naming_fact", "run_of", "runs_of"]
+__all__ = [
+    "Fact",
+    "changes_no_code",
+    "facts_at",
+    "facts_for_hunk",
+    "facts_for_run",
+    "naming_fact",
+    "run_of",
+    "runs_of",
+]

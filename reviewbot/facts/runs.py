@@ -208,6 +208,24 @@ def facts_for_run(removed: list[Line], added: list[Line], path: str) -> list[Fac
     return facts
 
 
+def changes_no_code(removed: list[Line], added: list[Line], path: str) -> bool:
+    """True when a run of changed lines changes no code: only comments, blank lines or whitespace
+    inside lines differ (in Python the code lines also keep their indentation, which is code)."""
+    if not (removed or added):
+        return False
+    old_text = "\n".join(x.text for x in removed)
+    new_text = "\n".join(x.text for x in added)
+    if code_tokens(old_text, path) != code_tokens(new_text, path):
+        return False
+    if not _is_python(path):
+        return True
+
+    def code_indents(lines: list[Line]) -> list[int]:
+        return _indents([x for x in lines if code_tokens(x.text, path)])
+
+    return code_indents(removed) == code_indents(added)
+
+
 def _indents(lines: list[Line]) -> list[int]:
     return [len(x.text) - len(x.text.lstrip()) for x in lines if x.text.strip()]
 

@@ -33,14 +33,17 @@ import time
 from dataclasses import dataclass
 
 from .. import prompts
+from ..facts import changes_no_code, run_of
 from ..model import ChangeSet, Finding, Hunk, Line, LineKind, Skipped, WorkItem
 from ..ports import ModelBackend, RouteOutcome, Scored
 from .review_answer import (
     ReviewComment,
     ReviewOutput,
     ask,
+    hunk_of,
     locate,
     onto_new_code,
+    place_line,
     placed,
     render_rows,
     review_schema,
@@ -271,10 +274,18 @@ class ReviewRoute:
                 prompt_tokens,
                 generated,
             )
+        line, _ = place_line(out.findings[0], rows)
+        if changes_no_code(*run_of(line, hunk_of(item, line, rows)), item.path):
+            where = f"{item.path}:{line.number}"
+            return None, Skipped(where, NO_CODE, stage="route"), prompt_tokens, generated
         finding = placed(item, out.findings[0], rows, confidence, route_probability, words=words)
         return finding, None, prompt_tokens, generated
 
 
+NO_CODE = (
+    "the model's comment pointed at lines where only comments or whitespace changed: "
+    "no changed code there to hold a defect, so it is not posted"
+)
 NEW_CODE = (
     "new code (no old version to compare): the likelihood strategy does not judge it; "
     "linters and the change's tests cover it (review.strategy: generative reads it)"
