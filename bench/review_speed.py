@@ -20,6 +20,7 @@ process's waited-for children).
     python bench/review_speed.py                          # openvino (the default backend), both reviews
     python bench/review_speed.py --backends openvino,local --rounds 2
     python bench/review_speed.py --only readme            # or: --only requests
+    python bench/review_speed.py --rounds 5 --against ../wt-base   # this code against an older checkout
 """
 
 from __future__ import annotations
@@ -97,9 +98,12 @@ def child(phases_out: str, argv: list[str]) -> int:
         except ImportError:
             continue  # a backend this venv lacks
         *path, name = attr.split(".")
-        for part in path:
-            owner = getattr(owner, part)
-        setattr(owner, name, timed(label, getattr(owner, name)))
+        try:
+            for part in path:
+                owner = getattr(owner, part)
+            setattr(owner, name, timed(label, getattr(owner, name)))
+        except AttributeError:
+            continue  # a checkout (`--against`) whose code has no such step
     code = cli_main(argv)
     rows.append({"phase": "total", "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0})
     Path(phases_out).write_text(json.dumps(rows))
@@ -133,11 +137,12 @@ def example_repo(where: Path) -> Path:
     return repo
 
 
-def run(args: list[str], backend: str, cwd: Path) -> dict:
-    """One review in a fresh process: wall seconds, peak RSS, and the JSON report's figures."""
+def run(args: list[str], backend: str, cwd: Path, code: Path = ROOT) -> dict:
+    """One review in a fresh process running the reviewbot of checkout ``code``: wall seconds,
+    peak RSS, and the JSON report's figures."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")])),
     }
     env.pop("REVIEWBOT_BACKEND", None)
     phases = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
@@ -184,6 +189,14 @@ def run(args: list[str], backend: str, cwd: Path) -> dict:
     }
 
 
+def commit_of(code: Path) -> str:
+    """The short commit of a checkout, or its folder's name where git cannot say."""
+    done = subprocess.run(
+        ["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() if done.returncode == 0 else code.name
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         raise SystemExit(child(sys.argv[2], sys.argv[3:]))
@@ -192,13 +205,29 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="timed runs of the README review per backend")
     ap.add_argument("--requests-rounds", type=int, default=1, help="timed runs of the requests review")
     ap.add_argument("--only", choices=("readme", "requests"), help="one of the two reviews only")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout of reviewbot (a git worktree of an older commit): its code runs "
+        "alternately with this one's, on each backend, and the ratio is printed",
+    )
     args = ap.parse_args()
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    codes = [ROOT]
+    if args.against is not None:
+        if not (args.against / "reviewbot" / "__init__.py").is_file():
+            raise SystemExit(f"review_speed: {args.against} is not a reviewbot checkout")
+        codes = [args.against.resolve(), ROOT]  # the other one first: the ratio is this one's over it
+    # (label, backend, code): alternated in this order
+    backends = [
+        (f"{b}@{commit_of(c)}" if args.against else b, b, c)
+        for b in (x.strip() for x in args.backends.split(",") if x.strip())
+        for c in codes
+    ]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f} at start"
     )
-    print(f"python {platform.python_version()}; backends alternating: {', '.join(backends)}")
+    print(f"python {platform.python_version()}; alternating: {', '.join(v[0] for v in backends)}")
     with tempfile.TemporaryDirectory(prefix="review-speed-") as tmp:
         reviews = []
         if args.only in (None, "readme"):
@@ -215,15 +244,15 @@ def main() -> None:
                 raise SystemExit(f"review_speed: {REQUESTS} is missing (../shared/data beside the checkout)")
             reviews.append(("requests-v2.25.1..v2.32.3", ["--diff", str(REQUESTS)], args.requests_rounds))
         print("\nwarm-up, untimed: `review --diff examples/sample.diff` once per backend")
-        for b in backends:
-            w = run(["--diff", str(ROOT / "examples" / "sample.diff")], b, Path(tmp))
+        for b, backend, code in backends:
+            w = run(["--diff", str(ROOT / "examples" / "sample.diff")], backend, Path(tmp), code)
             print(f"  {b}: {w['wall']:.1f} s wall, {w['cpu']:.1f} s CPU")
         for title, review_args, rounds in reviews:
             print(f"\n== {title}: {rounds} timed run(s) per backend, alternating")
-            got: dict[str, list[dict]] = {b: [] for b in backends}
+            got: dict[str, list[dict]] = {b: [] for b, _, _ in backends}
             for r in range(rounds):
-                for b in backends:
-                    f = run(review_args, b, Path(tmp))
+                for b, backend, code in backends:
+                    f = run(review_args, backend, Path(tmp), code)
                     got[b].append(f)
                     print(
                         f"  round {r + 1} {b}: {f['wall']:.2f} s wall, {f['cpu']:.2f} s CPU, "
@@ -233,12 +262,13 @@ def main() -> None:
                         f"peak RSS {f['rss_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f}"
                     )
                     print(f"    phases (wall/CPU s): {f['phases']}")
-            medians = {b: statistics.median(f["wall"] for f in got[b]) for b in backends}
-            for b in backends:
+            labels = [b for b, _, _ in backends]
+            medians = {b: statistics.median(f["wall"] for f in got[b]) for b in labels}
+            for b in labels:
                 cpu = statistics.median(f["cpu"] for f in got[b])
                 print(f"  median {b}: {medians[b]:.2f} s wall, {cpu:.2f} s CPU")
-            for b in backends[1:]:
-                print(f"  {b} / {backends[0]}: {medians[b] / medians[backends[0]]:.2f}x the wall time")
+            for b in labels[1:]:
+                print(f"  {b} / {labels[0]}: {medians[b] / medians[labels[0]]:.2f}x the wall time")
     print(
         f"\nload average at the end {os.getloadavg()[0]:.1f} (other work on this machine skews every figure)"
     )
