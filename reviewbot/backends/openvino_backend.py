@@ -35,8 +35,8 @@ from . import decoding, embedded, ov_cache
 from .batching import CacheStats
 
 INSTALL_HINT = "pip install 'reviewbot[embedded]'"
-CHUNK = 128  # scored positions per pass of the model: bounds a scoring pass's (positions, vocab) matrix
-PREFILL = 512  # positions per pass where none is scored: fewer, larger matrix products
+CHUNK = 128  # positions per pass when scoring: bounds a scoring pass's (positions, vocab) matrix
+PREFILL = 512  # positions per pass when only the last one is scored: fewer, larger matrix products
 MODEL_FILES = ("model.xml", "model.bin", "arch.json")  # the decoder; the rest loads beside it
 ASIDE_FILES = ("embed_q.npy", "embed_scale.npy")
 DRAFT = 8  # tokens guessed ahead in one decoding pass (a pass of 9 positions costs about 1.4 of one)
@@ -233,9 +233,9 @@ class OpenVINOBackend:
         are scored against `targets`. Returns (last logits, target log-probs, tokens reused).
 
         The new tokens go through in chunks, each continuing from the keys and values of the one
-        before: up to PREFILL positions where none is scored, and at most CHUNK scored positions
-        in a chunk, so that a chunk's scoring holds a (CHUNK, vocab) matrix at most, not one row
-        per token of a long continuation."""
+        before: of CHUNK positions when a continuation is scored, so that a chunk's scoring holds a
+        (CHUNK, vocab) matrix at most, not one row per token of a long continuation; of PREFILL
+        positions when only the last one is (choosing, and the prompt of an answer)."""
         import numpy as np
 
         keep = len(seq) - len(targets)  # the positions from `keep` on are scored
@@ -251,11 +251,9 @@ class OpenVINOBackend:
         logits: Any = None
         r = self._request
         try:
-            start = p
-            while start < len(seq):
-                end = min(start + PREFILL, len(seq))
-                if end > keep:  # scored positions in this chunk: CHUNK at most
-                    end = min(end, max(start, keep) + CHUNK)
+            size = CHUNK if len(targets) > 1 else PREFILL
+            for start in range(p, len(seq), size):
+                end = min(start + size, len(seq))
                 new = np.asarray(seq[start:end], dtype=np.int64)
                 embeds = (q[new].astype(np.float32) * scale[new].astype(np.float32)).reshape(1, len(new), -1)
                 scored = targets[max(start, keep) - keep : end - keep] if end > keep else []
@@ -273,7 +271,6 @@ class OpenVINOBackend:
                 for i in range(self._layers):
                     kv.append(r.get_tensor(f"present_key.{i}").data.copy())
                     kv.append(r.get_tensor(f"present_value.{i}").data.copy())
-                start = end
             logits = r.get_tensor("logits").data.copy()
         except Exception:
             self._kv, self._kv_ids = [], []

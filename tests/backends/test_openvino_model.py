@@ -83,21 +83,26 @@ def test_the_prefix_cache_gives_the_same_answers(backend: OpenVINOBackend) -> No
         assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 0.15
 
 
-def test_scoring_in_small_chunks_gives_the_same_log_probabilities(
+def test_passes_of_any_size_give_the_same_answers(
     backend: OpenVINOBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The prompt goes through in passes of PREFILL positions, the scored positions in passes of
-    CHUNK at most: how a sequence is cut into passes does not change what it scores."""
+    """A scored continuation goes through in passes of CHUNK positions, a prompt whose last
+    position alone counts in passes of PREFILL: how a sequence is cut into passes does not change
+    what it scores or chooses."""
     long = OLD * 6  # a continuation longer than the small CHUNK below
     backend.prefix_cache = False
     whole = backend.score(ASK, long)
+    chosen = backend.choose([SYSTEM, USER], LABELS)
     monkeypatch.setattr(openvino_backend, "PREFILL", 7)
     monkeypatch.setattr(openvino_backend, "CHUNK", 5)
     cut = backend.score(ASK, long)
+    chosen_cut = backend.choose([SYSTEM, USER], LABELS)
     backend.prefix_cache = True
     assert whole is not None and cut is not None
     assert whole.offsets == cut.offsets and len(cut.logprobs) > 5 * 5
     assert max(abs(x - y) for x, y in zip(whole.logprobs, cut.logprobs)) < 0.15
+    assert chosen_cut.label == chosen.label
+    assert max(abs(chosen.probabilities[x] - chosen_cut.probabilities[x]) for x in LABELS) < 0.05
 
 
 def test_no_torch_is_imported() -> None:
