@@ -26,6 +26,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from ..errors import ModelError
 from ..ports import Choice, Generation, Message, Scored
 from . import decoding, embedded, ov_cache
 from .batching import CacheStats
+from .ov_text import Text, eos_of, strict_schema
 
 INSTALL_HINT = "pip install 'reviewbot[embedded]'"
 CHUNK = 128  # positions per pass when scoring: bounds a scoring pass's (positions, vocab) matrix
@@ -42,51 +44,6 @@ ASIDE_FILES = ("embed_q.npy", "embed_scale.npy")
 DRAFT = 8  # tokens guessed ahead in one decoding pass (a pass of 9 positions costs about 1.4 of one)
 LOOKUP = 3  # tokens just generated that, found in the prompt, make what followed them there the guess
 SURE = math.log(0.7)  # a guess is taken where the model gives it more (it is then the greedy pick)
-
-
-def strict_schema(schema: Any) -> Any:
-    """The schema with `additionalProperties: false` on every object that does not say otherwise."""
-    if isinstance(schema, dict):
-        out = {k: strict_schema(v) for k, v in schema.items()}
-        if out.get("type") == "object" and "additionalProperties" not in out:
-            out["additionalProperties"] = False
-        return out
-    if isinstance(schema, list):
-        return [strict_schema(v) for v in schema]
-    return schema
-
-
-class _Text:
-    """The tokenizer (the `tokenizers` library) and the chat template (jinja2), from the cache."""
-
-    def __init__(self, tokenizer_json: str, template: str) -> None:
-        import jinja2.ext
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
-        from tokenizers import Tokenizer
-
-        self.json = tokenizer_json
-        self.tok = Tokenizer.from_str(tokenizer_json)
-        env = ImmutableSandboxedEnvironment(
-            trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
-        )
-        env.filters["tojson"] = lambda x, **kw: json.dumps(x, ensure_ascii=False, **kw)
-        self.template = env.from_string(template)
-        self.specials = tuple(
-            t.content for t in self.tok.get_added_tokens_decoder().values() if len(t.content) > 1
-        )
-
-    def prompt(self, messages: Sequence[Message]) -> list[int]:
-        safe = [{**m, "content": decoding.defuse(m["content"], self.specials)} for m in messages]
-        text = self.template.render(messages=safe, tools=None, add_generation_prompt=True)
-        return self.tok.encode(text, add_special_tokens=False).ids
-
-    def encode(self, text: str) -> Any:
-        """Plain text: special-token spellings in it are text, as the local backend's score reads them."""
-        self.tok.encode_special_tokens = True
-        try:
-            return self.tok.encode(text, add_special_tokens=False)
-        finally:
-            self.tok.encode_special_tokens = False
 
 
 class OpenVINOBackend:
@@ -113,7 +70,7 @@ class OpenVINOBackend:
         self._loader: threading.Thread | None = None
         self._load_error: Exception | None = None
         self._request: Any = None
-        self._text: _Text | None = None
+        self._text: Text | None = None
         self._embed: tuple[Any, Any] | None = None
         self._eos: set[int] = set()
         self._layers = 0
@@ -125,12 +82,12 @@ class OpenVINOBackend:
         self.load_seconds: float | None = None
 
     # ------------------------------------------------------------------ loading
-    def _load_text(self) -> _Text:
+    def _load_text(self) -> Text:
         """The tokenizer and the chat template alone (their files verified): what planning needs."""
         with self._text_lock:
             if self._text is None:
                 verified = ov_cache.load(self.cache_dir, self._status, names=ov_cache.TEXT_FILES)
-                self._text = _Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
+                self._text = Text(verified.text("tokenizer.json"), verified.text("chat_template.jinja"))
             return self._text
 
     def load_in_background(self) -> None:
@@ -166,7 +123,9 @@ class OpenVINOBackend:
         except ImportError as exc:
             raise ModelError(f"the openvino backend needs {exc.name}: {INSTALL_HINT}") from exc
         threading.Thread(target=self._prepare_grammar, name="reviewbot-grammar", daemon=True).start()
-        aside = _Aside(self._load_beside)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="reviewbot-model-aside")
+        aside = pool.submit(self._load_beside)
+        pool.shutdown(wait=False)  # the thread ends with its one task
         verified = ov_cache.load(self.cache_dir, self._status, names=MODEL_FILES)
         arch = json.loads(verified.text("arch.json"))
         core = ov.Core()
@@ -178,7 +137,7 @@ class OpenVINOBackend:
         compiled = core.compile_model(model, "CPU", config)
         self._embed = aside.result()
         text = self._load_text()
-        self._eos = _eos_of(arch, text)
+        self._eos = eos_of(arch, text)
         self._layers = int(arch["layers"])
         self._kv_heads, self._head_dim = int(arch["kv_heads"]), int(arch["hidden"]) // int(arch["heads"])
         self._vocab = int(arch["vocab"])
@@ -202,7 +161,7 @@ class OpenVINOBackend:
             arch = json.loads(
                 ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json")
             )
-            self._grammar_tokenizer(int(arch["vocab"]), _eos_of(arch, self._load_text()))
+            self._grammar_tokenizer(int(arch["vocab"]), eos_of(arch, self._load_text()))
         except Exception:  # noqa: BLE001, S110 (raised where the grammar is needed)
             pass
 
@@ -451,35 +410,6 @@ class OpenVINOBackend:
         if matcher is not None and draft:
             draft = draft[: matcher.validate_tokens(draft)]
         return draft
-
-
-def _eos_of(arch: Mapping[str, Any], text: _Text) -> set[int]:
-    """The tokens that end an answer: the model's EOS and the chat template's end of turn."""
-    return {*arch["eos"], text.tok.token_to_id("<|im_end|>") or arch["eos"][0]}
-
-
-class _Aside:
-    """A function run in a thread of its own; `result` waits for it and raises what it raised."""
-
-    def __init__(self, fn: Any) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(fn,), name="reviewbot-model-aside", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, fn: Any) -> None:
-        try:
-            self._value = fn()
-        except BaseException as exc:  # noqa: BLE001 (raised again in the thread that waits)
-            self._error = exc
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _bytes_io(data: bytes) -> Any:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from reviewbot.backends import gguf_read, ov_cache
-from reviewbot.backends.openvino_backend import strict_schema
+from reviewbot.backends.ov_text import strict_schema
 from reviewbot.errors import ModelError
 
 gguf = pytest.importorskip("gguf")
