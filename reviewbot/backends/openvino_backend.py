@@ -12,6 +12,10 @@ Three verbs (ports.ModelBackend), as the local backend does them:
 
 Prefix cache: the keys and values of the last call are kept with the tokens they hold; the next
 call runs the model only over what differs (`cached_tokens`, `stats`), as the local backend does.
+Beside it, the first `STASH_TOKENS` of the last `STASH` calls that the next one left are stashed:
+a review asks in turns (route an item, score its hunks, explain a flagged one, route the next),
+and each kind of prompt opens with its own system prompt, which the next item's turn of that kind
+then reuses instead of running the model over it again.
 
 Loading: the decoder's files are verified and compiled while a second thread verifies and reads
 the embedding rows and a third builds the grammar's tokenizer for constrained answers: hashing and
@@ -44,6 +48,8 @@ ASIDE_FILES = ("embed_q.npy", "embed_scale.npy")
 DRAFT = 8  # tokens guessed ahead in one decoding pass (a pass of 9 positions costs about 1.4 of one)
 LOOKUP = 3  # tokens just generated that, found in the prompt, make what followed them there the guess
 SURE = math.log(0.7)  # a guess is taken where the model gives it more (it is then the greedy pick)
+STASH = 4  # earlier calls' prefixes kept beside the last call's keys and values
+STASH_TOKENS = 512  # tokens kept of each: system prompts and the prompts' fixed openings
 
 
 class OpenVINOBackend:
@@ -76,6 +82,7 @@ class OpenVINOBackend:
         self._layers = 0
         self._kv: list[Any] = []  # past key/value arrays of the last call, per layer
         self._kv_ids: list[int] = []
+        self._stash: list[tuple[list[int], list[Any]]] = []  # (tokens, keys and values), newest first
         self._ll_tok: Any = None
         self._grammar_lock = threading.Lock()
         self._grammars: dict[str, str] = {}
@@ -198,12 +205,8 @@ class OpenVINOBackend:
         import numpy as np
 
         keep = len(seq) - len(targets)  # the positions from `keep` on are scored
-        p = 0
-        if self.prefix_cache and self._kv_ids:
-            limit = min(len(seq) - 1, len(self._kv_ids), keep)
-            while p < limit and seq[p] == self._kv_ids[p]:
-                p += 1
-        kv = [a[:, :, :p] for a in self._kv] if p else self._empty_kv()
+        p, held = self._cached(seq, min(len(seq) - 1, keep))
+        kv = [a[:, :, :p] for a in held] if p else self._empty_kv()
         assert self._embed is not None
         q, scale = self._embed
         picked: list[Any] = []
@@ -232,13 +235,37 @@ class OpenVINOBackend:
                     kv.append(r.get_tensor(f"present_value.{i}").data.copy())
             logits = r.get_tensor("logits").data.copy()
         except Exception:
-            self._kv, self._kv_ids = [], []
+            self._kv, self._kv_ids, self._stash = [], [], []
             raise
         if self.prefix_cache:
-            self._kv, self._kv_ids = kv, list(seq)
+            self._keep(list(seq), kv)
         else:
             self._kv, self._kv_ids = [], []
         return logits, np.concatenate(picked) if picked else np.zeros(0, dtype=np.float32), p
+
+    def _cached(self, seq: list[int], limit: int) -> tuple[int, list[Any]]:
+        """The most leading tokens of `seq` (at most `limit`) that the cache holds keys and values
+        for, from the last call or a stashed prefix, and those keys and values."""
+        if not self.prefix_cache:
+            return 0, []
+        best, held = 0, []
+        for ids, kv in ((self._kv_ids, self._kv), *self._stash):
+            p = _shared(seq, ids, limit)
+            if p > best:
+                best, held = p, kv
+        return best, held
+
+    def _keep(self, seq: list[int], kv: list[Any]) -> None:
+        """`seq` and its keys and values become the last call's; the call before, where `seq`
+        does not hold its first `STASH_TOKENS`, has those stashed (newest first, `STASH` at most);
+        stashed prefixes that `seq` holds whole are dropped (stashed again when left)."""
+        old_ids, old_kv = self._kv_ids, self._kv
+        self._kv, self._kv_ids = kv, seq
+        stash = [(ids, held) for ids, held in self._stash if _shared(seq, ids, len(ids)) < len(ids)]
+        n = min(len(old_ids), STASH_TOKENS)
+        if n and _shared(seq, old_ids, n) < n:
+            stash.insert(0, (old_ids[:n], [a[:, :, :n].copy() for a in old_kv]))
+        self._stash = stash[:STASH]
 
     # ------------------------------------------------------------------ verbs
     def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
@@ -410,6 +437,15 @@ class OpenVINOBackend:
         if matcher is not None and draft:
             draft = draft[: matcher.validate_tokens(draft)]
         return draft
+
+
+def _shared(a: list[int], b: list[int], limit: int) -> int:
+    """How many leading tokens `a` and `b` share, at most `limit`."""
+    n = min(limit, len(a), len(b))
+    p = 0
+    while p < n and a[p] == b[p]:
+        p += 1
+    return p
 
 
 def _bytes_io(data: bytes) -> Any:

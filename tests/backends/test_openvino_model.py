@@ -83,6 +83,22 @@ def test_the_prefix_cache_gives_the_same_answers(backend: OpenVINOBackend) -> No
         assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 0.15
 
 
+def test_a_stashed_system_prompt_is_reused_with_the_same_answer(backend: OpenVINOBackend) -> None:
+    """Routing an item, scoring, then routing the next item: the second routing reuses the first's
+    system prompt from the stash and chooses as a cold run does."""
+    other = [{"role": "user", "content": "Which job fits def g(): pass? Answer with one label."}]
+    backend.prefix_cache = False
+    cold = backend.choose([SYSTEM, other[0]], LABELS)
+    backend.prefix_cache = True
+    backend.choose([SYSTEM, USER], LABELS)
+    backend.score(ASK, OLD)  # another prompt in between: the system prompt's keys are stashed
+    before = backend.stats.cached_tokens
+    warm = backend.choose([SYSTEM, other[0]], LABELS)
+    assert warm.cached_tokens > 10 and backend.stats.cached_tokens - before == warm.cached_tokens
+    assert warm.label == cold.label
+    assert max(abs(cold.probabilities[x] - warm.probabilities[x]) for x in LABELS) < 0.05
+
+
 def test_passes_of_any_size_give_the_same_answers(
     backend: OpenVINOBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
