@@ -72,9 +72,15 @@ def paths(cache_dir: Path) -> EmbeddedPaths:
 
 def trust_file(p: EmbeddedPaths) -> Path:
     """Where the digest of ``p``'s converted copy is kept: outside the cache (one file per cache)."""
+    return digest_file(p.root, GGUF_SHA256[:16])
+
+
+def digest_file(folder: Path, name: str) -> Path:
+    """Where a digest of something written under ``folder`` in the cache is kept: in the user's
+    state directory, outside the cache (one file per folder and ``name``)."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    which = hashlib.sha256(str(p.root.resolve()).encode()).hexdigest()[:16]
-    return Path(state) / "reviewbot" / "models" / f"{GGUF_SHA256[:16]}-{which}.sha256"
+    which = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return Path(state) / "reviewbot" / "models" / f"{name}-{which}.sha256"
 
 
 def digest(folder: Path) -> str | None:
@@ -112,7 +118,11 @@ def verified(p: EmbeddedPaths, status: Callable[[str], None] | None = None) -> b
 
 
 def _record(p_root: Path, value: str) -> None:
-    trust = trust_file(EmbeddedPaths(p_root))
+    keep_digest(trust_file(EmbeddedPaths(p_root)), value)
+
+
+def keep_digest(trust: Path, value: str) -> None:
+    """Write ``value`` to ``trust`` (a `digest_file`), private to the user, atomically."""
     try:
         trust.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = trust.with_name(trust.name + f".tmp{os.getpid()}")
@@ -121,9 +131,7 @@ def _record(p_root: Path, value: str) -> None:
             fh.write(value + "\n")
         os.replace(tmp, trust)
     except OSError as exc:
-        raise ModelError(
-            f"cannot keep the converted model's digest in {trust}: {exc.strerror or exc}"
-        ) from exc
+        raise ModelError(f"cannot keep a model's digest in {trust}: {exc.strerror or exc}") from exc
 
 
 def part_files() -> list[Path] | None:

@@ -17,7 +17,8 @@ a review asks in turns (route an item, score its hunks, explain a flagged one, r
 and each kind of prompt opens with its own system prompt, which the next item's turn of that kind
 then reuses instead of running the model over it again.
 
-Loading: the decoder's files are verified and compiled while a second thread verifies and reads
+Loading: the decoder's files are verified and compiled (or, from the second load on a machine, its
+compiled export is verified and imported: ov_compiled.py) while a second thread verifies and reads
 the embedding rows and a third builds the grammar's tokenizer for constrained answers: hashing and
 reading use one core, compiling both, so they overlap, and the model is ready without waiting for
 the grammar.
@@ -36,14 +37,14 @@ from typing import Any
 
 from ..errors import ModelError
 from ..ports import Choice, Generation, Message, Scored
-from . import decoding, embedded, ov_cache
+from . import decoding, embedded, ov_cache, ov_compiled
 from .batching import CacheStats
 from .ov_text import Text, eos_of, strict_schema
 
 INSTALL_HINT = "pip install 'reviewbot[embedded]'"
 CHUNK = 128  # positions per pass when scoring: bounds a scoring pass's (positions, vocab) matrix
 PREFILL = 512  # positions per pass when only the last one is scored: fewer, larger matrix products
-MODEL_FILES = ("model.xml", "model.bin", "arch.json")  # the decoder; the rest loads beside it
+MODEL_FILES = ("model.xml", "model.bin")  # the decoder; the rest loads beside it
 ASIDE_FILES = ("embed_q.npy", "embed_scale.npy")
 DRAFT = 8  # tokens guessed ahead in one decoding pass (a pass of 9 positions costs about 1.4 of one)
 LOOKUP = 3  # tokens just generated that, found in the prompt, make what followed them there the guess
@@ -63,11 +64,14 @@ class OpenVINOBackend:
         status: Any = None,
         prefix_cache: bool = True,
         draft: int = DRAFT,
+        keep_compiled: bool = True,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.threads = threads
         self.prefix_cache = prefix_cache
         self.draft = draft  # tokens guessed ahead while decoding (0: one token per pass)
+        self.keep_compiled = keep_compiled  # import the decoder compiled on an earlier load (ov_compiled)
+        self._blob: Any = None
         self.model_id: str | None = embedded.MODEL_ID
         self.stats = CacheStats()
         self._status = status or (lambda msg: None)
@@ -133,15 +137,20 @@ class OpenVINOBackend:
         pool = ThreadPoolExecutor(1, thread_name_prefix="reviewbot-model-aside")
         aside = pool.submit(self._load_beside)
         pool.shutdown(wait=False)  # the thread ends with its one task
-        verified = ov_cache.load(self.cache_dir, self._status, names=MODEL_FILES)
-        arch = json.loads(verified.text("arch.json"))
         core = ov.Core()
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = int(self.threads)
-        weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
-        model = core.read_model(verified.text("model.xml"), weights)
-        compiled = core.compile_model(model, "CPU", config)
+        compiled = self._import(core, config) if self.keep_compiled else None
+        if compiled is None:
+            verified = ov_cache.load(self.cache_dir, self._status, names=MODEL_FILES)
+            weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
+            model = core.read_model(verified.text("model.xml"), weights)
+            compiled = core.compile_model(model, "CPU", config)
+            folder, name = ov_compiled.directory(self.cache_dir), ov_compiled.key(core, config)
+            if self.keep_compiled and ov_compiled.seen_before(folder, name):
+                ov_compiled.save(folder, name, compiled, self._status)
+        arch = json.loads(ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json"))
         self._embed = aside.result()
         text = self._load_text()
         self._eos = eos_of(arch, text)
@@ -150,6 +159,25 @@ class OpenVINOBackend:
         self._vocab = int(arch["vocab"])
         self._request = compiled.create_infer_request()  # last: the model is ready
         self.load_seconds = time.perf_counter() - t0
+
+    def _import(self, core: Any, config: dict[str, Any]) -> Any:
+        """The decoder compiled on an earlier load (ov_compiled), where its export is kept and
+        verified; else None (compile it)."""
+        import numpy as np
+        import openvino as ov
+
+        folder, name = ov_compiled.directory(self.cache_dir), ov_compiled.key(core, config)
+        data = ov_compiled.load(folder, name, self._status)
+        if data is None:
+            return None
+        try:
+            blob = ov.Tensor(np.frombuffer(data, dtype=np.uint8))
+            compiled = core.import_model(blob, "CPU", config)
+        except Exception as exc:  # noqa: BLE001 (an export this OpenVINO refuses: compile instead)
+            self._status(f"the compiled model could not be imported ({' '.join(str(exc).split())[:200]})")
+            return None
+        self._blob = (data, blob)  # the import may read its weights in place: kept as long as the model
+        return compiled
 
     def _load_beside(self) -> tuple[Any, Any]:
         """The embedding rows, verified: what the decoder's first pass needs beside it."""

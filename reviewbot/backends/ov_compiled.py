@@ -1,0 +1,111 @@
+"""The decoder as OpenVINO compiled it on this machine, kept so that later loads import it.
+
+Compiling the converted decoder takes about 1.5 s of the CPU at every load, after 0.8 s hashing
+its 525 MB of weights; importing the compiled model that OpenVINO exports takes about 0.6 s after
+0.3 s hashing it. The export depends on the OpenVINO version, the processor and the compile
+settings, so it is kept under a key of those and of the converted model's pinned digest
+(`ov_cache.CONVERTED_SHA256`), in `<cache>/models/<gguf sha256[:16]>/openvino-compiled/`.
+
+Trust: an export is not deterministic, so its digest cannot be pinned in the code as the
+conversion's is. It is recorded when reviewbot writes the export, outside the cache, in the user's
+state directory (`embedded.digest_file`, as the local backend's converted copy), and the export is
+imported only when its bytes hash to that record: the same bytes that were hashed are imported (read
+once), and an export planted or edited in the cache is compiled over instead.
+
+When: a machine that has never loaded the model only marks that it has (a CI job on a fresh runner
+loads it once and would never import an export it wrote: 557 MB and about a second spent for
+nothing); its second load compiles and writes the export, and the loads after that import it. The
+GitHub Action keeps this directory out of its cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import io
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import embedded, ov_cache
+
+DIRNAME = "openvino-compiled"
+
+
+def directory(cache_dir: Path) -> Path:
+    return embedded.paths(cache_dir).root / DIRNAME
+
+
+def key(core: Any, config: Mapping[str, Any]) -> str:
+    """What the export depends on: the converted model, OpenVINO, the processor, the settings."""
+    import openvino as ov
+
+    what = {
+        "converted": ov_cache.CONVERTED_SHA256,
+        "openvino": ov.get_version(),
+        "device": str(core.get_property("CPU", "FULL_DEVICE_NAME")),
+        "capabilities": [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")],
+        "config": {k: str(v) for k, v in sorted(config.items())},
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _blob(folder: Path, name: str) -> Path:
+    return folder / f"{name}.blob"
+
+
+def load(folder: Path, name: str, status: Callable[[str], None]) -> bytes | None:
+    """The export's bytes where it is there and hashes to its record; else None (``status`` hears
+    why an export that is there is not used)."""
+    path = _blob(folder, name)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    trust = embedded.digest_file(folder, name)
+    try:
+        expected = trust.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        expected = ""
+    if expected and hmac.compare_digest(hashlib.sha256(data).hexdigest(), expected):
+        return data
+    why = f"no digest of it in {trust}" if not expected else f"it does not match the digest in {trust}"
+    status(f"the compiled model {path} is not used ({why}): compiling")
+    return None
+
+
+def seen_before(folder: Path, name: str) -> bool:
+    """Whether this machine loaded the model under ``name`` before; marks that it has."""
+    mark = folder / f"{name}.loaded"
+    if mark.is_file():
+        return True
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        mark.touch()
+    except OSError:
+        pass  # a read-only cache: no export is kept
+    return False
+
+
+def save(folder: Path, name: str, compiled: Any, status: Callable[[str], None]) -> None:
+    """Export ``compiled`` under ``name`` and record its digest; a failure (a full disk, a
+    read-only cache) is said and leaves the next load compiling as before."""
+    path = _blob(folder, name)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stream = io.BytesIO()
+        compiled.export_model(stream)
+        data = stream.getbuffer()
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        embedded.keep_digest(embedded.digest_file(folder, name), hashlib.sha256(data).hexdigest())
+        os.replace(tmp, path)
+    except Exception as exc:  # noqa: BLE001 (an export is an optimisation: the review goes on)
+        status(f"the compiled model is not kept for later loads ({' '.join(str(exc).split())})")
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
