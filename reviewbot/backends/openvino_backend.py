@@ -71,7 +71,7 @@ class OpenVINOBackend:
         self.prefix_cache = prefix_cache
         self.draft = draft  # tokens guessed ahead while decoding (0: one token per pass)
         self.keep_compiled = keep_compiled  # import the decoder compiled on an earlier load (ov_compiled)
-        self._blob: Any = None
+        self.imported = False  # the decoder came from a kept export, not compiled at this load
         self.model_id: str | None = embedded.MODEL_ID
         self.stats = CacheStats()
         self._status = status or (lambda msg: None)
@@ -170,13 +170,12 @@ class OpenVINOBackend:
         data = ov_compiled.load(folder, name, self._status)
         if data is None:
             return None
-        try:
-            blob = ov.Tensor(np.frombuffer(data, dtype=np.uint8))
-            compiled = core.import_model(blob, "CPU", config)
+        try:  # the import copies what it needs: the bytes are let go afterwards
+            compiled = core.import_model(ov.Tensor(np.frombuffer(data, dtype=np.uint8)), "CPU", config)
         except Exception as exc:  # noqa: BLE001 (an export this OpenVINO refuses: compile instead)
             self._status(f"the compiled model could not be imported ({' '.join(str(exc).split())[:200]})")
             return None
-        self._blob = (data, blob)  # the import may read its weights in place: kept as long as the model
+        self.imported = True
         return compiled
 
     def _load_beside(self) -> tuple[Any, Any]:

@@ -88,7 +88,7 @@ def test_the_model_imported_answers_as_the_model_compiled(
         said: list[str] = []
         b = OpenVINOBackend(cache_dir=cache, status=said.append)
         b.load()
-        return b._blob is not None, b.choose([SYSTEM, USER], LABELS), b.score(ASK, "return a + 1\n"), said
+        return b.imported, b.choose([SYSTEM, USER], LABELS), b.score(ASK, "return a + 1\n"), said
 
     first = answers()  # marks the machine
     second = answers()  # compiles and keeps the export
