@@ -147,7 +147,10 @@ class OpenVINOBackend:
             weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
             model = core.read_model(verified.text("model.xml"), weights)
             compiled = core.compile_model(model, "CPU", config)
-            folder, name = ov_compiled.directory(self.cache_dir), ov_compiled.key(core, config)
+            folder, name = (
+                ov_compiled.directory(self.cache_dir),
+                ov_compiled.key(core, config, ov.get_version()),
+            )
             if self.keep_compiled and ov_compiled.seen_before(folder, name):
                 ov_compiled.save(folder, name, compiled, self._status)
         arch = json.loads(ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json"))
@@ -166,7 +169,7 @@ class OpenVINOBackend:
         import numpy as np
         import openvino as ov
 
-        folder, name = ov_compiled.directory(self.cache_dir), ov_compiled.key(core, config)
+        folder, name = ov_compiled.directory(self.cache_dir), ov_compiled.key(core, config, ov.get_version())
         data = ov_compiled.load(folder, name, self._status)
         if data is None:
             return None

@@ -39,13 +39,12 @@ def directory(cache_dir: Path) -> Path:
     return embedded.paths(cache_dir).root / DIRNAME
 
 
-def key(core: Any, config: Mapping[str, Any]) -> str:
-    """What the export depends on: the converted model, OpenVINO, the processor, the settings."""
-    import openvino as ov
-
+def key(core: Any, config: Mapping[str, Any], runtime: str) -> str:
+    """What the export depends on: the converted model, OpenVINO (``runtime``: its version), the
+    processor, the settings."""
     what = {
         "converted": ov_cache.CONVERTED_SHA256,
-        "openvino": ov.get_version(),
+        "openvino": runtime,
         "device": str(core.get_property("CPU", "FULL_DEVICE_NAME")),
         "capabilities": [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")],
         "config": {k: str(v) for k, v in sorted(config.items())},

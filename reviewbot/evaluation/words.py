@@ -23,6 +23,7 @@ class WordCounts:
     said_grounded: int = 0  # the model's own sentences (before composing) that read as grounded
     said_fragments: int = 0
     said_prompt_copies: int = 0
+    sentences: int = 0  # comments whose model wrote a sentence of its own (the likelihood route asks none)
 
 
 def _hunk_of(hunks: Iterable[Hunk], f: Finding) -> Hunk | None:
@@ -44,7 +45,7 @@ def _reading(text: str, f: Finding, files: Sequence, instructions: str) -> Readi
 
 def count_words(rows: Iterable[tuple[Case, Sequence[Finding], str | None]], instructions: str) -> WordCounts:
     """Counts over every model finding of ``rows`` (the same rows that ``score`` reads)."""
-    n = g = fr = cp = sg = sf = sc = 0
+    n = g = fr = cp = sg = sf = sc = said = 0
     for case, findings, _error in rows:
         model = [f for f in findings if f.source == "model" and f.rule.startswith("review/")]
         if not model:
@@ -57,10 +58,11 @@ def count_words(rows: Iterable[tuple[Case, Sequence[Finding], str | None]], inst
             fr += bool(r is None or r.fragment)
             cp += bool(r and r.prompt_copy)
             s = _reading(f.said or "", f, files, instructions) if f.said is not None else None
+            said += f.said is not None
             sg += bool(s and s.kept)
             sf += bool(s and s.fragment)
             sc += bool(s and s.prompt_copy)
-    return WordCounts(n, g, fr, cp, sg, sf, sc)
+    return WordCounts(n, g, fr, cp, sg, sf, sc, said)
 
 
 def _pct(k: int, n: int) -> str:
@@ -74,9 +76,13 @@ def format_words(w: WordCounts) -> str:
     return (
         f"model comments: {w.comments}; grounded {_pct(w.grounded, w.comments)}; "
         f"fragments {w.fragments}; prompt copies {w.prompt_copies}\n"
-        f"  the model's own sentences (before the fact was put first): grounded "
-        f"{_pct(w.said_grounded, w.comments)}; fragments {w.said_fragments}; "
-        f"prompt copies {w.said_prompt_copies}\n"
-        "  grounded: names a token the change adds or removes or an identifier of the flagged row, a full "
+        + (
+            f"  the model's own sentences (before the fact was put first): {w.sentences}; grounded "
+            f"{_pct(w.said_grounded, w.sentences)}; fragments {w.said_fragments}; "
+            f"prompt copies {w.said_prompt_copies}\n"
+            if w.sentences
+            else "  the model's own sentences: none (the model was asked for none)\n"
+        )
+        + "  grounded: names a token the change adds or removes or an identifier of the flagged row, a full "
         "sentence, quotes only code the hunk holds, copies no 6-word run of the instructions\n"
     )

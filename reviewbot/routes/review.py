@@ -20,9 +20,10 @@ ramble or copy an example:
    0.5B model's A/B answers averaged over both orders stayed at 0.50 +- 0.03 for bug and clean
    alike, while the likelihood drop separated them (docs/benchmarks.md).
 2. **Explain** each flagged focus: the model writes JSON under a schema (xgrammar on the local
-   backend) that points at a numbered row, with a one-sentence message and an optional fix. The
-   output is validated with pydantic; invalid output is retried once with the validation error,
-   then the item is reported as not reviewed.
+   backend) that points at a numbered row, quotes its code (one line) and may offer a fix; it
+   writes no sentence, since nothing would check one true: the comment states the change fact
+   (review_comment.py). The output is validated with pydantic; invalid output is retried once with
+   the validation error, then the item is reported as not reviewed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..facts import changes_no_code, run_of
 from ..model import ChangeSet, Finding, Hunk, Line, LineKind, Skipped, WorkItem
 from ..ports import ModelBackend, RouteOutcome, Scored
 from .review_answer import (
+    PointedOutput,
     ReviewComment,
     ReviewOutput,
     ask,
@@ -54,6 +56,7 @@ from .review_generative import generative_review
 
 __all__ = [
     "HunkVerdict",
+    "PointedOutput",
     "ReviewComment",
     "ReviewOutput",
     "ReviewRoute",
@@ -264,7 +267,12 @@ class ReviewRoute:
             },
         ]
         out, error, prompt_tokens, generated = ask(
-            self.backend, messages, ReviewOutput, review_schema(len(rows), 1), len(rows), self.max_new_tokens
+            self.backend,
+            messages,
+            PointedOutput,
+            review_schema(len(rows), 1, PointedOutput),
+            len(rows),
+            self.max_new_tokens,
         )
         if out is None:
             where = f"{item.path}:{rows[0].number}"

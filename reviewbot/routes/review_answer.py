@@ -35,18 +35,34 @@ class ReviewOutput(BaseModel):
     findings: list[ReviewComment] = Field(min_length=1, max_length=3)
 
 
+class PointedComment(ReviewComment):
+    # What the likelihood strategy asks for (review.py): the row, the code it holds, a fix; no
+    # sentence, since nothing would check it true (the comment states the change fact alone). An
+    # answer that carries one anyway (a server ignoring the schema) is read, not posted.
+    message: str = Field(default="", max_length=500)
+
+
+class PointedOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    findings: list[PointedComment] = Field(min_length=1, max_length=3)
+
+
 def review_schema(rows: int, max_findings: int, output: type[BaseModel] = ReviewOutput) -> dict:
     """The JSON schema the model writes under; `row` is bounded by the rows shown.
 
     Maximum string lengths are left to validation (the pydantic model) and to the token limit: a
     maxLength of 240 makes xgrammar's compile take about 3.5 s here, against 0.16 s for the
-    minimum lengths, which stay in the grammar.
+    minimum lengths, which stay in the grammar. Under `PointedOutput` the model writes no sentence
+    and `code` is one line (a quote of several rows matches none of them: `locate`).
     """
     schema = output.model_json_schema()
     (item,) = schema["$defs"].values()
     for prop in item["properties"].values():
         for part in (prop, *prop.get("anyOf", ())):
             part.pop("maxLength", None)
+    if output is PointedOutput:
+        del item["properties"]["message"]
+        item["properties"]["code"]["pattern"] = "^[^\\n]*$"
     item["properties"]["row"]["maximum"] = rows
     schema["properties"]["findings"]["maxItems"] = max_findings
     return schema
@@ -156,10 +172,14 @@ def placed(
     """The finding of one comment, on the changed line it is about (new code before old); its
     message is the change fact (over the line's whole hunk), then the model's sentence when it is
     grounded and the model speaks (review_comment)."""
-    line, note = place_line(c, rows)
+    named, note = locate(c, rows)
+    changed = snap_to_change(named, rows)
+    line = onto_new_code(changed, rows)
     if note and to_note:
         to_note(note)
-    offered = c.suggestion if line.side is Side.RIGHT and c.suggestion else None
+    # the fix is for the row the model named (or the new code that replaced it): not for another
+    # changed line that a comment on an unchanged row moved to
+    offered = c.suggestion if changed is named and line.side is Side.RIGHT and c.suggestion else None
     message, fact = compose(item.path, line, hunk_of(item, line, rows), c.message, words)
     return Finding(
         location=Location(item.path, line.side, line.number),
@@ -172,7 +192,7 @@ def placed(
         route_probability=route_probability,
         confidence=confidence,
         source="model",
-        said=c.message.strip(),
+        said=c.message.strip() or None,
         fact=fact,
     )
 

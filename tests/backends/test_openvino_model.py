@@ -220,3 +220,25 @@ def test_guessed_tokens_decode_the_same_text_in_fewer_passes(backend: OpenVINOBa
     assert max(abs(a - b) for a, b in zip(guessed.token_logprobs, one.token_logprobs)) < 0.05
     assert one_passes == one.generated_tokens  # one token per pass (the first pass reads the prompt)
     assert len(passes) - one_passes < 0.75 * one_passes
+
+
+def test_a_pointed_answer_quotes_one_line_and_writes_no_sentence(backend: OpenVINOBackend) -> None:
+    """The likelihood route's schema (no message, `code` one line) holds under llguidance: the
+    grammar refuses a newline in `code` and a `message` key, and takes the answer without them."""
+    from reviewbot.routes.review_answer import PointedOutput, review_schema
+
+    schema = review_schema(4, 1, PointedOutput)
+    head = '{"findings": [{"row": 3, "severity": "error", "category": "bug", '
+
+    def taken(text: str) -> bool:  # the grammar takes every token of `text`
+        assert backend._text is not None
+        tokens = list(backend._text.encode(text).ids)
+        return backend._matcher(schema).validate_tokens(tokens) == len(tokens)
+
+    assert taken(head + '"code": "with open(path) as f:", "suggestion": null}]}')
+    assert not taken(head + '"code": "with open(path) as f:\\n    return f.read()"')
+    assert not taken(head + '"message": "The encoding changed."')
+    ask = [{"role": "user", "content": "Rows:\nR1 + x = 1\nPoint at the row with the defect."}]
+    g = backend.generate(ask, schema=schema, max_tokens=160)
+    (c,) = PointedOutput.model_validate_json(g.text).findings
+    assert "\n" not in c.code and c.message == ""

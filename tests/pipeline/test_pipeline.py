@@ -126,7 +126,6 @@ def answer(row: int) -> str:
         "row": row,
         "severity": "error",
         "category": "bug",
-        "message": MESSAGE,
         "code": "",
         "suggestion": None,
     }
@@ -143,9 +142,9 @@ def test_model_findings_are_anchored_on_the_diff() -> None:
     (a,) = result.anchored
     assert a.finding.location == Location("pkg/calc.py", Side.RIGHT, 24)
     assert a.hunk == 0 and a.in_added is True
-    # the likelihood strategy posts the change fact alone; the model's sentence is kept as said, unposted
+    # the likelihood strategy posts the change fact alone, and asks the model for no sentence
     assert a.finding.message == "The code `len(items)` became `len(items) - 1`."
-    assert a.finding.said == MESSAGE
+    assert a.finding.said is None
     assert a.finding.source == "model"
     assert result.findings == (a.finding,)
     assert result.unanchored == ()

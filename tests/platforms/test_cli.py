@@ -88,8 +88,6 @@ CONTEXT_DIFF = """\
 ! y = 3
 """
 
-MESSAGE = "The count is off by one: it drops the last item."
-
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -151,7 +149,6 @@ def fake_model(monkeypatch: pytest.MonkeyPatch):
         "row": 4,
         "severity": "error",
         "category": "bug",
-        "message": MESSAGE,
         "code": "n = len(items) - 1",
         "suggestion": "    n = len(items)",
     }

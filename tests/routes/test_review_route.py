@@ -21,7 +21,7 @@ from reviewbot.model import ChangeSet, FileDiff, Hunk, Line, LineKind, Severity,
 from reviewbot.ports import Scored
 from reviewbot.routes.review import (
     HunkVerdict,
-    ReviewOutput,
+    PointedOutput,
     ReviewRoute,
     confidence_of,
     focus_rows,
@@ -128,17 +128,9 @@ def answer(
     *,
     severity: str = "error",
     category: str = "bug",
-    message: str = "The count is off by one: it drops the last item.",
     suggestion: str | None = None,
 ) -> str:
-    c = {
-        "row": row,
-        "severity": severity,
-        "category": category,
-        "message": message,
-        "code": code,
-        "suggestion": suggestion,
-    }
+    c = {"row": row, "severity": severity, "category": category, "code": code, "suggestion": suggestion}
     return json.dumps({"findings": [c]})
 
 
@@ -276,9 +268,9 @@ def test_a_valid_answer_lands_on_the_rows_exact_side_and_line(row, side, line) -
     )
     assert fd.severity is Severity.ERROR
     assert fd.rule == "review/bug" and fd.route == "review" and fd.category == "bug" and fd.source == "model"
-    # the change fact first; the model's sentence names no token the change adds or removes: left out
+    # the change fact alone: the likelihood route asks the model for no sentence
     assert fd.message == "The code `len(items)` became `len(items) - 1`."
-    assert fd.said == "The count is off by one: it drops the last item."
+    assert fd.said is None
     assert fd.route_probability == 0.75
     assert 0.0 < fd.confidence <= 1.0
 
@@ -300,13 +292,13 @@ def test_locate_keeps_the_named_row_when_the_quote_is_ambiguous_missing_or_agree
     (f,) = parse_diff(ONE)
     v = judge_hunk(FakeBackend(scores=scorer(f)), f.path, f.hunks[0])
     rows = focus_rows(v)
-    out = ReviewOutput.model_validate_json(answer(5, "n = len(items)"))  # in both the - and the + row
+    out = PointedOutput.model_validate_json(answer(5, "n = len(items)"))  # in both the - and the + row
     assert locate(out.findings[0], rows) == (rows[4], None)
-    out = ReviewOutput.model_validate_json(answer(5, "not in the diff"))
+    out = PointedOutput.model_validate_json(answer(5, "not in the diff"))
     assert locate(out.findings[0], rows) == (rows[4], None)
-    out = ReviewOutput.model_validate_json(answer(4, "len(items) - 1"))
+    out = PointedOutput.model_validate_json(answer(4, "len(items) - 1"))
     assert locate(out.findings[0], rows) == (rows[3], None)
-    out = ReviewOutput.model_validate_json(answer(2, "len(items) - 1"))
+    out = PointedOutput.model_validate_json(answer(2, "len(items) - 1"))
     line, note = locate(out.findings[0], rows)
     assert line is rows[3] and note == "row R2 corrected by its quoted code"
     assert snap_to_change(rows[3], rows) is rows[3]
@@ -332,13 +324,7 @@ def test_a_row_past_the_rows_shown_is_invalid_and_retried() -> None:
 
 
 def test_schema_violations_name_the_field_in_the_retry() -> None:
-    bad = json.dumps(
-        {
-            "findings": [
-                {"row": 4, "severity": "fatal", "category": "bug", "message": "Off by one here.", "code": ""}
-            ]
-        }
-    )
+    bad = json.dumps({"findings": [{"row": 4, "severity": "fatal", "category": "bug", "code": ""}]})
     _, backend = run_route(ONE, [bad, answer(4)], constrained=False)
     assert "findings.0.severity" in generations(backend)[1][-1]["content"]
 
@@ -366,16 +352,23 @@ def test_suggestion_is_kept_on_right_rows_and_dropped_on_left_rows() -> None:
     assert out.findings[0].location.side is Side.LEFT and out.findings[0].suggestion is None
     out, _ = run_route(ONE, [answer(4, suggestion="")])
     assert out.findings[0].suggestion is None
+    # a comment on an unchanged row moves to the nearest change, but its fix was for the row named
+    out, _ = run_route(ONE, [answer(2, suggestion="def mean(items): pass")])
+    assert out.findings[0].location.line == 24 and out.findings[0].suggestion is None
 
 
 def test_review_schema_bounds_row_and_count_and_is_passed_to_generate() -> None:
-    s = review_schema(6, 1)
-    row = s["$defs"]["ReviewComment"]["properties"]["row"]
+    s = review_schema(6, 1, PointedOutput)
+    row = s["$defs"]["PointedComment"]["properties"]["row"]
+    # no sentence is asked for, and the quoted code is one line
+    assert "message" not in s["$defs"]["PointedComment"]["properties"]
+    assert s["$defs"]["PointedComment"]["properties"]["code"]["pattern"] == "^[^\\n]*$"
+    assert "message" in review_schema(6, 1)["$defs"]["ReviewComment"]["required"]
     assert row["minimum"] == 1 and row["maximum"] == 6
     assert s["properties"]["findings"]["maxItems"] == 1
-    s2 = review_schema(3, 2)
-    assert s2["$defs"]["ReviewComment"]["properties"]["row"]["maximum"] == 3
-    assert s["$defs"]["ReviewComment"]["properties"]["row"]["maximum"] == 6  # no shared state
+    s2 = review_schema(3, 2, PointedOutput)
+    assert s2["$defs"]["PointedComment"]["properties"]["row"]["maximum"] == 3
+    assert s["$defs"]["PointedComment"]["properties"]["row"]["maximum"] == 6  # no shared state
 
     seen = []
 
@@ -385,7 +378,7 @@ def test_review_schema_bounds_row_and_count_and_is_passed_to_generate() -> None:
 
     (f,) = parse_diff(ONE)
     ReviewRoute(FakeBackend(texts=texts, scores=scorer(f))).run(item_of(f), ChangeSet((f,), "t"))
-    assert seen[0]["$defs"]["ReviewComment"]["properties"]["row"]["maximum"] == 6
+    assert seen[0]["$defs"]["PointedComment"]["properties"]["row"]["maximum"] == 6
 
 
 def test_max_findings_keeps_the_largest_drops() -> None:
