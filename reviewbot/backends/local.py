@@ -174,7 +174,8 @@ class LocalBackend:
                     self._tok, vocab_size=self._model.config.vocab_size
                 )
             compiler = xgr.GrammarCompiler(self._xgr_info)
-            self._grammars[key] = compiler.compile_json_schema(key, any_whitespace=False)
+            schema_text = json.dumps(_pattern_alone(schema), sort_keys=True)
+            self._grammars[key] = compiler.compile_json_schema(schema_text, any_whitespace=False)
         return self._grammars[key]
 
     # ------------------------------------------------------------------ prefix cache
@@ -403,3 +404,18 @@ class LocalBackend:
 
 def torch_loaded() -> bool:
     return "torch" in sys.modules
+
+
+def _pattern_alone(node: Any) -> Any:
+    """``node`` with the length bounds of strings that also have a pattern left out: xgrammar
+    keeps the pattern and ignores such bounds, with a warning on stderr; validation still checks
+    them."""
+    if isinstance(node, dict):
+        out = {k: _pattern_alone(v) for k, v in node.items()}
+        if "pattern" in out:
+            out.pop("maxLength", None)
+            out.pop("minLength", None)
+        return out
+    if isinstance(node, list):
+        return [_pattern_alone(v) for v in node]
+    return node

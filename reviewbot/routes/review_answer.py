@@ -17,6 +17,7 @@ from ..ports import Message, ModelBackend
 from .review_comment import Words, compose, run_of, suggestion_fits
 
 MARK = {LineKind.ADDED: "+", LineKind.REMOVED: "-", LineKind.CONTEXT: " "}
+QUOTE_CHARS = 160  # the grammar's bound on the quoted code under PointedOutput
 Category = Literal["bug", "security", "error-handling", "performance", "api-misuse"]
 
 
@@ -53,7 +54,8 @@ def review_schema(rows: int, max_findings: int, output: type[BaseModel] = Review
     Maximum string lengths are left to validation (the pydantic model) and to the token limit: a
     maxLength of 240 makes xgrammar's compile take about 3.5 s here, against 0.16 s for the
     minimum lengths, which stay in the grammar. Under `PointedOutput` the model writes no sentence
-    and `code` is one line (a quote of several rows matches none of them: `locate`).
+    and `code` is one line (a quote of several rows matches none of them: `locate`) of at most
+    QUOTE_CHARS (a pattern with a length costs xgrammar nothing: it keeps the pattern alone).
     """
     schema = output.model_json_schema()
     (item,) = schema["$defs"].values()
@@ -62,7 +64,9 @@ def review_schema(rows: int, max_findings: int, output: type[BaseModel] = Review
             part.pop("maxLength", None)
     if output is PointedOutput:
         del item["properties"]["message"]
-        item["properties"]["code"]["pattern"] = "^[^\\n]*$"
+        # one line, and no longer than a quote needs to be: a model that cannot end a line loops
+        # inside it instead (seen on requests v2.32.3: 200 tokens of the same key and value)
+        item["properties"]["code"].update(pattern="^[^\\n]*$", maxLength=QUOTE_CHARS)
     item["properties"]["row"]["maximum"] = rows
     schema["properties"]["findings"]["maxItems"] = max_findings
     return schema

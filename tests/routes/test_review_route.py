@@ -31,6 +31,7 @@ from reviewbot.routes.review import (
     review_schema,
     snap_to_change,
 )
+from reviewbot.routes.review_answer import QUOTE_CHARS
 
 # One modified line. Old and new numbers differ (-10 / +20) so LEFT and RIGHT numbers cannot be confused.
 # Rows shown to the model (the focus run +-2 context lines):
@@ -363,6 +364,7 @@ def test_review_schema_bounds_row_and_count_and_is_passed_to_generate() -> None:
     # no sentence is asked for, and the quoted code is one line
     assert "message" not in s["$defs"]["PointedComment"]["properties"]
     assert s["$defs"]["PointedComment"]["properties"]["code"]["pattern"] == "^[^\\n]*$"
+    assert s["$defs"]["PointedComment"]["properties"]["code"]["maxLength"] == QUOTE_CHARS
     assert "message" in review_schema(6, 1)["$defs"]["ReviewComment"]["required"]
     assert row["minimum"] == 1 and row["maximum"] == 6
     assert s["properties"]["findings"]["maxItems"] == 1
