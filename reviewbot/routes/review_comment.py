@@ -109,36 +109,50 @@ def compose(
 
 
 def suggestion_fits(suggestion: str | None, line: Line, path: str, words: Words | None = None) -> str | None:
-    """The suggestion when it is code that parses in place of ``line`` (Python only: for other
-    languages nothing here can check it, so it is not offered)."""
+    """The suggestion when it is code that parses in place of ``line``: in the frame the line
+    itself parses in (a statement, a block's opening line, an ``else:`` or ``except:``), so that a
+    block opener is replaced by a block opener and a statement by statements (Python only: for
+    other languages nothing here can check it, so it is not offered)."""
     if not suggestion or not suggestion.strip():
         return None
+    frame = _frame(line.text.strip())
     ok = (
         path.endswith((".py", ".pyi"))
+        and frame is not None
         and suggestion.rstrip("\n") != line.text
-        and _parses_in_place(suggestion, line.text)
+        and _parses_in_place(suggestion, line.text, frame)
     )
     if not ok and words is not None:
         words.suggestions_left_out += 1
     return suggestion if ok else None
 
 
-def _parses_in_place(suggestion: str, original: str) -> bool:
+# where a line of Python can stand: alone, as a block's opening line, as a branch of an if or a try
+_FRAMES = (
+    lambda b: b,
+    lambda b: b + "\n    pass",
+    lambda b: "if _:\n    pass\n" + b + "\n    pass",
+    lambda b: "try:\n    pass\n" + b + "\n    pass",
+)
+
+
+def _parses(src: str) -> bool:
+    try:
+        ast.parse(src)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _frame(text: str) -> int | None:
+    """The first of `_FRAMES` that ``text`` parses in; None for a fragment (a continued line)."""
+    return next((i for i, wrap in enumerate(_FRAMES) if _parses(wrap(text))), None)
+
+
+def _parses_in_place(suggestion: str, original: str, frame: int) -> bool:
     lines = suggestion.rstrip("\n").splitlines()
     indent = original[: len(original) - len(original.lstrip())]
     first = lines[0]
     if first[: len(first) - len(first.lstrip())] != indent:
         return False
-    body = textwrap.dedent("\n".join(lines))
-    for src in (
-        body,
-        body + "\n    pass",
-        "if _:\n    pass\n" + body + "\n    pass",
-        "try:\n    pass\n" + body + "\n    pass",
-    ):
-        try:
-            ast.parse(src)
-        except (SyntaxError, ValueError):
-            continue
-        return True
-    return False
+    return _parses(_FRAMES[frame](textwrap.dedent("\n".join(lines))))

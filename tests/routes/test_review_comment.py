@@ -45,7 +45,8 @@ def test_the_fact_comes_first_and_the_sentence_only_when_grounded(said: str, kep
         ("return x <= limit", "pkg/limits.py", False),  # loses the line's indentation
         ("    return x <= (limit", "pkg/limits.py", False),  # does not parse
         ("    return x < limit", "pkg/limits.py", False),  # the line as it is
-        ("    if x <= limit:", "pkg/limits.py", True),  # a block opener parses with its body to come
+        ("    if x <= limit:", "pkg/limits.py", False),  # a block opener where a statement stood
+        ("    return (x <= limit)", "pkg/limits.py", True),
         ("  return x <= limit;", "web/limits.js", False),  # nothing here can parse it: not offered
     ],
 )
@@ -55,6 +56,24 @@ def test_a_suggestion_is_offered_only_when_it_parses_in_place(
     words = Words()
     assert suggestion_fits(suggestion, NEW, path, words) == (suggestion if offered else None)
     assert words.suggestions_left_out == (0 if offered else 1)
+
+
+@pytest.mark.parametrize(
+    ("original", "suggestion", "offered"),
+    [
+        ("class Hooks:", "class Hooks(object):", True),  # a block opener for a block opener
+        ("class Hooks:", "class Hooks(object): pass", False),  # the body below would break
+        ("def resolve(r, p):", "def resolve(r, p): return p.copy()", False),
+        ("else:", "else:  # the default", True),  # a branch, as the line was
+        ("except OSError:", "except (OSError, ValueError):", True),
+        ("    and limit > 0)", "    and limit >= 0)", False),  # a continued line: nothing to parse it in
+    ],
+)
+def test_a_suggestion_keeps_the_frame_of_the_line_it_replaces(
+    original: str, suggestion: str, offered: bool
+) -> None:
+    line = Line(LineKind.ADDED, None, 5, original)
+    assert suggestion_fits(suggestion, line, "pkg/m.py") == (suggestion if offered else None)
 
 
 def test_under_the_likelihood_strategy_the_fact_stands_alone() -> None:
