@@ -18,6 +18,7 @@ from .review_comment import Words, compose, run_of, suggestion_fits
 
 MARK = {LineKind.ADDED: "+", LineKind.REMOVED: "-", LineKind.CONTEXT: " "}
 QUOTE_CHARS = 160  # the grammar's bound on the quoted code under PointedOutput
+FIX_CHARS = 320  # and on the fix: a row's worth of code, or a few lines
 Category = Literal["bug", "security", "error-handling", "performance", "api-misuse"]
 
 
@@ -55,7 +56,8 @@ def review_schema(rows: int, max_findings: int, output: type[BaseModel] = Review
     maxLength of 240 makes xgrammar's compile take about 3.5 s here, against 0.16 s for the
     minimum lengths, which stay in the grammar. Under `PointedOutput` the model writes no sentence
     and `code` is one line (a quote of several rows matches none of them: `locate`) of at most
-    QUOTE_CHARS (a pattern with a length costs xgrammar nothing: it keeps the pattern alone).
+    QUOTE_CHARS, the fix at most FIX_CHARS: bounds that llguidance keeps at no cost and that the
+    local backend leaves to validation (its xgrammar compiles them slowly).
     """
     schema = output.model_json_schema()
     (item,) = schema["$defs"].values()
@@ -65,8 +67,10 @@ def review_schema(rows: int, max_findings: int, output: type[BaseModel] = Review
     if output is PointedOutput:
         del item["properties"]["message"]
         # one line, and no longer than a quote needs to be: a model that cannot end a line loops
-        # inside it instead (seen on requests v2.32.3: 200 tokens of the same key and value)
+        # inside it instead (seen on requests v2.32.3: 200 tokens of the same key and value); a fix
+        # is bounded too (a model that closed the JSON inside the string looped on after it)
         item["properties"]["code"].update(pattern="^[^\\n]*$", maxLength=QUOTE_CHARS)
+        item["properties"]["suggestion"]["anyOf"][0]["maxLength"] = FIX_CHARS
     item["properties"]["row"]["maximum"] = rows
     schema["properties"]["findings"]["maxItems"] = max_findings
     return schema

@@ -1,16 +1,19 @@
-"""What the local backend hands xgrammar: a string's length bounds are left out where it also has
-a pattern (xgrammar would ignore them with a warning on stderr); validation still checks them."""
+"""What the local backend hands xgrammar: no maximum string lengths (slow to compile there) and no
+minimum lengths beside a pattern (ignored there, with a warning on stderr); validation still
+checks them."""
 
 from __future__ import annotations
 
-from reviewbot.backends.local import _pattern_alone
+from reviewbot.backends.local import _for_xgrammar
 from reviewbot.routes.review_answer import PointedOutput, ReviewOutput, review_schema
 
 
-def test_length_bounds_beside_a_pattern_are_left_to_validation() -> None:
+def test_string_bounds_that_xgrammar_handles_badly_are_left_to_validation() -> None:
     pointed = review_schema(4, 1, PointedOutput)
-    code = _pattern_alone(pointed)["$defs"]["PointedComment"]["properties"]["code"]
-    assert code == {"title": "Code", "type": "string", "pattern": "^[^\\n]*$"}
+    props = _for_xgrammar(pointed)["$defs"]["PointedComment"]["properties"]
+    assert props["code"] == {"title": "Code", "type": "string", "pattern": "^[^\\n]*$"}
+    assert props["suggestion"]["anyOf"][0] == {"type": "string"}
     assert pointed["$defs"]["PointedComment"]["properties"]["code"]["maxLength"] > 0  # not mutated
     plain = review_schema(4, 1, ReviewOutput)
-    assert _pattern_alone(plain) == plain  # no pattern: the minimum lengths stay
+    assert _for_xgrammar(plain) == plain  # no maximum lengths there; the minimum lengths stay
+    assert plain["$defs"]["ReviewComment"]["properties"]["message"]["minLength"] == 8

@@ -239,6 +239,7 @@ def test_a_pointed_answer_quotes_one_line_and_writes_no_sentence(backend: OpenVI
     assert not taken(head + '"code": "with open(path) as f:\\n    return f.read()"')
     assert not taken(head + '"message": "The encoding changed."')
     assert not taken(head + '"code": "' + "x = 1; " * 40)  # longer than a quote needs to be
+    assert not taken(head + '"code": "x", "suggestion": "' + "}]} ```json " * 40)  # a fix that runs on
     ask = [{"role": "user", "content": "Rows:\nR1 + x = 1\nPoint at the row with the defect."}]
     g = backend.generate(ask, schema=schema, max_tokens=160)
     (c,) = PointedOutput.model_validate_json(g.text).findings

@@ -31,7 +31,7 @@ from reviewbot.routes.review import (
     review_schema,
     snap_to_change,
 )
-from reviewbot.routes.review_answer import QUOTE_CHARS
+from reviewbot.routes.review_answer import FIX_CHARS, QUOTE_CHARS
 
 # One modified line. Old and new numbers differ (-10 / +20) so LEFT and RIGHT numbers cannot be confused.
 # Rows shown to the model (the focus run +-2 context lines):
@@ -365,6 +365,7 @@ def test_review_schema_bounds_row_and_count_and_is_passed_to_generate() -> None:
     assert "message" not in s["$defs"]["PointedComment"]["properties"]
     assert s["$defs"]["PointedComment"]["properties"]["code"]["pattern"] == "^[^\\n]*$"
     assert s["$defs"]["PointedComment"]["properties"]["code"]["maxLength"] == QUOTE_CHARS
+    assert s["$defs"]["PointedComment"]["properties"]["suggestion"]["anyOf"][0]["maxLength"] == FIX_CHARS
     assert "message" in review_schema(6, 1)["$defs"]["ReviewComment"]["required"]
     assert row["minimum"] == 1 and row["maximum"] == 6
     assert s["properties"]["findings"]["maxItems"] == 1
