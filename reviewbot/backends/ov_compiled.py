@@ -14,8 +14,9 @@ once), and an export planted or edited in the cache is compiled over instead.
 
 When: a machine that has never loaded the model only marks that it has (a CI job on a fresh runner
 loads it once and would never import an export it wrote: 557 MB and about a second spent for
-nothing); its second load compiles and writes the export, and the loads after that import it. The
-GitHub Action keeps this directory out of its cache.
+nothing); its second load compiles and writes the export, and the loads after that import it.
+`reviewbot model prepare` loads without either (the Action prepares and then reviews once; the
+image is prepared at build). The GitHub Action keeps this directory out of its cache.
 """
 
 from __future__ import annotations

@@ -212,6 +212,10 @@ def cmd_model(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         config.load({"backend": backend, "cache_dir": settings.cache}, {}, None), progress.status
     )
     assert model is not None
+    if backend == "openvino":
+        # preparing is not a machine's load (backends/ov_compiled.py): a CI job or an image that
+        # prepares and then reviews once must not write a compiled export it will never import
+        model.keep_compiled = False  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     model.load()  # type: ignore[attr-defined]
     stdout.write(f"model ready in {time.perf_counter() - t0:.1f}s: {converted}\n")

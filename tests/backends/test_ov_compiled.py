@@ -107,3 +107,19 @@ def test_the_model_imported_answers_as_the_model_compiled(
     tampered = answers()
     assert not tampered[0] and any("does not match the digest" in m for m in tampered[3])
     assert tampered[1].probabilities == first[1].probabilities
+
+
+@pytest.mark.model
+def test_preparing_the_model_is_not_a_machines_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`reviewbot model prepare` (the Action's step before the review, the image's build) neither
+    marks the machine nor writes an export: the review after it is still the first load."""
+    pytest.importorskip("openvino")
+    from reviewbot.platforms.cli import main
+
+    monkeypatch.setattr(ov_compiled, "directory", lambda cache_dir: tmp_path / "compiled")
+    monkeypatch.delenv("REVIEWBOT_BACKEND", raising=False)
+    assert main(["model", "prepare", "--no-progress"]) == 0
+    assert "model ready in" in capsys.readouterr().out
+    assert not (tmp_path / "compiled").exists()
