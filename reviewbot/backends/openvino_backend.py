@@ -141,16 +141,14 @@ class OpenVINOBackend:
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = int(self.threads)
-        compiled = self._import(core, config) if self.keep_compiled else None
+        folder = ov_compiled.directory(self.cache_dir)
+        name = ov_compiled.key(core, config, ov.get_version())
+        compiled = self._import(core, config, folder, name) if self.keep_compiled else None
         if compiled is None:
             verified = ov_cache.load(self.cache_dir, self._status, names=MODEL_FILES)
             weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
             model = core.read_model(verified.text("model.xml"), weights)
             compiled = core.compile_model(model, "CPU", config)
-            folder, name = (
-                ov_compiled.directory(self.cache_dir),
-                ov_compiled.key(core, config, ov.get_version()),
-            )
             if self.keep_compiled and ov_compiled.seen_before(folder, name):
                 ov_compiled.save(folder, name, compiled, self._status)
         arch = json.loads(ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json"))
@@ -163,13 +161,12 @@ class OpenVINOBackend:
         self._request = compiled.create_infer_request()  # last: the model is ready
         self.load_seconds = time.perf_counter() - t0
 
-    def _import(self, core: Any, config: dict[str, Any]) -> Any:
+    def _import(self, core: Any, config: dict[str, Any], folder: Path, name: str) -> Any:
         """The decoder compiled on an earlier load (ov_compiled), where its export is kept and
         verified; else None (compile it)."""
         import numpy as np
         import openvino as ov
 
-        folder, name = ov_compiled.directory(self.cache_dir), ov_compiled.key(core, config, ov.get_version())
         data = ov_compiled.load(folder, name, self._status)
         if data is None:
             return None
