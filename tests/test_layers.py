@@ -42,7 +42,12 @@ RULES = [
     # the OpenVINO CPU runtime: its graph, its cache, its backend; llguidance for its JSON schemas
     (
         "openvino",
-        {"reviewbot.backends.openvino_backend", "reviewbot.backends.ov_build", "reviewbot.backends.ov_cache"},
+        {
+            "reviewbot.backends.openvino_backend",
+            "reviewbot.backends.ov_build",
+            "reviewbot.backends.ov_cache",
+            "reviewbot.backends.ov_compiled",
+        },
     ),
     ("llguidance", {"reviewbot.backends.openvino_backend"}),
     ("gguf", {"reviewbot.backends.gguf_read"}),

@@ -10,12 +10,9 @@ Three verbs (ports.ModelBackend), as the local backend does them:
 - generate: greedy decoding; with a JSON schema the output is constrained by llguidance (compact
   separators `, ` and `: `, no other whitespace, no properties beyond the schema's).
 
-Prefix cache: the keys and values of the last call are kept with the tokens they hold; the next
-call runs the model only over what differs (`cached_tokens`, `stats`), as the local backend does.
-Beside it, the first `STASH_TOKENS` of the last `STASH` calls that the next one left are stashed:
-a review asks in turns (route an item, score its hunks, explain a flagged one, route the next),
-and each kind of prompt opens with its own system prompt, which the next item's turn of that kind
-then reuses instead of running the model over it again.
+Prefix cache (ov_prefix.py): the keys and values of the last call are kept with the tokens they
+hold, and prefixes of earlier calls beside them; the next call runs the model only over what
+differs (`cached_tokens`, `stats`), as the local backend does.
 
 Loading: the decoder's files are verified and compiled (or, from the second load on a machine, its
 compiled export is verified and imported: ov_compiled.py) while a second thread verifies and reads
@@ -39,18 +36,16 @@ from ..errors import ModelError
 from ..ports import Choice, Generation, Message, Scored
 from . import decoding, embedded, ov_cache, ov_compiled
 from .batching import CacheStats
+from .ov_prefix import PrefixCache
 from .ov_text import Text, eos_of, strict_schema
 
 INSTALL_HINT = "pip install 'reviewbot[embedded]'"
 CHUNK = 128  # positions per pass when scoring: bounds a scoring pass's (positions, vocab) matrix
 PREFILL = 512  # positions per pass when only the last one is scored: fewer, larger matrix products
-MODEL_FILES = ("model.xml", "model.bin")  # the decoder; the rest loads beside it
 ASIDE_FILES = ("embed_q.npy", "embed_scale.npy")
 DRAFT = 8  # tokens guessed ahead in one decoding pass (a pass of 9 positions costs about 1.4 of one)
 LOOKUP = 3  # tokens just generated that, found in the prompt, make what followed them there the guess
 SURE = math.log(0.7)  # a guess is taken where the model gives it more (it is then the greedy pick)
-STASH = 4  # earlier calls' prefixes kept beside the last call's keys and values
-STASH_TOKENS = 512  # tokens kept of each: system prompts and the prompts' fixed openings
 
 
 class OpenVINOBackend:
@@ -68,7 +63,7 @@ class OpenVINOBackend:
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.threads = threads
-        self.prefix_cache = prefix_cache
+        self._prefix = PrefixCache(prefix_cache)
         self.draft = draft  # tokens guessed ahead while decoding (0: one token per pass)
         self.keep_compiled = keep_compiled  # import the decoder compiled on an earlier load (ov_compiled)
         self.imported = False  # the decoder came from a kept export, not compiled at this load
@@ -84,13 +79,19 @@ class OpenVINOBackend:
         self._embed: tuple[Any, Any] | None = None
         self._eos: set[int] = set()
         self._layers = 0
-        self._kv: list[Any] = []  # past key/value arrays of the last call, per layer
-        self._kv_ids: list[int] = []
-        self._stash: list[tuple[list[int], list[Any]]] = []  # (tokens, keys and values), newest first
         self._ll_tok: Any = None
         self._grammar_lock = threading.Lock()
         self._grammars: dict[str, str] = {}
         self.load_seconds: float | None = None
+
+    @property
+    def prefix_cache(self) -> bool:
+        """Whether calls reuse the keys and values that earlier calls left (ov_prefix)."""
+        return self._prefix.enabled
+
+    @prefix_cache.setter
+    def prefix_cache(self, on: bool) -> None:
+        self._prefix.enabled = on
 
     # ------------------------------------------------------------------ loading
     def _load_text(self) -> Text:
@@ -129,28 +130,20 @@ class OpenVINOBackend:
         self._status(f"loading the model ({self.model_id}, OpenVINO int8)")
         t0 = time.perf_counter()
         try:
-            import numpy as np
-            import openvino as ov
+            import numpy  # noqa: F401
+            import openvino  # noqa: F401
         except ImportError as exc:
             raise ModelError(f"the openvino backend needs {exc.name}: {INSTALL_HINT}") from exc
         threading.Thread(target=self._prepare_grammar, name="reviewbot-grammar", daemon=True).start()
         pool = ThreadPoolExecutor(1, thread_name_prefix="reviewbot-model-aside")
         aside = pool.submit(self._load_beside)
         pool.shutdown(wait=False)  # the thread ends with its one task
-        core = ov.Core()
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = int(self.threads)
-        folder = ov_compiled.directory(self.cache_dir)
-        name = ov_compiled.key(core, config, ov.get_version())
-        compiled = self._import(core, config, folder, name) if self.keep_compiled else None
-        if compiled is None:
-            verified = ov_cache.load(self.cache_dir, self._status, names=MODEL_FILES)
-            weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
-            model = core.read_model(verified.text("model.xml"), weights)
-            compiled = core.compile_model(model, "CPU", config)
-            if self.keep_compiled and ov_compiled.seen_before(folder, name):
-                ov_compiled.save(folder, name, compiled, self._status)
+        compiled, self.imported = ov_compiled.decoder(
+            self.cache_dir, config, self.keep_compiled, self._status
+        )
         arch = json.loads(ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json"))
         self._embed = aside.result()
         text = self._load_text()
@@ -160,23 +153,6 @@ class OpenVINOBackend:
         self._vocab = int(arch["vocab"])
         self._request = compiled.create_infer_request()  # last: the model is ready
         self.load_seconds = time.perf_counter() - t0
-
-    def _import(self, core: Any, config: dict[str, Any], folder: Path, name: str) -> Any:
-        """The decoder compiled on an earlier load (ov_compiled), where its export is kept and
-        verified; else None (compile it)."""
-        import numpy as np
-        import openvino as ov
-
-        data = ov_compiled.load(folder, name, self._status)
-        if data is None:
-            return None
-        try:  # the import copies what it needs: the bytes are let go afterwards
-            compiled = core.import_model(ov.Tensor(np.frombuffer(data, dtype=np.uint8)), "CPU", config)
-        except Exception as exc:  # noqa: BLE001 (an export this OpenVINO refuses: compile instead)
-            self._status(f"the compiled model could not be imported ({' '.join(str(exc).split())[:200]})")
-            return None
-        self.imported = True
-        return compiled
 
     def _load_beside(self) -> tuple[Any, Any]:
         """The embedding rows, verified: what the decoder's first pass needs beside it."""
@@ -232,7 +208,7 @@ class OpenVINOBackend:
         import numpy as np
 
         keep = len(seq) - len(targets)  # the positions from `keep` on are scored
-        p, held = self._cached(seq, min(len(seq) - 1, keep))
+        p, held = self._prefix.find(seq, min(len(seq) - 1, keep))
         kv = [a[:, :, :p] for a in held] if p else self._empty_kv()
         assert self._embed is not None
         q, scale = self._embed
@@ -262,37 +238,10 @@ class OpenVINOBackend:
                     kv.append(r.get_tensor(f"present_value.{i}").data.copy())
             logits = r.get_tensor("logits").data.copy()
         except Exception:
-            self._kv, self._kv_ids, self._stash = [], [], []
+            self._prefix.clear()
             raise
-        if self.prefix_cache:
-            self._keep(list(seq), kv)
-        else:
-            self._kv, self._kv_ids = [], []
+        self._prefix.keep(list(seq), kv)
         return logits, np.concatenate(picked) if picked else np.zeros(0, dtype=np.float32), p
-
-    def _cached(self, seq: list[int], limit: int) -> tuple[int, list[Any]]:
-        """The most leading tokens of `seq` (at most `limit`) that the cache holds keys and values
-        for, from the last call or a stashed prefix, and those keys and values."""
-        if not self.prefix_cache:
-            return 0, []
-        best, held = 0, []
-        for ids, kv in ((self._kv_ids, self._kv), *self._stash):
-            p = _shared(seq, ids, limit)
-            if p > best:
-                best, held = p, kv
-        return best, held
-
-    def _keep(self, seq: list[int], kv: list[Any]) -> None:
-        """`seq` and its keys and values become the last call's; the call before, where `seq`
-        does not hold its first `STASH_TOKENS`, has those stashed (newest first, `STASH` at most);
-        stashed prefixes that `seq` holds whole are dropped (stashed again when left)."""
-        old_ids, old_kv = self._kv_ids, self._kv
-        self._kv, self._kv_ids = kv, seq
-        stash = [(ids, held) for ids, held in self._stash if _shared(seq, ids, len(ids)) < len(ids)]
-        n = min(len(old_ids), STASH_TOKENS)
-        if n and _shared(seq, old_ids, n) < n:
-            stash.insert(0, (old_ids[:n], [a[:, :, :n].copy() for a in old_kv]))
-        self._stash = stash[:STASH]
 
     # ------------------------------------------------------------------ verbs
     def score(self, messages: Sequence[Message], continuation: str) -> Scored | None:
@@ -464,15 +413,6 @@ class OpenVINOBackend:
         if matcher is not None and draft:
             draft = draft[: matcher.validate_tokens(draft)]
         return draft
-
-
-def _shared(a: list[int], b: list[int], limit: int) -> int:
-    """How many leading tokens `a` and `b` share, at most `limit`."""
-    n = min(limit, len(a), len(b))
-    p = 0
-    while p < n and a[p] == b[p]:
-        p += 1
-    return p
 
 
 def _bytes_io(data: bytes) -> Any:

@@ -1,4 +1,5 @@
-"""The decoder as OpenVINO compiled it on this machine, kept so that later loads import it.
+"""The decoder as OpenVINO compiled it (`decoder`): compiled from the verified conversion, or
+imported from the export an earlier load on this machine kept.
 
 Compiling the converted decoder takes about 1.5 s of the CPU at every load, after 0.8 s hashing
 its 525 MB of weights; importing the compiled model that OpenVINO exports takes about 0.6 s after
@@ -34,6 +35,32 @@ from typing import Any
 from . import embedded, ov_cache
 
 DIRNAME = "openvino-compiled"
+MODEL_FILES = ("model.xml", "model.bin")  # the converted decoder's files (the rest loads beside it)
+
+
+def decoder(
+    cache_dir: Path, config: dict[str, Any], keep: bool, status: Callable[[str], None]
+) -> tuple[Any, bool]:
+    """The compiled decoder, and whether it was imported: from the kept export where ``keep`` and
+    one is there and verified, else compiled from the verified conversion (and, where ``keep`` and
+    this machine loaded it before, its export kept for the next load)."""
+    import numpy as np
+    import openvino as ov
+
+    core = ov.Core()
+    folder, name = directory(cache_dir), key(core, config, ov.get_version())
+    data = load(folder, name, status) if keep else None
+    if data is not None:
+        try:  # the import copies what it needs: the bytes are let go afterwards
+            return core.import_model(ov.Tensor(np.frombuffer(data, dtype=np.uint8)), "CPU", config), True
+        except Exception as exc:  # noqa: BLE001 (an export this OpenVINO refuses: compile instead)
+            status(f"the compiled model could not be imported ({' '.join(str(exc).split())[:200]})")
+    verified = ov_cache.load(cache_dir, status, names=MODEL_FILES)
+    weights = ov.Tensor(np.frombuffer(verified.files["model.bin"], dtype=np.uint8))
+    compiled = core.compile_model(core.read_model(verified.text("model.xml"), weights), "CPU", config)
+    if keep and seen_before(folder, name):
+        save(folder, name, compiled, status)
+    return compiled, False
 
 
 def directory(cache_dir: Path) -> Path:

@@ -72,7 +72,7 @@ def test_score_reads_control_token_spellings_as_text(backend: OpenVINOBackend) -
 
 def test_the_prefix_cache_gives_the_same_answers(backend: OpenVINOBackend) -> None:
     backend.prefix_cache = False
-    backend._kv, backend._kv_ids = [], []
+    backend._prefix.clear()
     cold = [backend.score(ASK, OLD), backend.score(ASK, NEW)]
     backend.prefix_cache = True
     before = backend.stats.cached_tokens

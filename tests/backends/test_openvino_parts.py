@@ -223,9 +223,9 @@ def test_two_threads_that_need_the_model_at_once_convert_it_once(tmp_path: Path,
 def test_prefixes_left_by_the_next_call_are_stashed_and_found_again() -> None:
     """The prefix cache keeps the last call whole and, beside it, the first STASH_TOKENS of the
     calls it left: the longest prefix any of them shares with a new call is what that call reuses."""
-    from reviewbot.backends import openvino_backend as ovb
+    from reviewbot.backends import ov_prefix as ovb
 
-    b = ovb.OpenVINOBackend(cache_dir=Path("/nonexistent"))
+    b = ovb.PrefixCache()
 
     def kv(ids: list[int]) -> list[np.ndarray]:  # one layer's keys and values, marked by token
         rows = np.asarray(ids, dtype=np.float32).reshape(1, 1, -1, 1)
@@ -233,20 +233,20 @@ def test_prefixes_left_by_the_next_call_are_stashed_and_found_again() -> None:
 
     route_a = [1, 2, 3, 4, 10, 11]  # a system prompt (1..4) and an item
     score = [7, 8, 9, 20]
-    b._keep(route_a, kv(route_a))
-    b._keep(score, kv(score))  # leaves route_a: stashed
-    p, held = b._cached([1, 2, 3, 4, 12, 13], limit=5)
+    b.keep(route_a, kv(route_a))
+    b.keep(score, kv(score))  # leaves route_a: stashed
+    p, held = b.find([1, 2, 3, 4, 12, 13], limit=5)
     assert p == 4 and held[0][0, 0, :4, 0].tolist() == [1, 2, 3, 4]
-    b._keep(score + [21], kv(score + [21]))  # extends the last call: nothing new is stashed
-    assert [ids for ids, _ in b._stash] == [route_a]
+    b.keep(score + [21], kv(score + [21]))  # extends the last call: nothing new is stashed
+    assert [ids for ids, _ in b.stash] == [route_a]
     for n in range(ovb.STASH + 2):  # only STASH prefixes are kept, newest first
-        b._keep([100 + n], kv([100 + n]))
-    assert len(b._stash) == ovb.STASH and b._stash[0][0] == [100 + ovb.STASH]
+        b.keep([100 + n], kv([100 + n]))
+    assert len(b.stash) == ovb.STASH and b.stash[0][0] == [100 + ovb.STASH]
     long = list(range(1000, 1000 + ovb.STASH_TOKENS + 50))
-    b._keep(long, kv(long))
-    b._keep([5], kv([5]))
-    assert len(b._stash[0][0]) == ovb.STASH_TOKENS and b._stash[0][1][0].shape[2] == ovb.STASH_TOKENS
-    b._keep(long + [9], kv(long + [9]))  # a call that holds a stashed prefix whole takes its place
-    assert all(ids != long[: ovb.STASH_TOKENS] for ids, _ in b._stash)
-    b.prefix_cache = False
-    assert b._cached(long, limit=len(long)) == (0, [])
+    b.keep(long, kv(long))
+    b.keep([5], kv([5]))
+    assert len(b.stash[0][0]) == ovb.STASH_TOKENS and b.stash[0][1][0].shape[2] == ovb.STASH_TOKENS
+    b.keep(long + [9], kv(long + [9]))  # a call that holds a stashed prefix whole takes its place
+    assert all(ids != long[: ovb.STASH_TOKENS] for ids, _ in b.stash)
+    b.enabled = False
+    assert b.find(long, limit=len(long)) == (0, [])
