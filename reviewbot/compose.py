@@ -69,6 +69,7 @@ def route(settings: Settings, model: ModelBackend | None) -> Route | None:
         min_drop=settings.review.min_drop,
         max_findings=settings.review.max_findings_per_item,
         max_new_tokens=settings.review.max_new_tokens,
+        suggestions=settings.review.suggestions,
     )
 
 

@@ -113,6 +113,8 @@ class Review(Section):
     min_drop: _number(0.0, 10.0) = 0.05  # nats/token by which the new code must be less likely
     max_findings_per_item: _int(1, 10) = 2
     max_new_tokens: _int(16, 4096) = 200
+    # likelihood: ask the model for the row and a fix of each flagged hunk (else the judge's line)
+    suggestions: Annotated[bool, Strict()] = False
 
 
 class Routes(Section):  # reviewbot/router.py

@@ -5,8 +5,8 @@ Two strategies share the numbered rows, the schema, validation and placement (re
 writes up to N findings, each with its confidence) and ``likelihood``, below, for small models.
 ``review.strategy: auto`` picks by the model's size (``pick_strategy``); the report says which ran.
 
-The likelihood strategy: two steps per work item, both constrained so that even a 0.5B model cannot
-ramble or copy an example:
+The likelihood strategy: two steps per work item, in which even a 0.5B model cannot ramble or copy
+an example (it scores text and writes none, unless asked for fixes):
 
 1. **Judge** each hunk by comparing the old and the new version under the model: the mean
    log-probability per token of the hunk's old text (context and removed lines) and of its new
@@ -19,11 +19,16 @@ ramble or copy an example:
    Why not ask the model "which version is right?": measured on 25 review-bugs pairs, the
    0.5B model's A/B answers averaged over both orders stayed at 0.50 +- 0.03 for bug and clean
    alike, while the likelihood drop separated them (docs/benchmarks.md).
-2. **Explain** each flagged focus: the model writes JSON under a schema (xgrammar on the local
-   backend) that points at a numbered row, quotes its code (one line) and may offer a fix; it
-   writes no sentence, since nothing would check one true: the comment states the change fact
-   (review_comment.py). The output is validated with pydantic; invalid output is retried once with
-   the validation error, then the item is reported as not reviewed.
+2. **Place** each flagged hunk's comment on the judge's own line (``_pick``): of the lines that
+   replaced another, the one whose drop line by line is largest; else the least likely added line;
+   in a hunk that only removes, its first removed line. No model call: the comment states the
+   change fact (review_comment.py), so a second call could add only the row and a fix, and the
+   0.5B model's fixes were almost never code that parses there (docs/review.md).
+   With ``suggestions`` (``review.suggestions``) the model is asked instead: it writes JSON under
+   a schema that points at a numbered row of the focus, quotes its code (one line) and may offer a
+   fix; it writes no sentence, since nothing would check one true. The output is validated with
+   pydantic; invalid output is retried once with the validation error, then the item is reported
+   as not reviewed.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from .review_answer import (
     ReviewComment,
     ReviewOutput,
     ask,
+    finding_on,
     hunk_of,
     locate,
     onto_new_code,
@@ -102,6 +108,7 @@ class HunkVerdict:
     focus: tuple[Line, ...]  # the changed lines the comment should be about
     prompt_tokens: int
     seconds: float
+    line: Line | None = None  # the least likely changed line: where the comment goes
 
 
 def _section(h: Hunk) -> str:
@@ -142,9 +149,46 @@ def _run_around(h: Hunk, line: Line) -> tuple[Line, ...]:
     return h.lines[lo : hi + 1]
 
 
+def _pairs(h: Hunk) -> list[tuple[Line, Line]]:
+    """Each removed line with the added line that replaced it: the i-th removed and the i-th added
+    line of each run of changed lines."""
+    pairs: list[tuple[Line, Line]] = []
+    removed: list[Line] = []
+    added: list[Line] = []
+    for ln in (*h.lines, None):
+        if ln is None or ln.kind is LineKind.CONTEXT:
+            pairs.extend(zip(removed, added))
+            removed, added = [], []
+        elif ln.kind is LineKind.REMOVED:
+            removed.append(ln)
+        else:
+            added.append(ln)
+    return pairs
+
+
+def _pick(h: Hunk, old_means: dict[int, float], new_means: dict[int, float]) -> Line:
+    """The line the comment goes on: of the lines that replaced another, the one whose code the
+    model finds least likely against the line it replaced (the largest drop, line by line); where no
+    replaced line got less likely, the least likely added line; in a hunk that only removes code,
+    its first removed line."""
+    drops = [
+        (old_means[id(r)] - new_means[id(a)], a)
+        for r, a in _pairs(h)
+        if id(r) in old_means and id(a) in new_means
+    ]
+    best = max(drops, key=lambda t: t[0], default=None)
+    if best is not None and best[0] > 0:
+        return best[1]
+    # a line where no token starts (a blank line's newline is part of the token before it) counts 0
+    added = [(new_means.get(id(ln), 0.0), ln) for ln in h.lines if ln.kind is LineKind.ADDED]
+    if added:
+        return min(added, key=lambda t: t[0])[1]
+    return next(ln for ln in h.lines if ln.kind is LineKind.REMOVED)
+
+
 def judge_hunk(backend: ModelBackend, path: str, h: Hunk) -> HunkVerdict:
     t0 = time.perf_counter()
-    old_text, _ = _version(h, LineKind.REMOVED)
+    old_text, old_spans = _version(h, LineKind.REMOVED)
     new_text, new_spans = _version(h, LineKind.ADDED)
     if not old_text.strip() or not new_text.strip():
         return HunkVerdict(h, None, (), 0, time.perf_counter() - t0)
@@ -160,8 +204,10 @@ def judge_hunk(backend: ModelBackend, path: str, h: Hunk) -> HunkVerdict:
         focus = _run_around(h, min(added, key=lambda t: t[0])[1])
     else:
         focus = _run_around(h, next(ln for ln in h.lines if ln.kind is LineKind.REMOVED))
+    old_means = {id(old_spans[i][0]): m for i, m in _line_means(old, old_spans).items()}
+    new_means = {id(new_spans[i][0]): m for i, m in means.items()}
     tokens = len(old.logprobs) + len(new.logprobs)
-    return HunkVerdict(h, drop, focus, tokens, time.perf_counter() - t0)
+    return HunkVerdict(h, drop, focus, tokens, time.perf_counter() - t0, _pick(h, old_means, new_means))
 
 
 def focus_rows(v: HunkVerdict, context: int = 2) -> list[Line]:
@@ -191,8 +237,10 @@ class ReviewRoute:
         min_drop: float = 0.05,
         max_findings: int = 2,
         max_new_tokens: int = 160,
+        suggestions: bool = False,
     ) -> None:
         self.backend = backend
+        self.suggestions = suggestions  # likelihood: the model points at the row and may offer a fix
         self.strategy = strategy  # auto: picked on each item, once a server has named its model
         self.min_drop = min_drop
         self.max_findings = max_findings
@@ -232,10 +280,12 @@ class ReviewRoute:
         generated = 0
         words = Words(model_speaks=False)  # the fact alone: see review_comment
         for v in flagged:
-            rows = focus_rows(v)
-            finding, skip, p_tok, g_tok = self._explain(
-                item, rows, confidence_of(v.drop), route_probability, words
-            )
+            if self.suggestions:
+                finding, skip, p_tok, g_tok = self._explain(
+                    item, focus_rows(v), confidence_of(v.drop), route_probability, words
+                )
+            else:
+                (finding, skip), p_tok, g_tok = _judged(item, v, route_probability, words), 0, 0
             prompt_tokens += p_tok
             generated += g_tok
             if finding is not None and all(f.location != finding.location for f in findings):
@@ -290,8 +340,21 @@ class ReviewRoute:
         return finding, None, prompt_tokens, generated
 
 
+def _judged(
+    item: WorkItem, v: HunkVerdict, route_probability: float | None, words: Words
+) -> tuple[Finding | None, Skipped | None]:
+    """The finding of a flagged hunk on the judge's own line (its least likely changed line, or the
+    new code that replaced a removed one), with no model call."""
+    assert v.line is not None and v.drop is not None
+    rows = list(v.hunk.lines)
+    line = onto_new_code(v.line, rows)
+    if changes_no_code(*run_of(line, rows), item.path):
+        return None, Skipped(f"{item.path}:{line.number}", NO_CODE, stage="route")
+    return finding_on(item, line, rows, confidence_of(v.drop), route_probability, words), None
+
+
 NO_CODE = (
-    "the model's comment pointed at lines where only comments or whitespace changed: "
+    "the flagged lines change only comments or whitespace: "
     "no changed code there to hold a defect, so it is not posted"
 )
 NEW_CODE = (

@@ -188,19 +188,48 @@ def placed(
     # the fix is for the row the model named (or the new code that replaced it): not for another
     # changed line that a comment on an unchanged row moved to
     offered = c.suggestion if changed is named and line.side is Side.RIGHT and c.suggestion else None
-    message, fact = compose(item.path, line, hunk_of(item, line, rows), c.message, words)
+    return finding_on(
+        item,
+        line,
+        rows,
+        confidence,
+        route_probability,
+        words,
+        severity=c.severity,
+        category=c.category,
+        said=c.message,
+        offered=offered,
+    )
+
+
+def finding_on(
+    item: WorkItem,
+    line: Line,
+    rows: list[Line],
+    confidence: float | None,
+    route_probability: float | None,
+    words: Words | None,
+    *,
+    severity: str = "warning",
+    category: str = "bug",
+    said: str = "",
+    offered: str | None = None,
+) -> Finding:
+    """The model's finding on ``line``: the change fact over the line's hunk (then ``said``, the
+    model's sentence, where it is grounded and the model speaks), and ``offered`` where it fits."""
+    message, fact = compose(item.path, line, hunk_of(item, line, rows), said, words)
     return Finding(
         location=Location(item.path, line.side, line.number),
-        severity=Severity(c.severity),
+        severity=Severity(severity),
         message=message,
-        rule=f"review/{c.category}",
+        rule=f"review/{category}",
         route="review",
-        category=c.category,
+        category=category,
         suggestion=suggestion_fits(offered, line, item.path, words),
         route_probability=route_probability,
         confidence=confidence,
         source="model",
-        said=c.message.strip() or None,
+        said=said.strip() or None,
         fact=fact,
     )
 

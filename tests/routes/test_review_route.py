@@ -151,6 +151,7 @@ def run_route(
 ):
     (f,) = parse_diff(diff)
     backend = FakeBackend(texts=texts, scores=scorer(f, old, new, low), constrained=constrained)
+    kw.setdefault("suggestions", bool(texts))  # a scripted answer: the route asks the model for it
     out = ReviewRoute(backend, **kw).run(item_of(f), ChangeSet((f,), "test"), route_probability=0.75)
     return out, backend
 
@@ -242,6 +243,109 @@ def test_focus_rows_are_clipped_at_the_hunk_edges() -> None:
     assert focus_rows(first) == list(h.lines[:3])
     last = HunkVerdict(h, 1.0, (h.lines[-1],), 0, 0.0)
     assert focus_rows(last) == list(h.lines[-3:])
+
+
+# ---------------------------------------------------------------- placement without the model (default)
+
+# One run: a replaced line (`<=` became `<`), then a new function right below it.
+REPLACED_THEN_NEW = """\
+diff --git a/t.py b/t.py
+--- a/t.py
++++ b/t.py
+@@ -1,3 +1,6 @@
+ def low(counts, limit):
+-    return [k for k, n in counts.items() if n <= limit]
++    return [k for k, n in counts.items() if n < limit]
++
++def parse_limit(text):
++    return int(text)
+ 
+"""
+
+
+def line_scorer(f: FileDiff, old: dict[str, float], new: dict[str, float], default: float = -1.0):
+    """Each line of a version gets its own log-probability (``old``/``new`` by the line's text)."""
+    olds = {version_text(h, LineKind.ADDED) for h in f.hunks}
+
+    def score(messages, text: str) -> Scored:
+        table = old if text in olds else new
+        return per_line(text, lambda line: table.get(line, default))
+
+    return score
+
+
+def judged_route(diff: str, old: dict[str, float], new: dict[str, float], **kw):
+    (f,) = parse_diff(diff)
+    backend = FakeBackend(scores=line_scorer(f, old, new))
+    return ReviewRoute(backend, **kw).run(item_of(f), ChangeSet((f,), "t"), 0.75), backend
+
+
+def test_by_default_the_model_is_not_asked_and_the_comment_is_on_the_judges_line() -> None:
+    out, backend = run_route(ONE, old=-1.0, new=-1.5)
+    assert [kind for kind, _ in backend.calls] == ["score", "score"]  # no generation
+    (fd,) = out.findings
+    assert (fd.location.side, fd.location.line) == (Side.RIGHT, 24)
+    assert fd.message == "The code `len(items)` became `len(items) - 1`."
+    assert fd.said is None and fd.suggestion is None and fd.severity is Severity.WARNING
+    assert fd.confidence == confidence_of(0.5) and fd.route_probability == 0.75
+    assert out.generated_tokens == 0 and out.not_reviewed == ()
+
+
+def test_the_judge_puts_the_comment_on_the_replaced_line_that_got_least_likely() -> None:
+    replaced = "    return [k for k, n in counts.items() if n < limit]"
+    was = "    return [k for k, n in counts.items() if n <= limit]"
+    new_def = "def parse_limit(text):"
+    # the new `def` is the least likely added line, but the replaced line lost the most
+    out, _ = judged_route(REPLACED_THEN_NEW, {was: -0.5}, {replaced: -2.0, new_def: -6.0})
+    assert [(f.location.side, f.location.line) for f in out.findings] == [(Side.RIGHT, 2)]
+    assert out.findings[0].message.startswith("The comparison operator `<=` became `<`")
+    # where the replaced line got MORE likely, the least likely added line: the new `def`
+    out, _ = judged_route(REPLACED_THEN_NEW, {was: -3.0}, {replaced: -2.0, new_def: -6.0})
+    assert [(f.location.side, f.location.line) for f in out.findings] == [(Side.RIGHT, 4)]
+
+
+def test_a_hunk_that_only_removes_gets_the_comment_on_its_first_removed_line() -> None:
+    out, backend = run_route(REMOVAL_ONLY, old=-1.0, new=-2.0)
+    assert generations(backend) == []
+    assert [(f.location.side, f.location.line) for f in out.findings] == [(Side.LEFT, 4)]
+
+
+def test_the_judges_line_where_only_a_comment_changed_is_not_posted() -> None:
+    # both runs replaced a line; the comment-only one lost the most: skipped, said why
+    out, _ = judged_route(
+        COMMENT_ONLY,
+        {"x = f(a)  # the old note": -0.5, "y = 1": -1.0},
+        {"x = f(a)  # the new note": -4.0, "y = 2  # BAD": -1.5},
+        max_findings=1,
+    )
+    assert out.findings == ()
+    (skip,) = [s for s in out.not_reviewed if "only comments or whitespace" in s.reason]
+    assert skip.stage == "route" and skip.path == "c.py:3"
+
+
+BLANK_ADDED = """\
+diff --git a/b.py b/b.py
+--- a/b.py
++++ b/b.py
+@@ -1,2 +1,3 @@
+ a = 1
++
+ b = 2
+"""
+
+
+def test_a_hunk_whose_added_lines_hold_no_token_start_is_placed_and_skipped_not_crashed() -> None:
+    # the real tokenizer folds a blank line's newline into the token before it: no token starts there
+    (f,) = parse_diff(BLANK_ADDED)
+
+    def score(messages, text: str) -> Scored:
+        lps = [-1.0 if text == "a = 1\nb = 2\n" else -2.0] * 2
+        return Scored(tuple(lps), (0, text.index("b = 2")))
+
+    out = ReviewRoute(FakeBackend(scores=score)).run(item_of(f), ChangeSet((f,), "t"))
+    assert out.findings == ()
+    (skip,) = out.not_reviewed
+    assert skip.path == "b.py:2" and "only comments or whitespace" in skip.reason
 
 
 # ------------------------------------------------------------------------------------------ explain
@@ -380,7 +484,9 @@ def test_review_schema_bounds_row_and_count_and_is_passed_to_generate() -> None:
         return answer(4)
 
     (f,) = parse_diff(ONE)
-    ReviewRoute(FakeBackend(texts=texts, scores=scorer(f))).run(item_of(f), ChangeSet((f,), "t"))
+    ReviewRoute(FakeBackend(texts=texts, scores=scorer(f)), suggestions=True).run(
+        item_of(f), ChangeSet((f,), "t")
+    )
     assert seen[0]["$defs"]["PointedComment"]["properties"]["row"]["maximum"] == 6
 
 
@@ -400,7 +506,7 @@ def test_max_findings_keeps_the_largest_drops() -> None:
         raise AssertionError(text)
 
     backend = FakeBackend(texts=[answer(3), answer(3)], scores=score)
-    out = ReviewRoute(backend, max_findings=2).run(item_of(f), ChangeSet((f,), "t"))
+    out = ReviewRoute(backend, max_findings=2, suggestions=True).run(item_of(f), ChangeSet((f,), "t"))
     assert [fd.location.line for fd in out.findings] == [
         71,
         51,
