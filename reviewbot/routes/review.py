@@ -39,7 +39,8 @@ import time
 from dataclasses import dataclass
 
 from .. import prompts
-from ..facts import changes_no_code, run_of
+from ..facts import changes_no_code, run_of, runs_of
+from ..facts.tokens import code_tokens
 from ..model import ChangeSet, Finding, Hunk, Line, LineKind, Skipped, WorkItem
 from ..ports import ModelBackend, RouteOutcome, Scored
 from .review_answer import (
@@ -149,40 +150,24 @@ def _run_around(h: Hunk, line: Line) -> tuple[Line, ...]:
     return h.lines[lo : hi + 1]
 
 
-def _pairs(h: Hunk) -> list[tuple[Line, Line]]:
-    """Each removed line with the added line that replaced it: the i-th removed and the i-th added
-    line of each run of changed lines."""
-    pairs: list[tuple[Line, Line]] = []
-    removed: list[Line] = []
-    added: list[Line] = []
-    for ln in (*h.lines, None):
-        if ln is None or ln.kind is LineKind.CONTEXT:
-            pairs.extend(zip(removed, added))
-            removed, added = [], []
-        elif ln.kind is LineKind.REMOVED:
-            removed.append(ln)
-        else:
-            added.append(ln)
-    return pairs
-
-
-def _pick(h: Hunk, old_means: dict[int, float], new_means: dict[int, float]) -> Line:
-    """The line the comment goes on: of the lines that replaced another, the one whose code the
-    model finds least likely against the line it replaced (the largest drop, line by line); where no
-    replaced line got less likely, the least likely added line; in a hunk that only removes code,
-    its first removed line."""
-    drops = [
-        (old_means[id(r)] - new_means[id(a)], a)
-        for r, a in _pairs(h)
-        if id(r) in old_means and id(a) in new_means
-    ]
+def _pick(h: Hunk, path: str, old_means: dict[int, float], new_means: dict[int, float]) -> Line:
+    """The line the comment goes on. Of the lines that replaced another (the i-th removed and the
+    i-th added line of a run), the one whose code the model finds least likely against the line it
+    replaced (the largest drop, line by line): where that line changed only a comment, the flag
+    came from the comment and the comment is not posted (``changes_no_code`` at the caller). Where
+    no replaced line got less likely, the least likely added line that holds code (a new comment or
+    blank line holds no defect), else the least likely added line; in a hunk that only removes
+    code, its first removed line. A line where no token starts (a blank line's newline is part of
+    the token before it) counts 0."""
+    pairs = [p for removed, added in runs_of(h) for p in zip(removed, added)]
+    drops = [(old_means.get(id(r), 0.0) - new_means.get(id(a), 0.0), a) for r, a in pairs]
     best = max(drops, key=lambda t: t[0], default=None)
     if best is not None and best[0] > 0:
         return best[1]
-    # a line where no token starts (a blank line's newline is part of the token before it) counts 0
-    added = [(new_means.get(id(ln), 0.0), ln) for ln in h.lines if ln.kind is LineKind.ADDED]
-    if added:
-        return min(added, key=lambda t: t[0])[1]
+    added = [ln for ln in h.lines if ln.kind is LineKind.ADDED]
+    coded = [ln for ln in added if code_tokens(ln.text, path)] or added
+    if coded:
+        return min(coded, key=lambda ln: new_means.get(id(ln), 0.0))
     return next(ln for ln in h.lines if ln.kind is LineKind.REMOVED)
 
 
@@ -207,7 +192,7 @@ def judge_hunk(backend: ModelBackend, path: str, h: Hunk) -> HunkVerdict:
     old_means = {id(old_spans[i][0]): m for i, m in _line_means(old, old_spans).items()}
     new_means = {id(new_spans[i][0]): m for i, m in means.items()}
     tokens = len(old.logprobs) + len(new.logprobs)
-    return HunkVerdict(h, drop, focus, tokens, time.perf_counter() - t0, _pick(h, old_means, new_means))
+    return HunkVerdict(h, drop, focus, tokens, time.perf_counter() - t0, _pick(h, path, old_means, new_means))
 
 
 def focus_rows(v: HunkVerdict, context: int = 2) -> list[Line]:

@@ -304,6 +304,24 @@ def test_the_judge_puts_the_comment_on_the_replaced_line_that_got_least_likely()
     assert [(f.location.side, f.location.line) for f in out.findings] == [(Side.RIGHT, 4)]
 
 
+NOTE_AND_CODE = """\
+diff --git a/n.py b/n.py
+--- a/n.py
++++ b/n.py
+@@ -1,2 +1,4 @@
+ a = 1
++# a long new note about what follows
++b = compute(a)
+ c = 3
+"""
+
+
+def test_the_judge_puts_the_comment_on_a_line_of_code_not_on_a_new_comment() -> None:
+    note, code = "# a long new note about what follows", "b = compute(a)"
+    out, _ = judged_route(NOTE_AND_CODE, {}, {note: -8.0, code: -2.0})
+    assert [(f.location.side, f.location.line) for f in out.findings] == [(Side.RIGHT, 3)]
+
+
 def test_a_hunk_that_only_removes_gets_the_comment_on_its_first_removed_line() -> None:
     out, backend = run_route(REMOVAL_ONLY, old=-1.0, new=-2.0)
     assert generations(backend) == []
@@ -311,16 +329,15 @@ def test_a_hunk_that_only_removes_gets_the_comment_on_its_first_removed_line() -
 
 
 def test_the_judges_line_where_only_a_comment_changed_is_not_posted() -> None:
-    # both runs replaced a line; the comment-only one lost the most: skipped, said why
-    out, _ = judged_route(
-        COMMENT_ONLY,
-        {"x = f(a)  # the old note": -0.5, "y = 1": -1.0},
-        {"x = f(a)  # the new note": -4.0, "y = 2  # BAD": -1.5},
-        max_findings=1,
-    )
+    # the comment-only run lost the most: the flag came from the comment; skipped, said why
+    old = {"x = f(a)  # the old note": -0.5, "y = 1": -1.0}
+    out, _ = judged_route(COMMENT_ONLY, old, {"x = f(a)  # the new note": -4.0, "y = 2  # BAD": -1.5})
     assert out.findings == ()
     (skip,) = [s for s in out.not_reviewed if "only comments or whitespace" in s.reason]
     assert skip.stage == "route" and skip.path == "c.py:3"
+    # where the code change lost the most, the comment is on it
+    out, _ = judged_route(COMMENT_ONLY, old, {"x = f(a)  # the new note": -0.6, "y = 2  # BAD": -3.0})
+    assert [f.location.line for f in out.findings] == [5] and out.not_reviewed == ()
 
 
 BLANK_ADDED = """\
