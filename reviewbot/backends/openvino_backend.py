@@ -15,10 +15,9 @@ hold, and prefixes of earlier calls beside them; the next call runs the model on
 differs (`cached_tokens`, `stats`), as the local backend does.
 
 Loading: the decoder's files are verified and compiled (or, from the second load on a machine, its
-compiled export is verified and imported: ov_compiled.py) while a second thread verifies and reads
-the embedding rows and a third builds the grammar's tokenizer for constrained answers: hashing and
-reading use one core, compiling both, so they overlap, and the model is ready without waiting for
-the grammar.
+compiled export is verified and imported in place: ov_compiled.py) while a second thread verifies
+and reads the embedding rows: hashing and reading use one core, compiling both, so they overlap.
+The grammar's tokenizer for constrained answers is built by the first of them.
 """
 
 from __future__ import annotations
@@ -67,6 +66,7 @@ class OpenVINOBackend:
         self.draft = draft  # tokens guessed ahead while decoding (0: one token per pass)
         self.keep_compiled = keep_compiled  # import the decoder compiled on an earlier load (ov_compiled)
         self.imported = False  # the decoder came from a kept export, not compiled at this load
+        self._export: bytearray | None = None  # that export's bytes: the imported model reads them in place
         self.model_id: str | None = embedded.MODEL_ID
         self.stats = CacheStats()
         self._status = status or (lambda msg: None)
@@ -134,16 +134,14 @@ class OpenVINOBackend:
             import openvino  # noqa: F401
         except ImportError as exc:
             raise ModelError(f"the openvino backend needs {exc.name}: {INSTALL_HINT}") from exc
-        threading.Thread(target=self._prepare_grammar, name="reviewbot-grammar", daemon=True).start()
         pool = ThreadPoolExecutor(1, thread_name_prefix="reviewbot-model-aside")
         aside = pool.submit(self._load_beside)
         pool.shutdown(wait=False)  # the thread ends with its one task
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = int(self.threads)
-        compiled, self.imported = ov_compiled.decoder(
-            self.cache_dir, config, self.keep_compiled, self._status
-        )
+        compiled, self._export = ov_compiled.decoder(self.cache_dir, config, self.keep_compiled, self._status)
+        self.imported = self._export is not None
         arch = json.loads(ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json"))
         self._embed = aside.result()
         text = self._load_text()
@@ -163,20 +161,11 @@ class OpenVINOBackend:
         scale = np.load(_bytes_io(verified.files["embed_scale.npy"]), allow_pickle=False)
         return q, scale
 
-    def _prepare_grammar(self) -> None:
-        """Build llguidance's tokenizer (about 0.7 s of one core) while the model loads, so that the
-        first constrained answer does not wait for it; a failure here is left to that answer to
-        raise (``_matcher`` builds it then)."""
-        try:
-            arch = json.loads(
-                ov_cache.load(self.cache_dir, self._status, names=("arch.json",)).text("arch.json")
-            )
-            self._grammar_tokenizer(int(arch["vocab"]), eos_of(arch, self._load_text()))
-        except Exception:  # noqa: BLE001, S110 (raised where the grammar is needed)
-            pass
-
     def _grammar_tokenizer(self, vocab: int, eos: set[int]) -> Any:
-        """llguidance's view of the tokenizer, built once."""
+        """llguidance's view of the tokenizer, built once, by the first constrained answer: about
+        0.7 s of one core, which holds the GIL. It is not built beside the load: there it slowed
+        the load by as much, on 2 cores, in every review, and the default review of the embedded
+        model (the likelihood strategy) writes nothing."""
         import llguidance
 
         with self._grammar_lock:
