@@ -21,6 +21,7 @@ process's waited-for children).
     python bench/review_speed.py --backends openvino,local --rounds 2
     python bench/review_speed.py --only readme            # or: --only requests
     python bench/review_speed.py --rounds 5 --against ../wt-base   # this code against an older checkout
+    python bench/review_speed.py --against ../wt-old --against-backend local   # against torch as it was
 """
 
 from __future__ import annotations
@@ -211,6 +212,11 @@ def main() -> None:
         help="another checkout of reviewbot (a git worktree of an older commit): its code runs "
         "alternately with this one's, on each backend, and the ratio is printed",
     )
+    ap.add_argument(
+        "--against-backend",
+        help="with --against: the other checkout runs on this backend only (for example `local`: "
+        "the torch path as it was at that commit, against this code's --backends)",
+    )
     args = ap.parse_args()
     codes = [ROOT]
     if args.against is not None:
@@ -218,11 +224,14 @@ def main() -> None:
             raise SystemExit(f"review_speed: {args.against} is not a reviewbot checkout")
         codes = [args.against.resolve(), ROOT]  # the other one first: the ratio is this one's over it
     # (label, backend, code): alternated in this order
-    backends = [
-        (f"{b}@{commit_of(c)}" if args.against else b, b, c)
-        for b in (x.strip() for x in args.backends.split(",") if x.strip())
-        for c in codes
-    ]
+    names = [x.strip() for x in args.backends.split(",") if x.strip()]
+    backends = [(f"{b}@{commit_of(c)}" if args.against else b, b, c) for b in names for c in codes]
+    if args.against is not None and args.against_backend:
+        old = codes[0]
+        backends = [
+            (f"{args.against_backend}@{commit_of(old)}", args.against_backend, old),
+            *((f"{b}@{commit_of(ROOT)}", b, ROOT) for b in names),
+        ]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f} at start"

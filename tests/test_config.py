@@ -69,6 +69,7 @@ KEY_CASES: dict[str, tuple[Any, Any, Any]] = {
     "fail_on_model": (True, True, "yes"),
     "review.max_findings_per_item": (3, 3, 0),
     "review.max_new_tokens": (64, 64, 8),
+    "review.suggestions": (True, True, "yes"),
     "routes.pin": ({"docs/*": "search"}, (("docs/*", "search"),), {"docs/*": "chat"}),
     "routes.forbid": (["tools"], ("tools",), ["chat"]),
     "routes.second_margin": (0.2, 0.2, 1.5),

@@ -13,8 +13,9 @@ from collections.abc import Callable
 import pytest
 from support.samples import CALC as ONE
 
-from reviewbot import prompts
+from reviewbot import compose, prompts
 from reviewbot.backends.fake import FakeBackend
+from reviewbot.config import load
 from reviewbot.diff.parse import parse_diff
 from reviewbot.facts import changes_no_code
 from reviewbot.model import ChangeSet, FileDiff, Hunk, Line, LineKind, Severity, Side, WorkItem
@@ -612,3 +613,9 @@ def test_changes_no_code(old: list[str], new: list[str], same: bool) -> None:
     removed = [Line(LineKind.REMOVED, i + 1, None, t) for i, t in enumerate(old)]
     added = [Line(LineKind.ADDED, None, i + 1, t) for i, t in enumerate(new)]
     assert changes_no_code(removed, added, "m.py") is same
+
+
+def test_review_suggestions_in_the_configuration_makes_the_route_ask_the_model() -> None:
+    backend = FakeBackend()
+    assert compose.route(load({}, {}, None), backend).suggestions is False
+    assert compose.route(load({"review.suggestions": True}, {}, None), backend).suggestions is True
