@@ -335,7 +335,10 @@ def _judged(
     line = onto_new_code(v.line, rows)
     if changes_no_code(*run_of(line, rows), item.path):
         return None, Skipped(f"{item.path}:{line.number}", NO_CODE, stage="route")
-    return finding_on(item, line, rows, confidence_of(v.drop), route_probability, words), None
+    # claimed as a defect (an error), shown as a warning unless review.error_confidence says it is
+    # sure enough (pipeline.graded), as a model's own severity is
+    finding = finding_on(item, line, rows, confidence_of(v.drop), route_probability, words, severity="error")
+    return finding, None
 
 
 NO_CODE = (

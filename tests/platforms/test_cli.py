@@ -206,7 +206,10 @@ def test_json_report_validates_against_the_schema(small: Path) -> None:
 
 
 def test_json_findings_carry_every_field(small: Path, fake_model) -> None:
-    rc, out, err = review_json(small)
+    # with review.suggestions the model is asked for the row and a fix: the report carries both
+    asked = small.parent / "suggest.yml"
+    asked.write_text("review:\n  suggestions: true\n", encoding="utf-8")
+    rc, out, err = review_json(small, "--config", str(asked))
     assert err.startswith("reviewbot: [1/1] pkg/calc.py (") and err.count("\n") == 1  # progress, not a TTY
     assert rc == 0  # the model's error finding is a guess: by default it does not fail the run
     doc = json.loads(out)
