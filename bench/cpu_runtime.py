@@ -5,7 +5,9 @@ What it does, in one process with both backends loaded:
 1. Reviews the README's sample diff and the first N cases of `reviewbot eval`'s sample
    (review-bugs, seed 0) with each backend, alternating which goes first per case. A proxy
    around each backend records every call (the judge's `score`, the router's `choose`, the
-   constrained comment's `generate`) with its seconds and result.
+   constrained comment's `generate`) with its seconds and result. The reviews run with
+   `review.suggestions: true`, so that each flagged hunk's constrained comment is written (the
+   default review places the comment on the judge's own line and writes nothing).
 2. Prints, per verb, the seconds each backend spent and the ratio (torch / openvino), per case
    the wall times, and the agreement on the calls both made with the same input: the mean
    absolute difference of the judge's per-token log-probs (nats) and of its hunk means, the
@@ -95,7 +97,9 @@ class Recorder:
 
 
 def _backend(name: str):
-    settings = config.load({"backend": name}, os.environ, None)
+    # review.suggestions: the route asks the model for the row and a fix of each flagged hunk, so
+    # that the constrained comment is measured too (the default review writes nothing)
+    settings = config.load({"backend": name, "review.suggestions": True}, os.environ, None)
     b = compose.backend(settings)
     t = time.perf_counter()
     b.load()
