@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..model import Hunk, Line, LineKind
 from .describe import alone, describe
 from .python import differences, parse_line
-from .tokens import code_tokens, quotable, quote, token_change
+from .tokens import code_tokens, quotable, quote, same_python_code, token_change
 
 MOST_PER_PAIR = 2  # a line pair that differs in more places is described by its first two
 
@@ -210,15 +210,17 @@ def facts_for_run(removed: list[Line], added: list[Line], path: str) -> list[Fac
 
 def changes_no_code(removed: list[Line], added: list[Line], path: str) -> bool:
     """True when a run of changed lines changes no code: only comments, blank lines or whitespace
-    inside lines differ (in Python the code lines also keep their indentation, which is code)."""
+    inside lines differ (in Python the code lines also keep their indentation, which is code), or in
+    Python the quotes of a string whose value is the same (`'a'` became `"a"`)."""
     if not (removed or added):
         return False
     old_text = "\n".join(x.text for x in removed)
     new_text = "\n".join(x.text for x in added)
-    if code_tokens(old_text, path) != code_tokens(new_text, path):
-        return False
+    old_tokens, new_tokens = code_tokens(old_text, path), code_tokens(new_text, path)
     if not _is_python(path):
-        return True
+        return old_tokens == new_tokens
+    if not same_python_code(old_tokens, new_tokens):
+        return False
 
     def code_indents(lines: list[Line]) -> list[int]:
         return _indents([x for x in lines if code_tokens(x.text, path)])

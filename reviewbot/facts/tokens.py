@@ -4,8 +4,10 @@ or whitespace."""
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
+import warnings
 
 LONGEST_QUOTE = 100  # a quote longer than this is not written out
 
@@ -49,6 +51,27 @@ def code_tokens(text: str, path: str) -> list[str]:
             if m.lastgroup != "comment":
                 out.append(m.group(0))
     return out
+
+
+def same_python_code(a: list[str], b: list[str]) -> bool:
+    """Python code tokens that are the same program: equal, or equal once each complete string
+    literal is read as its value (`'a'` and `"a"`; a prefix such as `b` or `f` is a token of its
+    own and must agree)."""
+    return len(a) == len(b) and all(
+        x == y or _literal(x) is not None and _literal(x) == _literal(y) for x, y in zip(a, b)
+    )
+
+
+def _literal(token: str) -> str | bytes | None:
+    if len(token) < 2 or token[0] not in "'\"" or token[-1] != token[0]:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an escape Python does not know, as in a regex: read as written
+        try:
+            value = ast.literal_eval(token)
+        except (ValueError, SyntaxError):
+            return None
+    return value if isinstance(value, str | bytes) else None
 
 
 def quote(code: str) -> str:

@@ -342,7 +342,7 @@ def _judged(
 
 
 NO_CODE = (
-    "the flagged lines change only comments or whitespace: "
+    "the flagged lines change only comments or whitespace (or, in Python, a string's quotes): "
     "no changed code there to hold a defect, so it is not posted"
 )
 NEW_CODE = (

@@ -608,6 +608,12 @@ def test_a_comment_on_lines_where_only_a_comment_changed_is_not_posted() -> None
         (["x = 1"], ["x = 2"], False),  # code
         (["    x = 1"], ["x = 1"], False),  # Python indentation is code
         (['"""Doc."""'], ['"""Docs."""'], False),  # a docstring is a string: code
+        (["x = f('a')"], ['x = f("a")'], True),  # the same string in other quotes: the same program
+        (["x = f'{a}'"], ['x = f"{a}"'], True),
+        (["x = 'it\\'s'"], ['x = "it\'s"'], True),
+        (["x = 'a'"], ["x = 'b'"], False),  # another value
+        (["x = 'a'"], ["x = b'a'"], False),  # a bytes prefix: another type
+        (["x = '\\d'"], ["x = r'\\d'"], False),  # the raw prefix is a token of its own
     ],
 )
 def test_changes_no_code(old: list[str], new: list[str], same: bool) -> None:
