@@ -3,7 +3,7 @@ model only over the tokens that no earlier call left behind.
 
 The last call's keys and values are kept whole with the tokens they hold. Beside them, the first
 `STASH_TOKENS` of the last `STASH` calls that the next call left are stashed: a review asks in
-turns (route an item, score its hunks, explain a flagged one, route the next), and each kind of
+turns (route an item, score its hunks, route the next; where asked, an answer), and each kind of
 prompt opens with its own system prompt, which the next item's turn of that kind then reuses.
 """
 

@@ -109,7 +109,7 @@ class HunkVerdict:
     focus: tuple[Line, ...]  # the changed lines the comment should be about
     prompt_tokens: int
     seconds: float
-    line: Line | None = None  # the least likely changed line: where the comment goes
+    line: Line | None = None  # where the comment goes (``_pick``)
 
 
 def _section(h: Hunk) -> str:
@@ -270,7 +270,8 @@ class ReviewRoute:
                     item, focus_rows(v), confidence_of(v.drop), route_probability, words
                 )
             else:
-                (finding, skip), p_tok, g_tok = _judged(item, v, route_probability, words), 0, 0
+                finding, skip = _judged(item, v, route_probability, words)
+                p_tok = g_tok = 0
             prompt_tokens += p_tok
             generated += g_tok
             if finding is not None and all(f.location != finding.location for f in findings):
@@ -328,8 +329,8 @@ class ReviewRoute:
 def _judged(
     item: WorkItem, v: HunkVerdict, route_probability: float | None, words: Words
 ) -> tuple[Finding | None, Skipped | None]:
-    """The finding of a flagged hunk on the judge's own line (its least likely changed line, or the
-    new code that replaced a removed one), with no model call."""
+    """The finding of a flagged hunk on the judge's own line (``_pick``; a removed line that was
+    replaced moves onto its replacement), with no model call."""
     assert v.line is not None and v.drop is not None
     rows = list(v.hunk.lines)
     line = onto_new_code(v.line, rows)

@@ -210,7 +210,7 @@ def finding_on(
     route_probability: float | None,
     words: Words | None,
     *,
-    severity: str = "warning",
+    severity: str,
     category: str = "bug",
     said: str = "",
     offered: str | None = None,
